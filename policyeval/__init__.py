@@ -1,0 +1,63 @@
+"""policyeval: evaluating Chinese enclave (飞地) policies with modern difference-in-differences.
+
+Layers follow the flow of work: ``data`` (loaders, admin codes, registry,
+simulator) → ``design`` (treatment timing by role) → ``estimators`` →
+``inference`` → ``results`` → ``plots`` / ``reporting``.
+
+Public names are re-exported here and imported lazily on first use, so
+``import policyeval`` is cheap and computes nothing.
+
+Examples
+--------
+>>> import policyeval as pe
+>>> panel = pe.load_simulated_panel()          # doctest: +SKIP
+>>> res = pe.CallawaySantAnna().fit(panel, yname="y", tname="year",
+...                                 idname="county_code", gname="first_treat")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from policyeval import exceptions
+from policyeval.exceptions import DroppedObservationsWarning, PolicyevalError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    # data
+    "read_panel": "policyeval.data.panel",
+    "read_yearbook": "policyeval.data.yearbook",
+    "harmonize_codes": "policyeval.data.admin_codes",
+    "load_enclaves": "policyeval.data.registry",
+    "simulate_enclave_panel": "policyeval.data.simulate",
+    "load_simulated_panel": "policyeval.data.simulate",
+    "deflate": "policyeval.data.outcomes",
+    # estimators
+    "CallawaySantAnna": "policyeval.estimators.staggered",
+    "TWFE": "policyeval.estimators.twfe",
+    "EventStudy": "policyeval.estimators.twfe",
+    "SunAbraham": "policyeval.estimators.sun_abraham",
+    "ImputationDiD": "policyeval.estimators.imputation",
+    "BaconDecomposition": "policyeval.estimators.bacon",
+    "SyntheticControl": "policyeval.estimators.synthetic",
+    "SyntheticDiD": "policyeval.estimators.synthetic",
+    # results and figures
+    "EstimationResult": "policyeval.results.base",
+    "plot_estimates": "policyeval.plots.estimates",
+}
+
+__all__ = ["__version__", "exceptions", "PolicyevalError", "DroppedObservationsWarning", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'policyeval' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,34 @@
+"""Reading the world: panel and yearbook loaders, units, administrative codes,
+the enclave registry and the calibrated simulator.
+
+Names are imported lazily from their modules on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "read_panel": "policyeval.data.panel",
+    "validate_panel": "policyeval.data.panel",
+    "read_yearbook": "policyeval.data.yearbook",
+    "harmonize_codes": "policyeval.data.admin_codes",
+    "load_enclaves": "policyeval.data.registry",
+    "simulate_enclave_panel": "policyeval.data.simulate",
+    "load_simulated_panel": "policyeval.data.simulate",
+    "deflate": "policyeval.data.outcomes",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'policyeval.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
