@@ -1,0 +1,532 @@
+"""Reading and validating long (unit × year) panels.
+
+:func:`read_panel` loads a long panel from CSV, Parquet, Excel or a
+DataFrame; :func:`validate_panel` is the validator behind it, reusable on any
+frame. Both return a new frame sorted by ``(idname, tname)`` and never drop a
+row silently: bad input raises an error that names the argument, the column
+and example offending ids, and the only rows ever dropped (completely empty
+rows of a file) are announced with a :class:`DroppedObservationsWarning`.
+
+Missing-value markers
+---------------------
+Chinese yearbooks and database exports write a missing number as ``—``,
+``——``, ``…``, ``...``, ``－``, ``-``, ``／``, ``NA`` or leave the cell blank.
+These become NaN -- never zero. Any other text in a numeric column (``12a``,
+``x``, ``12%``) raises :class:`NonNumericValueError`. Thousands separators
+(``1,234.5``) and full-width digits are accepted.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    DroppedObservationsWarning,
+    DuplicateObservationError,
+    NonNumericValueError,
+)
+
+__all__ = [
+    "read_panel",
+    "validate_panel",
+    "to_numeric",
+    "parse_year",
+    "MISSING_TOKENS",
+]
+
+#: Text tokens (compared upper-case, after NFKC) read as a missing value.
+MISSING_TOKENS = frozenset({"", "NA", "N/A", "#N/A", "NAN", "NULL", "NONE", "<NA>", "NAT"})
+# A cell made only of dashes, dots, ellipses or slashes is the yearbook way of
+# writing "no data" (—, ——, …, ..., －, -, ／); after NFKC "…" is "..." and
+# "－"/"／" are "-"/"/".
+_MISSING_GLYPHS = re.compile(r"^[\-\u2010-\u2015\u2212\u2E3A\u2E3B\.\u00B7\u30FB/~]+$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_YEAR = re.compile(r"^(\d{4})(\.0+)?(年度?)?$")
+_INT_ID = re.compile(r"^[1-9]\d*$")
+_N_EXAMPLES = 3
+
+_BAD = object()  # sentinel: a value that is neither a number nor a missing marker
+
+
+def _parse_scalar(value: object) -> float | object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return np.nan
+    if isinstance(value, (bool, np.bool_)):
+        return _BAD
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    text = unicodedata.normalize("NFKC", str(value))
+    text = re.sub(r"\s+", "", text).replace("\u2212", "-")
+    if text.upper() in MISSING_TOKENS or _MISSING_GLYPHS.match(text):
+        return np.nan
+    text = text.replace(",", "")
+    if _NUMBER.match(text):
+        return float(text)
+    return _BAD
+
+
+def _examples(values: Iterable, n: int = _N_EXAMPLES) -> str:
+    seen: list = []
+    for v in values:
+        if v not in seen:
+            seen.append(v)
+        if len(seen) == n:
+            break
+    return ", ".join(str(v) for v in seen)
+
+
+def _where(df: pd.DataFrame, mask: np.ndarray, idname: str | None, tname: str | None) -> str:
+    """Describe the rows under ``mask`` by their ids and years, e.g. '320101 (2010)'."""
+    rows = df.loc[mask]
+    parts = []
+    for i in range(min(len(rows), _N_EXAMPLES)):
+        bits = []
+        if idname is not None and idname in rows:
+            bits.append(f"{idname}={rows[idname].iloc[i]}")
+        if tname is not None and tname in rows:
+            bits.append(f"{tname}={rows[tname].iloc[i]}")
+        parts.append(", ".join(bits) if bits else f"row {rows.index[i]}")
+    return "; ".join(parts)
+
+
+def to_numeric(
+    series: pd.Series,
+    column: str | None = None,
+    *,
+    context: pd.DataFrame | None = None,
+    idname: str | None = None,
+    tname: str | None = None,
+) -> pd.Series:
+    """Read a column of yearbook numbers as floats.
+
+    Parameters
+    ----------
+    series : Series
+        Numbers, numeric text (``"1,234.5"``, full-width digits) or missing
+        markers (see :data:`MISSING_TOKENS`; ``—``, ``…``, ``－``, ``-``,
+        ``／`` and blank are missing).
+    column : str, optional
+        Name used in the error message (defaults to ``series.name``).
+    context, idname, tname : optional
+        Frame and id/time column names used to show which rows are bad.
+
+    Returns
+    -------
+    Series of float64, same index.
+
+    Raises
+    ------
+    NonNumericValueError
+        If a value is neither a number nor a missing marker; the message
+        names the column, how many values are bad and examples with their ids.
+
+    Examples
+    --------
+    >>> to_numeric(pd.Series(["1,200", "—", "3.5", "…"])).tolist()
+    [1200.0, nan, 3.5, nan]
+    """
+    column = series.name if column is None else column
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    values = series.astype(object)
+    parsed, bad = _parse_values(values)
+    if bad.any():
+        where = ""
+        if context is not None:
+            where = f" at {_where(context, bad, idname, tname)}"
+        raise NonNumericValueError(
+            f"column {column!r} has {int(bad.sum())} non-numeric value(s) "
+            f"(e.g. {_examples(repr(v) for v in values[bad])}){where}; "
+            "missing values may be written as —, …, ..., －, -, ／, NA or left blank, "
+            "anything else must be a number"
+        )
+    return pd.Series(parsed, index=series.index, name=series.name, dtype="float64")
+
+
+def _parse_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    # Yearbook columns repeat few distinct strings; parse each distinct value once.
+    lookup: dict = {}
+    out = np.empty(len(values), dtype="float64")
+    bad = np.zeros(len(values), dtype=bool)
+    for k, v in enumerate(values.to_numpy()):
+        try:
+            r = lookup[v]
+        except (KeyError, TypeError):
+            r = _parse_scalar(v)
+            try:
+                lookup[v] = r
+            except TypeError:
+                pass
+        if r is _BAD:
+            bad[k] = True
+            out[k] = np.nan
+        else:
+            out[k] = r
+    return out, bad
+
+
+def parse_year(value: object) -> int | None:
+    """Read one year label; return None when it is not an unambiguous year.
+
+    Accepts ``2010``, ``2010.0``, ``"2010"``, ``"2010年"``, ``"2010年度"``,
+    full-width ``"２０１０"``. Rejects ``2010.5``, ``"2010/11"``,
+    ``"2010-2011"``, ``"FY2010"``.
+
+    Examples
+    --------
+    >>> parse_year("2015年"), parse_year(2010.0), parse_year("2010/11")
+    (2015, 2010, None)
+    """
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if np.isfinite(value) and float(value).is_integer() else None
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+    match = _YEAR.match(text)
+    return int(match.group(1)) if match else None
+
+
+def _years(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
+    raw = df[tname]
+    missing = raw.isna().to_numpy()
+    if missing.any():
+        raise DataError(
+            f"tname={tname!r} is missing in {int(missing.sum())} row(s) "
+            f"(e.g. {idname}={_examples(df.loc[missing, idname])}); every row needs a year"
+        )
+    if pd.api.types.is_integer_dtype(raw):
+        return raw.astype("int64")
+    values = raw.astype(object).to_numpy()
+    parsed = [parse_year(v) for v in values]
+    bad = np.array([p is None for p in parsed])
+    if bad.any():
+        raise DataError(
+            f"tname={tname!r} has {int(bad.sum())} value(s) that are not integer years "
+            f"(e.g. {_examples(repr(v) for v in values[bad])} at "
+            f"{idname}={_examples(df.loc[bad, idname])}); write years as 2010 or '2010年' "
+            "-- ranges like '2010/11' and fractional years are ambiguous"
+        )
+    return pd.Series(parsed, index=df.index, name=tname, dtype="int64")
+
+
+def _ids(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
+    ids = df[idname]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        raise DataError(
+            f"idname={idname!r} is missing in {int(missing.sum())} row(s) "
+            f"(e.g. rows with {tname}={_examples(df.loc[missing, tname])}); every row needs a unit id"
+        )
+    if pd.api.types.is_integer_dtype(ids):
+        return ids
+    if pd.api.types.is_float_dtype(ids):
+        if np.all(np.mod(ids.to_numpy(), 1) == 0):  # Excel stores codes as floats
+            return ids.astype("int64")
+        return ids
+    if ids.dtype == object or pd.api.types.is_string_dtype(ids):
+        text = ids.map(lambda v: re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v))))
+        # Integer-like codes become int64 (GB/T 2260 codes never start with 0);
+        # ids with a leading zero (stock codes like '000001') stay text.
+        if text.map(lambda s: bool(_INT_ID.match(s))).all():
+            return text.astype("int64")
+        return text.astype(object)
+    return ids
+
+
+def _check_columns(df: pd.DataFrame, names: dict[str, str]) -> None:
+    available = ", ".join(repr(c) for c in df.columns)
+    for arg, col in names.items():
+        if col not in df.columns:
+            raise ColumnNotFoundError(
+                f"{arg}={col!r} is not a column of the data; available columns: {available}"
+            )
+
+
+def _default_nonnegative(df: pd.DataFrame) -> list[str]:
+    units = df.attrs.get("units", {}) if isinstance(df.attrs.get("units"), dict) else {}
+    area_units = {"平方公里", "公顷", "亩", "万亩", "平方米", "万平方米"}
+    out = []
+    for col in df.columns:
+        name = str(col).lower()
+        if "land" in name or "area" in name or "面积" in name or units.get(col) in area_units:
+            out.append(col)
+    return out
+
+
+def validate_panel(
+    df: pd.DataFrame,
+    idname: str,
+    tname: str,
+    *,
+    columns: Sequence[str] | None = None,
+    numeric: Sequence[str] | None = None,
+    nonnegative: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Validate a long panel and return a clean copy sorted by (idname, tname).
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per (unit, year).
+    idname : str
+        Column identifying units (e.g. ``"county_code"``). Integer-like text
+        ids (``"320101"``) become int64; ids with leading zeros stay text.
+    tname : str
+        Column holding the year. Integers, integral floats, ``"2010"``,
+        ``"2010年"`` are read as int64 years.
+    columns : sequence of str, optional
+        Keep only these columns (besides ``idname`` and ``tname``).
+    numeric : sequence of str, optional
+        Columns that must be numeric. By default every other column whose
+        non-missing entries are at least half numbers is treated as numeric
+        (so a stray ``"12a"`` raises rather than turning the column to text);
+        columns that are mostly text (region names) are left as they are.
+    nonnegative : sequence of str, optional
+        Columns that may not be negative. Default: columns whose name
+        contains ``land``, ``area`` or ``面积`` or whose unit in
+        ``df.attrs["units"]`` is an area unit.
+
+    Returns
+    -------
+    DataFrame
+        A new frame, index reset, sorted by ``(idname, tname)``; ``attrs``
+        are kept.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        If ``idname``, ``tname`` or a requested column is absent.
+    DataError
+        Missing ids or years, years that are not integers, negative values
+        in a ``nonnegative`` column.
+    DuplicateObservationError
+        If a (unit, year) pair occurs more than once.
+    NonNumericValueError
+        If a numeric column holds text that is not a missing marker.
+    ArgumentTypeError
+        If ``df`` is not a DataFrame.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"code": ["320102", "320101"], "year": ["2010年", "2010"],
+    ...                     "gdp": ["1,200", "—"]})
+    >>> validate_panel(raw, idname="code", tname="year")
+         code  year     gdp
+    0  320101  2010     NaN
+    1  320102  2010  1200.0
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if idname == tname:
+        raise DataError(f"idname and tname must differ (both are {idname!r})")
+    _check_columns(df, {"idname": idname, "tname": tname})
+    if columns is not None:
+        for col in columns:
+            _check_columns(df, {"columns": col})
+        keep = [idname, tname] + [c for c in columns if c not in (idname, tname)]
+        df = df.loc[:, keep]
+    attrs = dict(df.attrs)
+    out = df.copy()
+    out.index = pd.RangeIndex(len(out))
+    out[idname] = _ids(out, idname, tname)
+    out[tname] = _years(out, idname, tname)
+
+    others = [c for c in out.columns if c not in (idname, tname)]
+    if numeric is not None:
+        for col in numeric:
+            _check_columns(out, {"numeric": col})
+        targets = list(numeric)
+    else:
+        targets = [c for c in others if _looks_numeric(out[c])]
+    for col in targets:
+        out[col] = to_numeric(out[col], col, context=out, idname=idname, tname=tname)
+
+    dup = out.duplicated([idname, tname], keep=False).to_numpy()
+    if dup.any():
+        pairs = out.loc[dup, [idname, tname]].drop_duplicates()
+        shown = ", ".join(
+            f"({i}, {t})" for i, t in pairs.head(_N_EXAMPLES).itertuples(index=False)
+        )
+        raise DuplicateObservationError(
+            f"{int(dup.sum())} rows share {len(pairs)} (idname={idname!r}, tname={tname!r}) "
+            f"pair(s), e.g. {shown}; each unit may appear once per year"
+        )
+
+    check = _default_nonnegative(out) if nonnegative is None else list(nonnegative)
+    for col in check:
+        _check_columns(out, {"nonnegative": col})
+        if col in (idname, tname) or not pd.api.types.is_numeric_dtype(out[col]):
+            continue
+        neg = (out[col] < 0).to_numpy()
+        if neg.any():
+            raise DataError(
+                f"column {col!r} has {int(neg.sum())} negative value(s) "
+                f"(e.g. {_examples(out.loc[neg, col])} at {_where(out, neg, idname, tname)}); "
+                "an area cannot be negative"
+            )
+
+    out = out.sort_values([idname, tname], kind="stable").reset_index(drop=True)
+    out.attrs = attrs
+    return out
+
+
+def _looks_numeric(series: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series):
+        return False
+    if pd.api.types.is_numeric_dtype(series):
+        return True
+    parsed, bad = _parse_values(series.astype(object))
+    n_numbers = int(np.isfinite(parsed).sum())
+    return n_numbers > 0 and n_numbers >= int(bad.sum())
+
+
+def read_table(
+    path: str | Path, *, sheet_name: str | int = 0, encoding: str | None = None
+) -> pd.DataFrame:
+    """Read a CSV / Excel / Parquet file with every cell kept as written.
+
+    CSV files are tried as UTF-8, UTF-8 with BOM, then GBK (GB18030) unless
+    ``encoding`` is given. Cells are read as text (CSV) or as stored (Excel),
+    so codes keep leading zeros and ``"—"`` reaches the validator.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        sep = "\t" if suffix == ".tsv" else ","
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, sep=sep, encoding=detect_encoding(path, encoding)
+        )
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return pd.read_excel(path, sheet_name=sheet_name, dtype=object)
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    raise ArgumentTypeError(
+        f"cannot read {str(path)!r}: expected a .csv, .tsv, .txt, .xlsx, .xls or .parquet file"
+    )
+
+
+def detect_encoding(path: str | Path, encoding: str | None = None) -> str:
+    """Return ``encoding`` or the first of utf-8, utf-8-sig, gb18030 that decodes the file.
+
+    GB18030 is a superset of GBK/GB2312, so GBK exports decode with it.
+    """
+    if encoding is not None:
+        return encoding
+    raw = Path(path).read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    for candidate in ("utf-8", "gb18030"):
+        try:
+            raw.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return candidate
+    raise DataError(
+        f"cannot decode {str(path)!r} as UTF-8 or GBK/GB18030; pass encoding= explicitly"
+    )
+
+
+def read_panel(
+    path_or_frame: str | Path | pd.DataFrame,
+    idname: str,
+    tname: str,
+    columns: Sequence[str] | None = None,
+    *,
+    numeric: Sequence[str] | None = None,
+    nonnegative: Sequence[str] | None = None,
+    sheet_name: str | int = 0,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Load a long panel (one row per unit and year) and validate it.
+
+    Parameters
+    ----------
+    path_or_frame : str, Path or DataFrame
+        A ``.csv`` (UTF-8, UTF-8-BOM or GBK), ``.parquet``, ``.xlsx`` file
+        or a DataFrame (not modified).
+    idname, tname : str
+        Unit-id and year columns.
+    columns : sequence of str, optional
+        Columns to keep besides ``idname`` and ``tname`` (default: all).
+    numeric, nonnegative : sequence of str, optional
+        See :func:`validate_panel`.
+    sheet_name : str or int, default 0
+        Excel sheet to read.
+    encoding : str, optional
+        CSV encoding; detected when omitted.
+
+    Returns
+    -------
+    DataFrame
+        Validated, sorted by ``(idname, tname)``, index reset; years int64,
+        numeric columns float64 with yearbook missing markers as NaN.
+
+    Raises
+    ------
+    ColumnNotFoundError, DuplicateObservationError, NonNumericValueError, DataError
+        See :func:`validate_panel`.
+    FileNotFoundError
+        If the path does not exist.
+    ArgumentTypeError
+        For an unsupported file type.
+
+    Warns
+    -----
+    DroppedObservationsWarning
+        When completely empty rows of a file are dropped (count given).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"county_code": [320102, 320101], "year": [2010, 2010],
+    ...                     "gdp": [1.5e10, 9.0e9]})
+    >>> read_panel(raw, idname="county_code", tname="year")["county_code"].tolist()
+    [320101, 320102]
+    """
+    if isinstance(path_or_frame, pd.DataFrame):
+        df = path_or_frame
+    elif isinstance(path_or_frame, (str, Path)):
+        df = read_table(path_or_frame, sheet_name=sheet_name, encoding=encoding)
+        df = _drop_empty_rows(df, source=str(path_or_frame))
+    else:
+        raise ArgumentTypeError(
+            "path_or_frame must be a file path or a DataFrame, "
+            f"got {type(path_or_frame).__name__}"
+        )
+    return validate_panel(
+        df, idname, tname, columns=columns, numeric=numeric, nonnegative=nonnegative
+    )
+
+
+def _drop_empty_rows(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    blank = df.apply(lambda col: col.map(_isblank))
+    empty = blank.all(axis=1).to_numpy() if len(df.columns) else np.zeros(len(df), bool)
+    if empty.any():
+        warnings.warn(
+            f"dropped {int(empty.sum())} completely empty row(s) of {source!r}",
+            DroppedObservationsWarning,
+            stacklevel=3,
+        )
+        df = df.loc[~empty]
+    return df
+
+
+def _isblank(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and value.strip() == ""

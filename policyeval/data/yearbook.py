@@ -1,0 +1,779 @@
+"""Reading wide statistical-yearbook tables into a clean long panel.
+
+A yearbook table (or an EPS/CEIC/CNRDS export of one) is wide, Chinese and
+messy: a title line, ``单位：万元`` above the table, headers such as
+``"地区生产总值(亿元)"`` or ``"地　区"``, sometimes a separate units row,
+region cells like ``"320100 南京市"``, missing values written ``—``, and
+footnotes (``注：…``, ``资料来源：…``) under the data. :func:`read_yearbook`
+turns that into one row per (region, year) with canonical English column
+names in canonical units, and records in ``attrs`` what it mapped, converted
+and removed.
+
+The header dictionary
+---------------------
+:data:`HEADERS` maps a Chinese header (without its unit; spaces, full-width
+forms, ``#``/``其中：`` prefixes and ①/* marks are ignored) to a canonical
+snake_case name and the kind of quantity it measures (money, area,
+population, count, ratio). Extend it for a session with
+:func:`register_header` or for one call with ``read_yearbook(headers=...)``.
+Canonical names are also accepted as headers, so a table this module wrote
+can be read back.
+
+Layouts
+-------
+``"table"``
+    One sheet (or CSV), rows = regions, columns = indicators. The year comes
+    from a year column (年份/年度/year), the ``year=`` argument, or the sheet.
+``"sheets"``
+    An Excel workbook with one such table per year; sheets named ``2015`` /
+    ``2015年`` / ``2015年度``. Other sheets are skipped and listed in
+    ``attrs["skipped_sheets"]``.
+``"years_in_columns"``
+    One indicator; rows = regions, columns = years (``2015年`` / ``2015``).
+    The indicator is taken from ``indicator=`` or the title above the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from policyeval.data.panel import (
+    _BAD,
+    _parse_scalar,
+    detect_encoding,
+    parse_year,
+    to_numeric,
+    validate_panel,
+)
+from policyeval.data.units import (
+    CANONICAL_UNITS,
+    Unit,
+    conversion_factor,
+    parse_unit,
+    split_header,
+)
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    DataError,
+    DroppedObservationsWarning,
+    DuplicateObservationError,
+    NonNumericValueError,
+    UnitParseError,
+)
+
+__all__ = ["read_yearbook", "register_header", "HEADERS", "HeaderSpec", "KINDS"]
+
+KINDS = ("money", "money_usd", "area", "population", "count", "ratio")
+
+
+@dataclass(frozen=True)
+class HeaderSpec:
+    """What a yearbook header measures: canonical column name and kind of unit.
+
+    ``kind`` None accepts any unit; ``default_unit`` is used when a table
+    states no unit (only set for counts, whose unit is not ambiguous).
+    """
+
+    canonical: str
+    kind: str | None
+    default_unit: str | None = None
+
+
+def _spec(canonical: str, kind: str | None, *chinese: str, default_unit: str | None = None):
+    return {_key(c): HeaderSpec(canonical, kind, default_unit) for c in chinese}
+
+
+def _key(text: object) -> str:
+    text = unicodedata.normalize("NFKC", str(text))
+    text = re.sub(r"\s+", "", text)
+    text = re.sub(r"^(#|其中:|其中|内:)+", "", text)
+    return re.sub(r"[*\u2460-\u2473]+$", "", text).lower()
+
+
+#: Chinese yearbook header → canonical name and kind. Extend with register_header().
+HEADERS: dict[str, HeaderSpec] = {
+    **_spec("gdp", "money", "地区生产总值", "生产总值", "国内生产总值", "GDP", "地区GDP"),
+    **_spec("gdp_per_capita", "money", "人均地区生产总值", "人均生产总值", "人均GDP"),
+    **_spec("va_primary", "money", "第一产业增加值"),
+    **_spec("va_secondary", "money", "第二产业增加值"),
+    **_spec("va_tertiary", "money", "第三产业增加值"),
+    **_spec("industrial_value_added", "money", "工业增加值", "全部工业增加值"),
+    **_spec("industrial_value_added_above_scale", "money", "规模以上工业增加值", "规上工业增加值"),
+    **_spec("industrial_output_above_scale", "money", "规模以上工业总产值", "规上工业总产值"),
+    **_spec(
+        "general_budget_revenue", "money",
+        "一般公共预算收入", "地方一般公共预算收入", "一般预算收入", "地方财政一般预算收入",
+        "公共财政预算收入", "地方公共财政预算收入", "地方财政收入",
+    ),
+    **_spec(
+        "general_budget_expenditure", "money",
+        "一般公共预算支出", "地方一般公共预算支出", "一般预算支出", "地方财政一般预算支出",
+        "公共财政预算支出",
+    ),
+    **_spec("tax_revenue", "money", "税收收入", "税收", "地方税收收入"),
+    **_spec("fixed_asset_investment", "money", "全社会固定资产投资", "固定资产投资", "固定资产投资额"),
+    **_spec("retail_sales", "money", "社会消费品零售总额"),
+    **_spec("rd_expenditure", "money", "R&D经费内部支出", "研究与试验发展经费支出", "R&D经费支出"),
+    **_spec(
+        "urban_disposable_income_per_capita", "money",
+        "城镇居民人均可支配收入", "城镇常住居民人均可支配收入",
+    ),
+    **_spec(
+        "rural_disposable_income_per_capita", "money",
+        "农村居民人均可支配收入", "农村常住居民人均可支配收入",
+    ),
+    **_spec("fdi_utilized", "money_usd", "实际使用外资", "实际利用外资", "实际使用外资金额"),
+    **_spec("trade_total", "money_usd", "进出口总额"),
+    **_spec("land_area", "area", "行政区域土地面积", "土地面积", "行政区域面积", "总面积"),
+    **_spec("built_up_area", "area", "建成区面积"),
+    **_spec("industrial_land_area", "area", "工业用地面积", "工业用地"),
+    **_spec("urban_construction_land", "area", "城市建设用地面积", "建设用地面积"),
+    **_spec(
+        "registered_population", "population",
+        "年末户籍人口", "户籍人口", "年末总人口", "户籍总人口", "年末户籍总人口",
+    ),
+    **_spec("resident_population", "population", "常住人口", "年末常住人口", "年平均常住人口"),
+    **_spec(
+        "employment", "population",
+        "年末从业人员", "从业人员", "年末从业人员数", "从业人员数", "就业人员", "年末单位从业人员",
+    ),
+    **_spec(
+        "college_educated_population", "population",
+        "大专及以上学历人口", "大专及以上文化程度人口", "受过大专以上教育人口",
+    ),
+    **_spec("professional_technical_staff", "population", "专业技术人员", "专业技术人员数"),
+    **_spec("talent_stock", "population", "人才资源总量", "人才总量"),
+    **_spec("births", "population", "出生人口", "出生人数"),
+    **_spec("deaths", "population", "死亡人口", "死亡人数"),
+    **_spec("natural_growth_rate", "ratio", "人口自然增长率", "自然增长率"),
+    **_spec(
+        "patents_granted", "count",
+        "专利授权数", "专利授权量", "专利授权", "授权专利数", default_unit="件",
+    ),
+    **_spec(
+        "patent_applications", "count", "专利申请数", "专利申请量", "专利申请受理量", default_unit="件"
+    ),
+    **_spec(
+        "invention_patents_granted", "count",
+        "发明专利授权数", "发明专利授权量", default_unit="件",
+    ),
+    **_spec("high_tech_firms", "count", "高新技术企业数", "高新技术企业", default_unit="家"),
+    **_spec(
+        "industrial_firms_above_scale", "count",
+        "规模以上工业企业数", "规上工业企业数", default_unit="个",
+    ),
+}
+
+_REGION_KEYS = {
+    _key(k)
+    for k in (
+        "地区", "区域", "地区名称", "区域名称", "行政区划", "行政区划名称", "行政区", "县(市、区)",
+        "县(市,区)", "县市区", "县(市)", "县(区)", "县区", "市县", "城市", "地名", "名称",
+        "region", "city", "county", "region_name",
+    )
+}
+_CODE_KEYS = {_key(k) for k in ("代码", "行政区划代码", "区划代码", "地区代码", "编码", "code", "region_code")}
+_YEAR_KEYS = {_key(k) for k in ("年份", "年度", "年", "year")}
+_FOOTNOTE = re.compile(
+    r"^(注|说明|资料来源|数据来源|来源|备注|附注|note|source|\*|[\u2460-\u2473])", re.IGNORECASE
+)
+_TABLE_UNIT = re.compile(r"^(?:计量)?单位[:：](.+)$")
+_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def register_header(chinese: str, canonical: str, kind: str | None = None) -> None:
+    """Teach :func:`read_yearbook` a new header (for the whole session).
+
+    Parameters
+    ----------
+    chinese : str
+        The header as printed, without its unit, e.g. ``"科技支出"``.
+    canonical : str
+        snake_case English column name, e.g. ``"science_expenditure"``.
+    kind : {"money", "money_usd", "area", "population", "count", "ratio"}, optional
+        What it measures; a table stating a unit of another kind is then
+        refused. None accepts any unit.
+
+    Raises
+    ------
+    DataError
+        If ``canonical`` is not snake_case or ``kind`` is unknown.
+
+    Examples
+    --------
+    >>> register_header("科技支出", "science_expenditure", "money")
+    """
+    HEADERS[_key(chinese)] = _make_spec(canonical, kind, f"register_header({chinese!r})")
+
+
+def _make_spec(canonical: str, kind: str | None, where: str) -> HeaderSpec:
+    if not isinstance(canonical, str) or not _SNAKE.match(canonical):
+        raise DataError(f"{where}: canonical name {canonical!r} must be snake_case ASCII")
+    if kind is not None and kind not in KINDS:
+        raise DataError(f"{where}: kind={kind!r} is not one of {', '.join(KINDS)}")
+    return HeaderSpec(canonical, kind)
+
+
+def _lookup(name: str, extra: Mapping[str, HeaderSpec]) -> HeaderSpec | None:
+    key = _key(name)
+    if key in extra:
+        return extra[key]
+    if key in HEADERS:
+        return HEADERS[key]
+    for spec in (*extra.values(), *HEADERS.values()):
+        if key == spec.canonical:
+            return spec
+    return None
+
+
+# --------------------------------------------------------------------------- reading raw grids
+
+
+def _csv_grid(path: Path, encoding: str | None) -> pd.DataFrame:
+    # csv.reader tolerates the ragged rows of exports (a one-cell title line
+    # above a ten-column table), which pandas.read_csv refuses.
+    text = path.read_bytes().decode(detect_encoding(path, encoding))
+    rows = list(csv.reader(io.StringIO(text)))
+    width = max((len(r) for r in rows), default=0)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
+
+
+def _blank(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and np.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _text(value: object) -> str:
+    if _blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+
+
+# --------------------------------------------------------------------------- one table
+
+
+@dataclass
+class _Table:
+    frame: pd.DataFrame  # region_code, region, year, indicators (converted)
+    header_map: dict
+    units: dict
+    conversions: list
+    footnotes: list
+    dropped: int
+    layout: str
+    ignored: list
+
+
+def _find_header(grid: pd.DataFrame, region_column: str | None, where: str) -> int:
+    keys = _REGION_KEYS | _CODE_KEYS
+    if region_column is not None:
+        keys = {_key(region_column)}
+    for i in range(min(len(grid), 30)):
+        if any(_key(_text(v)) in keys for v in grid.iloc[i] if not _blank(v)):
+            return i
+    raise DataError(
+        f"{where}: no header row found -- no cell in the first 30 rows reads "
+        f"{'/'.join(sorted(keys)[:8])}...; pass region_column= with the name of the region column"
+    )
+
+
+def _table_unit(grid: pd.DataFrame, header_row: int) -> Unit | None:
+    for i in range(header_row):
+        for v in grid.iloc[i]:
+            match = _TABLE_UNIT.match(_text(v))
+            if match:
+                return parse_unit(match.group(1))
+    return None
+
+
+def _title_indicator(grid: pd.DataFrame, header_row: int, extra) -> tuple[HeaderSpec, str, Unit | None] | None:
+    names = {**{k: v for k, v in HEADERS.items()}, **dict(extra)}
+    for i in range(header_row):
+        for v in grid.iloc[i]:
+            text = _text(v)
+            if not text or _TABLE_UNIT.match(text):
+                continue
+            name, unit = split_header(text)
+            # Titles carry prefixes ("表3-1 各县地区生产总值"): take the longest known name inside.
+            hits = [k for k in names if k and k in _key(name)]
+            if hits:
+                best = max(hits, key=len)
+                return names[best], best, unit
+    return None
+
+
+def _parse_region(cell: object) -> tuple[int | None, str | None]:
+    text = _text(cell)
+    if not text:
+        return None, None
+    match = re.match(r"^(\d{6})(.*)$", text)
+    if match:
+        return int(match.group(1)), (match.group(2) or None)
+    return None, text
+
+
+def _parse_code(cell: object, where: str) -> int | None:
+    text = _text(cell)
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{6}(\d{6})?", text):
+        raise DataError(f"{where}: region code {str(cell)!r} is not a 6- or 12-digit code")
+    return int(text)
+
+
+def _read_table(
+    grid: pd.DataFrame,
+    *,
+    where: str,
+    year: int | None,
+    layout: str,
+    indicator: str | None,
+    extra: Mapping[str, HeaderSpec],
+    given_units: Mapping[str, str],
+    target: Mapping[str, str],
+    unknown_headers: str,
+    region_column: str | None,
+) -> _Table:
+    hrow = _find_header(grid, region_column, where)
+    header = [_text(v) for v in grid.iloc[hrow]]
+    table_unit = _table_unit(grid, hrow)
+    region_keys = {_key(region_column)} if region_column else _REGION_KEYS
+
+    roles: dict[int, tuple] = {}  # column position -> ("region"|"code"|"year"|"ind"|"yearcol", ...)
+    header_map: dict[str, str] = {}
+    unknown: list[str] = []
+    for j, h in enumerate(header):
+        if not h:
+            continue
+        k = _key(h)
+        if k in region_keys and "region" not in [r[0] for r in roles.values()]:
+            roles[j] = ("region",)
+        elif k in _CODE_KEYS:
+            roles[j] = ("code",)
+        elif k in _YEAR_KEYS:
+            roles[j] = ("year",)
+        else:
+            name, unit = split_header(h)
+            y = parse_year(name)
+            if y is not None and 1900 <= y <= 2100:
+                roles[j] = ("yearcol", y, unit)
+                continue
+            spec = _lookup(name, extra)
+            if spec is None:
+                unknown.append(h)
+                if unknown_headers == "keep":
+                    roles[j] = ("ind", HeaderSpec(name, None), unit, h)
+                continue
+            roles[j] = ("ind", spec, unit, h)
+    if "region" not in [r[0] for r in roles.values()] and "code" not in [r[0] for r in roles.values()]:
+        raise DataError(f"{where}: no region or code column in header {header}")
+
+    yearcols = {j: r for j, r in roles.items() if r[0] == "yearcol"}
+    inds = {j: r for j, r in roles.items() if r[0] == "ind"}
+    if layout == "auto":
+        layout = "years_in_columns" if yearcols and not inds else "table"
+    if layout == "years_in_columns":
+        if not yearcols:
+            raise DataError(f"{where}: layout='years_in_columns' but no header reads like a year")
+        if indicator is not None:
+            spec = _lookup(split_header(indicator)[0], extra)
+            title_unit = split_header(indicator)[1]
+            label = indicator
+            if spec is None:
+                raise DataError(
+                    f"indicator={indicator!r} is not a known header; known e.g. 地区生产总值, "
+                    "税收收入; add it with register_header() or headers="
+                )
+        else:
+            found = _title_indicator(grid, hrow, extra)
+            if found is None:
+                raise DataError(
+                    f"{where}: years are in columns but no indicator name was found above the "
+                    "table; pass indicator='地区生产总值' (or another header)"
+                )
+            spec, label, title_unit = found
+        col_units = {r[2] for r in yearcols.values() if r[2] is not None}
+        if len(col_units) > 1:
+            raise UnitParseError(f"{where}: year columns state different units {sorted(map(str, col_units))}")
+        inds = {j: ("ind", spec, title_unit or next(iter(col_units), None), str(label)) for j in yearcols}
+    elif unknown and unknown_headers == "raise":
+        raise DataError(
+            f"{where}: unknown header(s) {', '.join(repr(u) for u in unknown)}; map them with "
+            "headers={'中文名': 'english_name'} or register_header(), or pass "
+            "unknown_headers='keep' (keep under the Chinese name) or 'ignore'"
+        )
+
+    # A units row sits right under the header: every filled indicator cell is a unit.
+    start = hrow + 1
+    row_units: dict[int, Unit] = {}
+    if start < len(grid):
+        cells = {j: grid.iat[start, j] for j in inds if not _blank(grid.iat[start, j])}
+        try:
+            parsed = {j: parse_unit(_text(v)) for j, v in cells.items()}
+        except UnitParseError:
+            parsed = {}
+        if parsed and len(parsed) == len(cells):
+            row_units, start = parsed, start + 1
+
+    # Resolve one unit per indicator column.
+    units: dict[int, Unit] = {}
+    for j, (_, spec, head_unit, label) in inds.items():
+        candidates = [u for u in (head_unit, row_units.get(j)) if u is not None]
+        if len({u.symbol for u in candidates}) > 1:
+            raise UnitParseError(
+                f"{where}: column {label!r} states two units ({candidates[0]} in the header, "
+                f"{candidates[1]} in the units row)"
+            )
+        unit = candidates[0] if candidates else None
+        for src in (given_units.get(spec.canonical), given_units.get(_key(split_header(label)[0]))):
+            if unit is None and src is not None:
+                unit = parse_unit(src)
+        if unit is None and table_unit is not None and (spec.kind in (None, table_unit.kind)):
+            unit = table_unit
+        if unit is None and spec.default_unit is not None:
+            unit = parse_unit(spec.default_unit)
+        if unit is None:
+            if spec.kind is None:
+                continue  # unknown header kept as published; no unit to convert
+            raise UnitParseError(
+                f"{where}: no unit for column {label!r} ({spec.canonical}); yearbooks mix "
+                f"{'万元 and 亿元' if spec.kind == 'money' else 'units'}, so state it in the header, a "
+                f"units row, a '单位：' line, or pass units={{{spec.canonical!r}: '...'}}"
+            )
+        if spec.kind is not None and unit.kind != spec.kind:
+            raise UnitParseError(
+                f"{where}: column {label!r} ({spec.canonical}) measures {spec.kind} but its unit "
+                f"is {unit.symbol} ({unit.kind})"
+            )
+        units[j] = unit
+
+    # Data rows, footnotes and blank rows.
+    id_cols = [j for j, r in roles.items() if r[0] in ("region", "code", "year")]
+    footnotes: list[str] = []
+    dropped = 0
+    records: list[dict] = []
+    in_notes = False
+    for i in range(start, len(grid)):
+        row = grid.iloc[i]
+        if all(_blank(v) for v in row):
+            continue
+        first = next(_text(v) for v in row if not _blank(v))
+        values_present = any(
+            np.isfinite(_num(row.iat[j])) for j in inds if not _blank(row.iat[j])
+        )
+        in_notes = in_notes or bool(_FOOTNOTE.match(first))
+        has_id = any(not _blank(row.iat[j]) for j in id_cols if roles[j][0] != "year")
+        if in_notes or not has_id:
+            footnotes.append(" ".join(_text(v) for v in row if not _blank(v)))
+            dropped += int(values_present)
+            continue
+        records.append(_record(row, roles, inds, year, where))
+
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    if layout == "years_in_columns" and records:
+        frame = _melt_years(frame, inds)
+    label_of = {}
+    for j, (_, spec, _, label) in inds.items():
+        header_map[label] = spec.canonical
+        label_of[j] = spec.canonical
+        col = spec.canonical
+        if col in frame and not pd.api.types.is_numeric_dtype(frame[col]):
+            try:
+                frame[col] = to_numeric(frame[col], col, context=frame, idname="region", tname="year")
+            except NonNumericValueError as err:
+                raise NonNumericValueError(f"{where}: {err} (header {label!r})") from None
+    conversions: list[dict] = []
+    out_units: dict[str, str] = {}
+    for j, unit in units.items():
+        col = label_of[j]
+        if col in out_units:
+            continue
+        dst = parse_unit(target.get(unit.kind, unit.symbol))
+        factor = conversion_factor(unit, dst)
+        if col in frame and factor != 1.0:
+            frame[col] = frame[col] * factor
+            conversions.append({"column": col, "from_unit": unit.symbol, "to_unit": dst.symbol, "factor": factor})
+        out_units[col] = dst.symbol
+    ignored = unknown if unknown_headers == "ignore" else []
+    return _Table(frame, header_map, out_units, conversions, footnotes, dropped, layout, ignored)
+
+
+def _num(value: object) -> float:
+    parsed = _parse_scalar(value)
+    return np.nan if parsed is _BAD else float(parsed)
+
+
+def _record(row, roles, inds, year, where) -> dict:
+    rec: dict = {"region_code": None, "region": None, "year": year}
+    for j, role in roles.items():
+        cell = row.iat[j]
+        if role[0] == "region":
+            code, name = _parse_region(cell)
+            rec["region"] = name
+            if code is not None:
+                rec["region_code"] = code
+        elif role[0] == "code":
+            code = _parse_code(cell, where)
+            if rec["region_code"] is not None and code is not None and code != rec["region_code"]:
+                raise DataError(
+                    f"{where}: region {rec['region']!r} has code {rec['region_code']} in its name "
+                    f"cell but {code} in the code column"
+                )
+            if code is not None:
+                rec["region_code"] = code
+        elif role[0] == "year":
+            rec["year"] = None if _blank(cell) else cell
+    for j, (_, spec, _, _) in inds.items():
+        key = spec.canonical if roles[j][0] == "ind" else ("__year__", roles[j][1])
+        rec[key] = row.iat[j]
+    return rec
+
+
+def _melt_years(frame: pd.DataFrame, inds) -> pd.DataFrame:
+    year_keys = [c for c in frame.columns if isinstance(c, tuple)]
+    canonical = next(iter(inds.values()))[1].canonical
+    long = frame.melt(
+        id_vars=["region_code", "region"], value_vars=year_keys, var_name="_y", value_name=canonical
+    )
+    long["year"] = [k[1] for k in long["_y"]]
+    return long.drop(columns="_y")
+
+
+# --------------------------------------------------------------------------- public entry
+
+
+def read_yearbook(
+    path: str | Path,
+    *,
+    layout: str = "auto",
+    sheet_name: str | int | None = None,
+    year: int | None = None,
+    indicator: str | None = None,
+    units: Mapping[str, str] | None = None,
+    headers: Mapping[str, str | tuple[str, str | None]] | None = None,
+    money_unit: str = "元",
+    area_unit: str = "平方公里",
+    population_unit: str = "人",
+    unknown_headers: str = "raise",
+    region_column: str | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read a wide statistical-yearbook table (Excel or CSV) into a long panel.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.xlsx``/``.xls`` workbook or ``.csv`` (UTF-8, UTF-8 with BOM or GBK).
+    layout : {"auto", "table", "sheets", "years_in_columns"}
+        See the module docstring. ``"auto"`` reads a workbook with year-named
+        sheets as ``"sheets"``, a table whose headers are years as
+        ``"years_in_columns"``, anything else as ``"table"``.
+    sheet_name : str or int, optional
+        Sheet to read for the ``"table"`` / ``"years_in_columns"`` layouts
+        (default: the first).
+    year : int, optional
+        Year of a single table that has no year column.
+    indicator : str, optional
+        For ``"years_in_columns"``: the indicator, e.g. ``"地区生产总值(亿元)"``
+        (a unit in brackets is used if the file states none).
+    units : mapping, optional
+        Units for columns whose table does not state one, keyed by canonical
+        or Chinese name: ``{"gdp": "亿元"}``.
+    headers : mapping, optional
+        Extra header mappings for this call: ``{"科技支出": "science_expenditure"}``
+        or ``{"科技支出": ("science_expenditure", "money")}``.
+    money_unit : {"元", "万元", "亿元", ...}, default "元"
+        Canonical money unit of the result.
+    area_unit : str, default "平方公里"
+        Canonical area unit (``"亩"``, ``"公顷"`` also possible).
+    population_unit : str, default "人"
+    unknown_headers : {"raise", "keep", "ignore"}, default "raise"
+        What to do with a header not in the dictionary: raise, keep it under
+        its Chinese name (numbers parsed, no unit conversion), or leave the
+        column out (listed in ``attrs["ignored_columns"]``).
+    region_column : str, optional
+        Header of the region column if it is not a usual one (地区, 区域, 县(市、区), ...).
+    encoding : str, optional
+        CSV encoding; detected when omitted.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``region_code`` (when the table gives codes), ``region``,
+        ``year``, then one column per indicator in canonical units, sorted by
+        region and year. ``attrs`` hold ``units`` ({column: unit}),
+        ``conversions`` (list of {column, from_unit, to_unit, factor, year}),
+        ``header_map`` ({header as printed: canonical}), ``footnotes``
+        (text of removed note rows), ``skipped_sheets``, ``layout``,
+        ``source`` and ``idname`` (``region_code`` if every row has a code,
+        else ``region``).
+
+    Raises
+    ------
+    UnitParseError
+        Unknown unit, a unit of the wrong kind, or no unit where one is needed.
+    DataError
+        No header row, unknown headers (``unknown_headers="raise"``), no year,
+        ambiguous years, conflicting codes.
+    NonNumericValueError, DuplicateObservationError
+        From :func:`policyeval.data.validate_panel`.
+
+    Warns
+    -----
+    DroppedObservationsWarning
+        When rows under a footnote, or rows without a region, hold numbers
+        (they look like data but cannot be placed); count given.
+
+    Notes
+    -----
+    Money becomes ``money_unit`` (1 万元 = 1e4 元, 1 亿元 = 1e8 元), area
+    ``area_unit`` (1 km² = 100 公顷 = 1500 亩), population ``population_unit``
+    (1 万人 = 1e4 人). Counts and ratios keep their published unit.
+
+    Examples
+    --------
+    >>> df = read_yearbook("苏州统计年鉴2020_表2-1.xlsx")  # doctest: +SKIP
+    >>> df.attrs["conversions"][0]                          # doctest: +SKIP
+    {'column': 'gdp', 'from_unit': '亿元', 'to_unit': '元', 'factor': 100000000.0, 'year': 2019}
+    """
+    path = Path(path)
+    if layout not in ("auto", "table", "sheets", "years_in_columns"):
+        raise DataError(f"layout={layout!r} must be 'auto', 'table', 'sheets' or 'years_in_columns'")
+    if unknown_headers not in ("raise", "keep", "ignore"):
+        raise DataError(f"unknown_headers={unknown_headers!r} must be 'raise', 'keep' or 'ignore'")
+    target = dict(CANONICAL_UNITS)
+    for kind, arg, value in (("money", "money_unit", money_unit), ("area", "area_unit", area_unit),
+                             ("population", "population_unit", population_unit)):
+        if parse_unit(value).kind != kind:
+            raise UnitParseError(f"{arg}={value!r} is not a {kind} unit")
+        target[kind] = parse_unit(value).symbol
+    extra: dict[str, HeaderSpec] = {}
+    for chinese, spec in (headers or {}).items():
+        canonical, kind = (spec, None) if isinstance(spec, str) else tuple(spec)
+        extra[_key(chinese)] = _make_spec(canonical, kind, f"headers[{chinese!r}]")
+    given_units = {(_key(k) if not _SNAKE.match(k) else k): v for k, v in (units or {}).items()}
+
+    grids, skipped = _grids(path, layout, sheet_name, encoding)
+    options = dict(indicator=indicator, extra=extra, given_units=given_units, target=target,
+                   unknown_headers=unknown_headers, region_column=region_column)
+    tables = []
+    for label, sheet_year, grid in grids:
+        tab = _read_table(
+            grid, where=label, year=sheet_year if sheet_year is not None else year,
+            layout="table" if layout == "sheets" else layout, **options,
+        )
+        for conv in tab.conversions:
+            if sheet_year is not None:
+                conv["year"] = sheet_year
+        tables.append(tab)
+    return _assemble(tables, path, skipped, layout, grids)
+
+
+def _grids(path: Path, layout: str, sheet_name, encoding):
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        if layout == "sheets":
+            raise DataError("layout='sheets' needs an Excel workbook, got a CSV file")
+        return [(path.name, None, _csv_grid(path, encoding))], []
+    if suffix not in (".xlsx", ".xlsm", ".xls"):
+        raise ArgumentTypeError(f"cannot read {str(path)!r}: expected .xlsx, .xls or .csv")
+    book = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+    by_year = {name: parse_year(name) for name in book}
+    year_sheets = [n for n, y in by_year.items() if y is not None]
+    if layout == "sheets" or (layout == "auto" and sheet_name is None and year_sheets):
+        if not year_sheets:
+            raise DataError(f"layout='sheets' but no sheet of {path.name!r} is named like a year: {list(book)}")
+        skipped = [n for n in book if by_year[n] is None]
+        for name in skipped:
+            numbers = book[name].map(lambda v: isinstance(v, (int, float)) and not _blank(v)).to_numpy().any()
+            if numbers:
+                warnings.warn(
+                    f"sheet {name!r} of {path.name!r} is not named like a year and was skipped "
+                    "although it holds numbers; read it with sheet_name=",
+                    DroppedObservationsWarning, stacklevel=3,
+                )
+        return [(f"{path.name}[{n}]", by_year[n], book[n]) for n in year_sheets], skipped
+    name = list(book)[0] if sheet_name is None else sheet_name
+    if isinstance(name, int):
+        name = list(book)[name]
+    if name not in book:
+        raise DataError(f"sheet_name={name!r} is not a sheet of {path.name!r}; sheets: {list(book)}")
+    return [(f"{path.name}[{name}]", None, book[name])], []
+
+
+def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grids) -> pd.DataFrame:
+    frames = [t.frame for t in tables if len(t.frame)]
+    if not frames:
+        raise DataError(f"{path.name!r}: no data rows found under the header")
+    df = pd.concat(frames, ignore_index=True, sort=False)
+    missing_year = df["year"].isna().to_numpy()
+    if missing_year.any():
+        raise DataError(
+            f"{path.name!r}: {int(missing_year.sum())} row(s) have no year (e.g. region "
+            f"{df.loc[missing_year, 'region'].iloc[0]!r}); pass year=, add a 年份 column, "
+            "or name sheets by year"
+        )
+    measure_cols = [c for c in df.columns if c not in ("region_code", "region", "year")]
+    for col in measure_cols:
+        df[col] = to_numeric(df[col].astype(object), col, context=df, idname="region", tname="year")
+    has_code = df["region_code"].notna()
+    if has_code.all():
+        df["region_code"] = df["region_code"].astype("int64")
+        idname = "region_code"
+    else:
+        df = df.drop(columns="region_code") if not has_code.any() else df
+        if "region_code" in df:
+            df["region_code"] = df["region_code"].astype("Int64")
+        idname = "region"
+    df["region"] = df["region"].astype(object)
+    try:
+        out = validate_panel(df, idname, "year", numeric=measure_cols, nonnegative=None)
+    except DuplicateObservationError as err:
+        hint = "" if idname == "region_code" else (
+            " (regions are identified by name because the table has no codes; names such as "
+            "鼓楼区 repeat across cities -- add a 代码 column)"
+        )
+        raise DuplicateObservationError(f"{path.name!r}: {err}{hint}") from None
+    units, conversions, header_map, notes, dropped = {}, [], {}, [], 0
+    for t in tables:
+        units.update(t.units)
+        conversions.extend(t.conversions)
+        header_map.update(t.header_map)
+        notes.extend(t.footnotes)
+        dropped += t.dropped
+    if dropped:
+        warnings.warn(
+            f"{path.name!r}: dropped {dropped} row(s) that hold numbers but sit under a footnote "
+            "or have no region name; see attrs['footnotes']",
+            DroppedObservationsWarning, stacklevel=3,
+        )
+    layouts = "sheets" if any(g[1] is not None for g in grids) else tables[0].layout
+    out.attrs = {
+        "source": str(path),
+        "layout": layouts,
+        "idname": idname,
+        "units": units,
+        "conversions": conversions,
+        "header_map": header_map,
+        "footnotes": notes,
+        "skipped_sheets": skipped,
+        "ignored_columns": sorted({c for t in tables for c in t.ignored}),
+    }
+    return out
