@@ -1,0 +1,275 @@
+"""Checking and encoding a staggered-adoption panel once, for the imputation
+and Bacon estimators.
+
+Every check names the argument, the column and a few offending ids, as the
+style guide asks; rows are only dropped with a
+:class:`~policyeval.exceptions.DroppedObservationsWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    DroppedObservationsWarning,
+    DuplicateObservationError,
+    NonNumericValueError,
+    TreatmentTimingError,
+)
+
+__all__ = ["StaggeredPanel", "prepare_panel", "examples"]
+
+
+def examples(values, k: int = 3) -> str:
+    """``"3 units (e.g. 1, 2, 5)"``-style fragment listing a few values."""
+    values = list(pd.unique(pd.Series(list(values), dtype=object)))
+    shown = ", ".join(str(v) for v in values[:k])
+    more = ", ..." if len(values) > k else ""
+    return f"(e.g. {shown}{more})"
+
+
+@dataclass
+class StaggeredPanel:
+    """A validated panel, sorted by unit then period, with integer codes.
+
+    ``g`` is the first treated period as float, ``nan`` for units never
+    treated (within or beyond the sample).
+    """
+
+    frame: pd.DataFrame
+    y: np.ndarray
+    t: np.ndarray
+    g: np.ndarray
+    unit_code: np.ndarray
+    unit_labels: np.ndarray
+    X: np.ndarray
+    w: np.ndarray
+    cluster_code: np.ndarray
+    n_clusters: int
+
+    @property
+    def nobs(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_labels)
+
+
+def _as_list(covariates) -> list[str]:
+    if covariates is None:
+        return []
+    if isinstance(covariates, str):
+        return [covariates]
+    return list(covariates)
+
+
+def _check_name(arg: str, value) -> None:
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{arg} must be a column name (str), got {type(value).__name__}")
+
+
+def _numeric(frame: pd.DataFrame, arg: str, col: str, idname: str) -> pd.Series:
+    s = frame[col]
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    out = pd.to_numeric(s, errors="coerce")
+    bad = out.isna() & s.notna()
+    if bad.any():
+        raise NonNumericValueError(
+            f"{arg}={col!r} has {int(bad.sum())} non-numeric values "
+            f"{examples(s[bad])} in units {examples(frame.loc[bad, idname])}"
+        )
+    return out.astype(float)
+
+
+def prepare_panel(
+    df: pd.DataFrame,
+    *,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str | None,
+    dname: str | None = None,
+    covariates: Sequence[str] | str | None = None,
+    weights: str | None = None,
+    cluster: str | None = None,
+    drop_missing: bool = True,
+) -> StaggeredPanel:
+    """Validate a long panel and encode it for a staggered-adoption estimator.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long panel, one row per unit and period.
+    yname, tname, idname : str
+        Outcome, integer period and unit id columns.
+    gname : str or None
+        First treated period; 0, missing or ``inf`` for never treated.
+    dname : str or None
+        Alternative to ``gname``: a 0/1 treatment indicator that must be
+        absorbing (never switch off); the first period with 1 becomes g.
+    covariates, weights, cluster : optional column names
+    drop_missing : bool
+        Drop rows with a missing outcome / covariate / weight, with a
+        :class:`DroppedObservationsWarning`; ``False`` raises instead.
+
+    Raises
+    ------
+    ColumnNotFoundError, DuplicateObservationError, NonNumericValueError,
+    TreatmentTimingError, DataError, ArgumentTypeError
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    for arg, val in (("yname", yname), ("tname", tname), ("idname", idname)):
+        _check_name(arg, val)
+    if (gname is None) == (dname is None):
+        raise ArgumentTypeError("give exactly one of gname (first treated period) or dname (0/1 treatment)")
+    covs = _as_list(covariates)
+    named = {"yname": yname, "tname": tname, "idname": idname}
+    named.update({"gname": gname} if gname is not None else {"dname": dname})
+    named.update({f"covariates[{i}]": c for i, c in enumerate(covs)})
+    if weights is not None:
+        named["weights"] = weights
+    if cluster is not None:
+        named["cluster"] = cluster
+    for arg, col in named.items():
+        _check_name(arg, col)
+        if col not in df.columns:
+            raise ColumnNotFoundError(f"{arg}={col!r} is not a column of the data")
+
+    cols = list(dict.fromkeys(named.values()))
+    frame = df.loc[:, cols].copy()
+
+    if frame[idname].isna().any():
+        raise DataError(f"idname={idname!r} has {int(frame[idname].isna().sum())} missing values")
+    t = _numeric(frame, "tname", tname, idname)
+    if t.isna().any():
+        raise DataError(
+            f"tname={tname!r} is missing in {int(t.isna().sum())} rows "
+            f"(units {examples(frame.loc[t.isna(), idname])})"
+        )
+    if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
+        bad = ~(t == np.round(t))
+        raise DataError(
+            f"tname={tname!r} must hold integer periods; found {examples(frame.loc[bad, tname])}"
+        )
+    frame[tname] = t.astype(np.int64)
+
+    dup = frame.duplicated([idname, tname], keep=False)
+    if dup.any():
+        ids = frame.loc[dup, idname]
+        raise DuplicateObservationError(
+            f"{int(dup.sum())} rows share an ({idname}, {tname}) pair in {ids.nunique()} units "
+            f"{examples(ids)}; the panel must have one row per unit and period"
+        )
+
+    if dname is not None:
+        frame["_g"] = _timing_from_treatment(frame, dname, tname, idname)
+        gcol = "_g"
+    else:
+        g = _numeric(frame, "gname", gname, idname)
+        frame["_g"] = g
+        gcol = "_g"
+    g = frame[gcol]
+    never = g.isna() | (g == 0) | np.isinf(g)
+    g = g.where(~never, np.nan)
+    if (g[~never] < 0).any() or not np.all(g[~never] == np.round(g[~never])):
+        bad = (~never) & ((g < 0) | (g != np.round(g)))
+        raise TreatmentTimingError(
+            f"gname={gname!r} must be a positive integer period (0 or missing for never treated); "
+            f"found {examples(frame.loc[bad, gname])} in units {examples(frame.loc[bad, idname])}"
+        )
+    frame["_g"] = g
+    # NaN-aware "varies within unit": compare min, max and missingness
+    grp = frame.groupby(idname, sort=False)["_g"]
+    varies = (grp.min() != grp.max()) & grp.min().notna()
+    n_known = grp.count()
+    varies |= (n_known > 0) & (n_known < grp.size())
+    if varies.any():
+        ids = varies.index[varies]
+        label = gname if gname is not None else dname
+        raise TreatmentTimingError(
+            f"gname={label!r} varies within idname={idname!r} for {len(ids)} units {examples(ids)}; "
+            "treatment timing must be constant per unit."
+        )
+
+    y = _numeric(frame, "yname", yname, idname)
+    frame[yname] = y
+    for c in covs:
+        frame[c] = _numeric(frame, "covariates", c, idname)
+    if weights is not None:
+        wv = _numeric(frame, "weights", weights, idname)
+        if (wv < 0).any():
+            raise DataError(
+                f"weights={weights!r} has {int((wv < 0).sum())} negative values "
+                f"in units {examples(frame.loc[wv < 0, idname])}"
+            )
+        frame[weights] = wv
+    check = [yname, *covs] + ([weights] if weights else []) + ([cluster] if cluster else [])
+    missing = frame[check].isna().any(axis=1)
+    if missing.any():
+        which = [c for c in check if frame[c].isna().any()]
+        msg = (
+            f"{int(missing.sum())} rows have missing values in {which} "
+            f"(units {examples(frame.loc[missing, idname])})"
+        )
+        if not drop_missing:
+            raise DataError(msg + "; this estimator needs complete rows")
+        warnings.warn(msg + "; they were dropped.", DroppedObservationsWarning, stacklevel=3)
+        frame = frame.loc[~missing]
+
+    frame = frame.sort_values([idname, tname], kind="stable").reset_index(drop=True)
+    unit_code, unit_labels = pd.factorize(frame[idname], sort=True)
+    if cluster is not None:
+        cluster_code, cl_labels = pd.factorize(frame[cluster], sort=True)
+        n_clusters = len(cl_labels)
+    else:
+        cluster_code, n_clusters = unit_code, len(unit_labels)
+    X = frame[covs].to_numpy(dtype=float) if covs else np.empty((len(frame), 0))
+    w = frame[weights].to_numpy(dtype=float) if weights else np.ones(len(frame))
+    return StaggeredPanel(
+        frame=frame,
+        y=frame[yname].to_numpy(dtype=float),
+        t=frame[tname].to_numpy(dtype=np.int64),
+        g=frame["_g"].to_numpy(dtype=float),
+        unit_code=np.asarray(unit_code),
+        unit_labels=np.asarray(unit_labels),
+        X=X,
+        w=w,
+        cluster_code=np.asarray(cluster_code),
+        n_clusters=int(n_clusters),
+    )
+
+
+def _timing_from_treatment(frame: pd.DataFrame, dname: str, tname: str, idname: str) -> pd.Series:
+    """First treated period from an absorbing 0/1 indicator; errors if it switches off."""
+    d = _numeric(frame, "dname", dname, idname)
+    if d.isna().any():
+        raise DataError(
+            f"dname={dname!r} is missing in {int(d.isna().sum())} rows "
+            f"(units {examples(frame.loc[d.isna(), idname])})"
+        )
+    if not d.isin([0.0, 1.0]).all():
+        bad = ~d.isin([0.0, 1.0])
+        raise DataError(f"dname={dname!r} must be 0/1; found {examples(frame.loc[bad, dname])}")
+    tmp = pd.DataFrame({"id": frame[idname].to_numpy(), "t": frame[tname].to_numpy(), "d": d.to_numpy()})
+    tmp = tmp.sort_values(["id", "t"], kind="stable")
+    prev = tmp.groupby("id", sort=False)["d"].cummax()
+    off = (prev > tmp["d"])
+    if off.any():
+        ids = tmp.loc[off, "id"].unique()
+        raise TreatmentTimingError(
+            f"dname={dname!r} switches from 1 back to 0 within idname={idname!r} for {len(ids)} units "
+            f"{examples(ids)}; treatment must be absorbing (once treated, always treated)."
+        )
+    first = tmp[tmp["d"] == 1].groupby("id")["t"].min()
+    return frame[idname].map(first).astype(float)

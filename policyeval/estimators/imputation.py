@@ -1,0 +1,566 @@
+"""Imputation difference-in-differences (Borusyak, Jaravel & Spiess 2024).
+
+Fit unit and period fixed effects (plus covariates) on the untreated
+observations only, impute the untreated potential outcome of every treated
+observation, and average the imputed effects over the target (all treated
+observations, or each event time). Standard errors follow BJS Theorem 3
+with the cohort × event-time averaging of didimputation; the pre-trend test
+is BJS Test 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+
+from policyeval.estimators._did_inputs import StaggeredPanel, examples, prepare_panel
+from policyeval.exceptions import ArgumentTypeError, EstimationError
+from policyeval.results.base import EstimationResult
+
+__all__ = ["ImputationDiD", "ImputationResult"]
+
+
+# --------------------------------------------------------------------------
+# Weighted least squares with unit and period fixed effects
+# --------------------------------------------------------------------------
+class _TwoWayLS:
+    """Normal equations of ``y ~ unit FE + period FE + X`` with weights.
+
+    The unit block is diagonal, so it is eliminated exactly (Schur
+    complement): only a (T - 1 + K)-square system is factorised, whatever
+    the number of units. The same factorisation solves any right-hand side
+    ``Z'a``, which gives both the coefficients and BJS's weights
+    ``v = -W Z (Z'WZ)^{-1} Z_1' w_1``.
+    """
+
+    def __init__(self, u, s, X, w, n_units, n_periods, names):
+        self.N, self.T, self.K = n_units, n_periods, X.shape[1]
+        self.u, self.s, self.X, self.w = u, s, X, w
+        self.names = names  # names of the non-unit columns (period dummies, X)
+        N, T = n_units, n_periods
+        self.A = np.bincount(u, w, N)
+        Bt = np.bincount(u * T + s, w, N * T).reshape(N, T)[:, 1:]
+        Bx = np.column_stack([np.bincount(u, w * X[:, k], N) for k in range(self.K)]) if self.K else np.empty((N, 0))
+        self.B = np.hstack([Bt, Bx])
+        Ctt = np.diag(np.bincount(s, w, T)[1:])
+        Ctx = (np.column_stack([np.bincount(s, w * X[:, k], T)[1:] for k in range(self.K)])
+               if self.K else np.empty((T - 1, 0)))
+        Cxx = X.T @ (w[:, None] * X)
+        C = np.block([[Ctt, Ctx], [Ctx.T, Cxx]])
+        S = C - self.B.T @ (self.B / self.A[:, None])
+        self.S = (S + S.T) / 2
+        self._check_rank()
+        self._chol = linalg.cho_factor(self.S) if self.S.size else None
+
+    def _check_rank(self) -> None:
+        if not self.S.size:
+            return
+        d = np.sqrt(np.clip(np.diag(self.S), 0, None))
+        dead = d <= 1e-12 * max(1.0, d.max(initial=0.0))
+        if dead.any():
+            names = [self.names[i] for i in np.flatnonzero(dead)]
+            raise EstimationError(
+                f"no variation left in {names} after removing unit fixed effects on the untreated "
+                "observations; drop these covariates (or periods)"
+            )
+        Sn = self.S / np.outer(d, d)
+        vals, vecs = np.linalg.eigh(Sn)
+        if vals[0] < 1e-10:
+            load = np.abs(vecs[:, 0])
+            names = [self.names[i] for i in np.flatnonzero(load > 0.05)]
+            raise EstimationError(
+                "the first-stage model on the untreated observations is not identified: "
+                f"{names} are collinear with each other or with the fixed effects; "
+                "drop one of the covariates or check that untreated units connect all periods"
+            )
+
+    def rhs(self, u, s, X, W):
+        """``Z'W`` for rows (u, s, X) and weight columns ``W`` (n × H)."""
+        N, T = self.N, self.T
+        aD = np.column_stack([np.bincount(u, W[:, h], N) for h in range(W.shape[1])])
+        at = np.column_stack([np.bincount(s, W[:, h], T)[1:] for h in range(W.shape[1])])
+        return aD, np.vstack([at, X.T @ W])
+
+    def solve(self, aD, aR):
+        if self._chol is None:
+            bR = np.zeros((0, aD.shape[1]))
+        else:
+            bR = linalg.cho_solve(self._chol, aR - self.B.T @ (aD / self.A[:, None]))
+        bD = (aD - self.B @ bR) / self.A[:, None]
+        return bD, bR
+
+    def fitted(self, bD, bR, u, s, X):
+        """``Z b`` on rows (u, s, X); ``b`` may have several columns."""
+        bt = np.vstack([np.zeros((1, bR.shape[1])), bR[: self.T - 1]])
+        return bD[u] + bt[s] + X @ bR[self.T - 1:]
+
+    def fit(self, y):
+        aD, aR = self.rhs(self.u, self.s, self.X, (self.w * y)[:, None])
+        bD, bR = self.solve(aD, aR)
+        resid = y - self.fitted(bD, bR, self.u, self.s, self.X)[:, 0]
+        return bD[:, 0], bR[:, 0], resid
+
+    def within_regressors(self):
+        """Non-unit regressors minus their weighted unit means (FWL)."""
+        T = self.T
+        R = np.zeros((len(self.u), T - 1 + self.K))
+        rows = np.flatnonzero(self.s > 0)
+        R[rows, self.s[rows] - 1] = 1.0
+        R[:, T - 1:] = self.X
+        return R - (self.B / self.A[:, None])[self.u]
+
+
+def _cluster_sums(codes, M, n):
+    M = np.asarray(M).reshape(len(codes), -1)
+    return np.column_stack([np.bincount(codes, M[:, j], n) for j in range(M.shape[1])])
+
+
+# --------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------
+class ImputationResult(EstimationResult):
+    """Result of :class:`ImputationDiD`.
+
+    Besides the shared contract it holds
+
+    - ``overall``: the average effect over all treated observations
+      (``t >= g``) with its standard error, also when ``params`` holds event
+      times;
+    - ``pretrend_test``: BJS Test 1 (``None`` unless ``pretrends`` was set):
+      the lead coefficients, their cluster-robust covariance and the joint
+      Wald statistic with chi-square and F p-values;
+    - ``effects``: one row per treated observation with ``y``, the imputed
+      ``y0_hat`` and ``tau = y - y0_hat``.
+
+    ``influence`` has one row per cluster and one column per imputation term
+    (``extra["influence_terms"]``), scaled so that
+    ``influence.T @ influence / n_clusters**2`` is their covariance. Lead
+    coefficients of the pre-trend test come from a separate regression;
+    their covariance with the imputation terms is not estimated (``nan`` in
+    ``vcov``).
+    """
+
+    overall: pd.Series
+    pretrend_test: dict[str, Any] | None
+    effects: pd.DataFrame
+
+    def _summary_notes(self) -> list[str]:
+        notes = super()._summary_notes()
+        ov = self.overall
+        notes.append(f"Overall ATT (t >= g): {ov['estimate']:.4f} (s.e. {ov['std_error']:.4f}).")
+        pt = self.pretrend_test
+        if pt is not None:
+            notes.append(
+                f"Pre-trend test (BJS Test 1), leads {pt['leads']}: Wald chi2({pt['df']}) = "
+                f"{pt['statistic']:.3f}, p = {pt['p_value']:.4f}; F({pt['df']}, {pt['df_denom']}) = "
+                f"{pt['f_statistic']:.3f}, p = {pt['f_p_value']:.4f}."
+            )
+        return notes
+
+
+# --------------------------------------------------------------------------
+# Estimator
+# --------------------------------------------------------------------------
+class ImputationDiD:
+    r"""Imputation estimator of Borusyak, Jaravel & Spiess (2024).
+
+    Parameters
+    ----------
+    horizons : None, True, or iterable of int
+        ``None`` reports the overall average effect (term ``"overall"``);
+        an iterable reports one average per event time :math:`e = t - g`;
+        ``True`` uses every event time with a treated observation
+        (``e >= -anticipation``).
+    pretrends : None, int or iterable of negative int
+        Leads for BJS Test 1. An int ``K`` uses leads ``-1, ..., -K``
+        (shifted by ``anticipation``); the lead coefficients are added to
+        ``params`` and the joint test is ``result.pretrend_test``.
+    cluster : str, optional
+        Column to cluster on; default the unit id. Must be constant within
+        units for the BJS variance to be valid.
+    anticipation : int
+        Number of periods before ``g`` in which units may already react.
+        Those observations leave the untreated sample; their imputed effects
+        are reported as event times ``-anticipation, ..., -1`` when asked
+        for, and stay out of the overall average.
+    pretrend_vcov : {"cluster", "iid"}
+        Covariance of the lead coefficients in the pre-trend test:
+        cluster-robust (default, as BJS recommend) or classical OLS
+        ``"iid"`` (what R didimputation's README prints, via fixest).
+
+    Notes
+    -----
+    Let :math:`\Omega_0` be the untreated observations (never treated, and
+    not-yet-treated with :math:`t < g - \delta`) and :math:`\Omega_1` the
+    treated ones. The first stage fits, by (weighted) least squares on
+    :math:`\Omega_0`,
+
+    .. math:: Y_{it} = \alpha_i + \beta_t + X_{it}'\gamma + \varepsilon_{it},
+
+    and imputes :math:`\hat Y_{it}(0) = \hat\alpha_i + \hat\beta_t +
+    X_{it}'\hat\gamma` on :math:`\Omega_1`, giving
+    :math:`\hat\tau_{it} = Y_{it} - \hat Y_{it}(0)`. A target with weights
+    :math:`w_{it}` (summing to one over :math:`\Omega_1`; proportional to the
+    sampling weights within the target) is estimated by
+    :math:`\hat\tau_w = \sum_{\Omega_1} w_{it}\hat\tau_{it}`. It is linear
+    in :math:`Y`: :math:`\hat\tau_w = \sum_{it} v_{it} Y_{it}` with
+    :math:`v_{it} = w_{it}` on :math:`\Omega_1` and
+    :math:`v_0 = -W_0 Z_0 (Z_0'W_0Z_0)^{-1} Z_1' w_1` on :math:`\Omega_0`.
+    Without covariates and weights this is the efficient estimator of BJS
+    (Theorem 2) under homoskedastic, serially uncorrelated errors.
+
+    The variance is BJS Theorem 3's conservative clustered estimator
+
+    .. math:: \hat V = \sum_c \Big(\sum_{it \in c} v_{it}\tilde\varepsilon_{it}\Big)^2,
+
+    with :math:`\tilde\varepsilon_{it}` the first-stage residual on
+    :math:`\Omega_0` and :math:`\hat\tau_{it} - \bar\tau_{g,e}` on
+    :math:`\Omega_1`, where :math:`\bar\tau_{g,e} = \sum v^2\hat\tau /
+    \sum v^2` over the treated observations of cohort :math:`g` at event
+    time :math:`e` (as in R didimputation; BJS's leave-one-out refinement is
+    not applied). Confidence intervals use the normal distribution.
+
+    BJS Test 1 regresses :math:`Y` on the fixed effects, the covariates and
+    lead dummies :math:`1[t - g = k]` on :math:`\Omega_0`; lead coefficients
+    get a cluster-robust covariance with the small-sample factor
+    :math:`\frac{G}{G-1}\frac{n-1}{n-p}` (``p`` counting the period
+    effects, covariates and leads: the unit effects are nested in the unit
+    clusters, fixest's ``fixef.K = "nested"``). The joint Wald statistic
+    :math:`\hat b'\hat V^{-1}\hat b` is referred to :math:`\chi^2_K` and
+    :math:`F(K, G-1)` (as Stata's ``test`` after clustered ``reghdfe``).
+    With ``pretrend_vcov="iid"`` the covariance is
+    :math:`s^2 (\tilde R'W\tilde R)^{-1}` with :math:`s^2` the weighted
+    residual sum of squares over ``n`` minus all parameters, unit effects
+    included.
+
+    References
+    ----------
+    Borusyak, K., Jaravel, X. and Spiess, J. (2024). Revisiting event-study
+    designs: robust and efficient estimation. Review of Economic Studies
+    91(6), 3253-3285.
+
+    Butts, K. didimputation (R package), https://github.com/kylebutts/didimputation
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, policyeval as pe
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame([(i, t) for i in range(60) for t in range(2000, 2010)],
+    ...                   columns=["unit", "year"])
+    >>> df["g"] = df["unit"].map(lambda i: [0, 2004, 2007][i % 3])
+    >>> df["y"] = (df["unit"] % 7 + 0.1 * (df["year"] - 2000) + rng.normal(size=len(df))
+    ...            + 2.0 * ((df["g"] > 0) & (df["year"] >= df["g"])))
+    >>> res = pe.ImputationDiD().fit(df, yname="y", tname="year", idname="unit", gname="g")
+    >>> round(float(res.params["overall"]), 1)
+    2.0
+    """
+
+    def __init__(self, horizons: bool | Iterable[int] | None = None,
+                 pretrends: int | Iterable[int] | None = None,
+                 cluster: str | None = None, anticipation: int = 0,
+                 pretrend_vcov: str = "cluster") -> None:
+        self.horizons = horizons
+        self.pretrends = pretrends
+        self.cluster = cluster
+        self.anticipation = anticipation
+        self.pretrend_vcov = pretrend_vcov
+
+    # ---------------------------------------------------------------
+    def _check_options(self):
+        if self.pretrend_vcov not in ("cluster", "iid"):
+            raise ArgumentTypeError(f"pretrend_vcov={self.pretrend_vcov!r} must be 'cluster' or 'iid'")
+        delta = self.anticipation
+        if isinstance(delta, bool) or not isinstance(delta, (int, np.integer)) or delta < 0:
+            raise ArgumentTypeError(f"anticipation={delta!r} must be a non-negative integer")
+        hz = self.horizons
+        if hz is None or hz is True:
+            horizons = hz
+        elif hz is False or isinstance(hz, (str, bytes)):
+            raise ArgumentTypeError(f"horizons={hz!r} must be None, True or an iterable of ints")
+        else:
+            try:
+                horizons = [int(h) for h in (hz if isinstance(hz, Iterable) else [hz])]
+            except (TypeError, ValueError):
+                raise ArgumentTypeError(f"horizons={hz!r} must be None, True or an iterable of ints") from None
+            if not horizons:
+                raise ArgumentTypeError("horizons is empty")
+            horizons = sorted(set(horizons))
+            if horizons[0] < -delta:
+                raise EstimationError(
+                    f"horizons={horizons} asks for event time {horizons[0]} < -anticipation={-delta}: "
+                    "those observations are untreated and used to fit the model; test them with pretrends"
+                )
+        pt = self.pretrends
+        if pt is None:
+            leads = None
+        elif isinstance(pt, (bool, np.bool_)):
+            raise ArgumentTypeError(f"pretrends={pt!r} must be None, a positive int or negative ints")
+        elif isinstance(pt, (int, np.integer)):
+            if pt < 1:
+                raise ArgumentTypeError(f"pretrends={pt!r} must be a positive number of leads")
+            leads = [-delta - k for k in range(int(pt), 0, -1)]
+        else:
+            leads = sorted({int(k) for k in pt})
+            if not leads or leads[-1] >= -delta:
+                raise ArgumentTypeError(
+                    f"pretrends={pt!r} must list event times below -anticipation={-delta} (e.g. -3, -2, -1)"
+                )
+        return delta, horizons, leads
+
+    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
+            covariates: Sequence[str] | str | None = None, weights: str | None = None,
+            dname: str | None = None) -> ImputationResult:
+        """Estimate average treatment effects by imputation.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long panel (balanced or not), one row per unit and period.
+        yname, tname, idname : str
+            Outcome, integer period and unit id columns.
+        gname : str
+            First treated period per unit; 0, missing or ``inf`` for never
+            treated (R ``did`` convention).
+        covariates : list of str, optional
+            Time-varying covariates of the untreated-outcome model.
+        weights : str, optional
+            Sampling weights: used in the first stage and to weight the
+            treated observations within each target.
+        dname : str, optional
+            Instead of ``gname``: an absorbing 0/1 treatment indicator.
+
+        Returns
+        -------
+        ImputationResult
+
+        Raises
+        ------
+        ColumnNotFoundError, TreatmentTimingError, DuplicateObservationError
+            Bad columns, timing varying within a unit or switching off,
+            duplicated unit-periods.
+        EstimationError
+            A targeted treated observation cannot be imputed (its unit or
+            period has no untreated observation), a requested horizon or
+            lead has no observation, or covariates are collinear.
+        """
+        delta, horizons, leads = self._check_options()
+        panel = prepare_panel(df, yname=yname, tname=tname, idname=idname, gname=gname, dname=dname,
+                              covariates=covariates, weights=weights, cluster=self.cluster)
+        covs = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
+        spec = dict(yname=yname, tname=tname, idname=idname, gname=gname, dname=dname, covariates=covs,
+                    weights=weights, cluster=self.cluster or idname, horizons=horizons,
+                    pretrends=leads, anticipation=delta, pretrend_vcov=self.pretrend_vcov)
+        return _estimate(panel, spec, delta, horizons, leads)
+
+
+def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> ImputationResult:
+    idname, tname = spec["idname"], spec["tname"]
+    e = panel.t - panel.g  # nan for never treated
+    treated = np.isfinite(e) & (e >= -delta)
+    untreated = ~treated
+    if not untreated.any():
+        raise EstimationError("no untreated observation: every unit is treated in every period")
+    if not treated.any():
+        raise EstimationError(f"no treated observation: gname is never reached within {tname!r}")
+
+    # --- targets (columns of treated-observation weights) -----------------
+    e1 = e[treated]
+    w1_obs = panel.w[treated]
+    names: list[Any] = ["overall"]
+    masks = [e1 >= 0]
+    if horizons is True:
+        horizons = sorted(int(h) for h in np.unique(e1))
+    if horizons is not None:
+        avail = sorted(int(h) for h in np.unique(e1))
+        missing = [h for h in horizons if h not in avail]
+        if missing:
+            raise EstimationError(
+                f"horizons {missing} have no treated observation; available event times: "
+                f"{avail[0]}..{avail[-1]}"
+            )
+        names += list(horizons)
+        masks += [e1 == h for h in horizons]
+    W1 = np.column_stack([m * w1_obs for m in masks]).astype(float)
+    sums = W1.sum(axis=0)
+    if np.any(sums <= 0):
+        bad = [n for n, s_ in zip(names, sums) if s_ <= 0]
+        raise EstimationError(f"targets {bad} have zero total weight (check weights={spec['weights']!r})")
+    W1 /= sums
+    targeted = W1.sum(axis=1) > 0
+
+    # --- encode the untreated sample --------------------------------------
+    u_all, t_all = panel.unit_code, panel.t
+    units0 = np.unique(u_all[untreated])
+    periods0 = np.unique(t_all[untreated])
+    u_map = np.full(panel.n_units, -1)
+    u_map[units0] = np.arange(len(units0))
+    p_idx = np.searchsorted(periods0, t_all)
+    p_ok = (p_idx < len(periods0)) & (periods0[np.minimum(p_idx, len(periods0) - 1)] == t_all)
+    s_all = np.where(p_ok, p_idx, -1)
+    uc = u_map[u_all]
+
+    t1_idx = np.flatnonzero(treated)
+    bad_unit = uc[t1_idx] < 0
+    bad_period = s_all[t1_idx] < 0
+    if (targeted & bad_unit).any():
+        ids = panel.unit_labels[u_all[t1_idx][targeted & bad_unit]]
+        n_ids = len(pd.unique(ids))
+        raise EstimationError(
+            f"cannot impute Y(0): {n_ids} units {examples(ids)} of idname={idname!r} have no untreated "
+            "observation (treated in every period observed), so their unit effect is not identified; "
+            "drop these units or choose horizons that exclude them"
+        )
+    if (targeted & bad_period).any():
+        per = np.unique(t_all[t1_idx][targeted & bad_period])
+        raise EstimationError(
+            f"cannot impute Y(0): {tname}={examples(per.tolist(), 5)} ({len(per)} periods) have no "
+            "untreated observation (every unit observed then is already treated), so their period "
+            "effect is not identified; restrict the sample to earlier periods or choose horizons "
+            "that exclude them"
+        )
+    # treated rows outside every target and not imputable play no role
+    keep1 = ~(bad_unit | bad_period)
+    t1_idx, W1, e1 = t1_idx[keep1], W1[keep1], e1[keep1]
+
+    i0 = np.flatnonzero(untreated)
+    X = panel.X
+    cov_names = [f"covariate {c!r}" for c in spec["covariates"]]
+    names_R = [f"{tname}={p}" for p in periods0[1:]] + cov_names
+    ls = _TwoWayLS(uc[i0], s_all[i0], X[i0], panel.w[i0], len(units0), len(periods0), names_R)
+    bD, bR, resid0 = ls.fit(panel.y[i0])
+
+    # --- imputation --------------------------------------------------------
+    u1, s1, X1 = uc[t1_idx], s_all[t1_idx], X[t1_idx]
+    y0_hat = ls.fitted(bD[:, None], bR[:, None], u1, s1, X1)[:, 0]
+    tau = panel.y[t1_idx] - y0_hat
+    est = W1.T @ tau
+
+    # --- BJS Theorem 3 variance -------------------------------------------
+    aD, aR = ls.rhs(u1, s1, X1, W1)
+    vD, vR = ls.solve(aD, aR)
+    v0 = -panel.w[i0][:, None] * ls.fitted(vD, vR, uc[i0], s_all[i0], X[i0])
+    g1 = panel.g[t1_idx]
+    cell = pd.factorize(pd.MultiIndex.from_arrays([g1, e1]))[0]
+    n_cell = cell.max() + 1
+    G = panel.n_clusters
+    cl0, cl1 = panel.cluster_code[i0], panel.cluster_code[t1_idx]
+    psi = _cluster_sums(cl0, v0 * resid0[:, None], G)
+    for h in range(W1.shape[1]):
+        v2 = W1[:, h] ** 2
+        den = np.bincount(cell, v2, n_cell)
+        num = np.bincount(cell, v2 * tau, n_cell)
+        tbar = np.divide(num, den, out=np.zeros(n_cell), where=den > 0)
+        psi[:, h] += np.bincount(cl1, W1[:, h] * (tau - tbar[cell]), G)
+    vcov_post = psi.T @ psi
+    se = np.sqrt(np.diag(vcov_post))
+
+    # --- BJS Test 1 --------------------------------------------------------
+    pretrend = None
+    if leads is not None:
+        pretrend = _pretrend_test(panel, spec, i0, uc, s_all, periods0, e, leads, names_R,
+                                  spec["pretrend_vcov"])
+
+    # --- assemble ----------------------------------------------------------
+    post_cols = [0] if horizons is None else list(range(1, len(names)))
+    post_terms = [names[c] for c in post_cols]
+    terms: list[Any] = list(leads) if leads is not None else []
+    params = list(pretrend["coefficients"]) if pretrend else []
+    ses = list(np.sqrt(np.diag(pretrend["vcov"]))) if pretrend else []
+    terms += post_terms
+    params += list(est[post_cols])
+    ses += list(se[post_cols])
+    index = pd.Index(terms, dtype=object if horizons is None else None, name="term")
+    k = len(terms)
+    V = np.full((k, k), np.nan)
+    m = len(leads) if leads is not None else 0
+    if pretrend:
+        V[:m, :m] = pretrend["vcov"]
+    V[m:, m:] = vcov_post[np.ix_(post_cols, post_cols)]
+
+    effects = pd.DataFrame({
+        idname: panel.unit_labels[u_all[t1_idx]],
+        tname: panel.t[t1_idx],
+        "g": panel.g[t1_idx].astype(np.int64),
+        "event_time": e1.astype(np.int64),
+        "y": panel.y[t1_idx],
+        "y0_hat": y0_hat,
+        "tau": tau,
+    })
+    notes = []
+    n_skipped = int((~keep1).sum())
+    if n_skipped:
+        notes.append(f"{n_skipped} treated observations outside every target could not be imputed "
+                     "(no untreated observation in their unit or period); they do not enter any estimate.")
+    res = ImputationResult(
+        pd.Series(params, index=index, dtype=float),
+        pd.Series(ses, index=index, dtype=float),
+        nobs=panel.nobs,
+        n_units=panel.n_units,
+        spec=spec,
+        estimator="Imputation DiD (Borusyak-Jaravel-Spiess)",
+        vcov=pd.DataFrame(V, index=index, columns=index),
+        influence=psi[:, post_cols] * G,
+        df_resid=None,
+        index_name="term" if horizons is None else "event_time",
+        extra={
+            "influence_terms": post_terms,
+            "n_clusters": G,
+            "n_treated_obs": int(treated.sum()),
+            "n_untreated_obs": int(untreated.sum()),
+            "first_stage": {"unit_effects": pd.Series(bD, index=panel.unit_labels[units0]),
+                            "period_effects": pd.Series(np.r_[0.0, bR[: len(periods0) - 1]], index=periods0),
+                            "coefficients": pd.Series(bR[len(periods0) - 1:], index=spec["covariates"],
+                                                      dtype=float)},
+            "notes": notes,
+        },
+    )
+    res.overall = pd.Series({"estimate": float(est[0]), "std_error": float(se[0])})
+    res.pretrend_test = pretrend
+    res.effects = effects
+    return res
+
+
+def _pretrend_test(panel, spec, i0, uc, s_all, periods0, e, leads, names_R, vcov_type):
+    e0 = e[i0]
+    L = np.column_stack([(e0 == k).astype(float) for k in leads])
+    empty = [k for k, c in zip(leads, L.sum(axis=0)) if c == 0]
+    if empty:
+        avail = sorted(int(x) for x in np.unique(e0[np.isfinite(e0)]))
+        raise EstimationError(f"pretrends: leads {empty} have no untreated observation; "
+                              f"available leads: {avail}")
+    Xe = np.hstack([panel.X[i0], L])
+    w0 = panel.w[i0]
+    ls = _TwoWayLS(uc[i0], s_all[i0], Xe, w0, int(uc[i0].max()) + 1, len(periods0),
+                   names_R + [f"lead {k}" for k in leads])
+    _, b, resid = ls.fit(panel.y[i0])
+    Rw = ls.within_regressors()
+    G = int(np.unique(panel.cluster_code[i0]).size)
+    cl = pd.factorize(panel.cluster_code[i0])[0]
+    scores = _cluster_sums(cl, Rw * (w0 * resid)[:, None], G)
+    Sinv = linalg.cho_solve(ls._chol, np.eye(ls.S.shape[0]))
+    n, p = len(i0), ls.S.shape[0]
+    if vcov_type == "iid":
+        # every unit effect is a parameter here: n - (units + periods - 1 + covariates + leads)
+        V = Sinv * float(np.sum(w0 * resid**2)) / (n - ls.N - p)
+    else:
+        adj = G / (G - 1) * (n - 1) / (n - p)
+        V = adj * Sinv @ (scores.T @ scores) @ Sinv
+    m = len(leads)
+    bl, Vl = b[-m:], V[-m:, -m:]
+    wald = float(bl @ np.linalg.solve(Vl, bl))
+    return {
+        "leads": list(leads),
+        "coefficients": pd.Series(bl, index=leads),
+        "vcov": Vl,
+        "statistic": wald,
+        "df": m,
+        "p_value": float(stats.chi2.sf(wald, m)),
+        "f_statistic": wald / m,
+        "df_denom": G - 1,
+        "f_p_value": float(stats.f.sf(wald / m, m, G - 1)),
+        "n_clusters": G,
+        "vcov_type": vcov_type,
+    }
