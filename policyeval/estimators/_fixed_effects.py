@@ -1,0 +1,408 @@
+"""Shared machinery of the regression estimators (TWFE, EventStudy, SunAbraham).
+
+Three steps, each done once here:
+
+1. :func:`prepare_fe_panel` checks the arguments and the data (every message
+   names the argument, the column and example ids) and encodes units,
+   periods and cohorts;
+2. :func:`absorb_unit_time` removes unit and period effects exactly (no
+   iteration) with group sums;
+3. :func:`fit_fe_ols` solves the least-squares problem on the
+   within-transformed data and asks :mod:`policyeval.inference.covariance`
+   for the covariance matrix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.sparse as sp
+
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    DroppedObservationsWarning,
+    DuplicateObservationError,
+    EstimationError,
+    NonNumericValueError,
+    TreatmentTimingError,
+)
+from policyeval.inference.covariance import (
+    CovarianceEstimate,
+    count_parameters,
+    resolve_ssc,
+    sandwich_covariance,
+)
+
+__all__ = [
+    "FEPanel", "FEFit", "prepare_fe_panel", "subset_panel", "absorb_unit_time", "fit_fe_ols",
+    "examples",
+]
+
+VCOV_KINDS = ("cluster", "hetero", "iid")
+
+
+def examples(values, k: int = 3) -> str:
+    """``'a, b, c'`` from the first ``k`` distinct values (for error messages)."""
+    vals = list(dict.fromkeys(np.asarray(values).tolist()))
+    text = ", ".join(str(v) for v in vals[:k])
+    return text + (", ..." if len(vals) > k else "")
+
+
+def _as_list(value, arg: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ArgumentTypeError(f"{arg} must be a column name or a list of column names, got {value!r}")
+
+
+@dataclass
+class FEPanel:
+    """A checked panel ready for a two-way fixed-effects regression."""
+
+    frame: pd.DataFrame          # rows kept, original index
+    y: np.ndarray
+    unit: np.ndarray             # codes 0..N-1
+    time: np.ndarray             # codes 0..T-1 in period order
+    periods: np.ndarray          # sorted distinct periods (ints)
+    weights: np.ndarray | None
+    clusters: list[np.ndarray]
+    cohort: np.ndarray | None    # first treated period; 0 for never treated in sample
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_units(self) -> int:
+        return int(self.unit.max()) + 1
+
+
+def _integer_column(frame: pd.DataFrame, col: str, arg: str, idname: str, allow_na: bool):
+    s = frame[col]
+    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+        bad = frame.loc[pd.to_numeric(s, errors="coerce").isna() & s.notna(), idname]
+        raise NonNumericValueError(
+            f"{arg}={col!r} must hold integer periods (e.g. years); found non-numeric values "
+            f"{examples(s[pd.to_numeric(s, errors='coerce').isna() & s.notna()])} "
+            f"for units {examples(bad)}"
+        )
+    v = s.to_numpy(dtype=float)
+    finite = np.isfinite(v)
+    frac = finite & (v != np.round(v))
+    if frac.any():
+        raise DataError(
+            f"{arg}={col!r} must hold integer periods; found non-integer values "
+            f"{examples(v[frac])} for units {examples(frame.loc[frac, idname])}"
+        )
+    if not allow_na and (~finite).any():
+        raise DataError(f"{arg}={col!r} has missing or infinite values")
+    return v
+
+
+def prepare_fe_panel(
+    df: pd.DataFrame,
+    *,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str | None = None,
+    regressors: Sequence[str] = (),
+    covariates=None,
+    weights: str | None = None,
+    cluster=None,
+    vcov: str = "cluster",
+) -> tuple[FEPanel, list[str]]:
+    """Check the inputs of a fixed-effects regression and encode the panel.
+
+    Rows with a missing value in a column the model uses are dropped with a
+    :class:`~policyeval.exceptions.DroppedObservationsWarning`; a missing
+    ``gname`` means never treated and drops nothing.
+
+    Returns
+    -------
+    (FEPanel, list of str)
+        The panel and the list of covariate names.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if vcov not in VCOV_KINDS:
+        raise ValueError(f"vcov={vcov!r} must be one of {VCOV_KINDS}")
+    covs = _as_list(covariates, "covariates")
+    clusters = _as_list(cluster, "cluster") if vcov == "cluster" else []
+    if vcov == "cluster" and not clusters:
+        clusters = [idname]
+    named = {"yname": [yname], "tname": [tname], "idname": [idname], "covariates": covs,
+             "cluster": clusters}
+    for arg, name in (("gname", gname), ("weights", weights)):
+        if name is not None:
+            named[arg] = _as_list(name, arg)
+    named["treatment"] = list(regressors)
+    for arg, cols in named.items():
+        for col in cols:
+            if col not in df.columns:
+                raise ColumnNotFoundError(
+                    f"{arg}={col!r} is not a column of the data; available columns: "
+                    f"{examples(df.columns, 12)}"
+                )
+
+    used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
+                               *([weights] if weights else [])]))
+    frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))].copy()
+    missing = frame[used].isna()
+    if missing.to_numpy().any():
+        bad = missing.any(axis=1)
+        counts = missing.sum()
+        which = ", ".join(f"{c!r} ({int(n)})" for c, n in counts[counts > 0].items())
+        warnings.warn(
+            f"dropped {int(bad.sum())} of {len(frame)} rows with missing values in {which} "
+            f"(units {examples(frame.loc[bad, idname])})",
+            DroppedObservationsWarning,
+            stacklevel=3,
+        )
+        frame = frame.loc[~bad]
+    if frame.empty:
+        raise DataError("no rows left to estimate on")
+
+    t = _integer_column(frame, tname, "tname", idname, allow_na=False)
+    dup = frame.duplicated([idname, tname], keep=False).to_numpy()
+    if dup.any():
+        raise DuplicateObservationError(
+            f"{int(dup.sum())} rows share an (idname={idname!r}, tname={tname!r}) pair, "
+            f"e.g. units {examples(frame.loc[dup, idname])}; keep one row per unit and period"
+        )
+    for arg, cols in (("yname", [yname]), ("covariates", covs), ("treatment", list(regressors))):
+        for col in cols:
+            s = frame[col]
+            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+                bad = pd.to_numeric(s, errors="coerce").isna()
+                raise NonNumericValueError(
+                    f"{arg}={col!r} must be numeric; found values {examples(s[bad])} "
+                    f"for units {examples(frame.loc[bad, idname])}"
+                )
+            if not np.isfinite(s.to_numpy(dtype=float)).all():
+                bad = ~np.isfinite(s.to_numpy(dtype=float))
+                raise DataError(
+                    f"{arg}={col!r} has infinite values for units {examples(frame.loc[bad, idname])}"
+                )
+    w = None
+    if weights is not None:
+        w = pd.to_numeric(frame[weights], errors="coerce").to_numpy(dtype=float)
+        bad = ~(np.isfinite(w) & (w > 0))
+        if bad.any():
+            raise DataError(
+                f"weights={weights!r} must be positive and finite; found {examples(w[bad])} "
+                f"for units {examples(frame.loc[bad, idname])}"
+            )
+
+    unit = pd.factorize(frame[idname])[0].astype(np.intp)
+    periods, time = np.unique(t.astype(np.int64), return_inverse=True)
+    notes: list[str] = []
+    cohort = None
+    if gname is not None:
+        cohort, notes = _cohorts(frame, gname, idname, unit, periods)
+    panel = FEPanel(
+        frame=frame,
+        y=frame[yname].to_numpy(dtype=float),
+        unit=unit,
+        time=time.astype(np.intp),
+        periods=periods,
+        weights=w,
+        clusters=[frame[c].to_numpy() for c in clusters],
+        cohort=cohort,
+        notes=notes,
+    )
+    return panel, covs
+
+
+def _cohorts(frame, gname, idname, unit, periods) -> tuple[np.ndarray, list[str]]:
+    """First treated period per row; 0 marks never treated within the sample."""
+    g = _integer_column(frame, gname, "gname", idname, allow_na=True)
+    g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
+    if (g < 0).any():
+        raise TreatmentTimingError(
+            f"gname={gname!r} must be the first treated period or 0 for never treated; found "
+            f"negative values for units {examples(frame.loc[g < 0, idname])}"
+        )
+    n_units = int(unit.max()) + 1
+    gmin = np.full(n_units, np.inf)
+    gmax = np.full(n_units, -np.inf)
+    np.minimum.at(gmin, unit, g)
+    np.maximum.at(gmax, unit, g)
+    varying = np.flatnonzero(gmin != gmax)
+    if varying.size:
+        ids = frame[idname].to_numpy()[np.isin(unit, varying)]
+        raise TreatmentTimingError(
+            f"gname={gname!r} varies within idname={idname!r} for {varying.size} units "
+            f"(e.g. {examples(ids)}); treatment timing must be constant per unit."
+        )
+    notes = []
+    late = g > periods.max()
+    if late.any():
+        ids = frame.loc[late, idname]
+        notes.append(
+            f"{ids.nunique()} units first treated after the last period {periods.max()} "
+            f"(e.g. {examples(ids)}) are never treated within the sample and serve as controls."
+        )
+        g = np.where(late, 0.0, g)
+    return g.astype(np.int64), notes
+
+
+def absorb_unit_time(
+    Z: np.ndarray, unit: np.ndarray, time: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    r"""Residuals of the columns of ``Z`` on unit and period dummies (exact).
+
+    Parameters
+    ----------
+    Z : numpy.ndarray
+        Columns to transform, shape ``(n, p)``.
+    unit, time : numpy.ndarray
+        Integer codes ``0..N-1`` and ``0..T-1``.
+    weights : numpy.ndarray, optional
+        Regression weights :math:`w`.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`M_{[U, D]} Z` in the :math:`W` metric, shape ``(n, p)``.
+
+    Notes
+    -----
+    With :math:`M_U` the within-unit demeaning and :math:`D` the period
+    dummies (first period dropped), the Frisch–Waugh–Lovell theorem gives
+    :math:`M_{[U,D]}Z = M_U Z - M_U D\,\Gamma` with
+    :math:`\Gamma = (D'WM_UD)^{-1} D'WM_UZ`. The :math:`T\times T` matrix
+    :math:`D'WM_UD = \mathrm{diag}(\sum_i w_{it}) - A'\,\mathrm{diag}(1/W_i)\,A`,
+    :math:`A_{it} = w_{it}`, :math:`W_i=\sum_t w_{it}`, is built from group
+    sums, so the transform is exact for unbalanced panels and costs
+    :math:`O(np + T^3)` without iterating.
+    """
+    Z = np.asarray(Z, dtype=float)
+    if Z.ndim == 1:
+        Z = Z[:, None]
+    n_units = int(unit.max()) + 1
+    n_times = int(time.max()) + 1
+    w = np.ones(len(unit)) if weights is None else np.asarray(weights, dtype=float)
+    w_unit = np.bincount(unit, w, n_units)
+
+    def unit_means(M: np.ndarray) -> np.ndarray:
+        sums = np.zeros((n_units, M.shape[1]))
+        np.add.at(sums, unit, w[:, None] * M)
+        return sums / w_unit[:, None]
+
+    Zu = Z - unit_means(Z)[unit]
+    if n_times == 1:
+        return Zu
+    A = sp.csr_matrix((w, (unit, time)), shape=(n_units, n_times))
+    C = np.diag(np.bincount(time, w, n_times)) - (A.T @ sp.diags(1.0 / w_unit) @ A).toarray()
+    B = np.zeros((n_times, Z.shape[1]))
+    np.add.at(B, time, w[:, None] * Zu)
+    gamma = np.zeros_like(B)
+    try:
+        gamma[1:] = scipy.linalg.solve(C[1:, 1:], B[1:], assume_a="pos")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        # disconnected panels: any solution of the normal equations projects the same
+        gamma[1:] = np.linalg.lstsq(C[1:, 1:], B[1:], rcond=None)[0]
+    G = gamma[time]
+    return Zu - (G - unit_means(G)[unit])
+
+
+@dataclass
+class FEFit:
+    """Least-squares fit on within-transformed data."""
+
+    params: pd.Series
+    vcov: pd.DataFrame
+    cov: CovarianceEstimate
+    residuals: np.ndarray
+    nobs: int
+    n_units: int
+
+
+def fit_fe_ols(
+    panel: FEPanel,
+    X: np.ndarray,
+    names: Sequence,
+    *,
+    vcov: str,
+    ssc,
+) -> FEFit:
+    """OLS (or WLS) of ``panel.y`` on ``X`` with unit and period effects absorbed.
+
+    Raises
+    ------
+    EstimationError
+        If a regressor is constant within units and periods (absorbed by the
+        fixed effects) or the regressors are collinear; the message names the
+        terms.
+    """
+    names = list(names)
+    X = np.asarray(X, dtype=float).reshape(len(panel.y), -1)
+    Z = absorb_unit_time(np.column_stack([panel.y, X]), panel.unit, panel.time, panel.weights)
+    sw = None if panel.weights is None else np.sqrt(panel.weights)
+    if sw is not None:
+        Z = Z * sw[:, None]
+    yt, Xt = Z[:, 0], Z[:, 1:]
+    scale = np.sqrt((X**2).sum(axis=0) / len(X))
+    scale[scale == 0] = 1.0
+    absorbed = np.sqrt((Xt**2).sum(axis=0) / len(X)) <= 1e-10 * scale
+    if absorbed.any():
+        raise EstimationError(
+            f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
+            f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
+        )
+    _, r, piv = scipy.linalg.qr(Xt / scale, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int((diag > diag.max() * 1e-10).sum())
+    if rank < Xt.shape[1]:
+        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:])]
+        raise EstimationError(
+            f"the regressors are collinear given the unit and period fixed effects; "
+            f"cannot separate {examples(dropped, 8)} from the other terms"
+        )
+    XtX = Xt.T @ Xt
+    bread = np.linalg.inv(XtX)
+    beta = bread @ (Xt.T @ yt)
+    resid = yt - Xt @ beta
+    corr = resolve_ssc(ssc)
+    k = count_parameters(
+        Xt.shape[1], [panel.unit, panel.time], panel.clusters if vcov == "cluster" else None,
+        corr.fixef_k,
+    )
+    cov = sandwich_covariance(
+        Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
+    )
+    return FEFit(
+        params=pd.Series(beta, index=names),
+        vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
+        cov=cov,
+        residuals=resid if sw is None else resid / sw,
+        nobs=len(yt),
+        n_units=panel.n_units,
+    )
+
+
+def subset_panel(panel: FEPanel, keep: np.ndarray) -> FEPanel:
+    """The panel restricted to rows ``keep``, with units and periods re-coded."""
+    frame = panel.frame.loc[keep]
+    unit = pd.factorize(panel.unit[keep])[0].astype(np.intp)
+    t = panel.periods[panel.time[keep]]
+    periods, time = np.unique(t, return_inverse=True)
+    return FEPanel(
+        frame=frame,
+        y=panel.y[keep],
+        unit=unit,
+        time=time.astype(np.intp),
+        periods=periods,
+        weights=None if panel.weights is None else panel.weights[keep],
+        clusters=[c[keep] for c in panel.clusters],
+        cohort=None if panel.cohort is None else panel.cohort[keep],
+        notes=list(panel.notes),
+    )

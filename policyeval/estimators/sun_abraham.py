@@ -1,0 +1,350 @@
+r"""Sun & Abraham (2021) interaction-weighted event study.
+
+A two-way fixed-effects regression saturated in cohort × relative-period
+interactions estimates every cohort-specific effect :math:`CATT_{g,e}`
+against a clean control cohort (never treated, or the last treated cohort);
+the event-time effects are their averages weighted by cohort shares. The
+covariance of the aggregates follows by the delta method (exact here since
+the map is linear) from the cluster-robust covariance of the regression,
+which matches R ``fixest::sunab()`` and ``aggregate.fixest``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from policyeval.estimators._fixed_effects import (
+    examples,
+    fit_fe_ols,
+    prepare_fe_panel,
+    subset_panel,
+)
+from policyeval.estimators.twfe import (
+    RegressionResult,
+    _check_vcov_args,
+    _covariate_table,
+    _describe_vcov,
+    _spec,
+)
+from policyeval.exceptions import DroppedObservationsWarning, EstimationError
+from policyeval.inference.covariance import (
+    SmallSampleCorrection,
+    linear_combination,
+    resolve_ssc,
+)
+
+__all__ = ["SunAbraham", "SunAbrahamResult"]
+
+
+class SunAbrahamResult(RegressionResult):
+    """Event-time effects of :class:`SunAbraham`, with the cohort-level effects kept.
+
+    ``params`` are indexed by event time. :attr:`cohort_effects` holds every
+    :math:`CATT_{g,e}` with its standard error and the number of
+    observations behind it; :meth:`aggregate` re-weights them (``"att"``,
+    ``"period"``, ``"cohort"``) without refitting.
+    """
+
+    @property
+    def cohort_effects(self) -> pd.DataFrame:
+        """One row per cohort × event time: estimate, std_error, weight (obs. count or weight sum)."""
+        cells = self.extra["cells"]
+        se = np.sqrt(np.diag(self.extra["cell_vcov"]))
+        return cells.assign(estimate=self.extra["cell_params"], std_error=se)
+
+    def aggregate(self, kind: str = "att") -> RegressionResult:
+        r"""Aggregate the cohort-specific effects.
+
+        Parameters
+        ----------
+        kind : {"att", "period", "cohort"}
+            ``"att"``: one overall effect over all post-treatment cells
+            (:math:`e \ge 0`); ``"period"``: one per event time (the
+            ``params`` of this result); ``"cohort"``: one per cohort over its
+            post-treatment cells.
+
+        Returns
+        -------
+        RegressionResult
+
+        Notes
+        -----
+        Each aggregate is :math:`\sum_{(g,e)\in S} \omega_{g,e}\,
+        \widehat{CATT}_{g,e}` with :math:`\omega_{g,e} = n_{g,e}/\sum_S n`,
+        :math:`n_{g,e}` the number of observations (sum of weights) in the
+        cell, as in ``fixest::aggregate``; its variance is
+        :math:`\omega' \hat V \omega`.
+        """
+        cells = self.extra["cells"]
+        post = cells["event_time"].to_numpy() >= 0
+        if kind == "period":
+            keys, mask = cells["event_time"].to_numpy(), np.ones(len(cells), bool)
+            index_name = "event_time"
+        elif kind == "cohort":
+            keys, mask, index_name = cells["cohort"].to_numpy(), post, "cohort"
+        elif kind == "att":
+            keys, mask, index_name = np.zeros(len(cells), dtype=int), post, "term"
+        else:
+            raise ValueError(f"kind={kind!r} must be 'att', 'period' or 'cohort'")
+        if not mask.any():
+            raise EstimationError("no post-treatment cohort effects to aggregate")
+        params, vcov, labels = _aggregate(
+            self.extra["cell_params"], self.extra["cell_vcov"], cells["weight"].to_numpy(),
+            keys, mask,
+        )
+        if kind == "att":
+            labels = ["ATT"]
+        index = pd.Index(labels, name=index_name)
+        return RegressionResult(
+            pd.Series(params, index=index),
+            pd.Series(np.sqrt(np.diag(vcov)), index=index),
+            nobs=self.nobs,
+            n_units=self.n_units,
+            spec={**self.spec, "aggregation": kind},
+            estimator=f"Sun & Abraham ({kind})",
+            vcov=pd.DataFrame(vcov, index=index, columns=index),
+            df_resid=self.df_resid,
+            index_name=index_name,
+            extra={k: v for k, v in self.extra.items() if k in ("vcov_type", "n_clusters", "ssc",
+                                                                  "notes")}
+            | ({"reference_period": self.extra["reference_period"]} if kind == "period" else {}),
+        )
+
+
+def _aggregate(beta, vcov, weight, keys, mask):
+    labels = list(dict.fromkeys(keys[mask].tolist()))
+    labels.sort()
+    W = np.zeros((len(labels), len(beta)))
+    for row, key in enumerate(labels):
+        sel = mask & (keys == key)
+        W[row, sel] = weight[sel] / weight[sel].sum()
+    est, cov = linear_combination(W, beta, vcov)
+    return est, cov, labels
+
+
+class SunAbraham:
+    r"""Interaction-weighted event-study estimator of Sun & Abraham (2021).
+
+    Parameters
+    ----------
+    reference : int or sequence of int
+        Relative period(s) left out for every cohort (default -1).
+    vcov : {"cluster", "hetero", "iid"}
+        Covariance type (default clustered).
+    cluster : str or list of str, optional
+        Cluster column(s); default the unit.
+    ssc : {"fixest", "full", "none"} or SmallSampleCorrection
+        Small-sample convention (see :class:`policyeval.TWFE`); the default
+        reproduces ``fixest``.
+
+    Notes
+    -----
+    With cohorts :math:`g \in \mathcal G` (first treated period), control
+    cohort :math:`C` and relative period :math:`e = t - g`, the regression
+
+    .. math::
+
+        y_{it} = \alpha_i + \lambda_t
+            + \sum_{g \notin C} \sum_{e \notin R} \delta_{g,e}\,
+              1[g_i = g]\,1[t - g_i = e] + X_{it}'\gamma + \varepsilon_{it}
+
+    estimates :math:`\delta_{g,e} = CATT_{g,e}` (relative to the reference
+    periods :math:`R`). The interaction-weighted estimator of the effect
+    :math:`e` periods after treatment is
+
+    .. math::
+
+        \hat\nu_e = \sum_g \widehat{\Pr}(g_i = g \mid e)\, \hat\delta_{g,e},
+
+    with the shares estimated by the cell sizes in the sample (as
+    ``fixest::sunab`` does; the paper's variance also accounts for the
+    estimated shares, fixest's and ours treat them as fixed).
+
+    ``control_cohort="never"`` uses never-treated units as controls and drops
+    units treated in every observed period (always treated);
+    ``control_cohort="last"`` uses the last-treated cohort as the control and
+    keeps only periods before it is treated (never-treated units, if any,
+    stay in as controls).
+
+    References
+    ----------
+    Sun, L. and Abraham, S. (2021). Estimating dynamic treatment effects in
+    event studies with heterogeneous treatment effects. *Journal of
+    Econometrics*, 225(2), 175-199.
+
+    Examples
+    --------
+    >>> import policyeval as pe
+    >>> res = pe.SunAbraham().fit(panel, "y", "year", "county_code",
+    ...                           "first_treat")             # doctest: +SKIP
+    >>> res.aggregate("att").to_frame()                       # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        reference: int | Sequence[int] = -1,
+        vcov: str = "cluster",
+        cluster: str | Sequence[str] | None = None,
+        ssc: str | SmallSampleCorrection = "fixest",
+    ) -> None:
+        refs = [reference] if np.ndim(reference) == 0 else list(reference)
+        if not refs or not all(float(r).is_integer() for r in refs):
+            raise ValueError(f"reference={reference!r} must be an integer relative period or a "
+                             "sequence of them")
+        _check_vcov_args(vcov, cluster)
+        resolve_ssc(ssc)
+        self.reference = [int(r) for r in refs]
+        self.vcov = vcov
+        self.cluster = cluster
+        self.ssc = ssc
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        yname: str,
+        tname: str,
+        idname: str,
+        gname: str,
+        control_cohort: str = "never",
+        covariates: str | Sequence[str] | None = None,
+        weights: str | None = None,
+    ) -> SunAbrahamResult:
+        """Estimate the cohort × relative-period effects and their event-time averages.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long panel.
+        yname, tname, idname : str
+            Outcome, integer period and unit columns.
+        gname : str
+            First treated period; 0 or missing for never treated.
+        control_cohort : {"never", "last"}
+            The clean control group.
+        covariates : str or list of str, optional
+            Time-varying controls (``result.extra["covariates"]``).
+        weights : str, optional
+            Regression weights; they also weight the cohort shares.
+
+        Returns
+        -------
+        SunAbrahamResult
+            ``params`` indexed by event time; ``extra["reference_period"]``.
+
+        Raises
+        ------
+        EstimationError
+            If there is no never-treated unit with ``control_cohort="never"``,
+            fewer than two treated cohorts with ``"last"``, or the
+            interactions are collinear.
+        TreatmentTimingError
+            If ``gname`` varies within a unit.
+        """
+        if control_cohort not in ("never", "last"):
+            raise ValueError(f"control_cohort={control_cohort!r} must be 'never' or 'last'")
+        panel, covs = prepare_fe_panel(
+            df, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covariates,
+            weights=weights, cluster=self.cluster, vcov=self.vcov,
+        )
+        t = panel.periods[panel.time]
+        e = t - panel.cohort
+        treated = panel.cohort > 0
+
+        # units treated from their first observed period carry no pre-period: no clean comparison
+        first_e = np.full(panel.n_units, np.inf)
+        np.minimum.at(first_e, panel.unit, np.where(treated, e, -1))
+        always = (first_e >= 0)[panel.unit]
+        if always.any():
+            warnings.warn(
+                f"dropped {int(always.sum())} rows of {len(np.unique(panel.unit[always]))} units "
+                f"treated in every period they are observed (always treated, e.g. "
+                f"{examples(panel.frame.loc[always, idname])}); they have no pre-treatment period",
+                DroppedObservationsWarning,
+                stacklevel=2,
+            )
+        drop = always
+        control = ~treated
+        if control_cohort == "last":
+            cohorts = np.unique(panel.cohort[treated & ~always])
+            if cohorts.size < 2:
+                raise EstimationError(
+                    "control_cohort='last' needs at least two treated cohorts; found "
+                    f"{examples(cohorts)}"
+                )
+            last = cohorts.max()
+            late = t >= last
+            if (late & ~drop).any():
+                warnings.warn(
+                    f"dropped {int((late & ~drop).sum())} rows from period {last} on, when the "
+                    f"last cohort (control_cohort='last', gname={last}) is treated",
+                    DroppedObservationsWarning,
+                    stacklevel=2,
+                )
+            drop = drop | late
+            control = control | (panel.cohort == last)
+        elif not (control & ~drop).any():
+            raise EstimationError(
+                f"gname={gname!r}: no never-treated unit (gname 0 or missing, or first treated "
+                "after the last period); use control_cohort='last'"
+            )
+        if drop.any():
+            panel = subset_panel(panel, ~drop)
+            e, control = e[~drop], control[~drop]
+        treated_rows = ~control
+
+        treated_rows &= ~np.isin(e, self.reference)
+        cells = (
+            pd.DataFrame({"cohort": panel.cohort[treated_rows], "event_time": e[treated_rows],
+                          "weight": 1.0 if panel.weights is None else panel.weights[treated_rows]})
+            .groupby(["cohort", "event_time"], as_index=False)["weight"].sum()
+        )
+        if cells.empty:
+            raise EstimationError("no cohort × relative-period cell left to estimate")
+        cell_id = pd.MultiIndex.from_frame(cells[["cohort", "event_time"]])
+        row_cell = cell_id.get_indexer(pd.MultiIndex.from_arrays([panel.cohort, e]))
+        row_cell[~treated_rows] = -1  # controls and reference periods get no dummy
+        X = np.zeros((len(panel.y), len(cells) + len(covs)))
+        hit = row_cell >= 0
+        X[np.flatnonzero(hit), row_cell[hit]] = 1.0
+        for j, c in enumerate(covs):
+            X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
+        names = [f"{g}:{k}" for g, k in cell_id] + covs
+        fit = fit_fe_ols(panel, X, names, vcov=self.vcov, ssc=self.ssc)
+
+        beta = fit.params.to_numpy()[: len(cells)]
+        V = fit.vcov.to_numpy()[: len(cells), : len(cells)]
+        keys = cells["event_time"].to_numpy()
+        est, cov, labels = _aggregate(beta, V, cells["weight"].to_numpy(), keys,
+                                      np.ones(len(cells), bool))
+        index = pd.Index([int(k) for k in labels], name="event_time")
+        spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
+                     covariates=covs, weights=weights, reference=self.reference,
+                     control_group=control_cohort)
+        ssc = resolve_ssc(self.ssc)
+        return SunAbrahamResult(
+            pd.Series(est, index=index),
+            pd.Series(np.sqrt(np.diag(cov)), index=index),
+            nobs=fit.nobs,
+            n_units=fit.n_units,
+            spec=spec,
+            estimator="Sun & Abraham (2021)",
+            vcov=pd.DataFrame(cov, index=index, columns=index),
+            df_resid=fit.cov.df_resid,
+            index_name="event_time",
+            extra={
+                "reference_period": self.reference[0],
+                "references": list(self.reference),
+                "cells": cells,
+                "cell_params": beta,
+                "cell_vcov": V,
+                "covariates": _covariate_table(fit, covs),
+                "vcov_type": fit.cov.kind,
+                "n_clusters": fit.cov.n_clusters,
+                "ssc": ssc,
+                "notes": list(panel.notes) + [_describe_vcov(fit, spec["cluster_columns"], ssc)],
+            },
+        )

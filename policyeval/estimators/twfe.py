@@ -1,0 +1,494 @@
+r"""Two-way fixed-effects regressions: the static TWFE DiD and the event study.
+
+Both regress the outcome on treatment terms with unit and period effects
+absorbed exactly (:func:`policyeval.estimators._fixed_effects.absorb_unit_time`)
+and report cluster-robust standard errors with R ``fixest``'s small-sample
+conventions by default (:mod:`policyeval.inference.covariance`). Tests check
+them against fixest's published output, OLS with explicit dummies and
+linearmodels' ``PanelOLS``.
+
+With heterogeneous effects under staggered adoption the static coefficient is
+a weighted average of 2×2 comparisons with possibly negative weights
+(Goodman-Bacon 2021); use :class:`policyeval.SunAbraham` or
+:class:`policyeval.CallawaySantAnna` for the event-time effects themselves.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from policyeval.estimators._fixed_effects import (
+    FEFit,
+    FEPanel,
+    examples,
+    fit_fe_ols,
+    prepare_fe_panel,
+    subset_panel,
+)
+from policyeval.exceptions import (
+    DataError,
+    DroppedObservationsWarning,
+    EstimationError,
+    EstimationWarning,
+    TreatmentTimingError,
+)
+from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
+from policyeval.results.base import EstimationResult
+
+__all__ = ["TWFE", "EventStudy", "RegressionResult"]
+
+
+def _describe_vcov(fit: FEFit, clusters: list[str], ssc: SmallSampleCorrection) -> str:
+    if fit.cov.kind == "cluster":
+        sizes = ", ".join(f"{c}: {g}" for c, g in zip(clusters, fit.cov.n_clusters))
+        kind = f"clustered ({sizes})"
+    else:
+        kind = {"hetero": "heteroskedasticity-robust (HC1)", "iid": "classical (iid)"}[fit.cov.kind]
+    return (
+        f"Standard errors: {kind}; small-sample correction adj={ssc.adj}, "
+        f"fixef_k={ssc.fixef_k!r}, cluster_adj={ssc.cluster_adj}, cluster_df={ssc.cluster_df!r} "
+        f"(K={fit.cov.n_params}); t distribution with {fit.cov.df_resid} df."
+    )
+
+
+class RegressionResult(EstimationResult):
+    """Result of a fixed-effects regression: the shared contract plus the fit facts.
+
+    Adds the standard-error type to the summary header; everything else is
+    :class:`~policyeval.results.base.EstimationResult`.
+    """
+
+    def _summary_facts(self) -> list[tuple[str, str]]:
+        facts = super()._summary_facts()
+        facts.append(("Std. errors", str(self.extra.get("vcov_type", ""))))
+        if self.extra.get("n_clusters"):
+            facts.append(("Clusters", ", ".join(str(g) for g in self.extra["n_clusters"])))
+        facts.append(("Fixed effects", f"{self.spec['idname']} + {self.spec['tname']}"))
+        return facts
+
+
+def _result(
+    fit: FEFit,
+    terms: Sequence,
+    *,
+    estimator: str,
+    spec: dict,
+    index_name: str,
+    panel: FEPanel,
+    ssc: SmallSampleCorrection,
+    extra: dict,
+    result_class=RegressionResult,
+) -> EstimationResult:
+    params = fit.params.loc[list(terms)]
+    notes = list(panel.notes) + [_describe_vcov(fit, spec["cluster_columns"], ssc)]
+    return result_class(
+        params,
+        pd.Series(np.sqrt(np.diag(fit.vcov.loc[list(terms), list(terms)])), index=params.index),
+        nobs=fit.nobs,
+        n_units=fit.n_units,
+        spec=spec,
+        estimator=estimator,
+        vcov=fit.vcov.loc[list(terms), list(terms)],
+        df_resid=fit.cov.df_resid,
+        index_name=index_name,
+        extra={
+            "vcov_type": fit.cov.kind,
+            "n_clusters": fit.cov.n_clusters,
+            "n_params_ssc": fit.cov.n_params,
+            "ssc": ssc,
+            "full_params": fit.params,
+            "full_vcov": fit.vcov,
+            "notes": notes,
+            **extra,
+        },
+    )
+
+
+def _spec(est, **kwargs) -> dict:
+    cl = est.cluster
+    cluster_columns = ([cl] if isinstance(cl, str) else list(cl or [kwargs["idname"]])) \
+        if est.vcov == "cluster" else []
+    return {
+        **kwargs,
+        "vcov": est.vcov,
+        "cluster": ", ".join(cluster_columns) if cluster_columns else None,
+        "cluster_columns": cluster_columns,
+        "ssc": est.ssc,
+    }
+
+
+def _check_vcov_args(vcov: str, cluster) -> None:
+    if vcov not in ("cluster", "hetero", "iid"):
+        raise ValueError(f"vcov={vcov!r} must be 'cluster', 'hetero' or 'iid'")
+    if cluster is not None and vcov != "cluster":
+        raise ValueError(f"cluster={cluster!r} was given but vcov={vcov!r}; use vcov='cluster'")
+
+
+def _warn_always_treated(panel: FEPanel, d: np.ndarray, idname: str) -> None:
+    n_units = panel.n_units
+    low = np.full(n_units, np.inf)
+    np.minimum.at(low, panel.unit, d)
+    always = np.flatnonzero(low >= 1)
+    if always.size:
+        ids = panel.frame[idname].to_numpy()[np.isin(panel.unit, always)]
+        warnings.warn(
+            f"{always.size} units are treated in every period they are observed (e.g. "
+            f"{examples(ids)}); their treatment is absorbed by the unit effects and they only "
+            "act as already-treated controls, which biases TWFE under heterogeneous effects",
+            EstimationWarning,
+            stacklevel=3,
+        )
+
+
+class TWFE:
+    r"""Static two-way fixed-effects difference-in-differences.
+
+    Parameters
+    ----------
+    vcov : {"cluster", "hetero", "iid"}
+        Covariance type. Default: clustered.
+    cluster : str or list of str, optional
+        Cluster column(s); two names give two-way clustering. Default: the
+        unit (``idname``), as fixest does with unit fixed effects.
+    ssc : {"fixest", "full", "none"} or SmallSampleCorrection
+        Small-sample convention. ``"fixest"`` (default) reproduces R fixest's
+        ``ssc(adj=TRUE, fixef.K="nested", cluster.adj=TRUE)``: fixed effects
+        nested in a cluster variable are not counted in :math:`K`, so a panel
+        clustered by unit uses :math:`K = K_x + T`. ``"full"`` counts every
+        unit and period effect (Stata ``areg`` / OLS with dummies /
+        linearmodels ``PanelOLS(...).fit(cov_type="clustered", debiased=True,
+        group_debias=True)``); ``"none"`` applies no correction.
+    allow_switching_off : bool
+        Accept a ``treatment`` column that goes from 1 back to 0 within a
+        unit (default: raise, since staggered-adoption DiD assumes an
+        absorbing treatment).
+
+    Notes
+    -----
+    The model is
+
+    .. math::
+
+        y_{it} = \alpha_i + \lambda_t + \beta D_{it} + X_{it}'\gamma + \varepsilon_{it},
+
+    with :math:`D_{it} = 1[t \ge g_i]` when built from ``gname``. The unit
+    and period effects are removed exactly by the Frisch–Waugh–Lovell
+    theorem (no dummies are built), then :math:`(\beta, \gamma)` solve
+    least squares on the transformed data.
+
+    References
+    ----------
+    Goodman-Bacon, A. (2021). Difference-in-differences with variation in
+    treatment timing. *Journal of Econometrics*, 225(2), 254-277.
+
+    Bergé, L. R fixest, vignette "On standard-errors".
+
+    Examples
+    --------
+    >>> import policyeval as pe
+    >>> panel = pe.simulate_enclave_panel(seed=1)          # doctest: +SKIP
+    >>> res = pe.TWFE().fit(panel, yname="y", tname="year", idname="county_code",
+    ...                     gname="first_treat")         # doctest: +SKIP
+    >>> res.to_frame()                                   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        vcov: str = "cluster",
+        cluster: str | Sequence[str] | None = None,
+        ssc: str | SmallSampleCorrection = "fixest",
+        allow_switching_off: bool = False,
+    ) -> None:
+        _check_vcov_args(vcov, cluster)
+        resolve_ssc(ssc)
+        self.vcov = vcov
+        self.cluster = cluster
+        self.ssc = ssc
+        self.allow_switching_off = allow_switching_off
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        yname: str,
+        tname: str,
+        idname: str,
+        treatment: str | None = None,
+        gname: str | None = None,
+        covariates: str | Sequence[str] | None = None,
+        weights: str | None = None,
+    ) -> RegressionResult:
+        """Estimate the TWFE coefficient.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long panel, one row per unit and period.
+        yname, tname, idname : str
+            Outcome, integer period and unit columns.
+        treatment : str, optional
+            A 0/1 treatment column :math:`D_{it}`. Give exactly one of
+            ``treatment`` and ``gname``.
+        gname : str, optional
+            First treated period, 0 or missing for never treated;
+            :math:`D_{it} = 1[t \\ge g_i]`.
+        covariates : str or list of str, optional
+            Time-varying controls.
+        weights : str, optional
+            Regression weights.
+
+        Returns
+        -------
+        RegressionResult
+            ``params`` indexed by term: the treatment (named after the
+            ``treatment`` column, or ``"treated"``) then the covariates.
+
+        Raises
+        ------
+        TreatmentTimingError
+            If ``gname`` varies within a unit, or ``treatment`` switches off
+            (unless ``allow_switching_off``).
+        ColumnNotFoundError, DataError, EstimationError
+            For missing columns, non-integer periods, a non-binary treatment,
+            or a treatment absorbed by the fixed effects.
+        """
+        if (treatment is None) == (gname is None):
+            raise ValueError("give exactly one of treatment= (a 0/1 column) and gname= (first "
+                             "treated period)")
+        panel, covs = prepare_fe_panel(
+            df, yname=yname, tname=tname, idname=idname, gname=gname,
+            regressors=[treatment] if treatment else [], covariates=covariates,
+            weights=weights, cluster=self.cluster, vcov=self.vcov,
+        )
+        if treatment is not None:
+            d = panel.frame[treatment].to_numpy(dtype=float)
+            if not np.isin(d, (0.0, 1.0)).all():
+                bad = ~np.isin(d, (0.0, 1.0))
+                raise DataError(
+                    f"treatment={treatment!r} must be 0/1; found {examples(d[bad])} for units "
+                    f"{examples(panel.frame.loc[bad, idname])}"
+                )
+            if not self.allow_switching_off:
+                _check_absorbing(panel, d, treatment, idname)
+            term = treatment
+        else:
+            t = panel.periods[panel.time]
+            d = ((panel.cohort > 0) & (t >= panel.cohort)).astype(float)
+            term = "treated"
+        _warn_always_treated(panel, d, idname)
+        names = [term, *covs]
+        X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
+        fit = fit_fe_ols(panel, X, names, vcov=self.vcov, ssc=self.ssc)
+        spec = _spec(self, yname=yname, tname=tname, idname=idname, treatment=treatment,
+                     gname=gname, covariates=covs, weights=weights)
+        return _result(fit, names, estimator="TWFE", spec=spec, index_name="term", panel=panel,
+                       ssc=resolve_ssc(self.ssc), extra={"treatment": term})
+
+
+def _check_absorbing(panel: FEPanel, d: np.ndarray, treatment: str, idname: str) -> None:
+    order = np.lexsort((panel.time, panel.unit))
+    u, dd = panel.unit[order], d[order]
+    off = (u[1:] == u[:-1]) & (dd[1:] < dd[:-1])
+    if off.any():
+        units = np.unique(u[1:][off])
+        ids = panel.frame[idname].to_numpy()[order][1:][off]
+        raise TreatmentTimingError(
+            f"treatment={treatment!r} switches off (1 then 0) within idname={idname!r} for "
+            f"{units.size} units (e.g. {examples(ids)}); staggered DiD needs an absorbing "
+            "treatment. Pass TWFE(allow_switching_off=True) to estimate the regression anyway."
+        )
+
+
+class EventStudy:
+    r"""Two-way fixed-effects event study with binned endpoints.
+
+    Parameters
+    ----------
+    reference : int or sequence of int
+        Event time(s) omitted as the baseline (default -1, the period before
+        treatment). Give two, e.g. ``(-1, -5)``, when no unit is
+        never treated and the window is not binned: event time is then a
+        linear function of unit and period, so one more normalisation is
+        needed.
+    window : (int, int) or None
+        First and last event time with its own coefficient. ``None`` uses
+        every observed event time.
+    bin_endpoints : bool
+        If True (default), event times before/after the window are pooled
+        into the first/last bin (so the endpoint coefficients average over
+        :math:`e \le` first and :math:`e \ge` last). If False, the rows of
+        treated units outside the window are dropped with a
+        :class:`~policyeval.exceptions.DroppedObservationsWarning`.
+    vcov, cluster, ssc
+        As in :class:`TWFE`.
+
+    Notes
+    -----
+    With :math:`e_{it} = t - g_i` and window :math:`[a, b]`,
+
+    .. math::
+
+        y_{it} = \alpha_i + \lambda_t
+            + \sum_{k \in [a,b] \setminus R} \beta_k
+              1[\min(\max(e_{it}, a), b) = k]
+            + X_{it}'\gamma + \varepsilon_{it},
+
+    where :math:`R` is the set of reference periods. Never-treated units
+    have every dummy equal to zero. Under heterogeneous effects across
+    cohorts the :math:`\beta_k` are contaminated by other periods' effects
+    (Sun & Abraham 2021); see :class:`policyeval.SunAbraham`.
+
+    References
+    ----------
+    Sun, L. and Abraham, S. (2021). Estimating dynamic treatment effects in
+    event studies with heterogeneous treatment effects. *Journal of
+    Econometrics*, 225(2), 175-199.
+
+    Schmidheiny, K. and Siegloch, S. (2023). On event studies and
+    distributed-lags in two-way fixed effects models: identification,
+    equivalence, and generalization. *Journal of Applied Econometrics*,
+    38(5), 695-713.
+
+    Examples
+    --------
+    >>> import policyeval as pe
+    >>> res = pe.EventStudy(window=(-4, 4)).fit(panel, "y", "year", "county_code",
+    ...                                         "first_treat")   # doctest: +SKIP
+    >>> res.plot()                                                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        reference: int | Sequence[int] = -1,
+        window: tuple[int, int] | None = (-5, 5),
+        bin_endpoints: bool = True,
+        vcov: str = "cluster",
+        cluster: str | Sequence[str] | None = None,
+        ssc: str | SmallSampleCorrection = "fixest",
+    ) -> None:
+        refs = [reference] if np.ndim(reference) == 0 else list(reference)
+        if not refs or not all(float(r).is_integer() for r in refs):
+            raise ValueError(f"reference={reference!r} must be an integer event time or a "
+                             "sequence of them")
+        if window is not None:
+            if len(window) != 2 or not all(float(w).is_integer() for w in window) \
+                    or window[0] >= window[1]:
+                raise ValueError(f"window={window!r} must be two integers (first, last) with "
+                                 "first < last")
+            outside = [r for r in refs if not window[0] <= r <= window[1]]
+            if outside:
+                raise ValueError(f"reference={reference!r} lies outside window={window!r}")
+        _check_vcov_args(vcov, cluster)
+        resolve_ssc(ssc)
+        self.reference = [int(r) for r in refs]
+        self.window = None if window is None else (int(window[0]), int(window[1]))
+        self.bin_endpoints = bin_endpoints
+        self.vcov = vcov
+        self.cluster = cluster
+        self.ssc = ssc
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        yname: str,
+        tname: str,
+        idname: str,
+        gname: str,
+        covariates: str | Sequence[str] | None = None,
+        weights: str | None = None,
+    ) -> RegressionResult:
+        """Estimate the event-study coefficients.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long panel.
+        yname, tname, idname : str
+            Outcome, integer period and unit columns.
+        gname : str
+            First treated period; 0 or missing for never treated.
+        covariates : str or list of str, optional
+            Time-varying controls (their coefficients are in
+            ``result.extra["covariates"]``).
+        weights : str, optional
+            Regression weights.
+
+        Returns
+        -------
+        RegressionResult
+            ``params`` indexed by event time (the reference omitted);
+            ``extra["reference_period"]`` is the (first) reference and
+            ``extra["binned"]`` maps endpoint bins to their labels.
+
+        Raises
+        ------
+        TreatmentTimingError
+            If ``gname`` varies within a unit.
+        EstimationError
+            If no treated unit is observed at a reference period, or the
+            event-time dummies are collinear with the fixed effects.
+        """
+        panel, covs = prepare_fe_panel(
+            df, yname=yname, tname=tname, idname=idname, gname=gname,
+            covariates=covariates, weights=weights, cluster=self.cluster,
+            vcov=self.vcov,
+        )
+        treated = panel.cohort > 0
+        if not treated.any():
+            raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
+        e = np.where(treated, panel.periods[panel.time] - panel.cohort, 0)
+        binned = {}
+        if self.window is not None:
+            lo, hi = self.window
+            out = treated & ((e < lo) | (e > hi))
+            if self.bin_endpoints:
+                if (treated & (e < lo)).any():
+                    binned[lo] = f"<= {lo}"
+                if (treated & (e > hi)).any():
+                    binned[hi] = f">= {hi}"
+                e = np.clip(e, lo, hi)
+            elif out.any():
+                warnings.warn(
+                    f"dropped {int(out.sum())} rows of treated units with event time outside "
+                    f"window={self.window} (bin_endpoints=False; units "
+                    f"{examples(panel.frame.loc[out, idname])})",
+                    DroppedObservationsWarning,
+                    stacklevel=2,
+                )
+                panel, e, treated = subset_panel(panel, ~out), e[~out], treated[~out]
+        observed = np.unique(e[treated])
+        if not np.isin(self.reference, observed).any():
+            raise EstimationError(
+                f"reference={self.reference} is not observed for any treated unit (observed "
+                f"event times: {examples(observed, 12)}); choose another reference"
+            )
+        terms = [int(k) for k in observed if k not in self.reference]
+        X = np.column_stack(
+            [(treated & (e == k)).astype(float) for k in terms]
+            + [panel.frame[c].to_numpy(dtype=float) for c in covs]
+        )
+        fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=self.vcov, ssc=self.ssc)
+        spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
+                     covariates=covs, weights=weights, reference=self.reference,
+                     window=self.window, bin_endpoints=self.bin_endpoints)
+        extra = {
+            "reference_period": self.reference[0],
+            "references": list(self.reference),
+            "binned": binned,
+            "covariates": _covariate_table(fit, covs),
+        }
+        res = _result(fit, terms, estimator="Event study (TWFE)", spec=spec,
+                      index_name="event_time", panel=panel, ssc=resolve_ssc(self.ssc),
+                      extra=extra)
+        if binned:
+            res.extra["notes"].insert(0, "Endpoint bins: " + "; ".join(
+                f"{k} pools event times {v}" for k, v in binned.items()))
+        return res
+
+
+def _covariate_table(fit: FEFit, covs: list[str]) -> pd.DataFrame:
+    se = np.sqrt(np.diag(fit.vcov.loc[covs, covs])) if covs else []
+    return pd.DataFrame({"estimate": fit.params.loc[covs], "std_error": se}, index=covs)
