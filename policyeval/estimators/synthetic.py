@@ -1,0 +1,760 @@
+"""Synthetic control (ADH 2010) and synthetic difference-in-differences (Arkhangelsky et al. 2021).
+
+Both estimators take a long panel and a common-adoption treatment and return
+a result on the shared :class:`~policyeval.results.base.EstimationResult`
+contract, extended with the weights, the treated and synthetic paths, the
+placebo machinery of :mod:`policyeval.inference.placebo` and a plot.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from policyeval.estimators._simplex import frank_wolfe_weights, simplex_lstsq, sparsify
+from policyeval.estimators._synthetic_panel import Block, prepare_block
+from policyeval.exceptions import DataError, DesignError, EstimationError, EstimationWarning
+from policyeval.inference import placebo as _placebo
+from policyeval.results.base import EstimationResult
+
+__all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]
+
+_V_METHODS = ("nested", "cv", "equal")
+
+
+# ---------------------------------------------------------------------------
+# Synthetic control
+# ---------------------------------------------------------------------------
+class _SCProblem:
+    """Data and options of one synthetic-control fit, reusable for placebos."""
+
+    def __init__(self, block: Block, specs: list, tables: dict, v_method: str, standardize: bool):
+        self.block, self.specs, self.tables = block, specs, tables
+        self.v_method, self.standardize = v_method, standardize
+        self.Y = block.Y
+        self.n_pre = block.n_pre
+        self._cache: dict = {}
+
+    def predictors(self, window: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(raw, scaled) predictor matrices, shape (k, n_units), for a pre-period window."""
+        if window not in self._cache:
+            rows = []
+            for _, col, periods in self.specs:
+                cols = list(periods) if periods is not None else [self.block.periods[t] for t in window]
+                rows.append(self.tables[col][cols].mean(axis=1, skipna=True).to_numpy(dtype=float))
+            raw = np.vstack(rows)
+            if np.isnan(raw).any():
+                k, u = np.argwhere(np.isnan(raw))[0]
+                raise DataError(
+                    f"predictor {self.specs[k][0]!r} is missing in every period of its window for "
+                    f"unit {self.block.units[u]}; drop the unit or change the predictor window"
+                )
+            sd = raw.std(axis=1, ddof=1) if self.standardize else np.ones(raw.shape[0])
+            sd[~(sd > 0)] = 1.0
+            self._cache[window] = (raw, raw / sd[:, None])
+        return self._cache[window]
+
+    @staticmethod
+    def weights(X: np.ndarray, i: int, donors: list, v: np.ndarray) -> np.ndarray:
+        s = np.sqrt(v)
+        return simplex_lstsq(s[:, None] * X[:, donors], s * X[:, i])
+
+    def choose_v(self, X: np.ndarray, i: int, donors: list, loss_periods: np.ndarray) -> np.ndarray:
+        k = X.shape[0]
+        equal = np.full(k, 1.0 / k)
+        if self.v_method == "equal" or k == 1:
+            return equal
+        Z = self.Y[:, loss_periods]
+
+        def loss(theta):
+            v = np.exp(theta - theta.max())
+            w = self.weights(X, i, donors, v / v.sum())
+            r = Z[i] - w @ Z[donors]
+            return float(r @ r) / r.size
+
+        theta0 = np.zeros(k)
+        simplex = np.vstack([theta0, theta0 + 2.0 * np.eye(k)])
+        res = minimize(loss, theta0, method="Nelder-Mead",
+                       options={"initial_simplex": simplex, "maxfev": 150 * k + 300,
+                                "xatol": 1e-3, "fatol": 1e-10})
+        theta = res.x if res.fun < loss(theta0) else theta0
+        v = np.exp(theta - theta.max())
+        return v / v.sum()
+
+    def fit(self, i: int, donors: list) -> dict:
+        """Weights and synthetic path of unit ``i`` from ``donors``."""
+        n_pre = self.n_pre
+        if self.v_method == "cv":
+            n_train = n_pre // 2
+            X_train = self.predictors(tuple(range(n_train)))[1]
+            v = self.choose_v(X_train, i, donors, np.arange(n_train, n_pre))
+            X = self.predictors(tuple(range(n_train, n_pre)))[1]
+        else:
+            X = self.predictors(tuple(range(n_pre)))[1]
+            v = self.choose_v(X, i, donors, np.arange(n_pre))
+        w = self.weights(X, i, donors, v)
+        return {"w": w, "v": v, "synthetic": w @ self.Y[donors]}
+
+    def paths(self, i: int, donors: list):
+        return self.Y[i], self.fit(i, donors)["synthetic"]
+
+
+def _outcome_sc(y: np.ndarray, Y_donors: np.ndarray, n_fit: int) -> np.ndarray:
+    """Canonical SC on outcomes only (the estimator of CWZ 2021's conformal test)."""
+    w = simplex_lstsq(Y_donors[:, :n_fit].T, y[:n_fit])
+    return w @ Y_donors
+
+
+class SyntheticControl:
+    r"""Synthetic control method of Abadie, Diamond & Hainmueller (2010).
+
+    Parameters
+    ----------
+    predictors : list, optional
+        Characteristics to match. Each item is a column name (its mean over
+        the pre-treatment window) or a tuple ``(column, periods)`` (its mean
+        over the given pre-treatment periods). Default: the outcome in every
+        pre-treatment period.
+    v_method : {"nested", "cv", "equal"}
+        How the diagonal predictor weights :math:`V` are chosen: ``"nested"``
+        minimises the pre-period outcome MSPE over :math:`V` (ADH 2010);
+        ``"cv"`` chooses :math:`V` on the first half of the pre-period
+        (predictors measured there) to minimise the MSPE in the second half,
+        then measures the predictors in the second half (Abadie 2021, Sec.
+        3.2; needs explicit ``predictors``); ``"equal"`` uses
+        :math:`V = I/k`.
+    standardize : bool
+        Divide each predictor by its standard deviation across units before
+        weighting (as R ``Synth`` does).
+    placebos : bool
+        Run the in-space placebos at fit time (one refit per donor), giving
+        the permutation p-value.
+    progress : bool
+        Show a progress bar over placebo refits.
+
+    Notes
+    -----
+    Donor weights solve
+
+    .. math:: W^*(V) = \arg\min_{W \in \Delta^{J}} (X_1 - X_0 W)' V (X_1 - X_0 W),
+
+    and the effect in post period :math:`t` is
+    :math:`\hat\alpha_{1t} = Y_{1t} - \sum_j w_j^* Y_{jt}`; the reported
+    ``att`` is its mean over the post periods. The ``"nested"`` choice of
+    :math:`V` minimises :math:`\sum_{t \le T_0} (Y_{1t} - \sum_j w_j^*(V) Y_{jt})^2`
+    by Nelder–Mead over :math:`\log V`, started from equal weights
+    (deterministic). The in-space permutation p-value ranks the treated
+    unit's post/pre RMSPE ratio among all units'.
+
+    References
+    ----------
+    Abadie, A., Diamond, A. & Hainmueller, J. (2010). Synthetic control methods
+    for comparative case studies. *JASA* 105(490), 493–505.
+    Abadie, A. (2021). Using synthetic controls. *JEL* 59(2), 391–425.
+    Chernozhukov, V., Wüthrich, K. & Zhu, Y. (2021). An exact and robust
+    conformal inference method for counterfactual and synthetic controls.
+    *JASA* 116(536), 1849–1864.
+
+    Examples
+    --------
+    >>> import pandas as pd, policyeval as pe                       # doctest: +SKIP
+    >>> res = pe.SyntheticControl(v_method="equal").fit(
+    ...     df, yname="PacksPerCapita", tname="Year", idname="State",
+    ...     treated_units=["California"], treat_time=1989)            # doctest: +SKIP
+    >>> res.weights.sort_values().tail(3)                            # doctest: +SKIP
+    """
+
+    def __init__(self, predictors: Sequence | None = None, v_method: str = "nested",
+                 standardize: bool = True, placebos: bool = True, progress: bool = False) -> None:
+        self.predictors = predictors
+        self.v_method = v_method
+        self.standardize = standardize
+        self.placebos = placebos
+        self.progress = progress
+
+    def _specs(self, df: pd.DataFrame, yname: str, block: Block) -> list:
+        pre = set(block.periods[: block.n_pre])
+        if self.predictors is None:
+            return [(f"{yname}[{p}]", yname, [p]) for p in block.periods[: block.n_pre]]
+        specs = []
+        for item in self.predictors:
+            if isinstance(item, str):
+                col, periods = item, None
+                label = item
+            elif isinstance(item, tuple) and len(item) == 2:
+                col, periods = item[0], list(np.atleast_1d(item[1]))
+                label = f"{col}[{periods[0]}]" if len(periods) == 1 else f"{col}[{periods[0]}..{periods[-1]}]"
+                outside = [p for p in periods if p not in pre]
+                if outside:
+                    raise DesignError(
+                        f"predictor {item!r} uses periods outside the pre-treatment period "
+                        f"(e.g. {outside[:3]}); treatment starts at {block.treat_time}"
+                    )
+            else:
+                raise TypeError(f"predictors items must be a column name or (column, periods); got {item!r}")
+            if col not in df.columns:
+                from policyeval.exceptions import ColumnNotFoundError
+
+                raise ColumnNotFoundError(f"predictor column {col!r} is not a column of the data")
+            specs.append((label, col, periods))
+        return specs
+
+    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, *,
+            treatment: str | None = None, treated_units: Sequence | None = None,
+            treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticControlResult":
+        """Fit the synthetic control for one treated unit.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Balanced long panel.
+        yname, tname, idname : str
+            Outcome, period and unit columns.
+        treatment : str, optional
+            0/1 column marking treated unit-periods.
+        treated_units, treat_time : optional
+            Alternative to ``treatment``: the treated unit (a one-element list)
+            and the first treated period.
+        donors : sequence, optional
+            Restrict the donor pool to these units.
+
+        Returns
+        -------
+        SyntheticControlResult
+
+        Raises
+        ------
+        EstimationError
+            Fewer than 2 donors; more predictors than pre-treatment periods
+            with ``v_method`` "nested"/"cv"; more than one treated unit.
+        DataError
+            Missing outcomes in the donor pool (names donors and periods).
+        """
+        if self.v_method not in _V_METHODS:
+            raise ValueError(f"v_method={self.v_method!r} must be one of {_V_METHODS}")
+        block = prepare_block(df, yname, tname, idname, treatment=treatment,
+                              treated_units=treated_units, treat_time=treat_time, donors=donors,
+                              estimator="SyntheticControl")
+        if len(block.treated_units) != 1:
+            raise EstimationError(
+                f"SyntheticControl fits one treated unit; got {len(block.treated_units)} "
+                f"(e.g. {block.treated_units[:3]}). Fit each separately or use SyntheticDiD."
+            )
+        specs = self._specs(df, yname, block)
+        k = len(specs)
+        if self.v_method in ("nested", "cv") and k > block.n_pre:
+            raise EstimationError(
+                f"{k} predictors but only {block.n_pre} pre-treatment periods: the pre-period is "
+                f"shorter than the predictors, so v_method={self.v_method!r} cannot pin down V. "
+                "Use fewer predictors or v_method='equal'."
+            )
+        if self.v_method == "cv":
+            if self.predictors is None:
+                raise EstimationError("v_method='cv' needs explicit predictors= (column names)")
+            if block.n_pre < 4:
+                raise EstimationError(f"v_method='cv' needs >= 4 pre-treatment periods, got {block.n_pre}")
+        cols = {c for _, c, _ in specs}
+        sub = df[df[idname].isin(set(block.units))]
+        tables = {c: sub.pivot(index=idname, columns=tname, values=c)
+                  .apply(pd.to_numeric, errors="coerce").reindex(index=block.units, columns=block.periods)
+                  for c in cols}
+        problem = _SCProblem(block, specs, tables, self.v_method, self.standardize)
+        treated = block.n_control
+        donors_idx = list(range(block.n_control))
+        out = problem.fit(treated, donors_idx)
+        gap = block.Y[treated] - out["synthetic"]
+        n_pre = block.n_pre
+        pre_rmspe = _placebo.rmspe(gap[:n_pre])
+        self._warn_hull(block, problem, pre_rmspe)
+        placebo_table = placebo_gaps = None
+        pvalue = np.nan
+        if self.placebos:
+            placebo_table, gaps = _placebo.in_space_placebos(
+                block.Y.shape[0], block.units, treated, n_pre, problem.paths, progress=self.progress)
+            placebo_gaps = pd.DataFrame(gaps.T, index=block.periods, columns=block.units)
+            pvalue = _placebo.permutation_pvalue(placebo_table["ratio"].to_numpy(), treated)
+        return SyntheticControlResult(
+            problem=problem, fit=out, spec={
+                "yname": yname, "tname": tname, "idname": idname, "treatment": treatment,
+                "treated_units": block.treated_units, "treat_time": block.treat_time,
+                "donors": donors, "predictors": self.predictors, "v_method": self.v_method,
+                "standardize": self.standardize, "method": f"sc, V {self.v_method}"},
+            data=df, placebo_table=placebo_table, placebo_gaps=placebo_gaps, pvalue=pvalue)
+
+    @staticmethod
+    def _warn_hull(block: Block, problem: _SCProblem, pre_rmspe: float) -> None:
+        Y = block.Y[:, : block.n_pre]
+        y1, Y0 = Y[block.n_control], Y[: block.n_control]
+        outside = (y1 > Y0.max(axis=0)) | (y1 < Y0.min(axis=0))
+        raw = problem.predictors(tuple(range(block.n_pre)))[0]
+        p_out = (raw[:, block.n_control] > raw[:, : block.n_control].max(axis=1)) | \
+                (raw[:, block.n_control] < raw[:, : block.n_control].min(axis=1))
+        if outside.any() or p_out.any():
+            periods = [block.periods[t] for t in np.nonzero(outside)[0]]
+            preds = [problem.specs[k][0] for k in np.nonzero(p_out)[0]]
+            sd = float(np.std(y1, ddof=1)) if y1.size > 1 else float("nan")
+            warnings.warn(
+                f"treated unit {block.treated_units[0]} lies outside the donors' convex hull: its "
+                f"outcome is above or below every donor in {len(periods)} of {block.n_pre} "
+                f"pre-treatment periods (e.g. {periods[:3]}) and {len(preds)} predictors "
+                f"(e.g. {preds[:3]}) are outside the donors' range; the pre-period fit is "
+                f"RMSPE = {pre_rmspe:.4g} (sd of its pre-period outcome {sd:.4g}). The synthetic "
+                "control cannot reproduce it; consider SyntheticDiD (allows a level shift).",
+                EstimationWarning, stacklevel=3)
+
+
+class SyntheticControlResult(EstimationResult):
+    """Result of :class:`SyntheticControl`.
+
+    ``params`` holds ``att`` (mean post-period gap); ``std_errors`` are NaN
+    (synthetic control has no sampling-based standard error) and ``pvalues``
+    is the in-space permutation p-value when placebos were run.
+
+    Attributes
+    ----------
+    weights : pandas.Series
+        Donor weights.
+    predictor_weights : pandas.Series
+        Diagonal of :math:`V` (sums to one).
+    predictor_balance : pandas.DataFrame
+        Treated, synthetic and donor-average predictor values.
+    paths : pandas.DataFrame
+        ``treated``, ``synthetic``, ``gap`` and ``post`` by period.
+    rmspe_pre, rmspe_post : float
+    placebos : pandas.DataFrame or None
+        In-space placebo table (pre/post RMSPE and their ratio per unit).
+    placebo_gaps : pandas.DataFrame or None
+        Gap path of every unit (periods × units).
+    permutation_pvalue : float
+    """
+
+    def __init__(self, problem, fit, spec, data, placebo_table, placebo_gaps, pvalue):
+        block = problem.block
+        treated = block.n_control
+        gap = block.Y[treated] - fit["synthetic"]
+        n_pre = block.n_pre
+        super().__init__(
+            params=pd.Series({"att": gap[n_pre:].mean()}),
+            std_errors=pd.Series({"att": np.nan}),
+            nobs=block.nobs, n_units=len(block.units), spec=spec,
+            estimator="Synthetic control", index_name="term",
+            extra={"notes": ["Std. errors are not defined for synthetic control; p_value is the "
+                             "in-space permutation p-value (post/pre RMSPE ratio rank)."]})
+        self._problem, self._data = problem, data
+        self.weights = pd.Series(fit["w"], index=block.donors, name="weight")
+        self.predictor_weights = pd.Series(fit["v"], index=[s[0] for s in problem.specs], name="v")
+        window = tuple(range(n_pre // 2, n_pre)) if spec["v_method"] == "cv" else tuple(range(n_pre))
+        raw = problem.predictors(window)[0]
+        self.predictor_balance = pd.DataFrame({
+            "treated": raw[:, treated], "synthetic": raw[:, : block.n_control] @ fit["w"],
+            "donor_mean": raw[:, : block.n_control].mean(axis=1)}, index=self.predictor_weights.index)
+        self.paths = pd.DataFrame({"treated": block.Y[treated], "synthetic": fit["synthetic"],
+                                   "gap": gap, "post": np.arange(len(gap)) >= n_pre},
+                                  index=pd.Index(block.periods, name=spec["tname"]))
+        self.rmspe_pre = _placebo.rmspe(gap[:n_pre])
+        self.rmspe_post = _placebo.rmspe(gap[n_pre:])
+        self.placebos = placebo_table
+        self.placebo_gaps = placebo_gaps
+        self.permutation_pvalue = pvalue
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """In-space permutation p-value of the treated unit's post/pre RMSPE ratio."""
+        return pd.Series({"att": self.permutation_pvalue})
+
+    def _summary_facts(self):
+        facts = super()._summary_facts()
+        facts += [("Treated unit", str(self.spec["treated_units"][0])),
+                  ("Treatment from", str(self.spec["treat_time"])),
+                  ("Donors (w > 0)", f"{int((self.weights > 1e-6).sum())}/{len(self.weights)}"),
+                  ("Pre RMSPE", f"{self.rmspe_pre:.4g}")]
+        return facts
+
+    def in_time_placebo(self, placebo_time) -> "SyntheticControlResult":
+        """Refit with treatment moved back to ``placebo_time``, using pre-treatment data only.
+
+        The gaps between ``placebo_time`` and the real treatment date should be
+        close to zero if the synthetic control is credible (ADH 2015).
+        """
+        s = self.spec
+        periods = self._problem.block.periods
+        if placebo_time not in periods[1: self._problem.block.n_pre]:
+            raise DesignError(
+                f"placebo_time={placebo_time!r} must be a pre-treatment period after the first "
+                f"({periods[1]}..{periods[self._problem.block.n_pre - 1]})")
+        df = self._data[self._data[s["tname"]] < s["treat_time"]]
+        est = SyntheticControl(predictors=s["predictors"], v_method=s["v_method"],
+                               standardize=s["standardize"], placebos=False)
+        return est.fit(df, s["yname"], s["tname"], s["idname"], treated_units=s["treated_units"],
+                       treat_time=placebo_time, donors=s["donors"])
+
+    def leave_one_out(self) -> pd.DataFrame:
+        """Synthetic path after dropping each donor with positive weight (one column per donor)."""
+        block = self._problem.block
+        out = _placebo.leave_one_out(block.n_control, list(range(block.n_control)),
+                                     self.weights.to_numpy(), block.donors, self._problem.paths)
+        out.index = pd.Index(block.periods, name=self.spec["tname"])
+        return out
+
+    def conformal_inference(self, level: float = 0.9, permutation: str = "moving_block",
+                            q: float = 1.0, grid: np.ndarray | None = None,
+                            n_permutations: int = 1000, random_state=None) -> pd.DataFrame:
+        r"""Conformal p-values and confidence sets per post period (CWZ 2021).
+
+        Uses canonical synthetic control on the outcomes (simplex weights,
+        :math:`V = I`, no intercept) as the counterfactual model; see
+        :func:`policyeval.inference.placebo.conformal_pvalue`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per post period: ``estimate`` (gap), ``p_value`` of
+            :math:`H_0: \alpha_t = 0`, ``conf_low``/``conf_high`` (level
+            ``level``). ``.attrs["joint_p_value"]`` tests no effect in every
+            post period jointly.
+        """
+        block = self._problem.block
+        y, Y0 = block.Y[block.n_control], block.Y[: block.n_control]
+        table = _placebo.conformal_confidence_set(y, Y0, block.n_pre, _outcome_sc, level=level,
+                                                  grid=grid, permutation=permutation, q=q,
+                                                  n_permutations=n_permutations,
+                                                  random_state=random_state)
+        post = block.periods[block.n_pre:]
+        table.insert(0, "estimate", y[block.n_pre:] - _outcome_sc(y, Y0, block.n_pre)[block.n_pre:])
+        table.index = pd.Index(post, name=self.spec["tname"])
+        table.attrs["joint_p_value"] = _placebo.conformal_pvalue(
+            y, Y0, block.n_pre, 0.0, _outcome_sc, permutation, q, n_permutations, random_state)
+        return table
+
+    def plot(self, kind: str = "paths", ax=None, **kwargs):
+        """Plot ``"paths"`` (treated vs synthetic) or ``"gaps"`` (with placebo gaps if run)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        x = self.paths.index
+        if kind == "paths":
+            ax.plot(x, self.paths["treated"], color="C0", label=str(self.spec["treated_units"][0]))
+            ax.plot(x, self.paths["synthetic"], color="C1", linestyle="--", label="synthetic")
+            ax.set_ylabel(self.spec["yname"])
+        elif kind == "gaps":
+            if self.placebo_gaps is not None:
+                for col in self.placebo_gaps.columns:
+                    if col != self.spec["treated_units"][0]:
+                        ax.plot(x, self.placebo_gaps[col], color="0.8", linewidth=0.8)
+            ax.plot(x, self.paths["gap"], color="C0", label="gap (treated − synthetic)")
+            ax.axhline(0, color="0.3", linewidth=0.8)
+            ax.set_ylabel("gap")
+        else:
+            raise ValueError(f"kind={kind!r} must be 'paths' or 'gaps'")
+        ax.axvline(self.spec["treat_time"], color="0.5", linestyle=":")
+        ax.set_xlabel(self.spec["tname"])
+        ax.legend(frameon=False)
+        return ax
+
+
+# ---------------------------------------------------------------------------
+# Synthetic difference-in-differences
+# ---------------------------------------------------------------------------
+_SDID_METHODS = ("sdid", "sc", "did")
+_SE_METHODS = ("placebo", "bootstrap", "jackknife", None)
+
+
+def _collapse(Y: np.ndarray, N0: int, T0: int) -> np.ndarray:
+    """Controls' rows and pre periods kept; treated rows and post periods averaged."""
+    Yc = np.empty((N0 + 1, T0 + 1))
+    Yc[:N0, :T0] = Y[:N0, :T0]
+    Yc[:N0, T0] = Y[:N0, T0:].mean(axis=1)
+    Yc[N0, :T0] = Y[N0:, :T0].mean(axis=0)
+    Yc[N0, T0] = Y[N0:, T0:].mean()
+    return Yc
+
+
+def _sum_normalize(x: np.ndarray) -> np.ndarray:
+    s = x.sum()
+    return x / s if s != 0 else np.full(x.size, 1.0 / x.size)
+
+
+def _sdid_core(Y, N0, T0, opts, omega=None, lam=None):
+    """Weights and estimate; ``opts`` holds the regularisation fixed on the full sample."""
+    N1, T1 = Y.shape[0] - N0, Y.shape[1] - T0
+    Yc = _collapse(Y, N0, T0)
+    md, it = opts["min_decrease"], opts["max_iter"]
+
+    def solve(M, zeta, intercept, init):
+        w, _ = frank_wolfe_weights(M, zeta, intercept, init, md, opts["max_iter_pre_sparsify"])
+        if opts["sparsify"]:
+            w, _ = frank_wolfe_weights(M, zeta, intercept, sparsify(w), md, it)
+        return w
+
+    if opts["update_lambda"]:
+        lam = solve(Yc[:N0, :], opts["zeta_lambda"], True, lam)
+    if opts["update_omega"]:
+        omega = solve(Yc[:, :T0].T, opts["zeta_omega"], opts["omega_intercept"], omega)
+    tau = np.r_[-omega, np.full(N1, 1.0 / N1)] @ Y @ np.r_[-lam, np.full(T1, 1.0 / T1)]
+    return float(tau), omega, lam
+
+
+class SyntheticDiD:
+    r"""Synthetic difference-in-differences (Arkhangelsky et al. 2021), with SC and DiD as special cases.
+
+    Parameters
+    ----------
+    method : {"sdid", "sc", "did"}
+        ``"sdid"``: regularised unit weights with intercept and time weights;
+        ``"sc"``: unit weights without intercept, negligible ridge, no time
+        weights (synthetic control in the synthdid framework); ``"did"``:
+        uniform weights (the 2×2 difference in means).
+    se_method : {"placebo", "bootstrap", "jackknife", None}
+        Algorithms 4, 2 and 3 of the paper. Placebo needs more donors than
+        treated units; bootstrap and jackknife need at least 2 treated units.
+    n_replications : int
+        Placebo / bootstrap replications.
+    random_state : int or numpy.random.Generator, optional
+        Seed for placebo and bootstrap draws.
+    max_iter : int
+        Frank–Wolfe iterations after sparsification (synthdid's default 10,000).
+    sparsify : bool
+        Restart the solver from weights with entries at most a quarter of the
+        largest set to zero (synthdid's default behaviour).
+
+    Notes
+    -----
+    With :math:`N_0` controls, :math:`N_1` treated units adopting at
+    :math:`T_0 + 1`, :math:`T_1` post periods:
+
+    .. math::
+        \hat\omega = \arg\min_{\omega_0, \omega\in\Delta}
+            \sum_{t \le T_0}\Big(\omega_0 + \sum_{i\le N_0}\omega_i Y_{it}
+            - \bar Y_{tr,t}\Big)^2 + \zeta^2 T_0 \lVert\omega\rVert^2,
+        \qquad \zeta = (N_1 T_1)^{1/4}\,\hat\sigma,
+
+    where :math:`\hat\sigma` is the standard deviation of the first
+    differences :math:`Y_{it} - Y_{i,t-1}` of control units in the pre-period;
+    :math:`\hat\lambda` solves the analogous problem across control units
+    with :math:`\zeta = 10^{-6}\hat\sigma`, and
+
+    .. math::
+        \hat\tau = \Big(\bar Y_{tr,post} - \sum_t \hat\lambda_t \bar Y_{tr,t}\Big)
+                 - \sum_i \hat\omega_i\Big(\bar Y_{i,post} - \sum_t\hat\lambda_t Y_{it}\Big).
+
+    Both weight problems are solved by Frank–Wolfe with exact line search,
+    100 iterations, sparsification, then up to ``max_iter`` iterations, with
+    the stopping rule of R ``synthdid`` (objective decrease below
+    :math:`(10^{-5}\hat\sigma)^2`). Placebo, bootstrap and jackknife
+    replications keep :math:`\zeta` from the full sample and warm-start from
+    the full-sample weights; the jackknife keeps the weights fixed (the
+    paper's Algorithm 3).
+
+    References
+    ----------
+    Arkhangelsky, D., Athey, S., Hirshberg, D. A., Imbens, G. W. & Wager, S.
+    (2021). Synthetic difference-in-differences. *AER* 111(12), 4088–4118.
+
+    Examples
+    --------
+    >>> res = pe.SyntheticDiD(se_method="placebo", random_state=1).fit(
+    ...     df, yname="PacksPerCapita", tname="Year", idname="State",
+    ...     treatment="treated")                                      # doctest: +SKIP
+    >>> round(res.params["att"], 5)                                   # doctest: +SKIP
+    -15.60383
+    """
+
+    def __init__(self, method: str = "sdid", se_method: str | None = "placebo",
+                 n_replications: int = 200, random_state=None, max_iter: int = 10_000,
+                 sparsify: bool = True, progress: bool = False) -> None:
+        self.method = method
+        self.se_method = se_method
+        self.n_replications = n_replications
+        self.random_state = random_state
+        self.max_iter = max_iter
+        self.sparsify = sparsify
+        self.progress = progress
+
+    def _opts(self, Y, N0, T0) -> dict:
+        N1, T1 = Y.shape[0] - N0, Y.shape[1] - T0
+        diffs = np.diff(Y[:N0, :T0], axis=1)
+        sigma = float(np.std(diffs, ddof=1)) if diffs.size > 1 else 0.0
+        eta_omega = (N1 * T1) ** 0.25 if self.method == "sdid" else 1e-6
+        return {"noise_level": sigma, "zeta_omega": eta_omega * sigma, "zeta_lambda": 1e-6 * sigma,
+                "omega_intercept": self.method != "sc", "update_omega": self.method != "did",
+                "update_lambda": self.method == "sdid", "min_decrease": 1e-5 * sigma,
+                "max_iter": self.max_iter, "max_iter_pre_sparsify": 100, "sparsify": self.sparsify}
+
+    def _initial(self, N0, T0):
+        lam = np.zeros(T0) if self.method == "sc" else (np.full(T0, 1.0 / T0) if self.method == "did" else None)
+        omega = np.full(N0, 1.0 / N0) if self.method == "did" else None
+        return omega, lam
+
+    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, *,
+            treatment: str | None = None, treated_units: Sequence | None = None,
+            treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticDiDResult":
+        """Estimate the ATT of a common-adoption design.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Balanced long panel.
+        yname, tname, idname : str
+            Outcome, period and unit columns.
+        treatment : str, optional
+            0/1 column, 1 for treated units from adoption on.
+        treated_units, treat_time : optional
+            Alternative to ``treatment``.
+        donors : sequence, optional
+            Restrict the control units.
+
+        Returns
+        -------
+        SyntheticDiDResult
+
+        Raises
+        ------
+        EstimationError
+            Unknown ``method``/``se_method``; an ``se_method`` the design
+            cannot support; fewer than 2 donors.
+        TreatmentTimingError
+            Treated units adopting at different periods.
+        DataError
+            Missing outcomes (names units and periods), unbalanced panel.
+        """
+        if self.method not in _SDID_METHODS:
+            raise ValueError(f"method={self.method!r} must be one of {_SDID_METHODS}")
+        if self.se_method not in _SE_METHODS:
+            raise ValueError(f"se_method={self.se_method!r} must be one of {_SE_METHODS}")
+        block = prepare_block(df, yname, tname, idname, treatment=treatment,
+                              treated_units=treated_units, treat_time=treat_time, donors=donors,
+                              estimator="SyntheticDiD")
+        Y, N0, T0 = block.Y, block.n_control, block.n_pre
+        N1 = Y.shape[0] - N0
+        self._check_se(N0, N1)
+        opts = self._opts(Y, N0, T0)
+        omega0, lam0 = self._initial(N0, T0)
+        tau, omega, lam = _sdid_core(Y, N0, T0, opts, omega0, lam0)
+        se, reps = self._standard_error(Y, N0, T0, opts, omega, lam)
+        spec = {"yname": yname, "tname": tname, "idname": idname, "treatment": treatment,
+                "treated_units": block.treated_units, "treat_time": block.treat_time,
+                "method": self.method, "se_method": self.se_method,
+                "n_replications": self.n_replications, "random_state": self.random_state}
+        return SyntheticDiDResult(block, tau, se, omega, lam, opts, spec, reps)
+
+    def _check_se(self, N0: int, N1: int) -> None:
+        if self.se_method == "placebo" and N0 <= N1:
+            raise EstimationError(
+                f"se_method='placebo' needs more donors than treated units; got {N0} donors and "
+                f"{N1} treated")
+        if self.se_method in ("bootstrap", "jackknife") and N1 < 2:
+            raise EstimationError(
+                f"se_method={self.se_method!r} needs at least 2 treated units (got {N1}); with one "
+                "treated unit use se_method='placebo' (Arkhangelsky et al. 2021, Sec. 5)")
+
+    def _standard_error(self, Y, N0, T0, opts, omega, lam):
+        if self.se_method is None:
+            return np.nan, None
+        N = Y.shape[0]
+        N1 = N - N0
+        rng = np.random.default_rng(self.random_state)
+        B = self.n_replications
+        draws = []
+        it = range(B)
+        if self.progress and self.se_method != "jackknife":
+            from tqdm.auto import tqdm
+
+            it = tqdm(it, desc=f"{self.se_method} replications")
+        if self.se_method == "placebo":
+            for _ in it:
+                perm = rng.permutation(N0)
+                n0 = N0 - N1
+                draws.append(_sdid_core(Y[perm], n0, T0, opts, _sum_normalize(omega[perm[:n0]]), lam)[0])
+        elif self.se_method == "bootstrap":
+            while len(draws) < B:
+                ind = np.sort(rng.integers(0, N, N))
+                n0 = int((ind < N0).sum())
+                if n0 == 0 or n0 == N:
+                    continue  # a resample without controls or treated units has no estimate
+                draws.append(_sdid_core(Y[ind], n0, T0, opts, _sum_normalize(omega[ind[:n0]]), lam)[0])
+        else:
+            fixed = dict(opts, update_omega=False, update_lambda=False)
+            for i in range(N):
+                keep = np.delete(np.arange(N), i)
+                n0 = N0 - (i < N0)
+                draws.append(_sdid_core(Y[keep], n0, T0, fixed,
+                                        _sum_normalize(omega[keep[:n0]]), lam)[0])
+            u = np.asarray(draws)
+            return float(np.sqrt((N - 1) ** 2 / N * np.var(u, ddof=1))), u
+        u = np.asarray(draws)
+        return float(np.sqrt((B - 1) / B) * np.std(u, ddof=1)), u
+
+
+class SyntheticDiDResult(EstimationResult):
+    """Result of :class:`SyntheticDiD`.
+
+    Attributes
+    ----------
+    unit_weights : pandas.Series
+        :math:`\\hat\\omega` over control units.
+    time_weights : pandas.Series
+        :math:`\\hat\\lambda` over pre-treatment periods.
+    paths : pandas.DataFrame
+        ``treated`` (mean of treated units), ``synthetic`` (the
+        :math:`\\hat\\omega`-weighted controls shifted by the
+        :math:`\\hat\\lambda`-weighted pre-period difference) and ``gap``.
+    effects : pandas.Series
+        Per-period gaps in the post period; their mean is ``att``.
+    replications : ndarray or None
+        Placebo / bootstrap / jackknife estimates behind the standard error.
+    noise_level, zeta_omega : float
+        :math:`\\hat\\sigma` and the unit-weight regularisation.
+    """
+
+    def __init__(self, block, tau, se, omega, lam, opts, spec, reps):
+        names = {"sdid": "Synthetic DiD", "sc": "Synthetic control (synthdid)", "did": "DiD (synthdid)"}
+        super().__init__(params=pd.Series({"att": tau}), std_errors=pd.Series({"att": se}),
+                         nobs=block.nobs, n_units=len(block.units), spec=spec,
+                         estimator=names[spec["method"]])
+        Y, N0, T0 = block.Y, block.n_control, block.n_pre
+        self.unit_weights = pd.Series(omega, index=block.donors, name="omega")
+        self.time_weights = pd.Series(lam, index=block.periods[:T0], name="lambda")
+        treated = Y[N0:].mean(axis=0)
+        synth = omega @ Y[:N0]
+        synth = synth + (lam @ treated[:T0] - lam @ synth[:T0])
+        self.paths = pd.DataFrame({"treated": treated, "synthetic": synth, "gap": treated - synth},
+                                  index=pd.Index(block.periods, name=spec["tname"]))
+        self.effects = self.paths["gap"].iloc[T0:]
+        self.replications = reps
+        self.noise_level = opts["noise_level"]
+        self.zeta_omega = opts["zeta_omega"]
+        self.n_treated = Y.shape[0] - N0
+        self.n_control = N0
+
+    def _summary_facts(self):
+        facts = super()._summary_facts()
+        eff = lambda w: 1.0 / np.sum(np.asarray(w) ** 2) if np.sum(np.asarray(w) ** 2) > 0 else np.nan
+        facts += [("Treated / controls", f"{self.n_treated} / {self.n_control}"),
+                  ("Treatment from", str(self.spec["treat_time"])),
+                  ("SE method", str(self.spec["se_method"])),
+                  ("Effective N0", f"{eff(self.unit_weights):.1f}")]
+        return facts
+
+    def plot(self, ax=None, **kwargs):
+        """Treated vs synthetic trajectories with the time weights shaded at the bottom."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        x = self.paths.index
+        ax.plot(x, self.paths["treated"], color="C0", label="treated")
+        ax.plot(x, self.paths["synthetic"], color="C1", linestyle="--", label="synthetic control")
+        lo = float(np.nanmin(self.paths[["treated", "synthetic"]].to_numpy()))
+        hi = float(np.nanmax(self.paths[["treated", "synthetic"]].to_numpy()))
+        ax.bar(self.time_weights.index, self.time_weights.to_numpy() * 0.2 * (hi - lo),
+               bottom=lo - 0.25 * (hi - lo), color="C1", alpha=0.4, label="time weights (scaled)")
+        ax.axvline(self.spec["treat_time"], color="0.5", linestyle=":")
+        ax.set_xlabel(self.spec["tname"])
+        ax.set_ylabel(self.spec["yname"])
+        ax.legend(frameon=False)
+        return ax
