@@ -1,0 +1,649 @@
+"""A simulated county panel of Jiangsu and Zhejiang with enclave treatments -- SIMULATED DATA.
+
+Real county panels with fiscal revenue, land, patents and talent are licensed
+(DOMAIN.md section 6), so policyeval ships a seeded simulator and one output
+of it. Every row it produces carries ``is_simulated = True``. The units are
+the real county-level units (names and GB/T 2260 codes, vintage 2019) of
+Jiangsu (32) and Zhejiang (33); their outcomes are draws calibrated to
+published provincial figures, not anyone's yearbook. Treatments are the real
+enclaves of :func:`policyeval.data.load_enclaves`, and the true effect of each
+one is known: :func:`simulate_enclave_panel` returns it beside the panel.
+
+Calibration and what is assumed is listed in
+:mod:`policyeval.data._simulate_calibration` (provincial GDP, budget revenue,
+industry share, talent stock, resident population, a poor county's ratios)
+and below for the effect sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from policyeval.data import _simulate_calibration as cal
+from policyeval.data._simulate_roles import assign_roles, check_enclaves, revenue_terms
+from policyeval.data._simulate_truth import truth_table
+from policyeval.exceptions import (
+    AdminCodeError,
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    DuplicateObservationError,
+)
+
+__all__ = [
+    "simulate_enclave_panel",
+    "load_simulated_panel",
+    "default_effects",
+    "SimulatedPanel",
+    "BUNDLED_PARAMETERS",
+    "ENCLAVE_TYPES",
+    "OUTCOMES",
+]
+
+ENCLAVE_TYPES = (
+    "forward", "reverse_science", "poverty_relief", "eco_compensation", "two_way",
+    "special_cooperation_zone", "counterpart_assistance", "enterprise_led",
+)  # fmt: skip
+OUTCOMES = tuple(cal.OUTCOMES)
+FLOW_COLUMNS = ("shared_revenue_in_wan", "shared_revenue_out_wan")
+
+#: Arguments of the bundled output (``scripts/make_simulated_panel.py``).
+BUNDLED_PARAMETERS = {"seed": 20240601, "years": range(2000, 2024), "spillover": 0.0,
+                      "revenue_sharing": True, "missing": True, "effects": True}  # fmt: skip
+_BUNDLED_FILES = {
+    "panel": "simulated_enclave_panel.csv",
+    "truth": "simulated_enclave_truth.csv",
+    "roles": "simulated_enclave_roles.csv",
+}
+_COUNTY_COLUMNS = ("code", "name", "prefecture_code", "province_code")
+_HETEROGENEITY_SD = 0.3
+
+# Long-run log effects by (role, profile); outcome order as OUTCOMES:
+# gdp, industrial VA, industrial land, tax, budget revenue, population, talent, patents.
+# Host of a forward park: +14% GDP at full size. Anchors: Alder, Shao & Zilibotti
+# (2016) find ~+20% prefecture GDP for a state-level SEZ -- an upper bound for one
+# park; 苏宿 made ~2.2% of Suqian prefecture GDP on 0.16% of its land by 2021
+# (DOMAIN.md s4), several times that share of the urban districts that host it.
+# Land reacts first and most (the park is land), revenue follows. Reverse/science
+# enclaves raise the origin's talent and patents (热带地理 2025 finds enclaves raise
+# county innovation in JS+ZJ) -- sizes are assumptions.
+_PROFILES = {
+    ("destination", "forward"): (.14, .22, .25, .20, .18, .02, .04, .08),
+    ("origin", "forward"): (.01, -.03, -.02, -.01, .0, .0, .01, .02),
+    ("destination", "reverse_science"): (.005, .0, .0, .005, .005, .0, .02, .03),
+    ("origin", "reverse_science"): (.03, .04, .02, .03, .03, .005, .08, .20),
+    ("destination", "poverty_relief"): (.02, .03, .04, .03, .02, .0, .0, .0),
+    ("origin", "poverty_relief"): (.005, .0, .0, .0, .0, .0, .0, .0),
+    ("destination", "eco_compensation"): (.04, .06, .07, .05, .04, .005, .01, .02),
+    ("origin", "eco_compensation"): (.01, .0, -.01, .01, .02, .0, .01, .01),
+    ("destination", "two_way"): (.03, .03, .02, .03, .03, .005, .04, .08),
+    ("origin", "two_way"): (.03, .03, .02, .03, .03, .005, .04, .08),
+}
+# Forward-type variants scale the forward profile: a special cooperation zone is
+# far larger (深汕 468 km²); counterpart-assistance and enterprise-led parks smaller.
+_FORWARD_SCALE = {"forward": 1.0, "special_cooperation_zone": 1.3,
+                  "counterpart_assistance": 0.7, "enterprise_led": 0.8}  # fmt: skip
+# Years to reach 1 - 1/e of the long-run effect; land is converted first.
+_RAMP = (4.0, 4.0, 2.0, 5.0, 5.0, 6.0, 5.0, 4.0)
+
+
+def default_effects() -> pd.DataFrame:
+    """The true effects injected by default, one row per (outcome, role, type).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``outcome`` (a level column of the panel), ``role``
+        (``"origin"``/``"destination"``), ``enclave_type``, ``plateau`` (the
+        long-run effect on the log outcome of one enclave on one unit of
+        weight 1) and ``ramp_years``. Pass a modified copy as ``effects=`` to
+        :func:`simulate_enclave_panel`.
+
+    Notes
+    -----
+    Event-time path of one enclave on one unit, event time
+    :math:`e = t - s` (:math:`s` the start year):
+
+    .. math:: \\tau_k(e) = w\\, m\\, \\theta_k\\,
+              \\bigl(1 - e^{-(e+1)/\\rho_k}\\bigr)\\,\\mathbf 1[e \\ge 0]
+
+    with :math:`\\theta_k` the plateau, :math:`\\rho_k` the ramp, :math:`w`
+    the role weight (1, or 1/k for a prefecture code spread over k units) and
+    :math:`m` a unit-enclave draw, log-normal with mean 1 and log-sd 0.3.
+    Sizes are assumptions anchored as described in the module source.
+
+    Examples
+    --------
+    >>> from policyeval.data.simulate import default_effects
+    >>> eff = default_effects()
+    >>> float(eff.query("outcome == 'gdp_wan' and role == 'destination' "
+    ...                 "and enclave_type == 'forward'")["plateau"].iloc[0])
+    0.14
+    """
+    rows = []
+    for etype in ENCLAVE_TYPES:
+        for role in ("origin", "destination"):
+            profile = "forward" if etype in _FORWARD_SCALE else etype
+            scale = _FORWARD_SCALE.get(etype, 1.0)
+            for k, outcome in enumerate(OUTCOMES):
+                rows.append((outcome, role, etype, round(scale * _PROFILES[(role, profile)][k], 6), _RAMP[k]))
+    return pd.DataFrame(rows, columns=["outcome", "role", "enclave_type", "plateau", "ramp_years"])
+
+
+@dataclass(frozen=True)
+class SimulatedPanel:
+    """What :func:`simulate_enclave_panel` returns. Unpacks as ``panel, truth``.
+
+    Attributes
+    ----------
+    panel : DataFrame
+        The simulated long panel, one row per (county, year) present.
+    truth : DataFrame
+        The injected average treatment effects (see
+        :func:`simulate_enclave_panel`, Returns).
+    roles : DataFrame
+        One row per (enclave, role, panel unit) simulated and one per
+        (enclave, role) skipped, with the reason, the prefecture-code mapping,
+        the weight, the start year and its source, the drawn effect multiplier
+        and the revenue-sharing terms used.
+    parameters : dict
+        The arguments that produced it.
+    """
+
+    panel: pd.DataFrame
+    truth: pd.DataFrame
+    roles: pd.DataFrame
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """The registry (enclave, role) pairs that treat no panel unit, and why."""
+        return self.roles[self.roles["status"] != "simulated"].reset_index(drop=True)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter((self.panel, self.truth))
+
+
+def _check_years(years: Iterable[int]) -> np.ndarray:
+    if isinstance(years, (str, bytes)) or not isinstance(years, Iterable):
+        raise ArgumentTypeError(f"years must be an iterable of integers such as range(2000, 2024), "
+                                f"got {type(years).__name__}.")
+    values = list(years)
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+    if bad:
+        raise ArgumentTypeError(f"years must contain integers; got {bad[:3]!r}.")
+    lo, hi = cal.CALIBRATED_YEARS[0], cal.CALIBRATED_YEARS[-1]
+    arr = np.array(sorted(set(int(v) for v in values)), dtype=int)
+    if arr.size == 0:
+        raise DataError("years is empty; pass e.g. range(2000, 2024).")
+    outside = arr[(arr < lo) | (arr > hi)]
+    if outside.size:
+        raise DataError(f"years {outside[:3].tolist()} lie outside the calibrated range {lo}-{hi}.")
+    if len(arr) != len(values):
+        raise DataError("years contains duplicates.")
+    return arr
+
+
+def _check_counties(counties: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(counties, pd.DataFrame):
+        raise ArgumentTypeError(f"counties must be a DataFrame, got {type(counties).__name__}.")
+    missing = [c for c in _COUNTY_COLUMNS if c not in counties.columns]
+    if missing:
+        raise ColumnNotFoundError(
+            f"counties lacks column(s) {missing}; expected the columns of "
+            "policyeval.data.admin_codes.list_counties()."
+        )
+    out = counties.copy()
+    for col in ("code", "prefecture_code", "province_code"):
+        out[col] = out[col].astype("string").str.strip()
+    bad = out.loc[~out["code"].fillna("").str.fullmatch(r"\d{6}"), "code"]
+    if len(bad):
+        raise AdminCodeError(f"counties: column 'code' has {len(bad)} value(s) that are not 6-digit "
+                             f"codes (e.g. {', '.join(map(str, bad[:3]))}).")
+    dup = out.loc[out["code"].duplicated(), "code"].unique()
+    if len(dup):
+        raise DuplicateObservationError(f"counties: column 'code' repeats {len(dup)} code(s) "
+                                        f"(e.g. {', '.join(map(str, dup[:3]))}).")
+    other = out.loc[~out["province_code"].isin(list(cal.PROVINCES)), "code"]
+    if len(other):
+        raise DataError(f"counties: column 'province_code' is outside the calibrated provinces "
+                        f"{list(cal.PROVINCES)} for {len(other)} unit(s) (e.g. {', '.join(other[:3])}).")
+    for col, default in (("prefecture_name", pd.NA), ("province_name", None), ("level", pd.NA)):
+        if col not in out.columns:
+            out[col] = [cal.PROVINCES[p] for p in out["province_code"]] if default is None else default
+    return out.sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def _check_effects(effects: pd.DataFrame | None) -> pd.DataFrame:
+    if effects is None:
+        return default_effects()
+    need = ("outcome", "role", "enclave_type", "plateau", "ramp_years")
+    missing = [c for c in need if c not in effects.columns]
+    if missing:
+        raise ColumnNotFoundError(f"effects lacks column(s) {missing}; start from default_effects().")
+    bad = sorted(set(effects["outcome"]) - set(OUTCOMES))
+    if bad:
+        raise DataError(f"effects: column 'outcome' has unknown outcome(s) {bad[:3]}; "
+                        f"known: {list(OUTCOMES)}.")
+    if (effects["ramp_years"] <= 0).any():
+        raise DataError("effects: column 'ramp_years' must be positive.")
+    key = ["outcome", "role", "enclave_type"]
+    if effects.duplicated(key).any():
+        raise DuplicateObservationError(f"effects repeats (outcome, role, enclave_type) rows.")
+    return effects.loc[:, list(need)].copy()
+
+
+def _event_paths(roles: pd.DataFrame, effects: pd.DataFrame, years: np.ndarray) -> dict[str, np.ndarray]:
+    """Per role row and outcome, the (n_rows, n_years) log effect path."""
+    lookup = effects.set_index(["outcome", "role", "enclave_type"])
+    e = years[None, :] - roles["start_year"].to_numpy(dtype=float)[:, None]
+    scale = (roles["weight"] * roles["effect_multiplier"]).to_numpy()[:, None]
+    out = {}
+    for outcome in OUTCOMES:
+        theta = np.array([lookup["plateau"].get((outcome, r, t), 0.0)
+                          for r, t in zip(roles["role"], roles["enclave_type"])])[:, None]
+        ramp = np.array([lookup["ramp_years"].get((outcome, r, t), 1.0)
+                         for r, t in zip(roles["role"], roles["enclave_type"])])[:, None]
+        out[outcome] = np.where(e >= 0, scale * theta * -np.expm1(-(e + 1) / ramp), 0.0)
+    return out
+
+
+def _first_year(roles: pd.DataFrame, codes: pd.Index, role: str | None) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """First start year per unit (0 = never), the type(s) and enclave id(s) starting then."""
+    sub = roles if role is None else roles[roles["role"] == role]
+    first = sub.groupby("county_code")["start_year"].min()
+    at_first = sub[sub["start_year"].to_numpy() == first.reindex(sub["county_code"]).to_numpy()]
+    types = at_first.groupby("county_code")["enclave_type"].agg(
+        lambda s: s.iloc[0] if s.nunique() == 1 else "multiple")
+    ids = at_first.groupby("county_code")["enclave_id"].agg(lambda s: ";".join(sorted(set(s))))
+    return (first.reindex(codes).fillna(0).astype(int), types.reindex(codes), ids.reindex(codes))
+
+
+def simulate_enclave_panel(
+    seed: int = BUNDLED_PARAMETERS["seed"],
+    years: Iterable[int] = range(2000, 2024),
+    *,
+    counties: pd.DataFrame | None = None,
+    enclaves: pd.DataFrame | None = None,
+    effects: bool = True,
+    effect_sizes: pd.DataFrame | None = None,
+    spillover: float = 0.0,
+    revenue_sharing: bool = True,
+    missing: bool = True,
+) -> SimulatedPanel:
+    """Simulate a Jiangsu--Zhejiang county panel treated by the real enclave registry.
+
+    SIMULATED DATA: the units are real county-level units; every outcome is a
+    random draw calibrated to provincial aggregates. The result says so in
+    its ``is_simulated`` column.
+
+    Parameters
+    ----------
+    seed : int, default 20240601
+        Seed of the four independent random streams (unit draws, outcome noise,
+        missingness, effect heterogeneity). Same seed, same panel; switching
+        ``effects``, ``spillover``, ``revenue_sharing`` or ``missing`` leaves
+        every other draw unchanged, so two runs differ by exactly the effect.
+    years : iterable of int, default range(2000, 2024)
+        Years to return, within 2000--2023. The full range is always drawn,
+        so a sub-range returns the same numbers for the years it keeps.
+    counties : DataFrame, optional
+        Panel units with columns ``code``, ``name``, ``prefecture_code``,
+        ``province_code`` (and optionally ``prefecture_name``,
+        ``province_name``, ``level``). Default:
+        ``policyeval.data.admin_codes.list_counties(provinces=("32", "33"), vintage=2019)``.
+    enclaves : DataFrame, optional
+        An enclave registry. Default: :func:`policyeval.data.load_enclaves`.
+    effects : bool, default True
+        False gives the no-enclave counterfactual: same units, same noise,
+        same treatment columns, no effect, no spillover, no revenue flow.
+    effect_sizes : DataFrame, optional
+        Effect table in the layout of :func:`default_effects` (missing rows
+        mean no effect).
+    spillover : float, default 0.0
+        Fraction of every enclave's log effect on its unit that also reaches
+        each other unit of the same prefecture (neighbours = same prefecture).
+        0 keeps never-treated units clean controls.
+    revenue_sharing : bool, default True
+        Model the flows to origins from the registry's terms (see Notes).
+    missing : bool, default True
+        Blank some items and start a few units' coverage late (rows absent),
+        as in real yearbooks. False gives a balanced, complete panel.
+
+    Returns
+    -------
+    SimulatedPanel
+        ``panel, truth = simulate_enclave_panel(...)`` unpacks the two tables;
+        ``.roles`` and ``.skipped`` tell which unit each enclave treats and
+        which enclaves could not be simulated, and why.
+
+        ``panel`` columns: ``is_simulated`` (True), ``county_code``,
+        ``county_name``, ``prefecture_code``, ``prefecture_name``,
+        ``province_code``, ``province``, ``year``; treatment timing
+        ``first_treat`` (first year in any role, 0 = never, as R ``did``),
+        ``first_treat_destination``, ``first_treat_origin``,
+        ``first_exposed_neighbour`` (first start year of an enclave on another
+        unit of the prefecture, 0 = none), ``enclave_type`` /
+        ``enclave_type_destination`` / ``enclave_type_origin`` (type of the
+        first treatment, ``"multiple"`` if several types start that year),
+        ``first_enclave_id``, ``is_destination`` / ``is_origin`` (ever),
+        ``post`` / ``post_destination`` / ``post_origin`` (0/1),
+        ``n_enclaves`` (enclaves started by that year, any role); outcomes in
+        levels ``gdp_wan`` (万元), ``industrial_va_wan`` (万元),
+        ``industrial_land_mu`` (built-up industrial land, 亩),
+        ``tax_revenue_wan`` (万元), ``budget_revenue_wan`` (一般公共预算收入, 万元),
+        ``population_10k`` (year-end resident population, 万人),
+        ``talent_stock`` (persons), ``patents_granted`` (count), their logs
+        ``log_gdp`` ... ``log1p_patents_granted`` (log(1 + patents)); and the
+        modelled transfers ``shared_revenue_in_wan`` / ``shared_revenue_out_wan``
+        (万元, never in a yearbook: 在地统计 books revenue where the firm sits).
+
+        ``truth`` columns: ``is_simulated``, ``aggregation``
+        (``"type_cohort_event"``, ``"cohort_event"``, ``"event"``, ``"type"``,
+        ``"overall"``), ``outcome``, ``log_outcome``, ``role``
+        (``"destination"``, ``"origin"``, ``"any"``, ``"neighbour"``),
+        ``enclave_type``, ``cohort``, ``event_time``, ``n_obs``, ``n_units``,
+        ``att`` (level units) and ``att_log`` (on ``log_outcome``).
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``years`` not integers, ``counties`` not a DataFrame, ``spillover``
+        not a number.
+    DataError
+        ``years`` empty or outside 2000--2023, a unit outside Jiangsu and
+        Zhejiang, ``spillover`` outside [0, 1], unknown outcomes in
+        ``effect_sizes``.
+    ColumnNotFoundError, AdminCodeError, DuplicateObservationError, RegistryError
+        Malformed ``counties``, ``enclaves`` or ``effect_sizes``.
+
+    Notes
+    -----
+    **Outcomes without enclaves.** For unit :math:`i` in province :math:`p`,
+    :math:`\\log Y^{GDP}_{it}(0) = \\log G_i + \\log I_p(t) + b_i (t - 2023)
+    + \\varepsilon_{it}` with :math:`G_i` the 2023 level (province GDP split by
+    prefecture weight and a log-normal unit share), :math:`I_p` the
+    provincial nominal index, :math:`b_i \\sim N(0, 0.012^2)` a unit trend and
+    :math:`\\varepsilon` AR(1). Other outcomes are provincial ratio paths times
+    unit deviations and noise; patents are Poisson by inverse CDF.
+    Trends are drawn independently of treatment, so parallel trends hold in
+    expectation.
+
+    **Treatment.** Each registry enclave treats its origin and destination
+    from ``opening_year`` (``agreement_year`` when the opening is unknown;
+    recorded in ``roles.start_source``). A prefecture code (ending in "00")
+    is spread over that prefecture's urban districts (市辖区 units; all its
+    units if it has none) with weight 1/k each, so an enclave's total size
+    does not depend on how precisely the registry codes it. Roles outside
+    Jiangsu/Zhejiang, province-level codes, codes of another vintage, unknown
+    years and openings after the last year are skipped and listed in
+    ``.skipped``. Effects of all enclaves on a unit add on the log scale:
+    :math:`\\log Y_{it}(1) = \\log Y_{it}(0) + \\sum_r \\tau_{k,r}(t - s_r)
+    + \\lambda \\sum_{r \\in N(i)} \\tau_{k,r}(t - s_r)` with :math:`N(i)`
+    the enclave roles on other units of :math:`i`'s prefecture and
+    :math:`\\lambda` = ``spillover`` (see :func:`default_effects`).
+
+    **Revenue flows.** An origin receives ``share_to_origin`` times the
+    extra tax its park adds to the destination,
+    :math:`Y^{tax}(0)(e^{\\tau^{tax}} - 1)`, for ``share_years`` years, plus
+    ``fixed_return_amount_wan`` (or ``fixed_return_rate`` ×
+    ``investment_yi``) per year for ``fixed_return_years`` years; unknown
+    durations run to the panel's end. No terms known, no flow (listed in
+    ``roles.revenue_terms``). Two-way enclaves carry no flow.
+
+    **Truth.** For a role group :math:`G` (units whose ``first_treat_<role>``
+    is :math:`g`) and event time :math:`e`,
+    :math:`ATT = |S|^{-1}\\sum_{(i,t)\\in S} (Y_{it}(1) - Y_{it}(0))` over the
+    observed (non-missing) unit-years :math:`S` of the group at :math:`t = g + e`.
+    It is the *total* injected effect -- a destination that is also an origin
+    carries both -- which is what a DiD on that ``first_treat_<role>`` with
+    never-treated controls targets. ``"overall"`` and ``"type"`` average over
+    all observed post-treatment unit-years (:math:`e \\ge 0`); ``"neighbour"``
+    rows are never-treated units exposed through their prefecture.
+
+    References
+    ----------
+    Alder, S., Shao, L. and Zilibotti, F. (2016). Economic reforms and
+    industrial policy in a panel of Chinese cities. *Journal of Economic
+    Growth* 21(4), 305--349.
+
+    Examples
+    --------
+    >>> from policyeval.data.simulate import simulate_enclave_panel
+    >>> panel, truth = simulate_enclave_panel(seed=1)   # doctest: +SKIP
+    >>> bool(panel["is_simulated"].all())               # doctest: +SKIP
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ArgumentTypeError(f"seed must be an integer, got {type(seed).__name__}.")
+    out_years = _check_years(years)
+    if isinstance(spillover, bool) or not isinstance(spillover, (int, float, np.floating, np.integer)):
+        raise ArgumentTypeError(f"spillover must be a number in [0, 1], got {type(spillover).__name__}.")
+    if not 0.0 <= float(spillover) <= 1.0:
+        raise DataError(f"spillover must lie in [0, 1], got {spillover}.")
+    if counties is None:
+        from policyeval.data.admin_codes import list_counties
+
+        counties = list_counties(provinces=tuple(cal.PROVINCES), vintage=2019)
+    units = _check_counties(counties)
+    if enclaves is None:
+        from policyeval.data.registry import load_enclaves
+
+        enclaves = load_enclaves()
+    check_enclaves(enclaves, ENCLAVE_TYPES)
+    eff_table = _check_effects(effect_sizes)
+
+    full_years = np.array(cal.CALIBRATED_YEARS)
+    s_units, s_noise, s_missing, s_effects = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(4))
+    unit_draws = cal.draw_unit_effects(units, s_units)
+    base = cal.baseline_outcomes(units, unit_draws, s_noise)
+    present, item_missing = cal.draw_missingness(len(units), s_missing, missing)
+
+    roles = assign_roles(enclaves, units, last_year=int(out_years[-1]))
+    sim = roles["status"].to_numpy() == "simulated"
+    multipliers = np.exp(s_effects.normal(-_HETEROGENEITY_SD**2 / 2, _HETEROGENEITY_SD, size=int(sim.sum())))
+    roles["effect_multiplier"] = np.nan
+    roles.loc[sim, "effect_multiplier"] = multipliers
+    active = roles[sim].reset_index(drop=True)
+
+    code_index = pd.Index(units["code"])
+    unit_of_row = code_index.get_indexer(active["county_code"])
+    paths = _event_paths(active, eff_table, full_years)
+    tau = {k: np.zeros((len(units), len(full_years))) for k in OUTCOMES}
+    if effects:
+        pref = units["prefecture_code"].to_numpy()
+        for k in OUTCOMES:
+            np.add.at(tau[k], unit_of_row, paths[k])
+            if spillover > 0:
+                for r, i in enumerate(unit_of_row):
+                    neighbours = (pref == pref[i]) & (np.arange(len(units)) != i)
+                    tau[k][neighbours] += float(spillover) * paths[k][r]
+
+    y0 = {k: base[k] for k in OUTCOMES if k != "patents_granted"}
+    y1 = {k: y0[k] * np.exp(tau[k]) for k in y0}
+    y0["patents_granted"] = cal.patents_from_lambda(base["patents_lambda"], base["patents_u"])
+    y1["patents_granted"] = cal.patents_from_lambda(base["patents_lambda"] * np.exp(tau["patents_granted"]),
+                                                    base["patents_u"])
+    flows_in, flows_out = _revenue_flows(active, unit_of_row, paths, y0["tax_revenue_wan"], enclaves,
+                                         full_years, len(units), enabled=effects and revenue_sharing)
+    y1[FLOW_COLUMNS[0]], y1[FLOW_COLUMNS[1]] = flows_in, flows_out
+    y0[FLOW_COLUMNS[0]] = np.zeros_like(flows_in)
+    y0[FLOW_COLUMNS[1]] = np.zeros_like(flows_out)
+    for k, mask in item_missing.items():
+        y1[k] = np.where(mask, np.nan, y1[k])
+        y0[k] = np.where(mask, np.nan, y0[k])
+
+    timing = _timing_columns(units, active, code_index)
+    keep_year = np.isin(full_years, out_years)
+    panel = _assemble(units, timing, active, unit_of_row, full_years, keep_year, present, y1)
+    truth = truth_table(panel, _assemble(units, timing, active, unit_of_row, full_years, keep_year,
+                                         present, y0), outcomes=cal.OUTCOMES, flows=FLOW_COLUMNS)
+    params = {"seed": int(seed), "years": out_years.tolist(), "effects": bool(effects),
+              "spillover": float(spillover), "revenue_sharing": bool(revenue_sharing),
+              "missing": bool(missing), "effect_sizes": "default" if effect_sizes is None else "custom",
+              "n_units": len(units), "n_enclaves": int(enclaves.shape[0])}  # fmt: skip
+    return SimulatedPanel(panel=panel, truth=truth, roles=roles, parameters=params)
+
+
+def _revenue_flows(active, unit_of_row, paths, tax0, enclaves, years, n_units, enabled):
+    inflow = np.zeros((n_units, len(years)))
+    outflow = np.zeros((n_units, len(years)))
+    if not enabled or active.empty:
+        return inflow, outflow
+    meta = enclaves.set_index(enclaves["enclave_id"].astype(str))
+    for eid, rows in active.groupby("enclave_id", sort=True):
+        terms = revenue_terms(meta.loc[eid])
+        start = int(rows["start_year"].iloc[0])
+        e = years - start
+        origins = rows.index[rows["role"] == "origin"]
+        dests = rows.index[rows["role"] == "destination"]
+        # The park's extra tax, per destination unit: tax0 (e^tau - 1) of this enclave alone.
+        park_tax = np.vstack([tax0[unit_of_row[r]] * np.expm1(paths["tax_revenue_wan"][r]) for r in dests]) \
+            if len(dests) else np.zeros((0, len(years)))
+        park_tax = np.nan_to_num(park_tax)
+        transfer_by_dest = np.zeros_like(park_tax)
+        if not np.isnan(terms["share"]) and len(dests):
+            on = (e >= 0) & (np.isnan(terms["share_years"]) | (e < terms["share_years"]))
+            transfer_by_dest += terms["share"] * park_tax * on
+        fixed = np.zeros(len(years))
+        if not np.isnan(terms["fixed_wan"]):
+            on = (e >= 0) & (np.isnan(terms["fixed_years"]) | (e < terms["fixed_years"]))
+            fixed = terms["fixed_wan"] * on.astype(float)
+        if len(dests):
+            w_dest = active.loc[dests, "weight"].to_numpy()[:, None]
+            transfer_by_dest = transfer_by_dest + fixed[None, :] * w_dest / w_dest.sum()
+            np.add.at(outflow, unit_of_row[dests], transfer_by_dest)
+        total = transfer_by_dest.sum(axis=0) if len(dests) else fixed
+        if len(origins):
+            w_orig = active.loc[origins, "weight"].to_numpy()[:, None]
+            np.add.at(inflow, unit_of_row[origins], total[None, :] * w_orig / w_orig.sum())
+    return inflow, outflow
+
+
+def _timing_columns(units: pd.DataFrame, active: pd.DataFrame, codes: pd.Index) -> pd.DataFrame:
+    ft_d, ty_d, _ = _first_year(active, codes, "destination")
+    ft_o, ty_o, _ = _first_year(active, codes, "origin")
+    ft, ty, ids = _first_year(active, codes, None)
+    pref = units.set_index("code")["prefecture_code"]
+    exposed = []
+    for code in codes:
+        others = active[(active["prefecture_code"] == pref[code]) & (active["county_code"] != code)]
+        exposed.append(int(others["start_year"].min()) if len(others) else 0)
+    return pd.DataFrame({
+        "first_treat": ft.to_numpy(), "first_treat_destination": ft_d.to_numpy(),
+        "first_treat_origin": ft_o.to_numpy(), "first_exposed_neighbour": exposed,
+        "enclave_type": ty.to_numpy(dtype=object), "enclave_type_destination": ty_d.to_numpy(dtype=object),
+        "enclave_type_origin": ty_o.to_numpy(dtype=object), "first_enclave_id": ids.to_numpy(dtype=object),
+    }, index=codes)  # fmt: skip
+
+
+def _assemble(units, timing, active, unit_of_row, years, keep_year, present, values) -> pd.DataFrame:
+    n, t = present.shape
+    idx_unit = np.repeat(np.arange(n), t)
+    idx_year = np.tile(np.arange(t), n)
+    rows = present.ravel() & np.tile(keep_year, n)
+    iu, iy = idx_unit[rows], idx_year[rows]
+    year = years[iy]
+    tim = timing.iloc[iu].reset_index(drop=True)
+    df = pd.DataFrame({
+        "is_simulated": True,
+        "county_code": units["code"].to_numpy()[iu],
+        "county_name": units["name"].to_numpy()[iu],
+        "prefecture_code": units["prefecture_code"].to_numpy()[iu],
+        "prefecture_name": units["prefecture_name"].to_numpy()[iu],
+        "province_code": units["province_code"].to_numpy()[iu],
+        "province": units["province_name"].to_numpy()[iu],
+        "year": year.astype(int),
+    })
+    for col in timing.columns:
+        df[col] = tim[col].to_numpy()
+    df["is_destination"] = df["first_treat_destination"] > 0
+    df["is_origin"] = df["first_treat_origin"] > 0
+    for suffix, col in (("", "first_treat"), ("_destination", "first_treat_destination"),
+                        ("_origin", "first_treat_origin")):
+        df["post" + suffix] = ((df[col] > 0) & (df["year"] >= df[col])).astype("int8")
+    started = np.zeros((n, t), dtype=int)
+    for (_, rows_e) in active.groupby("enclave_id"):
+        start = int(rows_e["start_year"].iloc[0])
+        for i in set(unit_of_row[rows_e.index]):
+            started[i] += (years >= start)
+    df["n_enclaves"] = started[iu, iy]
+    for k, (_, log_col, how) in cal.OUTCOMES.items():
+        df[k] = values[k][iu, iy]
+    for k, (_, log_col, how) in cal.OUTCOMES.items():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df[log_col] = np.log1p(df[k]) if how == "log1p" else np.log(df[k])
+    for k in FLOW_COLUMNS:
+        df[k] = values[k][iu, iy]
+    return df
+
+
+def _read_bundled(name: str) -> pd.DataFrame:
+    path = resources.files("policyeval.data").joinpath(_BUNDLED_FILES[name])
+    text_cols = {"county_code": "string", "prefecture_code": "string", "province_code": "string",
+                 "registry_code": "string"}  # fmt: skip
+    with resources.as_file(path) as p:
+        head = pd.read_csv(p, nrows=0).columns
+        df = pd.read_csv(p, dtype={c: t for c, t in text_cols.items() if c in head}, keep_default_na=True)
+    return df
+
+
+def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
+    """Read the bundled seeded output of :func:`simulate_enclave_panel` -- SIMULATED DATA.
+
+    Parameters
+    ----------
+    table : {"panel", "truth", "roles"}, default "panel"
+        Which table: the county-year panel, the injected effects, or the
+        enclave-to-unit mapping (including skipped enclaves and why).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly what ``simulate_enclave_panel(**BUNDLED_PARAMETERS)`` returns
+        for that table (up to the 10 significant digits the CSV keeps), with
+        codes as strings. ``is_simulated`` is True on every panel and truth row.
+
+    Raises
+    ------
+    DataError
+        If ``table`` is not one of the three names.
+
+    Notes
+    -----
+    The files are ``policyeval/data/simulated_enclave_{panel,truth,roles}.csv``,
+    copies of ``data/`` in the repository, written by
+    ``scripts/make_simulated_panel.py`` with :data:`BUNDLED_PARAMETERS`.
+
+    Examples
+    --------
+    >>> from policyeval.data.simulate import load_simulated_panel
+    >>> df = load_simulated_panel()
+    >>> bool(df["is_simulated"].all())
+    True
+    """
+    if table not in _BUNDLED_FILES:
+        raise DataError(f"table={table!r} is not one of {sorted(_BUNDLED_FILES)}.")
+    df = _read_bundled(table)
+    if table == "panel":
+        return _normalise_panel(df)
+    if table == "truth":
+        for col in ("cohort", "event_time"):
+            df[col] = df[col].astype("Int64")
+        return df
+    df["start_year"] = df["start_year"].astype("Int64")
+    return df
+
+
+def _normalise_panel(df: pd.DataFrame) -> pd.DataFrame:
+    for col in ("post", "post_destination", "post_origin"):
+        df[col] = df[col].astype("int8")
+    for col in ("is_simulated", "is_destination", "is_origin"):
+        df[col] = df[col].astype(bool)
+    return df
