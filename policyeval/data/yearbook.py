@@ -374,6 +374,13 @@ def _read_table(
                 roles[j] = ("yearcol", y, unit)
                 continue
             spec = _lookup(name, extra)
+            if spec is None and unit is None:
+                inner = re.match(r"^(.+?)[(\[【〔]([^()\[\]]*)[)\]】〕]$", name)
+                if inner and _lookup(inner.group(1), extra) is not None:
+                    raise UnitParseError(
+                        f"{where}: header {h!r}: cannot parse unit {inner.group(2)!r}; known "
+                        "units: 元, 千元, 万元, 亿元, 平方公里, 公顷, 亩, 平方米, 人, 万人, 件, 个, %, ‰ ..."
+                    )
             if spec is None:
                 unknown.append(h)
                 if unknown_headers == "keep":
@@ -418,17 +425,24 @@ def _read_table(
             "unknown_headers='keep' (keep under the Chinese name) or 'ignore'"
         )
 
-    # A units row sits right under the header: every filled indicator cell is a unit.
+    # A units row sits right under the header: no region, no numbers, only text
+    # in the indicator columns. Every such text must then be a known unit.
     start = hrow + 1
     row_units: dict[int, Unit] = {}
     if start < len(grid):
         cells = {j: grid.iat[start, j] for j in inds if not _blank(grid.iat[start, j])}
-        try:
-            parsed = {j: parse_unit(_text(v)) for j, v in cells.items()}
-        except UnitParseError:
-            parsed = {}
-        if parsed and len(parsed) == len(cells):
-            row_units, start = parsed, start + 1
+        ids = [_text(grid.iat[start, j]) for j, r in roles.items() if r[0] in ("region", "code")]
+        no_id = all(t in ("", "单位", "计量单位", "unit") for t in ids)
+        if cells and no_id and not any(np.isfinite(_num(v)) for v in cells.values()):
+            for j, v in cells.items():
+                try:
+                    row_units[j] = parse_unit(_text(v))
+                except UnitParseError:
+                    raise UnitParseError(
+                        f"{where}: units row under the header: cannot parse unit {_text(v)!r} "
+                        f"of column {inds[j][3]!r}"
+                    ) from None
+            start += 1
 
     # Resolve one unit per indicator column.
     units: dict[int, Unit] = {}
@@ -479,7 +493,7 @@ def _read_table(
         in_notes = in_notes or bool(_FOOTNOTE.match(first))
         has_id = any(not _blank(row.iat[j]) for j in id_cols if roles[j][0] != "year")
         if in_notes or not has_id:
-            footnotes.append(" ".join(_text(v) for v in row if not _blank(v)))
+            footnotes.append(f"[{where}] " + " ".join(_text(v) for v in row if not _blank(v)))
             dropped += int(values_present)
             continue
         records.append(_record(row, roles, inds, year, where))
@@ -731,6 +745,7 @@ def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grid
             "or name sheets by year"
         )
     measure_cols = [c for c in df.columns if c not in ("region_code", "region", "year")]
+    df = df[["region_code", "region", "year", *measure_cols]]
     for col in measure_cols:
         df[col] = to_numeric(df[col].astype(object), col, context=df, idname="region", tname="year")
     has_code = df["region_code"].notna()
