@@ -206,9 +206,20 @@ def test_non_integer_year_is_named(raw, tmp_path):
     raw.loc[_row(raw, "GD-SHENSHAN-2011"), "agreement_year"] = "2011年2月"
     with pytest.raises(
         RegistryError,
-        match=r"column 'agreement_year' is not an integer for 2 enclaves \(e\.g\. JS-JYJJ-2003, GD-SHENSHAN-2011\)",
+        match=r"column 'agreement_year' is not an integer for 2 enclaves \(e\.g\. GD-SHENSHAN-2011, JS-JYJJ-2003\)",
     ):
         load_enclaves(_write(raw, tmp_path))
+
+
+def test_all_problems_are_listed_together(raw, tmp_path):
+    raw.loc[_row(raw, "JS-SUSU-2006"), "type"] = "north_south"
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "destination_code"] = "330199"  # no such code in 2019
+    with pytest.raises(RegistryError) as info:
+        load_enclaves(_write(raw, tmp_path))
+    message = str(info.value)
+    assert "column 'type' is not one of" in message and "JS-SUSU-2006" in message
+    assert "column 'destination_code' does not exist in the GB/T 2260 snapshot of code_vintage=2019" in message
+    assert "ZJ-QZHCY-2012 (330199)" in message
 
 
 def test_implausible_year_is_named(raw, tmp_path):

@@ -303,7 +303,7 @@ def validate_enclaves(frame: pd.DataFrame, *, check_codes: bool = True, source: 
     off = (mu - km2 * MU_PER_KM2).abs() > _AREA_RTOL * (km2 * MU_PER_KM2).abs() + 1e-9
     report("area_mu", both & off, f"differs from area_km2 * {MU_PER_KM2:g} by more than {_AREA_RTOL:.1%}")
 
-    if check_codes and not problems:
+    if check_codes:
         problems.extend(_check_codes(text, ints["code_vintage"], ids))
 
     if problems:
@@ -377,6 +377,8 @@ def _check_codes(text: pd.DataFrame, vintage: pd.Series, ids: pd.Series) -> list
             continue
         for role in ("origin", "destination"):
             code, name = text.at[i, f"{role}_code"], text.at[i, f"{role}_name"]
+            if code is None or not _CODE.match(code):
+                continue  # already reported as malformed
             division = snap.get(code)
             if division is None:
                 unknown.setdefault((f"{role}_code", year), []).append(f"{ids[i]} ({code})")
