@@ -153,12 +153,12 @@ def _within_group_shares(groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def draw_unit_effects(units: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Time-invariant unit draws: size, trend and ratio deviations.
 
-    ``units`` is sorted by code and has columns ``province_code`` and
-    ``prefecture_code``. Draw order is fixed so that a seed gives the same
+    ``units`` is sorted by code and has columns ``province_code`` (its first
+    two digits name the province) and ``prefecture_code``. Draw order is fixed so that a seed gives the same
     units whatever else the caller switches on or off.
     """
     n = len(units)
-    prov = units["province_code"].to_numpy()
+    prov = units["province_code"].str[:2].to_numpy()
     pref4 = units["prefecture_code"].str[:4].to_numpy()
     size = np.exp(rng.normal(0.0, 0.55, n))
     draws = {
@@ -206,7 +206,7 @@ def baseline_outcomes(
     """
     years = np.array(CALIBRATED_YEARS, dtype=float)
     n, t = len(units), len(years)
-    prov = units["province_code"].to_numpy()
+    prov = units["province_code"].str[:2].to_numpy()
     shape = (n, t)
     year_index = np.vstack([growth_index(p, years) for p in prov]) if n else np.empty(shape)
     rel_year = years[None, :] - ANCHOR_YEAR
@@ -227,29 +227,43 @@ def baseline_outcomes(
     e_pat = _ar1(rng, shape, 0.10, 0.3)
     patents_u = rng.uniform(size=shape)
 
-    gdp = (effects["gdp_anchor_wan"].to_numpy()[:, None] * year_index
-           * np.exp(effects["trend"].to_numpy()[:, None] * rel_year + e_gdp))
-    iva = gdp * path("iva_share") * np.exp(effects["iva"].to_numpy()[:, None] + e_iva)
+    def to_province(values: np.ndarray, total: np.ndarray) -> np.ndarray:
+        # Rescale each province-year so the units add up to the calibrated total:
+        # unit draws and noise set the distribution across units, the anchors the level.
+        out = values.copy()
+        for p in set(prov):
+            rows = prov == p
+            out[rows] *= total[rows][0] / values[rows].sum(axis=0)
+        return out
+
+    gdp_raw = effects["gdp_anchor_wan"].to_numpy()[:, None] * np.exp(
+        effects["trend"].to_numpy()[:, None] * rel_year + e_gdp)
+    gdp_total = np.array([GDP_ANCHOR_WAN[p] for p in prov])[:, None] * year_index
+    gdp = to_province(gdp_raw, gdp_total)
+    prov_gdp = gdp_total
+    iva = to_province(gdp * np.exp(effects["iva"].to_numpy()[:, None] + e_iva), path("iva_share") * prov_gdp)
     land = iva / (path("mu_va") * np.exp(effects["mu_va"].to_numpy()[:, None] + e_land))
-    # Richer units collect more revenue per yuan of GDP (elasticity assumed 0.3).
-    pop_2000 = np.array([POP_2000_10K[p] / POP_ANCHOR_10K[p] for p in prov])
-    prov_pop_growth = np.log(1 / pop_2000) / (ANCHOR_YEAR - CALIBRATED_YEARS[0]) if n else np.empty(0)
-    pop = (effects["pop_anchor_10k"].to_numpy()[:, None]
-           * np.exp((prov_pop_growth[:, None] + effects["pop_trend"].to_numpy()[:, None]) * rel_year
-                    + e_pop))
+    pop_2000 = np.array([POP_2000_10K[p] for p in prov])[:, None]
+    pop_2023 = np.array([POP_ANCHOR_10K[p] for p in prov])[:, None]
+    pop_total = pop_2023 * (pop_2023 / pop_2000) ** (rel_year / (ANCHOR_YEAR - CALIBRATED_YEARS[0]))
+    pop = to_province(effects["pop_anchor_10k"].to_numpy()[:, None] * np.exp(
+        effects["pop_trend"].to_numpy()[:, None] * rel_year + e_pop), pop_total)
     gdp_pc = gdp / pop
     rel_pc = np.log(gdp_pc) - np.log(gdp_pc).mean(axis=0, keepdims=True)
-    budget = gdp * path("budget_ratio") * np.exp(0.3 * rel_pc + effects["budget"].to_numpy()[:, None]
-                                                  + e_budget)
+    # Richer units collect more revenue, hold more talent and patent more per head
+    # (elasticities 0.3, 0.5, 1.0: assumptions).
+    budget = to_province(gdp * np.exp(0.3 * rel_pc + effects["budget"].to_numpy()[:, None] + e_budget),
+                         path("budget_ratio") * prov_gdp)
     # Tax share stays in (0.55, 0.92): a logistic around the provincial path.
     share_path = path("tax_share")
     logit = np.log((share_path - .55) / (.92 - share_path))
     tax_share = .55 + .37 / (1 + np.exp(-(logit + effects["tax"].to_numpy()[:, None] + e_tax)))
     tax = budget * tax_share
-    talent = pop * 1e4 * path("talent_share") * np.exp(0.5 * rel_pc + effects["talent"].to_numpy()[:, None]
-                                                        + e_talent)
-    patents_lambda = pop * path("patents_per_10k") * np.exp(
-        1.0 * rel_pc + effects["patents"].to_numpy()[:, None] + e_pat)
+    talent = to_province(pop * np.exp(0.5 * rel_pc + effects["talent"].to_numpy()[:, None] + e_talent),
+                         path("talent_share") * pop_total * 1e4)
+    patents_lambda = to_province(
+        pop * np.exp(1.0 * rel_pc + effects["patents"].to_numpy()[:, None] + e_pat),
+        path("patents_per_10k") * pop_total)
     return {
         "gdp_wan": gdp, "industrial_va_wan": iva, "industrial_land_mu": land,
         "tax_revenue_wan": tax, "budget_revenue_wan": budget, "population_10k": pop,

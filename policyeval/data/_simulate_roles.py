@@ -116,7 +116,7 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int) ->
     long = enclave_roles(enclaves)
     meta = enclaves.set_index(enclaves["enclave_id"].astype(str))
     codes = set(units["code"])
-    provinces = sorted(set(units["province_code"]))
+    provinces = sorted(set(units["province_code"].str[:2]))
     level = units["level"] if "level" in units.columns else pd.Series(pd.NA, index=units.index)
     district = np.array([_is_district(lv, nm) for lv, nm in zip(level, units["name"])], dtype=bool)
     by_code = units.set_index("code")

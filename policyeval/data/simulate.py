@@ -209,13 +209,15 @@ def _check_counties(counties: pd.DataFrame) -> pd.DataFrame:
     if len(dup):
         raise DuplicateObservationError(f"counties: column 'code' repeats {len(dup)} code(s) "
                                         f"(e.g. {', '.join(map(str, dup[:3]))}).")
-    other = out.loc[~out["province_code"].isin(list(cal.PROVINCES)), "code"]
+    # list_counties gives "320000"; accept "32" too and store the 6-digit form.
+    out["province_code"] = out["province_code"].str[:2] + "0000"
+    other = out.loc[~out["province_code"].str[:2].isin(list(cal.PROVINCES)), "code"]
     if len(other):
         raise DataError(f"counties: column 'province_code' is outside the calibrated provinces "
                         f"{list(cal.PROVINCES)} for {len(other)} unit(s) (e.g. {', '.join(other[:3])}).")
     for col, default in (("prefecture_name", pd.NA), ("province_name", None), ("level", pd.NA)):
         if col not in out.columns:
-            out[col] = [cal.PROVINCES[p] for p in out["province_code"]] if default is None else default
+            out[col] = [cal.PROVINCES[p[:2]] for p in out["province_code"]] if default is None else default
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
@@ -586,12 +588,11 @@ def _assemble(units, timing, active, unit_of_row, years, keep_year, present, val
 
 def _read_bundled(name: str) -> pd.DataFrame:
     path = resources.files("policyeval.data").joinpath(_BUNDLED_FILES[name])
-    text_cols = {"county_code": "string", "prefecture_code": "string", "province_code": "string",
-                 "registry_code": "string"}  # fmt: skip
+    # Codes are text ("320102"), never numbers; dtype=str keeps what the simulator returns.
+    text_cols = ("county_code", "prefecture_code", "province_code", "registry_code")
     with resources.as_file(path) as p:
         head = pd.read_csv(p, nrows=0).columns
-        df = pd.read_csv(p, dtype={c: t for c, t in text_cols.items() if c in head}, keep_default_na=True)
-    return df
+        return pd.read_csv(p, dtype={c: str for c in text_cols if c in head})
 
 
 def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
