@@ -1,0 +1,312 @@
+"""Checking a long panel once and turning it into the arrays CallawaySantAnna uses.
+
+Every check names the argument, the column and a few offending ids. Rows are
+dropped only with a :class:`~policyeval.exceptions.DroppedObservationsWarning`
+that states how many and why. Everything is done on integer codes with numpy
+(no per-unit Python loops), so the checks cost a few passes over the rows
+even for 15 million of them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    DroppedObservationsWarning,
+    DuplicateObservationError,
+    EstimationError,
+    EstimationWarning,
+    NonNumericValueError,
+    TreatmentTimingError,
+)
+
+__all__ = ["StaggeredData", "prepare"]
+
+
+def _eg(values, k: int = 3) -> str:
+    values = list(dict.fromkeys(np.asarray(values).tolist()))
+    shown = ", ".join(str(v) for v in values[:k])
+    return f"e.g. {shown}{', ...' if len(values) > k else ''}"
+
+
+@dataclass
+class StaggeredData:
+    """Arrays for one CallawaySantAnna fit.
+
+    For panels (``panel=True``) a row is a unit and ``outcomes`` is the wide
+    ``n_units x n_periods`` matrix. For repeated cross-sections (and
+    unbalanced panels estimated that way) a row is an observation and
+    ``period_code`` says which period it belongs to.
+    """
+
+    panel: bool
+    periods: np.ndarray            # sorted distinct periods (int64)
+    group: np.ndarray              # first treated period per row; inf = never treated
+    weights: np.ndarray
+    outcomes: np.ndarray           # n x T (panel) or n x 1 (cross-sections)
+    period_code: np.ndarray | None  # per row, cross-sections only
+    covariates: np.ndarray | None  # p x n x T (panel) or n x p (cross-sections)
+    cluster: np.ndarray | None
+    n_clusters: int
+    ids: np.ndarray | None
+    nobs: int
+    n_units: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _column(df: pd.DataFrame, arg: str, name) -> None:
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"{arg}={name!r} must be a column name (str)")
+    if name not in df.columns:
+        raise ColumnNotFoundError(f"{arg}={name!r} is not a column of the data")
+
+
+def _numeric(df: pd.DataFrame, arg: str, col: str, idname: str | None) -> np.ndarray:
+    s = df[col]
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=float)
+    if not pd.api.types.is_numeric_dtype(s):
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = conv.isna() & s.notna()
+        if bad.any():
+            where = df.loc[bad, idname].to_numpy() if idname else np.flatnonzero(bad.to_numpy())
+            raise NonNumericValueError(
+                f"{arg}={col!r} holds non-numeric values ({_eg(s[bad].to_numpy())}) "
+                f"for {int(bad.sum())} rows ({'ids' if idname else 'rows'} {_eg(where)})")
+        s = conv
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _per_unit_constant(values: np.ndarray, unit: np.ndarray, n_units: int):
+    """First value per unit and the units where the value is not constant."""
+    first = np.full(n_units, np.nan)
+    order = np.arange(len(unit))[::-1]           # so the first row of each unit is written last
+    first[unit[order]] = values[order]
+    same = (values == first[unit]) | (np.isnan(values) & np.isnan(first[unit]))
+    return first, np.unique(unit[~same])
+
+
+def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, panel,
+            allow_unbalanced_panel, control_group, anticipation) -> StaggeredData:
+    """Validate the long data frame and build :class:`StaggeredData`.
+
+    Raises
+    ------
+    ColumnNotFoundError, ArgumentTypeError, NonNumericValueError, DataError,
+    DuplicateObservationError, TreatmentTimingError, EstimationError
+        See :class:`policyeval.estimators.staggered.CallawaySantAnna`.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+    for arg, name in (("yname", yname), ("tname", tname), ("gname", gname)):
+        _column(df, arg, name)
+    if panel or idname is not None:
+        _column(df, "idname", idname)
+    covariates = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
+    for c in covariates:
+        _column(df, "covariates", c)
+    if len(set(covariates)) != len(covariates):
+        raise DataError(f"covariates={covariates!r} lists a column twice")
+    if weights is not None:
+        _column(df, "weights", weights)
+    if cluster is not None:
+        _column(df, "cluster", cluster)
+    notes: list[str] = []
+
+    # --- time ---------------------------------------------------------
+    t_raw = _numeric(df, "tname", tname, idname)
+    if np.isnan(t_raw).any():
+        bad = np.flatnonzero(np.isnan(t_raw))
+        raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions {_eg(bad)})")
+    nonint = t_raw != np.round(t_raw)
+    if nonint.any():
+        raise DataError(
+            f"tname={tname!r} must hold integer periods (years, quarters numbered 1, 2, ...); "
+            f"found non-integer values ({_eg(t_raw[nonint])})")
+    t_all = t_raw.astype(np.int64)
+    keep = np.ones(len(df), dtype=bool)
+
+    # --- outcome, covariates, weights: rows with missing values go, loudly
+    y_all = _numeric(df, "yname", yname, idname)
+    x_all = [(_numeric(df, "covariates", c, idname)) for c in covariates]
+    w_all = np.ones(len(df)) if weights is None else _numeric(df, "weights", weights, idname)
+    missing = np.isnan(y_all) | np.isnan(w_all)
+    for x in x_all:
+        missing |= np.isnan(x)
+    if missing.any():
+        cols = [yname, *covariates] + ([weights] if weights else [])
+        warnings.warn(
+            f"Dropped {int(missing.sum())} rows with a missing value in {cols}.",
+            DroppedObservationsWarning, stacklevel=4)
+        keep &= ~missing
+    if weights is not None:
+        bad = keep & ((w_all < 0) | ~np.isfinite(w_all))
+        if bad.any():
+            raise DataError(f"weights={weights!r} must be finite and non-negative; "
+                            f"found {_eg(w_all[bad])}")
+
+    g_all = _numeric(df, "gname", gname, idname)
+    g_all = np.where(np.isnan(g_all), 0.0, g_all)
+    if (g_all < 0).any():
+        raise TreatmentTimingError(f"gname={gname!r} must be the first treated period or 0 for never "
+                                   f"treated; found negative values ({_eg(g_all[g_all < 0])})")
+    g_all = np.where(g_all == 0, np.inf, g_all)
+
+    # --- units ----------------------------------------------------------
+    if idname is not None:
+        ids_col = df[idname]
+        if ids_col.isna().any():
+            raise DataError(f"idname={idname!r} is missing in {int(ids_col.isna().sum())} rows")
+        unit_all, id_values = pd.factorize(ids_col, sort=True)
+        id_values = np.asarray(id_values)
+        n_ids = len(id_values)
+    else:
+        unit_all = np.arange(len(df))
+        id_values, n_ids = None, len(df)
+
+    periods_all = np.unique(t_all)
+    tcode_all = np.searchsorted(periods_all, t_all)
+    if idname is not None:
+        key = unit_all.astype(np.int64) * len(periods_all) + tcode_all
+        counts = np.bincount(key, minlength=n_ids * len(periods_all))
+        if counts.max(initial=0) > 1:
+            dup = np.flatnonzero(counts > 1)
+            raise DuplicateObservationError(
+                f"{len(dup)} ({idname}, {tname}) pairs appear more than once "
+                f"({_eg([f'({id_values[k // len(periods_all)]}, {periods_all[k % len(periods_all)]})' for k in dup[:5]])}); "
+                "each unit may have one row per period")
+
+        # treatment timing must be constant within a unit
+        g_unit, varying = _per_unit_constant(g_all, unit_all, n_ids)
+        if len(varying):
+            last = np.full(n_ids, np.nan)
+            last[unit_all] = g_all
+            off = varying[np.isinf(last[varying]) & np.isfinite(g_unit[varying])]
+            extra = (f"; treatment switches off for {len(off)} of them ({_eg(id_values[off])}), "
+                     "which staggered adoption does not allow") if len(off) else ""
+            raise TreatmentTimingError(
+                f"gname={gname!r} varies within idname={idname!r} for {len(varying)} units "
+                f"({_eg(id_values[varying])}){extra}; treatment timing must be constant per unit.")
+        for arg, col, vals in (("weights", weights, w_all), ("cluster", cluster, None)):
+            if col is None:
+                continue
+            if vals is None:
+                vals = pd.factorize(df[col])[0].astype(float)
+            if panel:
+                _, var = _per_unit_constant(vals[keep], unit_all[keep], n_ids)
+                if len(var):
+                    raise DataError(f"{arg}={col!r} varies within idname={idname!r} for {len(var)} units "
+                                    f"({_eg(id_values[var])}); it must be constant per unit in a panel")
+
+    # --- never treated / treated before the data start ---------------------
+    t_first, t_last = periods_all[0], periods_all[-1]
+    late = np.isfinite(g_all) & (g_all > t_last)
+    if late.any():
+        n_late = len(np.unique(unit_all[late]))
+        notes.append(f"{n_late} units first treated after the last period ({t_last}) are used as never treated.")
+        warnings.warn(f"{n_late} units have gname={gname!r} after the last period {t_last}; "
+                      "they are never treated within the data and are used as such.",
+                      EstimationWarning, stacklevel=4)
+        g_all = np.where(late, np.inf, g_all)
+    always = g_all <= t_first + anticipation
+    if always.any():
+        bad_units = np.unique(unit_all[always])
+        label = id_values[bad_units] if id_values is not None else bad_units
+        warnings.warn(
+            f"Dropped {len(bad_units)} units ({_eg(label)}; {int(always.sum())} rows) treated in every "
+            f"period: gname={gname!r} <= first period {t_first} + anticipation {anticipation}, so they "
+            "have no untreated period to compare.", DroppedObservationsWarning, stacklevel=4)
+        keep &= ~always
+
+    has_never = bool(np.isinf(g_all[keep]).any())
+    if not has_never:
+        if control_group == "never_treated":
+            raise EstimationError(
+                f"control_group='never_treated' but no unit is never treated (gname={gname!r} is 0 "
+                "or missing for none of them); use control_group='not_yet_treated'.")
+        cutoff = np.max(g_all[keep]) - anticipation
+        late_rows = keep & (t_all >= cutoff)
+        if late_rows.any():
+            warnings.warn(
+                f"Dropped {int(late_rows.sum())} rows in periods >= {cutoff:g}: there are no never-treated "
+                "units, so once the last cohort is treated nobody is left to compare with (the last "
+                "cohort serves only as a control).", DroppedObservationsWarning, stacklevel=4)
+            keep &= ~late_rows
+
+    # --- clusters -------------------------------------------------------
+    if cluster is not None and not panel and idname is not None and cluster == idname:
+        cluster_all = unit_all
+    elif cluster is not None:
+        cluster_all = pd.factorize(df[cluster])[0]
+        if (cluster_all < 0).any():
+            raise DataError(f"cluster={cluster!r} is missing in {int((cluster_all < 0).sum())} rows")
+    else:
+        cluster_all = None
+
+    # --- assemble ------------------------------------------------------------
+    rows = np.flatnonzero(keep)
+    if len(rows) == 0:
+        raise EstimationError("no rows left to estimate with")
+    periods = np.unique(t_all[rows])
+    if len(periods) < 2:
+        raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
+    tcode = np.searchsorted(periods, t_all[rows])
+    T = len(periods)
+
+    if panel and idname is not None:
+        unit = unit_all[rows]
+        present = np.bincount(unit, minlength=n_ids)
+        full = present == T
+        if not allow_unbalanced_panel and not full[np.unique(unit)].all():
+            gone = np.flatnonzero((present > 0) & ~full)
+            warnings.warn(
+                f"Dropped {len(gone)} units ({_eg(id_values[gone])}; {int(present[gone].sum())} rows) not "
+                f"observed in all {T} periods: panel=True uses a balanced panel (as R did). Pass "
+                "allow_unbalanced_panel=True to keep them (estimated as repeated cross-sections, "
+                "clustered by unit).", DroppedObservationsWarning, stacklevel=4)
+            sel = full[unit]
+            rows, tcode, unit = rows[sel], tcode[sel], unit[sel]
+            if len(rows) == 0:
+                raise EstimationError("no unit is observed in every period")
+        if not allow_unbalanced_panel or bool(full[np.unique(unit)].all()):
+            used, unit = np.unique(unit, return_inverse=True)
+            n = len(used)
+            Y = np.full((n, T), np.nan)
+            Y[unit, tcode] = y_all[rows]
+            first = np.full(n, -1, dtype=np.int64)
+            first[unit[::-1]] = rows[::-1]
+            X = None
+            if covariates:
+                X = np.empty((len(covariates), n, T))
+                for j, x in enumerate(x_all):
+                    X[j][unit, tcode] = x[rows]
+            cl, ncl = None, n
+            if cluster_all is not None and cluster != idname:
+                cl, ncl = np.unique(cluster_all[first], return_inverse=True)[1], None
+                ncl = int(cl.max()) + 1
+            return StaggeredData(True, periods, g_all[first], w_all[first], Y, None, X, cl, ncl,
+                                 id_values[used], len(rows), n, notes)
+        # unbalanced panel kept: estimate as repeated cross-sections, clustered by unit
+        notes.append("Unbalanced panel estimated as repeated cross-sections with standard errors "
+                     "clustered by unit.")
+        cl_src = unit_all if cluster_all is None or cluster == idname else cluster_all
+        cl = np.unique(cl_src[rows], return_inverse=True)[1]
+        X = np.column_stack([x[rows] for x in x_all]) if covariates else None
+        return StaggeredData(False, periods, g_all[rows], w_all[rows], y_all[rows][:, None], tcode, X,
+                             cl, int(cl.max()) + 1, None, len(rows), len(np.unique(unit)), notes)
+
+    # repeated cross-sections
+    cl, ncl = None, len(rows)
+    if cluster_all is not None:
+        cl = np.unique(cluster_all[rows], return_inverse=True)[1]
+        ncl = int(cl.max()) + 1
+    X = np.column_stack([x[rows] for x in x_all]) if covariates else None
+    return StaggeredData(False, periods, g_all[rows], w_all[rows], y_all[rows][:, None], tcode, X, cl,
+                         ncl, None, len(rows), len(rows), notes)

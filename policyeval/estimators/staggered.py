@@ -1,0 +1,427 @@
+"""Callaway & Sant'Anna (2021) difference-in-differences with staggered adoption.
+
+The estimator computes every group-time average treatment effect
+
+.. math::
+
+    ATT(g,t) = E[Y_t(g) - Y_t(\\infty) \\mid G = g]
+
+by a 2x2 comparison of cohort ``g`` with a control group between period
+``t`` and a base period, then aggregates them (see
+:meth:`policyeval.results.staggered.GroupTimeResult.aggregate`).
+
+Speed. Without covariates every estimator (``reg``, ``ipw``, ``dr``) reduces
+to a difference of weighted cohort means of outcome changes, so all ATT(g,t)
+come from one table of cohort x period sums (``numpy.bincount`` on integer
+codes) and the influence function is kept implicitly
+(:class:`~policyeval.inference.influence.CohortInfluence`): a million-unit
+panel needs the wide outcome matrix and a few kilobytes more. With
+covariates each cell runs its own regression / propensity score on the
+rows of the treated cohort and its controls.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
+from policyeval.estimators._staggered_cov import att_panel, check_design
+from policyeval.estimators._staggered_data import StaggeredData, prepare
+from policyeval.inference.influence import CohortInfluence, DenseInfluence
+from policyeval.results.staggered import AggregateResult, GroupTimeResult
+
+__all__ = ["CallawaySantAnna", "GroupTimeResult", "AggregateResult"]
+
+_CONTROL = ("never_treated", "not_yet_treated")
+_METHODS = ("dr", "ipw", "reg", "dr_imp")
+_BASE = ("varying", "universal")
+
+
+class CallawaySantAnna:
+    """Group-time ATTs for staggered adoption (Callaway & Sant'Anna 2021).
+
+    Parameters
+    ----------
+    control_group : {"never_treated", "not_yet_treated"}
+        Comparison units: those never treated in the data, or also those not
+        yet treated (first treated after ``max(t, base) + anticipation``).
+    method : {"dr", "ipw", "reg", "dr_imp"}
+        ``dr``: doubly robust of Sant'Anna & Zhao (2020) with a logit
+        propensity score and a linear outcome model for the controls
+        (``DRDID::drdid_panel``, which R ``did``'s ``est_method="dr"`` calls);
+        ``ipw``: normalised inverse probability weighting
+        (``std_ipw_did_panel``); ``reg``: outcome regression
+        (``reg_did_panel``); ``dr_imp``: the "improved" locally efficient
+        doubly robust estimator with an inverse-probability-tilting
+        propensity score (``drdid_imp_panel``). Without covariates all
+        coincide.
+    base_period : {"varying", "universal"}
+        ``varying``: pre-treatment ATT(g,t) compare ``t`` with ``t-1``;
+        ``universal``: every ATT(g,t) uses period ``g - anticipation - 1``
+        (which then appears with ATT = 0).
+    anticipation : int
+        Number of periods before ``g`` in which units may already react.
+    panel : bool
+        ``True``: panel data (one row per unit and period). ``False``:
+        repeated cross-sections (``idname`` optional).
+    allow_unbalanced_panel : bool
+        With ``panel=True``, keep units not observed in every period and
+        estimate as repeated cross-sections, clustered by unit. Default:
+        drop them with a :class:`~policyeval.exceptions.DroppedObservationsWarning`
+        (R ``did`` balances the panel too).
+    n_bootstrap : int
+        0 (default) for analytic influence-function standard errors; else
+        the number of multiplier-bootstrap draws, which also gives uniform
+        confidence bands.
+    bootstrap_weights : {"rademacher", "mammen"}
+        Multiplier distribution.
+    random_state : int, optional
+        Seed of the bootstrap.
+    level : float
+        Confidence level.
+    trim_level : float
+        Controls with propensity score above this get zero weight (ipw, dr).
+    progress : bool
+        Progress bar during the bootstrap.
+
+    Notes
+    -----
+    For cohort :math:`g`, period :math:`t` and base period :math:`b`, with
+    :math:`C` the comparison units and unit weights :math:`w_i`, without
+    covariates
+
+    .. math::
+
+        \\widehat{ATT}(g,t) = \\frac{\\sum_{G_i=g} w_i (Y_{it}-Y_{ib})}{\\sum_{G_i=g} w_i}
+        - \\frac{\\sum_{i\\in C} w_i (Y_{it}-Y_{ib})}{\\sum_{i\\in C} w_i},
+
+    with influence function :math:`\\psi_i = n w_i(\\Delta Y_i - \\mu_g)/W_g`
+    for the cohort and :math:`-n w_i(\\Delta Y_i - \\mu_C)/W_C` for controls;
+    :math:`\\widehat{se} = \\sqrt{\\sum_c (\\sum_{i\\in c}\\psi_i)^2}/n` over
+    clusters :math:`c` (units by default). With covariates (taken at the
+    base period, as R ``did``) the 2x2 estimators of Sant'Anna & Zhao (2020)
+    are used per cell. Differences from R ``did`` 2.x: with
+    ``control_group="never_treated"`` and no never-treated units this raises
+    instead of recoding the last cohort as never treated.
+
+    Covariates with ``panel=False`` (or an unbalanced panel) are not
+    implemented yet and raise :class:`~policyeval.exceptions.EstimationError`.
+
+    References
+    ----------
+    Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences
+    with multiple time periods. Journal of Econometrics 225(2), 200-230.
+    Sant'Anna, P. H. C. and Zhao, J. (2020). Doubly robust
+    difference-in-differences estimators. Journal of Econometrics 219(1),
+    101-122.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import policyeval as pe
+    >>> rng = np.random.default_rng(0)
+    >>> n, years = 300, np.arange(2001, 2007)
+    >>> g = rng.choice([0, 2003, 2005], n)
+    >>> df = pd.DataFrame({"county_code": np.repeat(np.arange(n), len(years)),
+    ...                    "year": np.tile(years, n), "first_treat": np.repeat(g, len(years))})
+    >>> df["y"] = rng.normal(size=len(df)) + ((df.first_treat > 0) & (df.year >= df.first_treat))
+    >>> res = pe.CallawaySantAnna().fit(df, yname="y", tname="year",
+    ...                                 idname="county_code", gname="first_treat")
+    >>> agg = res.aggregate("dynamic")
+    >>> round(float(agg.overall["estimate"]), 1)
+    1.0
+    """
+
+    def __init__(self, control_group: str = "never_treated", method: str = "dr",
+                 base_period: str = "varying", anticipation: int = 0, *, panel: bool = True,
+                 allow_unbalanced_panel: bool = False, n_bootstrap: int = 0,
+                 bootstrap_weights: str = "rademacher", random_state=None, level: float = 0.95,
+                 trim_level: float = 0.995, progress: bool = True) -> None:
+        if control_group not in _CONTROL:
+            raise ValueError(f"control_group={control_group!r} must be one of {_CONTROL}")
+        if method not in _METHODS:
+            raise ValueError(f"method={method!r} must be one of {_METHODS}")
+        if base_period not in _BASE:
+            raise ValueError(f"base_period={base_period!r} must be one of {_BASE}")
+        if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
+            raise ArgumentTypeError(f"anticipation={anticipation!r} must be a non-negative integer")
+        if not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0 or n_bootstrap == 1:
+            raise ValueError(f"n_bootstrap={n_bootstrap!r} must be 0 (analytic) or an integer >= 2")
+        if bootstrap_weights not in ("rademacher", "mammen"):
+            raise ValueError(f"bootstrap_weights={bootstrap_weights!r} must be 'rademacher' or 'mammen'")
+        if not 0 < level < 1:
+            raise ValueError(f"level={level!r} must lie strictly between 0 and 1")
+        if not 0.5 < trim_level <= 1:
+            raise ValueError(f"trim_level={trim_level!r} must lie in (0.5, 1]")
+        self.control_group = control_group
+        self.method = method
+        self.base_period = base_period
+        self.anticipation = int(anticipation)
+        self.panel = bool(panel)
+        self.allow_unbalanced_panel = bool(allow_unbalanced_panel)
+        self.n_bootstrap = int(n_bootstrap)
+        self.bootstrap_weights = bootstrap_weights
+        self.random_state = random_state
+        self.level = level
+        self.trim_level = trim_level
+        self.progress = progress
+
+    def __repr__(self) -> str:
+        return (f"CallawaySantAnna(control_group={self.control_group!r}, method={self.method!r}, "
+                f"base_period={self.base_period!r}, anticipation={self.anticipation})")
+
+    # ------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str | None = None,
+            gname: str | None = None, covariates=None, weights: str | None = None,
+            cluster: str | None = None) -> GroupTimeResult:
+        """Estimate every ATT(g,t).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Long data: one row per unit and period (panel) or per observation.
+        yname, tname, idname, gname : str
+            Outcome, integer time period, unit id, and first treated period
+            (0 or missing for never treated) columns.
+        covariates : list of str, optional
+            Covariate columns; their base-period values enter each cell.
+        weights : str, optional
+            Sampling-weight column (constant within unit for panels).
+        cluster : str, optional
+            Cluster column for standard errors (a unit or a coarser level,
+            constant within unit). Default: the unit.
+
+        Returns
+        -------
+        GroupTimeResult
+
+        Raises
+        ------
+        ColumnNotFoundError
+            A named column is not in ``data``.
+        TreatmentTimingError
+            ``gname`` varies within a unit (including treatment switching off).
+        DataError
+            Non-integer or missing time, duplicated (unit, period), weights
+            or clusters varying within unit, ...
+        EstimationError
+            No never-treated units with ``control_group="never_treated"``,
+            a cohort too small for the covariates, collinear covariates.
+        """
+        if gname is None:
+            raise ArgumentTypeError("gname is required: the column with the first treated period")
+        if self.panel and idname is None:
+            raise ArgumentTypeError("idname is required with panel=True")
+        covs = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
+        d = prepare(data, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covs,
+                    weights=weights, cluster=cluster, panel=self.panel,
+                    allow_unbalanced_panel=self.allow_unbalanced_panel,
+                    control_group=self.control_group, anticipation=self.anticipation)
+        if covs and not d.panel:
+            raise EstimationError("covariates with repeated cross-sections (panel=False or an unbalanced "
+                                  "panel kept with allow_unbalanced_panel=True) are not implemented yet; "
+                                  "use a balanced panel or no covariates")
+        cohort_values = np.unique(d.group)                  # sorted, inf (never treated) last
+        cohort = np.searchsorted(cohort_values, d.group)
+        glist = cohort_values[np.isfinite(cohort_values)]
+        if not np.isinf(cohort_values).any():
+            glist = glist[:-1]                              # last cohort is only a control
+        if len(glist) == 0:
+            raise EstimationError(f"gname={gname!r}: no treated cohort left to estimate")
+        cells = self._cells(d.periods, glist)
+        sizes = np.bincount(cohort, minlength=len(cohort_values)) if d.panel else None
+        if covs:
+            self._check_cohort_sizes(cohort_values, sizes, covs, gname)
+        if d.panel and not covs:
+            est, infl, n_t, n_c = self._panel_means(d, cohort, cohort_values, cells)
+            code_cohort = np.arange(len(cohort_values))
+        elif d.panel:
+            est, infl, n_t, n_c = self._panel_covariates(d, cohort, cohort_values, cells, covs)
+            code_cohort = np.arange(len(cohort_values))
+        else:
+            est, infl, n_t, n_c, code_cohort = self._cross_section_means(d, cohort, cohort_values, cells)
+        n_rows = len(d.group)
+        shares = np.bincount(cohort, weights=d.weights, minlength=len(cohort_values)) / n_rows
+        table = pd.DataFrame({
+            "group": [c[0] for c in cells], "time": [d.periods[c[1]] for c in cells],
+            "base_period": [d.periods[c[2]] for c in cells], "post": [c[3] for c in cells],
+            "estimate": est, "n_treated": n_t, "n_control": n_c})
+        table["group"] = table["group"].astype(float)
+        if np.all(np.mod(table["group"], 1) == 0):
+            table["group"] = table["group"].astype(np.int64)
+        if np.isnan(est).any():
+            bad = table.loc[np.isnan(est), ["group", "time"]].astype(str).agg("/".join, axis=1)
+            warnings.warn(f"ATT(g,t) could not be estimated (no treated or no control units) for "
+                          f"{len(bad)} cells (e.g. {', '.join(bad[:3])}).", EstimationWarning, stacklevel=2)
+        spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname, "covariates": covs,
+                "weights": weights, "cluster": cluster, "control_group": self.control_group,
+                "method": self.method, "base_period": self.base_period,
+                "anticipation": self.anticipation, "panel": d.panel,
+                "first_period": float(d.periods[0]), "periods": d.periods.tolist(),
+                "n_bootstrap": self.n_bootstrap, "bootstrap_weights": self.bootstrap_weights,
+                "random_state": self.random_state, "progress": self.progress}
+        result = GroupTimeResult(table, infl, group_shares=shares, cohort_of_code=code_cohort,
+                                 cohort_values=cohort_values, nobs=d.nobs, n_units=d.n_units, spec=spec,
+                                 level=self.level, notes=d.notes)
+        if self.n_bootstrap:
+            result = result.bootstrap(self.n_bootstrap, weights=self.bootstrap_weights,
+                                      random_state=self.random_state, progress=self.progress)
+        return result
+
+    # ------------------------------------------------------------------
+    def _cells(self, periods, glist):
+        """(g, t index, base index, post) for every ATT(g,t), in R did's order."""
+        out = []
+        first_t = 1 if self.base_period == "varying" else 0
+        for g in glist:
+            pre = np.flatnonzero(periods + self.anticipation < g)
+            if len(pre) == 0:       # cannot happen: such units were dropped in prepare()
+                continue
+            last_pre = int(pre[-1])
+            for ti in range(first_t, len(periods)):
+                post = bool(g <= periods[ti])
+                b = last_pre if (post or self.base_period == "universal") else ti - 1
+                out.append((float(g), ti, b, post))
+        return out
+
+    def _controls(self, cohort_values, g, periods, ti, b):
+        never = np.isinf(cohort_values)
+        if self.control_group == "never_treated":
+            return never
+        cutoff = periods[max(ti, b)] + self.anticipation
+        return never | ((cohort_values > cutoff) & (cohort_values != g))
+
+    def _check_cohort_sizes(self, cohort_values, sizes, covs, gname):
+        k = len(covs) + 1
+        for value, size in zip(cohort_values, sizes):
+            label = "never treated" if np.isinf(value) else f"{value:g}"
+            if size < k + 1:
+                raise EstimationError(
+                    f"cohort {gname}={label} has {size} units, too few for {len(covs)} covariates "
+                    f"{covs} plus an intercept; drop covariates or merge cohorts.")
+            if size < k + 4:
+                warnings.warn(f"cohort {gname}={label} has only {size} units for {len(covs)} covariates; "
+                              "estimates may be unstable.", EstimationWarning, stacklevel=3)
+
+    def _panel_means(self, d: StaggeredData, cohort, cohort_values, cells):
+        """All ATT(g,t) from cohort x period sums; influence function kept implicitly."""
+        Y, w = d.outcomes, d.weights
+        n, T = Y.shape
+        C = len(cohort_values)
+        W = np.bincount(cohort, weights=w, minlength=C)
+        S = np.empty((C, T))
+        for j in range(T):
+            S[:, j] = np.bincount(cohort, weights=w * Y[:, j], minlength=C)
+        counts = np.bincount(cohort, minlength=C)
+        k = len(cells)
+        coef = np.zeros((C, T + 2, k))
+        est = np.full(k, np.nan)
+        n_t = np.zeros(k, dtype=np.int64)
+        n_c = np.zeros(k, dtype=np.int64)
+        for j, (g, ti, b, _) in enumerate(cells):
+            cg = int(np.searchsorted(cohort_values, g))
+            ctrl = self._controls(cohort_values, g, d.periods, ti, b)
+            n_t[j], n_c[j] = counts[cg], counts[ctrl].sum()
+            if ti == b:
+                est[j] = 0.0
+                continue
+            w1, w0 = W[cg], W[ctrl].sum()
+            if w1 <= 0 or w0 <= 0:
+                continue
+            mu1 = (S[cg, ti] - S[cg, b]) / w1
+            mu0 = (S[ctrl, ti].sum() - S[ctrl, b].sum()) / w0
+            est[j] = mu1 - mu0
+            coef[cg, ti, j] += n / w1
+            coef[cg, b, j] -= n / w1
+            coef[cg, T, j] = -n * mu1 / w1
+            coef[ctrl, ti, j] -= n / w0
+            coef[ctrl, b, j] += n / w0
+            coef[ctrl, T, j] = n * mu0 / w0
+        infl = CohortInfluence(Y, w, cohort, coef, cluster=d.cluster, n_clusters=d.n_clusters)
+        return est, infl, n_t, n_c
+
+    def _panel_covariates(self, d: StaggeredData, cohort, cohort_values, cells, covs):
+        """One 2x2 estimator per cell (reg / ipw / dr) on the cohort and its controls."""
+        Y, w = d.outcomes, d.weights
+        n = Y.shape[0]
+        order = np.argsort(cohort, kind="stable")
+        bounds = np.searchsorted(cohort[order], np.arange(len(cohort_values) + 1))
+        rows_of = [order[bounds[c]:bounds[c + 1]] for c in range(len(cohort_values))]
+        k = len(cells)
+        values = np.zeros((n, k))
+        est = np.full(k, np.nan)
+        n_t = np.zeros(k, dtype=np.int64)
+        n_c = np.zeros(k, dtype=np.int64)
+        checked = set()
+        for j, (g, ti, b, _) in enumerate(cells):
+            cg = int(np.searchsorted(cohort_values, g))
+            ctrl = self._controls(cohort_values, g, d.periods, ti, b)
+            treated_rows = rows_of[cg]
+            ctrl_rows = np.concatenate([rows_of[c] for c in np.flatnonzero(ctrl)]) if ctrl.any() else \
+                np.empty(0, dtype=np.intp)
+            n_t[j], n_c[j] = len(treated_rows), len(ctrl_rows)
+            if ti == b:
+                est[j] = 0.0
+                continue
+            if len(treated_rows) == 0 or len(ctrl_rows) == 0:
+                continue
+            rows = np.concatenate([treated_rows, ctrl_rows])
+            D = np.r_[np.ones(len(treated_rows)), np.zeros(len(ctrl_rows))]
+            X = np.column_stack([np.ones(len(rows)), d.covariates[:, rows, b].T])
+            key = (cg, b, tuple(np.flatnonzero(ctrl)))
+            if key not in checked:
+                check_design(X[len(treated_rows):], covs,
+                             f"controls of cohort {g:g} at base period {d.periods[b]}")
+                check_design(X, covs, f"cohort {g:g} and its controls at base period {d.periods[b]}")
+                checked.add(key)
+            dy = Y[rows, ti] - Y[rows, b]
+            att, inf = att_panel(dy, D, X, w[rows], self.method, self.trim_level)
+            est[j] = att
+            values[rows, j] = inf * (n / len(rows))
+        infl = DenseInfluence(values, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
+        return est, infl, n_t, n_c
+
+    def _cross_section_means(self, d: StaggeredData, cohort, cohort_values, cells):
+        """Repeated cross-sections: four cell means per ATT(g,t), influence kept implicitly.
+
+        The influence-function "cohort" of a row is (cohort, period), so a
+        row's coefficient depends on both.
+        """
+        y, w, tcode = d.outcomes, d.weights, d.period_code
+        n = len(y)
+        C, T = len(cohort_values), len(d.periods)
+        code = cohort * T + tcode
+        W = np.bincount(code, weights=w, minlength=C * T).reshape(C, T)
+        S = np.bincount(code, weights=w * y[:, 0], minlength=C * T).reshape(C, T)
+        counts = np.bincount(code, minlength=C * T).reshape(C, T)
+        k = len(cells)
+        coef = np.zeros((C * T, 3, k))
+        est = np.full(k, np.nan)
+        n_t = np.zeros(k, dtype=np.int64)
+        n_c = np.zeros(k, dtype=np.int64)
+        for j, (g, ti, b, _) in enumerate(cells):
+            cg = int(np.searchsorted(cohort_values, g))
+            ctrl = self._controls(cohort_values, g, d.periods, ti, b)
+            n_t[j] = counts[cg, [ti, b]].sum() if ti != b else counts[cg, ti]
+            n_c[j] = counts[ctrl][:, [ti, b]].sum() if ti != b else counts[ctrl, ti].sum()
+            if ti == b:
+                est[j] = 0.0
+                continue
+            parts = []
+            for members, tau, sign in ((np.array([cg]), ti, 1.0), (np.array([cg]), b, -1.0),
+                                       (np.flatnonzero(ctrl), ti, -1.0), (np.flatnonzero(ctrl), b, 1.0)):
+                wsum = W[members, tau].sum()
+                parts.append((members, tau, sign, wsum, S[members, tau].sum() / wsum if wsum > 0 else np.nan))
+            if any(p[3] <= 0 for p in parts):
+                continue
+            est[j] = sum(sign * mu for _, _, sign, _, mu in parts)
+            for members, tau, sign, wsum, mu in parts:
+                codes = members * T + tau
+                coef[codes, 0, j] += sign * n / wsum
+                coef[codes, 1, j] -= sign * n * mu / wsum
+        infl = CohortInfluence(y, w, code, coef, cluster=d.cluster, n_clusters=d.n_clusters)
+        code_cohort = np.repeat(np.arange(C), T)
+        return est, infl, n_t, n_c, code_cohort

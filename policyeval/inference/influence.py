@@ -1,0 +1,319 @@
+"""Influence functions: the one object inference is built from.
+
+An asymptotically linear estimator :math:`\\hat\\theta` (a vector of ``k``
+terms) satisfies
+
+.. math::
+
+    \\hat\\theta - \\theta = \\frac{1}{n}\\sum_{i=1}^{n} \\psi_i + o_p(n^{-1/2}),
+
+so every standard error, every aggregation (a linear map of the terms), every
+clustered variance and every multiplier-bootstrap draw is a function of the
+``n x k`` matrix :math:`\\Psi`. This module stores :math:`\\Psi` in one of
+two forms behind one interface:
+
+* :class:`DenseInfluence` keeps the matrix itself (any estimator).
+* :class:`CohortInfluence` keeps it *implicitly*: when every
+  :math:`\\psi_{ik}` is a linear function of a few per-unit features
+  :math:`f_i` whose coefficients depend only on the unit's cohort,
+  :math:`\\psi_{ik} = f_i^\\top D_{c(i),k}`. This is the case for
+  difference-in-differences of (weighted) means, and it lets a million-unit
+  panel carry its influence function in a few kilobytes of coefficients and
+  per-cohort moment matrices.
+
+Variances use cluster sums, :math:`\\hat V = n^{-2}\\sum_c S_c S_c^\\top` with
+:math:`S_c = \\sum_{i \\in c}\\psi_i` (each unit its own cluster by default),
+the convention of R ``did`` (Callaway & Sant'Anna 2021, Remark 10).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from scipy import sparse
+
+__all__ = ["InfluenceFunction", "DenseInfluence", "CohortInfluence", "cluster_codes"]
+
+
+def cluster_codes(labels) -> tuple[np.ndarray, int]:
+    """Integer codes ``0..G-1`` for cluster labels, and ``G``."""
+    codes, uniques = _factorize(np.asarray(labels))
+    return codes, len(uniques)
+
+
+def _factorize(values: np.ndarray):
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(values), sort=True)
+    return codes.astype(np.intp), uniques
+
+
+class InfluenceFunction(ABC):
+    """Common interface of the influence-function representations.
+
+    Attributes
+    ----------
+    n : int
+        Number of observations the influence function is normalised by
+        (units for panels, rows for repeated cross-sections).
+    n_terms : int
+        Number of estimated terms (columns).
+    cluster : numpy.ndarray or None
+        Cluster code (``0..n_clusters-1``) of every row, or ``None`` when
+        each row is its own cluster.
+    """
+
+    n: int
+    n_terms: int
+    cluster: np.ndarray | None
+    n_clusters: int
+
+    # --- what each representation must provide ------------------------
+    @abstractmethod
+    def gram(self) -> np.ndarray:
+        """:math:`\\sum_c S_c S_c^\\top`, a ``k x k`` matrix."""
+
+    @abstractmethod
+    def combine(self, weights: np.ndarray) -> InfluenceFunction:
+        """Influence function of linear combinations ``theta @ weights`` (``k x m``)."""
+
+    @abstractmethod
+    def cohort_terms(self, coef_w: np.ndarray, coef_1: np.ndarray) -> InfluenceFunction:
+        """Influence function :math:`w_i a_{c(i)} + b_{c(i)}` in this representation.
+
+        Used for the estimation effect of cohort shares (R ``did``'s
+        ``wif``): ``coef_w`` and ``coef_1`` are ``n_cohorts x m``.
+        """
+
+    @abstractmethod
+    def __add__(self, other: InfluenceFunction) -> InfluenceFunction: ...
+
+    @abstractmethod
+    def multiplier_sums(self, draws_fn, n_draws: int, chunk: int, progress=None) -> np.ndarray:
+        """``n_draws x k`` matrix of :math:`\\sum_c V_{rc} S_c` for multiplier draws ``V``.
+
+        ``draws_fn(m, size)`` returns an ``m x size`` array of multipliers.
+        """
+
+    @abstractmethod
+    def to_dense(self) -> np.ndarray:
+        """The full ``n x k`` matrix (rows before clustering)."""
+
+    # --- derived quantities --------------------------------------------
+    def vcov(self) -> np.ndarray:
+        """Covariance of the estimates, :math:`n^{-2}\\sum_c S_c S_c^\\top`."""
+        return self.gram() / float(self.n) ** 2
+
+    def std_errors(self) -> np.ndarray:
+        """Standard errors; exactly-degenerate terms (e.g. a reference period) are NaN."""
+        se = np.sqrt(np.clip(np.diag(self.gram()), 0.0, None)) / self.n
+        se[se <= np.sqrt(np.finfo(float).eps) * 10] = np.nan
+        return se
+
+
+class DenseInfluence(InfluenceFunction):
+    """Influence function stored as an ``n x k`` array.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``n x k`` influence values (already scaled so that the variance is
+        ``gram / n**2``).
+    cohort : numpy.ndarray
+        Cohort code of each row (needed by :meth:`cohort_terms`).
+    weights : numpy.ndarray
+        Sampling weight of each row.
+    cluster : numpy.ndarray, optional
+        Cluster code of each row.
+    """
+
+    def __init__(self, values, cohort, weights, cluster=None, n_clusters=None):
+        values = np.asarray(values, dtype=float)
+        self.values = values[:, None] if values.ndim == 1 else values
+        self.n, self.n_terms = self.values.shape
+        self.cohort = np.asarray(cohort, dtype=np.intp)
+        self.weights = np.asarray(weights, dtype=float)
+        self.cluster = cluster
+        self.n_clusters = self.n if cluster is None else int(n_clusters)
+
+    def _like(self, values):
+        return DenseInfluence(values, self.cohort, self.weights, self.cluster, self.n_clusters)
+
+    def _cluster_matrix(self):
+        return sparse.csr_matrix(
+            (np.ones(self.n), (self.cluster, np.arange(self.n))), shape=(self.n_clusters, self.n)
+        )
+
+    def cluster_sums(self) -> np.ndarray:
+        if self.cluster is None:
+            return self.values
+        return np.asarray(self._cluster_matrix() @ self.values)
+
+    def gram(self):
+        s = self.cluster_sums()
+        return s.T @ s
+
+    def combine(self, weights):
+        return self._like(self.values @ np.asarray(weights, dtype=float).reshape(self.n_terms, -1))
+
+    def cohort_terms(self, coef_w, coef_1):
+        coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
+        return self._like(self.weights[:, None] * coef_w[self.cohort] + coef_1[self.cohort])
+
+    def __add__(self, other):
+        return self._like(self.values + other.to_dense())
+
+    def to_dense(self):
+        return self.values
+
+    def multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        s = self.cluster_sums()
+        out = np.empty((n_draws, self.n_terms))
+        for start in range(0, n_draws, chunk):
+            m = min(chunk, n_draws - start)
+            out[start:start + m] = draws_fn(m, s.shape[0]) @ s
+            if progress is not None:
+                progress.update(m)
+        return out
+
+
+class CohortInfluence(InfluenceFunction):
+    """Influence function :math:`\\psi_{ik} = f_i^\\top D_{c(i),k}`, stored implicitly.
+
+    The per-unit features are :math:`f_i = (w_i y_{i1}, \\dots, w_i y_{iT},
+    w_i, 1)`: a unit's weighted outcome path, its weight and a constant.
+    Differences of weighted cohort means of outcome changes, and cohort
+    shares, have influence functions of this form with coefficients that
+    depend only on the unit's cohort ``c(i)``.
+
+    Parameters
+    ----------
+    outcomes : numpy.ndarray
+        ``n x T`` wide outcome matrix.
+    weights : numpy.ndarray
+        Unit weights (length ``n``).
+    cohort : numpy.ndarray
+        Cohort code of each unit, ``0..n_cohorts-1``.
+    coef : numpy.ndarray
+        ``n_cohorts x (T + 2) x k`` coefficients ``D``.
+    cluster : numpy.ndarray, optional
+        Cluster code of each unit.
+    moments : numpy.ndarray, optional
+        Cached per-cohort ``f'f`` (``n_cohorts x (T+2) x (T+2)``).
+    """
+
+    def __init__(self, outcomes, weights, cohort, coef, cluster=None, n_clusters=None,
+                 moments=None, cluster_features=None):
+        self.outcomes = outcomes
+        self.weights = weights
+        self.cohort = cohort
+        self.coef = np.asarray(coef, dtype=float)
+        self.n = outcomes.shape[0]
+        self.n_cohorts, self.n_features, self.n_terms = self.coef.shape
+        self.cluster = cluster
+        self.n_clusters = self.n if cluster is None else int(n_clusters)
+        self._moments = moments
+        self._cluster_features = cluster_features
+
+    # the cached statistics are shared by every combination of this IF
+    def _like(self, coef):
+        return CohortInfluence(self.outcomes, self.weights, self.cohort, coef, self.cluster,
+                               self.n_clusters, self._moments, self._cluster_features)
+
+    def _features(self, rows):
+        w = self.weights[rows]
+        return np.column_stack([self.outcomes[rows] * w[:, None], w, np.ones(len(w))])
+
+    def _cohort_rows(self):
+        order = np.argsort(self.cohort, kind="stable")
+        bounds = np.searchsorted(self.cohort[order], np.arange(self.n_cohorts + 1))
+        return [order[bounds[c]:bounds[c + 1]] for c in range(self.n_cohorts)]
+
+    @property
+    def moments(self) -> np.ndarray:
+        """Per-cohort second moments of the features, :math:`\\sum_{i\\in c} f_i f_i^\\top`."""
+        if self._moments is None:
+            q = np.zeros((self.n_cohorts, self.n_features, self.n_features))
+            for c, rows in enumerate(self._cohort_rows()):
+                for start in range(0, len(rows), 262_144):
+                    f = self._features(rows[start:start + 262_144])
+                    q[c] += f.T @ f
+            self._moments = q
+        return self._moments
+
+    @property
+    def cluster_features(self):
+        """Feature sums by (cluster, cohort) pair: ``(pair_cluster, pair_cohort, F)``."""
+        if self._cluster_features is None:
+            key = self.cluster.astype(np.int64) * self.n_cohorts + self.cohort
+            pairs, inv = np.unique(key, return_inverse=True)
+            f = np.empty((len(pairs), self.n_features))
+            w = self.weights
+            for j in range(self.n_features - 2):
+                f[:, j] = np.bincount(inv, weights=self.outcomes[:, j] * w, minlength=len(pairs))
+            f[:, -2] = np.bincount(inv, weights=w, minlength=len(pairs))
+            f[:, -1] = np.bincount(inv, minlength=len(pairs))
+            self._cluster_features = (pairs // self.n_cohorts, pairs % self.n_cohorts, f)
+        return self._cluster_features
+
+    def cluster_sums(self) -> np.ndarray:
+        """``n_clusters x k`` cluster sums of the influence function."""
+        if self.cluster is None:
+            return self.to_dense()
+        pc, pk, f = self.cluster_features
+        per_pair = np.einsum("pf,pfk->pk", f, self.coef[pk])
+        out = np.zeros((self.n_clusters, self.n_terms))
+        np.add.at(out, pc, per_pair)
+        return out
+
+    def gram(self):
+        if self.cluster is not None:
+            s = self.cluster_sums()
+            return s.T @ s
+        return np.einsum("cfk,cfg,cgl->kl", self.coef, self.moments, self.coef)
+
+    def combine(self, weights):
+        weights = np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
+        return self._like(self.coef @ weights)
+
+    def cohort_terms(self, coef_w, coef_1):
+        coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
+        coef = np.zeros((self.n_cohorts, self.n_features, coef_w.shape[1]))
+        coef[:, -2, :] = coef_w
+        coef[:, -1, :] = coef_1
+        return self._like(coef)
+
+    def __add__(self, other):
+        if not isinstance(other, CohortInfluence):
+            return DenseInfluence(self.to_dense(), self.cohort, self.weights, self.cluster,
+                                  self.n_clusters) + other
+        return self._like(self.coef + other.coef)
+
+    def to_dense(self):
+        out = np.empty((self.n, self.n_terms))
+        for c, rows in enumerate(self._cohort_rows()):
+            out[rows] = self._features(rows) @ self.coef[c]
+        return out
+
+    def multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        out = np.zeros((n_draws, self.n_terms))
+        if self.cluster is not None:
+            s = self.cluster_sums()
+            for start in range(0, n_draws, chunk):
+                m = min(chunk, n_draws - start)
+                out[start:start + m] = draws_fn(m, s.shape[0]) @ s
+                if progress is not None:
+                    progress.update(m)
+            return out
+        # one multiplier per unit: sum_i V_i f_i within each cohort, then apply D_c
+        rows_by_cohort = self._cohort_rows()
+        for start in range(0, n_draws, chunk):
+            m = min(chunk, n_draws - start)
+            v = draws_fn(m, self.n)
+            for c, rows in enumerate(rows_by_cohort):
+                if len(rows):
+                    out[start:start + m] += (v[:, rows] @ self._features(rows)) @ self.coef[c]
+            if progress is not None:
+                progress.update(m)
+        return out
