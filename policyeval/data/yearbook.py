@@ -390,6 +390,15 @@ def _read_table(
     if "region" not in [r[0] for r in roles.values()] and "code" not in [r[0] for r in roles.values()]:
         raise DataError(f"{where}: no region or code column in header {header}")
 
+    seen: dict[str, str] = {}
+    for r in roles.values():
+        if r[0] == "ind":
+            if r[1].canonical in seen:
+                raise DataError(
+                    f"{where}: headers {seen[r[1].canonical]!r} and {r[3]!r} both map to "
+                    f"{r[1].canonical!r}; keep one column or map one of them elsewhere with headers="
+                )
+            seen[r[1].canonical] = r[3]
     yearcols = {j: r for j, r in roles.items() if r[0] == "yearcol"}
     inds = {j: r for j, r in roles.items() if r[0] == "ind"}
     if layout == "auto":
@@ -476,6 +485,13 @@ def _read_table(
             )
         units[j] = unit
 
+    if layout == "years_in_columns" and len({u.symbol for u in units.values()}) > 1:
+        raise UnitParseError(
+            f"{where}: the year columns state different units "
+            f"({', '.join(sorted({u.symbol for u in units.values()}))}); one column per year must "
+            "share one unit"
+        )
+
     # Data rows, footnotes and blank rows.
     id_cols = [j for j, r in roles.items() if r[0] in ("region", "code", "year")]
     footnotes: list[str] = []
@@ -534,24 +550,21 @@ def _num(value: object) -> float:
 
 def _record(row, roles, inds, year, where) -> dict:
     rec: dict = {"region_code": None, "region": None, "year": year}
+    name_code = column_code = None
     for j, role in roles.items():
         cell = row.iat[j]
         if role[0] == "region":
-            code, name = _parse_region(cell)
-            rec["region"] = name
-            if code is not None:
-                rec["region_code"] = code
+            name_code, rec["region"] = _parse_region(cell)
         elif role[0] == "code":
-            code = _parse_code(cell, where)
-            if rec["region_code"] is not None and code is not None and code != rec["region_code"]:
-                raise DataError(
-                    f"{where}: region {rec['region']!r} has code {rec['region_code']} in its name "
-                    f"cell but {code} in the code column"
-                )
-            if code is not None:
-                rec["region_code"] = code
+            column_code = _parse_code(cell, where)
         elif role[0] == "year":
             rec["year"] = None if _blank(cell) else cell
+    if name_code is not None and column_code is not None and name_code != column_code:
+        raise DataError(
+            f"{where}: region {rec['region']!r} has code {name_code} in its name cell but "
+            f"{column_code} in the code column"
+        )
+    rec["region_code"] = column_code if column_code is not None else name_code
     for j, (_, spec, _, _) in inds.items():
         key = spec.canonical if roles[j][0] == "ind" else ("__year__", roles[j][1])
         rec[key] = row.iat[j]
@@ -618,7 +631,8 @@ def read_yearbook(
     population_unit : str, default "人"
     unknown_headers : {"raise", "keep", "ignore"}, default "raise"
         What to do with a header not in the dictionary: raise, keep it under
-        its Chinese name (numbers parsed, no unit conversion), or leave the
+        its Chinese name (numbers parsed; converted only if its header states a
+        unit), or leave the
         column out (listed in ``attrs["ignored_columns"]``).
     region_column : str, optional
         Header of the region column if it is not a usual one (地区, 区域, 县(市、区), ...).
