@@ -304,6 +304,17 @@ def test_frame_input_and_bad_argument(raw):
         load_enclaves(42)
 
 
+def test_typed_registry_round_trips_and_check_codes_can_be_skipped(raw, registry):
+    pd.testing.assert_frame_equal(validate_enclaves(registry), registry)
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), ["destination_code", "area_km2", "area_mu"]] = ["330199", "inf", ""]
+    with pytest.raises(RegistryError) as info:
+        load_enclaves(raw)
+    assert "column 'area_km2' is not a number for 1 enclave (e.g. ZJ-QZHCY-2012)" in str(info.value)
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "area_km2"] = ""
+    loaded = load_enclaves(raw, check_codes=False)  # 330199 does not exist, but is not looked up
+    assert loaded.loc[_row(loaded, "ZJ-QZHCY-2012"), "destination_code"] == "330199"
+
+
 def test_row_order_does_not_change_the_content(raw):
     shuffled = load_enclaves(raw.sample(frac=1, random_state=7))
     a = shuffled.sort_values("enclave_id").reset_index(drop=True)

@@ -47,6 +47,7 @@ from importlib import resources
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from policyeval.exceptions import AdminCodeWarning, ArgumentTypeError, RegistryError
@@ -58,6 +59,7 @@ __all__ = [
     "REGISTRY_COLUMNS",
     "ENCLAVE_TYPES",
     "MU_PER_KM2",
+    "YEAR_RANGE",
 ]
 
 #: Column names of the registry file, in file order.
@@ -345,9 +347,10 @@ def _parse_ints(col: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _parse_floats(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     present = col.notna()
-    numbers = pd.to_numeric(col, errors="coerce")
-    bad = present & numbers.isna()
-    return numbers.astype("Float64"), bad
+    numbers = pd.to_numeric(col, errors="coerce").astype("float64")
+    # "inf" and "nan" parse as floats but are not facts anyone sourced
+    bad = present & ~np.isfinite(numbers.fillna(np.inf))
+    return numbers.where(~bad).astype("Float64"), bad
 
 
 @functools.lru_cache(maxsize=None)
