@@ -63,7 +63,7 @@ class _TwoWayLS:
         if dead.any():
             names = [self.names[i] for i in np.flatnonzero(dead)]
             raise EstimationError(
-                f"no variation left in {names} after removing unit fixed effects on the untreated "
+                f"no variation left in {', '.join(names)} after removing unit fixed effects on the untreated "
                 "observations; drop these covariates (or periods)"
             )
         Sn = self.S / np.outer(d, d)
@@ -73,7 +73,7 @@ class _TwoWayLS:
             names = [self.names[i] for i in np.flatnonzero(load > 0.05)]
             raise EstimationError(
                 "the first-stage model on the untreated observations is not identified: "
-                f"{names} are collinear with each other or with the fixed effects; "
+                f"{', '.join(names)} are collinear with each other or with the fixed effects; "
                 "drop one of the covariates or check that untreated units connect all periods"
             )
 
@@ -251,7 +251,7 @@ class ImputationDiD:
     >>> df = pd.DataFrame([(i, t) for i in range(60) for t in range(2000, 2010)],
     ...                   columns=["unit", "year"])
     >>> df["g"] = df["unit"].map(lambda i: [0, 2004, 2007][i % 3])
-    >>> df["y"] = (df["unit"] % 7 + 0.1 * (df["year"] - 2000) + rng.normal(size=len(df))
+    >>> df["y"] = (df["unit"] % 7 + 0.1 * (df["year"] - 2000) + rng.normal(0, 0.2, len(df))
     ...            + 2.0 * ((df["g"] > 0) & (df["year"] >= df["g"])))
     >>> res = pe.ImputationDiD().fit(df, yname="y", tname="year", idname="unit", gname="g")
     >>> round(float(res.params["overall"]), 1)
@@ -416,7 +416,7 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     if (targeted & bad_period).any():
         per = np.unique(t_all[t1_idx][targeted & bad_period])
         raise EstimationError(
-            f"cannot impute Y(0): {tname}={examples(per.tolist(), 5)} ({len(per)} periods) have no "
+            f"cannot impute Y(0): {len(per)} periods {examples(per.tolist(), 5)} of tname={tname!r} have no "
             "untreated observation (every unit observed then is already treated), so their period "
             "effect is not identified; restrict the sample to earlier periods or choose horizons "
             "that exclude them"
