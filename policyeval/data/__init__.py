@@ -14,6 +14,8 @@ _LAZY = {
     "read_yearbook": "policyeval.data.yearbook",
     "harmonize_codes": "policyeval.data.admin_codes",
     "load_enclaves": "policyeval.data.registry",
+    "validate_enclaves": "policyeval.data.registry",
+    "enclave_roles": "policyeval.data.registry",
     "simulate_enclave_panel": "policyeval.data.simulate",
     "load_simulated_panel": "policyeval.data.simulate",
     "deflate": "policyeval.data.outcomes",
