@@ -190,21 +190,43 @@ def frank_wolfe_weights(Y: np.ndarray, zeta: float, intercept: bool = True,
     A, b = Y[:, :k], Y[:, k]
     lam = np.full(k, 1.0 / k) if init is None else np.asarray(init, dtype=float).copy()
     eta = m * zeta**2
-    vals = []
+    z2 = zeta**2
     threshold = min_decrease**2
+    # Work with the Gram matrix and update A'A lam, lam'A'A lam, c'lam and |lam|^2 after each
+    # step (a step moves lam towards one vertex), so an iteration costs O(k) instead of O(mk).
+    # The quantities are refreshed exactly every 100 iterations to stop rounding drift.
+    G = A.T @ A
+    c = A.T @ b
+    bb = float(b @ b)
+    diagG = np.diag(G).copy()
+    vals = []
+
+    def refresh(lam):
+        g = G @ lam
+        return g, float(lam @ g), float(c @ lam), float(lam @ lam)
+
+    g, q, cl, ll = refresh(lam)
     for t in range(max_iter):
-        Ax = A @ lam
-        half_grad = (Ax - b) @ A + eta * lam
+        half_grad = g - c + eta * lam
         i = int(np.argmin(half_grad))
-        d = -lam.copy()
-        d[i] += 1.0
-        if np.any(d != 0):
-            d_err = A[:, i] - Ax
-            step = -(half_grad @ d) / (d_err @ d_err + eta * (d @ d))
+        li = lam[i]
+        # d = e_i - lam: half_grad.d, |A d|^2 and |d|^2 from the maintained scalars
+        hg_d = half_grad[i] - float(half_grad @ lam)
+        dAd = diagG[i] - 2.0 * g[i] + q
+        dd = 1.0 - 2.0 * li + ll
+        if dd > 0:
+            step = -hg_d / (dAd + eta * dd)
             step = min(1.0, max(0.0, step))
-            lam = lam + step * d
-        err = A @ lam - b
-        vals.append(zeta**2 * (lam @ lam) + (err @ err) / m)
+            one = 1.0 - step
+            q = one * one * q + 2.0 * step * one * g[i] + step * step * diagG[i]
+            cl = one * cl + step * c[i]
+            ll = one * one * ll + 2.0 * step * one * li + step * step
+            g = one * g + step * G[:, i]
+            lam = one * lam
+            lam[i] += step
+            if t % 100 == 99:
+                g, q, cl, ll = refresh(lam)
+        vals.append(z2 * ll + (q - 2.0 * cl + bb) / m)
         if t >= 1 and vals[-2] - vals[-1] <= threshold:
             break
     return lam, np.asarray(vals)
