@@ -293,7 +293,9 @@ def simulate_enclave_panel(
         every other draw unchanged, so two runs differ by exactly the effect.
     years : iterable of int, default range(2000, 2024)
         Years to return, within 2000--2023. The full range is always drawn,
-        so a sub-range returns the same numbers for the years it keeps.
+        so a sub-range returns the same numbers for the years it keeps --
+        treatment timing included: ``first_treat`` may then lie after the
+        last year returned (or before the first).
     counties : DataFrame, optional
         Panel units with columns ``code``, ``name``, ``prefecture_code``,
         ``province_code`` (and optionally ``prefecture_name``,
@@ -383,7 +385,7 @@ def simulate_enclave_panel(
     units if it has none) with weight 1/k each, so an enclave's total size
     does not depend on how precisely the registry codes it. Roles outside
     Jiangsu/Zhejiang, province-level codes, codes of another vintage, unknown
-    years and openings after the last year are skipped and listed in
+    years and openings after 2023 are skipped and listed in
     ``.skipped``. Effects of all enclaves on a unit add on the log scale:
     :math:`\\log Y_{it}(1) = \\log Y_{it}(0) + \\sum_r \\tau_{k,r}(t - s_r)
     + \\lambda \\sum_{r \\in N(i)} \\tau_{k,r}(t - s_r)` with :math:`N(i)`
@@ -447,7 +449,8 @@ def simulate_enclave_panel(
     base = cal.baseline_outcomes(units, unit_draws, s_noise)
     present, item_missing = cal.draw_missingness(len(units), s_missing, missing)
 
-    roles = assign_roles(enclaves, units, last_year=int(out_years[-1]))
+    # Timing does not depend on the years returned: a sub-range keeps the later cohorts.
+    roles = assign_roles(enclaves, units, last_year=int(full_years[-1]))
     sim = roles["status"].to_numpy() == "simulated"
     multipliers = np.exp(s_effects.normal(-_HETEROGENEITY_SD**2 / 2, _HETEROGENEITY_SD, size=int(sim.sum())))
     roles["effect_multiplier"] = np.nan
