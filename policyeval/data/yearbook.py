@@ -62,6 +62,19 @@ from policyeval.data.units import (
     parse_unit,
     split_header,
 )
+from policyeval.data.yearbook_headers import (
+    CODE_HEADERS,
+    REGION_HEADERS,
+    SNAKE_CASE,
+    YEAR_HEADERS,
+    HEADERS,
+    KINDS,
+    HeaderSpec,
+    normalize_header,
+    make_spec,
+    register_header,
+)
+from policyeval.data.yearbook_headers import lookup_header as _lookup
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -73,167 +86,10 @@ from policyeval.exceptions import (
 
 __all__ = ["read_yearbook", "register_header", "HEADERS", "HeaderSpec", "KINDS"]
 
-KINDS = ("money", "money_usd", "area", "population", "count", "ratio")
-
-
-@dataclass(frozen=True)
-class HeaderSpec:
-    """What a yearbook header measures: canonical column name and kind of unit.
-
-    ``kind`` None accepts any unit; ``default_unit`` is used when a table
-    states no unit (only set for counts, whose unit is not ambiguous).
-    """
-
-    canonical: str
-    kind: str | None
-    default_unit: str | None = None
-
-
-def _spec(canonical: str, kind: str | None, *chinese: str, default_unit: str | None = None):
-    return {_key(c): HeaderSpec(canonical, kind, default_unit) for c in chinese}
-
-
-def _key(text: object) -> str:
-    text = unicodedata.normalize("NFKC", str(text))
-    text = re.sub(r"\s+", "", text)
-    text = re.sub(r"^(#|其中:|其中|内:)+", "", text)
-    return re.sub(r"[*\u2460-\u2473]+$", "", text).lower()
-
-
-#: Chinese yearbook header → canonical name and kind. Extend with register_header().
-HEADERS: dict[str, HeaderSpec] = {
-    **_spec("gdp", "money", "地区生产总值", "生产总值", "国内生产总值", "GDP", "地区GDP"),
-    **_spec("gdp_per_capita", "money", "人均地区生产总值", "人均生产总值", "人均GDP"),
-    **_spec("va_primary", "money", "第一产业增加值"),
-    **_spec("va_secondary", "money", "第二产业增加值"),
-    **_spec("va_tertiary", "money", "第三产业增加值"),
-    **_spec("industrial_value_added", "money", "工业增加值", "全部工业增加值"),
-    **_spec("industrial_value_added_above_scale", "money", "规模以上工业增加值", "规上工业增加值"),
-    **_spec("industrial_output_above_scale", "money", "规模以上工业总产值", "规上工业总产值"),
-    **_spec(
-        "general_budget_revenue", "money",
-        "一般公共预算收入", "地方一般公共预算收入", "一般预算收入", "地方财政一般预算收入",
-        "公共财政预算收入", "地方公共财政预算收入", "地方财政收入",
-    ),
-    **_spec(
-        "general_budget_expenditure", "money",
-        "一般公共预算支出", "地方一般公共预算支出", "一般预算支出", "地方财政一般预算支出",
-        "公共财政预算支出",
-    ),
-    **_spec("tax_revenue", "money", "税收收入", "税收", "地方税收收入"),
-    **_spec("fixed_asset_investment", "money", "全社会固定资产投资", "固定资产投资", "固定资产投资额"),
-    **_spec("retail_sales", "money", "社会消费品零售总额"),
-    **_spec("rd_expenditure", "money", "R&D经费内部支出", "研究与试验发展经费支出", "R&D经费支出"),
-    **_spec(
-        "urban_disposable_income_per_capita", "money",
-        "城镇居民人均可支配收入", "城镇常住居民人均可支配收入",
-    ),
-    **_spec(
-        "rural_disposable_income_per_capita", "money",
-        "农村居民人均可支配收入", "农村常住居民人均可支配收入",
-    ),
-    **_spec("fdi_utilized", "money_usd", "实际使用外资", "实际利用外资", "实际使用外资金额"),
-    **_spec("trade_total", "money_usd", "进出口总额"),
-    **_spec("land_area", "area", "行政区域土地面积", "土地面积", "行政区域面积", "总面积"),
-    **_spec("built_up_area", "area", "建成区面积"),
-    **_spec("industrial_land_area", "area", "工业用地面积", "工业用地"),
-    **_spec("urban_construction_land", "area", "城市建设用地面积", "建设用地面积"),
-    **_spec(
-        "registered_population", "population",
-        "年末户籍人口", "户籍人口", "年末总人口", "户籍总人口", "年末户籍总人口",
-    ),
-    **_spec("resident_population", "population", "常住人口", "年末常住人口", "年平均常住人口"),
-    **_spec(
-        "employment", "population",
-        "年末从业人员", "从业人员", "年末从业人员数", "从业人员数", "就业人员", "年末单位从业人员",
-    ),
-    **_spec(
-        "college_educated_population", "population",
-        "大专及以上学历人口", "大专及以上文化程度人口", "受过大专以上教育人口",
-    ),
-    **_spec("professional_technical_staff", "population", "专业技术人员", "专业技术人员数"),
-    **_spec("talent_stock", "population", "人才资源总量", "人才总量"),
-    **_spec("births", "population", "出生人口", "出生人数"),
-    **_spec("deaths", "population", "死亡人口", "死亡人数"),
-    **_spec("natural_growth_rate", "ratio", "人口自然增长率", "自然增长率"),
-    **_spec(
-        "patents_granted", "count",
-        "专利授权数", "专利授权量", "专利授权", "授权专利数", default_unit="件",
-    ),
-    **_spec(
-        "patent_applications", "count", "专利申请数", "专利申请量", "专利申请受理量", default_unit="件"
-    ),
-    **_spec(
-        "invention_patents_granted", "count",
-        "发明专利授权数", "发明专利授权量", default_unit="件",
-    ),
-    **_spec("high_tech_firms", "count", "高新技术企业数", "高新技术企业", default_unit="家"),
-    **_spec(
-        "industrial_firms_above_scale", "count",
-        "规模以上工业企业数", "规上工业企业数", default_unit="个",
-    ),
-}
-
-_REGION_KEYS = {
-    _key(k)
-    for k in (
-        "地区", "区域", "地区名称", "区域名称", "行政区划", "行政区划名称", "行政区", "县(市、区)",
-        "县(市,区)", "县市区", "县(市)", "县(区)", "县区", "市县", "城市", "地名", "名称",
-        "region", "city", "county", "region_name",
-    )
-}
-_CODE_KEYS = {_key(k) for k in ("代码", "行政区划代码", "区划代码", "地区代码", "编码", "code", "region_code")}
-_YEAR_KEYS = {_key(k) for k in ("年份", "年度", "年", "year")}
 _FOOTNOTE = re.compile(
     r"^(注|说明|资料来源|数据来源|来源|备注|附注|note|source|\*|[\u2460-\u2473])", re.IGNORECASE
 )
 _TABLE_UNIT = re.compile(r"^(?:计量)?单位[:：](.+)$")
-_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def register_header(chinese: str, canonical: str, kind: str | None = None) -> None:
-    """Teach :func:`read_yearbook` a new header (for the whole session).
-
-    Parameters
-    ----------
-    chinese : str
-        The header as printed, without its unit, e.g. ``"科技支出"``.
-    canonical : str
-        snake_case English column name, e.g. ``"science_expenditure"``.
-    kind : {"money", "money_usd", "area", "population", "count", "ratio"}, optional
-        What it measures; a table stating a unit of another kind is then
-        refused. None accepts any unit.
-
-    Raises
-    ------
-    DataError
-        If ``canonical`` is not snake_case or ``kind`` is unknown.
-
-    Examples
-    --------
-    >>> register_header("科技支出", "science_expenditure", "money")
-    """
-    HEADERS[_key(chinese)] = _make_spec(canonical, kind, f"register_header({chinese!r})")
-
-
-def _make_spec(canonical: str, kind: str | None, where: str) -> HeaderSpec:
-    if not isinstance(canonical, str) or not _SNAKE.match(canonical):
-        raise DataError(f"{where}: canonical name {canonical!r} must be snake_case ASCII")
-    if kind is not None and kind not in KINDS:
-        raise DataError(f"{where}: kind={kind!r} is not one of {', '.join(KINDS)}")
-    return HeaderSpec(canonical, kind)
-
-
-def _lookup(name: str, extra: Mapping[str, HeaderSpec]) -> HeaderSpec | None:
-    key = _key(name)
-    if key in extra:
-        return extra[key]
-    if key in HEADERS:
-        return HEADERS[key]
-    for spec in (*extra.values(), *HEADERS.values()):
-        if key == spec.canonical:
-            return spec
-    return None
 
 
 # --------------------------------------------------------------------------- reading raw grids
@@ -280,11 +136,11 @@ class _Table:
 
 
 def _find_header(grid: pd.DataFrame, region_column: str | None, where: str) -> int:
-    keys = _REGION_KEYS | _CODE_KEYS
+    keys = REGION_HEADERS | CODE_HEADERS
     if region_column is not None:
-        keys = {_key(region_column)}
+        keys = {normalize_header(region_column)}
     for i in range(min(len(grid), 30)):
-        if any(_key(_text(v)) in keys for v in grid.iloc[i] if not _blank(v)):
+        if any(normalize_header(_text(v)) in keys for v in grid.iloc[i] if not _blank(v)):
             return i
     raise DataError(
         f"{where}: no header row found -- no cell in the first 30 rows reads "
@@ -310,7 +166,7 @@ def _title_indicator(grid: pd.DataFrame, header_row: int, extra) -> tuple[Header
                 continue
             name, unit = split_header(text)
             # Titles carry prefixes ("表3-1 各县地区生产总值"): take the longest known name inside.
-            hits = [k for k in names if k and k in _key(name)]
+            hits = [k for k in names if k and k in normalize_header(name)]
             if hits:
                 best = max(hits, key=len)
                 return names[best], best, unit
@@ -352,7 +208,7 @@ def _read_table(
     hrow = _find_header(grid, region_column, where)
     header = [_text(v) for v in grid.iloc[hrow]]
     table_unit = _table_unit(grid, hrow)
-    region_keys = {_key(region_column)} if region_column else _REGION_KEYS
+    region_keys = {normalize_header(region_column)} if region_column else REGION_HEADERS
 
     roles: dict[int, tuple] = {}  # column position -> ("region"|"code"|"year"|"ind"|"yearcol", ...)
     header_map: dict[str, str] = {}
@@ -360,12 +216,12 @@ def _read_table(
     for j, h in enumerate(header):
         if not h:
             continue
-        k = _key(h)
+        k = normalize_header(h)
         if k in region_keys and "region" not in [r[0] for r in roles.values()]:
             roles[j] = ("region",)
-        elif k in _CODE_KEYS:
+        elif k in CODE_HEADERS:
             roles[j] = ("code",)
-        elif k in _YEAR_KEYS:
+        elif k in YEAR_HEADERS:
             roles[j] = ("year",)
         else:
             name, unit = split_header(h)
@@ -463,7 +319,7 @@ def _read_table(
                 f"{candidates[1]} in the units row)"
             )
         unit = candidates[0] if candidates else None
-        for src in (given_units.get(spec.canonical), given_units.get(_key(split_header(label)[0]))):
+        for src in (given_units.get(spec.canonical), given_units.get(normalize_header(split_header(label)[0]))):
             if unit is None and src is not None:
                 unit = parse_unit(src)
         if unit is None and table_unit is not None and (spec.kind in (None, table_unit.kind)):
@@ -693,8 +549,8 @@ def read_yearbook(
     extra: dict[str, HeaderSpec] = {}
     for chinese, spec in (headers or {}).items():
         canonical, kind = (spec, None) if isinstance(spec, str) else tuple(spec)
-        extra[_key(chinese)] = _make_spec(canonical, kind, f"headers[{chinese!r}]")
-    given_units = {(_key(k) if not _SNAKE.match(k) else k): v for k, v in (units or {}).items()}
+        extra[normalize_header(chinese)] = make_spec(canonical, kind, f"headers[{chinese!r}]")
+    given_units = {(normalize_header(k) if not SNAKE_CASE.match(k) else k): v for k, v in (units or {}).items()}
 
     grids, skipped = _grids(path, layout, sheet_name, encoding)
     options = dict(indicator=indicator, extra=extra, given_units=given_units, target=target,
