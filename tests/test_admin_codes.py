@@ -239,13 +239,20 @@ def test_bad_arguments():
 
 
 def test_unit_created_without_recorded_origin_is_flagged():
-    # 新吴区 320214 was carved out of 滨湖区/锡山区 in 2015; the sources give no origin
+    # 吴兴区 330502 and 南浔区 330503 were set up in 2003; the sources give no origin
+    df = panel([("330521", 2002, 1.0), ("330521", 2004, 1.0)])
+    with pytest.warns(AdminCodeWarning, match="吴兴区 330502 entered the code list in 2003"):
+        out, rep = harmonize_codes(df, "county_code", "year", 2004, return_report=True)
+    assert {"330502", "330503"} <= set(rep.events["new_code"])
+    with pytest.raises(AdminCodeError, match=r"330503 \(南浔区\) entered the code list in 2003.*no origin"):
+        harmonize_codes(panel([("330503", 2005, 1.0)]), "county_code", "year", 2000)
+
+
+def test_xinwu_carved_out_of_binhu_and_xishan_is_a_split():
+    # 国函〔2015〕184号: 新吴区 320214 from 锡山区 鸿山街道 and 滨湖区 five 街道
     df = panel([("320211", 2014, 1.0), ("320211", 2016, 1.0)])
-    with pytest.warns(AdminCodeWarning, match="新吴区 320214 entered the code list in 2015"):
-        out, rep = harmonize_codes(df, "county_code", "year", 2016, return_report=True)
-    assert "320214" in set(rep.events["new_code"])
-    with pytest.raises(AdminCodeError, match=r"320214 \(新吴区\) entered the code list in 2015"):
-        harmonize_codes(panel([("320214", 2016, 1.0)]), "county_code", "year", 2010)
+    with pytest.raises(AmbiguousSplitError, match=r"320211 \(滨湖区\) in 2014 covers 320211 滨湖区, 320214 新吴区"):
+        harmonize_codes(df, "county_code", "year", 2016)
 
 
 def test_provinces_beyond_coverage_warn():

@@ -154,8 +154,7 @@ def load_history() -> History:
     for code, name, a, b in zip(units["code"], units["name"], units["valid_from"], units["valid_to"]):
         end = coverage_end(code) if pd.isna(b) else int(b)
         hist.spans.setdefault(code, []).append((int(a), end, name))
-    linked = events[events["old_code"].notna() & events["new_code"].notna()]
-    linked = linked[linked["old_code"] != linked["new_code"]]
+    linked = events[events["linked"] == 1]
     for y, o, n in zip(linked["year"], linked["old_code"], linked["new_code"]):
         targets = hist.out_links.setdefault(o, {}).setdefault(int(y), [])
         if n not in targets:

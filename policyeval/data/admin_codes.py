@@ -639,11 +639,12 @@ def harmonize_codes(
             )
 
     unlinked = _unlinked_creations(pairs, V, hist, from_vintage)
-    warn_msgs += [
-        f"{nm} {n} entered the code list in {y} with no recorded origin; neighbouring units "
-        f"of prefecture {n[:4]}00 in df may have lost territory to it."
-        for y, n, nm in unlinked
-    ]
+    if unlinked:
+        listed = "; ".join(f"{nm} {n} entered the code list in {y}" for y, n, nm in unlinked)
+        warn_msgs.append(
+            f"{listed} with no recorded origin: units of the same prefecture in df may have "
+            f"lost territory to them without a code change."
+        )
     for msg in warn_msgs:
         warnings.warn(msg, AdminCodeWarning, stacklevel=2)
     report = _build_report(idname, V, df, out, pairs, label, relation, seen, hist, warn_msgs, unlinked)
