@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg, sparse, stats
 
 from policyeval.estimators._did_inputs import StaggeredPanel, examples, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError
@@ -366,15 +366,15 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     if not treated.any():
         raise EstimationError(f"no treated observation: gname is never reached within {tname!r}")
 
-    # --- targets (columns of treated-observation weights) -----------------
-    e1 = e[treated]
-    w1_obs = panel.w[treated]
+    # --- targets: for each reported term, treated rows and their weights --
+    t1_all = np.flatnonzero(treated)
+    e1_all = e[t1_all]
     names: list[Any] = ["overall"]
-    masks = [e1 >= 0]
+    selections = [e1_all >= 0]
     if horizons is True:
-        horizons = sorted(int(h) for h in np.unique(e1))
+        horizons = sorted(int(h) for h in np.unique(e1_all))
     if horizons is not None:
-        avail = sorted(int(h) for h in np.unique(e1))
+        avail = sorted(int(h) for h in np.unique(e1_all))
         missing = [h for h in horizons if h not in avail]
         if missing:
             raise EstimationError(
@@ -382,19 +382,15 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
                 f"{avail[0]}..{avail[-1]}"
             )
         names += list(horizons)
-        masks += [e1 == h for h in horizons]
-    W1 = np.column_stack([m * w1_obs for m in masks]).astype(float)
-    sums = W1.sum(axis=0)
-    if np.any(sums <= 0):
-        bad = [n for n, s_ in zip(names, sums) if s_ <= 0]
-        raise EstimationError(f"targets {bad} have zero total weight (check weights={spec['weights']!r})")
-    W1 /= sums
-    targeted = W1.sum(axis=1) > 0
+        selections += [e1_all == h for h in horizons]
+    targeted = np.logical_or.reduce(selections)
 
     # --- encode the untreated sample --------------------------------------
+    # zero-weight rows carry no information on the fixed effects (and get v = 0)
+    fit0 = untreated & (panel.w > 0)
     u_all, t_all = panel.unit_code, panel.t
-    units0 = np.unique(u_all[untreated])
-    periods0 = np.unique(t_all[untreated])
+    units0 = np.unique(u_all[fit0])
+    periods0 = np.unique(t_all[fit0])
     u_map = np.full(panel.n_units, -1)
     u_map[units0] = np.arange(len(units0))
     p_idx = np.searchsorted(periods0, t_all)
@@ -402,11 +398,10 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     s_all = np.where(p_ok, p_idx, -1)
     uc = u_map[u_all]
 
-    t1_idx = np.flatnonzero(treated)
-    bad_unit = uc[t1_idx] < 0
-    bad_period = s_all[t1_idx] < 0
+    bad_unit = uc[t1_all] < 0
+    bad_period = s_all[t1_all] < 0
     if (targeted & bad_unit).any():
-        ids = panel.unit_labels[u_all[t1_idx][targeted & bad_unit]]
+        ids = panel.unit_labels[u_all[t1_all][targeted & bad_unit]]
         n_ids = len(pd.unique(ids))
         raise EstimationError(
             f"cannot impute Y(0): {n_ids} units {examples(ids)} of idname={idname!r} have no untreated "
@@ -414,7 +409,7 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
             "drop these units or choose horizons that exclude them"
         )
     if (targeted & bad_period).any():
-        per = np.unique(t_all[t1_idx][targeted & bad_period])
+        per = np.unique(t_all[t1_all][targeted & bad_period])
         raise EstimationError(
             f"cannot impute Y(0): {len(per)} periods {examples(per.tolist(), 5)} of tname={tname!r} have no "
             "untreated observation (every unit observed then is already treated), so their period "
@@ -423,9 +418,17 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         )
     # treated rows outside every target and not imputable play no role
     keep1 = ~(bad_unit | bad_period)
-    t1_idx, W1, e1 = t1_idx[keep1], W1[keep1], e1[keep1]
+    t1_idx, e1 = t1_all[keep1], e1_all[keep1]
+    remap = np.cumsum(keep1) - 1
+    targets = []
+    for name, sel in zip(names, selections):
+        rows = remap[np.flatnonzero(sel)]  # every targeted row is imputable (checked above)
+        wt = panel.w[t1_idx[rows]]
+        if wt.sum() <= 0:
+            raise EstimationError(f"target {name!r} has zero total weight (weights={spec['weights']!r})")
+        targets.append((rows, wt / wt.sum()))
 
-    i0 = np.flatnonzero(untreated)
+    i0 = np.flatnonzero(fit0)
     X = panel.X
     cov_names = [f"covariate {c!r}" for c in spec["covariates"]]
     names_R = [f"{tname}={p}" for p in periods0[1:]] + cov_names
@@ -436,24 +439,37 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     u1, s1, X1 = uc[t1_idx], s_all[t1_idx], X[t1_idx]
     y0_hat = ls.fitted(bD[:, None], bR[:, None], u1, s1, X1)[:, 0]
     tau = panel.y[t1_idx] - y0_hat
-    est = W1.T @ tau
+    est = np.array([wt @ tau[rows] for rows, wt in targets])
 
     # --- BJS Theorem 3 variance -------------------------------------------
-    aD, aR = ls.rhs(u1, s1, X1, W1)
-    vD, vR = ls.solve(aD, aR)
-    v0 = -panel.w[i0][:, None] * ls.fitted(vD, vR, uc[i0], s_all[i0], X[i0])
+    H, G, T0 = len(targets), panel.n_clusters, len(periods0)
+    aD = np.column_stack([np.bincount(u1[r], wt, ls.N) for r, wt in targets])
+    at = np.column_stack([np.bincount(s1[r], wt, T0)[1:] for r, wt in targets])
+    ax = np.column_stack([X1[r].T @ wt for r, wt in targets]) if ls.K else np.empty((0, H))
+    vD, vR = ls.solve(aD, np.vstack([at, ax]))
+    # untreated part: sum_c sum_i v_i e_i with v_i = -w_i z_i'b, collected by
+    # (cluster, unit), (cluster, period) and covariates so no n0 x H array is built
+    u0, s0, cl0 = uc[i0], s_all[i0], panel.cluster_code[i0]
+    q = panel.w[i0] * resid0
+    M_cu = sparse.csr_matrix((q, (cl0, u0)), shape=(G, ls.N))
+    M_cs = np.bincount(cl0 * T0 + s0, q, G * T0).reshape(G, T0)
+    vt = np.vstack([np.zeros((1, H)), vR[: T0 - 1]])
+    psi = -(M_cu @ vD + M_cs @ vt)
+    if ls.K:
+        psi -= _cluster_sums(cl0, X[i0] * q[:, None], G) @ vR[T0 - 1:]
+    # treated part: tau minus its v^2-weighted mean in the cohort x event-time cell
     g1 = panel.g[t1_idx]
-    cell = pd.factorize(pd.MultiIndex.from_arrays([g1, e1]))[0]
-    n_cell = cell.max() + 1
-    G = panel.n_clusters
-    cl0, cl1 = panel.cluster_code[i0], panel.cluster_code[t1_idx]
-    psi = _cluster_sums(cl0, v0 * resid0[:, None], G)
-    for h in range(W1.shape[1]):
-        v2 = W1[:, h] ** 2
-        den = np.bincount(cell, v2, n_cell)
-        num = np.bincount(cell, v2 * tau, n_cell)
+    gi = (g1 - g1.min()).astype(np.int64)
+    ei = (e1 - e1.min()).astype(np.int64)
+    cell = np.unique(gi * (ei.max() + 1) + ei, return_inverse=True)[1].ravel()
+    n_cell = int(cell.max()) + 1
+    cl1 = panel.cluster_code[t1_idx]
+    for h, (rows, wt) in enumerate(targets):
+        c, v2 = cell[rows], wt ** 2
+        den = np.bincount(c, v2, n_cell)
+        num = np.bincount(c, v2 * tau[rows], n_cell)
         tbar = np.divide(num, den, out=np.zeros(n_cell), where=den > 0)
-        psi[:, h] += np.bincount(cl1, W1[:, h] * (tau - tbar[cell]), G)
+        psi[:, h] += np.bincount(cl1[rows], wt * (tau[rows] - tbar[c]), G)
     vcov_post = psi.T @ psi
     se = np.sqrt(np.diag(vcov_post))
 
@@ -472,7 +488,8 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     terms += post_terms
     params += list(est[post_cols])
     ses += list(se[post_cols])
-    index = pd.Index(terms, dtype=object if horizons is None else None, name="term")
+    index = pd.Index(terms, dtype=object if horizons is None else None,
+                     name="term" if horizons is None else "event_time")
     k = len(terms)
     V = np.full((k, k), np.nan)
     m = len(leads) if leads is not None else 0
