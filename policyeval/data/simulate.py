@@ -378,6 +378,24 @@ def simulate_enclave_panel(
     Trends are drawn independently of treatment, so parallel trends hold in
     expectation.
 
+    **Calibration** (sources in :mod:`policyeval.data._simulate_calibration`).
+    Without enclaves the provincial sums equal, exactly, 2023 GDP of 12.82万亿元
+    (Jiangsu, 2024 government work report) and 82553亿元 (Zhejiang 2023
+    statistical communiqué), Jiangsu 2023 budget revenue 9930亿元 (7.75% of
+    GDP), Zhejiang's 2023 resident population 6627万 and Jiangsu's talent
+    stock of 1560万; Zhejiang prefectures get their 2013 GDP shares. That
+    puts a typical Jiangsu county at a few hundred 亿元 of GDP in the 2010s
+    (bundled draw, 2015: median ≈ 620亿 in Jiangsu, ≈ 360亿 in Zhejiang, from
+    under 100亿 to ≈ 2500亿; which county is large is random within its
+    prefecture),
+    and a 丽水 county like 缙云 near its published 2023 scale (GDP 320亿元,
+    budget revenue 23.5亿元, tax 70% of it). Growth paths between anchors,
+    亩均 value added, talent and patent intensities are assumptions.
+    Effect sizes: a forward park raises its host's GDP by 14% at full size,
+    below the ≈20% of a whole state-level SEZ (Alder, Shao & Zilibotti 2016)
+    -- an assumption consistent with 苏宿 producing ≈2.2% of Suqian
+    prefecture's GDP by 2021 (DOMAIN.md section 4); see :func:`default_effects`.
+
     **Treatment.** Each registry enclave treats its origin and destination
     from ``opening_year`` (``agreement_year`` when the opening is unknown;
     recorded in ``roles.start_source``). A prefecture code (ending in "00")
@@ -408,7 +426,9 @@ def simulate_enclave_panel(
     carries both -- which is what a DiD on that ``first_treat_<role>`` with
     never-treated controls targets. ``"overall"`` and ``"type"`` average over
     all observed post-treatment unit-years (:math:`e \\ge 0`); ``"neighbour"``
-    rows are never-treated units exposed through their prefecture.
+    rows are never-treated units exposed through their prefecture. Units
+    treated before 2000 (an enclave opened in 1995) are always treated in the
+    panel; R ``did`` drops them, so drop their cohort before comparing.
 
     References
     ----------
