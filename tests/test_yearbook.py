@@ -146,6 +146,13 @@ def test_separate_code_column_and_names_without_codes(tmp_path):
     assert df["region"].tolist() == ["南京市", "苏州市"]
 
 
+def test_twelve_digit_codes_and_province_header(tmp_path):
+    rows = [["省份", "税收收入(亿元)"], ["320000000000 江苏省", "1"], ["330000 浙江省", "2"]]
+    df = read_yearbook(write_csv(rows, tmp_path / "p.csv"), year=2020)
+    assert df["region_code"].tolist() == [330000, 320000000000]
+    assert df["region"].tolist() == ["浙江省", "江苏省"]
+
+
 def test_code_in_name_conflicting_with_code_column_raises(tmp_path):
     rows = [["代码", "地区", "地区生产总值(万元)"], ["320102", "320104 秦淮区", "1"]]
     with pytest.raises(DataError, match="region '秦淮区' has code 320104 in its name cell but 320102 in the code column"):
@@ -312,3 +319,17 @@ def test_bad_arguments(tmp_path):
         read_yearbook(path, unknown_headers="drop")
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_yearbook(tmp_path / "missing.xlsx")
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["panel", "units", "yearbook", "yearbook_headers", "outcomes"],
+)
+def test_docstring_examples_run(module, restore_headers):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"policyeval.data.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0

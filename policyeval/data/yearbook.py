@@ -177,7 +177,8 @@ def _parse_region(cell: object) -> tuple[int | None, str | None]:
     text = _text(cell)
     if not text:
         return None, None
-    match = re.match(r"^(\d{6})(.*)$", text)
+    # GB/T 2260 codes have 6 digits; statistical codes (统计用区划代码) 12.
+    match = re.match(r"^(\d{12}|\d{6})(?!\d)(.*)$", text)
     if match:
         return int(match.group(1)), (match.group(2) or None)
     return None, text
@@ -456,7 +457,7 @@ def read_yearbook(
     region_column: str | None = None,
     encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Read a wide statistical-yearbook table (Excel or CSV) into a long panel.
+    r"""Read a wide statistical-yearbook table (Excel or CSV) into a long panel.
 
     Parameters
     ----------
@@ -531,9 +532,24 @@ def read_yearbook(
 
     Examples
     --------
-    >>> df = read_yearbook("苏州统计年鉴2020_表2-1.xlsx")  # doctest: +SKIP
-    >>> df.attrs["conversions"][0]                          # doctest: +SKIP
-    {'column': 'gdp', 'from_unit': '亿元', 'to_unit': '元', 'factor': 100000000.0, 'year': 2019}
+    A GBK-encoded export with units in the headers, a missing value and a
+    footnote (numbers made up):
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "表2-1.csv"
+    >>> _ = path.write_text(
+    ...     "地　区,地区生产总值（亿元）,行政区域土地面积(平方公里)\n"
+    ...     "320102 玄武区,1050.5,75.46\n320104 秦淮区,—,49.11\n注：测试数据,,\n",
+    ...     encoding="gbk")
+    >>> df = read_yearbook(path, year=2020)
+    >>> df
+       region_code region  year           gdp  land_area
+    0       320102    玄武区  2020  1.050500e+11      75.46
+    1       320104    秦淮区  2020           NaN      49.11
+    >>> df.attrs["conversions"]
+    [{'column': 'gdp', 'from_unit': '亿元', 'to_unit': '元', 'factor': 100000000.0}]
+    >>> df.attrs["footnotes"]
+    ['[表2-1.csv] 注:测试数据']
     """
     path = Path(path)
     if layout not in ("auto", "table", "sheets", "years_in_columns"):

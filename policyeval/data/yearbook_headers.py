@@ -154,11 +154,15 @@ REGION_HEADERS = {
     normalize_header(k)
     for k in (
         "地区", "区域", "地区名称", "区域名称", "行政区划", "行政区划名称", "行政区", "县(市、区)",
-        "县(市,区)", "县市区", "县(市)", "县(区)", "县区", "市县", "城市", "地名", "名称",
-        "region", "city", "county", "region_name",
+        "县(市,区)", "县市区", "县(市)", "县(区)", "县区", "区县", "市县", "县市", "城市",
+        "城市名称", "地级市", "省份", "省(区、市)", "省区市", "地名", "名称",
+        "region", "city", "county", "province", "region_name",
     )
 }
-CODE_HEADERS = {normalize_header(k) for k in ("代码", "行政区划代码", "区划代码", "地区代码", "编码", "code", "region_code")}
+CODE_HEADERS = {
+    normalize_header(k)
+    for k in ("代码", "行政区划代码", "区划代码", "地区代码", "编码", "code", "region_code")
+}
 YEAR_HEADERS = {normalize_header(k) for k in ("年份", "年度", "年", "year")}
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 
