@@ -350,7 +350,8 @@ def fit_fe_ols(
     if sw is not None:
         Z = Z * sw[:, None]
     yt, Xt = Z[:, 0], Z[:, 1:]
-    scale = np.sqrt((X**2).sum(axis=0) / len(X))
+    Xw = X if sw is None else X * sw[:, None]
+    scale = np.sqrt((Xw**2).sum(axis=0) / len(X))
     scale[scale == 0] = 1.0
     absorbed = np.sqrt((Xt**2).sum(axis=0) / len(X)) <= 1e-10 * scale
     if absorbed.any():

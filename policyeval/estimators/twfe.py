@@ -309,10 +309,12 @@ class EventStudy:
     ----------
     reference : int or sequence of int
         Event time(s) omitted as the baseline (default -1, the period before
-        treatment). Give two, e.g. ``(-1, -5)``, when no unit is
-        never treated and the window is not binned: event time is then a
-        linear function of unit and period, so one more normalisation is
-        needed.
+        treatment). When no unit stays untreated through the sample, the
+        fully dynamic specification is not identified (event time is linear
+        in unit and period, and the last periods have no untreated unit):
+        bin the endpoints and/or omit more periods, e.g. ``(-1, -5)``. An
+        :class:`~policyeval.exceptions.EstimationError` names the terms that
+        cannot be separated.
     window : (int, int) or None
         First and last event time with its own coefficient. ``None`` uses
         every observed event time.
