@@ -327,3 +327,18 @@ def test_report_is_printable_and_typed():
     text = str(rep)
     assert "8 rows in, 4 rows out" in text
     assert "2009 abolished: 塘沽区 120107 -> 滨海新区 120116 (国函〔2009〕125号)" in text
+
+
+def test_summing_merges_conserves_provincial_totals_2010_2013():
+    # every Jiangsu/Zhejiang county of each year's list, read in its own vintage;
+    # 2010-2013 saw only one-to-one changes and merges there (苏州 姑苏区 2012, ...)
+    rng = np.random.default_rng(7)
+    frames = [list_counties(("32", "33"), vintage=y).assign(year=y) for y in range(2010, 2014)]
+    df = pd.concat(frames, ignore_index=True)[["code", "year"]]
+    df["gdp"] = rng.gamma(2.0, 100.0, len(df)).round(1)
+    out, rep = harmonize_codes(df, "code", "year", 2013, merges="sum", sum_columns=["gdp"], return_report=True)
+    assert len(out) == 4 * len(list_counties(("32", "33"), vintage=2013))
+    np.testing.assert_allclose(out.groupby("year")["gdp"].sum(), df.groupby("year")["gdp"].sum())
+    gusu = rep.mapping[rep.mapping["harmonised_code"] == "320508"]
+    assert set(gusu["code"]) == {"320502", "320503", "320504", "320508"}
+    assert set(gusu.loc[gusu["code"] != "320508", "relation"]) == {"merged"}

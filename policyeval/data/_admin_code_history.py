@@ -149,7 +149,8 @@ def load_history() -> History:
         dtype={"old_code": str, "new_code": str, "doc_no": str, "source_url": str, "note": str},
         keep_default_na=False,
     )
-    events = events.replace({"": None}) if len(events) else events
+    for col in ("old_code", "old_name", "new_code", "new_name", "doc_no", "source_url", "note"):
+        events[col] = events[col].mask(events[col] == "")  # empty cell -> missing
     hist = History(units=units, events=events)
     for code, name, a, b in zip(units["code"], units["name"], units["valid_from"], units["valid_to"]):
         end = coverage_end(code) if pd.isna(b) else int(b)

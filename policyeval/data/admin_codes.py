@@ -22,7 +22,9 @@ Sources and coverage
       1980-2020 with document numbers where known.  We changed the data:
       inconsistent links dropped or re-pointed, see the build script.
     * Our curated rows (``admin_code_changes_curated.csv``, a source per row):
-      龙港市 (2019) and the 2021 Hangzhou reorganisation (国函〔2021〕29号).
+      锡山市 split (国函〔2000〕133号), 吴县市/郊区 (Suzhou 2000), 新吴区
+      (国函〔2015〕184号), 龙港市 (2019) and the 2021 Hangzhou reorganisation
+      (国函〔2021〕29号).  Licences and changes: ``admin_code_sources.json``.
     The package reads only ``admin_code_units.csv`` and
     ``admin_code_changes.csv``, written by ``scripts/build_admin_code_history.py``;
     nothing is downloaded at run time.  Jiangsu (32) and Zhejiang (33) are
@@ -554,7 +556,13 @@ def harmonize_codes(
     for root, keys in comp_pairs.items():
         K = sorted(set().union(*(targets[k] for k in keys)))
         yrs = sorted({t for _, t in keys})
-        expected = {t: frozenset().union(*(hist.map(k, V, ref(t), seen) for k in K)) for t in yrs}
+        try:
+            expected = {t: frozenset().union(*(hist.map(k, V, ref(t), seen) for k in K)) for t in yrs}
+        except UnmappableCodeError as err:
+            raise AdminCodeError(
+                f"idname={idname!r}: cannot tell which units of df make up {_examples(K)} "
+                f"(vintage {V}): {err}."
+            ) from None
         has_split = len(K) > 1
         has_merge = any(len(e) > 1 for e in expected.values())
         if not has_split and not has_merge:
