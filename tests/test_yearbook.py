@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from yearbook_fixtures import (
     REGIONS,
     YEARS,
@@ -199,6 +201,13 @@ def test_footnote_rows_that_look_like_data_warn_with_count(tmp_path):
     assert len(df.attrs["footnotes"]) == 3
 
 
+def test_unprefixed_note_sentence_is_a_footnote_not_a_region(tmp_path):
+    rows = _small([["玄武区", "1", "75"], ["1. 本表按当年价格计算，下同。", "", ""]])
+    df = _read_quietly(write_csv(rows, tmp_path / "s.csv"), year=2015)
+    assert df["region"].tolist() == ["玄武区"]
+    assert df.attrs["footnotes"] == ["[s.csv] 1.本表按当年价格计算,下同。"]
+
+
 def test_skipped_sheet_with_numbers_warns(known_panel, tmp_path):
     sheets = {"2015": wide_rows(known_panel, 2015, text=False), "2015-2016": wide_rows(known_panel, 2016, text=False)}
     path = write_workbook(sheets, tmp_path / "s.xlsx")
@@ -333,3 +342,45 @@ def test_docstring_examples_run(module, restore_headers):
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ----------------------------------------------------------------------------- property: any units round-trip
+
+_UNIT_CHOICES = {
+    "gdp": ("地区生产总值", ["元", "千元", "万元", "亿元"]),
+    "tax_revenue": ("税收收入", ["元", "万元", "亿元"]),
+    "land_area": ("行政区域土地面积", ["平方公里", "公顷", "亩", "平方米"]),
+    "resident_population": ("常住人口", ["人", "万人"]),
+}
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    data=st.data(),
+    n_regions=st.integers(1, len(REGIONS)),
+    brackets=st.sampled_from([("(", ")"), ("（", "）"), ("【", "】")]),
+)
+def test_any_mix_of_units_reads_back_to_canonical_values(tmp_path_factory, data, n_regions, brackets):
+    from policyeval.data.units import conversion_factor
+
+    canonical = {"gdp": "元", "tax_revenue": "元", "land_area": "平方公里", "resident_population": "人"}
+    chosen = {c: data.draw(st.sampled_from(units)) for c, (_, units) in _UNIT_CHOICES.items()}
+    values = {
+        c: data.draw(st.lists(st.one_of(st.none(), st.floats(1e-3, 1e12)), min_size=n_regions, max_size=n_regions))
+        for c in _UNIT_CHOICES
+    }
+    header = ["地区"] + [f"{zh}{brackets[0]}{chosen[c]}{brackets[1]}" for c, (zh, _) in _UNIT_CHOICES.items()]
+    rows = [header]
+    for k in range(n_regions):
+        code, name = REGIONS[k]
+        cells = []
+        for c in _UNIT_CHOICES:
+            v = values[c][k]
+            cells.append("—" if v is None else repr(v / conversion_factor(chosen[c], canonical[c])))
+        rows.append([f"{code} {name}", *cells])
+    path = write_csv(rows, tmp_path_factory.mktemp("prop") / "t.csv")
+    df = read_yearbook(path, year=2020)
+    for c in _UNIT_CHOICES:
+        expected = np.array([np.nan if v is None else v for v in values[c]], dtype=float)
+        np.testing.assert_allclose(df[c].to_numpy(), expected, rtol=1e-12, err_msg=f"{c} in {chosen[c]}")
+        assert df.attrs["units"][c] == canonical[c]

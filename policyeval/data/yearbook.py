@@ -363,7 +363,10 @@ def _read_table(
         values_present = any(
             np.isfinite(_num(row.iat[j])) for j in inds if not _blank(row.iat[j])
         )
-        in_notes = in_notes or bool(_FOOTNOTE.match(first))
+        # A sentence ("1. 本表按当年价格计算。") with no numbers is a note even
+        # without a 注 prefix; region names never carry sentence punctuation.
+        sentence = not values_present and (len(first) > 30 or any(p in first for p in "。;,"))
+        in_notes = in_notes or bool(_FOOTNOTE.match(first)) or sentence
         has_id = any(not _blank(row.iat[j]) for j in id_cols if roles[j][0] != "year")
         if in_notes or not has_id:
             footnotes.append(f"[{where}] " + " ".join(_text(v) for v in row if not _blank(v)))
