@@ -242,15 +242,15 @@ def _check_effects(effects: pd.DataFrame | None) -> pd.DataFrame:
 
 def _event_paths(roles: pd.DataFrame, effects: pd.DataFrame, years: np.ndarray) -> dict[str, np.ndarray]:
     """Per role row and outcome, the (n_rows, n_years) log effect path."""
-    lookup = effects.set_index(["outcome", "role", "enclave_type"])
+    lookup = {(o, r, t): (float(th), float(rp)) for o, r, t, th, rp in effects.itertuples(index=False)}
     e = years[None, :] - roles["start_year"].to_numpy(dtype=float)[:, None]
     scale = (roles["weight"] * roles["effect_multiplier"]).to_numpy()[:, None]
+    keys = list(zip(roles["role"], roles["enclave_type"]))
     out = {}
     for outcome in OUTCOMES:
-        theta = np.array([lookup["plateau"].get((outcome, r, t), 0.0)
-                          for r, t in zip(roles["role"], roles["enclave_type"])])[:, None]
-        ramp = np.array([lookup["ramp_years"].get((outcome, r, t), 1.0)
-                         for r, t in zip(roles["role"], roles["enclave_type"])])[:, None]
+        # A missing (outcome, role, type) row means no effect.
+        pairs = np.array([lookup.get((outcome, r, t), (0.0, 1.0)) for r, t in keys]).reshape(-1, 2)
+        theta, ramp = pairs[:, :1], pairs[:, 1:]
         out[outcome] = np.where(e >= 0, scale * theta * -np.expm1(-(e + 1) / ramp), 0.0)
     return out
 
@@ -556,10 +556,13 @@ def _timing_columns(units: pd.DataFrame, active: pd.DataFrame, codes: pd.Index) 
     ft_o, ty_o, _ = _first_year(active, codes, "origin")
     ft, ty, ids = _first_year(active, codes, None)
     pref = units.set_index("code")["prefecture_code"]
+    row_pref = active["prefecture_code"].to_numpy(dtype=object)
+    row_code = active["county_code"].to_numpy(dtype=object)
+    row_start = active["start_year"].to_numpy(dtype=float)
     exposed = []
     for code in codes:
-        others = active[(active["prefecture_code"] == pref[code]) & (active["county_code"] != code)]
-        exposed.append(int(others["start_year"].min()) if len(others) else 0)
+        others = row_start[(row_pref == pref[code]) & (row_code != code)]
+        exposed.append(int(others.min()) if others.size else 0)
     return pd.DataFrame({
         "first_treat": ft.to_numpy(), "first_treat_destination": ft_d.to_numpy(),
         "first_treat_origin": ft_o.to_numpy(), "first_exposed_neighbour": exposed,
