@@ -84,13 +84,36 @@ def _numeric(df: pd.DataFrame, arg: str, col: str, idname: str | None) -> np.nda
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _per_unit_constant(values: np.ndarray, unit: np.ndarray, n_units: int):
-    """First value per unit and the units where the value is not constant."""
-    first = np.full(n_units, np.nan)
-    order = np.arange(len(unit))[::-1]           # so the first row of each unit is written last
-    first[unit[order]] = values[order]
-    same = (values == first[unit]) | (np.isnan(values) & np.isnan(first[unit]))
-    return first, np.unique(unit[~same])
+def _per_unit_constant(values: np.ndarray, unit: np.ndarray, n_units: int, n_periods: int = 0):
+    """A value per unit and the units whose rows do not all carry that value.
+
+    ``n_periods > 0`` says the rows are sorted by (unit, period) with every
+    period present, so a reshape replaces the scatter.
+    """
+    if n_periods:
+        m = values.reshape(n_units, n_periods)
+        bad = m != m[:, :1]
+        if np.isnan(values).any():
+            bad &= ~(np.isnan(m) & np.isnan(m[:, :1]))
+        return m[:, 0], np.flatnonzero(bad.any(axis=1))
+    ref = np.full(n_units, np.nan)
+    ref[unit] = values
+    r = ref[unit]
+    bad = values != r
+    if np.isnan(values).any():
+        bad &= ~(np.isnan(values) & np.isnan(r))
+    return ref, np.unique(unit[bad])
+
+
+def _switch_off(g, t, unit, varying):
+    """Units among ``varying`` whose first-treated period later becomes 'never' (0)."""
+    sel = np.isin(unit, varying)
+    u, tt, gg = unit[sel], t[sel], g[sel]
+    order = np.lexsort((tt, u))
+    u, gg = u[order], gg[order]
+    first_row = np.r_[True, u[1:] != u[:-1]]
+    first_g = np.repeat(gg[first_row], np.diff(np.r_[np.flatnonzero(first_row), len(u)]))
+    return np.unique(u[np.isfinite(first_g) & np.isinf(gg)])
 
 
 def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, panel,
@@ -144,7 +167,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         cols = [yname, *covariates] + ([weights] if weights else [])
         warnings.warn(
             f"Dropped {int(missing.sum())} rows with a missing value in {cols}.",
-            DroppedObservationsWarning, stacklevel=4)
+            DroppedObservationsWarning, stacklevel=3)
         keep &= ~missing
     if weights is not None:
         bad = keep & ((w_all < 0) | ~np.isfinite(w_all))
@@ -153,30 +176,50 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
                             f"found {_eg(w_all[bad])}")
 
     g_all = _numeric(df, "gname", gname, idname)
-    g_all = np.where(np.isnan(g_all), 0.0, g_all)
     if (g_all < 0).any():
         raise TreatmentTimingError(f"gname={gname!r} must be the first treated period or 0 for never "
                                    f"treated; found negative values ({_eg(g_all[g_all < 0])})")
-    g_all = np.where(g_all == 0, np.inf, g_all)
+    if not g_all.flags.writeable or np.shares_memory(g_all, df[gname].to_numpy()):
+        g_all = g_all.copy()
+    g_all[~(g_all > 0)] = np.inf                    # 0 or missing: never treated
 
     # --- units ----------------------------------------------------------
     if idname is not None:
         ids_col = df[idname]
         if ids_col.isna().any():
             raise DataError(f"idname={idname!r} is missing in {int(ids_col.isna().sum())} rows")
-        unit_all, id_values = pd.factorize(ids_col, sort=True)
+        unit_all, id_values = pd.factorize(ids_col, sort=False)
         id_values = np.asarray(id_values)
         n_ids = len(id_values)
     else:
         unit_all = np.arange(len(df))
         id_values, n_ids = None, len(df)
+    sorted_full, sorted_T = False, 0
 
-    periods_all = np.unique(t_all)
-    tcode_all = np.searchsorted(periods_all, t_all)
+    periods_all = np.sort(pd.unique(t_all))
+    t0, span = periods_all[0], int(periods_all[-1] - periods_all[0]) + 1
+    if span == len(periods_all):                    # consecutive periods: the code is an offset
+        tcode_all = t_all - t0
+    elif span <= 50 * len(periods_all) + 1000:
+        lut = np.zeros(span, dtype=np.int64)
+        lut[periods_all - t0] = np.arange(len(periods_all))
+        tcode_all = lut[t_all - t0]
+    else:
+        tcode_all = np.searchsorted(periods_all, t_all)
     if idname is not None:
-        key = unit_all.astype(np.int64) * len(periods_all) + tcode_all
-        counts = np.bincount(key, minlength=n_ids * len(periods_all))
-        if counts.max(initial=0) > 1:
+        # the common case, rows sorted by (unit, period) with no gap, needs no scatter at all
+        T_all = len(periods_all)
+        sorted_full = False
+        if len(df) == n_ids * T_all:
+            U = unit_all.reshape(n_ids, T_all)
+            sorted_full = bool((U[:, 0] == np.arange(n_ids)).all() and (U == U[:, :1]).all()
+                               and (tcode_all.reshape(n_ids, T_all) == np.arange(T_all)).all())
+        sorted_T = T_all if sorted_full else 0
+        counts = None
+        if not sorted_full:
+            key = unit_all.astype(np.int64) * T_all + tcode_all
+            counts = np.bincount(key, minlength=n_ids * T_all)
+        if counts is not None and counts.max(initial=0) > 1:
             dup = np.flatnonzero(counts > 1)
             raise DuplicateObservationError(
                 f"{len(dup)} ({idname}, {tname}) pairs appear more than once "
@@ -184,11 +227,9 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
                 "each unit may have one row per period")
 
         # treatment timing must be constant within a unit
-        g_unit, varying = _per_unit_constant(g_all, unit_all, n_ids)
+        _, varying = _per_unit_constant(g_all, unit_all, n_ids, sorted_T)
         if len(varying):
-            last = np.full(n_ids, np.nan)
-            last[unit_all] = g_all
-            off = varying[np.isinf(last[varying]) & np.isfinite(g_unit[varying])]
+            off = _switch_off(g_all, t_all, unit_all, varying)
             extra = (f"; treatment switches off for {len(off)} of them ({_eg(id_values[off])}), "
                      "which staggered adoption does not allow") if len(off) else ""
             raise TreatmentTimingError(
@@ -200,7 +241,8 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
             if vals is None:
                 vals = pd.factorize(df[col])[0].astype(float)
             if panel:
-                _, var = _per_unit_constant(vals[keep], unit_all[keep], n_ids)
+                _, var = (_per_unit_constant(vals, unit_all, n_ids, sorted_T) if keep.all()
+                          else _per_unit_constant(vals[keep], unit_all[keep], n_ids))
                 if len(var):
                     raise DataError(f"{arg}={col!r} varies within idname={idname!r} for {len(var)} units "
                                     f"({_eg(id_values[var])}); it must be constant per unit in a panel")
@@ -213,7 +255,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         notes.append(f"{n_late} units first treated after the last period ({t_last}) are used as never treated.")
         warnings.warn(f"{n_late} units have gname={gname!r} after the last period {t_last}; "
                       "they are never treated within the data and are used as such.",
-                      EstimationWarning, stacklevel=4)
+                      EstimationWarning, stacklevel=3)
         g_all = np.where(late, np.inf, g_all)
     always = g_all <= t_first + anticipation
     if always.any():
@@ -222,10 +264,10 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         warnings.warn(
             f"Dropped {len(bad_units)} units ({_eg(label)}; {int(always.sum())} rows) treated in every "
             f"period: gname={gname!r} <= first period {t_first} + anticipation {anticipation}, so they "
-            "have no untreated period to compare.", DroppedObservationsWarning, stacklevel=4)
+            "have no untreated period to compare.", DroppedObservationsWarning, stacklevel=3)
         keep &= ~always
 
-    has_never = bool(np.isinf(g_all[keep]).any())
+    has_never = bool(np.isinf(g_all if keep.all() else g_all[keep]).any())
     if not has_never:
         if control_group == "never_treated":
             raise EstimationError(
@@ -237,7 +279,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
             warnings.warn(
                 f"Dropped {int(late_rows.sum())} rows in periods >= {cutoff:g}: there are no never-treated "
                 "units, so once the last cohort is treated nobody is left to compare with (the last "
-                "cohort serves only as a control).", DroppedObservationsWarning, stacklevel=4)
+                "cohort serves only as a control).", DroppedObservationsWarning, stacklevel=3)
             keep &= ~late_rows
 
     # --- clusters -------------------------------------------------------
@@ -254,34 +296,53 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     rows = np.flatnonzero(keep)
     if len(rows) == 0:
         raise EstimationError("no rows left to estimate with")
-    periods = np.unique(t_all[rows])
+    if len(rows) == len(df):
+        periods, tcode = periods_all, tcode_all
+    else:
+        present_t = np.bincount(tcode_all[rows], minlength=len(periods_all)) > 0
+        periods = periods_all[present_t]
+        tcode = (np.cumsum(present_t) - 1)[tcode_all[rows]]
     if len(periods) < 2:
         raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
-    tcode = np.searchsorted(periods, t_all[rows])
     T = len(periods)
 
+    if panel and idname is not None and sorted_full and len(rows) == len(df):
+        Y = y_all.reshape(n_ids, T)
+        X = np.stack([x.reshape(n_ids, T) for x in x_all]) if covariates else None
+        cl, ncl = None, n_ids
+        if cluster_all is not None and cluster != idname:
+            cl = np.unique(cluster_all[::T], return_inverse=True)[1]
+            ncl = int(cl.max()) + 1
+        w_unit = np.ones(n_ids) if weights is None else w_all[::T].copy()
+        return StaggeredData(True, periods, g_all[::T].copy(), w_unit, Y, None, X, cl, ncl, id_values,
+                             len(rows), n_ids, notes)
     if panel and idname is not None:
         unit = unit_all[rows]
         present = np.bincount(unit, minlength=n_ids)
         full = present == T
-        if not allow_unbalanced_panel and not full[np.unique(unit)].all():
-            gone = np.flatnonzero((present > 0) & ~full)
+        partial = (present > 0) & ~full
+        if not allow_unbalanced_panel and partial.any():
+            gone = np.flatnonzero(partial)
             warnings.warn(
                 f"Dropped {len(gone)} units ({_eg(id_values[gone])}; {int(present[gone].sum())} rows) not "
                 f"observed in all {T} periods: panel=True uses a balanced panel (as R did). Pass "
                 "allow_unbalanced_panel=True to keep them (estimated as repeated cross-sections, "
-                "clustered by unit).", DroppedObservationsWarning, stacklevel=4)
+                "clustered by unit).", DroppedObservationsWarning, stacklevel=3)
             sel = full[unit]
             rows, tcode, unit = rows[sel], tcode[sel], unit[sel]
             if len(rows) == 0:
                 raise EstimationError("no unit is observed in every period")
-        if not allow_unbalanced_panel or bool(full[np.unique(unit)].all()):
-            used, unit = np.unique(unit, return_inverse=True)
+            partial[:] = False
+        if not partial.any():
+            used = np.flatnonzero(full)
+            remap = np.full(n_ids, -1, dtype=np.intp)
+            remap[used] = np.arange(len(used))
+            unit = remap[unit]
             n = len(used)
             Y = np.full((n, T), np.nan)
             Y[unit, tcode] = y_all[rows]
-            first = np.full(n, -1, dtype=np.int64)
-            first[unit[::-1]] = rows[::-1]
+            first = np.empty(n, dtype=np.int64)
+            first[unit] = rows                      # any row of the unit: these columns are constant
             X = None
             if covariates:
                 X = np.empty((len(covariates), n, T))
@@ -289,9 +350,10 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
                     X[j][unit, tcode] = x[rows]
             cl, ncl = None, n
             if cluster_all is not None and cluster != idname:
-                cl, ncl = np.unique(cluster_all[first], return_inverse=True)[1], None
+                cl = np.unique(cluster_all[first], return_inverse=True)[1]
                 ncl = int(cl.max()) + 1
-            return StaggeredData(True, periods, g_all[first], w_all[first], Y, None, X, cl, ncl,
+            w_unit = np.ones(n) if weights is None else w_all[first]
+            return StaggeredData(True, periods, g_all[first], w_unit, Y, None, X, cl, ncl,
                                  id_values[used], len(rows), n, notes)
         # unbalanced panel kept: estimate as repeated cross-sections, clustered by unit
         notes.append("Unbalanced panel estimated as repeated cross-sections with standard errors "
@@ -300,7 +362,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         cl = np.unique(cl_src[rows], return_inverse=True)[1]
         X = np.column_stack([x[rows] for x in x_all]) if covariates else None
         return StaggeredData(False, periods, g_all[rows], w_all[rows], y_all[rows][:, None], tcode, X,
-                             cl, int(cl.max()) + 1, None, len(rows), len(np.unique(unit)), notes)
+                             cl, int(cl.max()) + 1, None, len(rows), int((np.bincount(unit) > 0).sum()), notes)
 
     # repeated cross-sections
     cl, ncl = None, len(rows)

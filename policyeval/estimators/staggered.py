@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.estimators._staggered_cov import att_panel, check_design
@@ -312,9 +313,8 @@ class CallawaySantAnna:
         n, T = Y.shape
         C = len(cohort_values)
         W = np.bincount(cohort, weights=w, minlength=C)
-        S = np.empty((C, T))
-        for j in range(T):
-            S[:, j] = np.bincount(cohort, weights=w * Y[:, j], minlength=C)
+        # one sparse (cohort x unit) pass over Y gives every cohort x period weighted sum
+        S = np.asarray(sparse.csr_matrix((w, (cohort, np.arange(n))), shape=(C, n)) @ Y)
         counts = np.bincount(cohort, minlength=C)
         k = len(cells)
         coef = np.zeros((C, T + 2, k))
