@@ -64,6 +64,7 @@ from policyeval.exceptions import (
     AmbiguousSplitError,
     ArgumentTypeError,
     ColumnNotFoundError,
+    DuplicateObservationError,
 )
 
 __all__ = [
@@ -504,6 +505,8 @@ def harmonize_codes(
     ['321311', '321311']
     """
     _require_columns(df, idname=idname, tname=tname)
+    if len(df) == 0:
+        raise AdminCodeError(f"df has no rows; nothing to harmonise in idname={idname!r}.")
     V = _check_vintage(to_vintage, "to_vintage")
     if merges not in ("raise", "sum"):
         raise AdminCodeError(f"merges={merges!r} is not one of 'raise', 'sum'.")
@@ -637,8 +640,6 @@ def harmonize_codes(
     else:
         dup = out.duplicated([idname, tname], keep=False)
         if dup.any():
-            from policyeval.exceptions import DuplicateObservationError
-
             bad = pd.DataFrame({"code": codes, "year": years})[dup.to_numpy()]
             raise DuplicateObservationError(
                 f"idname={idname!r}: {int(dup.sum())} rows hold one unit twice in a year under its "
@@ -683,8 +684,6 @@ def _check_duplicates(codes, years, idname, tname) -> None:
     key = pd.DataFrame({"c": codes.to_numpy(), "t": years.to_numpy()})
     dup = key.duplicated(keep=False)
     if dup.any():
-        from policyeval.exceptions import DuplicateObservationError
-
         ex = [f"{c} in {t}" for c, t in zip(key["c"][dup], key["t"][dup])]
         raise DuplicateObservationError(
             f"({idname!r}, {tname!r}) has {int(dup.sum())} duplicated rows (e.g. {_examples(ex)}); "
