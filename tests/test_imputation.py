@@ -5,7 +5,7 @@ equivalence, simulations with known effects, properties, and bad input."""
 from __future__ import annotations
 
 import importlib.util
-import warnings
+import json
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +26,7 @@ from policyeval.exceptions import (
     DroppedObservationsWarning,
     DuplicateObservationError,
     EstimationError,
+    EstimationWarning,
     TreatmentTimingError,
 )
 
@@ -125,6 +126,30 @@ def test_event_study_matches_didimputation_readme(df_het):
     # the overall effect is kept in event-study mode too
     assert res.overall["estimate"] == pytest.approx(REF.STATIC[0], rel=REF.RTOL)
     assert res.pretrend_test["df"] == 5 and res.pretrend_test["p_value"] > 0.5
+
+
+DIFF_DIFF = json.loads((HERE / "reference" / "imputation_df_het_diff_diff.json").read_text())
+DIFF_DIFF_CONFIGS = {
+    # record name -> (ImputationDiD options, fit options)
+    "static": ({}, {}),
+    "static_covariate_x_cluster_state": ({"cluster": "state"}, {"covariates": ["x"]}),
+    "event_study": ({"horizons": True}, {}),
+    "event_study_anticipation_1": ({"horizons": True, "anticipation": 1}, {}),
+}
+
+
+@pytest.mark.parametrize("record", DIFF_DIFF["records"], ids=lambda r: r["config"])
+def test_matches_diff_diff_full_precision(df_het, record):
+    """diff-diff (version in the JSON; see tests/reference/make_imputation_diff_diff.py).
+    diff-diff solves the fixed effects iteratively, hence rtol 1e-9 rather than 1e-12."""
+    df = df_het.assign(x=((df_het["unit"] * 7919) % 101) / 101 * (df_het["year"] - 2005) / 10)
+    options, fit_kw = DIFF_DIFF_CONFIGS[record["config"]]
+    res = ImputationDiD(**options).fit(df, yname="dep_var", tname="year", idname="unit", gname="g", **fit_kw)
+    assert len(res.params) == len(record["terms"])
+    for term, (est, se) in record["terms"].items():
+        key = term if term == "overall" else int(term)
+        assert res.params[key] == pytest.approx(est, rel=1e-9), term
+        assert res.std_errors[key] == pytest.approx(se, rel=1e-9), term
 
 
 # --- slow obvious computations ---------------------------------------------------
@@ -352,6 +377,12 @@ def test_missing_outcome_warns_with_count():
     with pytest.warns(DroppedObservationsWarning, match=r"2 rows have missing values in \['y'\]"):
         res = fit(df)
     assert res.nobs == len(df) - 2
+
+
+def test_cluster_splitting_units_warns():
+    df = simulate(1)
+    with pytest.warns(EstimationWarning, match=r"cluster='t' varies within idname='unit' for 40 units"):
+        fit(df, cluster="t")
 
 
 def test_unavailable_horizon_and_lead():

@@ -10,6 +10,7 @@ is BJS Test 1.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from scipy import linalg, sparse, stats
 
 from policyeval.estimators._did_inputs import StaggeredPanel, examples, prepare_panel
-from policyeval.exceptions import ArgumentTypeError, EstimationError
+from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.results.base import EstimationResult
 
 __all__ = ["ImputationDiD", "ImputationResult"]
@@ -179,8 +180,8 @@ class ImputationDiD:
         (shifted by ``anticipation``); the lead coefficients are added to
         ``params`` and the joint test is ``result.pretrend_test``.
     cluster : str, optional
-        Column to cluster on; default the unit id. Must be constant within
-        units for the BJS variance to be valid.
+        Column to cluster on; default the unit id. Clusters should hold whole
+        units (a warning is issued when one unit spans several clusters).
     anticipation : int
         Number of periods before ``g`` in which units may already react.
         Those observations leave the untreated sample; their imputed effects
@@ -349,6 +350,16 @@ class ImputationDiD:
         delta, horizons, leads = self._check_options()
         panel = prepare_panel(df, yname=yname, tname=tname, idname=idname, gname=gname, dname=dname,
                               covariates=covariates, weights=weights, cluster=self.cluster)
+        if self.cluster is not None:
+            same_unit = np.diff(panel.unit_code) == 0
+            split = same_unit & (np.diff(panel.cluster_code) != 0)
+            if split.any():
+                ids = panel.unit_labels[panel.unit_code[1:][split]]
+                warnings.warn(
+                    f"cluster={self.cluster!r} varies within idname={idname!r} for {len(pd.unique(ids))} "
+                    f"units {examples(ids)}; BJS standard errors assume every unit lies in one cluster, "
+                    "so they ignore correlation within those units",
+                    EstimationWarning, stacklevel=2)
         covs = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
         spec = dict(yname=yname, tname=tname, idname=idname, gname=gname, dname=dname, covariates=covs,
                     weights=weights, cluster=self.cluster or idname, horizons=horizons,
