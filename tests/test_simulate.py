@@ -417,7 +417,19 @@ def test_bad_enclaves_raise_clear_errors():
         simulate_enclave_panel(counties=standin_counties(), enclaves=enc)
     with pytest.raises(ColumnNotFoundError, match=r"enclaves lacks column\(s\) \['opening_year'\]"):
         simulate_enclave_panel(counties=standin_counties(), enclaves=standin_enclaves().drop(columns="opening_year"))
+    with pytest.raises(ArgumentTypeError, match="enclaves must be a DataFrame"):
+        simulate_enclave_panel(counties=standin_counties(), enclaves="data/enclaves.csv")
+    twice = pd.concat([default_effects(), default_effects().iloc[[0]]])
+    with pytest.raises(DuplicateObservationError, match=r"repeats 1 .* \(e.g. gdp_wan/origin/forward\)"):
+        run(effect_sizes=twice)
     eff = default_effects()
     eff.loc[0, "outcome"] = "happiness"
     with pytest.raises(DataError, match=r"unknown outcome\(s\) \['happiness'\]"):
         run(effect_sizes=eff)
+
+
+def test_input_row_order_does_not_matter(pair):
+    shuffled = simulate_enclave_panel(seed=7, counties=standin_counties().sample(frac=1, random_state=1),
+                                      enclaves=standin_enclaves().sample(frac=1, random_state=2))
+    pd.testing.assert_frame_equal(shuffled.panel, pair[0].panel)
+    pd.testing.assert_frame_equal(shuffled.truth, pair[0].truth)

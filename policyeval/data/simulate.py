@@ -13,6 +13,13 @@ Calibration and what is assumed is listed in
 :mod:`policyeval.data._simulate_calibration` (provincial GDP, budget revenue,
 industry share, talent stock, resident population, a poor county's ratios)
 and below for the effect sizes.
+
+The bundled output (:func:`load_simulated_panel`) is
+``policyeval/data/simulated_enclave_{panel,truth,roles}.csv`` (copies in the
+repository's ``data/``), written by ``scripts/make_simulated_panel.py`` with
+:data:`BUNDLED_PARAMETERS`; the panel's first column is ``is_simulated``.
+Rerun the script when the simulator, the registry or the county list changes
+(``tests/test_simulate.py`` fails until you do).
 """
 
 from __future__ import annotations
@@ -235,8 +242,11 @@ def _check_effects(effects: pd.DataFrame | None) -> pd.DataFrame:
     if (effects["ramp_years"] <= 0).any():
         raise DataError("effects: column 'ramp_years' must be positive.")
     key = ["outcome", "role", "enclave_type"]
-    if effects.duplicated(key).any():
-        raise DuplicateObservationError(f"effects repeats (outcome, role, enclave_type) rows.")
+    dup = effects.loc[effects.duplicated(key), key]
+    if len(dup):
+        example = ", ".join("/".join(map(str, r)) for r in dup.head(3).itertuples(index=False))
+        raise DuplicateObservationError(f"effects repeats {len(dup)} (outcome, role, enclave_type) "
+                                        f"row(s) (e.g. {example}).")
     return effects.loc[:, list(need)].copy()
 
 
@@ -459,6 +469,9 @@ def simulate_enclave_panel(
         from policyeval.data.registry import load_enclaves
 
         enclaves = load_enclaves()
+    if not isinstance(enclaves, pd.DataFrame):
+        raise ArgumentTypeError(f"enclaves must be a DataFrame such as load_enclaves() returns, "
+                                f"got {type(enclaves).__name__}.")
     check_enclaves(enclaves, ENCLAVE_TYPES)
     eff_table = _check_effects(effect_sizes)
 
