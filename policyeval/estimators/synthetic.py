@@ -402,7 +402,8 @@ class SyntheticControlResult(EstimationResult):
 
     def conformal_inference(self, level: float = 0.9, permutation: str = "moving_block",
                             q: float = 1.0, grid: np.ndarray | None = None,
-                            n_permutations: int = 1000, random_state=None) -> pd.DataFrame:
+                            n_permutations: int = 1000, random_state=None,
+                            confidence_sets: bool = True) -> pd.DataFrame:
         r"""Conformal p-values and confidence sets per post period (CWZ 2021).
 
         Uses canonical synthetic control on the outcomes (simplex weights,
@@ -415,14 +416,16 @@ class SyntheticControlResult(EstimationResult):
             One row per post period: ``estimate`` (gap), ``p_value`` of
             :math:`H_0: \alpha_t = 0`, ``conf_low``/``conf_high`` (level
             ``level``). ``.attrs["joint_p_value"]`` tests no effect in every
-            post period jointly.
+            post period jointly. ``confidence_sets=False`` skips the (costlier)
+            grid inversion and leaves the bounds NaN.
         """
         block = self._problem.block
         y, Y0 = block.Y[block.n_control], block.Y[: block.n_control]
         table = _placebo.conformal_confidence_set(y, Y0, block.n_pre, _outcome_sc, level=level,
                                                   grid=grid, permutation=permutation, q=q,
                                                   n_permutations=n_permutations,
-                                                  random_state=random_state)
+                                                  random_state=random_state,
+                                                  confidence_sets=confidence_sets)
         post = block.periods[block.n_pre:]
         table.insert(0, "estimate", y[block.n_pre:] - _outcome_sc(y, Y0, block.n_pre)[block.n_pre:])
         table.index = pd.Index(post, name=self.spec["tname"])
