@@ -306,8 +306,9 @@ def test_always_treated_units_trigger_a_warning(panel):
 def test_event_study_without_never_treated_reports_collinear_terms():
     # no unit stays untreated through 2010: the fully dynamic specification is not identified
     df = simulate_staggered(n_units=60, cohorts=(2004, 2006, 2008, 2010), seed=2)
+    # rank deficiency 2: two event times named (which two depends on the pivoting)
     with pytest.raises(EstimationError, match=r"collinear given the unit and period fixed "
-                                              r"effects; cannot separate -6, 2 from"):
+                                              r"effects; cannot separate -?\d, -?\d from"):
         EventStudy(window=None).fit(df, "y", "year", "county", "first_treat")
     res = EventStudy(reference=(-1, -5), window=(-5, 5)).fit(df, "y", "year", "county",
                                                              "first_treat")

@@ -359,16 +359,17 @@ def fit_fe_ols(
             f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
             f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
         )
-    _, r, piv = scipy.linalg.qr(Xt / scale, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int((diag > diag.max() * 1e-10).sum())
+    XtX = Xt.T @ Xt
+    # pivoted Cholesky of the correlation-scaled Gram matrix: a k x k problem (a QR of the
+    # n x k design is far slower); a pivot below tolerance is a column explained by the others
+    norms = np.sqrt(np.diag(XtX))
+    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(XtX / np.outer(norms, norms), tol=1e-10)
     if rank < Xt.shape[1]:
-        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:])]
+        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
         raise EstimationError(
             f"the regressors are collinear given the unit and period fixed effects; "
             f"cannot separate {examples(dropped, 8)} from the other terms"
         )
-    XtX = Xt.T @ Xt
     bread = np.linalg.inv(XtX)
     beta = bread @ (Xt.T @ yt)
     resid = yt - Xt @ beta
