@@ -131,8 +131,9 @@ class ImputationResult(EstimationResult):
       (``t >= g``) with its standard error, also when ``params`` holds event
       times;
     - ``pretrend_test``: BJS Test 1 (``None`` unless ``pretrends`` was set):
-      the lead coefficients, their cluster-robust covariance and the joint
-      Wald statistic with chi-square and F p-values;
+      the lead coefficients, their covariance (cluster-robust, or classical
+      with ``pretrend_vcov="iid"``; key ``vcov_type``) and the joint Wald
+      statistic with chi-square and F p-values;
     - ``effects``: one row per treated observation with ``y``, the imputed
       ``y0_hat`` and ``tau = y - y0_hat``.
 
