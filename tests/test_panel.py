@@ -52,8 +52,16 @@ def test_missing_markers_are_nan_not_zero(marker):
 
 
 def test_numeric_text_forms():
-    s = pd.Series(["1,234.5", "１２３", "-5", "−2.5", "1e3", " 7 "])
-    assert to_numeric(s).tolist() == [1234.5, 123.0, -5.0, -2.5, 1000.0, 7.0]
+    s = pd.Series(["1,234.5", "１２３", "-5", "−2.5", "1e3", " 7 ", "Inf", "-inf"])
+    assert to_numeric(s).tolist() == [1234.5, 123.0, -5.0, -2.5, 1000.0, 7.0, np.inf, -np.inf]
+
+
+def test_integer_periods_are_accepted_as_time():
+    # Simulated and textbook panels (fixest base_stagg) index time 1..T, not calendar years.
+    raw = pd.DataFrame({"id": ["1", "1", "2"], "period": ["2", "1", "1"], "y": ["0.5", "1.5", "2"]})
+    out = read_panel(raw, idname="id", tname="period")
+    assert out["period"].tolist() == [1, 2, 1] and out["period"].dtype == "int64"
+    assert parse_year("3") == 3 and parse_year("3", calendar=True) is None
 
 
 @pytest.mark.parametrize("junk", ["12a", "x", "12%", "3.4.5", "约100"])

@@ -51,7 +51,9 @@ MISSING_TOKENS = frozenset({"", "NA", "N/A", "#N/A", "NAN", "NULL", "NONE", "<NA
 # "－"/"／" are "-"/"/".
 _MISSING_GLYPHS = re.compile(r"^[\-\u2010-\u2015\u2212\u2E3A\u2E3B\.\u00B7\u30FB/~]+$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_YEAR = re.compile(r"^(\d{4})(\.0+)?(年度?)?$")
+_YEAR = re.compile(r"^(-?\d+)(\.0+)?(年度?)?$")
+# R and numpy write infinities as Inf / inf (e.g. did2s codes never-treated rel_year = Inf).
+_INF = {"INF": np.inf, "+INF": np.inf, "INFINITY": np.inf, "-INF": -np.inf, "-INFINITY": -np.inf}
 _INT_ID = re.compile(r"^[1-9]\d*$")
 _N_EXAMPLES = 3
 
@@ -72,6 +74,8 @@ def _parse_scalar(value: object) -> float | object:
     text = text.replace(",", "")
     if _NUMBER.match(text):
         return float(text)
+    if text.upper() in _INF:
+        return _INF[text.upper()]
     return _BAD
 
 
@@ -141,24 +145,38 @@ def to_numeric(
     values = series.astype(object)
     parsed, bad = _parse_values(values)
     if bad.any():
-        where = ""
-        if context is not None:
-            where = f" at {_where(context, bad, idname, tname)}"
-        raise NonNumericValueError(
-            f"column {column!r} has {int(bad.sum())} non-numeric value(s) "
-            f"(e.g. {_examples(repr(v) for v in values[bad])}){where}; "
-            "missing values may be written as —, …, ..., －, -, ／, NA or left blank, "
-            "anything else must be a number"
-        )
+        raise _non_numeric(column, values, bad, context, idname, tname)
     return pd.Series(parsed, index=series.index, name=series.name, dtype="float64")
 
 
+def _non_numeric(column, values, bad, context, idname, tname) -> NonNumericValueError:
+    where = ""
+    if context is not None:
+        where = f" at {_where(context, bad, idname, tname)}"
+    return NonNumericValueError(
+        f"column {column!r} has {int(bad.sum())} non-numeric value(s) "
+        f"(e.g. {_examples(repr(v) for v in values[bad])}){where}; "
+        "missing values may be written as —, …, ..., －, -, ／, NA or left blank, "
+        "anything else must be a number"
+    )
+
+
 def _parse_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    # Yearbook columns repeat few distinct strings; parse each distinct value once.
+    arr = values.to_numpy(dtype=object)
+    out = np.full(len(arr), np.nan)
+    bad = np.zeros(len(arr), dtype=bool)
+    if not len(arr):
+        return out, bad
+    # Fast path: plain numbers and numeric text; only what pandas cannot read
+    # (markers, "1,234", full-width digits, junk) goes through _parse_scalar.
+    # Booleans would become 1/0 there, so a column holding any takes the slow path.
+    if not any(isinstance(v, (bool, np.bool_)) for v in arr):
+        fast = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce")
+        out = np.array(fast.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+    todo = np.flatnonzero(np.isnan(out))
     lookup: dict = {}
-    out = np.empty(len(values), dtype="float64")
-    bad = np.zeros(len(values), dtype=bool)
-    for k, v in enumerate(values.to_numpy()):
+    for k in todo:
+        v = arr[k]
         try:
             r = lookup[v]
         except (KeyError, TypeError):
@@ -169,24 +187,39 @@ def _parse_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
                 pass
         if r is _BAD:
             bad[k] = True
-            out[k] = np.nan
         else:
             out[k] = r
     return out, bad
 
 
-def parse_year(value: object) -> int | None:
-    """Read one year label; return None when it is not an unambiguous year.
+def parse_year(value: object, *, calendar: bool = False) -> int | None:
+    """Read one year (or integer period) label; None when it is not unambiguous.
 
     Accepts ``2010``, ``2010.0``, ``"2010"``, ``"2010年"``, ``"2010年度"``,
-    full-width ``"２０１０"``. Rejects ``2010.5``, ``"2010/11"``,
-    ``"2010-2011"``, ``"FY2010"``.
+    full-width ``"２０１０"``, and integer periods such as ``3``. Rejects
+    ``2010.5``, ``"2010/11"``, ``"2010-2011"``, ``"FY2010"``.
+
+    Parameters
+    ----------
+    value : object
+    calendar : bool, default False
+        Accept only calendar years 1900-2100 (used for sheet names and
+        column headers, where ``"1"`` is not a year).
 
     Examples
     --------
     >>> parse_year("2015年"), parse_year(2010.0), parse_year("2010/11")
     (2015, 2010, None)
+    >>> parse_year("3"), parse_year("3", calendar=True)
+    (3, None)
     """
+    year = _parse_year(value)
+    if calendar and year is not None and not 1900 <= year <= 2100:
+        return None
+    return year
+
+
+def _parse_year(value: object) -> int | None:
     if isinstance(value, (bool, np.bool_)) or value is None:
         return None
     if isinstance(value, (int, np.integer)):
@@ -209,7 +242,8 @@ def _years(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     if pd.api.types.is_integer_dtype(raw):
         return raw.astype("int64")
     values = raw.astype(object).to_numpy()
-    parsed = [parse_year(v) for v in values]
+    distinct = {v: parse_year(v) for v in pd.unique(values)}
+    parsed = [distinct[v] for v in values]
     bad = np.array([p is None for p in parsed])
     if bad.any():
         raise DataError(
@@ -347,11 +381,21 @@ def validate_panel(
     if numeric is not None:
         for col in numeric:
             _check_columns(out, {"numeric": col})
-        targets = list(numeric)
-    else:
-        targets = [c for c in others if _looks_numeric(out[c])]
-    for col in targets:
-        out[col] = to_numeric(out[col], col, context=out, idname=idname, tname=tname)
+    for col in others if numeric is None else list(numeric):
+        series = out[col]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            out[col] = series.astype("float64")
+            continue
+        if numeric is None and pd.api.types.is_bool_dtype(series):
+            continue
+        values = series.astype(object)
+        parsed, bad = _parse_values(values)
+        n_numbers = int((~np.isnan(parsed)).sum())
+        if numeric is None and not (n_numbers > 0 and n_numbers >= int(bad.sum())):
+            continue  # mostly text: a name or label column, left as it is
+        if bad.any():
+            raise _non_numeric(col, values, bad, out, idname, tname)
+        out[col] = parsed
 
     dup = out.duplicated([idname, tname], keep=False).to_numpy()
     if dup.any():
@@ -380,16 +424,6 @@ def validate_panel(
     out = out.sort_values([idname, tname], kind="stable").reset_index(drop=True)
     out.attrs = attrs
     return out
-
-
-def _looks_numeric(series: pd.Series) -> bool:
-    if pd.api.types.is_bool_dtype(series):
-        return False
-    if pd.api.types.is_numeric_dtype(series):
-        return True
-    parsed, bad = _parse_values(series.astype(object))
-    n_numbers = int(np.isfinite(parsed).sum())
-    return n_numbers > 0 and n_numbers >= int(bad.sum())
 
 
 def read_table(
@@ -512,8 +546,13 @@ def read_panel(
 
 
 def _drop_empty_rows(df: pd.DataFrame, source: str) -> pd.DataFrame:
-    blank = df.apply(lambda col: col.map(_isblank))
-    empty = blank.all(axis=1).to_numpy() if len(df.columns) else np.zeros(len(df), bool)
+    empty = np.ones(len(df), dtype=bool) if len(df.columns) else np.zeros(len(df), dtype=bool)
+    for col in df.columns:
+        s = df[col]
+        blank = s.isna().to_numpy()
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            blank = blank | s.astype(str).str.strip().eq("").to_numpy()
+        empty &= blank
     if empty.any():
         warnings.warn(
             f"dropped {int(empty.sum())} completely empty row(s) of {source!r}",
@@ -522,11 +561,3 @@ def _drop_empty_rows(df: pd.DataFrame, source: str) -> pd.DataFrame:
         )
         df = df.loc[~empty]
     return df
-
-
-def _isblank(value: object) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float):
-        return bool(np.isnan(value))
-    return isinstance(value, str) and value.strip() == ""
