@@ -18,9 +18,12 @@ def _name(requirement: str) -> str:
     return re.split(r"[<>=!~ \[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def _pyproject_dependencies() -> dict[str, str]:
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    return {_name(r): r.replace(" ", "") for r in data["project"]["dependencies"]}
+def _pyproject_dependencies(extras: tuple[str, ...] = ()) -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(project["dependencies"])
+    for extra in extras:
+        requirements += project["optional-dependencies"][extra]
+    return {_name(r): r.replace(" ", "") for r in requirements}
 
 
 def _environment_dependencies() -> dict[str, str]:
@@ -43,7 +46,7 @@ def _environment_dependencies() -> dict[str, str]:
 
 
 def test_environment_yml_and_pyproject_declare_the_same_dependencies():
-    py, env = _pyproject_dependencies(), _environment_dependencies()
+    py, env = _pyproject_dependencies(extras=("test",)), _environment_dependencies()
     assert set(py) == set(env), (
         f"only in pyproject.toml: {sorted(set(py) - set(env))}; "
         f"only in environment.yml: {sorted(set(env) - set(py))}"

