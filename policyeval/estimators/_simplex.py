@@ -192,40 +192,43 @@ def frank_wolfe_weights(Y: np.ndarray, zeta: float, intercept: bool = True,
     eta = m * zeta**2
     z2 = zeta**2
     threshold = min_decrease**2
-    # Work with the Gram matrix and update A'A lam, lam'A'A lam, c'lam and |lam|^2 after each
-    # step (a step moves lam towards one vertex), so an iteration costs O(k) instead of O(mk).
-    # The quantities are refreshed exactly every 100 iterations to stop rounding drift.
+    # Work with the Gram matrix. A step moves lam towards one vertex e_i, so r = (A'A + eta I) lam,
+    # lam'A'A lam, c'lam and |lam|^2 update in O(k); the gradient is r - c. The quantities are
+    # recomputed exactly every 100 iterations so rounding cannot drift.
     G = A.T @ A
     c = A.T @ b
+    H = G + eta * np.eye(k)
     bb = float(b @ b)
     diagG = np.diag(G).copy()
     vals = []
 
     def refresh(lam):
         g = G @ lam
-        return g, float(lam @ g), float(c @ lam), float(lam @ lam)
+        return g + eta * lam, float(lam @ g), float(c @ lam), float(lam @ lam)
 
-    g, q, cl, ll = refresh(lam)
+    r, q, cl, ll = refresh(lam)
     for t in range(max_iter):
-        half_grad = g - c + eta * lam
-        i = int(np.argmin(half_grad))
-        li = lam[i]
+        half_grad = r - c
+        i = int(half_grad.argmin())
+        li = float(lam[i])
+        gi = float(r[i]) - eta * li  # (A'A lam)_i
         # d = e_i - lam: half_grad.d, |A d|^2 and |d|^2 from the maintained scalars
-        hg_d = half_grad[i] - float(half_grad @ lam)
-        dAd = diagG[i] - 2.0 * g[i] + q
+        hg_d = float(half_grad[i]) - (q + eta * ll - cl)
+        dAd = float(diagG[i]) - 2.0 * gi + q
         dd = 1.0 - 2.0 * li + ll
         if dd > 0:
             step = -hg_d / (dAd + eta * dd)
-            step = min(1.0, max(0.0, step))
+            step = 1.0 if step > 1.0 else (0.0 if step < 0.0 else step)
             one = 1.0 - step
-            q = one * one * q + 2.0 * step * one * g[i] + step * step * diagG[i]
-            cl = one * cl + step * c[i]
+            q = one * one * q + 2.0 * step * one * gi + step * step * float(diagG[i])
+            cl = one * cl + step * float(c[i])
             ll = one * one * ll + 2.0 * step * one * li + step * step
-            g = one * g + step * G[:, i]
-            lam = one * lam
+            r *= one
+            r += step * H[:, i]
+            lam *= one
             lam[i] += step
             if t % 100 == 99:
-                g, q, cl, ll = refresh(lam)
+                r, q, cl, ll = refresh(lam)
         vals.append(z2 * ll + (q - 2.0 * cl + bb) / m)
         if t >= 1 and vals[-2] - vals[-1] <= threshold:
             break

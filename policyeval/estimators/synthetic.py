@@ -269,7 +269,7 @@ class SyntheticControl:
         gap = block.Y[treated] - out["synthetic"]
         n_pre = block.n_pre
         pre_rmspe = _placebo.rmspe(gap[:n_pre])
-        self._warn_hull(block, problem, pre_rmspe)
+        self._warn_hull(block, problem, pre_rmspe, self.predictors is not None)
         placebo_table = placebo_gaps = None
         pvalue = np.nan
         if self.placebos:
@@ -286,24 +286,34 @@ class SyntheticControl:
             data=df, placebo_table=placebo_table, placebo_gaps=placebo_gaps, pvalue=pvalue)
 
     @staticmethod
-    def _warn_hull(block: Block, problem: _SCProblem, pre_rmspe: float) -> None:
+    def _warn_hull(block: Block, problem: _SCProblem, pre_rmspe: float, own_predictors: bool) -> None:
+        """Warn when the treated unit is plainly outside the donors' convex hull.
+
+        Being the most extreme unit in an odd pre-period happens by chance; the warning fires
+        when it happens in at least a quarter of the pre-periods, when the treated unit's
+        pre-period mean is outside the donors' range, or when a user-given predictor is.
+        """
         Y = block.Y[:, : block.n_pre]
         y1, Y0 = Y[block.n_control], Y[: block.n_control]
         outside = (y1 > Y0.max(axis=0)) | (y1 < Y0.min(axis=0))
-        raw = problem.predictors(tuple(range(block.n_pre)))[0]
-        p_out = (raw[:, block.n_control] > raw[:, : block.n_control].max(axis=1)) | \
-                (raw[:, block.n_control] < raw[:, : block.n_control].min(axis=1))
-        if outside.any() or p_out.any():
+        m1, m0 = y1.mean(), Y0.mean(axis=1)
+        level_out = m1 > m0.max() or m1 < m0.min()
+        preds = []
+        if own_predictors:
+            raw = problem.predictors(tuple(range(block.n_pre)))[0]
+            x1, X0 = raw[:, block.n_control], raw[:, : block.n_control]
+            preds = [problem.specs[k][0] for k in np.nonzero((x1 > X0.max(axis=1)) | (x1 < X0.min(axis=1)))[0]]
+        if outside.mean() >= 0.25 or level_out or preds:
             periods = [block.periods[t] for t in np.nonzero(outside)[0]]
-            preds = [problem.specs[k][0] for k in np.nonzero(p_out)[0]]
-            sd = float(np.std(y1, ddof=1)) if y1.size > 1 else float("nan")
+            sd = float(np.std(y1, ddof=1))
             warnings.warn(
                 f"treated unit {block.treated_units[0]} lies outside the donors' convex hull: its "
                 f"outcome is above or below every donor in {len(periods)} of {block.n_pre} "
-                f"pre-treatment periods (e.g. {periods[:3]}) and {len(preds)} predictors "
-                f"(e.g. {preds[:3]}) are outside the donors' range; the pre-period fit is "
-                f"RMSPE = {pre_rmspe:.4g} (sd of its pre-period outcome {sd:.4g}). The synthetic "
-                "control cannot reproduce it; consider SyntheticDiD (allows a level shift).",
+                f"pre-treatment periods (e.g. {', '.join(map(str, periods[:3])) or 'none'})"
+                + (f", and predictors {', '.join(preds[:3])} are outside the donors' range" if preds else "")
+                + f"; the pre-period fit is RMSPE = {pre_rmspe:.4g} (sd of its pre-period outcome "
+                f"{sd:.4g}). The synthetic control cannot reproduce it; consider SyntheticDiD "
+                "(allows a level shift) or a different donor pool.",
                 EstimationWarning, stacklevel=3)
 
 
