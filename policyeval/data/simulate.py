@@ -434,7 +434,8 @@ def simulate_enclave_panel(
     observed (non-missing) unit-years :math:`S` of the group at :math:`t = g + e`.
     It is the *total* injected effect -- a destination that is also an origin
     carries both -- which is what a DiD on that ``first_treat_<role>`` with
-    never-treated controls targets. ``"overall"`` and ``"type"`` average over
+    controls never treated in any role (``first_treat == 0``) targets; with
+    ``spillover > 0`` also drop exposed controls (``first_exposed_neighbour``). ``"overall"`` and ``"type"`` average over
     all observed post-treatment unit-years (:math:`e \\ge 0`); ``"neighbour"``
     rows are never-treated units exposed through their prefecture. Units
     treated before 2000 (an enclave opened in 1995) are always treated in the
