@@ -273,3 +273,17 @@ def test_summary_plot_and_frame(prop99_equal):
     assert len(prop99_equal.plot("gaps").lines) >= 39
     with pytest.raises(ValueError, match="kind='bars'"):
         prop99_equal.plot("bars")
+
+
+def test_row_order_labels_and_common_shocks_do_not_matter():
+    df = simulate(effect=1.0, seed=12)
+    base = SyntheticControl(v_method="equal", placebos=False).fit(df, **SIM)
+    shuffled = df.sample(frac=1.0, random_state=3)
+    again = SyntheticControl(v_method="equal", placebos=False).fit(shuffled, **SIM)
+    pd.testing.assert_series_equal(base.weights, again.weights)
+    # a shock common to all units leaves weights and effects unchanged
+    shocked = df.assign(y=df.y + 5.0 * np.sin(df.year))
+    moved = SyntheticControl(v_method="equal", standardize=False, placebos=False).fit(shocked, **SIM)
+    plain = SyntheticControl(v_method="equal", standardize=False, placebos=False).fit(df, **SIM)
+    np.testing.assert_allclose(moved.weights, plain.weights, atol=1e-8)
+    assert moved.params["att"] == pytest.approx(plain.params["att"], abs=1e-8)

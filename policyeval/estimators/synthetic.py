@@ -17,7 +17,13 @@ from scipy.optimize import minimize
 
 from policyeval.estimators._simplex import frank_wolfe_weights, simplex_lstsq, sparsify
 from policyeval.estimators._synthetic_panel import Block, prepare_block
-from policyeval.exceptions import DataError, DesignError, EstimationError, EstimationWarning
+from policyeval.exceptions import (
+    ColumnNotFoundError,
+    DataError,
+    DesignError,
+    EstimationError,
+    EstimationWarning,
+)
 from policyeval.inference import placebo as _placebo
 from policyeval.results.base import EstimationResult
 
@@ -197,8 +203,6 @@ class SyntheticControl:
             else:
                 raise TypeError(f"predictors items must be a column name or (column, periods); got {item!r}")
             if col not in df.columns:
-                from policyeval.exceptions import ColumnNotFoundError
-
                 raise ColumnNotFoundError(f"predictor column {col!r} is not a column of the data")
             specs.append((label, col, periods))
         return specs
@@ -746,7 +750,11 @@ class SyntheticDiDResult(EstimationResult):
 
     def _summary_facts(self):
         facts = super()._summary_facts()
-        eff = lambda w: 1.0 / np.sum(np.asarray(w) ** 2) if np.sum(np.asarray(w) ** 2) > 0 else np.nan
+
+        def eff(w):  # effective number of controls, 1 / sum(w^2), as synthdid prints it
+            ss = float(np.sum(np.asarray(w) ** 2))
+            return 1.0 / ss if ss > 0 else np.nan
+
         facts += [("Treated / controls", f"{self.n_treated} / {self.n_control}"),
                   ("Treatment from", str(self.spec["treat_time"])),
                   ("SE method", str(self.spec["se_method"])),
