@@ -340,9 +340,12 @@ def _parse_ints(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     present = col.notna()
     ok = col.fillna("").str.match(_INT_TEXT)
     bad = present & ~ok
-    values = pd.Series(pd.NA, index=col.index, dtype="Int64")
     good = present & ok
-    values[good] = [int(float(v)) for v in col[good]]
+    # built in one go: masked assignment into an all-NA Int64 Series fails on pandas 2.2
+    values = pd.Series(
+        pd.array([int(float(v)) if g else pd.NA for v, g in zip(col, good)], dtype="Int64"),
+        index=col.index,
+    )
     return values, bad
 
 
