@@ -254,6 +254,18 @@ def test_known_header_variants_map(tmp_path):
                                     "patents_granted", "built_up_area"]
 
 
+def test_year_columns_mixed_with_indicators_or_unknown_headers_raise(tmp_path):
+    rows = [["地区", "2015年", "税收收入(万元)"], ["玄武区", "1", "2"]]
+    with pytest.raises(DataError, match=r"mixes year columns \(2015\) with indicator columns"):
+        read_yearbook(write_csv(rows, tmp_path / "m.csv"), year=2015)
+    rows = [["地区生产总值（亿元）"], ["地区", "2015年", "2016年", "排名"], ["玄武区", "1", "2", "3"]]
+    path = write_csv(rows, tmp_path / "r.csv")
+    with pytest.raises(DataError, match=r"unknown header\(s\) '排名'"):
+        read_yearbook(path)
+    df = read_yearbook(path, unknown_headers="ignore")
+    assert df["gdp"].tolist() == [1e8, 2e8] and df.attrs["ignored_columns"] == ["排名"]
+
+
 def test_two_headers_mapping_to_one_column_raise(tmp_path):
     rows = [["地区", "地区生产总值(亿元)", "GDP(亿元)"], ["玄武区", "1", "1"]]
     with pytest.raises(DataError, match="both map to 'gdp'"):

@@ -226,7 +226,7 @@ def _read_table(
             roles[j] = ("year",)
         else:
             name, unit = split_header(h)
-            y = parse_year(name)
+            y = parse_year(name, calendar=True)
             if y is not None and 1900 <= y <= 2100:
                 roles[j] = ("yearcol", y, unit)
                 continue
@@ -260,6 +260,18 @@ def _read_table(
     inds = {j: r for j, r in roles.items() if r[0] == "ind"}
     if layout == "auto":
         layout = "years_in_columns" if yearcols and not inds else "table"
+    if unknown and unknown_headers == "raise":
+        raise DataError(
+            f"{where}: unknown header(s) {', '.join(repr(u) for u in unknown)}; map them with "
+            "headers={'中文名': 'english_name'} or register_header(), or pass "
+            "unknown_headers='keep' (keep under the Chinese name) or 'ignore'"
+        )
+    if layout == "table" and yearcols:
+        raise DataError(
+            f"{where}: the header mixes year columns ({', '.join(str(r[1]) for r in yearcols.values())}) "
+            "with indicator columns; a table has either one column per indicator (pass year= or "
+            "add a 年份 column) or one column per year of a single indicator"
+        )
     if layout == "years_in_columns":
         if not yearcols:
             raise DataError(f"{where}: layout='years_in_columns' but no header reads like a year")
@@ -283,13 +295,12 @@ def _read_table(
         col_units = {r[2] for r in yearcols.values() if r[2] is not None}
         if len(col_units) > 1:
             raise UnitParseError(f"{where}: year columns state different units {sorted(map(str, col_units))}")
+        if inds:
+            raise DataError(
+                f"{where}: layout='years_in_columns' but the header also has indicator columns "
+                f"{', '.join(repr(r[3]) for r in inds.values())}"
+            )
         inds = {j: ("ind", spec, title_unit or next(iter(col_units), None), str(label)) for j in yearcols}
-    elif unknown and unknown_headers == "raise":
-        raise DataError(
-            f"{where}: unknown header(s) {', '.join(repr(u) for u in unknown)}; map them with "
-            "headers={'中文名': 'english_name'} or register_header(), or pass "
-            "unknown_headers='keep' (keep under the Chinese name) or 'ignore'"
-        )
 
     # A units row sits right under the header: no region, no numbers, only text
     # in the indicator columns. Every such text must then be a known unit.
@@ -598,7 +609,7 @@ def _grids(path: Path, layout: str, sheet_name, encoding):
     if suffix not in (".xlsx", ".xlsm", ".xls"):
         raise ArgumentTypeError(f"cannot read {str(path)!r}: expected .xlsx, .xls or .csv")
     book = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
-    by_year = {name: parse_year(name) for name in book}
+    by_year = {name: parse_year(name, calendar=True) for name in book}
     year_sheets = [n for n, y in by_year.items() if y is not None]
     if layout == "sheets" or (layout == "auto" and sheet_name is None and year_sheets):
         if not year_sheets:
