@@ -223,3 +223,20 @@ def test_talent_measures_refuse_unknown_units_and_duplicates():
     dup.attrs = _talent().attrs
     with pytest.raises(DataError, match=r"duplicate \(idname='id', tname='year'\) rows"):
         talent_net_inflow(dup, "staff", "id")
+
+
+def test_talent_net_inflow_recovers_simulated_migration():
+    # Simulate S_t = (1 + n_t) S_{t-1} + M_t with known migration M; the measure must return M.
+    rng = np.random.default_rng(7)
+    rows = []
+    for unit in range(4):
+        stock = 5000.0 + 1000 * unit
+        for year in range(2005, 2015):
+            n = rng.uniform(-2, 8)  # ‰
+            m = rng.normal(100, 300)
+            if year > 2005:
+                stock = (1 + n / 1000) * stock + m
+            rows.append({"id": unit, "year": year, "s": stock, "ngr": n, "m": m if year > 2005 else np.nan})
+    df = pd.DataFrame(rows)
+    got = talent_net_inflow(df, "s", "id", natural_growth="ngr", natural_growth_unit="‰", stock_unit="人")
+    np.testing.assert_allclose(got, df["m"], rtol=1e-9, atol=1e-7)
