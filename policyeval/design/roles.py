@@ -1,0 +1,208 @@
+"""From the enclave registry to the county-level units of a panel.
+
+Maps every (enclave, role) of the registry onto the county-level units of a
+panel, or records why it cannot be (never silently). One implementation
+serves both :func:`policyeval.design.enclave_design` and the simulator
+(:mod:`policyeval.data.simulate` imports it from here).
+
+Mapping rules
+-------------
+- a county-level code present among the units treats that unit (weight 1);
+- a prefecture code (``xxxx00``) is spread over the prefecture's urban
+  districts (市辖区), or over all its units when it has none, with weight
+  ``1/k`` each, so an enclave's total size does not depend on how precisely
+  the registry codes it;
+- skipped, with the reason recorded: no code, a code outside the units'
+  provinces, a province-level code, unknown years, a start after the last
+  year, a county-level code that is not a unit (another code vintage).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import ColumnNotFoundError, DesignError, RegistryError
+
+__all__ = ["ROLES", "ROLE_COLUMNS", "revenue_terms", "check_enclaves", "assign_roles"]
+
+ROLES = ("origin", "destination")
+#: Registry year columns a treatment can start from.
+START_COLUMNS = ("opening_year", "agreement_year")
+
+ENCLAVE_COLUMNS = ("enclave_id", "name_zh", "type", "origin_code", "origin_name",
+                   "destination_code", "destination_name", "agreement_year", "opening_year")  # fmt: skip
+TERM_COLUMNS = ("share_to_origin", "share_years", "fixed_return_rate", "fixed_return_years",
+                "fixed_return_amount_wan", "investment_yi")  # fmt: skip
+
+ROLE_COLUMNS = (
+    "enclave_id", "enclave_name", "enclave_type", "role", "registry_code", "registry_name",
+    "county_code", "county_name", "prefecture_code", "mapping", "weight", "start_year",
+    "start_source", "status", "reason", "revenue_terms",
+)  # fmt: skip
+
+
+def _is_district(level: object, name: object) -> bool:
+    """A 市辖区 unit: by the ``level`` column when it says so, else by the name."""
+    if isinstance(level, str) and level.strip():
+        lv = level.strip().lower()
+        return lv in {"district", "市辖区", "区"} or lv.endswith("district")
+    return isinstance(name, str) and name.endswith("区")
+
+
+def _num(value: object) -> float:
+    return float(value) if value is not None and not pd.isna(value) else np.nan
+
+
+def revenue_terms(row: pd.Series) -> dict[str, float | str]:
+    """Structured sharing terms of one registry row, and a description of what is used.
+
+    A share of the park's tax needs ``share_to_origin``; a fixed return needs
+    ``fixed_return_amount_wan`` or ``fixed_return_rate`` × ``investment_yi``.
+    Missing durations mean "every simulated year from opening" (said so).
+    ``share_cap`` is free text in the registry and is not applied.
+    """
+    share = _num(row.get("share_to_origin"))
+    share_years = _num(row.get("share_years"))
+    amount = _num(row.get("fixed_return_amount_wan"))
+    if np.isnan(amount):
+        amount = _num(row.get("fixed_return_rate")) * _num(row.get("investment_yi")) * 1e4
+    fixed_years = _num(row.get("fixed_return_years"))
+    parts = []
+    if not np.isnan(share):
+        span = f"{share_years:.0f} years" if not np.isnan(share_years) else "all years (duration unknown)"
+        parts.append(f"share {share:g} of the park's tax to the origin for {span}")
+    if not np.isnan(amount):
+        span = f"{fixed_years:.0f} years" if not np.isnan(fixed_years) else "all years (duration unknown)"
+        parts.append(f"fixed return {amount:g} 万元/yr for {span}")
+    if row.get("type") == "two_way":
+        parts = ["two-way enclave: flows not modelled"]
+        share = amount = np.nan
+    return {
+        "share": share, "share_years": share_years, "fixed_wan": amount, "fixed_years": fixed_years,
+        "text": "; ".join(parts) if parts else "no terms known: no flow modelled",
+    }  # fmt: skip
+
+
+def check_enclaves(enclaves: pd.DataFrame, allowed_types: tuple[str, ...]) -> None:
+    """Raise if ``enclaves`` lacks registry columns, repeats ids or has unknown types."""
+    missing = [c for c in ENCLAVE_COLUMNS if c not in enclaves.columns]
+    if missing:
+        raise ColumnNotFoundError(
+            f"enclaves lacks column(s) {missing}; pass a registry as returned by "
+            "policyeval.data.load_enclaves()."
+        )
+    ids = enclaves["enclave_id"].astype("string")
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        raise RegistryError(
+            f"enclaves: column 'enclave_id' repeats {len(dup)} id(s) (e.g. {', '.join(map(str, dup[:3]))})."
+        )
+    types = enclaves["type"].astype("string")
+    bad = enclaves.loc[types.notna() & ~types.isin(allowed_types), "enclave_id"]
+    if types.isna().any() or len(bad):
+        bad = pd.concat([bad, enclaves.loc[types.isna(), "enclave_id"]])
+        raise RegistryError(
+            f"enclaves: column 'type' is not one of {list(allowed_types)} for {len(bad)} enclave(s) "
+            f"(e.g. {', '.join(map(str, bad.astype(str)[:3]))})."
+        )
+
+
+def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
+                 start: str = "opening_year") -> pd.DataFrame:
+    """One row per (enclave, role, panel unit) simulated, plus one per (enclave, role) skipped.
+
+    Parameters
+    ----------
+    enclaves : DataFrame
+        Registry rows (checked by :func:`check_enclaves`).
+    units : DataFrame
+        Panel units with ``code``, ``name``, ``prefecture_code``,
+        ``province_code`` and optionally ``level``.
+    last_year : int
+        Last year of the panel; enclaves starting later are skipped (recorded).
+    start : {"opening_year", "agreement_year"}, default "opening_year"
+        Registry column that dates the start of treatment; when it is empty
+        the other one is used and ``start_source`` says so.
+
+    Returns
+    -------
+    DataFrame with :data:`ROLE_COLUMNS`; ``status`` is ``"simulated"`` or
+    ``"skipped"`` and ``reason`` says why a row was skipped or how it was
+    mapped. ``weight`` is 1 for a county-level code and 1/k when a prefecture
+    code is spread over k units.
+    """
+    from policyeval.data.registry import enclave_roles  # the registry owns the two-way rule
+
+    if start not in START_COLUMNS:
+        raise DesignError(f"start={start!r} must be one of {START_COLUMNS}")
+
+    long = enclave_roles(enclaves)
+    meta = enclaves.set_index(enclaves["enclave_id"].astype(str))
+    codes = set(units["code"])
+    provinces = sorted(set(units["province_code"].str[:2]))
+    level = units["level"] if "level" in units.columns else pd.Series(pd.NA, index=units.index)
+    district = np.array([_is_district(lv, nm) for lv, nm in zip(level, units["name"])], dtype=bool)
+    by_code = units.set_index("code")
+    rows: list[dict] = []
+    for rec in long.itertuples(index=False):
+        eid = str(rec.enclave_id)
+        src = meta.loc[eid]
+        terms = revenue_terms(src)
+        base = {
+            "enclave_id": eid, "enclave_name": str(src["name_zh"]), "enclave_type": str(rec.type),
+            "role": rec.role, "registry_code": None if pd.isna(rec.code) else str(rec.code),
+            "registry_name": None if pd.isna(rec.name) else str(rec.name),
+            "county_code": None, "county_name": None, "prefecture_code": None, "mapping": None,
+            "weight": np.nan, "start_year": pd.NA, "start_source": None, "status": "skipped",
+            "reason": None, "revenue_terms": terms["text"] if rec.role == "origin" else None,
+        }  # fmt: skip
+        first, other = start, START_COLUMNS[1 - START_COLUMNS.index(start)]
+        if not pd.isna(getattr(rec, first)):
+            base["start_year"], base["start_source"] = int(getattr(rec, first)), first
+        elif not pd.isna(getattr(rec, other)):
+            base["start_year"], base["start_source"] = int(getattr(rec, other)), f"{other} (no {first})"
+        code = base["registry_code"]
+        if code is None:
+            rows.append({**base, "reason": "no administrative code in the registry"})
+            continue
+        if code[:2] not in provinces:
+            rows.append({**base, "reason": f"outside the simulated provinces {provinces} "
+                                           f"(province {code[:2]}0000): no panel unit"})
+            continue
+        if base["start_source"] is None:
+            rows.append({**base, "reason": "neither opening_year nor agreement_year is known"})
+            continue
+        if base["start_year"] > last_year:
+            rows.append({**base, "reason": f"starts in {base['start_year']}, after the last simulated "
+                                           f"year {last_year}"})
+            continue
+        if code in codes:
+            targets, mapping = [code], "county-level code"
+        elif code.endswith("0000"):
+            rows.append({**base, "reason": "province-level code: no county-level unit to treat"})
+            continue
+        elif code.endswith("00"):
+            in_pref = (units["prefecture_code"] == code).to_numpy()
+            targets = list(units.loc[in_pref & district, "code"])
+            mapping = f"prefecture {code} -> its {len(targets)} urban district(s) (市辖区)"
+            if not targets:
+                targets = list(units.loc[in_pref, "code"])
+                mapping = f"prefecture {code} -> all its {len(targets)} unit(s) (no 市辖区 unit)"
+            if not targets:
+                rows.append({**base, "reason": f"prefecture {code} has no unit in the panel"})
+                continue
+        else:
+            rows.append({**base, "reason": "code is not a county-level unit of the panel's code "
+                                           "vintage (harmonise the registry code first)"})
+            continue
+        for tgt in sorted(targets):
+            rows.append({
+                **base, "county_code": tgt, "county_name": str(by_code.at[tgt, "name"]),
+                "prefecture_code": str(by_code.at[tgt, "prefecture_code"]), "mapping": mapping,
+                "weight": 1.0 / len(targets), "status": "simulated", "reason": mapping,
+            })  # fmt: skip
+    out = pd.DataFrame(rows, columns=list(ROLE_COLUMNS))
+    out["start_year"] = out["start_year"].astype("Int64")
+    out["weight"] = out["weight"].astype(float)
+    return out.reset_index(drop=True)
