@@ -287,23 +287,24 @@ def absorb_unit_time(
     Z = np.asarray(Z, dtype=float)
     if Z.ndim == 1:
         Z = Z[:, None]
+    n = len(unit)
     n_units = int(unit.max()) + 1
     n_times = int(time.max()) + 1
-    w = np.ones(len(unit)) if weights is None else np.asarray(weights, dtype=float)
-    w_unit = np.bincount(unit, w, n_units)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    # weighted group-sum operators (sparse products beat np.add.at by far)
+    U = sp.csr_matrix((w, (unit, np.arange(n))), shape=(n_units, n))
+    w_unit = np.asarray(U.sum(axis=1)).ravel()
 
     def unit_means(M: np.ndarray) -> np.ndarray:
-        sums = np.zeros((n_units, M.shape[1]))
-        np.add.at(sums, unit, w[:, None] * M)
-        return sums / w_unit[:, None]
+        return (U @ M) / w_unit[:, None]
 
     Zu = Z - unit_means(Z)[unit]
+    del Z  # large panels: keep at most three n x p arrays alive
     if n_times == 1:
         return Zu
     A = sp.csr_matrix((w, (unit, time)), shape=(n_units, n_times))
     C = np.diag(np.bincount(time, w, n_times)) - (A.T @ sp.diags(1.0 / w_unit) @ A).toarray()
-    B = np.zeros((n_times, Z.shape[1]))
-    np.add.at(B, time, w[:, None] * Zu)
+    B = sp.csr_matrix((w, (time, np.arange(n))), shape=(n_times, n)) @ Zu
     gamma = np.zeros_like(B)
     try:
         gamma[1:] = scipy.linalg.solve(C[1:, 1:], B[1:], assume_a="pos")
@@ -311,7 +312,9 @@ def absorb_unit_time(
         # disconnected panels: any solution of the normal equations projects the same
         gamma[1:] = np.linalg.lstsq(C[1:, 1:], B[1:], rcond=None)[0]
     G = gamma[time]
-    return Zu - (G - unit_means(G)[unit])
+    G -= unit_means(G)[unit]
+    Zu -= G
+    return Zu
 
 
 @dataclass

@@ -305,11 +305,12 @@ class SunAbraham:
         if cells.empty:
             raise EstimationError("no cohort × relative-period cell left to estimate")
         cell_id = pd.MultiIndex.from_frame(cells[["cohort", "event_time"]])
-        row_cell = cell_id.get_indexer(pd.MultiIndex.from_arrays([panel.cohort, e]))
-        row_cell[~treated_rows] = -1  # controls and reference periods get no dummy
+        span = int(e.max() - e.min()) + 1
+        cell_key = (cells["cohort"].to_numpy() * span + cells["event_time"].to_numpy() - e.min())
+        hit = np.flatnonzero(treated_rows)  # controls and reference periods get no dummy
+        row_cell = np.searchsorted(cell_key, panel.cohort[hit] * span + e[hit] - e.min())
         X = np.zeros((len(panel.y), len(cells) + len(covs)))
-        hit = row_cell >= 0
-        X[np.flatnonzero(hit), row_cell[hit]] = 1.0
+        X[hit, row_cell] = 1.0
         for j, c in enumerate(covs):
             X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
         names = [f"{g}:{k}" for g, k in cell_id] + covs

@@ -29,6 +29,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from policyeval.exceptions import ArgumentTypeError, EstimationError
 
@@ -203,8 +204,9 @@ def count_parameters(
 
 def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int]:
     n_groups = int(codes.max()) + 1
-    summed = np.zeros((n_groups, scores.shape[1]))
-    np.add.at(summed, codes, scores)
+    summed = sp.csr_matrix(
+        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes))
+    ) @ scores
     return summed.T @ summed, n_groups
 
 
