@@ -124,14 +124,17 @@ class SyntheticControl:
         Characteristics to match. Each item is a column name (its mean over
         the pre-treatment window) or a tuple ``(column, periods)`` (its mean
         over the given pre-treatment periods). Default: the outcome in every
-        pre-treatment period.
+        pre-treatment period. Missing predictor values are skipped when
+        averaging (as R ``Synth`` does); a unit with no value in a window
+        raises.
     v_method : {"nested", "cv", "equal"}
         How the diagonal predictor weights :math:`V` are chosen: ``"nested"``
         minimises the pre-period outcome MSPE over :math:`V` (ADH 2010);
         ``"cv"`` chooses :math:`V` on the first half of the pre-period
         (predictors measured there) to minimise the MSPE in the second half,
         then measures the predictors in the second half (Abadie 2021, Sec.
-        3.2; needs explicit ``predictors``); ``"equal"`` uses
+        3.2; needs explicit ``predictors``; ``(column, periods)`` items keep
+        their own periods); ``"equal"`` uses
         :math:`V = I/k`.
     standardize : bool
         Divide each predictor by its standard deviation across units before
