@@ -232,3 +232,11 @@ def test_aggregations_and_plot(fit_x1):
     assert "Sun & Abraham (2021) results" in str(fit_x1.summary())
     ax = fit_x1.plot()
     assert ax.get_xlabel() == "event_time"
+
+
+def test_influence_function_carries_through_aggregation():
+    df = simulate_staggered(n_units=60, seed=12)
+    res = SunAbraham(ssc="none").fit(df, "y", "year", "county", "first_treat")
+    for agg in (res, res.aggregate("att"), res.aggregate("cohort")):
+        psi = agg.influence
+        np.testing.assert_allclose(psi.T @ psi / 60**2, agg.vcov.to_numpy(), rtol=1e-10)

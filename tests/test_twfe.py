@@ -216,7 +216,9 @@ def test_twfe_invariances(seed, scale, shift):
     base = TWFE().fit(df, "y", "year", "county", gname="first_treat", covariates="x")
     rng = np.random.default_rng(seed)
     shuffled = df.sample(frac=1.0, random_state=seed)
-    relabel = dict(zip(df["county"].unique(), rng.permutation(df["county"].nunique()) * 7 + 1))
+    # string ids exercise pandas' string dtype path
+    relabel = dict(zip(df["county"].unique(),
+                       [f"county-{k}" for k in rng.permutation(df["county"].nunique())]))
     shuffled = shuffled.assign(county=shuffled["county"].map(relabel))
     other = TWFE().fit(shuffled, "y", "year", "county", gname="first_treat", covariates="x")
     np.testing.assert_allclose(other.params, base.params, rtol=1e-9, atol=1e-12)
@@ -346,3 +348,11 @@ def test_result_contract_and_plot(panel):
     assert "\\begin{tabular}" in res.summary().as_latex()
     ax = res.plot()
     assert any("reference period (-1)" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_influence_function_reproduces_the_raw_unit_clustered_covariance(panel):
+    res = TWFE(ssc="none").fit(panel, "y", "year", "county", gname="first_treat",
+                               covariates="x")
+    psi = res.influence
+    assert psi.shape == (240, 2)
+    np.testing.assert_allclose(psi.T @ psi / 240**2, res.vcov.to_numpy(), rtol=1e-10)

@@ -327,6 +327,8 @@ class FEFit:
     residuals: np.ndarray
     nobs: int
     n_units: int
+    influence: np.ndarray  # (n_units, k): N * (X'X)^{-1} sum_t x_it e_it, unit-clustered, raw
+
 
 
 def fit_fe_ols(
@@ -384,13 +386,18 @@ def fit_fe_ols(
     cov = sandwich_covariance(
         Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
     )
+    n_units = panel.n_units
+    unit_scores = sp.csr_matrix(
+        (np.ones(len(yt)), (panel.unit, np.arange(len(yt)))), shape=(n_units, len(yt))
+    ) @ (Xt * resid[:, None])
     return FEFit(
         params=pd.Series(beta, index=names),
         vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
         cov=cov,
         residuals=resid if sw is None else resid / sw,
         nobs=len(yt),
-        n_units=panel.n_units,
+        n_units=n_units,
+        influence=n_units * unit_scores @ bread,
     )
 
 

@@ -92,7 +92,7 @@ class SunAbrahamResult(RegressionResult):
             raise ValueError(f"kind={kind!r} must be 'att', 'period' or 'cohort'")
         if not mask.any():
             raise EstimationError("no post-treatment cohort effects to aggregate")
-        params, vcov, labels = _aggregate(
+        params, vcov, labels, W = _aggregate(
             self.extra["cell_params"], self.extra["cell_vcov"], cells["weight"].to_numpy(),
             keys, mask,
         )
@@ -107,6 +107,7 @@ class SunAbrahamResult(RegressionResult):
             spec={**self.spec, "aggregation": kind},
             estimator=f"Sun & Abraham ({kind})",
             vcov=pd.DataFrame(vcov, index=index, columns=index),
+            influence=self.extra["cell_influence"] @ W.T,
             df_resid=self.df_resid,
             index_name=index_name,
             extra={k: v for k, v in self.extra.items() if k in ("vcov_type", "n_clusters", "ssc",
@@ -123,7 +124,7 @@ def _aggregate(beta, vcov, weight, keys, mask):
         sel = mask & (keys == key)
         W[row, sel] = weight[sel] / weight[sel].sum()
     est, cov = linear_combination(W, beta, vcov)
-    return est, cov, labels
+    return est, cov, labels, W
 
 
 class SunAbraham:
@@ -319,8 +320,8 @@ class SunAbraham:
         beta = fit.params.to_numpy()[: len(cells)]
         V = fit.vcov.to_numpy()[: len(cells), : len(cells)]
         keys = cells["event_time"].to_numpy()
-        est, cov, labels = _aggregate(beta, V, cells["weight"].to_numpy(), keys,
-                                      np.ones(len(cells), bool))
+        est, cov, labels, W = _aggregate(beta, V, cells["weight"].to_numpy(), keys,
+                                         np.ones(len(cells), bool))
         index = pd.Index([int(k) for k in labels], name="event_time")
         spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
                      covariates=covs, weights=weights, reference=self.reference,
@@ -334,6 +335,7 @@ class SunAbraham:
             spec=spec,
             estimator="Sun & Abraham (2021)",
             vcov=pd.DataFrame(cov, index=index, columns=index),
+            influence=fit.influence[:, : len(cells)] @ W.T,
             df_resid=fit.cov.df_resid,
             index_name="event_time",
             extra={
@@ -342,6 +344,7 @@ class SunAbraham:
                 "cells": cells,
                 "cell_params": beta,
                 "cell_vcov": V,
+                "cell_influence": fit.influence[:, : len(cells)],
                 "covariates": _covariate_table(fit, covs),
                 "vcov_type": fit.cov.kind,
                 "n_clusters": fit.cov.n_clusters,

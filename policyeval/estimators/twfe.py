@@ -59,7 +59,14 @@ class RegressionResult(EstimationResult):
     """Result of a fixed-effects regression: the shared contract plus the fit facts.
 
     Adds the standard-error type to the summary header; everything else is
-    :class:`~policyeval.results.base.EstimationResult`.
+    :class:`~policyeval.results.base.EstimationResult`. ``influence`` holds
+    the per-unit influence function :math:`\psi_i = N (\tilde X'\tilde X)^{-1}
+    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.T @ influence / N**2``
+    is the unit-clustered covariance without small-sample correction (for
+    bootstraps and aggregation without refitting); ``vcov`` is the corrected
+    one. ``extra`` keeps the full coefficient vector and covariance
+    (``full_params``, ``full_vcov``), the covariance type, the number of
+    clusters and the :class:`~policyeval.inference.covariance.SmallSampleCorrection`.
     """
 
     def _summary_facts(self) -> list[tuple[str, str]]:
@@ -93,6 +100,7 @@ def _result(
         spec=spec,
         estimator=estimator,
         vcov=fit.vcov.loc[list(terms), list(terms)],
+        influence=fit.influence[:, [fit.params.index.get_loc(t) for t in terms]],
         df_resid=fit.cov.df_resid,
         index_name=index_name,
         extra={
