@@ -203,3 +203,33 @@ def test_row_order_does_not_matter(order):
     expected = read_panel(raw, idname="id", tname="year")
     got = read_panel(raw.iloc[list(order)], idname="id", tname="year")
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_clean_csv_reads_like_pandas_read_csv(tmp_path):
+    # On a file without yearbook mess read_panel must agree with pandas.read_csv
+    # (values and dtypes): ints stay int, flags become bool, blanks become NaN.
+    df = pd.DataFrame(
+        {
+            "state": ["New Hampshire", "Alabama", "New Hampshire", "Alabama"],
+            "year": [2001, 2001, 2000, 2000],
+            "first_treat": [0, 2001, 0, 2001],
+            "y": [1.5, np.nan, 2.25, -3.0],
+            "treated": [False, True, False, True],
+            "kind": ["a", None, "b", "c"],
+        }
+    )
+    df.to_csv(tmp_path / "clean.csv", index=False)
+    expected = pd.read_csv(tmp_path / "clean.csv").sort_values(["state", "year"]).reset_index(drop=True)
+    got = read_panel(tmp_path / "clean.csv", idname="state", tname="year")
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_text_columns_and_ids_are_tidied_not_mangled():
+    raw = pd.DataFrame(
+        {"region": ["南　京　市", " 苏州市 "], "year": [2010, 2010], "note": ["—", "开发区"]}
+    )
+    out = read_panel(raw, idname="region", tname="year")
+    assert out["region"].tolist() == ["南京市", "苏州市"]
+    assert pd.isna(out["note"].iloc[0]) and out["note"].iloc[1] == "开发区"
+    with pytest.raises(DataError, match=r"idname='region' is missing in 1 row"):
+        read_panel(raw.assign(region=["", "苏州市"]), idname="region", tname="year")

@@ -255,9 +255,19 @@ def _years(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     return pd.Series(parsed, index=df.index, name=tname, dtype="int64")
 
 
+def _tidy_label(value: object) -> str:
+    # NFKC folds full-width forms; yearbooks pad Chinese names ("南　京　市"), so
+    # spaces between CJK characters go, while "New Hampshire" keeps its space.
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", text)
+    return re.sub(r"\s+", " ", text)
+
+
 def _ids(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     ids = df[idname]
     missing = ids.isna().to_numpy()
+    if ids.dtype == object or pd.api.types.is_string_dtype(ids):
+        missing = missing | ids.astype(object).map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
     if missing.any():
         raise DataError(
             f"idname={idname!r} is missing in {int(missing.sum())} row(s) "
@@ -270,12 +280,12 @@ def _ids(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
             return ids.astype("int64")
         return ids
     if ids.dtype == object or pd.api.types.is_string_dtype(ids):
-        text = ids.map(lambda v: re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v))))
+        text = ids.astype(object).map(_tidy_label)
         # Integer-like codes become int64 (GB/T 2260 codes never start with 0);
         # ids with a leading zero (stock codes like '000001') stay text.
         if text.map(lambda s: bool(_INT_ID.match(s))).all():
             return text.astype("int64")
-        return text.astype(object)
+        return text.astype(ids.dtype)
     return ids
 
 
@@ -323,10 +333,14 @@ def validate_panel(
     columns : sequence of str, optional
         Keep only these columns (besides ``idname`` and ``tname``).
     numeric : sequence of str, optional
-        Columns that must be numeric. By default every other column whose
-        non-missing entries are at least half numbers is treated as numeric
-        (so a stray ``"12a"`` raises rather than turning the column to text);
-        columns that are mostly text (region names) are left as they are.
+        Columns that must be numeric; they are returned as float64. By
+        default every other text column whose non-missing entries are at
+        least half numbers is parsed (so a stray ``"12a"`` raises rather than
+        turning the column to text) into float64, or into int64 when every
+        value is a whole number and none is missing, as ``pandas.read_csv``
+        would; columns that are already numeric keep their dtype; text
+        ``True``/``False`` columns become bool; other text (region names)
+        is left as it is.
     nonnegative : sequence of str, optional
         Columns that may not be negative. Default: columns whose name
         contains ``land``, ``area`` or ``面积`` or whose unit in
@@ -384,18 +398,24 @@ def validate_panel(
     for col in others if numeric is None else list(numeric):
         series = out[col]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            out[col] = series.astype("float64")
-            continue
+            if numeric is not None:
+                out[col] = series.astype("float64")
+            continue  # already numbers: keep the caller's dtype (int first_treat stays int)
         if numeric is None and pd.api.types.is_bool_dtype(series):
             continue
         values = series.astype(object)
         parsed, bad = _parse_values(values)
         n_numbers = int((~np.isnan(parsed)).sum())
         if numeric is None and not (n_numbers > 0 and n_numbers >= int(bad.sum())):
-            continue  # mostly text: a name or label column, left as it is
+            out[col] = _clean_text(series, missing=np.isnan(parsed) & ~bad)
+            continue
         if bad.any():
             raise _non_numeric(col, values, bad, out, idname, tname)
-        out[col] = parsed
+        whole = numeric is None and np.isfinite(parsed).all() and (np.abs(parsed) < 2**53).all()
+        if whole and (parsed == np.round(parsed)).all():
+            out[col] = parsed.astype("int64")  # as read_csv would: codes, cohorts, 0/1 dummies
+        else:
+            out[col] = parsed
 
     dup = out.duplicated([idname, tname], keep=False).to_numpy()
     if dup.any():
@@ -424,6 +444,22 @@ def validate_panel(
     out = out.sort_values([idname, tname], kind="stable").reset_index(drop=True)
     out.attrs = attrs
     return out
+
+
+def _clean_text(series: pd.Series, missing: np.ndarray) -> pd.Series:
+    """A text column: missing markers (blank, —, NA) become NaN; True/False text becomes bool."""
+    if missing.any():
+        dtype = series.dtype
+        series = series.astype(object).where(~missing, np.nan)
+        if pd.api.types.is_string_dtype(dtype):
+            series = series.astype(dtype)
+    text = series.dropna().astype(str).str.strip().str.lower()
+    if text.empty or not text.isin(["true", "false"]).all():
+        return series
+    flags = series.astype(object).map(
+        lambda v: v if not isinstance(v, str) else v.strip().lower() == "true"
+    )
+    return flags.astype(bool) if not missing.any() else flags.astype("boolean")
 
 
 def read_table(
