@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import sparse
 
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
-from policyeval.estimators._staggered_cov import att_panel, check_design
+from policyeval.estimators._staggered_cov import att_panel_batch, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
 from policyeval.inference.influence import CohortInfluence, DenseInfluence
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
@@ -344,43 +344,59 @@ class CallawaySantAnna:
         return est, infl, n_t, n_c
 
     def _panel_covariates(self, d: StaggeredData, cohort, cohort_values, cells, covs):
-        """One 2x2 estimator per cell (reg / ipw / dr) on the cohort and its controls."""
+        """2x2 estimators (reg / ipw / dr) per cell, batched over cells that share nuisances.
+
+        Cells with the same cohort, the same control units and the same
+        base-period covariates (all of a cohort's cells when the covariates
+        are time-invariant and the controls never treated) share the
+        propensity score and the regression design, so these are fitted once
+        and all their outcome changes are handled as one matrix. The
+        influence function is stored sparse: each column is non-zero only on
+        the cohort and its controls.
+        """
         Y, w = d.outcomes, d.weights
         n = Y.shape[0]
+        Xall = d.covariates
+        time_invariant = bool(np.all(Xall == Xall[:, :, :1]))
         order = np.argsort(cohort, kind="stable")
         bounds = np.searchsorted(cohort[order], np.arange(len(cohort_values) + 1))
         rows_of = [order[bounds[c]:bounds[c + 1]] for c in range(len(cohort_values))]
         k = len(cells)
-        values = np.zeros((n, k))
         est = np.full(k, np.nan)
         n_t = np.zeros(k, dtype=np.int64)
         n_c = np.zeros(k, dtype=np.int64)
-        checked = set()
+        batches: dict = {}
         for j, (g, ti, b, _) in enumerate(cells):
             cg = int(np.searchsorted(cohort_values, g))
-            ctrl = self._controls(cohort_values, g, d.periods, ti, b)
-            treated_rows = rows_of[cg]
-            ctrl_rows = np.concatenate([rows_of[c] for c in np.flatnonzero(ctrl)]) if ctrl.any() else \
-                np.empty(0, dtype=np.intp)
-            n_t[j], n_c[j] = len(treated_rows), len(ctrl_rows)
+            ctrl = np.flatnonzero(self._controls(cohort_values, g, d.periods, ti, b))
+            n_t[j] = len(rows_of[cg])
+            n_c[j] = sum(len(rows_of[c]) for c in ctrl)
             if ti == b:
                 est[j] = 0.0
-                continue
-            if len(treated_rows) == 0 or len(ctrl_rows) == 0:
-                continue
-            rows = np.concatenate([treated_rows, ctrl_rows])
-            D = np.r_[np.ones(len(treated_rows)), np.zeros(len(ctrl_rows))]
-            X = np.column_stack([np.ones(len(rows)), d.covariates[:, rows, b].T])
-            key = (cg, b, tuple(np.flatnonzero(ctrl)))
-            if key not in checked:
-                check_design(X[len(treated_rows):], covs,
-                             f"controls of cohort {g:g} at base period {d.periods[b]}")
-                check_design(X, covs, f"cohort {g:g} and its controls at base period {d.periods[b]}")
-                checked.add(key)
-            dy = Y[rows, ti] - Y[rows, b]
-            att, inf = att_panel(dy, D, X, w[rows], self.method, self.trim_level)
-            est[j] = att
-            values[rows, j] = inf * (n / len(rows))
+            elif n_t[j] and n_c[j]:
+                batches.setdefault((cg, tuple(ctrl), None if time_invariant else b), []).append(j)
+        col_rows: list = [np.empty(0, dtype=np.int64)] * k
+        col_vals: list = [np.empty(0)] * k
+        for (cg, ctrl, _), js in batches.items():
+            rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]))
+            D = (cohort[rows] == cg).astype(float)
+            b0 = cells[js[0]][2]
+            X = np.column_stack([np.ones(len(rows)), Xall[:, rows, b0].T])
+            g = cells[js[0]][0]
+            base = "" if time_invariant else f" at base period {d.periods[b0]}"
+            check_design(X[D == 0], covs, f"controls of cohort {g:g}{base}")
+            check_design(X, covs, f"cohort {g:g} and its controls{base}")
+            ts = [cells[j][1] for j in js]
+            bs = [cells[j][2] for j in js]
+            Ysub = Y[rows]
+            DY = Ysub[:, ts] - Ysub[:, bs]
+            att, inf = att_panel_batch(DY, D, X, w[rows], self.method, self.trim_level)
+            inf *= n / len(rows)
+            for c, j in enumerate(js):
+                est[j] = att[c]
+                col_rows[j], col_vals[j] = rows, inf[:, c]
+        indptr = np.r_[0, np.cumsum([len(r) for r in col_rows])]
+        values = sparse.csc_matrix((np.concatenate(col_vals), np.concatenate(col_rows), indptr), shape=(n, k))
         infl = DenseInfluence(values, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
         return est, infl, n_t, n_c
 

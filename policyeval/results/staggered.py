@@ -140,35 +140,43 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
                                bootstrap=boot, notes=self.extra.get("notes", ()))
 
     # ------------------------------------------------------------------
-    def _wif(self, keep: np.ndarray):
-        """Influence of estimating the cohort-share weights of cells ``keep`` (R did's ``wif``).
+    def _wif_coef(self, groups: np.ndarray, att: np.ndarray) -> np.ndarray:
+        """Per-code coefficient on :math:`w_i` of the share-estimation influence, times ``att``.
 
-        For aggregation weights :math:`p_k / \\sum_{j\\in K} p_j` with
-        :math:`p_k = E[w 1\\{G = g_k\\}]`, the influence function of the
-        weights is
-        :math:`(w 1\\{G=g_k\\} - p_k)/P - p_k \\sum_{j\\in K}(w 1\\{G=g_j\\} - p_j)/P^2`;
-        the constant terms cancel, leaving only a multiple of :math:`w_i`.
+        For aggregation weights :math:`p_k / P`, :math:`P = \\sum_{j\\in K} p_j`,
+        :math:`p_k = E[w 1\\{G = g_k\\}]`, the influence function of the weights is
+        :math:`(w 1\\{G=g_k\\} - p_k)/P - p_k \\sum_{j\\in K}(w 1\\{G=g_j\\} - p_j)/P^2`
+        (R ``did``'s ``wif``); the constant terms cancel, so it is a multiple
+        of :math:`w_i` that depends only on the unit's cohort. Returned already
+        multiplied by the ATTs (``codes x 1``), i.e. the term added to the
+        aggregated influence function.
         """
-        groups = self._cells["group"].to_numpy()[keep]
-        code_g = self.cohort_values[self.cohort_of_code]               # group value of every IF code
+        code_g = self.cohort_values[self.cohort_of_code]
         shares = self.group_shares[np.searchsorted(self.cohort_values, groups)]
         total = shares.sum()
-        ind = (code_g[:, None] == groups[None, :]).astype(float)        # codes x keep
+        ind = (code_g[:, None] == groups[None, :]).astype(float)
         coef_w = ind / total - ind.sum(axis=1, keepdims=True) * shares[None, :] / total ** 2
-        coef_1 = np.zeros_like(coef_w)
-        return self.influence.cohort_terms(coef_w, coef_1), shares / total
+        return coef_w @ att[:, None]
 
-    def _combo(self, rows: np.ndarray, weights: np.ndarray, with_wif: bool):
-        """Estimate and influence function of ``sum_k weights_k ATT_k`` over ``rows``."""
-        a = np.zeros((len(self.params), 1))
-        a[rows, 0] = weights
-        inf = self.influence.combine(a)
+    def _combos(self, specs):
+        """Estimates and influence functions of several ``sum_k a_k ATT_k`` at once.
+
+        ``specs`` is a list of ``(rows, weights, with_wif)``; one product with
+        the stored influence function serves all of them.
+        """
         att = self.params.to_numpy()
-        est = float(att[rows] @ weights)
-        if with_wif:
-            wif, _ = self._wif(rows)
-            inf = inf + wif.combine(att[rows][:, None])
-        return est, inf
+        A = np.zeros((len(self.params), len(specs)))
+        wif_w = np.zeros((len(self.cohort_of_code), len(specs)))
+        ests = []
+        for c, (rows, weights, with_wif) in enumerate(specs):
+            A[rows, c] = weights
+            ests.append(float(att[rows] @ weights))
+            if with_wif:
+                wif_w[:, c] = self._wif_coef(self._cells["group"].to_numpy(dtype=float)[rows], att[rows])[:, 0]
+        inf = self.influence.combine(A)
+        if np.any(wif_w):
+            inf = inf + self.influence.cohort_terms(wif_w, np.zeros_like(wif_w))
+        return ests, inf
 
     def aggregate(self, kind: str = "dynamic", min_e: float | None = None, max_e: float | None = None,
                   balance_e: int | None = None, *, n_bootstrap: int | None = None,
@@ -229,41 +237,26 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
                           "aggregation.", EstimationWarning, stacklevel=2)
         valid = ~bad
         shares = self.group_shares[np.searchsorted(self.cohort_values, g)]
-        terms, ests, infs = [], [], []
+        terms, specs = [], []
         if kind == "simple":
             rows = np.flatnonzero(valid & (g <= t) & (t <= g + max_e))
             if len(rows) == 0:
                 raise ValueError("no post-treatment ATT(g,t) to aggregate")
-            est, inf = self._combo(rows, shares[rows] / shares[rows].sum(), with_wif=True)
-            overall_est, overall_inf = est, inf
-            terms, ests, infs = ["ATT"], [est], [inf]
+            terms, specs = ["ATT"], [(rows, shares[rows] / shares[rows].sum(), True)]
             index_name = "term"
         elif kind == "group":
-            glist = np.unique(g)
-            for gg in glist:
+            for gg in np.unique(g):
                 rows = np.flatnonzero(valid & (g == gg) & (gg <= t) & (t <= g + max_e))
-                if len(rows) == 0:
-                    continue
-                est, inf = self._combo(rows, np.full(len(rows), 1 / len(rows)), with_wif=False)
-                terms.append(gg), ests.append(est), infs.append(inf)
-            if not terms:
-                raise ValueError("no post-treatment ATT(g,t) to aggregate")
-            gshares = self.group_shares[np.searchsorted(self.cohort_values, np.asarray(terms))]
-            stacked = _stack(infs)
-            wts = gshares / gshares.sum()
-            overall_est = float(np.asarray(ests) @ wts)
-            overall_inf = stacked.combine(wts[:, None]) + self._group_wif(np.asarray(terms), np.asarray(ests))
+                if len(rows):
+                    terms.append(gg)
+                    specs.append((rows, np.full(len(rows), 1 / len(rows)), False))
             index_name = "group"
         elif kind == "calendar":
             for tt in np.unique(t[t >= g.min()]):
                 rows = np.flatnonzero(valid & (t == tt) & (g <= t))
-                if len(rows) == 0:
-                    continue
-                est, inf = self._combo(rows, shares[rows] / shares[rows].sum(), with_wif=True)
-                terms.append(tt), ests.append(est), infs.append(inf)
-            stacked = _stack(infs)
-            overall_est = float(np.mean(ests))
-            overall_inf = stacked.combine(np.full((len(ests), 1), 1 / len(ests)))
+                if len(rows):
+                    terms.append(tt)
+                    specs.append((rows, shares[rows] / shares[rows].sum(), True))
             index_name = "time"
         else:
             e_all = t - g
@@ -277,23 +270,36 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
             for e in eseq:
                 rows = np.flatnonzero(valid & (e_all == e) & include)
-                if len(rows) == 0:
-                    continue
-                est, inf = self._combo(rows, shares[rows] / shares[rows].sum(), with_wif=True)
-                terms.append(e), ests.append(est), infs.append(inf)
-            if not terms:
-                raise ValueError(f"no event time in [min_e={min_e}, max_e={max_e}] to aggregate")
-            pos = np.asarray(terms) >= 0
-            stacked = _stack(infs)
-            if pos.any():
-                overall_est = float(np.mean(np.asarray(ests)[pos]))
-                overall_inf = stacked.combine((pos / pos.sum())[:, None])
-            else:
-                overall_est, overall_inf = float("nan"), None
+                if len(rows):
+                    terms.append(e)
+                    specs.append((rows, shares[rows] / shares[rows].sum(), True))
             index_name = "event_time"
+        if not specs:
+            raise ValueError(f"nothing to aggregate for kind={kind!r} with min_e={min_e}, max_e={max_e}, "
+                             f"balance_e={balance_e}")
+        ests, per_term = self._combos(specs)
+        est_arr = np.asarray(ests)
+        overall_inf = None
+        overall_est = float("nan")
+        if kind == "simple":
+            overall_est, overall_inf = ests[0], per_term
+        elif kind == "group":
+            gl = np.asarray(terms, dtype=float)
+            gshares = self.group_shares[np.searchsorted(self.cohort_values, gl)]
+            wts = gshares / gshares.sum()
+            overall_est = float(est_arr @ wts)
+            wif = self._wif_coef(gl, est_arr)
+            overall_inf = per_term.combine(wts[:, None]) + per_term.cohort_terms(wif, np.zeros_like(wif))
+        elif kind == "calendar":
+            overall_est = float(est_arr.mean())
+            overall_inf = per_term.combine(np.full((len(ests), 1), 1 / len(ests)))
+        else:
+            pos = np.asarray(terms) >= 0
+            if pos.any():
+                overall_est = float(est_arr[pos].mean())
+                overall_inf = per_term.combine((pos / pos.sum())[:, None])
         term_index = pd.Index([int(x) if isinstance(x, (float, np.floating)) and float(x).is_integer()
                                else x for x in terms], name=index_name)
-        per_term = _stack(infs)
         n_boot = self.spec.get("n_bootstrap", 0) if n_bootstrap is None else n_bootstrap
         boot = boot_overall = None
         if n_boot:
@@ -322,15 +328,6 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             extra={"reference_period": ref, "notes": self.extra.get("notes", [])},
             overall=_overall_series(overall_est, overall_se, level), overall_influence=overall_inf,
             kind=kind, level=level)
-
-    def _group_wif(self, glist, att_g):
-        code_g = self.cohort_values[self.cohort_of_code]
-        shares = self.group_shares[np.searchsorted(self.cohort_values, glist)]
-        total = shares.sum()
-        ind = (code_g[:, None] == glist[None, :]).astype(float)
-        coef_w = ind / total - ind.sum(axis=1, keepdims=True) * shares[None, :] / total ** 2
-        wif = self.influence.cohort_terms(coef_w, np.zeros_like(coef_w))
-        return wif.combine(att_g[:, None])
 
     def _summary_facts(self):
         facts = super()._summary_facts()
@@ -364,19 +361,6 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         ax.set_title(kwargs.get("title", self.estimator))
         ax.legend(frameon=False, fontsize="small")
         return ax
-
-
-def _stack(infs):
-    """Stack single-column influence functions side by side."""
-    if len(infs) == 1:
-        return infs[0]
-    first = infs[0]
-    from policyeval.inference.influence import CohortInfluence, DenseInfluence
-
-    if all(isinstance(i, CohortInfluence) for i in infs):
-        return first._like(np.concatenate([i.coef for i in infs], axis=2))
-    return DenseInfluence(np.column_stack([i.to_dense() for i in infs]), first.cohort, first.weights,
-                          first.cluster, first.n_clusters)
 
 
 class AggregateResult(EstimationResult):
