@@ -153,6 +153,9 @@ def test_twelve_digit_codes_and_province_header(tmp_path):
     df = read_yearbook(write_csv(rows, tmp_path / "p.csv"), year=2020)
     assert df["region_code"].tolist() == [330000, 320000000000]
     assert df["region"].tolist() == ["浙江省", "江苏省"]
+    rows = [["region", "tax_revenue(亿元)"], ["Suzhou  Industrial Park", "1"], ["320102 玄 武 区", "2"]]
+    df = read_yearbook(write_csv(rows, tmp_path / "en.csv", "utf-8"), year=2020)
+    assert df["region"].tolist() == ["Suzhou Industrial Park", "玄武区"]
 
 
 def test_code_in_name_conflicting_with_code_column_raises(tmp_path):

@@ -50,6 +50,7 @@ import pandas as pd
 from policyeval.data.panel import (
     _BAD,
     _parse_scalar,
+    _tidy_label,
     detect_encoding,
     parse_year,
     to_numeric,
@@ -174,13 +175,15 @@ def _title_indicator(grid: pd.DataFrame, header_row: int, extra) -> tuple[Header
 
 
 def _parse_region(cell: object) -> tuple[int | None, str | None]:
-    text = _text(cell)
-    if not text:
+    if _blank(cell):
         return None, None
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    text = _tidy_label(cell)
     # GB/T 2260 codes have 6 digits; statistical codes (统计用区划代码) 12.
-    match = re.match(r"^(\d{12}|\d{6})(?!\d)(.*)$", text)
+    match = re.match(r"^(\d{12}|\d{6})(?!\d)\s*(.*)$", text)
     if match:
-        return int(match.group(1)), (match.group(2) or None)
+        return int(match.group(1)), (match.group(2).strip() or None)
     return None, text
 
 
