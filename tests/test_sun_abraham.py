@@ -75,7 +75,8 @@ def test_att_covariate_and_cohort_cells_match_fixest_printout(fit_x1):
 
 
 def test_cohort_effects_are_differences_of_cell_means_in_a_balanced_panel():
-    df = simulate_staggered(n_units=80, seed=4, effect=lambda g, e: 1.0 + 0.3 * e + 0.1 * (g - 2004))
+    df = simulate_staggered(n_units=80, seed=4,
+                            effect=lambda g, e: 1.0 + 0.3 * e + 0.1 * (g - 2004))
     res = SunAbraham().fit(df, "y", "year", "county", "first_treat")
     means = df.groupby(["first_treat", "year"])["y"].mean()
     for (g, e), est in res.cohort_effects.set_index(["cohort", "event_time"])["estimate"].items():
@@ -210,8 +211,9 @@ def test_always_treated_units_are_dropped_with_a_warning():
 def test_gname_varying_within_unit_is_rejected():
     df = simulate_staggered(n_units=20, seed=2)
     df.loc[(df["county"] == 320002) & (df["year"] == 2010), "first_treat"] = 2007
-    with pytest.raises(TreatmentTimingError, match=r"gname='first_treat' varies within "
-                                                   r"idname='county' for 1 units \(e\.g\. 320002\)"):
+    with pytest.raises(TreatmentTimingError,
+                       match=r"gname='first_treat' varies within idname='county' for 1 units "
+                             r"\(e\.g\. 320002\)"):
         SunAbraham().fit(df, "y", "year", "county", "first_treat")
 
 

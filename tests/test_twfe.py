@@ -4,7 +4,6 @@ linearmodels, a simulation with a known effect, invariances and bad input."""
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -277,8 +276,9 @@ def test_other_bad_inputs(panel):
     with pytest.raises(DataError, match=r"treatment='x' must be 0/1"):
         TWFE().fit(panel, "y", "year", "county", treatment="x")
     dup = pd.concat([panel, panel.iloc[[0]]])
-    with pytest.raises(DuplicateObservationError, match=r"2 rows share an \(idname='county', "
-                                                        r"tname='year'\) pair, e\.g\. units 320000"):
+    with pytest.raises(DuplicateObservationError,
+                       match=r"2 rows share an \(idname='county', tname='year'\) pair, "
+                             r"e\.g\. units 320000"):
         TWFE().fit(dup, "y", "year", "county", gname="first_treat")
     # a time-invariant covariate is absorbed by the unit effects
     with pytest.raises(EstimationError, match=r"absorbed by the unit and period fixed effects.*"

@@ -189,7 +189,8 @@ def prepare_fe_panel(
             if not np.isfinite(s.to_numpy(dtype=float)).all():
                 bad = ~np.isfinite(s.to_numpy(dtype=float))
                 raise DataError(
-                    f"{arg}={col!r} has infinite values for units {examples(frame.loc[bad, idname])}"
+                    f"{arg}={col!r} has infinite values for units "
+                    f"{examples(frame.loc[bad, idname])}"
                 )
     w = None
     if weights is not None:

@@ -51,7 +51,7 @@ class SunAbrahamResult(RegressionResult):
 
     @property
     def cohort_effects(self) -> pd.DataFrame:
-        """One row per cohort × event time: estimate, std_error, weight (obs. count or weight sum)."""
+        """One row per cohort × event time: estimate, std_error and weight (cell size)."""
         cells = self.extra["cells"]
         se = np.sqrt(np.diag(self.extra["cell_vcov"]))
         return cells.assign(estimate=self.extra["cell_params"], std_error=se)
