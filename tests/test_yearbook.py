@@ -94,6 +94,14 @@ def test_workbook_one_sheet_per_year_with_mixed_units(known_panel, tmp_path):
     assert df.attrs["layout"] == "sheets"
 
 
+def test_sheets_with_different_columns_are_aligned(known_panel, tmp_path):
+    rows_2016 = [r[:7] for r in wide_rows(known_panel, 2016, text=False)]  # 2016 lacks 专利授权数
+    sheets = {"2015": wide_rows(known_panel, 2015, text=False), "2016": rows_2016}
+    df = read_yearbook(write_workbook(sheets, tmp_path / "w.xlsx"))
+    assert df.loc[df.year == 2016, "patents_granted"].isna().all()
+    assert df.loc[df.year == 2015, "patents_granted"].notna().all()
+
+
 def test_years_in_columns_csv(known_panel, tmp_path):
     path = write_csv(years_in_columns_rows(known_panel, "gdp"), tmp_path / "gdp.csv")
     df = _read_quietly(path)
@@ -244,6 +252,10 @@ def test_register_header_extends_the_dictionary(tmp_path, restore_headers):
     path = write_csv(rows, tmp_path / "r.csv")
     register_header("高技术产业产值", "high_tech_output", "money")
     assert read_yearbook(path, year=2015)["high_tech_output"].tolist() == [2.5e8]
+    register_header("新增市场主体", "new_market_entities", "count")
+    rows = [["地区", "新增市场主体"], ["玄武区", "120"]]
+    df = read_yearbook(write_csv(rows, tmp_path / "c.csv"), year=2015)
+    assert df["new_market_entities"].tolist() == [120.0] and df.attrs["units"]["new_market_entities"] == "个"
     with pytest.raises(DataError, match="kind='weight' is not one of money"):
         register_header("产量", "output_tonnes", "weight")
 

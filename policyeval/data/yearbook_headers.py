@@ -197,7 +197,8 @@ def make_spec(canonical: str, kind: str | None, where: str) -> HeaderSpec:
         raise DataError(f"{where}: canonical name {canonical!r} must be snake_case ASCII")
     if kind is not None and kind not in KINDS:
         raise DataError(f"{where}: kind={kind!r} is not one of {', '.join(KINDS)}")
-    return HeaderSpec(canonical, kind)
+    # A count needs no stated unit (件, 个 and 家 are all "one item").
+    return HeaderSpec(canonical, kind, "个" if kind == "count" else None)
 
 
 def lookup_header(name: str, extra: Mapping[str, HeaderSpec]) -> HeaderSpec | None:
