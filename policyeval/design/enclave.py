@@ -185,18 +185,18 @@ class EnclaveDesign:
         drop = pd.Series(False, index=t.index)
         if exclude_other_roles and role != "any":
             other = untreated & (t["first_treat_any"] > 0)
-            reasons["treated only in another role"] = t.index[other]
+            reasons["unit(s) treated only in another role"] = t.index[other]
             drop |= other
         if exclude_neighbours and self.neighbours is not None:
             base = untreated & ~drop
             exposed = base & (t["first_exposed"] > 0)
-            reasons[f"never-treated neighbours exposed to spillovers ({self.neighbours})"] = t.index[exposed]
+            reasons[f"never-treated neighbour(s) exposed to spillovers ({self.neighbours})"] = t.index[exposed]
             unknown = base & (t["exposure_ring"] == "unknown")
-            reasons["never-treated units whose exposure is unknown (no county point)"] = t.index[unknown]
+            reasons["never-treated unit(s) whose exposure is unknown (no county point)"] = t.index[unknown]
             drop |= exposed | unknown
         if drop_multi_role and role != "any":
             both = (t["first_treat_origin"] > 0) & (t["first_treat_destination"] > 0)
-            reasons["treated in both roles (drop_multi_role=True)"] = t.index[both]
+            reasons["unit(s) treated in both roles (drop_multi_role=True)"] = t.index[both]
             drop |= both
         return _apply_sample(self.panel, self.idname, g, drop, reasons, gname,
                              f"sample(role={role!r})")
@@ -237,8 +237,8 @@ class EnclaveDesign:
         in_ring = ~treated & (t["first_exposed"] > 0) & (t["exposure_ring"] == ring)
         other_ring = ~treated & ~in_ring & (t["exposure_ring"] != "")
         g = t["first_exposed"].where(in_ring, 0).astype(int)
-        reasons = {"treated in a role": t.index[treated],
-                   "first exposed in another ring (or exposure unknown)": t.index[other_ring]}
+        reasons = {"unit(s) treated in a role": t.index[treated],
+                   "unit(s) first exposed in another ring (or exposure unknown)": t.index[other_ring]}
         return _apply_sample(self.panel, self.idname, g, treated | other_ring, reasons, gname,
                              f"spillover_sample(ring={ring!r})")
 
@@ -249,7 +249,7 @@ def _apply_sample(panel, idname, g, drop, reasons, gname, where) -> pd.DataFrame
     rows = unit.isin(keep_units).to_numpy()
     n_drop = int((~rows).sum())
     if n_drop:
-        parts = [f"{len(ix)} unit(s) {why} (e.g. {_ex(ix)})" for why, ix in reasons.items() if len(ix)]
+        parts = [f"{len(ix)} {why} (e.g. {_ex(ix)})" for why, ix in reasons.items() if len(ix)]
         warnings.warn(f"{where}: dropped {n_drop} rows of {int(drop.sum())} units from the comparison "
                       f"group: " + "; ".join(parts) + ".", DroppedObservationsWarning, stacklevel=3)
     out = panel.loc[rows].copy()
