@@ -3,9 +3,16 @@ from outside the repository."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from yearbook_fixtures import known_panel as _known_panel
+# Test modules import the fixture builders by name; make that work whatever
+# pytest's --import-mode is (importlib mode does not put tests/ on sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from yearbook_fixtures import known_panel as _known_panel  # noqa: E402
 
 
 @pytest.fixture
