@@ -4,6 +4,8 @@ dummies, a simulation with heterogeneous effects, invariances and bad input."""
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +71,30 @@ def test_att_covariate_and_cohort_cells_match_fixest_printout(fit_x1):
                                atol=5e-7)
     np.testing.assert_allclose(cells.loc[printed.index, "std_error"], printed["std_error"],
                                atol=5e-7)
+
+
+def test_cohort_effects_match_pyfixest_saturated_event_study(base_stagg):
+    """Reference: pyfixest 0.60 SaturatedEventStudy (feols of y on i(rel_time, cohort, ref=-1)
+    | id + year, clustered by id); its aggregation is not used (beta in that release)."""
+    pytest.importorskip("pyfixest")
+    from pyfixest.did.saturated_twfe import SaturatedEventStudy
+
+    df = base_stagg.assign(g=np.where(base_stagg["year_treated"] > 10, 0,
+                                      base_stagg["year_treated"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sat = SaturatedEventStudy(df, "y", "id", "year", "g", cluster="id")
+        sat.estimate()
+        ref = sat.tidy()
+    # coefficient names look like "rel_time::-9.0:first_treated_period::10"
+    keys = [tuple(int(float(v)) for v in re.findall(r"::(-?[\d.]+)", n))[::-1]
+            for n in ref.index]
+    ref.index = pd.MultiIndex.from_tuples(keys, names=["cohort", "event_time"])
+    got = SunAbraham().fit(base_stagg, "y", "year", "id", "year_treated").cohort_effects
+    got = got.set_index(["cohort", "event_time"])
+    assert len(got) == len(ref) == 81
+    np.testing.assert_allclose(got["estimate"], ref.loc[got.index, "Estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["std_error"], ref.loc[got.index, "Std. Error"], rtol=1e-8)
 
 
 # --- the slow obvious computations -------------------------------------------------------------
