@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.data import _simulate_calibration as cal
+from policyeval.design.revenue import enclave_transfers
 from policyeval.design.roles import assign_roles, check_enclaves, revenue_terms
 from policyeval.data._simulate_truth import truth_table
 from policyeval.exceptions import (
@@ -539,29 +540,18 @@ def _revenue_flows(active, unit_of_row, paths, tax0, enclaves, years, n_units, e
     for eid, rows in active.groupby("enclave_id", sort=True):
         terms = revenue_terms(meta.loc[eid])
         start = int(rows["start_year"].iloc[0])
-        e = years - start
         origins = rows.index[rows["role"] == "origin"]
         dests = rows.index[rows["role"] == "destination"]
         # The park's extra tax, per destination unit: tax0 (e^tau - 1) of this enclave alone.
         park_tax = np.vstack([tax0[unit_of_row[r]] * np.expm1(paths["tax_revenue_wan"][r]) for r in dests]) \
             if len(dests) else np.zeros((0, len(years)))
-        park_tax = np.nan_to_num(park_tax)
-        transfer_by_dest = np.zeros_like(park_tax)
-        if not np.isnan(terms["share"]) and len(dests):
-            on = (e >= 0) & (np.isnan(terms["share_years"]) | (e < terms["share_years"]))
-            transfer_by_dest += terms["share"] * park_tax * on
-        fixed = np.zeros(len(years))
-        if not np.isnan(terms["fixed_wan"]):
-            on = (e >= 0) & (np.isnan(terms["fixed_years"]) | (e < terms["fixed_years"]))
-            fixed = terms["fixed_wan"] * on.astype(float)
+        # the same rule policyeval.design.attribute_revenue applies to booked revenue
+        paid, received = enclave_transfers(terms, years, start, park_tax, active.loc[dests, "weight"].to_numpy(),
+                                           active.loc[origins, "weight"].to_numpy())
         if len(dests):
-            w_dest = active.loc[dests, "weight"].to_numpy()[:, None]
-            transfer_by_dest = transfer_by_dest + fixed[None, :] * w_dest / w_dest.sum()
-            np.add.at(outflow, unit_of_row[dests], transfer_by_dest)
-        total = transfer_by_dest.sum(axis=0) if len(dests) else fixed
+            np.add.at(outflow, unit_of_row[dests], paid)
         if len(origins):
-            w_orig = active.loc[origins, "weight"].to_numpy()[:, None]
-            np.add.at(inflow, unit_of_row[origins], total[None, :] * w_orig / w_orig.sum())
+            np.add.at(inflow, unit_of_row[origins], received)
     return inflow, outflow
 
 
