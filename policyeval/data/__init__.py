@@ -22,7 +22,19 @@ _LAZY = {
     "enclave_roles": "policyeval.data.registry",
     "simulate_enclave_panel": "policyeval.data.simulate",
     "load_simulated_panel": "policyeval.data.simulate",
+    "register_header": "policyeval.data.yearbook",
+    "parse_unit": "policyeval.data.units",
+    "conversion_factor": "policyeval.data.units",
+    "convert_columns": "policyeval.data.units",
     "deflate": "policyeval.data.outcomes",
+    "output_per_mu": "policyeval.data.outcomes",
+    "gdp_per_mu": "policyeval.data.outcomes",
+    "value_added_per_mu": "policyeval.data.outcomes",
+    "tax_per_mu": "policyeval.data.outcomes",
+    "tax_per_capita": "policyeval.data.outcomes",
+    "patents_per_10k": "policyeval.data.outcomes",
+    "talent_net_inflow": "policyeval.data.outcomes",
+    "talent_inflow_rate": "policyeval.data.outcomes",
 }
 
 __all__ = list(_LAZY)

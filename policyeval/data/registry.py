@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.exceptions import AdminCodeWarning, ArgumentTypeError, RegistryError
+from policyeval.data.units import MU_PER_KM2
 
 __all__ = [
     "load_enclaves",
@@ -84,8 +85,7 @@ ENCLAVE_TYPES = (
     "enterprise_led",            # a park company (e.g. Zhongguancun) builds and runs it
 )  # fmt: skip
 
-#: 1 km² = 1 000 000 m² and 1 亩 = 10000/15 m², so 1 km² = 1500 亩.
-MU_PER_KM2 = 1500.0
+
 
 _STRING_COLUMNS = (
     "enclave_id", "name_zh", "name_en", "origin_name", "origin_code",
