@@ -1,0 +1,246 @@
+"""Tests of policyeval.design: treatment timing by role, neighbours, clean samples, bad input.
+
+The bundled SIMULATED panel (policyeval.load_simulated_panel) carries the
+simulator's own timing columns, computed from the same registry mapping
+(policyeval.design.roles) -- the design must reproduce them. Small stand-in
+registries test the branches one by one.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import policyeval as pe
+from policyeval.design import enclave_design
+from policyeval.design.geo import county_centroids, distance_matrix, haversine_km
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DesignError,
+    DroppedObservationsWarning,
+    PolicyevalWarning,
+)
+
+REG_COLUMNS = [
+    "enclave_id", "name_zh", "name_en", "type", "origin_name", "origin_code", "destination_name",
+    "destination_code", "code_vintage", "agreement_year", "opening_year", "area_km2", "area_mu",
+    "share_to_origin", "share_years", "share_cap", "fixed_return_rate", "fixed_return_years",
+    "fixed_return_amount_wan", "investment_yi", "source_url", "source_url_2", "notes",
+]  # fmt: skip
+
+
+def registry(rows) -> pd.DataFrame:
+    out = pd.DataFrame([{c: np.nan for c in REG_COLUMNS} | r for r in rows])
+    out["name_zh"] = out["enclave_id"]
+    out["origin_name"] = out["origin_code"]
+    out["destination_name"] = out["destination_code"]
+    return out
+
+
+def toy_panel(codes, years=range(2010, 2021)) -> pd.DataFrame:
+    rows = [(c, y) for c in codes for y in years]
+    df = pd.DataFrame(rows, columns=["county_code", "year"])
+    df["y"] = np.arange(len(df), dtype=float)
+    return df
+
+
+# 苏州 districts + 常熟, 宿迁 units, 杭州 余杭/西湖, 衢州 柯城/衢江/龙游
+CODES = ["320505", "320506", "320507", "320508", "320509", "320581", "321302", "321311", "321323",
+         "330106", "330110", "330802", "330803", "330825"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return pe.load_simulated_panel()
+
+
+@pytest.fixture(scope="module")
+def design_pref(bundled):
+    return enclave_design(bundled, neighbours="same_prefecture")
+
+
+def test_timing_matches_simulator(bundled, design_pref):
+    # the simulator wrote its timing columns with the same mapping: they must agree unit by unit
+    t = design_pref.timing.set_index("county_code")
+    sim = bundled.groupby("county_code")[["first_treat", "first_treat_origin", "first_treat_destination",
+                                          "first_exposed_neighbour"]].first()
+    assert (t.loc[sim.index, "first_treat_any"] == sim["first_treat"]).all()
+    assert (t.loc[sim.index, "first_treat_origin"] == sim["first_treat_origin"]).all()
+    assert (t.loc[sim.index, "first_treat_destination"] == sim["first_treat_destination"]).all()
+    assert (t.loc[sim.index, "first_exposed"] == sim["first_exposed_neighbour"]).all()
+    last = bundled[bundled.year == bundled.year.max()].set_index("county_code")["n_enclaves"]
+    assert (t.loc[last.index, "n_enclaves"] == last).all()
+
+
+def test_known_units(design_pref):
+    t = design_pref.timing.set_index("county_code")
+    # 江阴市 is origin of 江阴—靖江 (2003) and of 江阴—黄桥 (2014): first opening, two enclaves
+    assert t.loc["320281", "first_treat_origin"] == 2003
+    assert t.loc["320281", "n_enclaves_origin"] == 2
+    assert t.loc["320281", "area_km2_origin"] == pytest.approx(60.0)  # 黄桥 has no sourced area
+    # 苏州 (prefecture code) is spread over its 5 urban districts, weight 1/5 of 13.6 km2
+    assert t.loc["320505", "first_treat_origin"] == 2006
+    assert t.loc["320505", "area_km2_origin"] == pytest.approx(13.6 / 5)
+    # 宿城区 hosts 苏宿 (2006) through 宿迁's prefecture code
+    assert t.loc["321302", "first_treat_destination"] == 2006
+    # 萧山区: origin of 龙泉—萧山 (2012) and destination of 温州海创园 (2020): several roles
+    assert t.loc["330109", "role_label"] == "origin+destination"
+    assert (t.loc["330109", "first_treat_origin"], t.loc["330109", "first_treat_destination"]) == (2012, 2020)
+    assert t.loc["330109", "first_treat_any"] == 2012
+
+
+def test_multi_role_and_skipped_reported(design_pref):
+    multi = design_pref.multi_role
+    assert set(multi["county_code"]) == {"330109", "330421"}
+    assert multi["handling"].str.contains("never a control").all()
+    skipped = design_pref.skipped
+    assert (skipped["reason"].notna()).all()
+    # every (enclave, role) of the registry is either mapped or skipped with a reason
+    reg = pe.load_enclaves()
+    seen = set(zip(design_pref.assignments["enclave_id"], design_pref.assignments["role"]))
+    assert seen == {(e, r) for e in reg["enclave_id"] for r in ("origin", "destination")}
+    why = skipped.set_index(["enclave_id", "role"])["reason"]
+    assert "after the last" in why[("ZJ-XLKCY-2018", "origin")]
+    assert "outside the simulated provinces" in why[("TJ-BHZGC-2016", "destination")]
+    assert "neither opening_year nor agreement_year" in why[("JS-CSSH", "origin")]
+
+
+def test_sample_excludes_other_roles_and_neighbours(design_pref):
+    t = design_pref.timing.set_index("county_code")
+    with pytest.warns(DroppedObservationsWarning, match=r"34 unit\(s\) treated only in another role.*"
+                                                        r"62 never-treated neighbour\(s\) exposed"):
+        s = design_pref.sample("destination")
+    g = s.groupby("county_code")["gname"].first()
+    assert (g == t.loc[g.index, "first_treat_destination"]).all()
+    controls = g.index[g == 0]
+    assert (t.loc[controls, "first_treat_any"] == 0).all()
+    assert (t.loc[controls, "first_exposed"] == 0).all()
+    # treated-in-role units stay even when they are also origins
+    assert "330109" in g.index and g["330109"] == 2020
+    with pytest.warns(DroppedObservationsWarning, match="both roles"):
+        s2 = design_pref.sample("destination", drop_multi_role=True)
+    assert "330109" not in set(s2["county_code"])
+
+
+def test_sample_without_exclusions_keeps_everything(design_pref, bundled):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = design_pref.sample("origin", exclude_other_roles=False, exclude_neighbours=False)
+    assert len(s) == len(bundled)
+
+
+def test_start_column_agreement_year():
+    reg = registry([dict(enclave_id="E1", type="forward", origin_code="320509", destination_code="321323",
+                         agreement_year=2012, opening_year=2015, source_url="http://x.org")])
+    panel = toy_panel(CODES)
+    d1 = enclave_design(panel, reg)
+    d2 = enclave_design(panel, reg, start="agreement_year")
+    assert d1.timing.set_index("county_code").loc["321323", "first_treat_destination"] == 2015
+    assert d2.timing.set_index("county_code").loc["321323", "first_treat_destination"] == 2012
+
+
+def test_rings_distance_and_exposure():
+    reg = registry([dict(enclave_id="E1", type="forward", origin_code="320509", destination_code="330110",
+                         agreement_year=2014, opening_year=2014, source_url="http://x.org")])
+    panel = toy_panel(CODES)
+    d = enclave_design(panel, reg, rings_km=(0, 50, 400))
+    pts = county_centroids(CODES).set_index("code")
+    dist = distance_matrix(pts.reset_index())
+    i = CODES.index
+    t = d.timing.set_index("county_code")
+    # 西湖区 lies within 50 km of 余杭区 (treated 2014) and of 吴江区 -> first ring
+    assert dist[i("330106"), i("330110")] < 50
+    assert t.loc["330106", "exposure_ring"] == "0-50km" and t.loc["330106", "first_exposed"] == 2014
+    # 龙游 is 50-400 km from both
+    far = min(dist[i("330825"), i("330110")], dist[i("330825"), i("320509")])
+    assert 50 < far < 400
+    assert t.loc["330825", "exposure_ring"] == "50-400km"
+    assert t.loc["330825", "nearest_treated_km"] == pytest.approx(far)
+    ex = d.exposure.set_index(["county_code", "ring"])
+    assert ex.loc[("330825", "50-400km"), "n_sources"] == 2
+    with pytest.warns(DroppedObservationsWarning, match="first exposed in another ring"):
+        sp = d.spillover_sample("0-50km")
+    assert set(sp.loc[sp.gname > 0, "county_code"]) == set(t.index[(t.exposure_ring == "0-50km")
+                                                                   & (t.first_treat_any == 0)])
+
+
+def test_adjacency_and_missing_points():
+    reg = registry([dict(enclave_id="E1", type="forward", origin_code="320509", destination_code="330110",
+                         agreement_year=2014, opening_year=2014, source_url="http://x.org")])
+    panel = toy_panel(CODES)
+    adj = pd.DataFrame({"code": ["330106"], "neighbour_code": ["330110"]})
+    t = enclave_design(panel, reg, neighbours="adjacent", adjacency=adj).timing.set_index("county_code")
+    assert t.loc["330106", "first_exposed"] == 2014          # symmetric pair
+    assert t.loc["330802", "first_exposed"] == 0
+    # 龙港市 (2019, carved out of 苍南县) has no cpca point: exposure unknown, kept out of controls
+    panel2 = toy_panel(CODES + ["330383"])
+    with pytest.warns(PolicyevalWarning, match="no county point for 1 unit"):
+        d = enclave_design(panel2, reg, rings_km=(0, 50))
+    with pytest.warns(DroppedObservationsWarning, match="exposure is unknown"):
+        s = d.sample("destination")
+    assert "330383" not in set(s.county_code)
+
+
+def test_haversine_hand_calculation():
+    # one degree of latitude = pi R / 180 on the sphere of radius 6371.0088 km
+    assert haversine_km(30.0, 120.0, 31.0, 120.0) == pytest.approx(np.pi * 6371.0088 / 180, rel=1e-12)
+    # quarter of the equator
+    assert haversine_km(0.0, 0.0, 0.0, 90.0) == pytest.approx(np.pi * 6371.0088 / 2, rel=1e-12)
+    pts = county_centroids(["320509", "320685"])
+    assert pts["source"].iloc[0] == "cpca 0.5.5 adcodes.csv"
+    assert "predecessor 320621" in pts["source"].iloc[1]   # 海安县 -> 海安市 (2018), seat unchanged
+
+
+def test_bad_input():
+    panel = toy_panel(CODES)
+    reg = registry([dict(enclave_id="E1", type="forward", origin_code="320509", destination_code="321323",
+                         agreement_year=2012, opening_year=2015, source_url="http://x.org")])
+    with pytest.raises(DesignError, match=r"roles contains unknown role\(s\) \['host'\]"):
+        enclave_design(panel, reg, roles=("origin", "host"))
+    with pytest.raises(DesignError, match=r"rings_km=\(0, 100, 50\) must be strictly increasing"):
+        enclave_design(panel, reg, rings_km=(0, 100, 50))
+    with pytest.raises(DesignError, match="needs at least two edges"):
+        enclave_design(panel, reg, rings_km=(50,))
+    with pytest.raises(DesignError, match="needs adjacency="):
+        enclave_design(panel, reg, neighbours="adjacent")
+    with pytest.raises(DesignError, match="neighbours='ring' must be one of"):
+        enclave_design(panel, reg, neighbours="ring")
+    with pytest.raises(ColumnNotFoundError, match="idname='code' is not a column"):
+        enclave_design(panel, reg, idname="code")
+    with pytest.raises(ArgumentTypeError, match="panel must be a DataFrame"):
+        enclave_design(panel.to_numpy(), reg)
+    bad = panel.assign(county_code=panel["county_code"].replace({"320505": "3205x5"}))
+    with pytest.raises(DesignError, match=r"not 6-digit GB/T 2260 codes \(e.g. 3205x5\)"):
+        enclave_design(bad, reg)
+    # a county-level registry code of the panel's provinces that the panel lacks (e.g. old 吴江市 320584)
+    old = registry([dict(enclave_id="E2", type="forward", origin_code="320584", destination_code="321323",
+                         agreement_year=2008, opening_year=2008, source_url="http://x.org")])
+    with pytest.raises(DesignError, match=r"registry code\(s\) absent from panel column idname='county_code'"
+                                          r" for 1 \(enclave, role\) pair\(s\) \(e.g. E2 origin 320584\)"):
+        enclave_design(panel, old)
+    d = enclave_design(panel, old, on_missing="skip")
+    assert "harmonise" in d.skipped.loc[d.skipped.role == "origin", "reason"].iloc[0]
+    nothing = registry([dict(enclave_id="E3", type="forward", origin_code="110000", destination_code="120116",
+                             agreement_year=2016, opening_year=2016, source_url="http://x.org")])
+    with pytest.raises(DesignError, match="no registry role maps onto a unit of the panel"):
+        enclave_design(panel, nothing)
+    d = enclave_design(panel, reg)
+    with pytest.raises(DesignError, match=r"role='host' is not one of"):
+        d.sample("host")
+    with pytest.raises(DesignError, match="gname='y' is already a column"):
+        d.sample("origin", gname="y")
+    with pytest.raises(DesignError, match="no neighbours"):
+        d.spillover_sample("0-50km")
+    with pytest.raises(DesignError, match="start='launch' must be"):
+        enclave_design(panel, reg, start="launch")
+
+
+def test_row_order_invariance(bundled):
+    shuffled = bundled.sample(frac=1.0, random_state=3)
+    a = enclave_design(bundled, neighbours="same_prefecture").timing
+    b = enclave_design(shuffled, neighbours="same_prefecture").timing
+    pd.testing.assert_frame_equal(a, b)
