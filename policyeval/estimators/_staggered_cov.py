@@ -266,3 +266,98 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
         inf = w_t[:, None] * (R - eta_t) / (swt / n) - w_c[:, None] * (R - eta_c) / (swc / n)
         return eta_t - eta_c, inf
     raise ValueError(f"method={method!r} must be 'dr', 'dr_imp', 'ipw' or 'reg'")
+
+
+def _ols_rep(X, y, wsel, n):
+    """OLS fit on the rows with weight ``wsel > 0`` and its asymptotic linear representation."""
+    xpx_inv = np.linalg.inv((X * wsel[:, None]).T @ X / n)
+    beta = xpx_inv @ ((X * wsel[:, None]).T @ y) / n
+    fitted = X @ beta
+    return fitted, ((wsel * (y - fitted))[:, None] * X) @ xpx_inv
+
+
+def att_rc(y, post, D, X, w, method: str, trim_level: float = 0.995):
+    """ATT and influence function of one 2x2 comparison with repeated cross-sections.
+
+    The repeated cross-section estimators of Sant'Anna & Zhao (2020):
+    ``reg_did_rc`` (outcome regressions for the controls in each period),
+    ``std_ipw_did_rc`` (normalised IPW) and ``drdid_rc`` (the locally
+    efficient doubly robust estimator, with outcome regressions for both
+    groups in both periods), as R ``did`` uses them with ``panel=FALSE``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Outcome of each observation.
+    post : numpy.ndarray
+        1 for observations in period ``t``, 0 for the base period.
+    D, X, w, method, trim_level
+        As :func:`att_panel`.
+    """
+    n = len(y)
+    w = w / w.mean()
+    pre = 1 - post
+    if method == "reg":
+        out_pre, rep_pre = _ols_rep(X, y, w * (1 - D) * pre, n)
+        out_post, rep_post = _ols_rep(X, y, w * (1 - D) * post, n)
+        w_tpre, w_tpost, w_c = w * D * pre, w * D * post, w * D
+        eta_tpre = np.mean(w_tpre * y) / np.mean(w_tpre)
+        eta_tpost = np.mean(w_tpost * y) / np.mean(w_tpost)
+        eta_c = np.mean(w_c * (out_post - out_pre)) / np.mean(w_c)
+        inf_t = ((w_tpost * y - w_tpost * eta_tpost) / np.mean(w_tpost)
+                 - (w_tpre * y - w_tpre * eta_tpre) / np.mean(w_tpre))
+        m1 = np.mean(w_c[:, None] * X, axis=0)
+        inf_c = (w_c * (out_post - out_pre) - w_c * eta_c + rep_post @ m1 - rep_pre @ m1) / np.mean(w_c)
+        return (eta_tpost - eta_tpre) - eta_c, inf_t - inf_c
+    ps, hinv, _ = logit(X, D, w)
+    ps = np.minimum(ps, _PS_MAX)
+    trim = np.where(D == 0, ps < trim_level, True)
+    lin_ps = ((w * (D - ps))[:, None] * X) @ (hinv * n)
+    odds = ps / (1 - ps)
+    w_tpre, w_tpost = trim * w * D * pre, trim * w * D * post
+    w_cpre, w_cpost = trim * w * odds * (1 - D) * pre, trim * w * odds * (1 - D) * post
+    if method == "ipw":
+        etas = [np.mean(v * y) / np.mean(v) for v in (w_tpre, w_tpost, w_cpre, w_cpost)]
+        infs = [(v * y - v * e) / np.mean(v) for v, e in zip((w_tpre, w_tpost, w_cpre, w_cpost), etas)]
+        m2_pre = np.mean((w_cpre * (y - etas[2]))[:, None] * X, axis=0) / np.mean(w_cpre)
+        m2_post = np.mean((w_cpost * (y - etas[3]))[:, None] * X, axis=0) / np.mean(w_cpost)
+        inf_c = infs[3] - infs[2] + lin_ps @ (m2_post - m2_pre)
+        att = (etas[1] - etas[0]) - (etas[3] - etas[2])
+        return att, (infs[1] - infs[0]) - inf_c
+    if method != "dr":
+        raise ValueError(f"method={method!r} with repeated cross-sections must be 'dr', 'ipw' or 'reg'")
+    c_pre, rep_c_pre = _ols_rep(X, y, w * (1 - D) * pre, n)
+    c_post, rep_c_post = _ols_rep(X, y, w * (1 - D) * post, n)
+    t_pre, rep_t_pre = _ols_rep(X, y, w * D * pre, n)
+    t_post, rep_t_post = _ols_rep(X, y, w * D * post, n)
+    c_y = post * c_post + pre * c_pre
+    w_d, w_dt1, w_dt0 = trim * w * D, trim * w * D * post, trim * w * D * pre
+
+    def part(v, z):
+        """Normalised mean and its leading influence term."""
+        a = np.mean(v * z) / np.mean(v)
+        return a, (v * z - v * a) / np.mean(v)
+
+    a_tpre, i_tpre = part(w_tpre, y - c_y)
+    a_tpost, i_tpost = part(w_tpost, y - c_y)
+    a_cpre, i_cpre = part(w_cpre, y - c_y)
+    a_cpost, i_cpost = part(w_cpost, y - c_y)
+    a_dpost, i_dpost = part(w_d, t_post - c_post)
+    a_dt1, i_dt1 = part(w_dt1, t_post - c_post)
+    a_dpre, i_dpre = part(w_d, t_pre - c_pre)
+    a_dt0, i_dt0 = part(w_dt0, t_pre - c_pre)
+    att = (a_tpost - a_tpre) - (a_cpost - a_cpre) + (a_dpost - a_dt1) - (a_dpre - a_dt0)
+    m1_post = -np.mean((w_tpost * post)[:, None] * X, axis=0) / np.mean(w_tpost)
+    m1_pre = -np.mean((w_tpre * pre)[:, None] * X, axis=0) / np.mean(w_tpre)
+    inf_treat = i_tpost - i_tpre + rep_c_post @ m1_post + rep_c_pre @ m1_pre
+    m2_pre = np.mean((w_cpre * (y - c_y - a_cpre))[:, None] * X, axis=0) / np.mean(w_cpre)
+    m2_post = np.mean((w_cpost * (y - c_y - a_cpost))[:, None] * X, axis=0) / np.mean(w_cpost)
+    m3_post = -np.mean((w_cpost * post)[:, None] * X, axis=0) / np.mean(w_cpost)
+    m3_pre = -np.mean((w_cpre * pre)[:, None] * X, axis=0) / np.mean(w_cpre)
+    inf_cont = (i_cpost - i_cpre + lin_ps @ (m2_post - m2_pre)
+                + rep_c_post @ m3_post + rep_c_pre @ m3_pre)
+    inf_eff = (i_dpost - i_dt1) - (i_dpre - i_dt0)
+    mom_post = np.mean((w_d / np.mean(w_d) - w_dt1 / np.mean(w_dt1))[:, None] * X, axis=0)
+    mom_pre = np.mean((w_d / np.mean(w_d) - w_dt0 / np.mean(w_dt0))[:, None] * X, axis=0)
+    inf_or = (rep_t_post - rep_c_post) @ mom_post - (rep_t_pre - rep_c_pre) @ mom_pre
+    return att, inf_treat - inf_cont + inf_eff + inf_or

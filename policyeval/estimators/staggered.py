@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import sparse
 
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
-from policyeval.estimators._staggered_cov import att_panel_batch, check_design
+from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
 from policyeval.inference.influence import CohortInfluence, DenseInfluence
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
@@ -108,8 +108,10 @@ class CallawaySantAnna:
     ``control_group="never_treated"`` and no never-treated units this raises
     instead of recoding the last cohort as never treated.
 
-    Covariates with ``panel=False`` (or an unbalanced panel) are not
-    implemented yet and raise :class:`~policyeval.exceptions.EstimationError`.
+    With repeated cross-sections (``panel=False``, or an unbalanced panel
+    kept with ``allow_unbalanced_panel=True``) the cross-section estimators
+    ``reg_did_rc``, ``std_ipw_did_rc`` and ``drdid_rc`` are used, with
+    covariates taken from each observation.
 
     References
     ----------
@@ -221,10 +223,9 @@ class CallawaySantAnna:
                     weights=weights, cluster=cluster, panel=self.panel,
                     allow_unbalanced_panel=self.allow_unbalanced_panel,
                     control_group=self.control_group, anticipation=self.anticipation)
-        if covs and not d.panel:
-            raise EstimationError("covariates with repeated cross-sections (panel=False or an unbalanced "
-                                  "panel kept with allow_unbalanced_panel=True) are not implemented yet; "
-                                  "use a balanced panel or no covariates")
+        if covs and not d.panel and self.method == "dr_imp":
+            raise EstimationError("method='dr_imp' is for panel data; with repeated cross-sections use "
+                                  "method='dr', 'ipw' or 'reg'")
         cohort_values = np.unique(d.group)                  # sorted, inf (never treated) last
         cohort = np.searchsorted(cohort_values, d.group)
         glist = cohort_values[np.isfinite(cohort_values)]
@@ -233,7 +234,11 @@ class CallawaySantAnna:
         if len(glist) == 0:
             raise EstimationError(f"gname={gname!r}: no treated cohort left to estimate")
         cells = self._cells(d.periods, glist)
-        sizes = np.bincount(cohort, minlength=len(cohort_values)) if d.panel else None
+        # per cohort: units (panel) or the fewest observations in any one period (cross-sections)
+        sizes = (np.bincount(cohort, minlength=len(cohort_values)) if d.panel else
+                 np.bincount(cohort * len(d.periods) + d.period_code,
+                             minlength=len(cohort_values) * len(d.periods))
+                 .reshape(len(cohort_values), -1).min(axis=1))
         if covs:
             self._check_cohort_sizes(cohort_values, sizes, covs, gname)
         if d.panel and not covs:
@@ -241,6 +246,9 @@ class CallawaySantAnna:
             code_cohort = np.arange(len(cohort_values))
         elif d.panel:
             est, infl, n_t, n_c = self._panel_covariates(d, cohort, cohort_values, cells, covs)
+            code_cohort = np.arange(len(cohort_values))
+        elif covs:
+            est, infl, n_t, n_c = self._cross_section_covariates(d, cohort, cohort_values, cells, covs)
             code_cohort = np.arange(len(cohort_values))
         else:
             est, infl, n_t, n_c, code_cohort = self._cross_section_means(d, cohort, cohort_values, cells)
@@ -395,6 +403,52 @@ class CallawaySantAnna:
             for c, j in enumerate(js):
                 est[j] = att[c]
                 col_rows[j], col_vals[j] = rows, inf[:, c]
+        indptr = np.r_[0, np.cumsum([len(r) for r in col_rows])]
+        values = sparse.csc_matrix((np.concatenate(col_vals), np.concatenate(col_rows), indptr), shape=(n, k))
+        infl = DenseInfluence(values, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
+        return est, infl, n_t, n_c
+
+    def _cross_section_covariates(self, d: StaggeredData, cohort, cohort_values, cells, covs):
+        """Repeated cross-sections with covariates: one 2x2 estimator per cell on its observations."""
+        y, w, tcode = d.outcomes[:, 0], d.weights, d.period_code
+        n = len(y)
+        C, T = len(cohort_values), len(d.periods)
+        code = cohort * T + tcode
+        order = np.argsort(code, kind="stable")
+        bounds = np.searchsorted(code[order], np.arange(C * T + 1))
+        rows_of = [order[bounds[c]:bounds[c + 1]] for c in range(C * T)]
+        k = len(cells)
+        est = np.full(k, np.nan)
+        n_t = np.zeros(k, dtype=np.int64)
+        n_c = np.zeros(k, dtype=np.int64)
+        col_rows: list = [np.empty(0, dtype=np.int64)] * k
+        col_vals: list = [np.empty(0)] * k
+        for j, (g, ti, b, _) in enumerate(cells):
+            cg = int(np.searchsorted(cohort_values, g))
+            ctrl = np.flatnonzero(self._controls(cohort_values, g, d.periods, ti, b))
+            periods = [ti] if ti == b else [ti, b]
+            treated = np.concatenate([rows_of[cg * T + p] for p in periods])
+            controls = np.concatenate([rows_of[c * T + p] for c in ctrl for p in periods] or [np.empty(0, int)])
+            n_t[j], n_c[j] = len(treated), len(controls)
+            if ti == b:
+                est[j] = 0.0
+                continue
+            cells_present = [len(rows_of[c * T + p]) for c in (cg,) for p in periods]
+            ctrl_present = [sum(len(rows_of[c * T + p]) for c in ctrl) for p in periods]
+            if min(cells_present + ctrl_present) == 0:
+                continue
+            rows = np.sort(np.concatenate([treated, controls]))
+            D = (cohort[rows] == cg).astype(float)
+            post = (tcode[rows] == ti).astype(float)
+            X = np.column_stack([np.ones(len(rows)), d.covariates[rows]])
+            for p in (0.0, 1.0):
+                label = d.periods[ti] if p else d.periods[b]
+                check_design(X[(D == 0) & (post == p)], covs, f"controls of cohort {g:g} in period {label}")
+                if self.method == "dr":
+                    check_design(X[(D == 1) & (post == p)], covs, f"cohort {g:g} in period {label}")
+            att, inf = att_rc(y[rows], post, D, X, w[rows], self.method, self.trim_level)
+            est[j] = att
+            col_rows[j], col_vals[j] = rows, inf * (n / len(rows))
         indptr = np.r_[0, np.cumsum([len(r) for r in col_rows])]
         values = sparse.csc_matrix((np.concatenate(col_vals), np.concatenate(col_rows), indptr), shape=(n, k))
         infl = DenseInfluence(values, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
