@@ -173,7 +173,8 @@ def test_twfe_matches_linearmodels_panelols(castle):
     assert res.std_errors["post"] == pytest.approx(lm.std_errors["post"], rel=1e-10)
 
 
-def test_binned_event_study_equals_ols_with_clipped_dummies(panel):
+def test_binned_event_study_equals_ols_with_clipped_dummies():
+    panel = simulate_staggered(n_units=48, seed=13)
     res = EventStudy(window=(-3, 2), ssc="full").fit(panel, "y", "year", "county",
                                                      "first_treat", covariates="x")
     df = panel.copy()
