@@ -18,8 +18,8 @@ import importlib
 _LAZY = {
     "enclave_design": "policyeval.design.enclave",
     "EnclaveDesign": "policyeval.design.enclave",
-    "two_sided": "policyeval.design.two_sided",
-    "TwoSidedResult": "policyeval.design.two_sided",
+    "two_sided": "policyeval.design.sides",
+    "TwoSidedResult": "policyeval.design.sides",
     "ring_spillovers": "policyeval.design.spillover",
     "SpilloverResult": "policyeval.design.spillover",
     "attribute_revenue": "policyeval.design.revenue",

@@ -16,7 +16,7 @@ import warnings
 import pandas as pd
 
 from policyeval.design.enclave import EnclaveDesign
-from policyeval.design.two_sided import default_estimator
+from policyeval.design.sides import default_estimator
 from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DesignError, DroppedObservationsWarning
 from policyeval.results.base import EstimationResult
 
@@ -75,7 +75,7 @@ def ring_spillovers(design: EnclaveDesign, yname: str, *, role: str = "any", est
     role : {"any", "origin", "destination"}, default "any"
         Whose treatment the direct effect is for.
     estimator : CallawaySantAnna, optional
-        Default as in :func:`policyeval.design.two_sided`.
+        Default as in :func:`policyeval.design.sides`.
     aggregate : {"dynamic", "simple"}, default "dynamic"
         Aggregation of the ATT(g,t); the overall effect is reported.
     min_e, max_e : int, optional

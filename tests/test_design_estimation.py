@@ -1,0 +1,174 @@
+"""Two-sided estimates and ring spillovers against the SIMULATED truth.
+
+The simulator (policyeval.data.simulate) injects known effects by role and,
+with ``spillover=lam``, a share ``lam`` of each enclave's effect on the other
+units of its prefecture. Its truth table averages the injected effect over
+observed unit-years per (role, cohort, event time). Callaway-Sant'Anna's
+dynamic ATT(e) weights cohorts by their share of the estimation sample, so
+the truth is re-weighted the same way before comparing; the comparison is a
+joint Wald test of estimate = truth over the post-treatment event times
+(plus a z test on the overall effect), judged at 1%.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import policyeval as pe
+from policyeval.design import enclave_design, ring_spillovers, two_sided
+from policyeval.design.sides import default_estimator
+from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DesignError
+
+pytestmark = pytest.mark.filterwarnings("ignore::policyeval.exceptions.DroppedObservationsWarning")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return pe.load_simulated_panel(), pe.load_simulated_panel("truth")
+
+
+@pytest.fixture(scope="module")
+def design(bundled):
+    return enclave_design(bundled[0])
+
+
+def weighted_truth(truth, agg_result, gt, outcome, role):
+    """Truth ATT(e), cohorts weighted like CS's dynamic aggregation (their share of the sample)."""
+    sizes = pd.Series(gt.group_shares * gt.influence.n, index=gt.cohort_values)
+    tr = truth[(truth.aggregation == "cohort_event") & (truth.outcome == outcome) & (truth.role == role)]
+    tr = tr[tr.cohort.astype(float).isin(sizes.index[np.isfinite(sizes.index)])]
+    tr = tr.assign(w=tr.cohort.astype(float).map(sizes))
+    by_e = tr.groupby("event_time")[["att_log", "w"]].apply(lambda g: (g.att_log * g.w).sum() / g.w.sum())
+    return by_e.reindex(agg_result.params.index)
+
+
+def check_covers(agg, truth_e):
+    e = agg.params.index.to_numpy()
+    post = e >= 0
+    diff = agg.params.to_numpy()[post] - truth_e.to_numpy()[post]
+    vcov = agg.influence.vcov()[np.ix_(post, post)]
+    wald = float(diff @ np.linalg.pinv(vcov) @ diff)
+    p_joint = stats.chi2.sf(wald, np.linalg.matrix_rank(vcov))
+    z = (agg.overall["estimate"] - truth_e.to_numpy()[post].mean()) / agg.overall["std_error"]
+    return p_joint, z
+
+
+@pytest.mark.parametrize(("yname", "outcome"), [("log_gdp", "gdp_wan"),
+                                                ("log_industrial_land", "industrial_land_mu")])
+def test_two_sided_covers_truth_by_role(bundled, design, yname, outcome):
+    _, truth = bundled
+    res = two_sided(design, yname, min_e=-3, max_e=5)
+    for role in ("origin", "destination"):
+        agg, gt = res.results[role], res.group_time[role]
+        truth_e = weighted_truth(truth, agg, gt, outcome, role)
+        assert truth_e[truth_e.index >= 0].notna().all()
+        p_joint, z = check_covers(agg, truth_e)
+        assert p_joint > 0.01, (role, p_joint)
+        assert abs(z) < stats.norm.ppf(0.995), (role, z)
+
+
+def test_two_sided_tests_are_computed_from_the_fits(design):
+    res = two_sided(design, "log_industrial_land", min_e=-2, max_e=4, equivalence_margin=0.05)
+    # same as fitting the origin sample by hand
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = design.sample("origin", gname="g")
+        by_hand = default_estimator().fit(s, yname="log_industrial_land", tname="year",
+                                          idname="county_code", gname="g").aggregate("dynamic", -2, 4)
+    np.testing.assert_allclose(res.params.loc["origin"].to_numpy(), by_hand.params.to_numpy(), rtol=1e-12)
+    post = by_hand.params.index.to_numpy() >= 0
+    theta = by_hand.params.to_numpy()[post]
+    V = by_hand.influence.vcov()[np.ix_(post, post)]
+    wald = theta @ np.linalg.solve(V, theta)
+    row = res.tests.set_index("hypothesis")
+    assert row.loc["two-way: origin event-time effects", "statistic"] == pytest.approx(wald, rel=1e-8)
+    assert row.loc["two-way: origin event-time effects", "df"] == post.sum()
+    assert row.loc["two-way: origin event-time effects", "p_value"] == pytest.approx(
+        stats.chi2.sf(wald, post.sum()), rel=1e-8)
+    d = res.overall.loc["destination"]
+    assert row.loc["one-way: destination gains", "p_value"] == pytest.approx(
+        stats.norm.sf(d["estimate"] / d["std_error"]), rel=1e-8)
+    o = res.overall.loc["origin"]
+    tost = max(stats.norm.sf((o["estimate"] + 0.05) / o["std_error"]),
+               stats.norm.cdf((o["estimate"] - 0.05) / o["std_error"]))
+    assert row.loc["one-way: origin effect negligible (TOST)", "p_value"] == pytest.approx(tost, rel=1e-8)
+    assert set(res.verdict) == {"two_way", "one_way"}
+    frame = res.to_frame()
+    assert list(frame.columns[:3]) == ["role", "event_time", "estimate"]
+    assert set(frame["role"]) == {"origin", "destination"}
+    text = str(res.summary())
+    assert "飞出地 origin" in text and "Two-way (双向外溢)" in text
+    assert "\\begin{tabular}" in res.summary().as_latex()
+
+
+def test_two_sided_plot(design):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = two_sided(design, "log_gdp", min_e=-2, max_e=3)
+    ax = res.plot()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("飞出地 origin" in s for s in labels) and any("飞入地 destination" in s for s in labels)
+    assert "事件时间" in ax.get_xlabel()
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_two_sided_bad_input(design, bundled):
+    with pytest.raises(ColumnNotFoundError, match="yname='nope' is not a column"):
+        two_sided(design, "nope")
+    with pytest.raises(DesignError, match="aggregate='group' must be"):
+        two_sided(design, "log_gdp", aggregate="group")
+    with pytest.raises(DesignError, match="equivalence_margin=-1 must be a positive number"):
+        two_sided(design, "log_gdp", equivalence_margin=-1)
+    with pytest.raises(ArgumentTypeError, match="design must be an EnclaveDesign"):
+        two_sided(bundled[0], "log_gdp")
+    one = enclave_design(bundled[0], roles=("destination",))
+    with pytest.raises(DesignError, match=r"lacks \['origin'\]"):
+        two_sided(one, "log_gdp")
+
+
+def test_spillover_recovers_simulated_spillover():
+    sim = pe.simulate_enclave_panel(spillover=0.5)
+    truth = sim.truth
+    d = enclave_design(sim.panel, neighbours="same_prefecture")
+    res = ring_spillovers(d, "log_gdp", max_e=5)
+    assert list(res.params.index) == ["direct", "direct_naive", "spillover same_prefecture"]
+    spill = res.results["spillover same_prefecture"]
+    # the exposed group is exactly the simulator's neighbour group
+    n_nb = truth.query("aggregation == 'overall' and outcome == 'gdp_wan' and role == 'neighbour'")["n_units"]
+    assert res.samples.set_index("effect").loc["spillover same_prefecture", "n_treated_units"] == int(n_nb.iloc[0])
+    gt = _refit(d, "log_gdp", spillover_ring="same_prefecture")
+    truth_e = weighted_truth(truth, spill, gt, "gdp_wan", "neighbour")
+    p_joint, z = check_covers(spill, truth_e)
+    assert p_joint > 0.01 and abs(z) < stats.norm.ppf(0.995)
+    # the spillover is there to be found: the estimate is significantly positive
+    assert res.pvalues["spillover same_prefecture"] < 0.01 and res.params["spillover same_prefecture"] > 0
+    direct = res.results["direct"]
+    p_joint, z = check_covers(direct, weighted_truth(truth, direct, _refit(d, "log_gdp"), "gdp_wan", "any"))
+    assert p_joint > 0.01 and abs(z) < stats.norm.ppf(0.995)
+
+
+def _refit(d, yname, spillover_ring=None):
+    s = d.spillover_sample(spillover_ring, gname="g") if spillover_ring else d.sample("any", gname="g")
+    return default_estimator().fit(s, yname=yname, tname="year", idname="county_code", gname="g")
+
+
+def test_no_spillover_in_bundled_panel(bundled):
+    # the bundled panel was simulated with spillover=0: the ring estimate must cover zero
+    d = enclave_design(bundled[0], neighbours="same_prefecture")
+    res = ring_spillovers(d, "log_gdp", max_e=5)
+    ci = res.conf_int(0.99).loc["spillover same_prefecture"]
+    assert ci["conf_low"] < 0 < ci["conf_high"]
+    assert {"n_treated_units", "n_control_units"} <= set(res.to_frame().columns)
+
+
+def test_spillover_bad_input(design):
+    with pytest.raises(DesignError, match="needs a design with neighbours"):
+        ring_spillovers(design, "log_gdp")
