@@ -1,0 +1,122 @@
+"""Plumbing shared by the case-study notebooks (not part of the policyeval API).
+
+What lives here is bookkeeping, not econometrics: where outputs go, how
+warnings are shown so that nbval compares them deterministically, how the
+simulation's truth is averaged over the units a notebook actually uses, and
+how headline numbers are written for ``run_all.py``'s summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SIMULATED = "SIMULATED data (policyeval's calibrated simulator, seeded) — not real statistics"
+SEED = 20240601  # one seed for every random draw in the notebooks
+
+
+def reports_dir(notebook: str) -> Path:
+    """Folder for this notebook's tables and figures.
+
+    ``$POLICYEVAL_REPORTS/<notebook>`` when the variable is set (``run_all.py``
+    and ``make demo`` set it to ``reports/notebooks``), else
+    ``../reports/notebooks/<notebook>`` relative to the notebooks folder.
+    """
+    root = Path(os.environ.get("POLICYEVAL_REPORTS", Path(__file__).resolve().parent.parent
+                               / "reports" / "notebooks"))
+    out = root / notebook
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@contextlib.contextmanager
+def echo_warnings(label: str = ""):
+    """Run a block and print its warnings to stdout, once each, in order.
+
+    Warnings go to stderr by default, where their text depends on the call
+    site and on the order in which a kernel first saw them; printing them
+    here keeps the notebook honest (every dropped row is reported) and
+    keeps the stored output identical from run to run.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = []
+    for w in caught:
+        if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+            continue  # library housekeeping, version dependent, not about the data
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.append(text)
+    for text in seen:
+        print(f"[{label}] {text}" if label else text)
+
+
+def save_table(table, out: Path, stem: str, note: str = SIMULATED) -> list[str]:
+    """Write a ``ResultsTable`` (or DataFrame) as LaTeX and HTML; return the file names."""
+    if isinstance(table, pd.DataFrame):
+        latex, html = table.to_latex(float_format="%.4f"), table.to_html(float_format="%.4f")
+    else:
+        latex, html = table.to_latex(), table.to_html()
+    (out / f"{stem}.tex").write_text(f"% {note}\n{latex}", encoding="utf-8")
+    (out / f"{stem}.html").write_text(f"<p><b>{note}</b></p>\n{html}", encoding="utf-8")
+    return [f"{stem}.tex", f"{stem}.html"]
+
+
+def save_figure(fig, out: Path, stem: str) -> str:
+    """Save a figure as PNG (150 dpi); return the file name."""
+    fig.savefig(out / f"{stem}.png", dpi=150, bbox_inches="tight")
+    return f"{stem}.png"
+
+
+def write_headline(out: Path, title: str, rows: list[dict]) -> pd.DataFrame:
+    """Store the notebook's headline estimates for ``run_all.py`` and return them as a table.
+
+    Each row: ``quantity``, ``estimate``, ``std_error`` (or NaN), ``truth`` (or NaN).
+    Numbers are rounded to 4 decimals, which is also what nbval compares.
+    """
+    frame = pd.DataFrame(rows, columns=["quantity", "estimate", "std_error", "truth"])
+    frame[["estimate", "std_error", "truth"]] = frame[["estimate", "std_error", "truth"]].astype(float).round(4)
+    payload = {"title": title, "rows": json.loads(frame.to_json(orient="records"))}
+    (out / "headline.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    return frame
+
+
+def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, *, log_outcome: str, role: str,
+                     gname: str, idname: str = "county_code", tname: str = "year",
+                     min_e: int | None = None,
+                     max_e: int | None = None) -> tuple[pd.Series, float]:
+    """The simulation's true effects averaged over the cohorts present in ``sample``.
+
+    The truth table's ``cohort_event`` rows hold the mean injected effect (on
+    the log scale) of each cohort at each event time. Estimators average over
+    the treated units they keep, so the comparable truth weights each cohort
+    by its number of units in the sample. Returns the event-time path and the
+    overall post-treatment average with cell weights proportional to cohort
+    size (the weighting of Callaway–Sant'Anna's "simple" aggregation and of a
+    plain average over treated unit-years).
+    """
+    sizes = sample.loc[sample[gname] > 0].groupby(gname)[idname].nunique()
+    rows = truth[(truth["aggregation"] == "cohort_event") & (truth["role"] == role)
+                 & (truth["log_outcome"] == log_outcome) & truth["cohort"].isin(sizes.index)]
+    rows = rows.assign(cohort=rows["cohort"].astype(int), event_time=rows["event_time"].astype(int))
+    # cells outside the sample's years cannot be estimated, so they leave the truth too
+    first, last = int(sample[tname].min()), int(sample[tname].max())
+    calendar = rows["cohort"] + rows["event_time"]
+    rows = rows[(calendar >= first) & (calendar <= last)]
+    rows = rows.assign(size=rows["cohort"].map(sizes).astype(float))
+    if min_e is not None:
+        rows = rows[rows["event_time"] >= min_e]
+    if max_e is not None:
+        rows = rows[rows["event_time"] <= max_e]
+    path = rows.groupby("event_time").apply(
+        lambda d: float(np.average(d["att_log"], weights=d["size"])), include_groups=False)
+    post = rows[rows["event_time"] >= 0]
+    overall = float(np.average(post["att_log"], weights=post["size"]))
+    return path.rename("truth"), overall
