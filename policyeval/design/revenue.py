@@ -75,8 +75,8 @@ def sharing_rules(registry: pd.DataFrame | None = None) -> pd.DataFrame:
     --------
     >>> from policyeval.design.revenue import sharing_rules
     >>> r = sharing_rules().set_index("enclave_id")
-    >>> r.loc["ZJ-LYZH-2019", ["rule", "fixed_wan_per_year"]].tolist()
-    ['fixed', 1000.8]
+    >>> r.loc["ZJ-LYZH-2019", "rule"], float(r.loc["ZJ-LYZH-2019", "fixed_wan_per_year"])
+    ('fixed', 1000.8)
     """
     if registry is None:
         from policyeval.data.registry import load_enclaves

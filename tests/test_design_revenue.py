@@ -1,0 +1,161 @@
+"""Revenue attribution (在地统计 -> attributed revenue): hand calculations for every rule,
+consistency with the simulator's revenue flows, bad input; and the doctests of policyeval.design."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import policyeval as pe
+from policyeval.design import attribute_revenue, enclave_design, sharing_rules
+from policyeval.exceptions import ColumnNotFoundError, DesignError, PolicyevalWarning
+
+REG_COLUMNS = [
+    "enclave_id", "name_zh", "name_en", "type", "origin_name", "origin_code", "destination_name",
+    "destination_code", "code_vintage", "agreement_year", "opening_year", "area_km2", "area_mu",
+    "share_to_origin", "share_years", "share_cap", "fixed_return_rate", "fixed_return_years",
+    "fixed_return_amount_wan", "investment_yi", "source_url", "source_url_2", "notes",
+]  # fmt: skip
+YEARS = list(range(2014, 2024))
+CODES = ["320505", "320506", "320507", "320508", "320509", "321302", "321311",
+         "330110", "330211", "330212", "330802", "330803", "330825"]  # fmt: skip
+
+
+def registry(rows) -> pd.DataFrame:
+    out = pd.DataFrame([{c: np.nan for c in REG_COLUMNS} | r for r in rows])
+    out["name_zh"] = out["enclave_id"]
+    out["origin_name"] = out["origin_code"]
+    out["destination_name"] = out["destination_code"]
+    out["source_url"] = "http://example.org"
+    return out
+
+
+def panel() -> pd.DataFrame:
+    df = pd.DataFrame([(c, y) for c in CODES for y in YEARS], columns=["county_code", "year"])
+    # booked revenue 1000 * (unit index + 1) + year offset: easy to read by hand
+    df["booked"] = 1000.0 * (df["county_code"].map({c: i + 1 for i, c in enumerate(CODES)})) + (df["year"] - 2014)
+    return df
+
+
+def row(out, code, year, col):
+    return float(out.loc[(out.county_code == code) & (out.year == year), col].iloc[0])
+
+
+def test_share_50_50_for_3_years():
+    # 财预〔2015〕92号-style rule: 50:50 for 3 years after the start; park = 10% of booked (assumption)
+    reg = registry([dict(enclave_id="S", type="forward", origin_code="320509", destination_code="321302",
+                         agreement_year=2016, opening_year=2016, share_to_origin=0.5, share_years=3)])
+    out = attribute_revenue(panel(), reg, "booked", park_share=0.1)
+    for y in YEARS:
+        booked = 6000.0 + (y - 2014)                      # 321302 is unit 6
+        paid = 0.5 * 0.1 * booked if 2016 <= y <= 2018 else 0.0
+        assert row(out, "321302", y, "booked_out") == pytest.approx(paid, abs=1e-12)
+        assert row(out, "320509", y, "booked_in") == pytest.approx(paid, abs=1e-12)
+        assert row(out, "321302", y, "booked_attributed") == pytest.approx(booked - paid, abs=1e-9)
+        assert row(out, "320509", y, "booked_attributed") == pytest.approx(5000.0 + (y - 2014) + paid, abs=1e-9)
+    # revenue is moved, never created: totals are conserved
+    assert out["booked_attributed"].sum() == pytest.approx(out["booked"].sum(), rel=1e-15)
+
+
+def test_full_return_with_prefecture_origin_and_park_table():
+    # 衢州海创园: 余杭 returns all (share 1) of the park's revenue; 衢州 (prefecture) -> 柯城, 衢江 (1/2 each)
+    reg = registry([dict(enclave_id="Q", type="reverse_science", origin_code="330800",
+                         destination_code="330110", agreement_year=2012, opening_year=2016,
+                         share_to_origin=1.0)])
+    park = pd.DataFrame({"enclave_id": "Q", "year": YEARS, "park_revenue": [100.0 * (y - 2013) for y in YEARS]})
+    out = attribute_revenue(panel(), reg, "booked", park_revenue=park)
+    for y in YEARS:
+        paid = 100.0 * (y - 2013) if y >= 2016 else 0.0   # no duration: every year from 2016
+        assert row(out, "330110", y, "booked_out") == pytest.approx(paid)
+        assert row(out, "330802", y, "booked_in") == pytest.approx(paid / 2)
+        assert row(out, "330803", y, "booked_in") == pytest.approx(paid / 2)
+
+
+def test_fixed_rate_on_investment_and_fixed_amount():
+    # 鄞州—衢江: 1.2亿元 at 10%/yr for 5 years = 1200万元/yr 2019-2023; 镇海—龙游: 1000.8万元/yr
+    reg = registry([
+        dict(enclave_id="YQ", type="poverty_relief", origin_code="330803", destination_code="330212",
+             agreement_year=2019, opening_year=2019, fixed_return_rate=0.1, fixed_return_years=5,
+             investment_yi=1.2),
+        dict(enclave_id="ZL", type="poverty_relief", origin_code="330825", destination_code="330211",
+             agreement_year=2019, opening_year=2020, fixed_return_amount_wan=1000.8, fixed_return_years=2),
+    ])
+    out = attribute_revenue(panel(), reg, "booked")          # no share rule: no park revenue needed
+    for y in YEARS:
+        assert row(out, "330803", y, "booked_in") == pytest.approx(1200.0 if 2019 <= y <= 2023 else 0.0)
+        assert row(out, "330212", y, "booked_out") == pytest.approx(1200.0 if 2019 <= y <= 2023 else 0.0)
+        assert row(out, "330825", y, "booked_in") == pytest.approx(1000.8 if 2020 <= y <= 2021 else 0.0)
+    # money units: the same rule with revenue booked in 亿元
+    out_yi = attribute_revenue(panel(), reg, "booked", unit="亿元")
+    assert row(out_yi, "330803", 2020, "booked_in") == pytest.approx(0.12)
+
+
+def test_consistent_with_simulator_flows():
+    # The simulator sends 衢州海创园's extra tax (share 1) from 余杭 to 柯城/衢江 and fixed returns of the
+    # 消薄 enclaves from 鄞州/镇海 to 衢江/龙游. Feeding the park's revenue back (余杭's outflow is that
+    # park alone) must reproduce every simulated flow, unit by unit.
+    p = pe.load_simulated_panel()
+    yh = p[p.county_code == "330110"][["year", "shared_revenue_out_wan"]]
+    park = yh.rename(columns={"shared_revenue_out_wan": "park_revenue"}).assign(enclave_id="ZJ-QZHCY-2012")
+    out = attribute_revenue(p, booked_column="tax_revenue_wan", park_revenue=park)
+    np.testing.assert_allclose(out["tax_revenue_wan_in"], out["shared_revenue_in_wan"], rtol=1e-8, atol=1e-6)
+    np.testing.assert_allclose(out["tax_revenue_wan_out"], out["shared_revenue_out_wan"], rtol=1e-8, atol=1e-6)
+    assert out.loc[out.county_code == "330825", "tax_revenue_wan_in"].max() == pytest.approx(1000.8)
+
+
+def test_sharing_rules_table():
+    rules = sharing_rules().set_index("enclave_id")
+    assert rules.loc["ZJ-QZHCY-2012", "rule"] == "share"
+    assert rules.loc["ZJ-QZHCY-2012", "share_to_origin"] == 1.0
+    assert rules.loc["ZJ-QJYZ-2019", "fixed_wan_per_year"] == pytest.approx(1200.0)   # 10% x 1.2亿元
+    assert rules.loc["ZJ-QJYZ-2019", "fixed_years"] == 5
+    assert rules.loc["ZJ-LYZH-2019", "fixed_wan_per_year"] == pytest.approx(1000.8)
+    assert rules.loc["GD-JINGGUANG", "rule"] == "two_way (not modelled)"
+    assert rules.loc["JS-SUSU-2006", "rule"] == "none"
+    assert rules["source_url"].str.startswith("http").all()
+
+
+def test_bad_input():
+    reg = registry([dict(enclave_id="S", type="forward", origin_code="320509", destination_code="321302",
+                         agreement_year=2016, opening_year=2016, share_to_origin=0.5, share_years=3,
+                         share_cap="taxes of the 3 years before the move")])
+    df = panel()
+    with pytest.raises(DesignError, match=r"share rules apply to 1 enclave\(s\) \(e.g. S\) but neither "
+                                          "park_revenue"):
+        attribute_revenue(df, reg, "booked")
+    with pytest.raises(ColumnNotFoundError, match="booked_column='tax' is not a column"):
+        attribute_revenue(df, reg, "tax", park_share=0.1)
+    with pytest.raises(DesignError, match=r"park_share=1.5 must be a fraction in \[0, 1\]"):
+        attribute_revenue(df, reg, "booked", park_share=1.5)
+    with pytest.raises(DesignError, match="not both"):
+        attribute_revenue(df, reg, "booked", park_share=0.1, park_revenue="booked")
+    with pytest.raises(DesignError, match="unit='千元' must be one of"):
+        attribute_revenue(df, reg, "booked", park_share=0.1, unit="千元")
+    with pytest.raises(ColumnNotFoundError, match=r"park_revenue lacks column\(s\) \['park_revenue'\]"):
+        attribute_revenue(df, reg, "booked", park_revenue=pd.DataFrame({"enclave_id": ["S"], "year": [2016]}))
+    with pytest.warns(PolicyevalWarning, match=r"share_cap is free text and not applied for 1 enclave\(s\)"):
+        attribute_revenue(df, reg, "booked", park_share=0.1)
+    two = registry([
+        dict(enclave_id="A", type="forward", origin_code="320509", destination_code="321302",
+             agreement_year=2016, opening_year=2016, share_to_origin=0.5),
+        dict(enclave_id="B", type="forward", origin_code="320505", destination_code="321302",
+             agreement_year=2017, opening_year=2017, share_to_origin=0.5),
+    ])
+    with pytest.raises(DesignError, match=r"host several share-rule enclaves \(e.g. 321302 \(A\+B\)\)"):
+        attribute_revenue(df, two, "booked", park_revenue="booked")
+
+
+@pytest.mark.parametrize("module", ["policyeval.design.geo", "policyeval.design.enclave",
+                                    "policyeval.design.revenue", "policyeval.design.sides",
+                                    "policyeval.design.spillover"])
+def test_docstring_examples(module):
+    mod = importlib.import_module(module)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
