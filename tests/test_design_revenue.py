@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import policyeval as pe
-from policyeval.design import attribute_revenue, enclave_design, sharing_rules
+from policyeval.design import attribute_revenue, sharing_rules
 from policyeval.exceptions import ColumnNotFoundError, DesignError, PolicyevalWarning
 
 REG_COLUMNS = [

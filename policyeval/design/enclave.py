@@ -21,6 +21,7 @@ import pandas as pd
 
 from policyeval.design.roles import ROLES, assign_roles, check_enclaves
 from policyeval.exceptions import (
+    AdminCodeError,
     ArgumentTypeError,
     ColumnNotFoundError,
     DesignError,
@@ -300,7 +301,7 @@ def _units_frame(codes: pd.Index, panel: pd.DataFrame, idname: str, name_column:
         ref = ref.set_index("code")
         level = units["code"].map(ref["level"]).astype(object)
         names = units["code"].map(ref["name"]).fillna("").astype(object)
-    except Exception:  # provinces or vintage outside the code tables: fall back on names
+    except AdminCodeError:  # provinces or vintage outside the code tables: levels from names
         pass
     if name_column is not None:
         given = panel.groupby(panel[idname].astype(str))[name_column].first()
@@ -469,8 +470,8 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     timing = timing.merge(_first_exposure(exposure, timing, idname), on=idname, how="left")
     timing["first_exposed"] = timing["first_exposed"].fillna(0).astype(int)
     notes = [
-        "Units in both roles are treated in each role from that role's first date and are never "
-        "controls; see design.multi_role.",
+        ("Units in both roles are treated in each role from that role's first date and are never "
+         "controls; see design.multi_role."),
         f"Treatment starts at registry column {start!r} (the other year column when it is empty).",
     ]
     if neighbours is not None:

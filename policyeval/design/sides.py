@@ -257,8 +257,6 @@ def two_sided(design: EnclaveDesign, yname: str, *, estimator=None, aggregate: s
     if equivalence_margin is not None and not (np.isfinite(equivalence_margin) and equivalence_margin > 0):
         raise DesignError(f"equivalence_margin={equivalence_margin!r} must be a positive number.")
     if estimator is None:
-        from policyeval.estimators.staggered import CallawaySantAnna
-
         estimator = default_estimator(level)
     if not hasattr(estimator, "fit"):
         raise ArgumentTypeError(f"estimator must have a fit method, got {type(estimator).__name__}.")

@@ -167,5 +167,5 @@ def ring_spillovers(design: EnclaveDesign, yname: str, *, role: str = "any", est
                            n_units=design.panel[design.idname].nunique(), spec=spec,
                            estimator="Ring spillovers (Butts 2021), Callaway-Sant'Anna",
                            index_name="effect",
-                           extra={"notes": [f"Overall effects: {aggregate} aggregation, window "
-                                            f"[{min_e}, {max_e}]."]})
+                           extra={"notes": [f"Overall effects: {aggregate} aggregation, "
+                                            + f"window [{min_e}, {max_e}]."]})
