@@ -350,6 +350,51 @@ def _conditional_reject(eta, gamma, V, y, sigma, alpha, kappa, hybrid, lf_cv) ->
     return stat > cval
 
 
+def _conditional_reject_many(Y, V, sigma, alpha, kappa, hybrid, lf_cv) -> np.ndarray:
+    """:func:`_conditional_reject` for every row of ``Y`` at once (same formulas).
+
+    For the optimal vertex :math:`g` of each row, with
+    :math:`b = \Sigma g / g'\Sigma g` and :math:`s = y - b\,\hat\eta`, vertex
+    :math:`v` stays dominated for :math:`c` with
+    :math:`c\,(1 - v'b) \ge v's`, which gives the truncation points.
+    """
+    vals = Y @ V.T                                   # (n_grid, n_vertices)
+    rows = np.arange(len(Y))
+    best = vals.argmax(axis=1)
+    eta = vals[rows, best]
+    VSV = V @ sigma @ V.T
+    s2 = np.diag(VSV)[best]
+    safe = s2 > 1e-20
+    s2s = np.where(safe, s2, 1.0)
+    VB = VSV[:, best].T / s2s[:, None]               # v'b for every vertex v, per row
+    VS = vals - VB * eta[:, None]                    # v's
+    lo_mask = VB < 1 - 1e-12
+    hi_mask = VB > 1 + 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = VS / (1 - VB)
+    vlo = np.where(lo_mask, ratio, -np.inf).max(axis=1)
+    vup = np.where(hi_mask, ratio, np.inf).min(axis=1)
+    if hybrid == "LF":
+        vup = np.minimum(vup, lf_cv)
+        size = (alpha - kappa) / (1 - kappa)
+    else:
+        size = alpha
+    sb = np.sqrt(s2s)
+    zlo, zup, stat = vlo / sb, vup / sb, eta / sb
+    inside = (zlo - 1e-10 <= stat) & (stat <= zup + 1e-10)
+    cval = np.zeros(len(Y))
+    ok = inside & safe & (zlo < zup)
+    if ok.any():
+        cval[ok] = stats.truncnorm.ppf(1 - size, zlo[ok], zup[ok])
+    flat = inside & safe & ~(zlo < zup)
+    cval[flat] = zlo[flat]
+    reject = inside & (stat > np.maximum(cval, 0.0))
+    reject = np.where(safe, reject, eta > 0)
+    if hybrid == "LF":
+        reject |= eta > lf_cv
+    return reject
+
+
 def arp_accept_grid(betahat: np.ndarray, sigma: np.ndarray, A: np.ndarray, d: np.ndarray,
                     n_pre: int, l_vec: np.ndarray, grid: np.ndarray, *, alpha: float,
                     hybrid: str = "LF", kappa: float | None = None, rows=None,
@@ -388,12 +433,7 @@ def arp_accept_grid(betahat: np.ndarray, sigma: np.ndarray, A: np.ndarray, d: np
     if V is not None:
         if len(V) == 0:  # LP unbounded below: the moments can always be met
             return det_ok
-        vals = Y @ V.T
-        best = vals.argmax(axis=1)
-        etas = vals[np.arange(len(grid)), best]
-        for i in range(len(grid)):
-            accept[i] = not _conditional_reject(etas[i], V[best[i]], V, Y[i], mom.sigma,
-                                                alpha, kappa, hybrid, lf_cv)
+        accept = ~_conditional_reject_many(Y, V, mom.sigma, alpha, kappa, hybrid, lf_cv)
     else:
         W = np.column_stack([sd, mom.X])
         for i in range(len(grid)):
