@@ -86,9 +86,9 @@ def test_two_sided_tests_are_computed_from_the_fits(design):
     V = by_hand.influence.vcov()[np.ix_(post, post)]
     wald = theta @ np.linalg.solve(V, theta)
     row = res.tests.set_index("hypothesis")
-    assert row.loc["two-way: origin event-time effects", "statistic"] == pytest.approx(wald, rel=1e-8)
-    assert row.loc["two-way: origin event-time effects", "df"] == post.sum()
-    assert row.loc["two-way: origin event-time effects", "p_value"] == pytest.approx(
+    assert row.loc["two-way: origin post-treatment effects (joint)", "statistic"] == pytest.approx(wald, rel=1e-8)
+    assert row.loc["two-way: origin post-treatment effects (joint)", "df"] == post.sum()
+    assert row.loc["two-way: origin post-treatment effects (joint)", "p_value"] == pytest.approx(
         stats.chi2.sf(wald, post.sum()), rel=1e-8)
     d = res.overall.loc["destination"]
     assert row.loc["one-way: destination gains", "p_value"] == pytest.approx(

@@ -292,7 +292,7 @@ def two_sided(design: EnclaveDesign, yname: str, *, estimator=None, aggregate: s
     w_o, k_o = post_tests["origin"]
     o, d = ov.loc["origin"], ov.loc["destination"]
     rows = [
-        ("two-way: origin event-time effects", "theta_O(e) = 0 for all e >= 0", w_o, k_o,
+        ("two-way: origin post-treatment effects (joint)", "theta_O(e) = 0 for all e >= 0", w_o, k_o,
          float(stats.chi2.sf(w_o, k_o)) if k_o else np.nan),
         ("two-way: origin overall ATT", "theta_O = 0", o["statistic"], np.nan, o["p_value"]),
         ("one-way: destination gains", "theta_D <= 0", d["statistic"], np.nan,
