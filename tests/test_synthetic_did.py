@@ -322,3 +322,34 @@ def test_plot_draws_paths(fits):
     res = fits["sdid"]
     post = res.paths.loc[1989:, "gap"].mean()
     assert post == pytest.approx(res.params["att"], abs=1e-9)
+
+
+def _did_rows(Y, rows_c, rows_t, T0):
+    """2x2 DiD with rows (repeats allowed) as controls and treated."""
+    c, t = Y[rows_c], Y[rows_t]
+    return (t[:, T0:].mean() - t[:, :T0].mean()) - (c[:, T0:].mean() - c[:, :T0].mean())
+
+
+def test_placebo_and_bootstrap_se_follow_algorithms_4_and_2_by_hand():
+    df = simulate(n_control=12, n_treated=3, n_pre=6, n_post=3, seed=13)
+    Y = df.pivot(index="unit", columns="year", values="y").to_numpy()  # u00..u11 controls first
+    N0, N1, T0, B = 12, 3, 6, 25
+    rng = np.random.default_rng(42)
+    draws = []
+    for _ in range(B):
+        perm = rng.permutation(N0)
+        draws.append(_did_rows(Y, perm[: N0 - N1], perm[N0 - N1:], T0))
+    placebo_se = np.sqrt((B - 1) / B) * np.std(draws, ddof=1)
+    res = SyntheticDiD(method="did", se_method="placebo", n_replications=B, random_state=42).fit(df, **SIM)
+    assert res.std_errors["att"] == pytest.approx(placebo_se, rel=1e-12)
+
+    rng = np.random.default_rng(7)
+    draws = []
+    while len(draws) < B:
+        ind = np.sort(rng.integers(0, N0 + N1, N0 + N1))
+        if (ind < N0).all() or (ind >= N0).all():
+            continue
+        draws.append(_did_rows(Y, ind[ind < N0], ind[ind >= N0], T0))
+    boot_se = np.sqrt((B - 1) / B) * np.std(draws, ddof=1)
+    res = SyntheticDiD(method="did", se_method="bootstrap", n_replications=B, random_state=7).fit(df, **SIM)
+    assert res.std_errors["att"] == pytest.approx(boot_se, rel=1e-12)
