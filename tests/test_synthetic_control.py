@@ -287,3 +287,23 @@ def test_row_order_labels_and_common_shocks_do_not_matter():
     plain = SyntheticControl(v_method="equal", standardize=False, placebos=False).fit(df, **SIM)
     np.testing.assert_allclose(moved.weights, plain.weights, atol=1e-8)
     assert moved.params["att"] == pytest.approx(plain.params["att"], abs=1e-8)
+
+
+def test_simplex_lstsq_satisfies_kkt_property():
+    """For any data, the solution is feasible and no feasible direction lowers the objective."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 10_000), st.sampled_from([0.0, 0.1]))
+    def check(m, n, seed, ridge):
+        rng = np.random.default_rng(seed)
+        A, b = rng.normal(size=(m, n)) * rng.uniform(0.1, 100), rng.normal(size=m)
+        w = simplex_lstsq(A, b, ridge=ridge)
+        assert w.min() >= 0 and abs(w.sum() - 1) < 1e-10
+        grad = 2 * (A.T @ (A @ w - b) + ridge * w)
+        # KKT on the simplex: gradient entries on the support are minimal (equal)
+        scale = max(np.abs(grad).max(), 1.0)
+        assert grad[w > 1e-9].max() <= grad.min() + 1e-6 * scale
+
+    check()
