@@ -107,7 +107,7 @@ def ring_spillovers(design: EnclaveDesign, yname: str, *, role: str = "any", est
 
     Identification needs parallel trends between each group and the
     never-exposed units, and rings wide enough that units beyond them are
-    unaffected (Butts 2021, Assumption 3). A unit exposed first in an outer
+    unaffected (Butts 2021: spillovers vanish beyond a "far-away" distance). A unit exposed first in an outer
     ring and later in an inner one stays in its first ring; its later
     exposure is part of its spillover path. ``direct_naive`` keeps exposed
     neighbours among the controls (what a design without rings does).
