@@ -177,7 +177,8 @@ def test_spillover_bad_input(design):
 def test_rings_match_diff_diff_spillover_did():
     # Peer reference: diff-diff 3.13.0 SpilloverDiD (Butts ring regression, two-stage) on a seeded
     # 2-period SIMULATED panel with one onset, where the ring regression is saturated and equals the
-    # 2x2 DiDs ring_spillovers computes. Data, registry and numbers: tests/reference/make_spillover_diff_diff.py
+    # 2x2 DiDs ring_spillovers computes. Data, registry and numbers: tests/reference/make_spillover_diff_diff.py.
+    # Tolerance 1e-8: diff-diff solves its fixed effects iteratively (agreement seen: ~1e-10 relative).
     import json
     from pathlib import Path
 
@@ -186,9 +187,9 @@ def test_rings_match_diff_diff_spillover_did():
     df = pd.read_csv(here / "data" / "spillover_2period.csv", dtype={"county_code": str})
     d = enclave_design(df, pd.DataFrame(ref["registry"]), rings_km=ref["rings"], name_column=None)
     res = ring_spillovers(d, "y", aggregate="simple")
-    assert res.params["direct"] == pytest.approx(ref["tau_total"], rel=1e-10)
-    assert res.params["spillover 0-40km"] == pytest.approx(ref["spillover"]["[0, 40)"], rel=1e-10)
-    assert res.params["spillover 40-80km"] == pytest.approx(ref["spillover"]["[40, 80]"], rel=1e-10)
+    assert res.params["direct"] == pytest.approx(ref["tau_total"], rel=1e-8)
+    assert res.params["spillover 0-40km"] == pytest.approx(ref["spillover"]["[0, 40)"], rel=1e-8)
+    assert res.params["spillover 40-80km"] == pytest.approx(ref["spillover"]["[40, 80]"], rel=1e-8)
     n = res.samples.set_index("effect")
     # diff-diff counts treated units in its first ring by construction
     assert n.loc["spillover 0-40km", "n_treated_units"] + n.loc["direct", "n_treated_units"] == \
