@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 
 from policyeval.data import _simulate_calibration as cal
+from policyeval.data._simulate_truth import truth_table
 from policyeval.design.revenue import enclave_transfers
 from policyeval.design.roles import assign_roles, check_enclaves, revenue_terms
-from policyeval.data._simulate_truth import truth_table
 from policyeval.exceptions import (
     AdminCodeError,
     ArgumentTypeError,
