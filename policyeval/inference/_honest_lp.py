@@ -351,7 +351,7 @@ def _conditional_reject(eta, gamma, V, y, sigma, alpha, kappa, hybrid, lf_cv) ->
 
 
 def _conditional_reject_many(Y, V, sigma, alpha, kappa, hybrid, lf_cv) -> np.ndarray:
-    """:func:`_conditional_reject` for every row of ``Y`` at once (same formulas).
+    r""":func:`_conditional_reject` for every row of ``Y`` at once (same formulas).
 
     For the optimal vertex :math:`g` of each row, with
     :math:`b = \Sigma g / g'\Sigma g` and :math:`s = y - b\,\hat\eta`, vertex
@@ -616,7 +616,7 @@ def flci_sd(betahat: np.ndarray, sigma: np.ndarray, n_pre: int, l_vec: np.ndarra
     if h_hi <= h_lo * (1 + 1e-10):
         u, _ = unpack(z_bias)
         return result(z_bias, float(np.abs(u).sum()))
-    grid = np.linspace(h_lo, h_hi, 25)
+    grid = np.linspace(h_lo, h_hi, 9)
     vals = [half_length(h)[0] for h in grid]
     i = int(np.argmin(vals))
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
