@@ -244,3 +244,31 @@ def test_row_order_invariance(bundled):
     a = enclave_design(bundled, neighbours="same_prefecture").timing
     b = enclave_design(shuffled, neighbours="same_prefecture").timing
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_sample_by_enclave_type():
+    reg = registry([
+        dict(enclave_id="F1", type="forward", origin_code="320509", destination_code="321323",
+             agreement_year=2016, opening_year=2016, source_url="http://x.org"),
+        dict(enclave_id="E1", type="eco_compensation", origin_code="330825", destination_code="321302",
+             agreement_year=2012, opening_year=2012, source_url="http://x.org"),
+        dict(enclave_id="F2", type="forward", origin_code="320505", destination_code="321302",
+             agreement_year=2015, opening_year=2015, source_url="http://x.org"),
+        dict(enclave_id="R1", type="reverse_science", origin_code="330802", destination_code="330110",
+             agreement_year=2014, opening_year=2014, source_url="http://x.org"),
+    ])
+    d = enclave_design(toy_panel(CODES), reg)
+    with pytest.warns(DroppedObservationsWarning) as rec:
+        s = d.sample("destination", types=("forward",))
+    msg = str(rec[0].message)
+    assert "types=['forward']" in msg
+    assert "1 unit(s) treated as destination only by other enclave types (e.g. 330110)" in msg
+    assert "1 unit(s) treated as destination by another enclave type before a selected one (e.g. 321302)" in msg
+    g = s.groupby("county_code")["gname"].first()
+    assert g["321323"] == 2016 and "321302" not in g.index and "330110" not in g.index
+    # origins of the other enclaves are treated, never controls
+    assert not {"320509", "330825", "320505", "330802"} & set(g.index[g == 0])
+    with pytest.raises(DesignError, match=r"types contains unknown enclave type\(s\) \['fwd'\]"):
+        d.sample("destination", types=("fwd",))
+    with pytest.raises(DesignError, match="no unit is treated as origin by an enclave of types"):
+        d.sample("origin", types=("two_way",))

@@ -138,7 +138,7 @@ class EnclaveDesign:
 
     def sample(self, role: str = "destination", *, exclude_other_roles: bool = True,
                exclude_neighbours: bool = True, drop_multi_role: bool = False,
-               gname: str = "gname") -> pd.DataFrame:
+               types=None, gname: str = "gname") -> pd.DataFrame:
         """The panel for estimating the effect on one role, with a clean comparison group.
 
         Parameters
@@ -156,6 +156,13 @@ class EnclaveDesign:
         drop_multi_role : bool, default False
             Also drop units treated in ``role`` that are treated in the other
             role too (their effect mixes both).
+        types : sequence of str, optional
+            Enclave types (:data:`policyeval.data.registry.ENCLAVE_TYPES`)
+            whose treatment is studied, e.g. ``("forward",)``. ``gname`` is
+            then the first start of such an enclave in ``role``; units treated
+            in ``role`` only by other types, or by another type *before* the
+            selected one, are dropped (they are neither clean controls nor
+            cleanly timed), with the reason in the warning.
         gname : str, default "gname"
             Name of the first-treatment column added (0 = never treated).
 
@@ -181,11 +188,18 @@ class EnclaveDesign:
             raise DesignError(f"gname={gname!r} is already a column of the panel; pick another name.")
         t = self.timing.set_index(self.idname)
         g = t[col]
-        untreated = g == 0
         reasons: dict[str, pd.Index] = {}
         drop = pd.Series(False, index=t.index)
+        if types is not None:
+            g, g_other = self._type_timing(role, types)
+            only_other = (g == 0) & (g_other > 0)
+            earlier = (g > 0) & (g_other > 0) & (g_other < g)
+            reasons[f"unit(s) treated as {role} only by other enclave types"] = t.index[only_other]
+            reasons[f"unit(s) treated as {role} by another enclave type before a selected one"] = t.index[earlier]
+            drop |= only_other | earlier
+        untreated = g == 0
         if exclude_other_roles and role != "any":
-            other = untreated & (t["first_treat_any"] > 0)
+            other = untreated & ~drop & (t["first_treat_any"] > 0)
             reasons["unit(s) treated only in another role"] = t.index[other]
             drop |= other
         if exclude_neighbours and self.neighbours is not None:
@@ -196,11 +210,31 @@ class EnclaveDesign:
             reasons["never-treated unit(s) whose exposure is unknown (no county point)"] = t.index[unknown]
             drop |= exposed | unknown
         if drop_multi_role and role != "any":
-            both = (t["first_treat_origin"] > 0) & (t["first_treat_destination"] > 0)
+            both = ~drop & (t["first_treat_origin"] > 0) & (t["first_treat_destination"] > 0)
             reasons["unit(s) treated in both roles (drop_multi_role=True)"] = t.index[both]
             drop |= both
-        return _apply_sample(self.panel, self.idname, g, drop, reasons, gname,
-                             f"sample(role={role!r})")
+        where = f"sample(role={role!r}" + (f", types={list(types) if not isinstance(types, str) else [types]})"
+                                           if types is not None else ")")
+        return _apply_sample(self.panel, self.idname, g, drop, reasons, gname, where)
+
+    def _type_timing(self, role: str, types) -> tuple[pd.Series, pd.Series]:
+        """First start per unit in ``role`` among enclaves of ``types``, and among the other types."""
+        from policyeval.data.registry import ENCLAVE_TYPES
+
+        types = (types,) if isinstance(types, str) else tuple(types)
+        unknown = [x for x in types if x not in ENCLAVE_TYPES]
+        if unknown or not types:
+            raise DesignError(f"types contains unknown enclave type(s) {unknown}; known: {list(ENCLAVE_TYPES)}.")
+        a = self.assignments[self.assignments["status"] == "mapped"]
+        if role != "any":
+            a = a[a["role"] == role]
+        sel = a["enclave_type"].astype(str).isin(types)
+        index = self.timing[self.idname]
+        first = [a[m].groupby("county_code")["start_year"].min().reindex(index).fillna(0).astype(int)
+                 for m in (sel, ~sel)]
+        if (first[0] == 0).all():
+            raise DesignError(f"no unit is treated as {role} by an enclave of types {list(types)} in this design.")
+        return first[0], first[1]
 
     def spillover_sample(self, ring: str, *, gname: str = "gname") -> pd.DataFrame:
         """The panel for the spillover effect on units of one ring (Butts 2021).
@@ -559,6 +593,7 @@ def _exposure(timing, units, neighbours, edges, adjacency, centroids, idname) ->
         unknown = np.isnan(dist).all(axis=1) & (n > 1)
         parts.append(pd.DataFrame({idname: code[unknown], "ring": "unknown", "first_exposed": -1,
                                    "n_sources": 0, "nearest_km": np.nan}))
+    parts = [p for p in parts if len(p)]   # pandas warns on concatenating empty frames
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     return out[cols]
 

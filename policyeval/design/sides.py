@@ -164,7 +164,7 @@ def two_sided(design: EnclaveDesign, yname: str, *, estimator=None, aggregate: s
               min_e: int | None = -5, max_e: int | None = 5, exclude_other_roles: bool = True,
               exclude_neighbours: bool = True, drop_multi_role: bool = False,
               equivalence_margin: float | None = None, level: float = 0.95,
-              covariates=None) -> TwoSidedResult:
+              covariates=None, types=None) -> TwoSidedResult:
     """Effects on origins and destinations on the same outcome and event window, with tests.
 
     Parameters
@@ -193,6 +193,9 @@ def two_sided(design: EnclaveDesign, yname: str, *, estimator=None, aggregate: s
         Confidence level; tests are judged at :math:`1 -` ``level``.
     covariates : list of str, optional
         Passed to the estimator.
+    types : sequence of str, optional
+        Enclave types to study on both sides (e.g. ``("forward",)``); see
+        :meth:`EnclaveDesign.sample`.
 
     Returns
     -------
@@ -266,7 +269,7 @@ def two_sided(design: EnclaveDesign, yname: str, *, estimator=None, aggregate: s
     for role in _SIDES:
         data = design.sample(role, exclude_other_roles=exclude_other_roles,
                              exclude_neighbours=exclude_neighbours, drop_multi_role=drop_multi_role,
-                             gname=_GNAME)
+                             types=types, gname=_GNAME)
         gt = estimator.fit(data, yname=yname, tname=design.tname, idname=design.idname, gname=_GNAME,
                            covariates=covariates)
         agg = gt.aggregate(aggregate, min_e=min_e, max_e=max_e)
@@ -328,7 +331,7 @@ def two_sided(design: EnclaveDesign, yname: str, *, estimator=None, aggregate: s
     spec = {"yname": yname, "tname": design.tname, "idname": design.idname, "aggregate": aggregate,
             "min_e": min_e, "max_e": max_e, "exclude_other_roles": exclude_other_roles,
             "exclude_neighbours": exclude_neighbours, "drop_multi_role": drop_multi_role,
-            "neighbours": design.neighbours, "estimator": repr(estimator)}
+            "neighbours": design.neighbours, "types": types, "estimator": repr(estimator)}
     nobs = sum(r.nobs for r in gts.values())
     n_units = design.panel[design.idname].nunique()
     return TwoSidedResult(est, se, results=results, group_time=gts, overall=ov, tests=tests,

@@ -62,7 +62,8 @@ def _sizes(data, design) -> tuple[int, int]:
 
 
 def ring_spillovers(design: EnclaveDesign, yname: str, *, role: str = "any", estimator=None,
-                    aggregate: str = "dynamic", min_e: int | None = None, max_e: int | None = 5) -> SpilloverResult:
+                    aggregate: str = "dynamic", min_e: int | None = None, max_e: int | None = 5,
+                    types=None) -> SpilloverResult:
     """Separate the direct effect of enclaves from spillovers to neighbouring units.
 
     Parameters
@@ -80,6 +81,9 @@ def ring_spillovers(design: EnclaveDesign, yname: str, *, role: str = "any", est
         Aggregation of the ATT(g,t); the overall effect is reported.
     min_e, max_e : int, optional
         Event-time window (dynamic).
+    types : sequence of str, optional
+        Enclave types whose direct effect is estimated (see
+        :meth:`EnclaveDesign.sample`); exposure counts every treated unit.
 
     Returns
     -------
@@ -139,13 +143,14 @@ def ring_spillovers(design: EnclaveDesign, yname: str, *, role: str = "any", est
         raise DesignError(f"aggregate={aggregate!r} must be 'dynamic' or 'simple'.")
     estimator = default_estimator() if estimator is None else estimator
     results, sample_rows = {}, []
-    direct = design.sample(role, exclude_other_roles=True, exclude_neighbours=True, gname=_GNAME)
+    direct = design.sample(role, exclude_other_roles=True, exclude_neighbours=True, types=types, gname=_GNAME)
     results["direct"] = _fit(estimator, direct, design, yname, aggregate, min_e, max_e)
     sample_rows.append(("direct", *_sizes(direct, design)))
     with warnings.catch_warnings():
         # the naive sample is a comparison on purpose: its dropped rows are the other-role units only
         warnings.simplefilter("ignore", DroppedObservationsWarning)
-        naive = design.sample(role, exclude_other_roles=True, exclude_neighbours=False, gname=_GNAME)
+        naive = design.sample(role, exclude_other_roles=True, exclude_neighbours=False, types=types,
+                              gname=_GNAME)
     results["direct_naive"] = _fit(estimator, naive, design, yname, aggregate, min_e, max_e)
     sample_rows.append(("direct_naive", *_sizes(naive, design)))
     for ring in design.rings:
