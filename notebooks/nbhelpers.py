@@ -120,3 +120,39 @@ def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, *, log_outcome: 
     post = rows[rows["event_time"] >= 0]
     overall = float(np.average(post["att_log"], weights=post["size"]))
     return path.rename("truth"), overall
+
+
+def add_ratio_truth(truth: pd.DataFrame, numerator: str, denominator: str, name: str) -> pd.DataFrame:
+    """Append the true effect on ``log(numerator / denominator)`` to the truth table.
+
+    The truth stores mean effects on log outcomes per cohort and event time,
+    over the same units for every outcome, so the effect on a log ratio such
+    as log 亩均增加值 = log VA − log land is the difference of the two rows.
+    Only ``cohort_event`` rows are built (what :func:`truth_for_sample` uses).
+    """
+    keys = ["role", "cohort", "event_time"]
+    cells = truth[truth["aggregation"] == "cohort_event"]
+    num = cells[cells["log_outcome"] == numerator].set_index(keys)
+    den = cells[cells["log_outcome"] == denominator].set_index(keys)
+    common = num.index.intersection(den.index)
+    rows = num.loc[common].copy()
+    rows["att_log"] = num.loc[common, "att_log"] - den.loc[common, "att_log"]
+    rows["log_outcome"], rows["outcome"], rows["att"] = name, name, np.nan
+    return pd.concat([truth, rows.reset_index()[truth.columns]], ignore_index=True)
+
+
+def route_warnings_to_stdout() -> None:
+    """Show every warning not caught by :func:`echo_warnings` as one stdout line.
+
+    The default handler writes to stderr with the file path of the calling
+    cell (``/tmp/ipykernel_<pid>/...``), which changes on every run and would
+    make nbval's comparison of stored outputs fail for no reason.
+    """
+    import sys
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+            return
+        print(f"{category.__name__}: {message}", file=sys.stdout)
+
+    warnings.showwarning = show
