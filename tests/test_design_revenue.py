@@ -140,6 +140,12 @@ def test_bad_input():
         attribute_revenue(df, reg, "booked", park_revenue=pd.DataFrame({"enclave_id": ["S"], "year": [2016]}))
     with pytest.warns(PolicyevalWarning, match=r"share_cap is free text and not applied for 1 enclave\(s\)"):
         attribute_revenue(df, reg, "booked", park_share=0.1)
+    gappy = df.copy()
+    gappy.loc[(gappy.county_code == "321302") & (gappy.year == 2017), "booked"] = np.nan
+    with pytest.warns(PolicyevalWarning, match=r"park revenue is missing in years a share rule runs for 1 "
+                                               r"enclave\(s\) \(e.g. S \(1\) destination unit-years\)"):
+        out = attribute_revenue(gappy, reg, "booked", park_share=0.1)
+    assert row(out, "320509", 2017, "booked_in") == 0.0 and row(out, "320509", 2016, "booked_in") > 0
     two = registry([
         dict(enclave_id="A", type="forward", origin_code="320509", destination_code="321302",
              agreement_year=2016, opening_year=2016, share_to_origin=0.5),

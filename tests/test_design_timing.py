@@ -22,6 +22,7 @@ from policyeval.exceptions import (
     ColumnNotFoundError,
     DesignError,
     DroppedObservationsWarning,
+    DuplicateObservationError,
     PolicyevalWarning,
 )
 
@@ -213,6 +214,10 @@ def test_bad_input():
         enclave_design(panel, reg, idname="code")
     with pytest.raises(ArgumentTypeError, match="panel must be a DataFrame"):
         enclave_design(panel.to_numpy(), reg)
+    doubled = pd.concat([panel, panel.iloc[[0]]])
+    with pytest.raises(DuplicateObservationError, match=r"1 duplicated \(idname='county_code', tname='year'\) "
+                                                        r"row\(s\) \(e.g. 320505/2010\)"):
+        enclave_design(doubled, reg)
     bad = panel.assign(county_code=panel["county_code"].replace({"320505": "3205x5"}))
     with pytest.raises(DesignError, match=r"not 6-digit GB/T 2260 codes \(e.g. 3205x5\)"):
         enclave_design(bad, reg)

@@ -26,6 +26,7 @@ from policyeval.exceptions import (
     ColumnNotFoundError,
     DesignError,
     DroppedObservationsWarning,
+    DuplicateObservationError,
     PolicyevalWarning,
 )
 
@@ -402,6 +403,8 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     ------
     ColumnNotFoundError
         ``idname`` or ``tname`` not in ``panel``.
+    DuplicateObservationError
+        Two rows share a (unit, period).
     DesignError
         Unknown role, neighbour mode or start column; rings not increasing;
         ``adjacency`` missing for ``"adjacent"``; a registry code absent from
@@ -474,6 +477,12 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     years = pd.to_numeric(panel[tname], errors="coerce")
     if years.isna().any() or not np.allclose(years, np.round(years)):
         raise DesignError(f"tname={tname!r} must hold integer periods (years).")
+    dup = pd.DataFrame({"u": codes, "t": years}).duplicated()
+    if dup.any():
+        ex = [f"{u}/{int(t)}" for u, t in zip(codes[dup], years[dup])]
+        raise DuplicateObservationError(
+            f"panel has {int(dup.sum())} duplicated (idname={idname!r}, tname={tname!r}) row(s) "
+            f"(e.g. {_ex(ex)}); one row per unit and period is required.")
     if registry is None:
         from policyeval.data.registry import load_enclaves
 

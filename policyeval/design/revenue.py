@@ -208,7 +208,8 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
     Warns
     -----
     PolicyevalWarning
-        When a share rule has a cap (``share_cap``) that is not applied.
+        When a share rule has a cap (``share_cap``) that is not applied, or
+        the park's revenue is missing in a year its share rule runs.
 
     Notes
     -----
@@ -270,7 +271,7 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
     mapped = design.assignments[design.assignments["status"] == "mapped"]
     out_w = np.zeros((len(codes), len(years)))
     in_w = np.zeros((len(codes), len(years)))
-    need_park, capped = [], []
+    need_park, capped, gaps = [], [], []
     share_hosts: dict[str, list[str]] = {}
     for eid, rows in mapped.groupby("enclave_id", sort=True):
         terms = revenue_terms(meta.loc[eid])
@@ -324,6 +325,11 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
             else:
                 need_park.append(eid)
                 continue
+            e = years - start_year
+            active = (e >= 0) & (np.isnan(terms["share_years"]) | (e < terms["share_years"]))
+            missing = np.isnan(park) & active[None, :]
+            if missing.any():
+                gaps.append(f"{eid} ({int(missing.sum())})")
         paid, received = enclave_transfers(terms, years, start_year, park, dest["weight"].to_numpy(),
                                            orig["weight"].to_numpy())
         np.add.at(out_w, di, paid)
@@ -332,6 +338,11 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
         raise DesignError(f"share rules apply to {len(need_park)} enclave(s) (e.g. {', '.join(need_park[:3])}) "
                           "but neither park_revenue (the park's own revenue) nor park_share (an assumed "
                           "share of booked revenue) is given.")
+    if gaps:
+        warnings.warn(f"park revenue is missing in years a share rule runs for {len(gaps)} enclave(s) "
+                      f"(e.g. {', '.join(gaps[:3])} destination unit-years); no share is transferred in "
+                      "those years, so the origins' attributed revenue is understated there.",
+                      PolicyevalWarning, stacklevel=2)
     if capped:
         warnings.warn(f"share_cap is free text and not applied for {len(capped)} enclave(s) "
                       f"(e.g. {', '.join(capped[:3])}); the origin's take may be overstated.",
