@@ -271,7 +271,7 @@ def test_simulation_recovers_known_dynamic_effects():
 _SMALL = _sim(n=60, years=range(2001, 2006), seed=2, cohorts=(0, 2003, 2004))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 50), shift=st.floats(-100, 100))
 def test_properties(seed, scale, shift):
     rng = np.random.default_rng(seed)
@@ -357,6 +357,14 @@ def test_result_contract(mpdta):
 # --------------------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------------------
+def test_never_treated_coded_zero_or_missing_is_the_same(mpdta):
+    a = CallawaySantAnna().fit(mpdta, **KW)
+    b = CallawaySantAnna().fit(mpdta.assign(**{"first.treat": mpdta["first.treat"].replace(0, np.nan)}), **KW)
+    pd.testing.assert_frame_equal(a.att_gt, b.att_gt)
+    dyn = a.aggregate("dynamic")
+    np.testing.assert_allclose(np.sqrt(np.diag(dyn.vcov)), dyn.std_errors, rtol=1e-12)
+
+
 def test_gname_varying_within_unit_names_ids():
     df = _sim(n=30)
     df.loc[(df["id"] == 1000) & (df["year"] == 2006), "g"] = 2004

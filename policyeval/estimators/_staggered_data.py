@@ -105,6 +105,11 @@ def _per_unit_constant(values: np.ndarray, unit: np.ndarray, n_units: int, n_per
     return ref, np.unique(unit[bad])
 
 
+def _take(values, rows):
+    """``values[rows]``, or ones when there are no sampling weights."""
+    return np.ones(len(rows)) if values is None else values[rows]
+
+
 def _switch_off(g, t, unit, varying):
     """Units among ``varying`` whose first-treated period later becomes 'never' (0)."""
     sel = np.isin(unit, varying)
@@ -144,23 +149,28 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     notes: list[str] = []
 
     # --- time ---------------------------------------------------------
-    t_raw = _numeric(df, "tname", tname, idname)
-    if np.isnan(t_raw).any():
-        bad = np.flatnonzero(np.isnan(t_raw))
-        raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions {_eg(bad)})")
-    nonint = t_raw != np.round(t_raw)
-    if nonint.any():
-        raise DataError(
-            f"tname={tname!r} must hold integer periods (years, quarters numbered 1, 2, ...); "
-            f"found non-integer values ({_eg(t_raw[nonint])})")
-    t_all = t_raw.astype(np.int64)
+    if pd.api.types.is_integer_dtype(df[tname]) and not df[tname].isna().any():
+        t_all = df[tname].to_numpy(dtype=np.int64)      # already integer: no conversion pass
+    else:
+        t_raw = _numeric(df, "tname", tname, idname)
+        if np.isnan(t_raw).any():
+            bad = np.flatnonzero(np.isnan(t_raw))
+            raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions {_eg(bad)})")
+        nonint = t_raw != np.round(t_raw)
+        if nonint.any():
+            raise DataError(
+                f"tname={tname!r} must hold integer periods (years, quarters numbered 1, 2, ...); "
+                f"found non-integer values ({_eg(t_raw[nonint])})")
+        t_all = t_raw.astype(np.int64)
     keep = np.ones(len(df), dtype=bool)
 
     # --- outcome, covariates, weights: rows with missing values go, loudly
     y_all = _numeric(df, "yname", yname, idname)
     x_all = [(_numeric(df, "covariates", c, idname)) for c in covariates]
-    w_all = np.ones(len(df)) if weights is None else _numeric(df, "weights", weights, idname)
-    missing = np.isnan(y_all) | np.isnan(w_all)
+    w_all = None if weights is None else _numeric(df, "weights", weights, idname)
+    missing = np.isnan(y_all)
+    if weights is not None:
+        missing |= np.isnan(w_all)
     for x in x_all:
         missing |= np.isnan(x)
     if missing.any():
@@ -170,7 +180,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
             DroppedObservationsWarning, stacklevel=3)
         keep &= ~missing
     if weights is not None:
-        bad = keep & ((w_all < 0) | ~np.isfinite(w_all))
+        bad = keep & ((w_all < 0) | ~np.isfinite(w_all))  # type: ignore[operator]
         if bad.any():
             raise DataError(f"weights={weights!r} must be finite and non-negative; "
                             f"found {_eg(w_all[bad])}")
@@ -188,15 +198,28 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         ids_col = df[idname]
         if ids_col.isna().any():
             raise DataError(f"idname={idname!r} is missing in {int(ids_col.isna().sum())} rows")
-        unit_all, id_values = pd.factorize(ids_col, sort=False)
-        id_values = np.asarray(id_values)
+        raw = ids_col.to_numpy()
+        if raw.dtype.kind in "iu" and len(raw) and bool((raw[1:] >= raw[:-1]).all()):
+            # ids already sorted (the usual layout): codes from the change points, no hashing
+            change = np.empty(len(raw), dtype=bool)
+            change[0] = True
+            np.not_equal(raw[1:], raw[:-1], out=change[1:])
+            unit_all = np.cumsum(change) - 1
+            id_values = raw[change]
+        else:
+            unit_all, id_values = pd.factorize(ids_col, sort=False)
+            id_values = np.asarray(id_values)
         n_ids = len(id_values)
     else:
         unit_all = np.arange(len(df))
         id_values, n_ids = None, len(df)
     sorted_full, sorted_T = False, 0
 
-    periods_all = np.sort(pd.unique(t_all))
+    t_min, t_max = int(t_all.min()), int(t_all.max())
+    if t_max - t_min < 1_000_000:
+        periods_all = np.flatnonzero(np.bincount(t_all - t_min)) + t_min
+    else:
+        periods_all = np.sort(pd.unique(t_all))
     t0, span = periods_all[0], int(periods_all[-1] - periods_all[0]) + 1
     if span == len(periods_all):                    # consecutive periods: the code is an offset
         tcode_all = t_all - t0
@@ -361,7 +384,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         cl_src = unit_all if cluster_all is None or cluster == idname else cluster_all
         cl = np.unique(cl_src[rows], return_inverse=True)[1]
         X = np.column_stack([x[rows] for x in x_all]) if covariates else None
-        return StaggeredData(False, periods, g_all[rows], w_all[rows], y_all[rows][:, None], tcode, X,
+        return StaggeredData(False, periods, g_all[rows], _take(w_all, rows), y_all[rows][:, None], tcode, X,
                              cl, int(cl.max()) + 1, None, len(rows), int((np.bincount(unit) > 0).sum()), notes)
 
     # repeated cross-sections
@@ -370,5 +393,5 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         cl = np.unique(cluster_all[rows], return_inverse=True)[1]
         ncl = int(cl.max()) + 1
     X = np.column_stack([x[rows] for x in x_all]) if covariates else None
-    return StaggeredData(False, periods, g_all[rows], w_all[rows], y_all[rows][:, None], tcode, X, cl,
+    return StaggeredData(False, periods, g_all[rows], _take(w_all, rows), y_all[rows][:, None], tcode, X, cl,
                          ncl, None, len(rows), len(rows), notes)

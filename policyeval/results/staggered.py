@@ -323,6 +323,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             pd.Series(ests, index=term_index), pd.Series(se, index=term_index),
             nobs=self.nobs, n_units=self.n_units, spec=spec,
             estimator=f"Callaway-Sant'Anna, {kind} aggregation", influence=per_term,
+            vcov=pd.DataFrame(per_term.vcov(), index=term_index, columns=term_index),
             critical_value=None if boot is None or kind == "simple" else boot.critical_value,
             index_name=index_name,
             extra={"reference_period": ref, "notes": self.extra.get("notes", [])},
