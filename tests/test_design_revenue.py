@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import policyeval as pe
 from policyeval.design import attribute_revenue, sharing_rules
@@ -165,3 +167,22 @@ def test_docstring_examples(module):
         warnings.simplefilter("ignore")
         result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(share=st.floats(0, 1), share_years=st.one_of(st.none(), st.integers(1, 6)),
+       fixed=st.one_of(st.none(), st.floats(0, 5000)), fixed_years=st.one_of(st.none(), st.integers(1, 6)),
+       start=st.integers(2012, 2023), park_share=st.floats(0, 1))
+def test_transfers_conserve_revenue(share, share_years, fixed, fixed_years, start, park_share):
+    # whatever the terms, attribution only moves revenue: paid = received, totals unchanged;
+    # 苏州 (prefecture origin -> 5 districts) and 宿迁 (prefecture destination -> 2 districts)
+    reg = registry([dict(enclave_id="P", type="forward", origin_code="320500", destination_code="321300",
+                         agreement_year=start, opening_year=start, share_to_origin=share,
+                         share_years=share_years, fixed_return_amount_wan=fixed, fixed_return_years=fixed_years)])
+    out = attribute_revenue(panel(), reg, "booked", park_share=park_share)
+    assert out["booked_in"].sum() == pytest.approx(out["booked_out"].sum(), rel=1e-12, abs=1e-9)
+    assert out["booked_attributed"].sum() == pytest.approx(out["booked"].sum(), rel=1e-12)
+    assert (out.loc[out.year < start, ["booked_in", "booked_out"]] == 0).all().all()
+    # the five 苏州 districts receive equal shares
+    recv = out[out.county_code.str.startswith("3205")].groupby("county_code")["booked_in"].sum()
+    assert len(recv) == 5 and np.allclose(recv, recv.iloc[0])
