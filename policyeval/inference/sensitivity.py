@@ -289,9 +289,11 @@ def honest_did(
         ARP tests; for smoothness also ``"FLCI"`` (default).
     grid_points, grid_bounds
         The grid of :math:`\bar\theta` over which ARP tests are inverted
-        (default 1000 points on :math:`\pm 20` standard deviations of
-        :math:`l'\hat\beta_{post}` around 0, as in HonestDiD). Interval
-        endpoints are grid points, so they are exact to one grid step.
+        (HonestDiD's defaults: 1000 points on :math:`\pm 20` standard
+        deviations of :math:`l'\hat\beta_{post}` around 0 for relative
+        magnitudes, around the identified set under parallel trends for
+        smoothness). Interval endpoints are grid points, so they are exact to
+        one grid step.
     hybrid_kappa : float, optional
         First-stage size of the C-LF hybrid (default ``alpha / 10``).
     seed : int
@@ -361,14 +363,23 @@ def honest_did(
 
     Examples
     --------
+    An event study with five pre-periods and two post-periods (HonestDiD's
+    Medicaid example shape); intervals for the first post-period effect:
+
     >>> import numpy as np
-    >>> import policyeval as pe
-    >>> beta = np.array([0.01, -0.01, 0.0, 0.05, 0.06])
-    >>> sig = np.diag([1e-4] * 5)
-    >>> res = pe.honest_did(betahat=beta, sigma=sig, num_pre_periods=3,
-    ...                     num_post_periods=2, method="smoothness",
-    ...                     m_grid=[0, 0.01])              # doctest: +SKIP
-    >>> res.to_frame()                                     # doctest: +SKIP
+    >>> from policyeval.inference.sensitivity import honest_did
+    >>> beta = np.array([-0.005, -0.011, -0.003, -0.001, 0.0, 0.046, 0.069])
+    >>> sig = 5e-5 * (0.5 ** np.abs(np.subtract.outer(range(7), range(7))))
+    >>> res = honest_did(betahat=beta, sigma=sig, num_pre_periods=5,
+    ...                  num_post_periods=2, method="smoothness",
+    ...                  m_grid=[0, 0.01, 0.02, 0.03])
+    >>> res.to_frame().columns.tolist()
+    ['m', 'lower', 'upper', 'method', 'delta']
+    >>> float(res.breakdown)
+    0.03
+
+    With a fitted event study, ``honest_did(result, event_time=0)``
+    reads the coefficients, covariance and reference period from it.
     """
     if method not in _METHODS:
         raise EstimationError(f"method={method!r} must be one of {tuple(_METHODS)}")
@@ -413,12 +424,10 @@ def honest_did(
     z = stats.norm.ppf(1 - alpha / 2)
     original = pd.Series({"lower": est - z * sd_theta, "upper": est + z * sd_theta,
                           "estimate": est, "std_error": sd_theta})
-    if grid_bounds is None:
-        grid_bounds = (-20 * sd_theta, 20 * sd_theta)
-    theta_grid = np.linspace(float(grid_bounds[0]), float(grid_bounds[1]), int(grid_points))
-
     rows = []
     for m in grid_m:
+        theta_grid = _theta_grid(method, grid_bounds, grid_points, sd_theta, n_pre, n_post,
+                                 lv, float(m))
         if method == "smoothness" and inference == "FLCI":
             fl = lp.flci_sd(beta, S, n_pre, lv, float(m), alpha, simulated_quantile=r_compatible)
             rows.append((float(m), fl.lower, fl.upper))
@@ -445,12 +454,29 @@ def honest_did(
     )
 
 
+def _theta_grid(method, grid_bounds, grid_points, sd_theta, n_pre, n_post, lv, m):
+    """HonestDiD's default grids: +-20 sd around 0 (RM), around the PT identified set (SD)."""
+    if grid_bounds is not None:
+        lo, hi = float(grid_bounds[0]), float(grid_bounds[1])
+        if not lo < hi:
+            raise EstimationError(f"grid_bounds={grid_bounds!r} must be (lower, upper) with "
+                                  "lower < upper")
+    elif method == "smoothness":
+        A, d = lp.sd_constraints(n_pre, n_post, m)
+        id_lo, id_hi = lp.identified_set(A, d, np.zeros(n_pre + n_post), n_pre, lv)
+        lo, hi = id_lo - 20 * sd_theta, id_hi + 20 * sd_theta
+    else:
+        lo, hi = -20 * sd_theta, 20 * sd_theta
+    return np.linspace(lo, hi, int(grid_points))
+
+
 def _arp_accept(method, inference, beta, S, n_pre, n_post, lv, m, grid, alpha, kappa, seed):
     hybrid = "LF" if inference == "C-LF" else "ARP"
     if method == "smoothness":
         A, d = lp.sd_constraints(n_pre, n_post, m)
+        rows = np.any(np.abs(A[:, n_pre:]) > 0, axis=1) if n_post > 1 else None
         return lp.arp_accept_grid(beta, S, A, d, n_pre, lv, grid, alpha=alpha, hybrid=hybrid,
-                                  kappa=kappa, seed=seed)
+                                  kappa=kappa, rows=rows, seed=seed)
     accept = np.zeros(len(grid), dtype=bool)
     for s in range(-(n_pre - 1), 1):
         for positive in (True, False):
