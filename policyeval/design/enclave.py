@@ -580,9 +580,12 @@ def _exposure(timing, units, neighbours, edges, adjacency, centroids, idname) ->
         pts = county_centroids(list(code), centroids=centroids)
         lacking = pts.loc[pts["lat"].isna(), "code"]
         if len(lacking):
+            lacking_src = [c for c, gg in zip(code, g) if gg > 0 and c in set(lacking)]
+            extra = (f" {len(lacking_src)} of them are treated (e.g. {_ex(lacking_src)}) and expose no "
+                     "neighbour, so nearby controls may be contaminated." if lacking_src else "")
             warnings.warn(f"no county point for {len(lacking)} unit(s) (e.g. {_ex(lacking)}): their "
                           "exposure is unknown, so sample() keeps them out of the controls; pass "
-                          "centroids= to place them.", PolicyevalWarning, stacklevel=3)
+                          f"centroids= to place them.{extra}", PolicyevalWarning, stacklevel=3)
         dist = distance_matrix(pts)
         for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
             inside = (dist <= hi) & ((dist > lo) if k > 0 else (dist >= lo))
