@@ -277,3 +277,16 @@ def test_sample_by_enclave_type():
         d.sample("destination", types=("fwd",))
     with pytest.raises(DesignError, match="no unit is treated as origin by an enclave of types"):
         d.sample("origin", types=("two_way",))
+
+
+def test_timing_plot(design_pref):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = design_pref.plot(max_units=10)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 10 and "磐安县 330727" in labels     # earliest: 金磐 (1995)
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"飞出地 origin", "飞入地 destination"}
+    plt.close("all")

@@ -126,6 +126,53 @@ class EnclaveDesign:
                 f"{int(((t.first_treat_any == 0) & (t.first_exposed > 0)).sum())} "
                 f"({self.neighbours}); {len(self.skipped)} registry roles skipped>")
 
+    def plot(self, ax=None, max_units: int = 60):
+        """Treatment-timing chart: one row per treated unit, its start year in each role.
+
+        Origins (飞出地) are circles, destinations (飞入地) squares, neighbour
+        exposure (if any) a grey bar; units are ordered by first treatment.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        max_units : int, default 60
+            Show at most this many treated units (the earliest first).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        import matplotlib.pyplot as plt
+
+        try:
+            from policyeval.plots.fonts import use_cjk_font
+
+            use_cjk_font()
+        except FileNotFoundError:  # still draws; Chinese glyphs may show as boxes
+            pass
+        t = self.timing[self.timing["first_treat_any"] > 0].sort_values(
+            ["first_treat_any", self.idname], kind="stable").head(max_units)
+        names = self.assignments.dropna(subset=["county_code"]).drop_duplicates("county_code") \
+            .set_index("county_code")["county_name"]
+        years = pd.to_numeric(self.panel[self.tname])
+        lo, hi = int(years.min()), int(years.max())
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, max(3.0, 0.22 * len(t) + 1)))
+        y = np.arange(len(t))[::-1]
+        for yy, (_, r) in zip(y, t.iterrows()):
+            ax.hlines(yy, max(r["first_treat_any"], lo), hi, color="0.8", linewidth=3)
+        for role, marker, colour in (("origin", "o", "C0"), ("destination", "s", "C1")):
+            sel = t[f"first_treat_{role}"].to_numpy() > 0
+            ax.plot(t[f"first_treat_{role}"].to_numpy()[sel], y[sel], marker, color=colour, linestyle="none",
+                    label={"origin": "飞出地 origin", "destination": "飞入地 destination"}[role])
+        ax.set_yticks(y)
+        ax.set_yticklabels([f"{names.get(c, '')} {c}".strip() for c in t[self.idname]], fontsize="small")
+        ax.axvline(lo - 0.5, color="0.5", linestyle=":", linewidth=1)
+        ax.set_xlabel("首次处理年份 first treatment year")
+        ax.set_title("处理时点 Treatment timing by role")
+        ax.legend(frameon=False, fontsize="small", loc="lower right")
+        return ax
+
     # ------------------------------------------------------------------
     def _treat_column(self, role: str) -> str:
         if role == "any":
