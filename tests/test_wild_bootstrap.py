@@ -304,3 +304,12 @@ def test_bad_input_errors():
         wild_cluster_bootstrap(imp, data=df, progress=False)
     with pytest.raises(TypeError, match=r"unexpected arguments \['yname'\]"):
         wild_cluster_bootstrap(res, data=df, yname="y")
+
+
+def test_warns_with_one_treated_cluster():
+    df = _panel()
+    df["first_treat"] = np.where(df["prov"] == 32, df["first_treat"], 0)
+    res = _fit(df)
+    with pytest.warns(EstimationWarning, match=r"term='treated' has only 1 treated cluster\(s\) "
+                                               r"of 6 \(cluster='prov'\)"):
+        wild_cluster_bootstrap(res, data=df, n_bootstrap=99, progress=False)

@@ -268,8 +268,11 @@ class _Permuter:
                 f"treatment={self.col!r} paths can only be permuted in a balanced panel; "
                 f"{len(bad)} units miss periods or values (e.g. {examples(bad)})"
             )
-        self.wide, self.tname = wide, tname
-        paths = wide.reindex(self.eligible).to_numpy()
+        self.matrix = wide.to_numpy()
+        self.elig_rows = wide.index.get_indexer(pd.Index(self.eligible))
+        self.row_pos = (wide.index.get_indexer(self.df[self.idname]),
+                        wide.columns.get_indexer(self.df[tname]))
+        paths = self.matrix[self.elig_rows]
         _, self.labels = np.unique(paths, axis=0, return_inverse=True)
         self.labels = self.labels.ravel()
         self.paths = paths
@@ -295,13 +298,10 @@ class _Permuter:
             col = pd.Series(values, index=self.df.index, name=self.col)
             return self.df.assign(**{self.col: col}), self.kw
         if self.mode == "treatment":
-            wide = self.wide.copy()
-            wide.loc[self.eligible] = self.paths[order]
-            long = wide.stack().rename(self.col)
-            key = pd.MultiIndex.from_arrays([self.df[self.idname], self.df[self.tname]])
-            values = long.reindex(key).to_numpy()
-            col = pd.Series(values, index=self.df.index).astype(self.df[self.col].dtype)
-            return self.df.assign(**{self.col: col}), self.kw
+            matrix = self.matrix.copy()
+            matrix[self.elig_rows] = self.paths[order]
+            col = pd.Series(matrix[self.row_pos], index=self.df.index)
+            return self.df.assign(**{self.col: col.astype(self.df[self.col].dtype)}), self.kw
         chosen = self.eligible[self.labels[order] == 1].tolist()
         return self.df, {**self.kw, "treated_units": self.fixed_treated + chosen}
 

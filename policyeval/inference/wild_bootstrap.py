@@ -355,6 +355,7 @@ class _Design:
     weights: np.ndarray | None
     frame: pd.DataFrame
     n_units: int
+    raw: np.ndarray         # the regressors before absorbing the fixed effects
 
 
 def _rebuild_design(result, data: pd.DataFrame, cluster: str) -> _Design:
@@ -403,7 +404,7 @@ def _rebuild_design(result, data: pd.DataFrame, cluster: str) -> _Design:
     if panel.weights is not None:
         Z = Z * np.sqrt(panel.weights)[:, None]
     return _Design(Z[:, 0], Z[:, 1:], names, panel.unit, panel.time, panel.weights,
-                   panel.frame, panel.n_units)
+                   panel.frame, panel.n_units, X)
 
 
 def _check_reproduces(design: _Design, result, fast: _FastWild) -> None:
@@ -430,6 +431,23 @@ def _resolve_term(term, names: list, result) -> int:
             return i
     raise KeyError(f"term={term!r} is not a coefficient of the model; available terms: "
                    f"{examples(names, 12)}")
+
+
+def _warn_few_treated(x: np.ndarray, codes: np.ndarray, G: int, term, cluster: str) -> None:
+    """Warn when a 0/1 term is switched on in (or off in) at most two clusters."""
+    if not np.isin(x, (0.0, 1.0)).all():
+        return
+    n_on = np.unique(codes[x == 1]).size
+    n_off = np.unique(codes[x == 0]).size
+    if min(n_on, n_off) <= 2:
+        side = "treated" if n_on <= n_off else "control"
+        warnings.warn(
+            f"term={term!r} has only {min(n_on, n_off)} {side} cluster(s) of {G} "
+            f"(cluster={cluster!r}); with so few the wild cluster bootstrap is unreliable "
+            "(WCR hardly ever rejects, WCU over-rejects; MacKinnon & Webb 2017, 2018). "
+            "Consider randomization inference or synthetic control methods.",
+            EstimationWarning, stacklevel=3,
+        )
 
 
 def _validate_args(weights, n_bootstrap, level, impose_null) -> None:
@@ -518,6 +536,14 @@ def wild_cluster_bootstrap(
         For unknown ``weights``, ``n_bootstrap < 1``, fewer than two
         clusters, two-way clustered fits without ``cluster=``, or data that
         do not reproduce the result.
+
+    Warns
+    -----
+    EstimationWarning
+        If a 0/1 term is switched on (or off) in at most two clusters, where
+        every cluster-based test is unreliable (MacKinnon & Webb 2017, 2018;
+        see docs/montecarlo_few_clusters.md), or if the confidence set is
+        unbounded.
 
     Notes
     -----
@@ -619,6 +645,7 @@ def wild_cluster_bootstrap(
             f"cluster={cluster!r} has {G} cluster(s); the wild cluster bootstrap needs at "
             "least 2 (and is meant for few, not one)"
         )
+    _warn_few_treated(design.raw[:, j], codes, G, design.names[j], cluster)
     sw = None if design.weights is None else np.sqrt(design.weights)
 
     def absorb(M: np.ndarray) -> np.ndarray:
