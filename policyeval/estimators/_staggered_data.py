@@ -191,7 +191,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
                                    f"treated; found negative values ({_eg(g_all[g_all < 0])})")
     if not g_all.flags.writeable or np.shares_memory(g_all, df[gname].to_numpy()):
         g_all = g_all.copy()
-    g_all[~(g_all > 0)] = np.inf                    # 0 or missing: never treated
+    np.copyto(g_all, np.inf, where=~(g_all > 0))   # 0 or missing: never treated
 
     # --- units ----------------------------------------------------------
     if idname is not None:
@@ -316,6 +316,19 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         cluster_all = None
 
     # --- assemble ------------------------------------------------------------
+    all_kept = bool(keep.all())
+    if all_kept and panel and idname is not None and sorted_full:
+        # the common layout needs no row index at all
+        T = len(periods_all)
+        Y = y_all.reshape(n_ids, T)
+        X = np.stack([x.reshape(n_ids, T) for x in x_all]) if covariates else None
+        cl, ncl = None, n_ids
+        if cluster_all is not None and cluster != idname:
+            cl = np.unique(cluster_all[::T], return_inverse=True)[1]
+            ncl = int(cl.max()) + 1
+        w_unit = np.ones(n_ids) if weights is None else w_all[::T].copy()
+        return StaggeredData(True, periods_all, g_all[::T].copy(), w_unit, Y, None, X, cl, ncl, id_values,
+                             len(df), n_ids, notes)
     rows = np.flatnonzero(keep)
     if len(rows) == 0:
         raise EstimationError("no rows left to estimate with")
@@ -329,16 +342,6 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
     T = len(periods)
 
-    if panel and idname is not None and sorted_full and len(rows) == len(df):
-        Y = y_all.reshape(n_ids, T)
-        X = np.stack([x.reshape(n_ids, T) for x in x_all]) if covariates else None
-        cl, ncl = None, n_ids
-        if cluster_all is not None and cluster != idname:
-            cl = np.unique(cluster_all[::T], return_inverse=True)[1]
-            ncl = int(cl.max()) + 1
-        w_unit = np.ones(n_ids) if weights is None else w_all[::T].copy()
-        return StaggeredData(True, periods, g_all[::T].copy(), w_unit, Y, None, X, cl, ncl, id_values,
-                             len(rows), n_ids, notes)
     if panel and idname is not None:
         unit = unit_all[rows]
         present = np.bincount(unit, minlength=n_ids)

@@ -252,7 +252,8 @@ class CohortInfluence(InfluenceFunction):
         return np.column_stack([self.outcomes[rows] * w[:, None], w, np.ones(len(w))])
 
     def _cohort_rows(self):
-        order = np.argsort(self.cohort, kind="stable")
+        small = self.cohort.astype(np.int16) if self.n_cohorts < 32_000 else self.cohort
+        order = np.argsort(small, kind="stable")          # radix sort on small integer codes
         bounds = np.searchsorted(self.cohort[order], np.arange(self.n_cohorts + 1))
         return [order[bounds[c]:bounds[c + 1]] for c in range(self.n_cohorts)]
 
@@ -260,11 +261,21 @@ class CohortInfluence(InfluenceFunction):
     def moments(self) -> np.ndarray:
         """Per-cohort second moments of the features, :math:`\\sum_{i\\in c} f_i f_i^\\top`."""
         if self._moments is None:
+            T = self.n_features - 2
             q = np.zeros((self.n_cohorts, self.n_features, self.n_features))
             for c, rows in enumerate(self._cohort_rows()):
                 for start in range(0, len(rows), 262_144):
-                    f = self._features(rows[start:start + 262_144])
-                    q[c] += f.T @ f
+                    r = rows[start:start + 262_144]
+                    w = self.weights[r]
+                    yw = self.outcomes[r] * w[:, None]
+                    q[c, :T, :T] += yw.T @ yw
+                    q[c, :T, T] += yw.T @ w
+                    q[c, :T, T + 1] += yw.sum(axis=0)
+                    q[c, T, T] += w @ w
+                    q[c, T, T + 1] += w.sum()
+                    q[c, T + 1, T + 1] += len(r)
+                q[c, T:, :T] = q[c, :T, T:].T
+                q[c, T + 1, T] = q[c, T, T + 1]
             self._moments = q
         return self._moments
 
