@@ -104,9 +104,9 @@ def test_multi_role_and_skipped_reported(design_pref):
     reg = pe.load_enclaves()
     seen = set(zip(design_pref.assignments["enclave_id"], design_pref.assignments["role"]))
     assert seen == {(e, r) for e in reg["enclave_id"] for r in ("origin", "destination")}
-    why = skipped.set_index(["enclave_id", "role"])["reason"]
-    assert "after the last" in why[("ZJ-XLKCY-2018", "origin")]
-    assert "outside the simulated provinces" in why[("TJ-BHZGC-2016", "destination")]
+    why = dict(zip(zip(skipped["enclave_id"], skipped["role"]), skipped["reason"]))
+    assert "after the last panel year 2023" in why[("ZJ-XLKCY-2018", "origin")]
+    assert "outside the panel's provinces" in why[("TJ-BHZGC-2016", "destination")]
     assert "neither opening_year nor agreement_year" in why[("JS-CSSH", "origin")]
 
 

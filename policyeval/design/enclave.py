@@ -543,6 +543,9 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     assignments = assign_roles(registry, units, last_year=int(years.max()), start=start)
     assignments = assignments[assignments["role"].isin(roles)].reset_index(drop=True)
     assignments["status"] = assignments["status"].replace({"simulated": "mapped"})
+    # assign_roles words its reasons for the simulator; here the units are the panel's
+    assignments["reason"] = (assignments["reason"].str.replace("simulated provinces", "panel's provinces")
+                             .str.replace("last simulated year", "last panel year"))
     absent = assignments["reason"].fillna("").str.startswith("code is not a county-level unit")
     if absent.any() and on_missing == "raise":
         rows = assignments[absent]
