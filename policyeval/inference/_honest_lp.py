@@ -518,11 +518,11 @@ def flci_sd(betahat: np.ndarray, sigma: np.ndarray, n_pre: int, l_vec: np.ndarra
     is :math:`v'\hat\beta \pm \sigma_v\,cv_{\alpha}(\bar b/\sigma_v)` with
     :math:`cv_\alpha(t)` the :math:`1-\alpha` quantile of :math:`|N(t,1)|`;
     ``v`` minimises its half-length (Armstrong & Kolesár 2018; Rambachan &
-    Roth 2023, section 4.1). The search runs over the bias-variance frontier:
-    for a standard-deviation budget ``h`` the least worst-case bias is a
-    convex program (solved with SLSQP), and the half-length is then
-    minimised over ``h`` between the minimum-variance and the
-    minimum-bias estimator.
+    Roth 2023, section 4.1). Writing :math:`u = u_0 + Nz` (the solutions with
+    :math:`v_{post} = l`) and bounding :math:`|u| \le t`, the half-length
+    :math:`s(z)\,cv_\alpha(M\sum t / s(z))` is jointly convex in
+    :math:`(z, t)`, so it is minimised directly (SLSQP with exact gradients,
+    started from the minimum-bias and the minimum-variance estimators).
     """
     n_post = len(l_vec)
     n = n_pre + n_post
@@ -567,64 +567,62 @@ def flci_sd(betahat: np.ndarray, sigma: np.ndarray, n_pre: int, l_vec: np.ndarra
             res.lower, res.upper = res.estimate - res.half_length, res.estimate + res.half_length
         return res
 
-    # minimum-bias estimator: LP  min ||u0 + N z||_1
+    # minimum-bias estimator (LP  min ||u0 + N z||_1): a starting point
     m = n - 1
     c = np.r_[np.zeros(z_dim), np.ones(m)]
     A_ub = np.block([[N, -np.eye(m)], [-N, -np.eye(m)]])
     b_ub = np.r_[-u0, u0]
-    lp = optimize.linprog(c, A_ub=A_ub, b_ub=b_ub,
-                          bounds=[(None, None)] * z_dim + [(0, None)] * m, method="highs")
-    z_bias = lp.x[:z_dim]
-    h_lo, h_hi = sd_of(z_min), sd_of(z_bias)
-    start = {"z": z_bias}
+    lp_res = optimize.linprog(c, A_ub=A_ub, b_ub=b_ub,
+                              bounds=[(None, None)] * z_dim + [(0, None)] * m, method="highs")
+    z_bias = lp_res.x[:z_dim]
+    NQ = N.T @ Q
+    p = 1 - alpha
 
-    def min_bias_given_h(h):
-        z_start = start["z"]
-        t_start = np.abs(u0 + N @ z_start) + 1e-9
-        x0 = np.r_[z_start, t_start]
-        cons = [
-            {"type": "ineq", "fun": lambda x: np.r_[x[z_dim:] - (u0 + N @ x[:z_dim]),
-                                                  x[z_dim:] + (u0 + N @ x[:z_dim])],
-             "jac": lambda x: np.block([[-N, np.eye(m)], [N, np.eye(m)]])},
-            {"type": "ineq",
-             "fun": lambda x: np.array([h * h - float((u0 + N @ x[:z_dim]) @ Q
-                                                     @ (u0 + N @ x[:z_dim]))]),
-             "jac": lambda x: np.r_[-2 * N.T @ Q @ (u0 + N @ x[:z_dim]), np.zeros(m)][None, :]},
-        ]
-        sol = optimize.minimize(lambda x: x[z_dim:].sum(), x0,
-                                jac=lambda x: np.r_[np.zeros(z_dim), np.ones(m)],
-                                constraints=cons, method="SLSQP",
-                                options={"ftol": 1e-14, "maxiter": 500})
+    # half-length g(z, t) = s(z) cv(M sum(t) / s(z)) with t >= |u|: the
+    # perspective of the convex cv, composed with the convex, norm-like s(z),
+    # is jointly convex, so one smooth constrained solve finds the optimum.
+    def objective(x):
+        z, t = x[:z_dim], x[z_dim:]
+        u = u0 + N @ z
+        sd = math.sqrt(max(float(u @ Q @ u), 1e-300))
+        r = M * t.sum() / sd
+        cv, slope = _fold_cv(r, p)
+        grad_z = (NQ @ u) / sd * (cv - r * slope)
+        grad_t = np.full(m, M * slope)
+        return sd * cv, np.r_[grad_z, grad_t]
+
+    cons = [{"type": "ineq",
+             "fun": lambda x: np.r_[x[z_dim:] - (u0 + N @ x[:z_dim]),
+                                    x[z_dim:] + (u0 + N @ x[:z_dim])],
+             "jac": lambda x: np.block([[-N, np.eye(m)], [N, np.eye(m)]])}]
+    best = None
+    for z_start in (z_bias, z_min):
+        x0 = np.r_[z_start, np.abs(u0 + N @ z_start) + 1e-12]
+        sol = optimize.minimize(objective, x0, jac=True, constraints=cons, method="SLSQP",
+                                options={"ftol": 1e-15, "maxiter": 1000})
         z = sol.x[:z_dim]
-        if sd_of(z) > h * (1 + 1e-6):     # infeasible point returned: pull back to the budget
-            lam = 1.0
-            for _ in range(60):
-                zz = z_min + lam * (z - z_min)
-                if sd_of(zz) <= h:
-                    z = zz
-                    break
-                lam *= 0.9
-        start["z"] = z
         u, _ = unpack(z)
-        return z, float(np.abs(u).sum())
+        val = sd_of(z) * float(_fold_cv(M * np.abs(u).sum() / sd_of(z), p)[0])
+        if best is None or val < best[0]:
+            best = (val, z)
+    z = best[1]
+    u, _ = unpack(z)
+    return result(z, float(np.abs(u).sum()))
 
-    def half_length(h):
-        z, b = min_bias_given_h(h)
-        s = sd_of(z)
-        return float(fold_normal_quantile(1 - alpha, M * b / s) * s), z, b
 
-    if h_hi <= h_lo * (1 + 1e-10):
-        u, _ = unpack(z_bias)
-        return result(z_bias, float(np.abs(u).sum()))
-    grid = np.linspace(h_lo, h_hi, 9)
-    vals = [half_length(h)[0] for h in grid]
-    i = int(np.argmin(vals))
-    a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    opt = optimize.minimize_scalar(lambda h: half_length(h)[0], bounds=(a, b),
-                                   method="bounded", options={"xatol": 1e-10 * h_hi})
-    h_best = opt.x if opt.fun <= vals[i] else grid[i]
-    _, z, bu = half_length(h_best)
-    return result(z, bu)
+def _fold_cv(r: float, p: float) -> tuple[float, float]:
+    """``p``-quantile ``c`` of :math:`|N(r,1)|` by Newton's method, and ``dc/dr``."""
+    r = abs(float(r))
+    c = max(float(special.ndtri((1 + p) / 2)), r + float(special.ndtri(p)))
+    for _ in range(50):
+        f = special.ndtr(c - r) - special.ndtr(-c - r) - p
+        d = stats.norm.pdf(c - r) + stats.norm.pdf(-c - r)
+        step = f / d
+        c -= step
+        if abs(step) < 1e-14 * max(1.0, c):
+            break
+    a, b = stats.norm.pdf(c - r), stats.norm.pdf(-c - r)
+    return c, (a - b) / (a + b)
 
 
 def _null_space(A: np.ndarray) -> np.ndarray:
