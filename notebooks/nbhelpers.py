@@ -90,8 +90,8 @@ def write_headline(out: Path, title: str, rows: list[dict]) -> pd.DataFrame:
 
 def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, *, log_outcome: str, role: str,
                      gname: str, idname: str = "county_code", tname: str = "year",
-                     min_e: int | None = None,
-                     max_e: int | None = None) -> tuple[pd.Series, float]:
+                     min_e: int | None = None, max_e: int | None = None,
+                     enclave_type: str | None = None) -> tuple[pd.Series, float]:
     """The simulation's true effects averaged over the cohorts present in ``sample``.
 
     The truth table's ``cohort_event`` rows hold the mean injected effect (on
@@ -100,11 +100,15 @@ def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, *, log_outcome: 
     by its number of units in the sample. Returns the event-time path and the
     overall post-treatment average with cell weights proportional to cohort
     size (the weighting of Callaway–Sant'Anna's "simple" aggregation and of a
-    plain average over treated unit-years).
+    plain average over treated unit-years). With ``enclave_type`` the
+    ``type_cohort_event`` rows of that type are used instead.
     """
     sizes = sample.loc[sample[gname] > 0].groupby(gname)[idname].nunique()
-    rows = truth[(truth["aggregation"] == "cohort_event") & (truth["role"] == role)
-                 & (truth["log_outcome"] == log_outcome) & truth["cohort"].isin(sizes.index)]
+    if enclave_type is None:
+        rows = truth[truth["aggregation"] == "cohort_event"]
+    else:  # effects of one enclave type only (cohorts dated by that type's first start)
+        rows = truth[(truth["aggregation"] == "type_cohort_event") & (truth["enclave_type"] == enclave_type)]
+    rows = rows[(rows["role"] == role) & (rows["log_outcome"] == log_outcome) & rows["cohort"].isin(sizes.index)]
     rows = rows.assign(cohort=rows["cohort"].astype(int), event_time=rows["event_time"].astype(int))
     # cells outside the sample's years cannot be estimated, so they leave the truth too
     first, last = int(sample[tname].min()), int(sample[tname].max())
