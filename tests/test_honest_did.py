@@ -469,6 +469,21 @@ def test_smoothness_arp_nested_and_contains_flci_estimate(beta_sigma):
         assert (np.diff(t["lower"]) < 0).all() and (np.diff(t["upper"]) > 0).all()
 
 
+def test_grid_edge_warning_and_single_post_period(beta_sigma):
+    beta, sigma = beta_sigma
+    with pytest.warns(pe.exceptions.EstimationWarning, match="reaches the end of the theta grid"):
+        honest_did(betahat=beta, sigma=sigma, num_pre_periods=5, num_post_periods=2,
+                   m_grid=[1.0], grid_bounds=(0.03, 0.05), grid_points=50)
+    with pytest.raises(EstimationError, match="grid_bounds=.*lower < upper"):
+        honest_did(betahat=beta, sigma=sigma, num_pre_periods=5, num_post_periods=2,
+                   m_grid=[1.0], grid_bounds=(0.05, 0.03))
+    # one post-period: no nuisance parameter; the robust CI at Mbar = 0 brackets beta_0
+    one = honest_did(betahat=beta[:6], sigma=sigma[:6, :6], num_pre_periods=5,
+                     num_post_periods=1, m_grid=[0.0, 1.0], grid_points=300).to_frame()
+    assert (one["lower"] < beta[5]).all() and (one["upper"] > beta[5]).all()
+    assert one["upper"].iloc[1] - one["lower"].iloc[1] > one["upper"].iloc[0] - one["lower"].iloc[0]
+
+
 def test_default_grids(beta_sigma):
     beta, sigma = beta_sigma
     res = honest_did(betahat=beta, sigma=sigma, num_pre_periods=5, num_post_periods=2,
