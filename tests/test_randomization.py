@@ -253,3 +253,17 @@ def test_bad_input_errors():
     with pytest.raises(KeyError, match=r"gname='g' is not a column"):
         randomization_inference(est, df, yname="y", tname="year", idname="county", gname="g",
                                 progress=False)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from policyeval.inference import randomization as mod
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -313,3 +313,17 @@ def test_warns_with_one_treated_cluster():
     with pytest.warns(EstimationWarning, match=r"term='treated' has only 1 treated cluster\(s\) "
                                                r"of 6 \(cluster='prov'\)"):
         wild_cluster_bootstrap(res, data=df, n_bootstrap=99, progress=False)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from policyeval.inference import wild_bootstrap as mod
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

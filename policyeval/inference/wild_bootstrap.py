@@ -596,13 +596,17 @@ def wild_cluster_bootstrap(
 
     Examples
     --------
+    The bundled simulated panel (24 prefectures as clusters):
+
     >>> import policyeval as pe
     >>> from policyeval.inference.wild_bootstrap import wild_cluster_bootstrap
-    >>> panel = pe.load_simulated_panel()                        # doctest: +SKIP
-    >>> res = pe.TWFE(cluster="prefecture").fit(panel, "y", "year", "county_code",
-    ...                                         gname="first_treat")   # doctest: +SKIP
-    >>> wild_cluster_bootstrap(res, data=panel, weights="webb",
-    ...                        random_state=1).to_frame()       # doctest: +SKIP
+    >>> panel = pe.load_simulated_panel()
+    >>> res = pe.TWFE(cluster="prefecture_code").fit(
+    ...     panel, "log_gdp", "year", "county_code", gname="first_treat")
+    >>> wb = wild_cluster_bootstrap(res, data=panel, weights="webb", n_bootstrap=999,
+    ...                             random_state=1, progress=False)
+    >>> wb.n_clusters, wb.method, round(wb.p_value, 2)
+    (24, 'WCR', 0.49)
     """
     from policyeval.estimators.twfe import EventStudy, TWFE
 
