@@ -126,14 +126,14 @@ def main(argv=None) -> int:
         f"rho = {RHO}, staggered adoption in years 6 and 9, treated provinces drawn at random).",
         "",
         f"- Command: `{command.strip()}`",
-        f"- Seed: {args.seed} (numpy `default_rng([seed, n_treated])`); replications: "
-        f"{args.reps}; bootstrap draws per test: {args.boot}",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; run time "
-        f"{elapsed / 60:.1f} min wall, {cpu / 60:.1f} min CPU (one process on a shared 2-core "
-        f"machine); Python {platform.python_version()}, numpy {np.__version__}, "
-        f"pandas {pd.__version__}, policyeval {pe.__version__}",
-        "- A test rejects when its p-value is below 0.05. MC std. error = "
-        "sqrt(r(1-r)/replications).",
+        (f"- Seed: {args.seed} (numpy `default_rng([seed, n_treated])`); replications: "
+         f"{args.reps}; bootstrap draws per test: {args.boot}"),
+        (f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; run time "
+         f"{elapsed / 60:.1f} min wall, {cpu / 60:.1f} min CPU (one process on a shared 2-core "
+         f"machine); Python {platform.python_version()}, numpy {np.__version__}, "
+         f"pandas {pd.__version__}, policyeval {pe.__version__}"),
+        ("- A test rejects when its p-value is below 0.05. MC std. error = "
+         "sqrt(r(1-r)/replications)."),
         "",
         table.to_markdown(index=False, floatfmt=".3f"),
         "",

@@ -25,10 +25,10 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from _fe_panels import simulate_staggered
 from scipy import stats
 
 import policyeval as pe
-from _fe_panels import simulate_staggered
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -42,7 +42,7 @@ from policyeval.inference.randomization import (
     randomization_inference,
 )
 
-FIT = dict(yname="y", tname="year", idname="county", gname="first_treat")
+FIT = {"yname": "y", "tname": "year", "idname": "county", "gname": "first_treat"}
 
 
 class DiffInDiff:
@@ -145,7 +145,7 @@ def test_random_permutations_eligible_and_seed():
 def test_treatment_paths_and_treated_units_are_permuted_whole():
     df = _two_period(n_units=6, n_treated=2)
     est = DiffInDiff()
-    kw = dict(yname="y", tname="year", idname="county")
+    kw = {"yname": "y", "tname": "year", "idname": "county"}
     ri = randomization_inference(est, df, treatment="D", n_permutations=100, progress=False,
                                  **kw)
     assert ri.enumerated and ri.n_permutations == math.comb(6, 2)

@@ -26,9 +26,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _fe_panels import simulate_staggered
 
 import policyeval as pe
-from _fe_panels import simulate_staggered
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference.wild_bootstrap import (
     WildBootstrapResult,
@@ -36,7 +36,7 @@ from policyeval.inference.wild_bootstrap import (
     wild_cluster_bootstrap,
 )
 
-FIT = dict(yname="y", tname="year", idname="county", gname="first_treat")
+FIT = {"yname": "y", "tname": "year", "idname": "county", "gname": "first_treat"}
 
 
 def _panel(seed=3, effect=0.3, drop_share=0.0, n_units=24):
@@ -63,7 +63,6 @@ def _dummy_design(df, first):
 # ------------------------------------------------------------------ 1. peer package
 def test_matches_wildboottest_full_enumeration():
     wbt = pytest.importorskip("wildboottest.wildboottest")
-    sm = pytest.importorskip("statsmodels.api")
     df = _panel()
     # ssc="full" counts every dummy in K, the convention of OLS with dummies
     res = _fit(df, ssc="full")
@@ -152,7 +151,7 @@ def test_fast_equals_brute_force_refit(weights, impose_null, regression_weights)
     wb = wild_cluster_bootstrap(res, data=df, weights=weights, impose_null=impose_null,
                                 n_bootstrap=60, random_state=7, progress=False)
     assert not wb.enumerated and wb.n_bootstrap == 60
-    B, _, batches = _weight_batches(weights, wb.n_clusters, 60, 7)
+    _, _, batches = _weight_batches(weights, wb.n_clusters, 60, 7)
     V = np.concatenate(list(batches()), axis=1)
     rows = np.searchsorted(wb.cluster_labels, df["prov"].to_numpy())
     d = ((df.first_treat > 0) & (df.year >= df.first_treat)).astype(float).to_numpy()
@@ -193,7 +192,8 @@ def test_event_study_coefficient_equals_brute_force():
 def test_wcr_interval_is_test_inversion():
     df = _panel(seed=2, effect=1.0)
     res = _fit(df)
-    kw = dict(data=df, weights="webb", n_bootstrap=499, random_state=4, progress=False)
+    kw = {"data": df, "weights": "webb", "n_bootstrap": 499, "random_state": 4,
+          "progress": False}
     wb = wild_cluster_bootstrap(res, **kw)
     assert wb.conf_low < wb.estimate < wb.conf_high
     alpha = 1 - wb.level

@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ from policyeval.exceptions import (
 )
 from policyeval.results.base import Summary
 
-__all__ = ["RandomizationResult", "randomization_inference", "default_statistic"]
+__all__ = ["RandomizationResult", "default_statistic", "randomization_inference"]
 
 _TIE_RTOL = 1e-9
 

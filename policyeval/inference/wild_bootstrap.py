@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,7 +134,7 @@ class _FastWild:
 
     def __init__(self, y: np.ndarray, X: np.ndarray, j: int, codes: np.ndarray,
                  absorb: Callable[[np.ndarray], np.ndarray]) -> None:
-        n, k = X.shape
+        n = X.shape[0]
         self.G = G = int(codes.max()) + 1
         self.E = sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, G))
         bread = np.linalg.inv(X.T @ X)
@@ -324,8 +325,8 @@ class WildBootstrapResult:
         ]
         ci = "test inversion" if self.impose_null else "symmetric percentile-t"
         notes = [
-            f"p-value: share of |t*| > |t| over {self.n_bootstrap} bootstrap samples; "
-            f"{self.level:.0%} interval by {ci}.",
+            (f"p-value: share of |t*| > |t| over {self.n_bootstrap} bootstrap samples; "
+             f"{self.level:.0%} interval by {ci}."),
         ]
         if self.enumerated:
             notes.append(f"All 2^{self.n_clusters} Rademacher sign vectors enumerated "
@@ -608,7 +609,7 @@ def wild_cluster_bootstrap(
     >>> wb.n_clusters, wb.method, round(wb.p_value, 2)
     (24, 'WCR', 0.49)
     """
-    from policyeval.estimators.twfe import EventStudy, TWFE
+    from policyeval.estimators.twfe import TWFE, EventStudy
 
     _validate_args(weights, n_bootstrap, level, impose_null)
     if not isinstance(data, pd.DataFrame):
