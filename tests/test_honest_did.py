@@ -548,7 +548,20 @@ def test_bad_results(beta_sigma):
     V8 = pd.DataFrame(np.eye(8) * 1e-4, index=idx, columns=idx)
     with pytest.raises(EstimationError, match="reference period -1 is in result.params"):
         honest_did(_hand_result(nonzero_ref, vcov=V8))
+    arr = honest_did(_hand_result(params, vcov=sigma), m_grid=[0.5], grid_points=100)
+    df = honest_did(_hand_result(params, vcov=V), m_grid=[0.5], grid_points=100)
+    pd.testing.assert_frame_equal(arr.to_frame(), df.to_frame())
+    with pytest.raises(EstimationError, match=r"result.vcov has shape \(6, 6\)"):
+        honest_did(_hand_result(params, vcov=sigma[:6, :6]))
     with pytest.raises(ArgumentTypeError, match="no pandas Series `params`"):
         honest_did(object())
     with pytest.raises(EstimationError, match="either result or betahat"):
         honest_did(_hand_result(params, vcov=V), betahat=beta, sigma=sigma)
+
+
+def test_sun_abraham_result_path(sample, event_study):
+    """One treated cohort: Sun-Abraham equals the TWFE event study, so do the bounds."""
+    sa = pe.SunAbraham().fit(sample, "dins", "year", "stfips", "g")
+    a = honest_did(sa, m_grid=[0.5, 1.0], grid_points=200).to_frame()
+    b = honest_did(event_study, m_grid=[0.5, 1.0], grid_points=200).to_frame()
+    pd.testing.assert_frame_equal(a, b, rtol=1e-7)

@@ -52,7 +52,14 @@ def _covariance_of(result, index: pd.Index) -> np.ndarray:
     if callable(vcov):  # a method, e.g. on an influence object
         vcov = None
     if vcov is not None:
-        V = pd.DataFrame(vcov)
+        if not isinstance(vcov, pd.DataFrame):
+            arr = np.asarray(vcov, dtype=float)
+            if arr.shape != (len(index), len(index)):
+                raise EstimationError(
+                    f"result.vcov has shape {arr.shape}; expected ({len(index)}, {len(index)}) "
+                    "matching result.params")
+            return arr
+        V = vcov
         missing = [i for i in index if i not in V.index or i not in V.columns]
         if missing:
             raise EstimationError(
@@ -101,7 +108,9 @@ def _from_result(result) -> tuple[np.ndarray, np.ndarray, list[int], list[int], 
             "coefficients measured against one common (universal) reference period. For "
             "CallawaySantAnna use base_period='universal' before aggregate('dynamic'); with "
             "a varying base period the pre-period estimates are short placebo differences, "
-            "not a pre-trend path (HonestDiD README, 'Staggered timing')"
+            "not a pre-trend path (HonestDiD README, 'Staggered timing'). ImputationDiD's "
+            "pre-trend coefficients come from a separate test regression with no common "
+            "reference period, so they cannot be used here"
         )
     ref = int(ref)
     times = [_as_event_time(i) for i in params.index]
