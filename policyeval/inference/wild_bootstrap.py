@@ -564,9 +564,16 @@ def wild_cluster_bootstrap(
     sample (fixed effects re-absorbed). Both the numerator and
     :math:`\widehat{se}^{*2}_b` are a linear and a quadratic form in
     :math:`v_b` whose :math:`G`-dimensional coefficients are computed once
-    (see ``_FastWild``), so the cost per draw is :math:`O(G^2)`. Ties
-    :math:`|t^*| = |t|` (the identity draw under enumeration) are not counted,
-    as in ``fwildclusterboot`` and ``wildboottest``.
+    (see ``_FastWild``), so the cost per draw is :math:`O(G^2)`. Like
+    Stata ``boottest`` / WildBootTests.jl, ``fwildclusterboot`` and
+    ``wildboottest``, a draw counts only if :math:`|t^*_b| > |t|` strictly.
+    Under WCR the identity draw :math:`v = \mathbf 1` and its negation
+    reproduce :math:`|t|` exactly; those tools leave these two ties to
+    floating-point rounding (so their enumerated p-values can exceed ours by
+    :math:`1/2^G` or :math:`2/2^G`; e.g. boottest's unit-test log prints
+    :math:`p = 0.0742 = 19/256` for 8 clusters, an odd count that only a
+    rounding-decided tie explains); here ties within a relative
+    :math:`10^{-9}` are never counted.
 
     The WCR interval is :math:`\{\beta_0 : p(\beta_0) > 1-\text{level}\}`,
     found by a doubling search from :math:`\hat\beta` and bisection (the
