@@ -31,7 +31,7 @@ from policyeval.inference.sensitivity import HonestDiDResult, honest_did
 from policyeval.results.base import EstimationResult
 
 sys.path.insert(0, str(Path(__file__).parent / "reference"))
-import honestdid_readme as ref  # noqa: E402
+import honestdid_readme as ref
 
 DATA = Path(__file__).parent / "data" / "ehec.csv"
 EVENT_TIMES = [-6, -5, -4, -3, -2, 0, 1]
@@ -267,7 +267,7 @@ def test_flci_is_optimal_against_brute_force(beta_sigma):
 
 
 def test_identified_sets_at_zero_are_points(beta_sigma):
-    beta, sigma = beta_sigma
+    beta, _ = beta_sigma
     lv = np.array([1.0, 0.0])
     # Delta^RM(0): no post-period move, theta = beta_0
     for s in range(-4, 1):
@@ -495,7 +495,7 @@ def test_default_grids(beta_sigma):
 # --- bad input ----------------------------------------------------------------------
 def test_bad_input(beta_sigma):
     beta, sigma = beta_sigma
-    kw = dict(num_pre_periods=5, num_post_periods=2)
+    kw = {"num_pre_periods": 5, "num_post_periods": 2}
     with pytest.raises(EstimationError, match="no pre-period coefficients"):
         honest_did(betahat=beta[5:], sigma=sigma[5:, 5:], num_pre_periods=0,
                    num_post_periods=2)

@@ -18,8 +18,12 @@ from scipy import stats
 
 import policyeval as pe
 from policyeval.exceptions import EstimationError
-from policyeval.inference.pretrends import (PretrendPower, PretrendTest, pretrend_power,
-                                            pretrend_test)
+from policyeval.inference.pretrends import (
+    PretrendPower,
+    PretrendTest,
+    pretrend_power,
+    pretrend_test,
+)
 from policyeval.results.base import EstimationResult
 
 DATA = Path(__file__).parent / "data" / "ehec.csv"

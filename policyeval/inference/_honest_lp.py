@@ -38,13 +38,13 @@ import numpy as np
 from scipy import optimize, special, stats
 
 __all__ = [
-    "sd_constraints",
-    "rm_constraints",
-    "identified_set",
     "arp_accept_grid",
     "flci_sd",
     "fold_normal_quantile",
+    "identified_set",
     "lp_eta",
+    "rm_constraints",
+    "sd_constraints",
 ]
 
 _MAX_BASES = 200_000  # beyond this many candidate bases, solve LPs point by point
@@ -158,7 +158,7 @@ def _dual_vertices(X: np.ndarray, sd: np.ndarray) -> np.ndarray | None:
     W = np.column_stack([sd, X])
     # drop nuisance directions that are linear combinations of others
     if X.shape[1]:
-        q, r, piv = _qr_pivot(X)
+        _, r, piv = _qr_pivot(X)
         rank = int(np.sum(np.abs(np.diag(r)) > 1e-10 * max(1.0, np.abs(r).max())))
         W = np.column_stack([sd, X[:, piv[:rank]]])
     r_dim = W.shape[1]
@@ -550,7 +550,7 @@ def flci_sd(betahat: np.ndarray, sigma: np.ndarray, n_pre: int, l_vec: np.ndarra
         z_min = np.zeros(0)
 
     def result(z, bias_unit):
-        u, v = unpack(z)
+        _, v = unpack(z)
         s = sd_of(z)
         bias = M * bias_unit
         half = (float(fold_normal_quantile(1 - alpha, bias / s, simulated_quantile) * s)
@@ -626,6 +626,6 @@ def _fold_cv(r: float, p: float) -> tuple[float, float]:
 
 
 def _null_space(A: np.ndarray) -> np.ndarray:
-    u, s, vt = np.linalg.svd(A)
+    _, s, vt = np.linalg.svd(A)
     rank = int(np.sum(s > 1e-10 * max(1.0, s.max() if s.size else 1.0)))
     return vt[rank:].T

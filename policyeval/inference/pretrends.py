@@ -14,7 +14,8 @@ Two questions an economist asks of the pre-period coefficients:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from scipy import optimize, stats
 from policyeval.exceptions import EstimationError
 from policyeval.inference.sensitivity import _from_result, _validate_arrays
 
-__all__ = ["pretrend_test", "pretrend_power", "PretrendTest", "PretrendPower"]
+__all__ = ["PretrendPower", "PretrendTest", "pretrend_power", "pretrend_test"]
 
 
 def _pre_block(result, betahat, sigma, num_pre_periods):
@@ -31,7 +32,7 @@ def _pre_block(result, betahat, sigma, num_pre_periods):
     if result is not None:
         if betahat is not None or sigma is not None:
             raise EstimationError("pass either result or betahat=/sigma=, not both")
-        beta, S, pre, post, ref = _from_result(result)
+        beta, S, pre, _, ref = _from_result(result)
         n_pre = len(pre)
     else:
         if betahat is None or sigma is None:
@@ -174,8 +175,9 @@ class PretrendPower:
                              "slope": self.slopes.to_numpy()})
 
     def __str__(self) -> str:
-        lines = [f"Pre-trend power ({self.test} test at level {self.level:.0%}; pre-periods "
-                 f"{self.event_times})"]
+        head = (f"Pre-trend power ({self.test} test at level {self.level:.0%}; pre-periods "
+                f"{self.event_times})")
+        lines = [head]
         for p, s in self.slopes.items():
             lines.append(f"  slope with {p:.0%} power: {s:.6g}")
         if self.hypothesis is not None:
@@ -275,7 +277,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
             hi *= 2
             if hi > scale * 2**40:
                 raise EstimationError(f"no slope reaches power {p}")
-        slopes[p] = optimize.brentq(lambda g: power_at(g) - p, 0.0, hi, xtol=1e-9 * hi,
+        slopes[p] = optimize.brentq(lambda g, p=p: power_at(g) - p, 0.0, hi, xtol=1e-9 * hi,
                                     rtol=1e-8)
     hyp = None
     if deltatrue is not None:

@@ -21,7 +21,8 @@ The numerical routines live in :mod:`policyeval.inference._honest_lp`.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from policyeval.exceptions import ArgumentTypeError, EstimationError, Estimation
 from policyeval.inference import _honest_lp as lp
 from policyeval.results.base import Summary
 
-__all__ = ["honest_did", "HonestDiDResult"]
+__all__ = ["HonestDiDResult", "honest_did"]
 
 _METHODS = {"relative_magnitude": "DeltaRM", "smoothness": "DeltaSD"}
 _INFERENCE = {"relative_magnitude": ("C-LF", "conditional"),
@@ -556,8 +557,8 @@ class HonestDiDResult:
         ]
         table = self._table.rename(columns={"m": self.m_name}).set_index(self.m_name)
         notes = [
-            f"Target: {self.target} (reference period {self.reference_period}; "
-            f"{len(self.pre_times)} pre-periods, {len(self.post_times)} post-periods).",
+            (f"Target: {self.target} (reference period {self.reference_period}; "
+             f"{len(self.pre_times)} pre-periods, {len(self.post_times)} post-periods)."),
             "Breakdown: smallest value in the grid whose robust interval includes 0.",
             "Rambachan & Roth (2023); ARP intervals are exact to one grid step.",
         ]
