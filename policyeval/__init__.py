@@ -34,6 +34,13 @@ _LAZY = {
     "simulate_enclave_panel": "policyeval.data.simulate",
     "load_simulated_panel": "policyeval.data.simulate",
     "deflate": "policyeval.data.outcomes",
+    # design
+    "enclave_design": "policyeval.design.enclave",
+    "EnclaveDesign": "policyeval.design.enclave",
+    "two_sided": "policyeval.design.sides",
+    "ring_spillovers": "policyeval.design.spillover",
+    "attribute_revenue": "policyeval.design.revenue",
+    "sharing_rules": "policyeval.design.revenue",
     # estimators
     "CallawaySantAnna": "policyeval.estimators.staggered",
     "TWFE": "policyeval.estimators.twfe",
