@@ -164,6 +164,18 @@ def test_default_statistic_and_result_api():
         warnings.simplefilter("ignore")
         res = pe.ImputationDiD().fit(df, **FIT)
     assert default_statistic(res) == pytest.approx(float(res.overall["estimate"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cs = pe.CallawaySantAnna().fit(df, **FIT)
+        sa = pe.SunAbraham().fit(df, **FIT)
+        es = pe.EventStudy(window=(-2, 2)).fit(df, **FIT)
+        tw = pe.TWFE().fit(df, **FIT)
+    assert default_statistic(cs) == pytest.approx(
+        float(cs.aggregate("simple", n_bootstrap=0).overall["estimate"]))
+    assert default_statistic(sa) == pytest.approx(float(sa.aggregate("att").params.iloc[0]))
+    assert default_statistic(tw) == pytest.approx(float(tw.params["treated"]))
+    with pytest.raises(ValueError, match=r"event-time coefficients \(first: -2\); pass statistic="):
+        default_statistic(es)
     ri = randomization_inference(DiffInDiff(), _two_period(), n_permutations=20,
                                  random_state=0, progress=False, **FIT)
     assert isinstance(ri, RandomizationResult)

@@ -48,18 +48,40 @@ _TIE_RTOL = 1e-9
 
 
 def default_statistic(result) -> float:
-    """The headline number of a result: ``result.overall["estimate"]`` if the
-    result has an ``overall`` summary (ImputationDiD), else its first parameter.
+    """The headline number of a result.
 
-    For :class:`~policyeval.CallawaySantAnna` pass an aggregation instead,
-    e.g. ``statistic=lambda r: r.aggregate("simple").overall["estimate"]``.
+    * ``result.overall["estimate"]`` if the result has an ``overall``
+      summary (:class:`~policyeval.ImputationDiD`);
+    * the ``"simple"`` aggregation of a
+      :class:`~policyeval.CallawaySantAnna` result (analytic, no bootstrap);
+    * the ``"att"`` aggregation of a :class:`~policyeval.SunAbraham` result;
+    * otherwise the first parameter (TWFE's treatment term, the ATT of
+      synthetic control / synthetic DiD).
+
+    Raises
+    ------
+    ValueError
+        For other event-study results, whose first parameter is a
+        pre-period coefficient: pass ``statistic=``, e.g.
+        ``lambda r: r.params.loc[0]``.
     """
     overall = getattr(result, "overall", None)
     if overall is not None:
         if isinstance(overall, pd.Series):
             return float(overall["estimate"])
         return float(overall)
-    return float(result.params.iloc[0])
+    if hasattr(result, "att_gt") and callable(getattr(result, "aggregate", None)):
+        return float(result.aggregate("simple", n_bootstrap=0).overall["estimate"])
+    if hasattr(result, "cohort_effects") and callable(getattr(result, "aggregate", None)):
+        return float(result.aggregate("att").params.iloc[0])
+    params = result.params
+    if getattr(params.index, "name", None) == "event_time" or \
+            getattr(result, "index_name", None) == "event_time":
+        raise ValueError(
+            "the result holds event-time coefficients (first: "
+            f"{params.index[0]}); pass statistic=, e.g. lambda r: r.params.loc[0]"
+        )
+    return float(params.iloc[0])
 
 
 @dataclass
