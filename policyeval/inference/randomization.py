@@ -351,8 +351,8 @@ def randomization_inference(
         The panel.
     statistic : callable, optional
         ``statistic(result) -> float``; default :func:`default_statistic`
-        (the ``overall`` estimate if the result has one, else its first
-        parameter).
+        (the overall / aggregated ATT where the result has one, else its
+        first parameter; event-study results need an explicit statistic).
     n_permutations : int
         Number of random re-assignments :math:`B`. When the number of
         distinct re-assignments :math:`M` (the multinomial coefficient of the
