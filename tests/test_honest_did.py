@@ -447,11 +447,25 @@ def test_summary_plot_and_repr(rm_readme):
     assert isinstance(rm_readme, HonestDiDResult) and "DeltaRM" not in repr(rm_readme)
 
 
+def test_refined_breakdown(beta_sigma, rm_readme):
+    beta, sigma = beta_sigma
+    res = honest_did(betahat=beta, sigma=sigma, num_pre_periods=5, num_post_periods=2,
+                     method="smoothness", m_grid=[0.0, 0.01, 0.02, 0.03])
+    m_star = res.refine_breakdown(tol=1e-6)
+    assert 0.02 < m_star <= 0.03
+    # at the refined value the FLCI lower bound is 0 (it decreases continuously in M)
+    at = lambda m: lp.flci_sd(beta, sigma, 5, np.array([1.0, 0.0]), m, 0.05).lower  # noqa: E731
+    assert at(m_star) <= 0 < at(m_star - 2e-6)
+    # relative magnitudes: between 1.5 and 2 (README: "breakdown ... Mbar = 2")
+    mbar = rm_readme.refine_breakdown(tol=0.01)
+    assert 1.5 < mbar <= 2.0
+
+
 def test_breakdown_nan_when_always_significant(beta_sigma):
     beta, sigma = beta_sigma
     res = honest_did(betahat=beta, sigma=sigma, num_pre_periods=5, num_post_periods=2,
                      method="smoothness", m_grid=[0.0, 0.005])
-    assert np.isnan(res.breakdown)
+    assert np.isnan(res.breakdown) and np.isnan(res.refine_breakdown())
     assert "> max of grid" in str(res)
 
 

@@ -434,33 +434,31 @@ def honest_did(
     z = stats.norm.ppf(1 - alpha / 2)
     original = pd.Series({"lower": est - z * sd_theta, "upper": est + z * sd_theta,
                           "estimate": est, "std_error": sd_theta})
-    rows = []
-    for m in grid_m:
-        theta_grid = _theta_grid(method, grid_bounds, grid_points, sd_theta, n_pre, n_post,
-                                 lv, float(m))
+    def interval(m: float, warn: bool = True) -> tuple[float, float]:
         if method == "smoothness" and inference == "FLCI":
-            fl = lp.flci_sd(beta, S, n_pre, lv, float(m), alpha, simulated_quantile=r_compatible)
-            rows.append((float(m), fl.lower, fl.upper))
-            continue
-        accept = _arp_accept(method, inference, beta, S, n_pre, n_post, lv, float(m),
+            fl = lp.flci_sd(beta, S, n_pre, lv, m, alpha, simulated_quantile=r_compatible)
+            return fl.lower, fl.upper
+        theta_grid = _theta_grid(method, grid_bounds, grid_points, sd_theta, n_pre, n_post,
+                                 lv, m)
+        accept = _arp_accept(method, inference, beta, S, n_pre, n_post, lv, m,
                              theta_grid, alpha, hybrid_kappa, seed)
-        if accept.any():
-            lo, hi = theta_grid[accept].min(), theta_grid[accept].max()
-            if accept[0] or accept[-1]:
-                warnings.warn(
-                    f"the robust confidence set at M={m:g} reaches the end of the theta grid "
-                    f"[{theta_grid[0]:.4g}, {theta_grid[-1]:.4g}]; widen grid_bounds for the "
-                    "true endpoint", EstimationWarning, stacklevel=2)
-            rows.append((float(m), float(lo), float(hi)))
-        else:
-            rows.append((float(m), np.nan, np.nan))
+        if not accept.any():
+            return np.nan, np.nan
+        if warn and (accept[0] or accept[-1]):
+            warnings.warn(
+                f"the robust confidence set at M={m:g} reaches the end of the theta grid "
+                f"[{theta_grid[0]:.4g}, {theta_grid[-1]:.4g}]; widen grid_bounds for the "
+                "true endpoint", EstimationWarning, stacklevel=3)
+        return float(theta_grid[accept].min()), float(theta_grid[accept].max())
+
+    rows = [(float(m), *interval(float(m))) for m in grid_m]
     table = pd.DataFrame(rows, columns=["m", "lower", "upper"])
     table["method"] = inference
     table["delta"] = _METHODS[method]
     return HonestDiDResult(
         table=table, original_ci=original, method=method, inference=inference, level=level,
         l_vec=lv, target=target, pre_times=pre_times, post_times=post_times,
-        reference_period=ref,
+        reference_period=ref, interval=interval,
     )
 
 
@@ -515,8 +513,10 @@ class HonestDiDResult:
 
     def __init__(self, *, table: pd.DataFrame, original_ci: pd.Series, method: str,
                  inference: str, level: float, l_vec: np.ndarray, target: str,
-                 pre_times: list[int], post_times: list[int], reference_period: int) -> None:
+                 pre_times: list[int], post_times: list[int], reference_period: int,
+                 interval=None) -> None:
         self._table = table
+        self._interval = interval
         self.original_ci = original_ci
         self.method = method
         self.inference = inference
@@ -537,6 +537,36 @@ class HonestDiDResult:
         t = self._table
         covers = (t["lower"] <= 0) & (t["upper"] >= 0)
         return float(t.loc[covers, "m"].min()) if covers.any() else float("nan")
+
+    def refine_breakdown(self, tol: float = 1e-4) -> float:
+        """Breakdown value between grid points, by bisection on M.
+
+        Starts from the grid: the breakdown lies between the last value whose
+        interval excludes 0 and :attr:`breakdown`; bisection assumes the
+        intervals widen with M (true of the identified sets; the ARP
+        intervals are computed on a grid, so the answer is as exact as that
+        grid). Returns ``breakdown`` unchanged when it is the first grid
+        value or NaN.
+
+        Parameters
+        ----------
+        tol : float
+            Absolute tolerance in M.
+        """
+        t = self._table.sort_values("m")
+        bd = self.breakdown
+        if np.isnan(bd) or self._interval is None or bd == t["m"].iloc[0]:
+            return bd
+        below = t.loc[t["m"] < bd, "m"]
+        lo, hi = float(below.max()), float(bd)
+        while hi - lo > tol:
+            mid = (lo + hi) / 2
+            low, up = self._interval(mid, warn=False)
+            if np.isfinite(low) and low <= 0 <= up:
+                hi = mid
+            else:
+                lo = mid
+        return hi
 
     def to_frame(self) -> pd.DataFrame:
         """One row per M: ``m``, ``lower``, ``upper``, ``method``, ``delta``."""
