@@ -50,6 +50,11 @@ _LAZY = {
     "BaconDecomposition": "policyeval.estimators.bacon",
     "SyntheticControl": "policyeval.estimators.synthetic",
     "SyntheticDiD": "policyeval.estimators.synthetic",
+    # inference
+    "wild_cluster_bootstrap": "policyeval.inference.wild_bootstrap",
+    "WildBootstrapResult": "policyeval.inference.wild_bootstrap",
+    "randomization_inference": "policyeval.inference.randomization",
+    "RandomizationResult": "policyeval.inference.randomization",
     # results and figures
     "EstimationResult": "policyeval.results.base",
     "plot_estimates": "policyeval.plots.estimates",
