@@ -454,7 +454,7 @@ def test_refined_breakdown(beta_sigma, rm_readme):
     m_star = res.refine_breakdown(tol=1e-6)
     assert 0.02 < m_star <= 0.03
     # at the refined value the FLCI lower bound is 0 (it decreases continuously in M)
-    at = lambda m: lp.flci_sd(beta, sigma, 5, np.array([1.0, 0.0]), m, 0.05).lower  # noqa: E731
+    at = lambda m: lp.flci_sd(beta, sigma, 5, np.array([1.0, 0.0]), m, 0.05).lower
     assert at(m_star) <= 0 < at(m_star - 2e-6)
     # relative magnitudes: between 1.5 and 2 (README: "breakdown ... Mbar = 2")
     mbar = rm_readme.refine_breakdown(tol=0.01)
