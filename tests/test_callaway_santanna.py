@@ -469,3 +469,19 @@ def test_unbalanced_panel_with_covariates_runs_clustered_by_unit():
     assert res.influence.n_clusters == 150 and res.nobs == len(holes)
     assert np.all(np.isfinite(res.att_gt["std_error"]))
     assert np.isfinite(res.aggregate("simple").overall["std_error"])
+
+
+def test_covariate_path_clustered_se_and_bootstrap_use_the_same_influence():
+    df = _sim(n=200, seed=13)
+    df["state"] = df["id"] % 11
+    kw = dict(yname="y", tname="year", idname="id", gname="g", covariates=["x"])
+    plain = CallawaySantAnna(method="dr").fit(df, **kw)
+    clustered = CallawaySantAnna(method="dr").fit(df, cluster="state", **kw)
+    psi = plain.influence.to_dense()
+    np.testing.assert_allclose(plain.att_gt["std_error"], np.sqrt((psi ** 2).sum(0)) / len(psi), rtol=1e-10)
+    s = pd.DataFrame(psi).groupby(df["id"].unique() % 11).sum().to_numpy()
+    np.testing.assert_allclose(clustered.att_gt["std_error"], np.sqrt((s ** 2).sum(0)) / len(psi), rtol=1e-10)
+    boot = clustered.bootstrap(400, random_state=0, progress=False)
+    np.testing.assert_allclose(boot.att_gt["std_error"], clustered.att_gt["std_error"], rtol=0.35)
+    unit_boot = plain.bootstrap(400, random_state=0, progress=False)
+    np.testing.assert_allclose(unit_boot.att_gt["std_error"], plain.att_gt["std_error"], rtol=0.25)

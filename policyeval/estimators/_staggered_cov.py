@@ -201,6 +201,27 @@ def att_panel(dy, D, X, w, method: str, trim_level: float = 0.995):
     raise ValueError(f"method={method!r} must be 'dr', 'dr_imp', 'ipw' or 'reg'")
 
 
+def _xb(X, B):
+    """``X @ B`` for a tall ``X`` with few columns.
+
+    A BLAS product with an inner dimension of 2 or 3 is dominated by thread
+    start-up (and crawls on a busy machine); p fused multiply-adds are not.
+    """
+    if X.shape[1] > 8:
+        return X @ B
+    out = X[:, :1] * B[0]
+    for j in range(1, X.shape[1]):
+        out += X[:, j:j + 1] * B[j]
+    return out
+
+
+def _xtm(X, M):
+    """``X.T @ M`` for a tall ``X`` with few columns (see :func:`_xb`)."""
+    if X.shape[1] > 8:
+        return X.T @ M
+    return np.stack([np.einsum("i,ik->k", X[:, j], M) for j in range(X.shape[1])])
+
+
 def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
     """:func:`att_panel` for several outcome changes sharing rows, groups and covariates.
 
@@ -216,8 +237,8 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
     w_ols = w * (1 - D)
     if method == "reg":
         xpx_inv = np.linalg.inv((X * w_ols[:, None]).T @ X / n)
-        beta = xpx_inv @ ((X[ctrl] * w[ctrl][:, None]).T @ DY[ctrl]) / n
-        out = X @ beta
+        beta = xpx_inv @ _xtm(X[ctrl] * w[ctrl][:, None], DY[ctrl]) / n
+        out = _xb(X, beta)
         w_t = w * D
         sw = w_t.sum()
         eta_t = (w_t @ DY) / sw
@@ -232,19 +253,19 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
         trim = np.where(ctrl, ps < trim_level, True)
         w_t = trim * w * D
         w_c = trim * w * ps * (1 - D) / (1 - ps)
-        lin_ps = ((w * (D - ps))[:, None] * X) @ (hinv * n)
+        lin_ps = _xb((w * (D - ps))[:, None] * X, hinv * n)
         if method == "ipw":
             R = DY
         else:
             xpx_inv = np.linalg.inv((X * w_ols[:, None]).T @ X / n)
-            beta = xpx_inv @ ((X[ctrl] * w[ctrl][:, None]).T @ DY[ctrl]) / n
-            R = DY - X @ beta
+            beta = xpx_inv @ _xtm(X[ctrl] * w[ctrl][:, None], DY[ctrl]) / n
+            R = DY - _xb(X, beta)
         swt, swc = w_t.sum(), w_c.sum()
         eta_t = (w_t @ R) / swt
         eta_c = (w_c @ R) / swc
         inf_t = w_t[:, None] * (R - eta_t)
-        m2 = X.T @ (w_c[:, None] * (R - eta_c)) / n
-        inf_c = w_c[:, None] * (R - eta_c) + lin_ps @ m2
+        m2 = _xtm(X, w_c[:, None] * (R - eta_c)) / n
+        inf_c = w_c[:, None] * (R - eta_c) + _xb(lin_ps, m2)
         if method == "dr":
             h1 = X @ (xpx_inv @ (X.T @ w_t / n))
             h3 = X @ (xpx_inv @ (X.T @ w_c / n))
@@ -256,8 +277,8 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
         trim = np.where(ctrl, ps < trim_level, True)
         odds = ps / (1 - ps)
         wo = (w * odds)[ctrl]
-        beta = np.linalg.solve((X[ctrl] * wo[:, None]).T @ X[ctrl], (X[ctrl] * wo[:, None]).T @ DY[ctrl])
-        R = DY - X @ beta
+        beta = np.linalg.solve((X[ctrl] * wo[:, None]).T @ X[ctrl], _xtm(X[ctrl] * wo[:, None], DY[ctrl]))
+        R = DY - _xb(X, beta)
         w_t = trim * w * D
         w_c = trim * w * odds * (1 - D)
         swt, swc = w_t.sum(), w_c.sum()

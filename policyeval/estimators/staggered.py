@@ -31,7 +31,7 @@ from scipy import sparse
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
-from policyeval.inference.influence import CohortInfluence, DenseInfluence
+from policyeval.inference.influence import BlockInfluence, CohortInfluence
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
 
 __all__ = ["CallawaySantAnna", "GroupTimeResult", "AggregateResult"]
@@ -361,8 +361,8 @@ class CallawaySantAnna:
         are time-invariant and the controls never treated) share the
         propensity score and the regression design, so these are fitted once
         and all their outcome changes are handled as one matrix. The
-        influence function is stored sparse: each column is non-zero only on
-        the cohort and its controls.
+        influence function is stored as one dense block per batch, on the
+        rows of the cohort and its controls only.
         """
         Y, w = d.outcomes, d.weights
         n = Y.shape[0]
@@ -385,8 +385,7 @@ class CallawaySantAnna:
                 est[j] = 0.0
             elif n_t[j] and n_c[j]:
                 batches.setdefault((cg, tuple(ctrl), None if time_invariant else b), []).append(j)
-        col_rows: list = [np.empty(0, dtype=np.int64)] * k
-        col_vals: list = [np.empty(0)] * k
+        blocks = []
         for (cg, ctrl, _), js in batches.items():
             rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]))
             D = (cohort[rows] == cg).astype(float)
@@ -402,12 +401,9 @@ class CallawaySantAnna:
             DY = Ysub[:, ts] - Ysub[:, bs]
             att, inf = att_panel_batch(DY, D, X, w[rows], self.method, self.trim_level)
             inf *= n / len(rows)
-            for c, j in enumerate(js):
-                est[j] = att[c]
-                col_rows[j], col_vals[j] = rows, inf[:, c]
-        indptr = np.r_[0, np.cumsum([len(r) for r in col_rows])]
-        values = sparse.csc_matrix((np.concatenate(col_vals), np.concatenate(col_rows), indptr), shape=(n, k))
-        infl = DenseInfluence(values, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
+            est[js] = att
+            blocks.append((rows, np.asarray(js), inf))
+        infl = BlockInfluence(n, k, blocks, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
         return est, infl, n_t, n_c
 
     def _cross_section_covariates(self, d: StaggeredData, cohort, cohort_values, cells, covs):
@@ -423,8 +419,7 @@ class CallawaySantAnna:
         est = np.full(k, np.nan)
         n_t = np.zeros(k, dtype=np.int64)
         n_c = np.zeros(k, dtype=np.int64)
-        col_rows: list = [np.empty(0, dtype=np.int64)] * k
-        col_vals: list = [np.empty(0)] * k
+        blocks = []
         for j, (g, ti, b, _) in enumerate(cells):
             cg = int(np.searchsorted(cohort_values, g))
             ctrl = np.flatnonzero(self._controls(cohort_values, g, d.periods, ti, b))
@@ -450,10 +445,8 @@ class CallawaySantAnna:
                     check_design(X[(D == 1) & (post == p)], covs, f"cohort {g:g} in period {label}")
             att, inf = att_rc(y[rows], post, D, X, w[rows], self.method, self.trim_level)
             est[j] = att
-            col_rows[j], col_vals[j] = rows, inf * (n / len(rows))
-        indptr = np.r_[0, np.cumsum([len(r) for r in col_rows])]
-        values = sparse.csc_matrix((np.concatenate(col_vals), np.concatenate(col_rows), indptr), shape=(n, k))
-        infl = DenseInfluence(values, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
+            blocks.append((rows, np.array([j]), (inf * (n / len(rows)))[:, None]))
+        infl = BlockInfluence(n, k, blocks, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
         return est, infl, n_t, n_c
 
     def _cross_section_means(self, d: StaggeredData, cohort, cohort_values, cells):

@@ -13,6 +13,8 @@ clustered variance and every multiplier-bootstrap draw is a function of the
 two forms behind one interface:
 
 * :class:`DenseInfluence` keeps the matrix itself (any estimator).
+* :class:`BlockInfluence` keeps dense blocks on the rows each group of
+  terms concerns (a cohort and its comparison units).
 * :class:`CohortInfluence` keeps it *implicitly*: when every
   :math:`\\psi_{ik}` is a linear function of a few per-unit features
   :math:`f_i` whose coefficients depend only on the unit's cohort,
@@ -33,7 +35,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from scipy import sparse
 
-__all__ = ["InfluenceFunction", "DenseInfluence", "CohortInfluence", "cluster_codes"]
+__all__ = ["InfluenceFunction", "DenseInfluence", "BlockInfluence", "CohortInfluence", "cluster_codes"]
 
 
 def cluster_codes(labels) -> tuple[np.ndarray, int]:
@@ -356,6 +358,92 @@ class CohortInfluence(InfluenceFunction):
             for c, rows in enumerate(rows_by_cohort):
                 if len(rows):
                     out[start:start + m] += (v[:, rows] @ self._features(rows)) @ self.coef[c]
+            if progress is not None:
+                progress.update(m)
+        return out
+
+
+class BlockInfluence(InfluenceFunction):
+    """Influence function stored as dense blocks on the rows each block concerns.
+
+    A block is ``(rows, cols, values)``: the terms ``cols`` are non-zero only on
+    ``rows`` (a cohort and its comparison units), with ``values`` of shape
+    ``len(rows) x len(cols)``. Products with the blocks use dense BLAS, which
+    is much faster than a general sparse matrix with the same non-zeros.
+
+    Parameters
+    ----------
+    n, n_terms : int
+        Shape of the full influence matrix.
+    blocks : list of tuple
+        ``(rows, cols, values)``.
+    cohort, weights, cluster, n_clusters
+        As :class:`DenseInfluence`.
+    """
+
+    def __init__(self, n, n_terms, blocks, cohort, weights, cluster=None, n_clusters=None):
+        self.n, self.n_terms = int(n), int(n_terms)
+        self.blocks = [(np.asarray(r), np.asarray(c), np.asarray(v, dtype=float)) for r, c, v in blocks]
+        self.cohort = np.asarray(cohort, dtype=np.intp)
+        self.weights = np.asarray(weights, dtype=float)
+        self.cluster = cluster
+        self.n_clusters = self.n if cluster is None else int(n_clusters)
+
+    def _dense(self, values):
+        return DenseInfluence(values, self.cohort, self.weights, self.cluster, self.n_clusters)
+
+    def to_dense(self):
+        out = np.zeros((self.n, self.n_terms))
+        for rows, cols, vals in self.blocks:
+            out[np.ix_(rows, cols)] += vals
+        return out
+
+    def combine(self, weights):
+        weights = np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
+        out = np.zeros((self.n, weights.shape[1]))
+        for rows, cols, vals in self.blocks:
+            out[rows] += vals @ weights[cols]
+        return self._dense(out)
+
+    def cohort_terms(self, coef_w, coef_1):
+        return self._dense(np.zeros((self.n, 1))).cohort_terms(coef_w, coef_1)
+
+    def __add__(self, other):
+        return self._dense(self.to_dense() + other.to_dense())
+
+    def cluster_sums(self):
+        if self.cluster is None:
+            return self.to_dense()
+        out = np.zeros((self.n_clusters, self.n_terms))
+        for rows, cols, vals in self.blocks:
+            ind = sparse.csr_matrix((np.ones(len(rows)), (self.cluster[rows], np.arange(len(rows)))),
+                                    shape=(self.n_clusters, len(rows)))
+            out[:, cols] += np.asarray(ind @ vals)
+        return out
+
+    def gram_diagonal(self):
+        if self.cluster is not None:
+            return super().gram_diagonal()
+        out = np.zeros(self.n_terms)
+        for _, cols, vals in self.blocks:
+            out[cols] += np.einsum("ik,ik->k", vals, vals)
+        return out
+
+    def gram(self):
+        s = self.cluster_sums()
+        return s.T @ s
+
+    def multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        out = np.zeros((n_draws, self.n_terms))
+        s = self.cluster_sums() if self.cluster is not None else None
+        for start in range(0, n_draws, chunk):
+            m = min(chunk, n_draws - start)
+            if s is not None:
+                out[start:start + m] = draws_fn(m, s.shape[0]) @ s
+            else:
+                v = draws_fn(m, self.n)
+                for rows, cols, vals in self.blocks:
+                    out[start:start + m, cols] += v[:, rows] @ vals
             if progress is not None:
                 progress.update(m)
         return out
