@@ -55,6 +55,10 @@ _LAZY = {
     "WildBootstrapResult": "policyeval.inference.wild_bootstrap",
     "randomization_inference": "policyeval.inference.randomization",
     "RandomizationResult": "policyeval.inference.randomization",
+    "honest_did": "policyeval.inference.sensitivity",
+    "HonestDiDResult": "policyeval.inference.sensitivity",
+    "pretrend_test": "policyeval.inference.pretrends",
+    "pretrend_power": "policyeval.inference.pretrends",
     # results and figures
     "EstimationResult": "policyeval.results.base",
     "plot_estimates": "policyeval.plots.estimates",
