@@ -77,8 +77,12 @@ class InfluenceFunction(ABC):
         """:math:`\\sum_c S_c S_c^\\top`, a ``k x k`` matrix."""
 
     @abstractmethod
-    def combine(self, weights: np.ndarray) -> InfluenceFunction:
-        """Influence function of linear combinations ``theta @ weights`` (``k x m``)."""
+    def combine(self, weights: np.ndarray, cohort_coef: np.ndarray | None = None) -> InfluenceFunction:
+        """Influence function of linear combinations ``theta @ weights`` (``k x m``).
+
+        ``cohort_coef`` (``n_codes x m``), if given, adds :math:`w_i c_{c(i)}`
+        in the same pass (see :meth:`cohort_terms`).
+        """
 
     @abstractmethod
     def cohort_terms(self, coef_w: np.ndarray, coef_1: np.ndarray) -> InfluenceFunction:
@@ -180,9 +184,11 @@ class DenseInfluence(InfluenceFunction):
             return np.asarray(self.values.multiply(self.values).sum(axis=0)).ravel()
         return super().gram_diagonal()
 
-    def combine(self, weights):
-        out = self.values @ np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
-        return self._like(np.asarray(out))
+    def combine(self, weights, cohort_coef=None):
+        out = np.asarray(self.values @ np.asarray(weights, dtype=float).reshape(self.n_terms, -1))
+        if cohort_coef is not None:
+            out = out + self.weights[:, None] * np.atleast_2d(cohort_coef)[self.cohort]
+        return self._like(out)
 
     def cohort_terms(self, coef_w, coef_1):
         coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
@@ -317,9 +323,12 @@ class CohortInfluence(InfluenceFunction):
             return np.einsum("cfk,cfg,cgk->k", self.coef, self.moments, self.coef)
         return super().gram_diagonal()
 
-    def combine(self, weights):
+    def combine(self, weights, cohort_coef=None):
         weights = np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
-        return self._like(self.coef @ weights)
+        coef = self.coef @ weights
+        if cohort_coef is not None:
+            coef[:, -2, :] += np.atleast_2d(cohort_coef)
+        return self._like(coef)
 
     def cohort_terms(self, coef_w, coef_1):
         coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
@@ -398,9 +407,12 @@ class BlockInfluence(InfluenceFunction):
             out[np.ix_(rows, cols)] += vals
         return out
 
-    def combine(self, weights):
+    def combine(self, weights, cohort_coef=None):
         weights = np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
-        out = np.zeros((self.n, weights.shape[1]))
+        if cohort_coef is not None:
+            out = self.weights[:, None] * np.atleast_2d(cohort_coef)[self.cohort]
+        else:
+            out = np.zeros((self.n, weights.shape[1]))
         for rows, cols, vals in self.blocks:
             out[rows] += vals @ weights[cols]
         return self._dense(out)

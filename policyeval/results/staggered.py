@@ -173,10 +173,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             ests.append(float(att[rows] @ weights))
             if with_wif:
                 wif_w[:, c] = self._wif_coef(self._cells["group"].to_numpy(dtype=float)[rows], att[rows])[:, 0]
-        inf = self.influence.combine(A)
-        if np.any(wif_w):
-            inf = inf + self.influence.cohort_terms(wif_w, np.zeros_like(wif_w))
-        return ests, inf
+        return ests, self.influence.combine(A, cohort_coef=wif_w if np.any(wif_w) else None)
 
     def aggregate(self, kind: str = "dynamic", min_e: float | None = None, max_e: float | None = None,
                   balance_e: int | None = None, *, n_bootstrap: int | None = None,
@@ -288,8 +285,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             gshares = self.group_shares[np.searchsorted(self.cohort_values, gl)]
             wts = gshares / gshares.sum()
             overall_est = float(est_arr @ wts)
-            wif = self._wif_coef(gl, est_arr)
-            overall_inf = per_term.combine(wts[:, None]) + per_term.cohort_terms(wif, np.zeros_like(wif))
+            overall_inf = per_term.combine(wts[:, None], cohort_coef=self._wif_coef(gl, est_arr))
         elif kind == "calendar":
             overall_est = float(est_arr.mean())
             overall_inf = per_term.combine(np.full((len(ests), 1), 1 / len(ests)))
