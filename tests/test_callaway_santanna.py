@@ -186,13 +186,13 @@ def test_fast_path_equals_slow_2x2(control, base, weighted):
         assert row.std_error == pytest.approx(se, rel=1e-10)
 
 
-def test_covariates_reg_and_ipw_equal_per_cell_statsmodels():
+def test_covariates_reg_ipw_dr_equal_per_cell_statsmodels():
     sm = pytest.importorskip("statsmodels.api")
     df = _sim(n=300, seed=3)
     wide = df.pivot(index="id", columns="year", values="y")
     gi = df.groupby("id")["g"].first().replace(0, np.inf)
     xi = df.groupby("id")["x"].first()
-    for method in ("reg", "ipw"):
+    for method in ("reg", "ipw", "dr"):
         res = CallawaySantAnna(method=method).fit(df, yname="y", tname="year", idname="id", gname="g",
                                                   covariates=["x"])
         for row in res.att_gt.sample(6, random_state=1).itertuples():
@@ -208,7 +208,12 @@ def test_covariates_reg_and_ipw_equal_per_cell_statsmodels():
                                sm.add_constant(xi[keep].to_numpy())).fit(disp=0, tol=1e-12)
                 p = fit.predict()[~treat[keep].to_numpy()]
                 odds = p / (1 - p)
-                att = dy[treat].mean() - np.sum(odds * dy[ctrl]) / odds.sum()
+                resid = dy.copy()
+                if method == "dr":       # doubly robust: IPW applied to the OLS residuals
+                    X = sm.add_constant(xi[ctrl].to_numpy())
+                    beta = sm.OLS(dy[ctrl].to_numpy(), X).fit().params
+                    resid = dy - (beta[0] + beta[1] * xi)
+                att = resid[treat].mean() - np.sum(odds * resid[ctrl]) / odds.sum()
             assert row.estimate == pytest.approx(att, rel=1e-7, abs=1e-10)
 
 

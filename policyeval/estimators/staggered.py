@@ -108,6 +108,17 @@ class CallawaySantAnna:
     ``control_group="never_treated"`` and no never-treated units this raises
     instead of recoding the last cohort as never treated.
 
+    What is dropped, never silently (each with a
+    :class:`~policyeval.exceptions.DroppedObservationsWarning` giving the
+    count and the reason): rows with a missing outcome, covariate or weight;
+    units treated in every period (``gname <= first period + anticipation``,
+    as R ``did``); with ``panel=True``, units not observed in every period
+    (unless ``allow_unbalanced_panel=True``); with ``not_yet_treated`` and no
+    never-treated unit, the periods from the last cohort's treatment on (that
+    cohort then serves only as a control). Units first treated after the last
+    period are used as never treated (an
+    :class:`~policyeval.exceptions.EstimationWarning` says how many).
+
     With repeated cross-sections (``panel=False``, or an unbalanced panel
     kept with ``allow_unbalanced_panel=True``) the cross-section estimators
     ``reg_did_rc``, ``std_ipw_did_rc`` and ``drdid_rc`` are used, with
