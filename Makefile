@@ -19,7 +19,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m policyeval.demo --out reports
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider tests
+	MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider --doctest-modules policyeval tests
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
