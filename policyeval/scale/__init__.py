@@ -1,0 +1,195 @@
+"""Firm-level panels beyond memory: the estimators on DuckDB or Dask, from sufficient statistics.
+
+``fit_twfe``, ``fit_event_study`` and ``fit_callaway_santanna`` take a Parquet
+file or folder, a DuckDB relation or a Dask DataFrame and return the same
+result classes as :class:`policyeval.TWFE`, :class:`policyeval.EventStudy`
+and :class:`policyeval.CallawaySantAnna` (equal to 1e-8 on data that fit in
+memory). The math lives once in :mod:`policyeval.scale.sufficient`; the
+engines only aggregate. See ``docs/scale.md``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from policyeval.exceptions import ArgumentTypeError
+
+__all__ = ["fit_twfe", "fit_event_study", "fit_callaway_santanna", "make_engine"]
+
+_BACKENDS = ("duckdb", "dask")
+
+
+def _is_dask(obj) -> bool:
+    mod = type(obj).__module__ or ""
+    return mod.startswith("dask")
+
+
+def make_engine(source, backend: str | None = None, **options):
+    """Pick the engine for ``source``.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, duckdb.DuckDBPyRelation or dask.dataframe.DataFrame
+        The data. A path is a Parquet/CSV file or a folder of yearly files.
+    backend : {"duckdb", "dask"}, optional
+        Default: ``"dask"`` for a Dask DataFrame, ``"duckdb"`` otherwise.
+    **options
+        Passed to the engine (``memory_limit``, ``threads``, ``progress``, ``years``).
+
+    Returns
+    -------
+    DuckDBEngine or DaskEngine
+
+    Raises
+    ------
+    ValueError
+        Unknown backend, or a backend that cannot read this source.
+    ArgumentTypeError
+        A source that is none of the above.
+    """
+    if backend is None:
+        backend = "dask" if _is_dask(source) else "duckdb"
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend={backend!r} must be one of {_BACKENDS}")
+    if backend == "duckdb":
+        if _is_dask(source):
+            raise ValueError("backend='duckdb' cannot read a Dask DataFrame; use backend='dask'")
+        from policyeval.scale.duckdb_backend import DuckDBEngine
+
+        return DuckDBEngine(source, **options)
+    from policyeval.scale.dask_backend import DaskEngine
+
+    if not (_is_dask(source) or isinstance(source, (str, os.PathLike))):
+        raise ArgumentTypeError(f"backend='dask' needs a Dask DataFrame or a path, got {type(source).__name__}")
+    return DaskEngine(source, **options)
+
+
+def fit_twfe(source, yname: str, tname: str, idname: str, treatment: str | None = None,
+             gname: str | None = None, covariates=None, weights=None, *, estimator=None,
+             backend: str | None = None, **engine_options):
+    """:class:`policyeval.TWFE` on data beyond memory.
+
+    Parameters
+    ----------
+    source : path, duckdb relation or dask DataFrame
+        See :func:`make_engine`. The panel must be balanced.
+    yname, tname, idname, treatment, gname, covariates, weights
+        As :meth:`policyeval.TWFE.fit` (``weights`` is not supported out of core).
+    estimator : policyeval.TWFE, optional
+        Options (``vcov`` "cluster" or "iid", one ``cluster`` column, ``ssc``);
+        default ``TWFE()``.
+    backend : {"duckdb", "dask"}, optional
+    **engine_options
+        See :func:`make_engine`.
+
+    Returns
+    -------
+    policyeval.estimators.twfe.RegressionResult
+        ``influence`` is ``None`` (per-unit values are not materialised).
+
+    Raises
+    ------
+    DataError
+        Unbalanced panel, missing values, cluster varying within unit, ...
+    DuplicateObservationError, TreatmentTimingError, EstimationError
+
+    Notes
+    -----
+    Two passes over the data plus one for the period means; see
+    :mod:`policyeval.scale.sufficient` for the formulas.
+
+    Examples
+    --------
+    >>> import policyeval as pe
+    >>> from policyeval.scale import fit_twfe
+    >>> res = fit_twfe("firms/", "y", "year", "firm_id", gname="first_treat")   # doctest: +SKIP
+    """
+    from policyeval.estimators.twfe import TWFE
+    from policyeval.scale.sufficient import twfe_from_engine
+
+    engine = make_engine(source, backend, **engine_options)
+    return twfe_from_engine(engine, estimator or TWFE(), yname=yname, tname=tname, idname=idname,
+                            treatment=treatment, gname=gname, covariates=covariates, weights=weights)
+
+
+def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, covariates=None,
+                    weights=None, *, estimator=None, backend: str | None = None, **engine_options):
+    """:class:`policyeval.EventStudy` on data beyond memory.
+
+    Parameters
+    ----------
+    source : path, duckdb relation or dask DataFrame
+    yname, tname, idname, gname, covariates, weights
+        As :meth:`policyeval.EventStudy.fit`.
+    estimator : policyeval.EventStudy, optional
+        Options (``reference``, ``window``, ``bin_endpoints=True``, ``vcov``,
+        ``cluster``, ``ssc``); default ``EventStudy()``.
+    backend : {"duckdb", "dask"}, optional
+
+    Returns
+    -------
+    policyeval.estimators.twfe.RegressionResult
+
+    Raises
+    ------
+    DataError
+        Unbalanced panel (including ``bin_endpoints=False`` with event times
+        outside the window, which would drop rows).
+    EstimationError
+        No treated unit, reference not observed, collinear dummies.
+
+    Examples
+    --------
+    >>> from policyeval.scale import fit_event_study
+    >>> res = fit_event_study("firms/", "y", "year", "firm_id", "first_treat")   # doctest: +SKIP
+    """
+    from policyeval.estimators.twfe import EventStudy
+    from policyeval.scale.sufficient import event_study_from_engine
+
+    engine = make_engine(source, backend, **engine_options)
+    return event_study_from_engine(engine, estimator or EventStudy(), yname=yname, tname=tname,
+                                   idname=idname, gname=gname, covariates=covariates, weights=weights)
+
+
+def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: str, covariates=None,
+                          weights=None, cluster=None, *, estimator=None, backend: str | None = None,
+                          **engine_options):
+    """:class:`policyeval.CallawaySantAnna` (no covariates) on data beyond memory.
+
+    Parameters
+    ----------
+    source : path, duckdb relation or dask DataFrame
+    yname, tname, idname, gname, cluster
+        As :meth:`policyeval.CallawaySantAnna.fit`.
+    covariates, weights
+        Not supported out of core (``ValueError``).
+    estimator : policyeval.CallawaySantAnna, optional
+        Options (``control_group``, ``base_period``, ``anticipation``,
+        ``n_bootstrap`` with a ``cluster``); without covariates ``method``
+        does not change the estimate.
+    backend : {"duckdb", "dask"}, optional
+
+    Returns
+    -------
+    policyeval.results.staggered.GroupTimeResult
+        Its influence function is a
+        :class:`~policyeval.scale.sufficient.SufficientCohortInfluence`, so
+        ``aggregate(...)`` works as in memory.
+
+    Raises
+    ------
+    DataError, DuplicateObservationError, TreatmentTimingError, EstimationError
+
+    Examples
+    --------
+    >>> from policyeval.scale import fit_callaway_santanna
+    >>> res = fit_callaway_santanna("firms/", "y", "year", "firm_id", "first_treat")  # doctest: +SKIP
+    >>> res.aggregate("dynamic").overall                                            # doctest: +SKIP
+    """
+    from policyeval.estimators.staggered import CallawaySantAnna
+    from policyeval.scale.sufficient import callaway_santanna_from_engine
+
+    engine = make_engine(source, backend, **engine_options)
+    return callaway_santanna_from_engine(engine, estimator or CallawaySantAnna(method="reg"), yname=yname,
+                                         tname=tname, idname=idname, gname=gname, covariates=covariates,
+                                         weights=weights, cluster=cluster)

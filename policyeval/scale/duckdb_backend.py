@@ -1,0 +1,333 @@
+"""DuckDB engine: the sufficient statistics of :mod:`policyeval.scale.sufficient` as SQL.
+
+DuckDB scans Parquet/CSV files (or any relation) in parallel and spills
+large hash aggregations to disk, so the per-unit ``GROUP BY`` of a
+20-million-firm panel runs in bounded memory (``memory_limit``). Every query
+returns a handful of numbers; nothing row-level comes back to Python.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    DuplicateObservationError,
+    NonNumericValueError,
+    TreatmentTimingError,
+)
+from policyeval.scale.sufficient import Feature, PanelFacts, PanelSpec, examples
+
+__all__ = ["DuckDBEngine"]
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL")
+
+
+def _q(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _num(x) -> str:
+    return repr(float(x))
+
+
+class DuckDBEngine:
+    """Sufficient statistics computed by DuckDB.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or duckdb.DuckDBPyRelation
+        A Parquet/CSV file, a folder of yearly files (checked by
+        :func:`policyeval.scale.streaming.scan_folder`), or a relation.
+    memory_limit : str
+        DuckDB's ``memory_limit`` for connections this engine opens (larger
+        aggregations spill to ``temp_directory``).
+    threads : int, optional
+        DuckDB worker threads (default: DuckDB's choice).
+    progress : bool
+        Report each pass on stderr.
+    """
+
+    name = "duckdb"
+
+    def __init__(self, source, *, memory_limit: str = "4GB", threads: int | None = None,
+                 temp_directory: str | None = None, progress: bool = False, years=None) -> None:
+        import duckdb
+
+        self.progress = progress
+        self.files: list[str] | None = None
+        if isinstance(source, duckdb.DuckDBPyRelation):
+            self.rel = source
+        elif isinstance(source, (str, os.PathLike)):
+            from policyeval.scale.streaming import scan_folder
+
+            folder = scan_folder(source, years=years)
+            self.files = [str(f) for f in folder.files]
+            con = duckdb.connect()
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute(f"SET temp_directory = '{temp_directory or tempfile.gettempdir()}'")
+            con.execute("SET preserve_insertion_order = false")
+            if threads:
+                con.execute(f"SET threads = {int(threads)}")
+            files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self.files) + "]"
+            reader = "read_parquet" if folder.format == "parquet" else "read_csv"
+            extra = ", filename = true" + (", union_by_name = false" if reader == "read_parquet" else "")
+            self.con = con
+            self.rel = con.sql(f"SELECT * FROM {reader}({files}{extra})")
+        else:
+            raise ArgumentTypeError(f"source must be a path or a duckdb relation, got {type(source).__name__}")
+        self.types = dict(zip(self.rel.columns, [str(t).upper() for t in self.rel.types]))
+
+    # ------------------------------------------------------------------
+    def _run(self, sql: str, label: str = ""):
+        if self.progress and label:
+            import sys
+
+            print(f"[policyeval.scale duckdb] {label} ...", file=sys.stderr, flush=True)
+        return self.rel.query("src", sql).fetchall()
+
+    def _check_columns(self, spec: PanelSpec):
+        named = [("yname", spec.yname), ("tname", spec.tname), ("idname", spec.idname)]
+        named += [("gname", spec.gname), ("treatment", spec.treatment), ("cluster", spec.cluster)]
+        named += [("covariates", c) for c in spec.covariates]
+        for arg, col in named:
+            if col is not None and col not in self.types:
+                raise ColumnNotFoundError(f"{arg}={col!r} is not a column of the data; available columns: "
+                                          f"{examples([c for c in self.types if c != 'filename'], 12)}")
+        for arg, col in [("yname", spec.yname), ("tname", spec.tname), ("gname", spec.gname),
+                         ("treatment", spec.treatment)] + [("covariates", c) for c in spec.covariates]:
+            if col is not None and not self.types[col].startswith(_NUMERIC):
+                raise NonNumericValueError(f"{arg}={col!r} must be numeric; its type is {self.types[col]}")
+
+    def _g(self, spec: PanelSpec) -> str:
+        g = _q(spec.gname)
+        late = f" OR {g} > {int(spec.last_period)}" if spec.last_period is not None else ""
+        return f"(CASE WHEN {g} IS NULL OR isnan({g}::DOUBLE){late} THEN 0 ELSE {g}::DOUBLE END)"
+
+    def _feature(self, f: Feature, spec: PanelSpec) -> str:
+        t = f"{_q(spec.tname)}::DOUBLE"
+        if f.kind == "col":
+            return f"{_q(f.arg)}::DOUBLE"
+        g = self._g(spec)
+        if f.kind == "treated":
+            return f"(CASE WHEN {g} > 0 AND {t} >= {g} THEN 1.0 ELSE 0.0 END)"
+        k, op = f.arg
+        cmp = {"eq": "=", "le": "<=", "ge": ">="}[op]
+        return f"(CASE WHEN {g} > 0 AND {t} - {g} {cmp} {int(k)} THEN 1.0 ELSE 0.0 END)"
+
+    # ------------------------------------------------------------------
+    def facts(self, spec: PanelSpec) -> PanelFacts:
+        self._check_columns(spec)
+        i, t = _q(spec.idname), _q(spec.tname)
+        used = [("yname", spec.yname)] + [("covariates", c) for c in spec.covariates]
+        if spec.treatment:
+            used.append(("treatment", spec.treatment))
+        miss = ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL OR NOT isfinite({_q(c)}::DOUBLE))"
+                         for _, c in used)
+        row = self._run(
+            f"SELECT count(*), count(*) FILTER (WHERE {i} IS NULL), count(*) FILTER (WHERE {t} IS NULL), "
+            f"count(*) FILTER (WHERE {t}::DOUBLE <> round({t}::DOUBLE)), "
+            + (f"count(*) FILTER (WHERE {_q(spec.gname)} < 0), " if spec.gname else "0, ")
+            + (f"count(*) FILTER (WHERE {_q(spec.cluster)} IS NULL), " if spec.cluster else "0, ")
+            + miss + " FROM src", "checks")[0]
+        n_rows, id_na, t_na, t_frac, g_neg, cl_na, *missing = row
+        if id_na:
+            raise DataError(f"idname={spec.idname!r} is missing in {id_na} rows")
+        if t_na:
+            raise DataError(f"tname={spec.tname!r} is missing in {t_na} rows")
+        if t_frac:
+            bad = self._run(f"SELECT DISTINCT {t} FROM src WHERE {t}::DOUBLE <> round({t}::DOUBLE) LIMIT 3")
+            raise DataError(f"tname={spec.tname!r} must hold integer periods; found non-integer values "
+                            f"{examples([b[0] for b in bad])}")
+        if g_neg:
+            raise TreatmentTimingError(f"gname={spec.gname!r} must be the first treated period or 0 for never "
+                                       f"treated; found negative values in {g_neg} rows")
+        if cl_na:
+            raise DataError(f"cluster={spec.cluster!r} is missing in {cl_na} rows")
+        for (arg, col), m in zip(used, missing):
+            if m:
+                ids = self._run(f"SELECT {i} FROM src WHERE {_q(col)} IS NULL OR NOT isfinite({_q(col)}::DOUBLE) "
+                                "LIMIT 3")
+                raise DataError(
+                    f"{arg}={col!r} has {m} missing or infinite values (e.g. {spec.idname} "
+                    f"{examples([r[0] for r in ids])}); the out-of-core path drops no rows: remove or impute "
+                    "them first")
+        periods = np.array(sorted(int(r[0]) for r in self._run(f"SELECT DISTINCT {t} FROM src", "periods")))
+        T = len(periods)
+        graw = _q(spec.gname) if spec.gname else None
+        gnorm = (f"(CASE WHEN {graw} IS NULL OR isnan({graw}::DOUBLE) THEN 0 ELSE {graw}::DOUBLE END)"
+                 if graw else "0")
+        cl = _q(spec.cluster) if spec.cluster else "NULL"
+        d = _q(spec.treatment) if spec.treatment else None
+        dcols = (f", max(CASE WHEN {d} = 0 THEN {t} END) AS last0, min(CASE WHEN {d} = 1 THEN {t} END) AS first1, "
+                 f"min({d}) AS dmin, count(*) FILTER (WHERE {d} NOT IN (0, 1)) AS dbad") if d else \
+            ", NULL AS last0, NULL AS first1, 0 AS dmin, 0 AS dbad"
+        pu = (f"SELECT {i} AS id, count(*) AS n, count(DISTINCT {t}) AS nt, min({gnorm}) AS gmin, "
+              f"max({gnorm}) AS gmax, min({cl}) AS clmin, max({cl}) AS clmax{dcols} FROM src GROUP BY {i}")
+        agg = self._run(
+            f"WITH pu AS ({pu}) SELECT count(*), count(*) FILTER (WHERE n > nt), count(*) FILTER (WHERE nt < {T}), "
+            "count(*) FILTER (WHERE gmin <> gmax), count(*) FILTER (WHERE clmin <> clmax), "
+            "count(DISTINCT clmin), sum(dbad), count(*) FILTER (WHERE last0 > first1), "
+            "count(*) FILTER (WHERE dmin = 1), histogram(gmin) FROM pu", "per-unit checks")[0]
+        n_units, n_dup, n_unbal, n_gvar, n_clvar, n_cl, dbad, n_off, n_always, hist = agg
+        if n_dup:
+            self._raise_duplicates(spec, n_dup)
+        if n_gvar:
+            ids = self._run(f"WITH pu AS ({pu}) SELECT id FROM pu WHERE gmin <> gmax ORDER BY id LIMIT 3")
+            raise TreatmentTimingError(
+                f"gname={spec.gname!r} varies within idname={spec.idname!r} for {n_gvar} units "
+                f"(e.g. {examples([r[0] for r in ids])}); treatment timing must be constant per unit.")
+        if n_clvar:
+            ids = self._run(f"WITH pu AS ({pu}) SELECT id FROM pu WHERE clmin <> clmax ORDER BY id LIMIT 3")
+            raise DataError(f"cluster={spec.cluster!r} varies within idname={spec.idname!r} for {n_clvar} units "
+                            f"(e.g. {examples([r[0] for r in ids])}); clusters must be the unit or a coarser "
+                            "level, constant within unit")
+        if dbad:
+            raise DataError(f"treatment={spec.treatment!r} must be 0/1; {dbad} rows hold other values")
+        if n_off:
+            ids = self._run(f"WITH pu AS ({pu}) SELECT id FROM pu WHERE last0 > first1 ORDER BY id LIMIT 3")
+            raise TreatmentTimingError(
+                f"treatment={spec.treatment!r} switches off (1 then 0) within idname={spec.idname!r} for "
+                f"{n_off} units (e.g. {examples([r[0] for r in ids])}); staggered DiD needs an absorbing "
+                "treatment.")
+        if n_unbal:
+            ids = self._run(f"WITH pu AS ({pu}) SELECT id, nt FROM pu WHERE nt < {T} ORDER BY id LIMIT 3")
+            raise DataError(
+                f"unbalanced panel: {n_unbal} units of idname={spec.idname!r} are not observed in all {T} "
+                f"periods of tname={spec.tname!r} (e.g. {', '.join(f'{r[0]} ({r[1]} periods)' for r in ids)}). "
+                "The out-of-core path needs a balanced panel (the two-way within transform is then exact "
+                "from unit and period means); drop or complete these units first, or use the in-memory path.")
+        cohorts = pd.Series({float(k): int(v) for k, v in dict(hist).items()}, dtype=np.int64).sort_index() \
+            if spec.gname else None
+        n_late = 0
+        if cohorts is not None:
+            late = cohorts.index > periods.max()
+            n_late = int(cohorts[late].sum())
+            if n_late:
+                cohorts = pd.concat([cohorts[~late], pd.Series({0.0: n_late})]).groupby(level=0).sum()
+        notes = []
+        if n_late and spec.treatment is None:
+            notes.append(f"{n_late} units first treated after the last period {periods.max()} are never "
+                         "treated within the sample and serve as controls.")
+        n_clusters = int(n_cl) if spec.cluster and spec.cluster != spec.idname else int(n_units)
+        return PanelFacts(int(n_rows), int(n_units), periods, n_clusters, cohorts, always_treated=int(n_always),
+                          notes=notes, n_late=n_late)
+
+    def _raise_duplicates(self, spec, n_dup):
+        i, t = _q(spec.idname), _q(spec.tname)
+        fname = "list(DISTINCT filename)" if "filename" in self.types else "NULL"
+        rows = self._run(f"SELECT {i}, {t}, count(*), {fname} FROM src GROUP BY {i}, {t} HAVING count(*) > 1 "
+                         f"ORDER BY {i}, {t} LIMIT 3")
+        where = "; ".join(f"({r[0]}, {r[1]}) x{r[2]}" + (f" in {', '.join(Path(f).name for f in r[3])}"
+                                                             if r[3] else "") for r in rows)
+        raise DuplicateObservationError(
+            f"{n_dup} units have more than one row for a ({spec.idname}, {spec.tname}) pair, e.g. {where}; "
+            "keep one row per unit and period")
+
+    # ------------------------------------------------------------------
+    def _demeaned(self, spec, features, means, cols=None) -> str:
+        """SQL of the rows with u = feature - period mean (and y last), joined to a T-row table."""
+        exprs = [self._feature(f, spec) for f in features] + [f"{_q(spec.yname)}::DOUBLE"]
+        periods = self._periods
+        values = ", ".join("(" + ", ".join([str(int(p))] + [_num(v) for v in row]) + ")"
+                           for p, row in zip(periods, means))
+        names = ", ".join(f"m{j}" for j in range(len(exprs)))
+        extra = f", {_q(spec.cluster)} AS cl" if cols == "cluster" and spec.cluster else ""
+        u = ", ".join(f"({e} - tm.m{j}) AS u{j}" for j, e in enumerate(exprs))
+        return (f"SELECT {_q(spec.idname)} AS unit{extra}, {u} FROM src JOIN (VALUES {values}) "
+                f"AS tm(tt, {names}) ON {_q(spec.tname)} = tm.tt")
+
+    def time_means(self, spec: PanelSpec, features: Sequence[Feature]) -> np.ndarray:
+        exprs = [self._feature(f, spec) for f in features] + [f"{_q(spec.yname)}::DOUBLE"]
+        rows = self._run(f"SELECT {_q(spec.tname)}, " + ", ".join(f"avg({e})" for e in exprs)
+                         + f" FROM src GROUP BY {_q(spec.tname)} ORDER BY {_q(spec.tname)}", "period means")
+        self._periods = [r[0] for r in rows]
+        return np.array([r[1:] for r in rows], dtype=float)
+
+    def within_gram(self, spec, features, means):
+        p = len(features) + 1
+        pairs = [(a, b) for a in range(p) for b in range(a, p)]
+        rows_sql = self._demeaned(spec, features, means)
+        r1 = self._run(f"WITH r AS ({rows_sql}) SELECT " + ", ".join(f"sum(u{a} * u{b})" for a, b in pairs)
+                       + " FROM r", "within pass: rows")[0]
+        sums = ", ".join(f"sum(u{j}) AS s{j}" for j in range(p))
+        r2 = self._run(f"WITH r AS ({rows_sql}), pu AS (SELECT unit, {sums}, count(*) AS n FROM r GROUP BY unit) "
+                       "SELECT " + ", ".join(f"sum(s{a} * s{b} / n)" for a, b in pairs) + " FROM pu",
+                       "within pass: units")[0]
+        return _sym(r1, p), _sym(r2, p)
+
+    def score_gram(self, spec, features, means, beta):
+        k = len(features)
+        rows_sql = self._demeaned(spec, features, means, cols="cluster")
+        r = f"(u{k} - (" + " + ".join(f"{_num(b)} * u{j}" for j, b in enumerate(beta)) + "))"
+        by_cluster = spec.cluster is not None and spec.cluster != spec.idname
+        cl = ", any_value(cl) AS cl" if by_cluster else ""
+        pu = (f"SELECT unit{cl}, " + ", ".join(f"sum(u{j} * {r}) AS a{j}, sum(u{j}) AS b{j}" for j in range(k))
+              + f", sum({r}) AS sr, count(*) AS n FROM rr GROUP BY unit")
+        score = ", ".join(f"a{j} - b{j} * sr / n AS s{j}" for j in range(k))
+        if by_cluster:
+            top = f"SELECT cl, " + ", ".join(f"sum(a{j} - b{j} * sr / n) AS s{j}" for j in range(k)) \
+                + " FROM pu GROUP BY cl"
+        else:
+            top = f"SELECT {score} FROM pu"
+        pairs = [(a, b) for a in range(k) for b in range(a, k)]
+        out = self._run(f"WITH rr AS ({rows_sql}), pu AS ({pu}), sc AS ({top}) SELECT "
+                        + ", ".join(f"sum(s{a} * s{b})" for a, b in pairs) + " FROM sc", "score pass")[0]
+        return _sym(out, k)
+
+    # ------------------------------------------------------------------
+    def _unit_paths(self, spec, periods, drop_before, extra=""):
+        g, t, y = self._g(spec), _q(spec.tname), _q(spec.yname)
+        cols = ", ".join(f"sum(CASE WHEN {t} = {int(p)} THEN {y}::DOUBLE END) AS y{j}" for j, p in enumerate(periods))
+        keep = ", ".join(str(int(p)) for p in periods)
+        return (f"SELECT {_q(spec.idname)} AS id, any_value({g}) AS g{extra}, {cols} FROM src "
+                f"WHERE {t} IN ({keep}) GROUP BY {_q(spec.idname)}")
+
+    def cohort_moments(self, spec, periods, drop_before):
+        T = len(periods)
+        pu = self._unit_paths(spec, periods, drop_before)
+        pairs = [(a, b) for a in range(T) for b in range(a, T)]
+        rows = self._run(
+            f"WITH pu AS ({pu}) SELECT g, count(*), " + ", ".join(f"sum(y{j})" for j in range(T)) + ", "
+            + ", ".join(f"sum(y{a} * y{b})" for a, b in pairs)
+            + f" FROM pu WHERE NOT (g > 0 AND g <= {int(drop_before)}) GROUP BY g ORDER BY g", "cohort moments")
+        g = np.array([r[0] for r in rows], dtype=float)
+        n = np.array([r[1] for r in rows], dtype=np.int64)
+        S = np.array([r[2:2 + T] for r in rows], dtype=float)
+        Q = np.stack([_sym(r[2 + T:], T) for r in rows])
+        return g, n, S, Q
+
+    def cluster_cohort_sums(self, spec, periods, drop_before):
+        g, t, y = self._g(spec), _q(spec.tname), _q(spec.yname)
+        keep = ", ".join(str(int(p)) for p in periods)
+        rows = self._run(
+            f"SELECT cl, g, tt, sum(y), count(*) FROM (SELECT {_q(spec.cluster)} AS cl, {g} AS g, {t} AS tt, "
+            f"{y}::DOUBLE AS y FROM src WHERE {t} IN ({keep})) WHERE NOT (g > 0 AND g <= {int(drop_before)}) "
+            "GROUP BY cl, g, tt", "cluster x cohort sums")
+        frame = pd.DataFrame(rows, columns=["cl", "g", "t", "s", "n"])
+        return _pairs(frame, periods)
+
+
+def _pairs(frame: pd.DataFrame, periods):
+    """(cluster code, cohort, count, T sums) per (cluster, cohort) from long (cl, g, t, s, n) sums."""
+    wide = frame.pivot_table(index=["cl", "g"], columns="t", values="s", aggfunc="sum").reindex(
+        columns=list(periods)).fillna(0.0)
+    n = frame.groupby(["cl", "g"])["n"].max().reindex(wide.index)
+    cl = pd.factorize(wide.index.get_level_values(0))[0]
+    return (cl.astype(np.intp), wide.index.get_level_values(1).to_numpy(dtype=float),
+            n.to_numpy(dtype=float), wide.to_numpy(dtype=float))
+
+
+def _sym(values, p: int) -> np.ndarray:
+    out = np.zeros((p, p))
+    out[np.triu_indices(p)] = np.asarray(values, dtype=float)
+    return out + np.triu(out, 1).T

@@ -1,0 +1,612 @@
+r"""Estimators from sufficient statistics: the backend-neutral half of :mod:`policyeval.scale`.
+
+A firm-level panel with tens of millions of firm-years does not fit in
+pandas, but the estimators in policyeval need only small summaries of it.
+This module states, once, *which* summaries and *how* the estimates follow
+from them; an :class:`Engine` (DuckDB in :mod:`~policyeval.scale.duckdb_backend`,
+Dask in :mod:`~policyeval.scale.dask_backend`) computes the summaries where
+the data live and hands back numpy arrays of size ``O(T^2 + k^2)``.
+
+Two-way fixed effects (balanced panels)
+---------------------------------------
+With unit effects :math:`\alpha_i` and period effects :math:`\lambda_t` on a
+balanced panel, the within transform is
+:math:`\tilde z_{it} = z_{it} - \bar z_{i\cdot} - \bar z_{\cdot t} + \bar z`.
+Writing :math:`u_{it} = z_{it} - \bar z_{\cdot t}` (deviation from the period
+mean, a ``T``-row table joined to every row) gives
+:math:`\tilde z_{it} = u_{it} - \bar u_{i\cdot}`, hence
+
+.. math::
+
+    \tilde Z'\tilde Z = \sum_{it} u_{it}u_{it}' - \sum_i U_i U_i' / T_i,
+    \qquad U_i = \sum_t u_{it}.
+
+Pass 1 returns both sums (one streaming scan, one ``GROUP BY unit``) and
+gives :math:`\hat\beta`. With residual :math:`r_{it} = u^y_{it} - u^{x\prime}_{it}\hat\beta`,
+unit ``i``'s score is :math:`s_i = \sum_t \tilde x_{it}\tilde e_{it} =
+\sum_t u^x_{it} r_{it} - U^x_i R_i / T_i`; pass 2 sums the scores by cluster
+(a unit or a coarser level constant within unit) and returns
+:math:`\sum_g S_g S_g'`, the meat of the clustered sandwich. The
+small-sample conventions are those of
+:mod:`policyeval.inference.covariance` (fixest by default).
+
+Unbalanced panels need the exact two-way projection (a ``T x T`` system
+whose right-hand side needs every unit's period pattern); the out-of-core
+path does not attempt it and raises a :class:`~policyeval.exceptions.DataError`
+naming example units. Balance the panel first (or use the in-memory path).
+
+Callaway–Sant'Anna without covariates (balanced panels)
+-------------------------------------------------------
+Every ATT(g,t) is a difference of cohort means of :math:`Y_t - Y_b`, so the
+cohort x period sums :math:`S_{ct} = \sum_{G_i = c} Y_{it}` and cohort sizes
+:math:`n_c` give all estimates. The influence function of each ATT(g,t) is
+:math:`\psi_{ik} = f_i' D_{c(i),k}` with :math:`f_i = (Y_{i1},\dots,Y_{iT},1,1)`
+and coefficients that depend only on the cohort, so
+
+.. math::
+
+    \sum_i \psi_i\psi_i' = \sum_c D_c' M_c D_c, \qquad M_c = \sum_{G_i=c} f_i f_i',
+
+a ``(T+2) x (T+2)`` matrix per cohort; clustered variances need
+:math:`\sum_{i \in (\text{cluster}, c)} f_i` per (cluster, cohort) pair.
+Aggregations (simple, group, calendar, dynamic) are linear maps of the
+ATT(g,t) plus cohort-share terms that are again of the form
+:math:`f_i' D_c`, so :class:`SufficientCohortInfluence` answers everything
+:class:`~policyeval.results.staggered.GroupTimeResult` asks, without
+per-unit data. A multiplier bootstrap needs one draw per cluster: it works
+with a ``cluster`` column (the per-cluster sums are kept) and raises
+otherwise.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    DataError,
+    DroppedObservationsWarning,
+    EstimationError,
+    EstimationWarning,
+)
+from policyeval.inference.covariance import resolve_ssc
+from policyeval.inference.influence import InfluenceFunction
+
+__all__ = [
+    "Feature", "PanelSpec", "PanelFacts", "Engine", "SufficientCohortInfluence",
+    "twfe_from_engine", "event_study_from_engine", "callaway_santanna_from_engine",
+]
+
+
+# ---------------------------------------------------------------------------
+# what the engines compute
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Feature:
+    """A per-row regressor, described once and translated by each engine.
+
+    ``kind`` is ``"col"`` (a numeric column ``arg``), ``"treated"``
+    (:math:`1[g_i > 0, t \\ge g_i]`) or ``"event"`` (an event-time dummy:
+    ``arg = (k, op)`` with ``op`` ``"eq"``, ``"le"`` or ``"ge"`` for
+    :math:`e = k`, :math:`e \\le k` (lower bin), :math:`e \\ge k` (upper bin),
+    :math:`e_{it} = t - g_i` on treated units).
+    """
+
+    kind: str
+    arg: object = None
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """Column names and the period range the engines need to build features."""
+
+    yname: str
+    tname: str
+    idname: str
+    gname: str | None = None
+    treatment: str | None = None
+    covariates: tuple[str, ...] = ()
+    cluster: str | None = None
+    last_period: int | None = None      # cohorts after it are never treated in the sample
+
+
+@dataclass
+class PanelFacts:
+    """The checks every estimator needs, computed in one pass by the engine."""
+
+    n_rows: int
+    n_units: int
+    periods: np.ndarray
+    n_clusters: int = 0
+    cohorts: pd.Series | None = None            # units per (late-recoded) cohort, 0 = never
+    always_treated: int = 0                     # units treated in every period (treatment column)
+    n_late: int = 0                             # units first treated after the last period
+    notes: list[str] = field(default_factory=list)
+
+
+class Engine(Protocol):
+    """What a backend provides: checks and a handful of aggregations.
+
+    Every method returns small numpy/pandas objects; the data stay where they
+    are. Errors about the data (missing file, changed schema, duplicate
+    key, unbalanced panel, ...) are raised by :meth:`facts`.
+    """
+
+    name: str
+
+    def facts(self, spec: PanelSpec) -> PanelFacts:
+        """Validate the panel (columns, integer periods, one row per unit and period,
+        balance, timing constant within unit, cluster constant within unit,
+        0/1 absorbing treatment, no missing values) and count units and clusters."""
+
+    def time_means(self, spec: PanelSpec, features: Sequence[Feature]) -> np.ndarray:
+        """``T x (p+1)`` period means of the features and of ``yname`` (last column)."""
+
+    def within_gram(self, spec, features, means) -> tuple[np.ndarray, np.ndarray]:
+        """``(sum_it u u', sum_i U_i U_i'/T_i)`` for ``u`` = (features, y) minus period means."""
+
+    def score_gram(self, spec, features, means, beta) -> np.ndarray:
+        """``sum_g S_g S_g'`` of the cluster sums of unit scores (see module notes)."""
+
+    def cohort_moments(self, spec, periods, drop_before):
+        """``(cohort values, n_c, S (C x T), Q (C x T x T))`` of per-unit outcome paths
+        over ``periods``, leaving out units with ``0 < g <= drop_before``."""
+
+    def cluster_cohort_sums(self, spec, periods, drop_before):
+        """``(cluster code, cohort value, count, sums (pairs x T))`` per (cluster, cohort)."""
+
+
+def examples(values, k: int = 3) -> str:
+    """``'a, b, c'`` from the first ``k`` values (for error messages)."""
+    vals = list(dict.fromkeys(np.asarray(values).tolist()))
+    return ", ".join(str(v) for v in vals[:k]) + (", ..." if len(vals) > k else "")
+
+
+# ---------------------------------------------------------------------------
+# TWFE and event study
+# ---------------------------------------------------------------------------
+def _n_params(n_slopes: int, n_units: int, n_periods: int, vcov: str, ssc) -> int:
+    """fixest's K: every fixed effect counted, minus those nested in the cluster.
+
+    The unit effect is nested in any cluster that is constant within unit
+    (which the engines check), so "nested" gives K = k + T when clustered.
+    """
+    corr = resolve_ssc(ssc)
+    if corr.fixef_k == "none":
+        return n_slopes
+    full = n_slopes + n_units + n_periods - 1
+    if corr.fixef_k == "nested" and vcov == "cluster":
+        return full - (n_units - 1)
+    return full
+
+
+def _solve_within(names, xx, xy):
+    diag = np.diag(xx)
+    absorbed = diag <= 1e-20 * max(1.0, float(np.abs(diag).max(initial=0.0)))
+    if absorbed.any():
+        raise EstimationError(
+            f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
+            f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}")
+    norms = np.sqrt(diag)
+    corr = xx / np.outer(norms, norms)
+    if np.linalg.matrix_rank(corr, tol=1e-10) < len(names):
+        raise EstimationError("the regressors are collinear given the unit and period fixed effects; "
+                              f"cannot separate the terms {examples(np.asarray(names, dtype=object), 8)}")
+    bread = np.linalg.inv(xx)
+    return bread, bread @ xy
+
+
+def fit_within(engine: Engine, spec: PanelSpec, features: Sequence[Feature], names: Sequence,
+               *, vcov: str, ssc, facts: PanelFacts) -> dict:
+    """Coefficients and covariance of the two-way within regression from sufficient statistics.
+
+    Returns a dict with ``params`` (Series), ``vcov`` (DataFrame), ``df_resid``,
+    ``n_params`` (the K of the small-sample correction) and ``n_clusters``.
+    """
+    if vcov not in ("cluster", "iid"):
+        raise ValueError(f"vcov={vcov!r}: the out-of-core path offers 'cluster' and 'iid' "
+                         "(heteroskedasticity-robust needs every row's score; use vcov='cluster')")
+    corr = resolve_ssc(ssc)
+    k = len(features)
+    means = engine.time_means(spec, features)
+    row_gram, unit_gram = engine.within_gram(spec, features, means)
+    G = row_gram - unit_gram                       # Z~'Z~ with Z = (X, y)
+    xx, xy, yy = G[:k, :k], G[:k, k], G[k, k]
+    bread, beta = _solve_within(names, xx, xy)
+    n = facts.n_rows
+    K = _n_params(k, facts.n_units, len(facts.periods), vcov, corr)
+    if n <= K:
+        raise EstimationError(f"the model has {K} parameters for {n} observations; no degrees of "
+                              "freedom are left for the standard errors")
+    if vcov == "iid":
+        ssr = yy - 2 * beta @ xy + beta @ xx @ beta
+        V = ssr / (n - K if corr.adj else n) * bread
+        df_resid, n_clusters = n - K, ()
+    else:
+        meat = engine.score_gram(spec, features, means, beta)
+        g = facts.n_clusters
+        if g < 2:
+            raise EstimationError(f"clustered standard errors need at least 2 clusters; found {g}")
+        adj = (n - 1) / (n - K) if corr.adj else 1.0
+        g_adj = g / (g - 1) if corr.cluster_adj else 1.0
+        V = adj * g_adj * (bread @ meat @ bread)
+        df_resid, n_clusters = g - 1, (g,)
+    return {"params": pd.Series(beta, index=list(names)),
+            "vcov": pd.DataFrame(V, index=list(names), columns=list(names)),
+            "df_resid": int(df_resid), "n_params": int(K), "n_clusters": n_clusters}
+
+
+def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, extra):
+    from policyeval.estimators.twfe import RegressionResult
+
+    params = fit["params"].loc[list(terms)]
+    V = fit["vcov"].loc[list(terms), list(terms)]
+    corr = resolve_ssc(ssc)
+    kind = "clustered" if spec["vcov"] == "cluster" else "classical (iid)"
+    if fit["n_clusters"]:
+        kind += f" ({spec['cluster']}: {fit['n_clusters'][0]})"
+    notes = list(facts.notes) + [
+        f"Standard errors: {kind}; small-sample correction adj={corr.adj}, fixef_k={corr.fixef_k!r}, "
+        f"cluster_adj={corr.cluster_adj} (K={fit['n_params']}); t distribution with "
+        f"{fit['df_resid']} df. Computed out of core from sufficient statistics "
+        f"(backend: {spec['backend']})."]
+    return RegressionResult(
+        params, pd.Series(np.sqrt(np.diag(V)), index=params.index), nobs=facts.n_rows,
+        n_units=facts.n_units, spec=spec, estimator=estimator, vcov=V, influence=None,
+        df_resid=fit["df_resid"], index_name=index_name,
+        extra={"vcov_type": spec["vcov"], "n_clusters": fit["n_clusters"],
+               "n_params_ssc": fit["n_params"], "ssc": corr, "full_params": fit["params"],
+               "full_vcov": fit["vcov"], "notes": notes, "backend": spec["backend"], **extra})
+
+
+def _spec_dict(est, backend, **kwargs) -> dict:
+    cluster = est.cluster if est.vcov == "cluster" else None
+    if isinstance(cluster, (list, tuple)):
+        if len(cluster) != 1:
+            raise ValueError(f"cluster={cluster!r}: the out-of-core path supports one-way "
+                             "clustering only (a unit or a coarser level)")
+        cluster = cluster[0]
+    if est.vcov == "cluster" and cluster is None:
+        cluster = kwargs["idname"]
+    return {**kwargs, "vcov": est.vcov, "cluster": cluster,
+            "cluster_columns": [cluster] if cluster else [], "ssc": est.ssc, "backend": backend}
+
+
+def _covariates(covariates) -> tuple[str, ...]:
+    if covariates is None:
+        return ()
+    if isinstance(covariates, str):
+        return (covariates,)
+    if isinstance(covariates, (list, tuple)) and all(isinstance(c, str) for c in covariates):
+        return tuple(covariates)
+    raise ArgumentTypeError(f"covariates must be a column name or a list of column names, got {covariates!r}")
+
+
+def _no_weights(weights):
+    if weights is not None:
+        raise ValueError(f"weights={weights!r}: regression weights are not supported out of core yet; "
+                         "use the in-memory path (a pandas DataFrame)")
+
+
+def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatment=None,
+                     gname=None, covariates=None, weights=None):
+    """:class:`policyeval.TWFE` on an engine; see :func:`policyeval.scale.fit_twfe`."""
+    if (treatment is None) == (gname is None):
+        raise ValueError("give exactly one of treatment= (a 0/1 column) and gname= (first treated period)")
+    _no_weights(weights)
+    covs = _covariates(covariates)
+    spec_d = _spec_dict(estimator, engine.name, yname=yname, tname=tname, idname=idname,
+                        treatment=treatment, gname=gname, covariates=list(covs), weights=None)
+    spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"])
+    facts = engine.facts(spec)
+    spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"],
+                     int(facts.periods.max()))
+    _warn_always(facts, gname, idname)
+    term = treatment if treatment is not None else "treated"
+    features = [Feature("col", treatment) if treatment else Feature("treated")]
+    features += [Feature("col", c) for c in covs]
+    names = [term, *covs]
+    fit = fit_within(engine, spec, features, names, vcov=estimator.vcov, ssc=estimator.ssc, facts=facts)
+    return _regression_result(fit, names, estimator="TWFE", spec=spec_d, index_name="term",
+                              facts=facts, ssc=estimator.ssc, extra={"treatment": term})
+
+
+def _warn_always(facts: PanelFacts, gname, idname):
+    n_always = facts.always_treated
+    if gname is not None and facts.cohorts is not None:
+        first = facts.periods.min()
+        c = facts.cohorts
+        n_always = int(c[(c.index > 0) & (c.index <= first)].sum())
+    if n_always:
+        warnings.warn(
+            f"{n_always} units are treated in every period they are observed; their treatment is "
+            "absorbed by the unit effects and they only act as already-treated controls, which "
+            "biases TWFE under heterogeneous effects", EstimationWarning, stacklevel=4)
+
+
+def event_study_from_engine(engine: Engine, estimator, *, yname, tname, idname, gname,
+                            covariates=None, weights=None):
+    """:class:`policyeval.EventStudy` on an engine; see :func:`policyeval.scale.fit_event_study`."""
+    _no_weights(weights)
+    covs = _covariates(covariates)
+    spec_d = _spec_dict(estimator, engine.name, yname=yname, tname=tname, idname=idname, gname=gname,
+                        covariates=list(covs), weights=None, reference=estimator.reference,
+                        window=estimator.window, bin_endpoints=estimator.bin_endpoints)
+    spec = PanelSpec(yname, tname, idname, gname, None, covs, spec_d["cluster"])
+    facts = engine.facts(spec)
+    spec = PanelSpec(yname, tname, idname, gname, None, covs, spec_d["cluster"], int(facts.periods.max()))
+    cohorts = np.asarray([g for g in facts.cohorts.index if g > 0], dtype=np.int64)
+    if len(cohorts) == 0:
+        raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
+    # balanced panel: every treated unit is observed at every period, so the event times
+    # present are all t - g
+    e_all = np.unique((facts.periods[None, :] - cohorts[:, None]).ravel())
+    binned, ops = {}, {}
+    if estimator.window is not None:
+        lo, hi = estimator.window
+        if e_all.min() < lo or e_all.max() > hi:
+            if not estimator.bin_endpoints:
+                raise DataError(
+                    f"bin_endpoints=False would drop the rows of treated units outside window="
+                    f"{estimator.window}, which unbalances the panel; the out-of-core path needs a "
+                    "balanced panel. Use bin_endpoints=True or a window covering event times "
+                    f"{int(e_all.min())}..{int(e_all.max())}")
+        if e_all.min() < lo:
+            binned[lo], ops[lo] = f"<= {lo}", "le"
+        if e_all.max() > hi:
+            binned[hi], ops[hi] = f">= {hi}", "ge"
+        e_all = np.unique(np.clip(e_all, lo, hi))
+    if not np.isin(estimator.reference, e_all).any():
+        raise EstimationError(
+            f"reference={estimator.reference} is not observed for any treated unit (observed event "
+            f"times: {examples(e_all, 12)}); choose another reference")
+    terms = [int(k) for k in e_all if k not in estimator.reference]
+    features = [Feature("event", (k, ops.get(k, "eq"))) for k in terms] + [Feature("col", c) for c in covs]
+    fit = fit_within(engine, spec, features, [*terms, *covs], vcov=estimator.vcov, ssc=estimator.ssc,
+                     facts=facts)
+    covtab = pd.DataFrame({"estimate": fit["params"].loc[list(covs)],
+                           "std_error": np.sqrt(np.diag(fit["vcov"].loc[list(covs), list(covs)]))
+                           if covs else []}, index=list(covs))
+    extra = {"reference_period": estimator.reference[0], "references": list(estimator.reference),
+             "binned": binned, "covariates": covtab}
+    res = _regression_result(fit, terms, estimator="Event study (TWFE)", spec=spec_d,
+                             index_name="event_time", facts=facts, ssc=estimator.ssc, extra=extra)
+    if binned:
+        res.extra["notes"].insert(0, "Endpoint bins: " + "; ".join(
+            f"{k} pools event times {v}" for k, v in binned.items()))
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Callaway–Sant'Anna
+# ---------------------------------------------------------------------------
+class SufficientCohortInfluence(InfluenceFunction):
+    """Influence function :math:`\\psi_{ik} = f_i' D_{c(i),k}` known only through cohort moments.
+
+    The same representation as
+    :class:`~policyeval.inference.influence.CohortInfluence`, but instead of
+    the per-unit outcomes it keeps what the variance needs: per cohort the
+    second-moment matrix :math:`M_c = \\sum_{G_i=c} f_i f_i'` and, for a
+    clustered variance, the feature sums of each (cluster, cohort) pair.
+
+    Parameters
+    ----------
+    n : int
+        Number of units.
+    coef : numpy.ndarray
+        ``n_cohorts x (T+2) x k`` coefficients.
+    moments : numpy.ndarray
+        ``n_cohorts x (T+2) x (T+2)``.
+    pairs : tuple, optional
+        ``(pair_cluster, pair_cohort, F)`` with ``F`` the ``pairs x (T+2)``
+        feature sums; ``None`` when each unit is its own cluster.
+    n_clusters : int, optional
+        Number of clusters (with ``pairs``).
+    """
+
+    def __init__(self, n, coef, moments, pairs=None, n_clusters=None):
+        self.n = int(n)
+        self.coef = np.asarray(coef, dtype=float)
+        self.n_cohorts, self.n_features, self.n_terms = self.coef.shape
+        self.moments = moments
+        self.pairs = pairs
+        self.cluster = None if pairs is None else pairs[0]
+        self.n_clusters = self.n if pairs is None else int(n_clusters)
+
+    def _like(self, coef):
+        return SufficientCohortInfluence(self.n, coef, self.moments, self.pairs, self.n_clusters)
+
+    def cluster_sums(self) -> np.ndarray:
+        if self.pairs is None:
+            raise EstimationError("per-unit influence values are not kept out of core (each unit is its "
+                                  "own cluster); pass cluster=<column> for cluster sums")
+        pc, pk, f = self.pairs
+        out = np.zeros((self.n_clusters, self.n_terms))
+        np.add.at(out, pc, np.einsum("pf,pfk->pk", f, self.coef[pk]))
+        return out
+
+    def gram(self):
+        if self.pairs is not None:
+            s = self.cluster_sums()
+            return s.T @ s
+        return np.einsum("cfk,cfg,cgl->kl", self.coef, self.moments, self.coef)
+
+    def gram_diagonal(self):
+        if self.pairs is not None:
+            return super().gram_diagonal()
+        return np.einsum("cfk,cfg,cgk->k", self.coef, self.moments, self.coef)
+
+    def combine(self, weights, cohort_coef=None):
+        coef = self.coef @ np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
+        if cohort_coef is not None:
+            coef[:, -2, :] += np.atleast_2d(cohort_coef)     # w_i c_{c(i)}: the weight feature
+        return self._like(coef)
+
+    def cohort_terms(self, coef_w, coef_1):
+        coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
+        coef = np.zeros((self.n_cohorts, self.n_features, coef_w.shape[1]))
+        coef[:, -2, :] = coef_w
+        coef[:, -1, :] = coef_1
+        return self._like(coef)
+
+    def __add__(self, other):
+        if not isinstance(other, SufficientCohortInfluence):
+            return NotImplemented
+        return self._like(self.coef + other.coef)
+
+    def to_dense(self):
+        raise EstimationError("the out-of-core Callaway-Sant'Anna result keeps cohort moments, not "
+                              "per-unit influence values; use vcov()/std_errors(), or refit in memory")
+
+    def multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        s = self.cluster_sums()          # raises without clusters: one draw per unit is not possible
+        out = np.zeros((n_draws, self.n_terms))
+        for start in range(0, n_draws, chunk):
+            m = min(chunk, n_draws - start)
+            out[start:start + m] = draws_fn(m, s.shape[0]) @ s
+            if progress is not None:
+                progress.update(m)
+        return out
+
+
+def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, idname, gname,
+                                  covariates=None, weights=None, cluster=None):
+    """:class:`policyeval.CallawaySantAnna` (no covariates, balanced panel) on an engine."""
+    from policyeval.results.staggered import GroupTimeResult
+
+    if covariates:
+        raise ValueError(f"covariates={covariates!r}: the out-of-core Callaway-Sant'Anna path supports "
+                         "the no-covariate estimator only (regression adjustment needs fourth moments of "
+                         "per-unit features; use the in-memory path)")
+    _no_weights(weights)
+    if not estimator.panel:
+        raise ValueError("panel=False (repeated cross-sections) is not supported out of core")
+    if idname is None or gname is None:
+        raise ArgumentTypeError("idname and gname are required")
+    if cluster == idname:
+        cluster = None
+    spec = PanelSpec(yname, tname, idname, gname, None, (), cluster)
+    facts = engine.facts(spec)
+    periods = facts.periods
+    t_first, t_last = periods[0], periods[-1]
+    spec = PanelSpec(yname, tname, idname, gname, None, (), cluster, int(t_last))
+    coh = facts.cohorts
+    notes: list[str] = []
+    n_late = facts.n_late
+    if n_late:
+        notes.append(f"{n_late} units first treated after the last period ({t_last}) are used as never treated.")
+        warnings.warn(f"{n_late} units have gname={gname!r} after the last period {t_last}; they are "
+                      "never treated within the data and are used as such.", EstimationWarning, stacklevel=3)
+    anticipation = estimator.anticipation
+    always = coh[(coh.index > 0) & (coh.index <= t_first + anticipation)]
+    if len(always):
+        warnings.warn(
+            f"Dropped {int(always.sum())} units (cohorts {examples(always.index)}; "
+            f"{int(always.sum()) * len(periods)} rows) treated in every period: gname={gname!r} <= first "
+            f"period {t_first} + anticipation {anticipation}, so they have no untreated period to compare.",
+            DroppedObservationsWarning, stacklevel=3)
+    kept = coh[~coh.index.isin(always.index)]
+    keep_periods = periods
+    if not (kept.index == 0).any():
+        if estimator.control_group == "never_treated":
+            raise EstimationError(
+                f"control_group='never_treated' but no unit is never treated (gname={gname!r} is 0 "
+                "or missing for none of them); use control_group='not_yet_treated'.")
+        cutoff = kept.index.max() - anticipation
+        if (periods >= cutoff).any():
+            warnings.warn(
+                f"Dropped {int(kept.sum()) * int((periods >= cutoff).sum())} rows in periods >= {cutoff:g}: "
+                "there are no never-treated units, so once the last cohort is treated nobody is left to "
+                "compare with (the last cohort serves only as a control).",
+                DroppedObservationsWarning, stacklevel=3)
+            keep_periods = periods[periods < cutoff]
+    if len(keep_periods) < 2:
+        raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
+    drop_before = int(t_first + anticipation)
+    gvals, counts, S, Q = engine.cohort_moments(spec, keep_periods, drop_before)
+    cohort_values = np.where(gvals == 0, np.inf, gvals).astype(float)
+    order = np.argsort(cohort_values)
+    cohort_values, counts, S, Q = cohort_values[order], counts[order], S[order], Q[order]
+    T = len(keep_periods)
+    C = len(cohort_values)
+    n = int(counts.sum())
+    glist = cohort_values[np.isfinite(cohort_values)]
+    if not np.isinf(cohort_values).any():
+        glist = glist[:-1]
+    if len(glist) == 0:
+        raise EstimationError(f"gname={gname!r}: no treated cohort left to estimate")
+    cells = estimator._cells(keep_periods, glist)
+    W = counts.astype(float)
+    k = len(cells)
+    coef = np.zeros((C, T + 2, k))
+    est = np.full(k, np.nan)
+    n_t = np.zeros(k, dtype=np.int64)
+    n_c = np.zeros(k, dtype=np.int64)
+    for j, (g, ti, b, _) in enumerate(cells):
+        cg = int(np.searchsorted(cohort_values, g))
+        ctrl = estimator._controls(cohort_values, g, keep_periods, ti, b)
+        n_t[j], n_c[j] = counts[cg], counts[ctrl].sum()
+        if ti == b:
+            est[j] = 0.0
+            continue
+        w1, w0 = W[cg], W[ctrl].sum()
+        if w1 <= 0 or w0 <= 0:
+            continue
+        mu1 = (S[cg, ti] - S[cg, b]) / w1
+        mu0 = (S[ctrl, ti].sum() - S[ctrl, b].sum()) / w0
+        est[j] = mu1 - mu0
+        coef[cg, ti, j] += n / w1
+        coef[cg, b, j] -= n / w1
+        coef[cg, T, j] = -n * mu1 / w1
+        coef[ctrl, ti, j] -= n / w0
+        coef[ctrl, b, j] += n / w0
+        coef[ctrl, T, j] = n * mu0 / w0
+    # f = (y_1..y_T, w, 1) with w = 1: the last two features coincide
+    M = np.zeros((C, T + 2, T + 2))
+    M[:, :T, :T] = Q
+    for col in (T, T + 1):
+        M[:, :T, col] = S
+        M[:, col, :T] = S
+    M[:, T:, T:] = counts[:, None, None]
+    pairs, n_clusters = None, None
+    if cluster is not None:
+        pc, pg, pn, psum = engine.cluster_cohort_sums(spec, keep_periods, drop_before)
+        pk = np.searchsorted(cohort_values, np.where(pg == 0, np.inf, pg).astype(float))
+        F = np.column_stack([psum, pn, pn]).astype(float)
+        n_clusters = int(pc.max()) + 1
+        pairs = (pc, pk, F)
+    infl = SufficientCohortInfluence(n, coef, M, pairs, n_clusters)
+    table = pd.DataFrame({
+        "group": [c[0] for c in cells], "time": [keep_periods[c[1]] for c in cells],
+        "base_period": [keep_periods[c[2]] for c in cells], "post": [c[3] for c in cells],
+        "estimate": est, "n_treated": n_t, "n_control": n_c})
+    table["group"] = table["group"].astype(float)
+    if np.all(np.mod(table["group"], 1) == 0):
+        table["group"] = table["group"].astype(np.int64)
+    if np.isnan(est).any():
+        warnings.warn(f"ATT(g,t) could not be estimated (no treated or no control units) for "
+                      f"{int(np.isnan(est).sum())} cells.", EstimationWarning, stacklevel=3)
+    shares = counts / n
+    spec_d = {"yname": yname, "tname": tname, "idname": idname, "gname": gname, "covariates": [],
+              "weights": None, "cluster": cluster, "control_group": estimator.control_group,
+              "method": estimator.method, "base_period": estimator.base_period,
+              "anticipation": anticipation, "panel": True, "first_period": float(keep_periods[0]),
+              "periods": keep_periods.tolist(), "n_bootstrap": estimator.n_bootstrap,
+              "bootstrap_weights": estimator.bootstrap_weights, "random_state": estimator.random_state,
+              "progress": estimator.progress, "backend": engine.name}
+    notes.append(f"Computed out of core from cohort sufficient statistics (backend: {engine.name}).")
+    result = GroupTimeResult(table, infl, group_shares=shares, cohort_of_code=np.arange(C),
+                             cohort_values=cohort_values, nobs=n * T, n_units=n, spec=spec_d,
+                             level=estimator.level, notes=notes)
+    if estimator.n_bootstrap:
+        if cluster is None:
+            raise EstimationError("n_bootstrap > 0 out of core needs cluster=<column> (one multiplier per "
+                                  "cluster); with unit-level clusters use analytic standard errors")
+        result = result.bootstrap(estimator.n_bootstrap, weights=estimator.bootstrap_weights,
+                                  random_state=estimator.random_state, progress=estimator.progress)
+    return result
