@@ -1,0 +1,391 @@
+"""Dask engine: the sufficient statistics of :mod:`policyeval.scale.sufficient` on a Dask DataFrame.
+
+Each statistic is a Dask graph built from ordinary operations — row-wise
+``map_partitions`` for the features, ``groupby(...).agg`` (tree reduction or
+shuffle, ``split_out``) for the per-unit sums, and per-partition partial
+sums of products that are added on the client. Dask schedules them on a
+local or distributed cluster; there is no scheduler of our own. Only
+``O(T^2 + k^2)`` numbers per partition come back.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    DuplicateObservationError,
+    NonNumericValueError,
+    TreatmentTimingError,
+)
+from policyeval.scale.duckdb_backend import _pairs, _sym
+from policyeval.scale.sufficient import Feature, PanelFacts, PanelSpec, examples
+
+__all__ = ["DaskEngine"]
+
+
+def _gnorm(part: pd.DataFrame, spec: PanelSpec, late: bool = True) -> np.ndarray:
+    g = pd.to_numeric(part[spec.gname], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(g)
+    if late and spec.last_period is not None:
+        bad |= g > spec.last_period
+    return np.where(bad, 0.0, g)
+
+
+def _feature(part: pd.DataFrame, f: Feature, spec: PanelSpec) -> np.ndarray:
+    if f.kind == "col":
+        return part[f.arg].to_numpy(dtype=float)
+    t = part[spec.tname].to_numpy(dtype=float)
+    g = _gnorm(part, spec)
+    if f.kind == "treated":
+        return ((g > 0) & (t >= g)).astype(float)
+    k, op = f.arg
+    e = t - g
+    hit = {"eq": e == k, "le": e <= k, "ge": e >= k}[op]
+    return ((g > 0) & hit).astype(float)
+
+
+def _sum_frames(frames) -> pd.Series:
+    return pd.concat(frames).sum() if isinstance(frames, list) else frames.sum()
+
+
+class DaskEngine:
+    """Sufficient statistics computed by Dask.
+
+    Parameters
+    ----------
+    source : dask.dataframe.DataFrame or path
+        A Dask DataFrame, or a Parquet/CSV file or folder (checked by
+        :func:`policyeval.scale.streaming.scan_folder`, read with
+        ``dask.dataframe.read_parquet``/``read_csv``).
+    split_out : int, optional
+        Output partitions of the per-unit ``groupby`` (default: the input's
+        partition count, so no single task holds every unit).
+    progress : bool
+        Report each pass on stderr.
+    """
+
+    name = "dask"
+
+    def __init__(self, source, *, split_out: int | None = None, progress: bool = False, years=None,
+                 blocksize=None) -> None:
+        import dask.dataframe as dd
+
+        if isinstance(source, (str, os.PathLike)):
+            from policyeval.scale.streaming import scan_folder
+
+            folder = scan_folder(source, years=years)
+            files = [str(f) for f in folder.files]
+            if folder.format == "parquet":
+                source = dd.read_parquet(files, include_path_column="filename")
+            else:
+                source = dd.read_csv(files, include_path_column="filename", blocksize=blocksize or "64MB")
+        elif not type(source).__module__.startswith("dask"):
+            raise ArgumentTypeError(f"source must be a Dask DataFrame or a path, got {type(source).__name__}")
+        self.df = source
+        self.progress = progress
+        self.split_out = split_out or max(1, source.npartitions)
+
+    def _say(self, label):
+        if self.progress:
+            print(f"[policyeval.scale dask] {label} ...", file=sys.stderr, flush=True)
+
+    # ------------------------------------------------------------------
+    def facts(self, spec: PanelSpec) -> PanelFacts:
+        import dask
+
+        df = self.df
+        dtypes = df.dtypes
+        named = [("yname", spec.yname), ("tname", spec.tname), ("idname", spec.idname),
+                 ("gname", spec.gname), ("treatment", spec.treatment), ("cluster", spec.cluster)]
+        named += [("covariates", c) for c in spec.covariates]
+        for arg, col in named:
+            if col is not None and col not in df.columns:
+                raise ColumnNotFoundError(f"{arg}={col!r} is not a column of the data; available columns: "
+                                          f"{examples([c for c in df.columns if c != 'filename'], 12)}")
+        for arg, col in [("yname", spec.yname), ("tname", spec.tname), ("gname", spec.gname),
+                         ("treatment", spec.treatment)] + [("covariates", c) for c in spec.covariates]:
+            if col is not None and not (pd.api.types.is_numeric_dtype(dtypes[col])
+                                        and not pd.api.types.is_bool_dtype(dtypes[col])):
+                raise NonNumericValueError(f"{arg}={col!r} must be numeric; its type is {dtypes[col]}")
+        used = [("yname", spec.yname)] + [("covariates", c) for c in spec.covariates]
+        if spec.treatment:
+            used.append(("treatment", spec.treatment))
+        i, t = spec.idname, spec.tname
+
+        def checks(part: pd.DataFrame) -> pd.DataFrame:
+            tt = part[t].to_numpy(dtype=float)
+            out = {"n": len(part), "id_na": int(part[i].isna().sum()), "t_na": int(np.isnan(tt).sum()),
+                   "t_frac": int((np.isfinite(tt) & (tt != np.round(tt))).sum()),
+                   "g_neg": int((pd.to_numeric(part[spec.gname]) < 0).sum()) if spec.gname else 0,
+                   "cl_na": int(part[spec.cluster].isna().sum()) if spec.cluster else 0}
+            for arg, col in used:
+                out[f"miss_{col}"] = int((~np.isfinite(part[col].to_numpy(dtype=float))).sum())
+            return pd.DataFrame([out])
+
+        self._say("checks")
+        meta = checks(df._meta)
+        ck = df.map_partitions(checks, meta=meta).sum()
+        periods_d = df[t].drop_duplicates()
+        ck, periods = dask.compute(ck, periods_d)
+        if ck["id_na"]:
+            raise DataError(f"idname={i!r} is missing in {ck['id_na']} rows")
+        if ck["t_na"]:
+            raise DataError(f"tname={t!r} is missing in {ck['t_na']} rows")
+        if ck["t_frac"]:
+            p = periods.to_numpy(dtype=float)
+            raise DataError(f"tname={t!r} must hold integer periods; found non-integer values "
+                            f"{examples(p[p != np.round(p)])}")
+        if ck["g_neg"]:
+            raise TreatmentTimingError(f"gname={spec.gname!r} must be the first treated period or 0 for never "
+                                       f"treated; found negative values in {ck['g_neg']} rows")
+        if ck["cl_na"]:
+            raise DataError(f"cluster={spec.cluster!r} is missing in {ck['cl_na']} rows")
+        for arg, col in used:
+            m = int(ck[f"miss_{col}"])
+            if m:
+                ids = df[~df[col].astype(float).map_partitions(np.isfinite)][i].head(3, npartitions=-1)
+                raise DataError(f"{arg}={col!r} has {m} missing or infinite values (e.g. {spec.idname} "
+                                f"{examples(ids)}); the out-of-core path drops no rows: remove or impute them first")
+        periods = np.sort(periods.to_numpy(dtype=float)).astype(np.int64)
+        T = len(periods)
+
+        def per_row(part: pd.DataFrame) -> pd.DataFrame:
+            out = pd.DataFrame({"id": part[i].to_numpy(), "t": part[t].to_numpy(dtype=float),
+                                "one": np.ones(len(part))}, index=part.index)
+            out["g_min"] = _gnorm(part, spec, late=False) if spec.gname else 0.0
+            out["g_max"] = out["g_min"]
+            out["cl_min"] = part[spec.cluster].to_numpy() if spec.cluster else 0
+            out["cl_max"] = out["cl_min"]
+            if spec.treatment:
+                d = part[spec.treatment].to_numpy(dtype=float)
+                tt = out["t"].to_numpy()
+                out["t0_max"] = np.where(d == 0, tt, -np.inf)
+                out["t1_min"] = np.where(d == 1, tt, np.inf)
+                out["dmin_min"] = d
+                out["dbad_sum"] = (~np.isin(d, (0.0, 1.0))).astype(float)
+            return out
+
+        rows = df.map_partitions(per_row, meta=per_row(df._meta))
+        aggs = {"one_sum": "sum", "g_min": "min", "g_max": "max", "cl_min": "min", "cl_max": "max"}
+        if spec.treatment:
+            aggs.update({"t0_max": "max", "t1_min": "min", "dmin_min": "min", "dbad_sum": "sum"})
+        self._say("per-unit checks")
+        pu = rows.rename(columns={"one": "one_sum"}).groupby("id").agg(aggs, split_out=self.split_out)
+        keyed = rows.groupby(["id", "t"]).one.sum(split_out=self.split_out)
+
+        def summary(p: pd.DataFrame) -> pd.DataFrame:
+            out = {"units": len(p), "unbal": int((p["one_sum"] < T).sum()),
+                   "gvar": int((p["g_min"] != p["g_max"]).sum()),
+                   "clvar": int((p["cl_min"] != p["cl_max"]).sum())}
+            if spec.treatment:
+                out["dbad"] = float(p["dbad_sum"].sum())
+                out["off"] = int((p["t0_max"] > p["t1_min"]).sum())
+                out["always"] = int((p["dmin_min"] == 1).sum())
+            return pd.DataFrame([out])
+
+        summ = pu.map_partitions(summary, meta=summary(pu._meta)).sum()
+        ndup = (keyed > 1).sum()
+        coh = pu.g_min.value_counts()
+        ncl = pu.cl_min.nunique() if spec.cluster else pu.g_min.count()
+        summ, ndup, coh, ncl = dask.compute(summ, ndup, coh, ncl)
+        if ndup:
+            bad = keyed[keyed > 1].head(3, npartitions=-1)
+            where = ", ".join(f"({a}, {int(b)})" for a, b in bad.index)
+            files = ""
+            if "filename" in df.columns and len(bad):
+                a, b = bad.index[0]
+                hit = df[(df[i] == a) & (df[t] == b)]["filename"].compute().unique()
+                files = f"; ({a}, {int(b)}) is in {', '.join(os.path.basename(str(f)) for f in hit)}"
+            raise DuplicateObservationError(
+                f"{int(ndup)} ({i}, {t}) pairs appear more than once, e.g. {where}{files}; keep one row per "
+                "unit and period")
+        if summ["gvar"]:
+            ids = pu[pu.g_min != pu.g_max].index.compute()[:3]
+            raise TreatmentTimingError(
+                f"gname={spec.gname!r} varies within idname={i!r} for {int(summ['gvar'])} units "
+                f"(e.g. {examples(sorted(ids))}); treatment timing must be constant per unit.")
+        if summ["clvar"]:
+            ids = pu[pu.cl_min != pu.cl_max].index.compute()[:3]
+            raise DataError(f"cluster={spec.cluster!r} varies within idname={i!r} for {int(summ['clvar'])} units "
+                            f"(e.g. {examples(sorted(ids))}); clusters must be the unit or a coarser level, "
+                            "constant within unit")
+        if spec.treatment and summ["dbad"]:
+            raise DataError(f"treatment={spec.treatment!r} must be 0/1; {int(summ['dbad'])} rows hold other values")
+        if spec.treatment and summ["off"]:
+            ids = pu[pu.t0_max > pu.t1_min].index.compute()[:3]
+            raise TreatmentTimingError(
+                f"treatment={spec.treatment!r} switches off (1 then 0) within idname={i!r} for "
+                f"{int(summ['off'])} units (e.g. {examples(sorted(ids))}); staggered DiD needs an absorbing "
+                "treatment.")
+        if summ["unbal"]:
+            bad = pu[pu.one_sum < T].one_sum.compute().sort_index().head(3)
+            raise DataError(
+                f"unbalanced panel: {int(summ['unbal'])} units of idname={i!r} are not observed in all {T} "
+                f"periods of tname={t!r} (e.g. {', '.join(f'{a} ({int(b)} periods)' for a, b in bad.items())}). "
+                "The out-of-core path needs a balanced panel (the two-way within transform is then exact "
+                "from unit and period means); drop or complete these units first, or use the in-memory path.")
+        cohorts, n_late, notes = None, 0, []
+        if spec.gname:
+            cohorts = coh.astype(np.int64)
+            cohorts.index = cohorts.index.astype(float)
+            late = cohorts.index > periods.max()
+            n_late = int(cohorts[late].sum())
+            if n_late:
+                cohorts = pd.concat([cohorts[~late], pd.Series({0.0: n_late})]).groupby(level=0).sum()
+                if spec.treatment is None:
+                    notes.append(f"{n_late} units first treated after the last period {periods.max()} are "
+                                 "never treated within the sample and serve as controls.")
+            cohorts = cohorts.sort_index()
+        n_units = int(summ["units"])
+        n_clusters = int(ncl) if spec.cluster and spec.cluster != spec.idname else n_units
+        return PanelFacts(int(ck["n"]), n_units, periods, n_clusters, cohorts,
+                          always_treated=int(summ.get("always", 0)), notes=notes, n_late=n_late)
+
+    # ------------------------------------------------------------------
+    def _features(self, spec, features, means=None, cluster=False):
+        periods = None if means is None else np.asarray(self._periods, dtype=float)
+
+        def fn(part: pd.DataFrame) -> pd.DataFrame:
+            cols = {f"u{j}": _feature(part, f, spec) for j, f in enumerate(features)}
+            cols[f"u{len(features)}"] = part[spec.yname].to_numpy(dtype=float)
+            out = pd.DataFrame(cols, index=part.index)
+            if means is not None:
+                pos = np.searchsorted(periods, part[spec.tname].to_numpy(dtype=float))
+                out = out - means[pos]
+            out.insert(0, "unit", part[spec.idname].to_numpy())
+            out.insert(1, "t", part[spec.tname].to_numpy(dtype=float))
+            if cluster and spec.cluster is not None and spec.cluster != spec.idname:
+                out["cl"] = part[spec.cluster].to_numpy()
+            return out
+
+        return self.df.map_partitions(fn, meta=fn(self.df._meta))
+
+    def time_means(self, spec, features):
+        self._say("period means")
+        f = self._features(spec, features).drop(columns="unit")
+        m = f.groupby("t").mean().compute().sort_index()
+        self._periods = m.index.to_numpy(dtype=float)
+        return m[[f"u{j}" for j in range(len(features) + 1)]].to_numpy(dtype=float)
+
+    def within_gram(self, spec, features, means):
+        p = len(features) + 1
+        cols = [f"u{j}" for j in range(p)]
+        f = self._features(spec, features, means)
+        iu = np.triu_indices(p)
+
+        def gram(part: pd.DataFrame) -> pd.DataFrame:
+            u = part[cols].to_numpy(dtype=float)
+            return pd.DataFrame([(u.T @ u)[iu]])
+
+        def ugram(part: pd.DataFrame) -> pd.DataFrame:
+            s = part[cols].to_numpy(dtype=float)
+            return pd.DataFrame([((s / part["n"].to_numpy()[:, None]).T @ s)[iu]])
+
+        self._say("within pass")
+        r1 = f.map_partitions(gram, meta=gram(f._meta)).sum()
+        pu = f.assign(n=1.0).drop(columns="t").groupby("unit").sum(split_out=self.split_out)
+        r2 = pu.map_partitions(ugram, meta=ugram(pu._meta)).sum()
+        import dask
+
+        r1, r2 = dask.compute(r1, r2)
+        return _sym(r1.to_numpy(), p), _sym(r2.to_numpy(), p)
+
+    def score_gram(self, spec, features, means, beta):
+        k = len(features)
+        f = self._features(spec, features, means, cluster=True)
+        beta = np.asarray(beta, dtype=float)
+        by_cluster = "cl" in f.columns
+
+        def scores(part: pd.DataFrame) -> pd.DataFrame:
+            u = part[[f"u{j}" for j in range(k)]].to_numpy(dtype=float)
+            r = part[f"u{k}"].to_numpy(dtype=float) - u @ beta
+            out = pd.DataFrame(u * r[:, None], columns=[f"a{j}" for j in range(k)], index=part.index)
+            for j in range(k):
+                out[f"b{j}"] = u[:, j]
+            out["sr"], out["n"] = r, 1.0
+            out.insert(0, "unit", part["unit"].to_numpy())
+            if by_cluster:
+                out.insert(1, "cl", part["cl"].to_numpy())
+            return out
+
+        rows = f.map_partitions(scores, meta=scores(f._meta))
+        keys = ["unit", "cl"] if by_cluster else ["unit"]
+        pu = rows.groupby(keys).sum(split_out=self.split_out).reset_index()
+
+        def unit_scores(part: pd.DataFrame) -> pd.DataFrame:
+            a = part[[f"a{j}" for j in range(k)]].to_numpy(dtype=float)
+            b = part[[f"b{j}" for j in range(k)]].to_numpy(dtype=float)
+            s = a - b * (part["sr"].to_numpy() / part["n"].to_numpy())[:, None]
+            out = pd.DataFrame(s, columns=[f"s{j}" for j in range(k)], index=part.index)
+            if by_cluster:
+                out.insert(0, "cl", part["cl"].to_numpy())
+            return out
+
+        sc = pu.map_partitions(unit_scores, meta=unit_scores(pu._meta))
+        if by_cluster:
+            sc = sc.groupby("cl").sum(split_out=self.split_out)
+        iu = np.triu_indices(k)
+
+        def gram(part: pd.DataFrame) -> pd.DataFrame:
+            s = part[[f"s{j}" for j in range(k)]].to_numpy(dtype=float)
+            return pd.DataFrame([(s.T @ s)[iu]])
+
+        self._say("score pass")
+        out = sc.map_partitions(gram, meta=gram(sc._meta)).sum().compute()
+        return _sym(out.to_numpy(), k)
+
+    # ------------------------------------------------------------------
+    def cohort_moments(self, spec, periods, drop_before):
+        T = len(periods)
+        per = np.asarray(periods, dtype=float)
+
+        def wide(part: pd.DataFrame) -> pd.DataFrame:
+            t = part[spec.tname].to_numpy(dtype=float)
+            y = part[spec.yname].to_numpy(dtype=float)
+            out = pd.DataFrame({"id": part[spec.idname].to_numpy(), "g": _gnorm(part, spec)}, index=part.index)
+            for j, p in enumerate(per):
+                out[f"y{j}"] = np.where(t == p, y, 0.0)
+            keep = np.isin(t, per) & ~((out["g"].to_numpy() > 0) & (out["g"].to_numpy() <= drop_before))
+            return out[keep]
+
+        rows = self.df.map_partitions(wide, meta=wide(self.df._meta))
+        pu = rows.groupby(["id", "g"]).sum(split_out=self.split_out).reset_index()
+        iu = np.triu_indices(T)
+        ycols = [f"y{j}" for j in range(T)]
+
+        def moments(part: pd.DataFrame) -> pd.DataFrame:
+            out = []
+            for g, sub in part.groupby("g"):
+                y = sub[ycols].to_numpy(dtype=float)
+                out.append([g, len(sub), *y.sum(axis=0), *(y.T @ y)[iu]])
+            return pd.DataFrame(out, columns=["g", "n", *range(T + len(iu[0]))], dtype=float)
+
+        self._say("cohort moments")
+        res = pu.map_partitions(moments, meta=moments(pu._meta)).compute().groupby("g").sum().sort_index()
+        arr = res.to_numpy(dtype=float)
+        g = res.index.to_numpy(dtype=float)
+        Q = np.stack([_sym(r[1 + T:], T) for r in arr])
+        return g, arr[:, 0].astype(np.int64), arr[:, 1:1 + T], Q
+
+    def cluster_cohort_sums(self, spec, periods, drop_before):
+        per = np.asarray(periods, dtype=float)
+
+        def rows(part: pd.DataFrame) -> pd.DataFrame:
+            t = part[spec.tname].to_numpy(dtype=float)
+            g = _gnorm(part, spec)
+            out = pd.DataFrame({"cl": part[spec.cluster].to_numpy(), "g": g, "t": t,
+                                "s": part[spec.yname].to_numpy(dtype=float), "n": 1}, index=part.index)
+            return out[np.isin(t, per) & ~((g > 0) & (g <= drop_before))]
+
+        self._say("cluster x cohort sums")
+        r = self.df.map_partitions(rows, meta=rows(self.df._meta))
+        frame = r.groupby(["cl", "g", "t"]).sum().compute().reset_index()
+        return _pairs(frame, periods)
