@@ -5,13 +5,15 @@ time effects and AR(1)-free normal noise, T0 = 15 pre and T1 = 5 post periods, o
 treated unit (unit 0), treatment effect 0 (size) or 1.5 noise sds (power).
 
 * SyntheticControl(v_method="equal"): in-space permutation p-value of the post/pre
-  RMSPE ratio. Units are exchangeable, so under H0 the p-value is uniform on
-  {1/20, ..., 20/20}: P(p <= 0.05) = 0.05 and P(p <= 0.10) = 0.10 exactly.
+  RMSPE ratio, with placebo donor pools excluding the treated unit (ADH 2010,
+  ``sc_perm``) or including it (``sc_perm_all``). Units are exchangeable, so with
+  ``placebo_donors="all"`` the p-value is uniform on {1/20, ..., 20/20} under H0:
+  P(p <= 0.05) = 0.05 and P(p <= 0.10) = 0.10 exactly.
 * SyntheticDiD(se_method="placebo"): normal-theory p-value of att / placebo SE.
 * SyntheticControl conformal inference (CWZ 2021): joint p-value of no effect in the
   5 post periods, moving-block permutations.
 
-Run:  .venv/bin/python benchmarks/mc_synthetic_placebo.py [n_sims]
+Run:  .venv/bin/python benchmarks/mc_synthetic_placebo.py [n_sims] [sdid_reps]   (0 skips SDID)
 The result of the last run is recorded in benchmarks/mc_synthetic_placebo.md.
 """
 
@@ -44,10 +46,14 @@ def one_draw(seed: int, effect: float, sdid_reps: int) -> dict:
     df, n_pre = simulate(rng, effect=effect)
     args = dict(yname="y", tname="t", idname="unit", treated_units=["u00"], treat_time=n_pre)
     sc = SyntheticControl(v_method="equal").fit(df, **args)
+    sc_all = SyntheticControl(v_method="equal", placebo_donors="all").fit(df, **args)
     conformal = sc.conformal_inference(confidence_sets=False).attrs["joint_p_value"]
-    sd = SyntheticDiD(se_method="placebo", n_replications=sdid_reps, random_state=seed).fit(df, **args)
-    return {"sc_perm": sc.permutation_pvalue, "sc_conformal": conformal,
-            "sdid_placebo": float(sd.pvalues["att"])}
+    out = {"sc_perm": sc.permutation_pvalue, "sc_perm_all": sc_all.permutation_pvalue,
+           "sc_conformal": conformal}
+    if sdid_reps:
+        sd = SyntheticDiD(se_method="placebo", n_replications=sdid_reps, random_state=seed).fit(df, **args)
+        out["sdid_placebo"] = float(sd.pvalues["att"])
+    return out
 
 
 def main(n_sims: int = 300, sdid_reps: int = 50) -> pd.DataFrame:
@@ -59,7 +65,7 @@ def main(n_sims: int = 300, sdid_reps: int = 50) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     summary = []
     for (effect), g in out.groupby("effect"):
-        for col in ("sc_perm", "sc_conformal", "sdid_placebo"):
+        for col in [c for c in ("sc_perm", "sc_perm_all", "sc_conformal", "sdid_placebo") if c in g]:
             p = g[col].to_numpy()
             summary.append({"effect": effect, "test": col, "reject_5%": np.mean(p <= 0.05),
                             "reject_10%": np.mean(p <= 0.10), "mean_p": p.mean(),
@@ -71,4 +77,4 @@ def main(n_sims: int = 300, sdid_reps: int = 50) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300, int(sys.argv[2]) if len(sys.argv) > 2 else 50)

@@ -142,6 +142,11 @@ class SyntheticControl:
     placebos : bool
         Run the in-space placebos at fit time (one refit per donor), giving
         the permutation p-value.
+    placebo_donors : {"exclude_treated", "all"}
+        Donor pool of each placebo: all other donors (ADH 2010, the default)
+        or all other units including the treated one (the exact permutation
+        test under the sharp null of no effect; see
+        ``benchmarks/mc_synthetic_placebo.md`` for the size of each).
     progress : bool
         Show a progress bar over placebo refits.
 
@@ -178,11 +183,13 @@ class SyntheticControl:
     """
 
     def __init__(self, predictors: Sequence | None = None, v_method: str = "nested",
-                 standardize: bool = True, placebos: bool = True, progress: bool = False) -> None:
+                 standardize: bool = True, placebos: bool = True,
+                 placebo_donors: str = "exclude_treated", progress: bool = False) -> None:
         self.predictors = predictors
         self.v_method = v_method
         self.standardize = standardize
         self.placebos = placebos
+        self.placebo_donors = placebo_donors
         self.progress = progress
 
     def _specs(self, df: pd.DataFrame, yname: str, block: Block) -> list:
@@ -243,6 +250,8 @@ class SyntheticControl:
         """
         if self.v_method not in _V_METHODS:
             raise ValueError(f"v_method={self.v_method!r} must be one of {_V_METHODS}")
+        if self.placebo_donors not in ("exclude_treated", "all"):
+            raise ValueError(f"placebo_donors={self.placebo_donors!r} must be 'exclude_treated' or 'all'")
         block = prepare_block(df, yname, tname, idname, treatment=treatment,
                               treated_units=treated_units, treat_time=treat_time, donors=donors,
                               estimator="SyntheticControl")
@@ -281,7 +290,8 @@ class SyntheticControl:
         pvalue = np.nan
         if self.placebos:
             placebo_table, gaps = _placebo.in_space_placebos(
-                block.Y.shape[0], block.units, treated, n_pre, problem.paths, progress=self.progress)
+                block.Y.shape[0], block.units, treated, n_pre, problem.paths, progress=self.progress,
+                exclude_treated=self.placebo_donors == "exclude_treated")
             placebo_gaps = pd.DataFrame(gaps.T, index=block.periods, columns=block.units)
             pvalue = _placebo.permutation_pvalue(placebo_table["ratio"].to_numpy(), treated)
         return SyntheticControlResult(
@@ -289,7 +299,8 @@ class SyntheticControl:
                 "yname": yname, "tname": tname, "idname": idname, "treatment": treatment,
                 "treated_units": block.treated_units, "treat_time": block.treat_time,
                 "donors": donors, "predictors": self.predictors, "v_method": self.v_method,
-                "standardize": self.standardize, "method": f"sc, V {self.v_method}"},
+                "standardize": self.standardize, "placebo_donors": self.placebo_donors,
+                "method": f"sc, V {self.v_method}"},
             data=df, placebo_table=placebo_table, placebo_gaps=placebo_gaps, pvalue=pvalue)
 
     @staticmethod

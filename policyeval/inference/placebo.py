@@ -55,7 +55,8 @@ def _progress(iterable, show: bool, desc: str):
 
 def in_space_placebos(n_units: int, units: Sequence, treated: int, n_pre: int,
                       paths: Callable[[int, list], tuple[np.ndarray, np.ndarray]],
-                      progress: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+                      progress: bool = False,
+                      exclude_treated: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
     r"""Reassign treatment to every unit and record its gap path.
 
     Parameters
@@ -65,8 +66,7 @@ def in_space_placebos(n_units: int, units: Sequence, treated: int, n_pre: int,
     units : sequence
         Their labels.
     treated : int
-        Position of the actually treated unit; it is excluded from every
-        placebo's donor pool, as in Abadie, Diamond & Hainmueller (2010).
+        Position of the actually treated unit.
     n_pre : int
         Number of pre-treatment periods.
     paths : callable
@@ -74,6 +74,12 @@ def in_space_placebos(n_units: int, units: Sequence, treated: int, n_pre: int,
         unit ``j`` built from the units at positions ``donors``.
     progress : bool
         Show a progress bar.
+    exclude_treated : bool
+        Leave the treated unit out of every placebo's donor pool, as Abadie,
+        Diamond & Hainmueller (2010) do (its post-period outcomes carry the
+        effect). Placebos then have one donor fewer than the treated unit,
+        which makes the test somewhat liberal; ``False`` gives every unit all
+        other units as donors, the exact permutation test under the sharp null.
 
     Returns
     -------
@@ -90,7 +96,7 @@ def in_space_placebos(n_units: int, units: Sequence, treated: int, n_pre: int,
     """
     rows = []
     for j in _progress(range(n_units), progress, "in-space placebos"):
-        donors = [i for i in range(n_units) if i != j and i != treated]
+        donors = [i for i in range(n_units) if i != j and not (exclude_treated and i == treated)]
         actual, synthetic = paths(j, donors)
         rows.append(actual - synthetic)
     gaps = np.vstack(rows)
