@@ -233,8 +233,11 @@ class TWFE:
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            Long panel, one row per unit and period.
+        df : pandas.DataFrame, path, duckdb relation or dask DataFrame
+            Long panel, one row per unit and period. Anything but a pandas
+            DataFrame (a Parquet file/folder, a DuckDB relation, a Dask
+            DataFrame) is estimated out of core by :func:`policyeval.scale.fit_twfe`
+            (balanced panels; same numbers).
         yname, tname, idname : str
             Outcome, integer period and unit columns.
         treatment : str, optional
@@ -266,6 +269,12 @@ class TWFE:
         if (treatment is None) == (gname is None):
             raise ValueError("give exactly one of treatment= (a 0/1 column) and gname= (first "
                              "treated period)")
+        if not isinstance(df, pd.DataFrame):
+            # a Parquet path, a DuckDB relation or a Dask DataFrame: out of core, same numbers
+            from policyeval.scale import fit_twfe
+
+            return fit_twfe(df, yname, tname, idname, treatment=treatment, gname=gname,
+                            covariates=covariates, weights=weights, estimator=self)
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname,
             regressors=[treatment] if treatment else [], covariates=covariates,
@@ -414,8 +423,9 @@ class EventStudy:
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            Long panel.
+        df : pandas.DataFrame, path, duckdb relation or dask DataFrame
+            Long panel; non-pandas data go to
+            :func:`policyeval.scale.fit_event_study` (out of core).
         yname, tname, idname : str
             Outcome, integer period and unit columns.
         gname : str
@@ -441,6 +451,11 @@ class EventStudy:
             If no treated unit is observed at a reference period, or the
             event-time dummies are collinear with the fixed effects.
         """
+        if not isinstance(df, pd.DataFrame):
+            from policyeval.scale import fit_event_study
+
+            return fit_event_study(df, yname, tname, idname, gname, covariates=covariates,
+                                   weights=weights, estimator=self)
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname,
             covariates=covariates, weights=weights, cluster=self.cluster,
