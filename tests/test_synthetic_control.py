@@ -307,3 +307,22 @@ def test_simplex_lstsq_satisfies_kkt_property():
         assert grad[w > 1e-9].max() <= grad.min() + 1e-6 * scale
 
     check()
+
+
+@pytest.mark.parametrize("pool", ["exclude_treated", "all"])
+@pytest.mark.filterwarnings("ignore::policyeval.exceptions.EstimationWarning")
+def test_each_placebo_equals_a_direct_fit(pool):
+    """A placebo is the SC of that donor from the pool; standardize=False so that predictor
+    scaling (computed over all units of the fit) is the same in both fits."""
+    df = simulate(n_donors=8, effect=3.0, seed=14)
+    opts = dict(v_method="equal", standardize=False)
+    res = SyntheticControl(placebo_donors=pool, **opts).fit(df, **SIM)
+    pool_units = [u for u in df.unit.unique() if u != "d04" and not (pool == "exclude_treated" and u == "T")]
+    direct = SyntheticControl(placebos=False, **opts).fit(
+        df[df.unit.isin(pool_units + ["d04"])], yname="y", tname="year", idname="unit",
+        treated_units=["d04"], treat_time=2010)
+    row = res.placebos.set_index("unit").loc["d04"]
+    assert row["pre_rmspe"] == pytest.approx(direct.rmspe_pre, rel=1e-9)
+    assert row["post_rmspe"] == pytest.approx(direct.rmspe_post, rel=1e-9)
+    with pytest.raises(ValueError, match="placebo_donors='some' must be"):
+        SyntheticControl(placebo_donors="some").fit(df, **SIM)
