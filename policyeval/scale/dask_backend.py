@@ -66,8 +66,8 @@ class DaskEngine:
         :func:`policyeval.scale.streaming.scan_folder`, read with
         ``dask.dataframe.read_parquet``/``read_csv``).
     split_out : int, optional
-        Output partitions of the per-unit ``groupby`` (default: the input's
-        partition count, so no single task holds every unit).
+        Output partitions of the per-unit ``groupby`` (default: one per 8
+        input partitions, so no single task holds every unit of a large panel).
     progress : bool
         Report each pass on stderr.
     """
@@ -83,15 +83,15 @@ class DaskEngine:
 
             folder = scan_folder(source, years=years)
             files = [str(f) for f in folder.files]
-            if folder.format == "parquet":
-                source = dd.read_parquet(files, include_path_column="filename")
-            else:
-                source = dd.read_csv(files, include_path_column="filename", blocksize=blocksize or "64MB")
+            # one frame per file, tagged with its name so a duplicate key can be traced to its file
+            read = dd.read_parquet if folder.format == "parquet" else (
+                lambda f: dd.read_csv(f, blocksize=blocksize or "64MB"))
+            source = dd.concat([read(f).assign(filename=os.path.basename(f)) for f in files])
         elif not type(source).__module__.startswith("dask"):
             raise ArgumentTypeError(f"source must be a Dask DataFrame or a path, got {type(source).__name__}")
         self.df = source
         self.progress = progress
-        self.split_out = split_out or max(1, source.npartitions)
+        self.split_out = split_out or max(1, source.npartitions // 8)
 
     def _say(self, label):
         if self.progress:
