@@ -53,6 +53,10 @@ def execute(path: Path, out: Path, *, timeout: int = 600, inplace: bool = False)
     env_before = os.environ.get("POLICYEVAL_REPORTS")
     os.environ["POLICYEVAL_REPORTS"] = str((out / "notebooks").resolve())
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # single-threaded BLAS, as under nbval (notebooks/conftest.py): results must not depend on
+    # the number of cores, since the stored outputs are compared digit for digit
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     started = time.perf_counter()
     try:
         # the kernel inherits this process's environment, so it writes under `out`
