@@ -90,7 +90,7 @@ def run_child(method, estimator, folder, timeout):
     t0 = time.perf_counter()
     try:
         proc = subprocess.run([sys.executable, __file__, "--child", method, estimator, str(folder), str(out)],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"status": f"timeout after {timeout} s"}
     if proc.returncode != 0 or not out.exists():
@@ -152,7 +152,7 @@ def main():
     lines = [
         "# Out-of-core benchmark: in-memory vs DuckDB vs Dask",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        (f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM; Python "
         f"{platform.python_version()}. Data: `policyeval.scale.simulate_firms` (simulated, seed 2026), "
         f"{args.years} years, yearly Parquet files. Each cell is one child process; peak memory is its "
@@ -160,7 +160,7 @@ def main():
         "workers (threads) in the child. pandas: `pd.read_parquet` of the five used columns, then the "
         "in-memory estimator. Estimators: `cs` = CallawaySantAnna (no covariates, clustered by county) "
         "+ dynamic aggregation; `twfe` = TWFE clustered by county; `event_study` = EventStudy window "
-        "(-5, 5) clustered by county.",
+        "(-5, 5) clustered by county."),
         "",
         "Command: `.venv/bin/python benchmarks/bench_scale.py " + " ".join(sys.argv[1:]) + "`",
         "",

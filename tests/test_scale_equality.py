@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import policyeval as pe
-from policyeval.scale import fit_callaway_santanna, fit_event_study, fit_twfe
+from policyeval.scale import fit_callaway_santanna, fit_twfe
 
 TOL = 1e-8
 
@@ -191,3 +191,16 @@ def test_recovers_known_effect_on_simulated_firms(tmp_path):
     z = (dyn["estimate"] - truth) / dyn["std_error"]
     assert (z.abs() < 4).all(), z
     assert dyn.loc[3, "conf_low"] > 0
+
+
+def test_twfe_and_event_study_with_late_and_always_treated_cohorts():
+    df = make_panel(n=200, cohorts=(0, 1999, 2004, 2006, 2015), seed=5)
+    rel = duckdb.from_df(df)
+    est = pe.TWFE(cluster="county")
+    with pytest.warns(pe.exceptions.EstimationWarning, match="treated in every period"):
+        a = est.fit(df, "y", "year", "firm", gname="first_treat")
+    with pytest.warns(pe.exceptions.EstimationWarning, match="treated in every period"):
+        b = est.fit(rel, "y", "year", "firm", gname="first_treat")
+    same_regression(a, b)
+    es = pe.EventStudy(window=(-3, 3))
+    same_regression(es.fit(df, "y", "year", "firm", "first_treat"), es.fit(rel, "y", "year", "firm", "first_treat"))

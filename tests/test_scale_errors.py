@@ -16,7 +16,12 @@ from policyeval.exceptions import (
     NonNumericValueError,
     TreatmentTimingError,
 )
-from policyeval.scale import fit_callaway_santanna, fit_event_study, fit_twfe, make_engine
+from policyeval.scale import (
+    fit_callaway_santanna,
+    fit_event_study,
+    fit_twfe,
+    make_engine,
+)
 from policyeval.scale.streaming import iter_chunks, scan_folder
 from tests.test_scale_equality import make_panel
 
@@ -208,7 +213,7 @@ def test_simulated_firms_are_labelled_seeded_and_use_registry_roles(tmp_path):
                             progress=False)
     b = simulate_firm_panel(tmp_path / "b", 3000, years=range(2010, 2014), seed=5, chunk_firms=1000,
                             progress=False)
-    assert a["n_rows"] == 12000 and len(a["files"]) == 4
+    assert a["n_rows"] == b["n_rows"] == 12000 and len(a["files"]) == 4
     meta = json.loads(pq.read_schema(a["files"][0]).metadata[b"policyeval.simulated"])
     assert meta["simulated"] is True and meta["seed"] == 5
     fa, fb = pd.read_parquet(tmp_path / "a"), pd.read_parquet(tmp_path / "b")

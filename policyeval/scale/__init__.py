@@ -14,7 +14,7 @@ import os
 
 from policyeval.exceptions import ArgumentTypeError
 
-__all__ = ["fit_twfe", "fit_event_study", "fit_callaway_santanna", "make_engine"]
+__all__ = ["fit_callaway_santanna", "fit_event_study", "fit_twfe", "make_engine"]
 
 _BACKENDS = ("duckdb", "dask")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

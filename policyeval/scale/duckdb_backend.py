@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -275,7 +275,7 @@ class DuckDBEngine:
               + f", sum({r}) AS sr, count(*) AS n FROM rr GROUP BY unit")
         score = ", ".join(f"a{j} - b{j} * sr / n AS s{j}" for j in range(k))
         if by_cluster:
-            top = f"SELECT cl, " + ", ".join(f"sum(a{j} - b{j} * sr / n) AS s{j}" for j in range(k)) \
+            top = "SELECT cl, " + ", ".join(f"sum(a{j} - b{j} * sr / n) AS s{j}" for j in range(k)) \
                 + " FROM pu GROUP BY cl"
         else:
             top = f"SELECT {score} FROM pu"

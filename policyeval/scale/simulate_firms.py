@@ -29,13 +29,13 @@ firm operates that year (the enclave's county after relocation).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_firm_panel", "true_effects", "county_roles"]
+__all__ = ["county_roles", "simulate_firm_panel", "true_effects"]
 
 GENERATOR = "policyeval.scale.simulate_firms"
 

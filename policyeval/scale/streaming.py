@@ -12,15 +12,15 @@ files that hold them), since a set of every key would not fit in memory.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import pandas as pd
 
 from policyeval.exceptions import DataError
 
-__all__ = ["PanelFolder", "scan_folder", "iter_chunks"]
+__all__ = ["PanelFolder", "iter_chunks", "scan_folder"]
 
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|21\d\d)(?!\d)")
 

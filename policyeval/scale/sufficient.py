@@ -61,8 +61,9 @@ otherwise.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -78,8 +79,14 @@ from policyeval.inference.covariance import resolve_ssc
 from policyeval.inference.influence import InfluenceFunction
 
 __all__ = [
-    "Feature", "PanelSpec", "PanelFacts", "Engine", "SufficientCohortInfluence",
-    "twfe_from_engine", "event_study_from_engine", "callaway_santanna_from_engine",
+    "Engine",
+    "Feature",
+    "PanelFacts",
+    "PanelSpec",
+    "SufficientCohortInfluence",
+    "callaway_santanna_from_engine",
+    "event_study_from_engine",
+    "twfe_from_engine",
 ]
 
 
@@ -250,11 +257,11 @@ def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, e
     kind = "clustered" if spec["vcov"] == "cluster" else "classical (iid)"
     if fit["n_clusters"]:
         kind += f" ({spec['cluster']}: {fit['n_clusters'][0]})"
-    notes = list(facts.notes) + [
+    notes = list(facts.notes) + [(
         f"Standard errors: {kind}; small-sample correction adj={corr.adj}, fixef_k={corr.fixef_k!r}, "
         f"cluster_adj={corr.cluster_adj} (K={fit['n_params']}); t distribution with "
         f"{fit['df_resid']} df. Computed out of core from sufficient statistics "
-        f"(backend: {spec['backend']})."]
+        f"(backend: {spec['backend']}).")]
     return RegressionResult(
         params, pd.Series(np.sqrt(np.diag(V)), index=params.index), nobs=facts.n_rows,
         n_units=facts.n_units, spec=spec, estimator=estimator, vcov=V, influence=None,
@@ -349,13 +356,12 @@ def event_study_from_engine(engine: Engine, estimator, *, yname, tname, idname, 
     binned, ops = {}, {}
     if estimator.window is not None:
         lo, hi = estimator.window
-        if e_all.min() < lo or e_all.max() > hi:
-            if not estimator.bin_endpoints:
-                raise DataError(
-                    f"bin_endpoints=False would drop the rows of treated units outside window="
-                    f"{estimator.window}, which unbalances the panel; the out-of-core path needs a "
-                    "balanced panel. Use bin_endpoints=True or a window covering event times "
-                    f"{int(e_all.min())}..{int(e_all.max())}")
+        if (e_all.min() < lo or e_all.max() > hi) and not estimator.bin_endpoints:
+            raise DataError(
+                f"bin_endpoints=False would drop the rows of treated units outside window="
+                f"{estimator.window}, which unbalances the panel; the out-of-core path needs a "
+                "balanced panel. Use bin_endpoints=True or a window covering event times "
+                f"{int(e_all.min())}..{int(e_all.max())}")
         if e_all.min() < lo:
             binned[lo], ops[lo] = f"<= {lo}", "le"
         if e_all.max() > hi:
