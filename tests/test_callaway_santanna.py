@@ -222,8 +222,9 @@ def test_cluster_se_equals_cluster_sums_of_dense_influence():
     df["state"] = df["id"] % 17
     res = CallawaySantAnna().fit(df, yname="y", tname="year", idname="id", gname="g", cluster="state")
     plain = CallawaySantAnna().fit(df, yname="y", tname="year", idname="id", gname="g")
-    psi = plain.influence.to_dense()                          # rows: units in order of appearance
-    state = df["id"].unique() % 17
+    psi = plain.influence.to_dense()                          # rows: plain.unit_ids
+    np.testing.assert_array_equal(plain.unit_ids, df["id"].unique())
+    state = plain.unit_ids % 17
     s = pd.DataFrame(psi).groupby(state).sum().to_numpy()
     se = np.sqrt((s ** 2).sum(0)) / psi.shape[0]
     np.testing.assert_allclose(res.att_gt["std_error"], se, rtol=1e-10)

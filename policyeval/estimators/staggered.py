@@ -287,7 +287,8 @@ class CallawaySantAnna:
                 "random_state": self.random_state, "progress": self.progress}
         result = GroupTimeResult(table, infl, group_shares=shares, cohort_of_code=code_cohort,
                                  cohort_values=cohort_values, nobs=d.nobs, n_units=d.n_units, spec=spec,
-                                 level=self.level, notes=d.notes)
+                                 level=self.level, notes=d.notes,
+                                 unit_ids=d.ids if d.panel else None)
         if self.n_bootstrap:
             result = result.bootstrap(self.n_bootstrap, weights=self.bootstrap_weights,
                                       random_state=self.random_state, progress=self.progress)

@@ -61,7 +61,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
     """
 
     def __init__(self, cells: pd.DataFrame, influence, *, group_shares, cohort_of_code, cohort_values,
-                 nobs, n_units, spec, level=0.95, bootstrap=None, notes=()):
+                 nobs, n_units, spec, level=0.95, bootstrap=None, notes=(), unit_ids=None):
         idx = pd.MultiIndex.from_frame(cells[["group", "time"]])
         est = pd.Series(cells["estimate"].to_numpy(), index=idx)
         se_analytic = influence.std_errors()
@@ -79,6 +79,8 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         self.cohort_values = np.asarray(cohort_values, dtype=float)
         self.std_errors_analytic = pd.Series(se_analytic, index=idx)
         self.bootstrap_result = bootstrap
+        #: id of each influence-function row (panels; ``None`` for cross-sections)
+        self.unit_ids = unit_ids
 
     @property
     def vcov_matrix(self) -> pd.DataFrame:
@@ -137,7 +139,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         return GroupTimeResult(self._cells, self.influence, group_shares=self.group_shares,
                                cohort_of_code=self.cohort_of_code, cohort_values=self.cohort_values,
                                nobs=self.nobs, n_units=self.n_units, spec=spec, level=level,
-                               bootstrap=boot, notes=self.extra.get("notes", ()))
+                               bootstrap=boot, notes=self.extra.get("notes", ()), unit_ids=self.unit_ids)
 
     # ------------------------------------------------------------------
     def _wif_coef(self, groups: np.ndarray, att: np.ndarray) -> np.ndarray:
