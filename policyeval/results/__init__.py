@@ -1,5 +1,22 @@
 """Result objects returned by every estimator."""
 
+from __future__ import annotations
+
+import importlib
+
 from policyeval.results.base import EstimationResult, Summary
 
-__all__ = ["EstimationResult", "Summary"]
+_LAZY = {
+    "GroupTimeResult": "policyeval.results.staggered",
+    "AggregateResult": "policyeval.results.staggered",
+}
+
+__all__ = ["EstimationResult", "Summary", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'policyeval.results' has no attribute {name!r}")
