@@ -46,7 +46,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,7 @@ from policyeval.data._admin_code_history import (
     coverage_end,
     load_history,
 )
+from policyeval._validation import examples
 from policyeval.exceptions import (
     AdminCodeError,
     AdminCodeWarning,
@@ -82,12 +83,6 @@ _EVENT_COLUMNS = [
 ]
 
 
-def _examples(values: Iterable, k: int = 3) -> str:
-    vals = list(dict.fromkeys(values))
-    shown = ", ".join(str(v) for v in vals[:k])
-    return shown + (", ..." if len(vals) > k else "")
-
-
 # --------------------------------------------------------------------------- #
 # validation
 # --------------------------------------------------------------------------- #
@@ -103,7 +98,7 @@ def _normalise_codes(series: pd.Series, column: str) -> pd.Series:
         if len(frac):
             raise AdminCodeError(
                 f"idname={column!r} has {len(frac)} non-integer code(s) "
-                f"(e.g. {_examples(frac)}); codes are 6-digit integers."
+                f"(e.g. {examples(frac)}); codes are 6-digit integers."
             )
         series = series.astype("int64")
     text = series.astype(str).str.strip()
@@ -114,7 +109,7 @@ def _normalise_codes(series: pd.Series, column: str) -> pd.Series:
             hint = " 12-digit statistical codes (统计用区划代码) keep the GB/T 2260 code in their first 6 digits."
         raise AdminCodeError(
             f"idname={column!r} has {bad.nunique()} malformed code(s) "
-            f"(e.g. {_examples(bad)}); GB/T 2260 codes are 6 digits, first digit 1-9.{hint}"
+            f"(e.g. {examples(bad)}); GB/T 2260 codes are 6 digits, first digit 1-9.{hint}"
         )
     return text
 
@@ -137,7 +132,7 @@ def _years(series: pd.Series, column: str) -> pd.Series:
     if len(bad):
         raise AdminCodeError(
             f"tname={column!r} has {len(bad)} value(s) that are not integer years "
-            f"(e.g. {_examples(bad)})."
+            f"(e.g. {examples(bad)})."
         )
     return num.astype("int64")
 
@@ -197,7 +192,7 @@ def validate_codes(df: pd.DataFrame, idname: str, tname: str | None = None, *, v
         ex = [f"{c} in {y}" for c, y in zip(bad["code"], bad["year"])]
         raise AdminCodeError(
             f"idname={idname!r} has {bad['code'].nunique()} code(s) unknown {where} "
-            f"(e.g. {_examples(ex)}); see policyeval.data.admin_codes.code_history(code)."
+            f"(e.g. {examples(ex)}); see policyeval.data.admin_codes.code_history(code)."
         )
     return codes
 
@@ -208,7 +203,7 @@ def _require_columns(df, **columns) -> None:
     for arg, col in columns.items():
         if col is not None and col not in df.columns:
             raise ColumnNotFoundError(
-                f"{arg}={col!r} is not a column of df (columns: {_examples(df.columns, 8)})."
+                f"{arg}={col!r} is not a column of df (columns: {examples(df.columns, 8)})."
             )
 
 
@@ -312,7 +307,7 @@ def list_counties(provinces: Sequence[str] = ("32", "33"), vintage: int = 2019) 
     too_late = [p for p in provs if vintage > coverage_end(p + "0000")]
     if too_late:
         raise AdminCodeError(
-            f"vintage={vintage} is beyond the code history for province(s) {_examples(too_late)} "
+            f"vintage={vintage} is beyond the code history for province(s) {examples(too_late)} "
             f"(covered to {coverage_end(too_late[0] + '0000')}); only 32 and 33 are curated past 2020."
         )
     hist = load_history()
@@ -322,7 +317,7 @@ def list_counties(provinces: Sequence[str] = ("32", "33"), vintage: int = 2019) 
     live = live[live["code"].str[:2].isin(provs)]
     unknown = sorted(set(provs) - set(live["code"].str[:2]))
     if unknown:
-        raise AdminCodeError(f"provinces has code(s) with no units in vintage {vintage}: {_examples(unknown)}.")
+        raise AdminCodeError(f"provinces has code(s) with no units in vintage {vintage}: {examples(unknown)}.")
     names = dict(zip(live["code"], live["name"]))
     county = live[live["code"].str[4:] != "00"].copy()
     county["prefecture_code"] = county["code"].str[:4] + "00"
@@ -543,7 +538,7 @@ def harmonize_codes(
         c, t, msg = failures[0]
         raise AdminCodeError(
             f"idname={idname!r}: {len(failures)} (code, year) pair(s) cannot be carried to "
-            f"to_vintage={V} (e.g. {_examples(f'{a} in {b}' for a, b, _ in failures)}): {msg}."
+            f"to_vintage={V} (e.g. {examples(f'{a} in {b}' for a, b, _ in failures)}): {msg}."
         )
 
     dsu = _DSU()
@@ -564,7 +559,7 @@ def harmonize_codes(
             expected = {t: frozenset().union(*(hist.map(k, V, ref(t), seen) for k in K)) for t in yrs}
         except UnmappableCodeError as err:
             raise AdminCodeError(
-                f"idname={idname!r}: cannot tell which units of df make up {_examples(K)} "
+                f"idname={idname!r}: cannot tell which units of df make up {examples(K)} "
                 f"(vintage {V}): {err}."
             ) from None
         has_split = len(K) > 1
@@ -583,8 +578,8 @@ def harmonize_codes(
             if not single:
                 raise AmbiguousSplitError(
                     f"splits='keep_predecessor' needs one pre-split unit, but in every year of "
-                    f"df the units {_examples(K, 6)} (vintage {V}) overlap several units "
-                    f"(e.g. {_examples(sorted(expected[yrs[0]]), 6)} in {yrs[0]}); aggregate them "
+                    f"df the units {examples(K, 6)} (vintage {V}) overlap several units "
+                    f"(e.g. {examples(sorted(expected[yrs[0]]), 6)} in {yrs[0]}); aggregate them "
                     f"yourself or restrict the years of df."
                 )
             pred = next(iter(expected[max(single)]))
@@ -644,7 +639,7 @@ def harmonize_codes(
             bad = pd.DataFrame({"code": codes, "year": years})[dup.to_numpy()]
             raise DuplicateObservationError(
                 f"idname={idname!r}: {int(dup.sum())} rows hold one unit twice in a year under its "
-                f"old and new code (e.g. {_examples(f'{c} in {t}' for c, t in zip(bad['code'], bad['year']))}); "
+                f"old and new code (e.g. {examples(f'{c} in {t}' for c, t in zip(bad['code'], bad['year']))}); "
                 f"drop one of each pair before harmonising."
             )
 
@@ -671,13 +666,13 @@ def _check_sum_columns(df, sum_columns, idname, tname) -> list[str]:
     cols = list(sum_columns)
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise ColumnNotFoundError(f"sum_columns has column(s) not in df: {_examples(missing)}.")
+        raise ColumnNotFoundError(f"sum_columns has column(s) not in df: {examples(missing)}.")
     keys = [c for c in cols if c in (idname, tname)]
     if keys:
-        raise AdminCodeError(f"sum_columns must not include idname/tname ({_examples(keys)}).")
+        raise AdminCodeError(f"sum_columns must not include idname/tname ({examples(keys)}).")
     non_num = [c for c in cols if not pd.api.types.is_numeric_dtype(df[c])]
     if non_num:
-        raise AdminCodeError(f"sum_columns has non-numeric column(s) {_examples(non_num)}; only levels can be summed.")
+        raise AdminCodeError(f"sum_columns has non-numeric column(s) {examples(non_num)}; only levels can be summed.")
     return cols
 
 
@@ -687,7 +682,7 @@ def _check_duplicates(codes, years, idname, tname) -> None:
     if dup.any():
         ex = [f"{c} in {t}" for c, t in zip(key["c"][dup], key["t"][dup])]
         raise DuplicateObservationError(
-            f"({idname!r}, {tname!r}) has {int(dup.sum())} duplicated rows (e.g. {_examples(ex)}); "
+            f"({idname!r}, {tname!r}) has {int(dup.sum())} duplicated rows (e.g. {examples(ex)}); "
             f"one row per unit and year is required."
         )
 
@@ -697,7 +692,7 @@ def _coverage_warnings(codes: pd.Series, years: pd.Series, V: int) -> list[str]:
     if not provs:
         return []
     return [
-        f"the code history of province(s) {_examples(provs, 6)} ends with the 2020 vintage; "
+        f"the code history of province(s) {examples(provs, 6)} ends with the 2020 vintage; "
         f"later changes there are not applied (codes after 2020 are read as 2020 codes)."
     ]
 
@@ -716,7 +711,7 @@ def _check_complete(components, covers, hist, idname) -> None:
         raise AmbiguousSplitError(
             f"idname={idname!r}: summing would add up an incomplete set of units; "
             f"{len(missing)} (code, year) row(s) are missing (e.g. "
-            f"{_examples(f'{a} {hist.name(a, b)} in {b}' for a, b in missing)}). Add them, with NaN "
+            f"{examples(f'{a} {hist.name(a, b)} in {b}' for a, b in missing)}). Add them, with NaN "
             f"where the value is unknown (the sum is then NaN), or drop the affected units."
         )
 
@@ -729,7 +724,7 @@ def _sum_rows(out: pd.DataFrame, idname: str, tname: str, sum_cols: list[str]) -
         varying = [c for c in other if (g[c].nunique(dropna=False) > 1).any()]
         if varying:
             raise AdminCodeError(
-                f"column(s) {_examples(varying)} differ between rows that are summed and are not "
+                f"column(s) {examples(varying)} differ between rows that are summed and are not "
                 f"in sum_columns; add them to sum_columns if they are additive, or drop them."
             )
     summed = g[sum_cols].sum()

@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from policyeval.data.panel import _examples
+from policyeval._validation import examples as _examples
 from policyeval.data.units import MU_PER_KM2, conversion_factor, parse_unit
 from policyeval.exceptions import (
     ColumnNotFoundError,

@@ -21,12 +21,13 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import examples
 from policyeval.exceptions import (
     ArgumentTypeError,
     ColumnNotFoundError,
@@ -77,16 +78,6 @@ def _parse_scalar(value: object) -> float | object:
     if text.upper() in _INF:
         return _INF[text.upper()]
     return _BAD
-
-
-def _examples(values: Iterable, n: int = _N_EXAMPLES) -> str:
-    seen: list = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-        if len(seen) == n:
-            break
-    return ", ".join(str(v) for v in seen)
 
 
 def _where(df: pd.DataFrame, mask: np.ndarray, idname: str | None, tname: str | None) -> str:
@@ -155,7 +146,7 @@ def _non_numeric(column, values, bad, context, idname, tname) -> NonNumericValue
         where = f" at {_where(context, bad, idname, tname)}"
     return NonNumericValueError(
         f"column {column!r} has {int(bad.sum())} non-numeric value(s) "
-        f"(e.g. {_examples(repr(v) for v in values[bad])}){where}; "
+        f"(e.g. {examples(repr(v) for v in values[bad])}){where}; "
         "missing values may be written as —, …, ..., －, -, ／, NA or left blank, "
         "anything else must be a number"
     )
@@ -237,7 +228,7 @@ def _years(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     if missing.any():
         raise DataError(
             f"tname={tname!r} is missing in {int(missing.sum())} row(s) "
-            f"(e.g. {idname}={_examples(df.loc[missing, idname])}); every row needs a year"
+            f"(e.g. {idname}={examples(df.loc[missing, idname])}); every row needs a year"
         )
     if pd.api.types.is_integer_dtype(raw):
         return raw.astype("int64")
@@ -248,8 +239,8 @@ def _years(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     if bad.any():
         raise DataError(
             f"tname={tname!r} has {int(bad.sum())} value(s) that are not integer years "
-            f"(e.g. {_examples(repr(v) for v in values[bad])} at "
-            f"{idname}={_examples(df.loc[bad, idname])}); write years as 2010 or '2010年' "
+            f"(e.g. {examples(repr(v) for v in values[bad])} at "
+            f"{idname}={examples(df.loc[bad, idname])}); write years as 2010 or '2010年' "
             "-- ranges like '2010/11' and fractional years are ambiguous"
         )
     return pd.Series(parsed, index=df.index, name=tname, dtype="int64")
@@ -271,7 +262,7 @@ def _ids(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     if missing.any():
         raise DataError(
             f"idname={idname!r} is missing in {int(missing.sum())} row(s) "
-            f"(e.g. rows with {tname}={_examples(df.loc[missing, tname])}); every row needs a unit id"
+            f"(e.g. rows with {tname}={examples(df.loc[missing, tname])}); every row needs a unit id"
         )
     if pd.api.types.is_integer_dtype(ids):
         return ids
@@ -420,9 +411,7 @@ def validate_panel(
     dup = out.duplicated([idname, tname], keep=False).to_numpy()
     if dup.any():
         pairs = out.loc[dup, [idname, tname]].drop_duplicates()
-        shown = ", ".join(
-            f"({i}, {t})" for i, t in pairs.head(_N_EXAMPLES).itertuples(index=False)
-        )
+        shown = examples(f"({i}, {t})" for i, t in pairs.itertuples(index=False))
         raise DuplicateObservationError(
             f"{int(dup.sum())} rows share {len(pairs)} (idname={idname!r}, tname={tname!r}) "
             f"pair(s), e.g. {shown}; each unit may appear once per year"
@@ -437,7 +426,7 @@ def validate_panel(
         if neg.any():
             raise DataError(
                 f"column {col!r} has {int(neg.sum())} negative value(s) "
-                f"(e.g. {_examples(out.loc[neg, col])} at {_where(out, neg, idname, tname)}); "
+                f"(e.g. {examples(out.loc[neg, col])} at {_where(out, neg, idname, tname)}); "
                 "an area cannot be negative"
             )
 

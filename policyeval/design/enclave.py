@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import examples
 from policyeval.design.roles import ROLES, assign_roles, check_enclaves
 from policyeval.exceptions import (
     AdminCodeError,
@@ -34,12 +35,6 @@ __all__ = ["enclave_design", "EnclaveDesign", "NEIGHBOUR_MODES"]
 
 #: How neighbours are defined.
 NEIGHBOUR_MODES = (None, "same_prefecture", "adjacent", "rings")
-_N_EX = 3
-
-
-def _ex(values) -> str:
-    vals = [str(v) for v in values]
-    return ", ".join(vals[:_N_EX])
 
 
 @dataclass
@@ -332,7 +327,7 @@ def _apply_sample(panel, idname, g, drop, reasons, gname, where) -> pd.DataFrame
     rows = unit.isin(keep_units).to_numpy()
     n_drop = int((~rows).sum())
     if n_drop:
-        parts = [f"{len(ix)} {why} (e.g. {_ex(ix)})" for why, ix in reasons.items() if len(ix)]
+        parts = [f"{len(ix)} {why} (e.g. {examples(ix)})" for why, ix in reasons.items() if len(ix)]
         warnings.warn(f"{where}: dropped {n_drop} rows of {int(drop.sum())} units from the comparison "
                       f"group: " + "; ".join(parts) + ".", DroppedObservationsWarning, stacklevel=3)
     out = panel.loc[rows].copy()
@@ -520,7 +515,7 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     bad = codes[~codes.str.fullmatch(r"\d{6}")].unique()
     if len(bad):
         raise DesignError(f"idname={idname!r} has {len(bad)} value(s) that are not 6-digit GB/T 2260 codes "
-                          f"(e.g. {_ex(bad)}).")
+                          f"(e.g. {examples(bad)}).")
     years = pd.to_numeric(panel[tname], errors="coerce")
     if years.isna().any() or not np.allclose(years, np.round(years)):
         raise DesignError(f"tname={tname!r} must hold integer periods (years).")
@@ -529,7 +524,7 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
         ex = [f"{u}/{int(t)}" for u, t in zip(codes[dup], years[dup])]
         raise DuplicateObservationError(
             f"panel has {int(dup.sum())} duplicated (idname={idname!r}, tname={tname!r}) row(s) "
-            f"(e.g. {_ex(ex)}); one row per unit and period is required.")
+            f"(e.g. {examples(ex)}); one row per unit and period is required.")
     if registry is None:
         from policyeval.data.registry import load_enclaves
 
@@ -552,7 +547,7 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
         ex = [f"{e} {r} {c}" for e, r, c in zip(rows["enclave_id"], rows["role"], rows["registry_code"])]
         raise DesignError(
             f"registry code(s) absent from panel column idname={idname!r} for {len(rows)} (enclave, role) "
-            f"pair(s) (e.g. {_ex(ex)}); harmonise codes to the panel's vintage "
+            f"pair(s) (e.g. {examples(ex)}); harmonise codes to the panel's vintage "
             "(policyeval.data.harmonize_codes) or pass on_missing='skip'.")
     mapped = assignments[assignments["status"] == "mapped"]
     if mapped.empty:
@@ -575,7 +570,7 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     early = timing[(timing["first_treat_any"] > 0) & (timing["first_treat_any"] <= years.min())]
     if len(early):
         notes.append(f"{len(early)} unit(s) treated at or before the first period {int(years.min())} "
-                     f"(e.g. {_ex(early[idname])}): no pre-period, DiD estimators drop them.")
+                     f"(e.g. {examples(early[idname])}): no pre-period, DiD estimators drop them.")
     return EnclaveDesign(panel=panel, idname=idname, tname=tname, roles=roles, timing=timing,
                          assignments=assignments, exposure=exposure, neighbours=neighbours,
                          rings_km=edges, start=start, notes=notes)
@@ -631,9 +626,9 @@ def _exposure(timing, units, neighbours, edges, adjacency, centroids, idname) ->
         lacking = pts.loc[pts["lat"].isna(), "code"]
         if len(lacking):
             lacking_src = [c for c, gg in zip(code, g) if gg > 0 and c in set(lacking)]
-            extra = (f" {len(lacking_src)} of them are treated (e.g. {_ex(lacking_src)}) and expose no "
+            extra = (f" {len(lacking_src)} of them are treated (e.g. {examples(lacking_src)}) and expose no "
                      "neighbour, so nearby controls may be contaminated." if lacking_src else "")
-            warnings.warn(f"no county point for {len(lacking)} unit(s) (e.g. {_ex(lacking)}): their "
+            warnings.warn(f"no county point for {len(lacking)} unit(s) (e.g. {examples(lacking)}): their "
                           "exposure is unknown, so sample() keeps them out of the controls; pass "
                           f"centroids= to place them.{extra}", PolicyevalWarning, stacklevel=3)
         dist = distance_matrix(pts)

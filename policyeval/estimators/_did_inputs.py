@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import examples
 from policyeval.exceptions import (
     ArgumentTypeError,
     ColumnNotFoundError,
@@ -25,15 +26,7 @@ from policyeval.exceptions import (
     TreatmentTimingError,
 )
 
-__all__ = ["StaggeredPanel", "prepare_panel", "examples"]
-
-
-def examples(values, k: int = 3) -> str:
-    """``"3 units (e.g. 1, 2, 5)"``-style fragment listing a few values."""
-    values = list(pd.unique(pd.Series(list(values), dtype=object)))
-    shown = ", ".join(str(v) for v in values[:k])
-    more = ", ..." if len(values) > k else ""
-    return f"(e.g. {shown}{more})"
+__all__ = ["StaggeredPanel", "prepare_panel"]
 
 
 @dataclass
@@ -86,7 +79,7 @@ def _numeric(frame: pd.DataFrame, arg: str, col: str, idname: str) -> pd.Series:
     if bad.any():
         raise NonNumericValueError(
             f"{arg}={col!r} has {int(bad.sum())} non-numeric values "
-            f"{examples(s[bad])} in units {examples(frame.loc[bad, idname])}"
+            f"(e.g. {examples(s[bad])}) in units (e.g. {examples(frame.loc[bad, idname])})"
         )
     return out.astype(float)
 
@@ -155,12 +148,12 @@ def prepare_panel(
     if t.isna().any():
         raise DataError(
             f"tname={tname!r} is missing in {int(t.isna().sum())} rows "
-            f"(units {examples(frame.loc[t.isna(), idname])})"
+            f"(units (e.g. {examples(frame.loc[t.isna(), idname])}))"
         )
     if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
         bad = ~(t == np.round(t))
         raise DataError(
-            f"tname={tname!r} must hold integer periods; found {examples(frame.loc[bad, tname])}"
+            f"tname={tname!r} must hold integer periods; found (e.g. {examples(frame.loc[bad, tname])})"
         )
     frame[tname] = t.astype(np.int64)
 
@@ -169,7 +162,7 @@ def prepare_panel(
         ids = frame.loc[dup, idname]
         raise DuplicateObservationError(
             f"{int(dup.sum())} rows share an ({idname}, {tname}) pair in {ids.nunique()} units "
-            f"{examples(ids)}; the panel must have one row per unit and period"
+            f"(e.g. {examples(ids)}); the panel must have one row per unit and period"
         )
 
     if dname is not None:
@@ -186,7 +179,7 @@ def prepare_panel(
         bad = (~never) & ((g < 0) | (g != np.round(g)))
         raise TreatmentTimingError(
             f"gname={gname!r} must be a positive integer period (0 or missing for never treated); "
-            f"found {examples(frame.loc[bad, gname])} in units {examples(frame.loc[bad, idname])}"
+            f"found (e.g. {examples(frame.loc[bad, gname])}) in units (e.g. {examples(frame.loc[bad, idname])})"
         )
     frame["_g"] = g
     # NaN-aware "varies within unit": compare min, max and missingness
@@ -198,7 +191,7 @@ def prepare_panel(
         ids = varies.index[varies]
         label = gname if gname is not None else dname
         raise TreatmentTimingError(
-            f"gname={label!r} varies within idname={idname!r} for {len(ids)} units {examples(ids)}; "
+            f"gname={label!r} varies within idname={idname!r} for {len(ids)} units (e.g. {examples(ids)}); "
             "treatment timing must be constant per unit."
         )
 
@@ -211,7 +204,7 @@ def prepare_panel(
         if (wv < 0).any():
             raise DataError(
                 f"weights={weights!r} has {int((wv < 0).sum())} negative values "
-                f"in units {examples(frame.loc[wv < 0, idname])}"
+                f"in units (e.g. {examples(frame.loc[wv < 0, idname])})"
             )
         frame[weights] = wv
     check = [yname, *covs] + ([weights] if weights else []) + ([cluster] if cluster else [])
@@ -220,7 +213,7 @@ def prepare_panel(
         which = [c for c in check if frame[c].isna().any()]
         msg = (
             f"{int(missing.sum())} rows have missing values in {which} "
-            f"(units {examples(frame.loc[missing, idname])})"
+            f"(units (e.g. {examples(frame.loc[missing, idname])}))"
         )
         if not drop_missing:
             raise DataError(msg + "; this estimator needs complete rows")
@@ -256,11 +249,11 @@ def _timing_from_treatment(frame: pd.DataFrame, dname: str, tname: str, idname: 
     if d.isna().any():
         raise DataError(
             f"dname={dname!r} is missing in {int(d.isna().sum())} rows "
-            f"(units {examples(frame.loc[d.isna(), idname])})"
+            f"(units (e.g. {examples(frame.loc[d.isna(), idname])}))"
         )
     if not d.isin([0.0, 1.0]).all():
         bad = ~d.isin([0.0, 1.0])
-        raise DataError(f"dname={dname!r} must be 0/1; found {examples(frame.loc[bad, dname])}")
+        raise DataError(f"dname={dname!r} must be 0/1; found (e.g. {examples(frame.loc[bad, dname])})")
     tmp = pd.DataFrame({"id": frame[idname].to_numpy(), "t": frame[tname].to_numpy(), "d": d.to_numpy()})
     tmp = tmp.sort_values(["id", "t"], kind="stable")
     prev = tmp.groupby("id", sort=False)["d"].cummax()
@@ -269,7 +262,7 @@ def _timing_from_treatment(frame: pd.DataFrame, dname: str, tname: str, idname: 
         ids = tmp.loc[off, "id"].unique()
         raise TreatmentTimingError(
             f"dname={dname!r} switches from 1 back to 0 within idname={idname!r} for {len(ids)} units "
-            f"{examples(ids)}; treatment must be absorbing (once treated, always treated)."
+            f"(e.g. {examples(ids)}); treatment must be absorbing (once treated, always treated)."
         )
     first = tmp[tmp["d"] == 1].groupby("id")["t"].min()
     return frame[idname].map(first).astype(float)

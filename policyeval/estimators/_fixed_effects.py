@@ -23,6 +23,8 @@ import pandas as pd
 import scipy.linalg
 import scipy.sparse as sp
 
+# ``examples`` stays importable from here: twfe.py and sun_abraham.py import it
+from policyeval._validation import examples
 from policyeval.exceptions import (
     ArgumentTypeError,
     ColumnNotFoundError,
@@ -46,13 +48,6 @@ __all__ = [
 ]
 
 VCOV_KINDS = ("cluster", "hetero", "iid")
-
-
-def examples(values, k: int = 3) -> str:
-    """``'a, b, c'`` from the first ``k`` distinct values (for error messages)."""
-    vals = list(dict.fromkeys(np.asarray(values).tolist()))
-    text = ", ".join(str(v) for v in vals[:k])
-    return text + (", ..." if len(vals) > k else "")
 
 
 def _as_list(value, arg: str) -> list[str]:

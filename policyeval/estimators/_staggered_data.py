@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import examples
 from policyeval.exceptions import (
     ArgumentTypeError,
     ColumnNotFoundError,
@@ -28,12 +29,6 @@ from policyeval.exceptions import (
 )
 
 __all__ = ["StaggeredData", "prepare"]
-
-
-def _eg(values, k: int = 3) -> str:
-    values = list(dict.fromkeys(np.asarray(values).tolist()))
-    shown = ", ".join(str(v) for v in values[:k])
-    return f"e.g. {shown}{', ...' if len(values) > k else ''}"
 
 
 @dataclass
@@ -78,8 +73,8 @@ def _numeric(df: pd.DataFrame, arg: str, col: str, idname: str | None) -> np.nda
         if bad.any():
             where = df.loc[bad, idname].to_numpy() if idname else np.flatnonzero(bad.to_numpy())
             raise NonNumericValueError(
-                f"{arg}={col!r} holds non-numeric values ({_eg(s[bad].to_numpy())}) "
-                f"for {int(bad.sum())} rows ({'ids' if idname else 'rows'} {_eg(where)})")
+                f"{arg}={col!r} holds non-numeric values (e.g. {examples(s[bad].to_numpy())}) "
+                f"for {int(bad.sum())} rows ({'ids' if idname else 'rows'} e.g. {examples(where)})")
         s = conv
     return s.to_numpy(dtype=float, na_value=np.nan)
 
@@ -155,12 +150,12 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         t_raw = _numeric(df, "tname", tname, idname)
         if np.isnan(t_raw).any():
             bad = np.flatnonzero(np.isnan(t_raw))
-            raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions {_eg(bad)})")
+            raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions e.g. {examples(bad)})")
         nonint = t_raw != np.round(t_raw)
         if nonint.any():
             raise DataError(
                 f"tname={tname!r} must hold integer periods (years, quarters numbered 1, 2, ...); "
-                f"found non-integer values ({_eg(t_raw[nonint])})")
+                f"found non-integer values (e.g. {examples(t_raw[nonint])})")
         t_all = t_raw.astype(np.int64)
     keep = np.ones(len(df), dtype=bool)
 
@@ -183,12 +178,12 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         bad = keep & ((w_all < 0) | ~np.isfinite(w_all))  # type: ignore[operator]
         if bad.any():
             raise DataError(f"weights={weights!r} must be finite and non-negative; "
-                            f"found {_eg(w_all[bad])}")
+                            f"found e.g. {examples(w_all[bad])}")
 
     g_all = _numeric(df, "gname", gname, idname)
     if (g_all < 0).any():
         raise TreatmentTimingError(f"gname={gname!r} must be the first treated period or 0 for never "
-                                   f"treated; found negative values ({_eg(g_all[g_all < 0])})")
+                                   f"treated; found negative values (e.g. {examples(g_all[g_all < 0])})")
     if not g_all.flags.writeable or np.shares_memory(g_all, df[gname].to_numpy()):
         g_all = g_all.copy()
     np.copyto(g_all, np.inf, where=~(g_all > 0))   # 0 or missing: never treated
@@ -246,18 +241,18 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
             dup = np.flatnonzero(counts > 1)
             raise DuplicateObservationError(
                 f"{len(dup)} ({idname}, {tname}) pairs appear more than once "
-                f"({_eg([f'({id_values[k // len(periods_all)]}, {periods_all[k % len(periods_all)]})' for k in dup[:5]])}); "
+                f"(e.g. {examples([f'({id_values[k // len(periods_all)]}, {periods_all[k % len(periods_all)]})' for k in dup[:5]])}); "
                 "each unit may have one row per period")
 
         # treatment timing must be constant within a unit
         _, varying = _per_unit_constant(g_all, unit_all, n_ids, sorted_T)
         if len(varying):
             off = _switch_off(g_all, t_all, unit_all, varying)
-            extra = (f"; treatment switches off for {len(off)} of them ({_eg(id_values[off])}), "
+            extra = (f"; treatment switches off for {len(off)} of them (e.g. {examples(id_values[off])}), "
                      "which staggered adoption does not allow") if len(off) else ""
             raise TreatmentTimingError(
                 f"gname={gname!r} varies within idname={idname!r} for {len(varying)} units "
-                f"({_eg(id_values[varying])}){extra}; treatment timing must be constant per unit.")
+                f"(e.g. {examples(id_values[varying])}){extra}; treatment timing must be constant per unit.")
         for arg, col, vals in (("weights", weights, w_all), ("cluster", cluster, None)):
             if col is None:
                 continue
@@ -268,7 +263,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
                           else _per_unit_constant(vals[keep], unit_all[keep], n_ids))
                 if len(var):
                     raise DataError(f"{arg}={col!r} varies within idname={idname!r} for {len(var)} units "
-                                    f"({_eg(id_values[var])}); it must be constant per unit in a panel")
+                                    f"(e.g. {examples(id_values[var])}); it must be constant per unit in a panel")
 
     # --- never treated / treated before the data start ---------------------
     t_first, t_last = periods_all[0], periods_all[-1]
@@ -285,7 +280,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         bad_units = np.unique(unit_all[always])
         label = id_values[bad_units] if id_values is not None else bad_units
         warnings.warn(
-            f"Dropped {len(bad_units)} units ({_eg(label)}; {int(always.sum())} rows) treated in every "
+            f"Dropped {len(bad_units)} units (e.g. {examples(label)}; {int(always.sum())} rows) treated in every "
             f"period: gname={gname!r} <= first period {t_first} + anticipation {anticipation}, so they "
             "have no untreated period to compare.", DroppedObservationsWarning, stacklevel=3)
         keep &= ~always
@@ -350,7 +345,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         if not allow_unbalanced_panel and partial.any():
             gone = np.flatnonzero(partial)
             warnings.warn(
-                f"Dropped {len(gone)} units ({_eg(id_values[gone])}; {int(present[gone].sum())} rows) not "
+                f"Dropped {len(gone)} units (e.g. {examples(id_values[gone])}; {int(present[gone].sum())} rows) not "
                 f"observed in all {T} periods: panel=True uses a balanced panel (as R did). Pass "
                 "allow_unbalanced_panel=True to keep them (estimated as repeated cross-sections, "
                 "clustered by unit).", DroppedObservationsWarning, stacklevel=3)

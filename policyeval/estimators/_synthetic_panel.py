@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import examples
 from policyeval.exceptions import (
     ColumnNotFoundError,
     DataError,
@@ -25,12 +26,6 @@ from policyeval.exceptions import (
 )
 
 __all__ = ["Block", "prepare_block"]
-
-
-def _examples(values, k: int = 3) -> str:
-    values = list(values)
-    shown = ", ".join(str(v) for v in values[:k])
-    return shown if len(values) <= k else f"{shown}, ..."
 
 
 @dataclass
@@ -68,7 +63,7 @@ def _check_columns(df: pd.DataFrame, **cols: str | None) -> None:
         if col is not None and col not in df.columns:
             raise ColumnNotFoundError(
                 f"{arg}={col!r} is not a column of the data; columns are "
-                f"{_examples(df.columns, 8)}"
+                f"{examples(df.columns, 8)}"
             )
 
 
@@ -98,7 +93,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
     dup = data.duplicated([idname, tname], keep=False)
     if dup.any():
         keys = data.loc[dup, [idname, tname]].drop_duplicates()
-        ex = _examples(f"({u}, {t})" for u, t in keys.itertuples(index=False))
+        ex = examples(f"({u}, {t})" for u, t in keys.itertuples(index=False))
         raise DuplicateObservationError(
             f"{len(keys)} (idname={idname!r}, tname={tname!r}) pairs appear more than once "
             f"(e.g. {ex}); the panel must have one row per unit and period."
@@ -108,7 +103,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
     if bad.any():
         raise NonNumericValueError(
             f"yname={yname!r} has {int(bad.sum())} values that are not numbers "
-            f"(e.g. {_examples(data.loc[bad, yname].astype(str).unique())})"
+            f"(e.g. {examples(data.loc[bad, yname].astype(str).unique())})"
         )
     data[yname] = y.astype(float)
     periods = sorted(data[tname].unique())
@@ -128,7 +123,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
         if starts.nunique() > 1:
             counts = starts.value_counts().sort_index()
             desc = "; ".join(
-                f"{t} ({n} units, e.g. {_examples(starts.index[starts == t])})" for t, n in counts.items()
+                f"{t} ({n} units, e.g. {examples(starts.index[starts == t])})" for t, n in counts.items()
             )
             raise TreatmentTimingError(
                 f"{estimator} needs common adoption, but treatment={treatment!r} starts at "
@@ -140,7 +135,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
         if len(off):
             raise TreatmentTimingError(
                 f"treatment={treatment!r} switches off after adoption for {off[idname].nunique()} "
-                f"units (e.g. {_examples(off[idname].unique())}); treatment must stay on."
+                f"units (e.g. {examples(off[idname].unique())}); treatment must stay on."
             )
         treated_list = treated_set
     else:
@@ -149,7 +144,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
         if missing:
             raise DesignError(
                 f"treated_units contains {len(missing)} ids not found in idname={idname!r} "
-                f"(e.g. {_examples(missing)})"
+                f"(e.g. {examples(missing)})"
             )
         if treat_time not in set(periods):
             raise DesignError(
@@ -172,13 +167,13 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
         if unknown:
             raise DesignError(
                 f"donors contains {len(unknown)} ids that are treated or absent "
-                f"(e.g. {_examples(unknown)})"
+                f"(e.g. {examples(unknown)})"
             )
         pool = [u for u in pool if u in set(wanted)]
     if len(pool) < min_donors:
         raise EstimationError(
             f"{estimator} needs at least {min_donors} donor units; the donor pool has {len(pool)} "
-            f"({_examples(pool) or 'none'})"
+            f"({examples(pool) or 'none'})"
         )
     units = pool + treated_list
     used = data[data[idname].isin(set(units))]
@@ -188,7 +183,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
     absent = present.isna()
     if absent.to_numpy().any():
         who = absent.any(axis=1)
-        ex = [f"{u} ({_examples(absent.columns[absent.loc[u]])})" for u in absent.index[who][:3]]
+        ex = [f"{u} ({examples(absent.columns[absent.loc[u]])})" for u in absent.index[who][:3]]
         raise DataError(
             f"the panel is unbalanced: {int(who.sum())} units lack rows for some periods "
             f"(e.g. {'; '.join(ex)}); {estimator} needs every unit in every period."
@@ -197,7 +192,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
     if nan.to_numpy().any():
         bad_units = nan.index[nan.any(axis=1)]
         role = ["donor" if u in set(pool) else "treated" for u in bad_units]
-        ex = [f"{u} [{r}] ({_examples(nan.columns[nan.loc[u]])})" for u, r in zip(bad_units[:3], role)]
+        ex = [f"{u} [{r}] ({examples(nan.columns[nan.loc[u]])})" for u, r in zip(bad_units[:3], role)]
         kind = "donor pool" if all(r == "donor" for r in role) else "panel"
         raise DataError(
             f"yname={yname!r} is missing (NaN) in the {kind} for {len(bad_units)} units: "

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policyeval.estimators._did_inputs import examples, prepare_panel
+from policyeval._validation import examples
+from policyeval.estimators._did_inputs import prepare_panel
 from policyeval.exceptions import DataError, EstimationError
 from policyeval.results.base import Summary
 
@@ -242,7 +243,7 @@ class BaconDecomposition:
         if short.any():
             ids = panel.unit_labels[short]
             raise DataError(
-                f"BaconDecomposition needs a balanced panel: {len(ids)} units {examples(ids)} of "
+                f"BaconDecomposition needs a balanced panel: {len(ids)} units (e.g. {examples(ids)}) of "
                 f"idname={idname!r} miss some of the {T} periods of tname={tname!r}; drop them or "
                 "restrict the periods"
             )

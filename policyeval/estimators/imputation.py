@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 
-from policyeval.estimators._did_inputs import StaggeredPanel, examples, prepare_panel
+from policyeval._validation import examples
+from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.results.base import EstimationResult
 
@@ -358,7 +359,7 @@ class ImputationDiD:
                 ids = panel.unit_labels[panel.unit_code[1:][split]]
                 warnings.warn(
                     f"cluster={self.cluster!r} varies within idname={idname!r} for {len(pd.unique(ids))} "
-                    f"units {examples(ids)}; BJS standard errors assume every unit lies in one cluster, "
+                    f"units (e.g. {examples(ids)}); BJS standard errors assume every unit lies in one cluster, "
                     "so they ignore correlation within those units",
                     EstimationWarning, stacklevel=2)
         covs = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
@@ -416,14 +417,14 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         ids = panel.unit_labels[u_all[t1_all][targeted & bad_unit]]
         n_ids = len(pd.unique(ids))
         raise EstimationError(
-            f"cannot impute Y(0): {n_ids} units {examples(ids)} of idname={idname!r} have no untreated "
+            f"cannot impute Y(0): {n_ids} units (e.g. {examples(ids)}) of idname={idname!r} have no untreated "
             "observation (treated in every period observed), so their unit effect is not identified; "
             "drop these units or choose horizons that exclude them"
         )
     if (targeted & bad_period).any():
         per = np.unique(t_all[t1_all][targeted & bad_period])
         raise EstimationError(
-            f"cannot impute Y(0): {len(per)} periods {examples(per.tolist(), 5)} of tname={tname!r} have no "
+            f"cannot impute Y(0): {len(per)} periods (e.g. {examples(per.tolist(), 5)}) of tname={tname!r} have no "
             "untreated observation (every unit observed then is already treated), so their period "
             "effect is not identified; restrict the sample to earlier periods or choose horizons "
             "that exclude them"

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policyeval.estimators._fixed_effects import examples
+from policyeval._validation import examples
 from policyeval.exceptions import (
     ArgumentTypeError,
     ColumnNotFoundError,

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from policyeval._validation import examples
 from policyeval.estimators._fixed_effects import (
     absorb_unit_time,
-    examples,
     prepare_fe_panel,
     subset_panel,
 )

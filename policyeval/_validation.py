@@ -1,0 +1,133 @@
+"""Small reusable validators shared by the loaders, the design and the estimators.
+
+One place for the checks every entry point runs on a long panel, so their
+messages read the same everywhere (the argument, the column, example ids)::
+
+    require_columns(df, yname="lemp", tname="year", covariates=["x1", "x2"])
+    f"{n} units (e.g. {examples(ids)})"
+
+Modelled on ``statsmodels.tools.validation``: plain functions, no state, each
+raising a :mod:`policyeval.exceptions` error that subclasses the matching
+builtin. Private: the public API validates through these, users do not call
+them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import pandas as pd
+
+from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError
+
+__all__ = ["examples", "require_columns", "require_name"]
+
+
+def _key(value):
+    # NaN != NaN, so each NaN would count as a new value; one key stands for all of them
+    if isinstance(value, float) and math.isnan(value):
+        return _NAN
+    return value
+
+
+_NAN = object()
+
+
+def examples(values: Iterable, k: int | None = 3) -> str:
+    """The first ``k`` distinct values, comma-separated, with ``", ..."`` if there are more.
+
+    Parameters
+    ----------
+    values : iterable
+        Offending ids, periods or values (array, Series, Index, list or generator),
+        in the order they should be shown. Only as much of it is read as needed.
+    k : int or None, default 3
+        How many to show; ``None`` shows all.
+
+    Returns
+    -------
+    str
+        ``"1, 2, 5, ..."``; callers wrap it, e.g. ``f"3 units (e.g. {examples(ids)})"``.
+
+    Examples
+    --------
+    >>> examples([320101, 320101, 320102, 321302, 321303])
+    '320101, 320102, 321302, ...'
+    >>> examples(["a", "b"])
+    'a, b'
+    """
+    seen: dict = {}
+    shown: list = []
+    more = False
+    for v in values:
+        key = _key(v)
+        try:
+            if key in seen:
+                continue
+            seen[key] = None
+        except TypeError:  # unhashable: compare by equality instead
+            if any(key is s or key == s for s in shown):
+                continue
+        if k is not None and len(shown) == k:
+            more = True
+            break
+        shown.append(v)
+    return ", ".join(str(v) for v in shown) + (", ..." if more else "")
+
+
+def require_name(argument: str, name) -> None:
+    """Raise :class:`ArgumentTypeError` unless ``name`` is a column name (a ``str``).
+
+    Examples
+    --------
+    >>> require_name("yname", 3)
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ArgumentTypeError: yname=3 must be a column name (str), got int
+    """
+    if not isinstance(name, str):
+        raise ArgumentTypeError(
+            f"{argument}={name!r} must be a column name (str), got {type(name).__name__}"
+        )
+
+
+def require_columns(df: pd.DataFrame, *, where: str = "the data", show: int | None = 12,
+                    **named_columns) -> None:
+    """Raise :class:`ColumnNotFoundError` naming the first argument whose column is absent.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    where : str, default "the data"
+        How the message calls ``df`` (``"panel"``, ``"df"``).
+    show : int or None, default 12
+        How many of the available columns the message lists (``None``: all).
+    **named_columns : str, list of str or None
+        ``argument=column`` pairs, checked in order; a list checks each of
+        its columns under the same argument name; ``None`` is skipped. Names
+        that are not identifiers (``"covariates[0]"``) pass as ``**{...}``.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        ``"yname='lemp' is not a column of the data; available columns: 'id', 'year', ..."``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [1], "year": [2000]})
+    >>> require_columns(df, idname="id", tname="year")
+    >>> require_columns(df, idname="id", yname="lemp")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ColumnNotFoundError: yname='lemp' is not a column of the data; available columns: 'id', 'year'
+    """
+    for argument, columns in named_columns.items():
+        if columns is None:
+            continue
+        for col in [columns] if isinstance(columns, str) else columns:
+            if col not in df.columns:
+                listed = examples((repr(c) for c in df.columns), show)
+                raise ColumnNotFoundError(
+                    f"{argument}={col!r} is not a column of {where}; available columns: {listed}"
+                )

@@ -1,0 +1,60 @@
+"""Tests of the shared validators in policyeval._validation."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from policyeval._validation import examples, require_columns, require_name
+from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError
+
+
+def test_examples_first_k_distinct_in_order_with_ellipsis():
+    assert examples([5, 5, 2, 9, 1]) == "5, 2, 9, ..."
+    assert examples([5, 5, 2]) == "5, 2"
+    assert examples([]) == ""
+    assert examples(range(10), 5) == "0, 1, 2, 3, 4, ..."
+    assert examples(range(10), None) == ", ".join(map(str, range(10)))
+
+
+def test_examples_accepts_arrays_series_index_and_generators():
+    assert examples(np.array([2010.5, 2010.5, 2011.25])) == "2010.5, 2011.25"
+    assert examples(np.array([320101, 320102], dtype=np.int64)) == "320101, 320102"
+    assert examples(pd.Series(["a", "b", "a"], dtype="str")) == "a, b"
+    assert examples(pd.Index(["x", "y", "z", "w"]), 2) == "x, y, ..."
+    assert examples(f"({u}, {t})" for u, t in [(1, 2000), (1, 2000), (2, 2001)]) == "(1, 2000), (2, 2001)"
+
+
+def test_examples_reads_a_generator_only_as_far_as_needed():
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    assert examples(endless()) == "0, 1, 2, ..."
+
+
+def test_examples_collapses_nan_and_handles_unhashable():
+    assert examples([np.nan, float("nan"), 1.0]) == "nan, 1.0"
+    assert examples(np.array([np.nan, np.nan])) == "nan"
+    assert examples([[1], [1], [2]]) == "[1], [2]"
+
+
+def test_require_columns_names_argument_and_lists_columns():
+    df = pd.DataFrame({"id": [1], "year": [2000], "y": [1.0]})
+    require_columns(df, idname="id", tname="year", covariates=["y"], weights=None)
+    with pytest.raises(ColumnNotFoundError, match=r"^yname='lemp' is not a column of the data; "
+                                                  r"available columns: 'id', 'year', 'y'$"):
+        require_columns(df, idname="id", yname="lemp")
+    with pytest.raises(KeyError, match=r"covariates='x2' is not a column of panel"):
+        require_columns(df, where="panel", covariates=["y", "x2"])
+    with pytest.raises(ColumnNotFoundError, match=r"covariates\[1\]='x2'.*available columns: 'id', \.\.\.$"):
+        require_columns(df, show=1, **{"covariates[1]": "x2"})
+
+
+def test_require_name():
+    require_name("yname", "y")
+    with pytest.raises(ArgumentTypeError, match=r"yname=\['y'\] must be a column name \(str\), got list"):
+        require_name("yname", ["y"])
+    with pytest.raises(TypeError):
+        require_name("tname", 3)
