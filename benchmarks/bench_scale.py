@@ -110,6 +110,7 @@ def main():
     ap.add_argument("--estimators", nargs="+", default=list(ESTIMATORS))
     ap.add_argument("--large-estimators", nargs="+", default=["cs", "twfe"],
                     help="estimators run above --skip-pandas-above")
+    ap.add_argument("--methods", nargs="+", default=["pandas", "duckdb", "dask"])
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     ap.add_argument("--child", nargs=4, metavar=("METHOD", "ESTIMATOR", "FOLDER", "OUT"))
@@ -136,7 +137,7 @@ def main():
               f"{info['generate_s']:.0f} s", flush=True)
         large = n > args.skip_pandas_above
         for est in (args.large_estimators if large else args.estimators):
-            for method in ("pandas", "duckdb", "dask"):
+            for method in args.methods:
                 if method == "pandas" and large:
                     r = {"status": f"not run: > {args.skip_pandas_above:,} firms (see note)"}
                 elif method == "dask" and n > args.dask_max:
