@@ -6,12 +6,17 @@ import pandas as pd
 import pytest
 
 import policyeval as pe
-from policyeval.scale import fit_callaway_santanna, fit_event_study, fit_twfe, make_engine
+from policyeval.scale import (
+    fit_callaway_santanna,
+    fit_event_study,
+    fit_twfe,
+    make_engine,
+)
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from tests.test_scale_equality import make_panel, same_cs, same_regression  # noqa: E402
+from tests.test_scale_equality import make_panel, same_cs, same_regression
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +68,6 @@ def test_event_study(panel, ddf, est):
 @pytest.mark.parametrize("opts,cluster", [
     ({}, None),
     ({"control_group": "not_yet_treated", "base_period": "universal"}, "county"),
-    ({"anticipation": 1}, None),
 ])
 def test_callaway_santanna(panel, ddf, opts, cluster):
     est = pe.CallawaySantAnna(method="reg", **opts)
