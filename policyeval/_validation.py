@@ -93,7 +93,7 @@ def require_name(argument: str, name) -> None:
 
 
 def require_columns(df: pd.DataFrame, *, where: str = "the data", show: int | None = 12,
-                    **named_columns) -> None:
+                    strict: bool = False, **named_columns) -> None:
     """Raise :class:`ColumnNotFoundError` naming the first argument whose column is absent.
 
     Parameters
@@ -103,15 +103,22 @@ def require_columns(df: pd.DataFrame, *, where: str = "the data", show: int | No
         How the message calls ``df`` (``"panel"``, ``"df"``).
     show : int or None, default 12
         How many of the available columns the message lists (``None``: all).
+    strict : bool, default False
+        Also require every name to be a ``str`` (:func:`require_name`), for
+        entry points that build column lists from the names; checked per
+        argument, in order, before that argument's columns.
     **named_columns : str, list of str or None
         ``argument=column`` pairs, checked in order; a list checks each of
-        its columns under the same argument name; ``None`` is skipped. Names
+        its columns under the same argument name; ``None`` is skipped
+        (unless ``strict``, where it is not a column name). Names
         that are not identifiers (``"covariates[0]"``) pass as ``**{...}``.
 
     Raises
     ------
     ColumnNotFoundError
         ``"yname='lemp' is not a column of the data; available columns: 'id', 'year', ..."``.
+    ArgumentTypeError
+        With ``strict=True``, if a name is not a ``str``.
 
     Examples
     --------
@@ -123,9 +130,11 @@ def require_columns(df: pd.DataFrame, *, where: str = "the data", show: int | No
     policyeval.exceptions.ColumnNotFoundError: yname='lemp' is not a column of the data; available columns: 'id', 'year'
     """
     for argument, columns in named_columns.items():
-        if columns is None:
+        if columns is None and not strict:
             continue
-        for col in [columns] if isinstance(columns, str) else columns:
+        for col in [columns] if isinstance(columns, str) or columns is None else columns:
+            if strict:
+                require_name(argument, col)
             if col not in df.columns:
                 listed = examples((repr(c) for c in df.columns), show)
                 raise ColumnNotFoundError(

@@ -58,3 +58,13 @@ def test_require_name():
         require_name("yname", ["y"])
     with pytest.raises(TypeError):
         require_name("tname", 3)
+
+
+def test_require_columns_strict_checks_names_in_order():
+    df = pd.DataFrame({"id": [1], "year": [2000]})
+    require_columns(df, strict=True, idname="id", tname=["year"])
+    with pytest.raises(ArgumentTypeError, match=r"gname=None must be a column name \(str\), got NoneType"):
+        require_columns(df, strict=True, idname="id", gname=None)
+    with pytest.raises(ColumnNotFoundError, match=r"yname='y' is not a column"):
+        require_columns(df, strict=True, yname="y", tname=3)  # yname comes first
+    require_columns(df, idname="id", gname=None)  # not strict: None means "not used"

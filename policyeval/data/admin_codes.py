@@ -58,7 +58,7 @@ from policyeval.data._admin_code_history import (
     coverage_end,
     load_history,
 )
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns
 from policyeval.exceptions import (
     AdminCodeError,
     AdminCodeWarning,
@@ -200,11 +200,7 @@ def validate_codes(df: pd.DataFrame, idname: str, tname: str | None = None, *, v
 def _require_columns(df, **columns) -> None:
     if not isinstance(df, pd.DataFrame):
         raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}.")
-    for arg, col in columns.items():
-        if col is not None and col not in df.columns:
-            raise ColumnNotFoundError(
-                f"{arg}={col!r} is not a column of df (columns: {examples(df.columns, 8)})."
-            )
+    require_columns(df, where="df", **columns)
 
 
 # --------------------------------------------------------------------------- #

@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import examples as _examples
+from policyeval._validation import require_columns
 from policyeval.data.units import MU_PER_KM2, conversion_factor, parse_unit
 from policyeval.exceptions import (
-    ColumnNotFoundError,
     DataError,
     PolicyevalWarning,
     UnitParseError,
@@ -62,12 +62,8 @@ __all__ = [
 
 
 def _need(df: pd.DataFrame, **columns: str) -> None:
-    for arg, col in columns.items():
-        if col not in df.columns:
-            raise ColumnNotFoundError(
-                f"{arg}={col!r} is not a column of the data; available columns: "
-                + ", ".join(repr(c) for c in df.columns)
-            )
+    # one-element lists: a None here is a missing column, not "argument unused"
+    require_columns(df, show=None, **{arg: [col] for arg, col in columns.items()})
 
 
 def _unit(df: pd.DataFrame, column: str, given: str | None, arg: str, kind: str):

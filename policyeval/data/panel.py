@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns
 from policyeval.exceptions import (
     ArgumentTypeError,
-    ColumnNotFoundError,
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -280,15 +279,6 @@ def _ids(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     return ids
 
 
-def _check_columns(df: pd.DataFrame, names: dict[str, str]) -> None:
-    available = ", ".join(repr(c) for c in df.columns)
-    for arg, col in names.items():
-        if col not in df.columns:
-            raise ColumnNotFoundError(
-                f"{arg}={col!r} is not a column of the data; available columns: {available}"
-            )
-
-
 def _default_nonnegative(df: pd.DataFrame) -> list[str]:
     units = df.attrs.get("units", {}) if isinstance(df.attrs.get("units"), dict) else {}
     area_units = {"平方公里", "公顷", "亩", "万亩", "平方米", "万平方米"}
@@ -370,10 +360,9 @@ def validate_panel(
         raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     if idname == tname:
         raise DataError(f"idname and tname must differ (both are {idname!r})")
-    _check_columns(df, {"idname": idname, "tname": tname})
+    require_columns(df, show=None, idname=idname, tname=tname)
     if columns is not None:
-        for col in columns:
-            _check_columns(df, {"columns": col})
+        require_columns(df, show=None, columns=list(columns))
         keep = [idname, tname] + [c for c in columns if c not in (idname, tname)]
         df = df.loc[:, keep]
     attrs = dict(df.attrs)
@@ -384,8 +373,7 @@ def validate_panel(
 
     others = [c for c in out.columns if c not in (idname, tname)]
     if numeric is not None:
-        for col in numeric:
-            _check_columns(out, {"numeric": col})
+        require_columns(out, show=None, numeric=list(numeric))
     for col in others if numeric is None else list(numeric):
         series = out[col]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
@@ -419,7 +407,7 @@ def validate_panel(
 
     check = _default_nonnegative(out) if nonnegative is None else list(nonnegative)
     for col in check:
-        _check_columns(out, {"nonnegative": col})
+        require_columns(out, show=None, nonnegative=[col])
         if col in (idname, tname) or not pd.api.types.is_numeric_dtype(out[col]):
             continue
         neg = (out[col] < 0).to_numpy()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns
 from policyeval.design.roles import ROLES, assign_roles, check_enclaves
 from policyeval.exceptions import (
     AdminCodeError,
@@ -487,9 +487,7 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     """
     if not isinstance(panel, pd.DataFrame):
         raise ArgumentTypeError(f"panel must be a DataFrame, got {type(panel).__name__}.")
-    for arg, col in (("idname", idname), ("tname", tname)):
-        if col not in panel.columns:
-            raise ColumnNotFoundError(f"{arg}={col!r} is not a column of panel.")
+    require_columns(panel, where="panel", idname=[idname], tname=[tname])
     if isinstance(roles, str):
         roles = (roles,)
     roles = tuple(roles)

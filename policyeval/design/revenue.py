@@ -40,6 +40,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import require_columns
 from policyeval.design.roles import revenue_terms
 from policyeval.exceptions import (
     ArgumentTypeError,
@@ -244,9 +245,7 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
 
     if not isinstance(panel, pd.DataFrame):
         raise ArgumentTypeError(f"panel must be a DataFrame, got {type(panel).__name__}.")
-    for arg, col in (("booked_column", booked_column), ("idname", idname), ("tname", tname)):
-        if col not in panel.columns:
-            raise ColumnNotFoundError(f"{arg}={col!r} is not a column of panel.")
+    require_columns(panel, where="panel", booked_column=[booked_column], idname=[idname], tname=[tname])
     if unit not in MONEY_UNITS:
         raise DesignError(f"unit={unit!r} must be one of {list(MONEY_UNITS)}.")
     if park_revenue is not None and park_share is not None:
@@ -282,8 +281,7 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
             for c in rows.loc[rows["role"] == "destination", "county_code"]:
                 share_hosts.setdefault(c, []).append(eid)
     if isinstance(park_revenue, str):
-        if park_revenue not in panel.columns:
-            raise ColumnNotFoundError(f"park_revenue={park_revenue!r} is not a column of panel.")
+        require_columns(panel, where="panel", park_revenue=[park_revenue])
         multi = {c: e for c, e in share_hosts.items() if len(e) > 1}
         if multi:
             ex = ", ".join(f"{c} ({'+'.join(e)})" for c, e in list(multi.items())[:3])

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from policyeval._validation import require_columns
 from policyeval.design.enclave import EnclaveDesign
-from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DesignError
+from policyeval.exceptions import ArgumentTypeError, DesignError
 from policyeval.results.base import EstimationResult, Summary
 
 __all__ = ["two_sided", "TwoSidedResult", "ROLE_LABELS"]
@@ -250,8 +251,7 @@ def two_sided(design: EnclaveDesign, yname: str, *, estimator=None, aggregate: s
     if not isinstance(design, EnclaveDesign):
         raise ArgumentTypeError(f"design must be an EnclaveDesign (from enclave_design), got "
                                 f"{type(design).__name__}.")
-    if yname not in design.panel.columns:
-        raise ColumnNotFoundError(f"yname={yname!r} is not a column of the design's panel.")
+    require_columns(design.panel, where="the design's panel", yname=[yname])
     missing = [r for r in _SIDES if r not in design.roles]
     if missing:
         raise DesignError(f"two_sided needs a design with both roles; this one lacks {missing}.")

@@ -15,9 +15,10 @@ import warnings
 
 import pandas as pd
 
+from policyeval._validation import require_columns
 from policyeval.design.enclave import EnclaveDesign
 from policyeval.design.sides import default_estimator
-from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DesignError, DroppedObservationsWarning
+from policyeval.exceptions import ArgumentTypeError, DesignError, DroppedObservationsWarning
 from policyeval.results.base import EstimationResult
 
 __all__ = ["ring_spillovers", "SpilloverResult"]
@@ -137,8 +138,7 @@ def ring_spillovers(design: EnclaveDesign, yname: str, *, role: str = "any", est
     if design.neighbours is None:
         raise DesignError("ring_spillovers needs a design with neighbours: build it with "
                           "neighbours='same_prefecture' / 'adjacent' or rings_km=(0, 50, 100).")
-    if yname not in design.panel.columns:
-        raise ColumnNotFoundError(f"yname={yname!r} is not a column of the design's panel.")
+    require_columns(design.panel, where="the design's panel", yname=[yname])
     if aggregate not in ("dynamic", "simple"):
         raise DesignError(f"aggregate={aggregate!r} must be 'dynamic' or 'simple'.")
     estimator = default_estimator() if estimator is None else estimator

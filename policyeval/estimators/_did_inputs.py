@@ -15,10 +15,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns, require_name
 from policyeval.exceptions import (
     ArgumentTypeError,
-    ColumnNotFoundError,
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -63,11 +62,6 @@ def _as_list(covariates) -> list[str]:
     if isinstance(covariates, str):
         return [covariates]
     return list(covariates)
-
-
-def _check_name(arg: str, value) -> None:
-    if not isinstance(value, str):
-        raise ArgumentTypeError(f"{arg} must be a column name (str), got {type(value).__name__}")
 
 
 def _numeric(frame: pd.DataFrame, arg: str, col: str, idname: str) -> pd.Series:
@@ -123,7 +117,7 @@ def prepare_panel(
     if not isinstance(df, pd.DataFrame):
         raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     for arg, val in (("yname", yname), ("tname", tname), ("idname", idname)):
-        _check_name(arg, val)
+        require_name(arg, val)
     if (gname is None) == (dname is None):
         raise ArgumentTypeError("give exactly one of gname (first treated period) or dname (0/1 treatment)")
     covs = _as_list(covariates)
@@ -134,10 +128,7 @@ def prepare_panel(
         named["weights"] = weights
     if cluster is not None:
         named["cluster"] = cluster
-    for arg, col in named.items():
-        _check_name(arg, col)
-        if col not in df.columns:
-            raise ColumnNotFoundError(f"{arg}={col!r} is not a column of the data")
+    require_columns(df, strict=True, **named)
 
     cols = list(dict.fromkeys(named.values()))
     frame = df.loc[:, cols].copy()

@@ -24,10 +24,9 @@ import scipy.linalg
 import scipy.sparse as sp
 
 # ``examples`` stays importable from here: twfe.py and sun_abraham.py import it
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns
 from policyeval.exceptions import (
     ArgumentTypeError,
-    ColumnNotFoundError,
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -139,13 +138,7 @@ def prepare_fe_panel(
         if name is not None:
             named[arg] = _as_list(name, arg)
     named["treatment"] = list(regressors)
-    for arg, cols in named.items():
-        for col in cols:
-            if col not in df.columns:
-                raise ColumnNotFoundError(
-                    f"{arg}={col!r} is not a column of the data; available columns: "
-                    f"{examples(df.columns, 12)}"
-                )
+    require_columns(df, **named)
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
                                *([weights] if weights else [])]))

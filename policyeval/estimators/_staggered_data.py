@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns
 from policyeval.exceptions import (
     ArgumentTypeError,
-    ColumnNotFoundError,
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -54,13 +53,6 @@ class StaggeredData:
     nobs: int
     n_units: int
     notes: list[str] = field(default_factory=list)
-
-
-def _column(df: pd.DataFrame, arg: str, name) -> None:
-    if not isinstance(name, str):
-        raise ArgumentTypeError(f"{arg}={name!r} must be a column name (str)")
-    if name not in df.columns:
-        raise ColumnNotFoundError(f"{arg}={name!r} is not a column of the data")
 
 
 def _numeric(df: pd.DataFrame, arg: str, col: str, idname: str | None) -> np.ndarray:
@@ -128,19 +120,15 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     """
     if not isinstance(df, pd.DataFrame):
         raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
-    for arg, name in (("yname", yname), ("tname", tname), ("gname", gname)):
-        _column(df, arg, name)
+    require_columns(df, strict=True, yname=yname, tname=tname, gname=gname)
     if panel or idname is not None:
-        _column(df, "idname", idname)
+        require_columns(df, strict=True, idname=idname)
     covariates = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
-    for c in covariates:
-        _column(df, "covariates", c)
+    require_columns(df, strict=True, covariates=covariates)
     if len(set(covariates)) != len(covariates):
         raise DataError(f"covariates={covariates!r} lists a column twice")
-    if weights is not None:
-        _column(df, "weights", weights)
-    if cluster is not None:
-        _column(df, "cluster", cluster)
+    optional = {"weights": weights, "cluster": cluster}
+    require_columns(df, strict=True, **{arg: col for arg, col in optional.items() if col is not None})
     notes: list[str] = []
 
     # --- time ---------------------------------------------------------

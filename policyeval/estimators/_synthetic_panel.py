@@ -14,9 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns
 from policyeval.exceptions import (
-    ColumnNotFoundError,
     DataError,
     DesignError,
     DuplicateObservationError,
@@ -56,17 +55,6 @@ class Block:
         return self.periods[self.n_pre]
 
 
-def _check_columns(df: pd.DataFrame, **cols: str | None) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
-    for arg, col in cols.items():
-        if col is not None and col not in df.columns:
-            raise ColumnNotFoundError(
-                f"{arg}={col!r} is not a column of the data; columns are "
-                f"{examples(df.columns, 8)}"
-            )
-
-
 def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
                   treatment: str | None = None, treated_units: Sequence[Any] | None = None,
                   treat_time: Any = None, donors: Sequence[Any] | None = None,
@@ -77,7 +65,9 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
     period onwards) or ``treated_units`` with ``treat_time`` defines the design.
     Units never treated are donors (optionally restricted to ``donors``).
     """
-    _check_columns(df, yname=yname, tname=tname, idname=idname, treatment=treatment)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+    require_columns(df, yname=yname, tname=tname, idname=idname, treatment=treatment)
     if (treatment is None) == (treated_units is None):
         raise DesignError(
             "give either treatment='<0/1 column>' or treated_units=[...] with treat_time=..., "

@@ -31,10 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples
+from policyeval._validation import examples, require_columns
 from policyeval.exceptions import (
     ArgumentTypeError,
-    ColumnNotFoundError,
     DataError,
     EstimationError,
     EstimationWarning,
@@ -231,8 +230,7 @@ class _Permuter:
         idname = fit_kwargs.get("idname")
         if idname is None:
             raise ValueError("randomization_inference needs idname= among the fit arguments")
-        if idname not in df.columns:
-            raise ColumnNotFoundError(f"idname={idname!r} is not a column of the data")
+        require_columns(df, idname=idname)
         self.df, self.idname, self.kw = df, idname, fit_kwargs
         units = pd.unique(df[idname])
         if eligible is None:
@@ -261,8 +259,7 @@ class _Permuter:
                 "randomization_inference permutes adoption timing: give gname= (first treated "
                 "period), treatment= (0/1 column) or treated_units= among the fit arguments"
             )
-        if self.col is not None and self.col not in df.columns:
-            raise ColumnNotFoundError(f"{self.mode}={self.col!r} is not a column of the data")
+        require_columns(df, **{self.mode: self.col})
         getattr(self, f"_setup_{self.mode}")()
 
     @property
