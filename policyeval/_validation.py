@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
-from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError
+from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, TreatmentTimingError
 
-__all__ = ["examples", "require_columns", "require_name"]
+__all__ = ["examples", "require_columns", "require_name", "constant_within", "varies_within"]
 
 
 def _key(value):
@@ -140,3 +141,77 @@ def require_columns(df: pd.DataFrame, *, where: str = "the data", show: int | No
                 raise ColumnNotFoundError(
                     f"{argument}={col!r} is not a column of {where}; available columns: {listed}"
                 )
+
+
+def varies_within(argument: str, column, idname: str, ids, reason: str) -> str:
+    """The message for a column that should hold one value per unit but does not.
+
+    Parameters
+    ----------
+    argument, column : str
+        The argument and the column it names (``"gname"``, ``"first_treat"``).
+    idname : str
+        The unit-id column.
+    ids : iterable
+        Ids of the offending units, in the order to show them (repeats are counted once).
+    reason : str
+        What the estimator needs, after ``"; "``.
+
+    Examples
+    --------
+    >>> varies_within("gname", "first_treat", "county_code", [320101, 320102, 320101],
+    ...               "treatment timing must be constant per unit.")
+    "gname='first_treat' varies within idname='county_code' for 2 units (e.g. 320101, 320102); treatment timing must be constant per unit."
+    """
+    n = len(dict.fromkeys(_key(v) for v in ids))
+    return (f"{argument}={column!r} varies within idname={idname!r} for {n} units "
+            f"(e.g. {examples(ids)}); {reason}")
+
+
+def constant_within(df: pd.DataFrame, idname: str, column: str, argument: str, *, values=None,
+                    error: type[Exception] = TreatmentTimingError,
+                    reason: str = "treatment timing must be constant per unit.") -> None:
+    """Raise unless ``column`` takes one value within each unit of ``idname``.
+
+    Missing is a value of its own: a unit with both a missing and a known
+    value varies. Rows with a missing id are ignored.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    idname : str
+        Unit-id column.
+    column, argument : str
+        The column checked and the argument that named it (for the message).
+    values : array-like, optional
+        The values to check instead of ``df[column]``, one per row (e.g. the
+        column after recoding "never treated" to one value).
+    error : exception class, default TreatmentTimingError
+    reason : str
+        The end of the message: what must hold.
+
+    Raises
+    ------
+    error
+        ``"gname='g' varies within idname='id' for 2 units (e.g. 4, 7); treatment
+        timing must be constant per unit."``; units in order of first appearance.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2], "g": [2004, 2004, 0, 2006]})
+    >>> constant_within(df, "id", "g", "gname")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.TreatmentTimingError: gname='g' varies within idname='id' for 1 units (e.g. 2); treatment timing must be constant per unit.
+    """
+    unit, labels = pd.factorize(df[idname], sort=False)
+    code = pd.factorize(df[column] if values is None else values, use_na_sentinel=False)[0]
+    rows = unit >= 0
+    unit, code = unit[rows], code[rows]
+    lo = np.full(len(labels), np.iinfo(np.int64).max)
+    hi = np.full(len(labels), -1, dtype=np.int64)
+    np.minimum.at(lo, unit, code)
+    np.maximum.at(hi, unit, code)
+    varying = lo != hi
+    if varying.any():
+        raise error(varies_within(argument, column, idname, labels[varying], reason))

@@ -68,3 +68,23 @@ def test_require_columns_strict_checks_names_in_order():
     with pytest.raises(ColumnNotFoundError, match=r"yname='y' is not a column"):
         require_columns(df, strict=True, yname="y", tname=3)  # yname comes first
     require_columns(df, idname="id", gname=None)  # not strict: None means "not used"
+
+
+def test_constant_within_counts_missing_as_a_value_and_orders_by_first_appearance():
+    from policyeval._validation import constant_within
+    from policyeval.exceptions import DataError, TreatmentTimingError
+
+    df = pd.DataFrame({"id": [9, 9, 3, 3, 5, 5, 7, 7],
+                       "g": [2004.0, 2004.0, np.nan, 2006.0, 0.0, 0.0, 2001.0, 2002.0]})
+    with pytest.raises(TreatmentTimingError, match=r"^gname='g' varies within idname='id' for 2 units "
+                                                   r"\(e\.g\. 3, 7\); treatment timing must be constant per unit\.$"):
+        constant_within(df, "id", "g", "gname")
+    # values= replaces the column (here: missing recoded to 0 drops unit 3 from the offenders)
+    with pytest.raises(DataError, match=r"for 1 units \(e\.g\. 7\); must be constant$"):
+        constant_within(df, "id", "g", "gname", values=df["g"].fillna(2006.0), error=DataError,
+                        reason="must be constant")
+    constant_within(df[df.id.isin([9, 5])], "id", "g", "gname")
+    # text columns and missing ids
+    constant_within(pd.DataFrame({"id": [1, 1, None], "c": ["a", "a", "b"]}), "id", "c", "cluster")
+    with pytest.raises(ValueError, match=r"cluster='c' varies .* for 1 units \(e\.g\. x\)"):
+        constant_within(pd.DataFrame({"id": ["x", "x"], "c": ["a", None]}), "id", "c", "cluster")

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns, require_name
+from policyeval._validation import constant_within, examples, require_columns, require_name
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -173,18 +173,8 @@ def prepare_panel(
             f"found (e.g. {examples(frame.loc[bad, gname])}) in units (e.g. {examples(frame.loc[bad, idname])})"
         )
     frame["_g"] = g
-    # NaN-aware "varies within unit": compare min, max and missingness
-    grp = frame.groupby(idname, sort=False)["_g"]
-    varies = (grp.min() != grp.max()) & grp.min().notna()
-    n_known = grp.count()
-    varies |= (n_known > 0) & (n_known < grp.size())
-    if varies.any():
-        ids = varies.index[varies]
-        label = gname if gname is not None else dname
-        raise TreatmentTimingError(
-            f"gname={label!r} varies within idname={idname!r} for {len(ids)} units (e.g. {examples(ids)}); "
-            "treatment timing must be constant per unit."
-        )
+    # never treated is NaN here, so 0 and missing in one unit do not count as varying
+    constant_within(frame, idname, gname if gname is not None else dname, "gname", values=g)
 
     y = _numeric(frame, "yname", yname, idname)
     frame[yname] = y

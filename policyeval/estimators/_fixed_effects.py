@@ -24,7 +24,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 # ``examples`` stays importable from here: twfe.py and sun_abraham.py import it
-from policyeval._validation import examples, require_columns
+from policyeval._validation import constant_within, examples, require_columns
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -195,7 +195,7 @@ def prepare_fe_panel(
     notes: list[str] = []
     cohort = None
     if gname is not None:
-        cohort, notes = _cohorts(frame, gname, idname, unit, periods)
+        cohort, notes = _cohorts(frame, gname, idname, periods)
     panel = FEPanel(
         frame=frame,
         y=frame[yname].to_numpy(dtype=float),
@@ -210,7 +210,7 @@ def prepare_fe_panel(
     return panel, covs
 
 
-def _cohorts(frame, gname, idname, unit, periods) -> tuple[np.ndarray, list[str]]:
+def _cohorts(frame, gname, idname, periods) -> tuple[np.ndarray, list[str]]:
     """First treated period per row; 0 marks never treated within the sample."""
     g = _integer_column(frame, gname, "gname", idname, allow_na=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
@@ -219,18 +219,7 @@ def _cohorts(frame, gname, idname, unit, periods) -> tuple[np.ndarray, list[str]
             f"gname={gname!r} must be the first treated period or 0 for never treated; found "
             f"negative values for units {examples(frame.loc[g < 0, idname])}"
         )
-    n_units = int(unit.max()) + 1
-    gmin = np.full(n_units, np.inf)
-    gmax = np.full(n_units, -np.inf)
-    np.minimum.at(gmin, unit, g)
-    np.maximum.at(gmax, unit, g)
-    varying = np.flatnonzero(gmin != gmax)
-    if varying.size:
-        ids = frame[idname].to_numpy()[np.isin(unit, varying)]
-        raise TreatmentTimingError(
-            f"gname={gname!r} varies within idname={idname!r} for {varying.size} units "
-            f"(e.g. {examples(ids)}); treatment timing must be constant per unit."
-        )
+    constant_within(frame, idname, gname, "gname", values=g)  # missing already means 0 here
     notes = []
     late = g > periods.max()
     if late.any():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns
+from policyeval._validation import examples, require_columns, varies_within
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -236,11 +236,11 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         _, varying = _per_unit_constant(g_all, unit_all, n_ids, sorted_T)
         if len(varying):
             off = _switch_off(g_all, t_all, unit_all, varying)
-            extra = (f"; treatment switches off for {len(off)} of them (e.g. {examples(id_values[off])}), "
-                     "which staggered adoption does not allow") if len(off) else ""
-            raise TreatmentTimingError(
-                f"gname={gname!r} varies within idname={idname!r} for {len(varying)} units "
-                f"(e.g. {examples(id_values[varying])}){extra}; treatment timing must be constant per unit.")
+            extra = (f"treatment switches off for {len(off)} of them (e.g. {examples(id_values[off])}), "
+                     "which staggered adoption does not allow; ") if len(off) else ""
+            raise TreatmentTimingError(varies_within(
+                "gname", gname, idname, id_values[varying],
+                f"{extra}treatment timing must be constant per unit."))
         for arg, col, vals in (("weights", weights, w_all), ("cluster", cluster, None)):
             if col is None:
                 continue
@@ -250,8 +250,8 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
                 _, var = (_per_unit_constant(vals, unit_all, n_ids, sorted_T) if keep.all()
                           else _per_unit_constant(vals[keep], unit_all[keep], n_ids))
                 if len(var):
-                    raise DataError(f"{arg}={col!r} varies within idname={idname!r} for {len(var)} units "
-                                    f"(e.g. {examples(id_values[var])}); it must be constant per unit in a panel")
+                    raise DataError(varies_within(arg, col, idname, id_values[var],
+                                                  "it must be constant per unit in a panel"))
 
     # --- never treated / treated before the data start ---------------------
     t_first, t_last = periods_all[0], periods_all[-1]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 
-from policyeval._validation import examples
+from policyeval._validation import examples, varies_within
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.results.base import EstimationResult
@@ -357,11 +357,10 @@ class ImputationDiD:
             split = same_unit & (np.diff(panel.cluster_code) != 0)
             if split.any():
                 ids = panel.unit_labels[panel.unit_code[1:][split]]
-                warnings.warn(
-                    f"cluster={self.cluster!r} varies within idname={idname!r} for {len(pd.unique(ids))} "
-                    f"units (e.g. {examples(ids)}); BJS standard errors assume every unit lies in one cluster, "
-                    "so they ignore correlation within those units",
-                    EstimationWarning, stacklevel=2)
+                warnings.warn(varies_within(
+                    "cluster", self.cluster, idname, ids,
+                    "BJS standard errors assume every unit lies in one cluster, so they ignore "
+                    "correlation within those units"), EstimationWarning, stacklevel=2)
         covs = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
         spec = dict(yname=yname, tname=tname, idname=idname, gname=gname, dname=dname, covariates=covs,
                     weights=weights, cluster=self.cluster or idname, horizons=horizons,

@@ -31,13 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns
+from policyeval._validation import constant_within, examples, require_columns
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
     EstimationError,
     EstimationWarning,
-    TreatmentTimingError,
 )
 from policyeval.results.base import Summary
 
@@ -213,13 +212,7 @@ def _distinct_assignments(labels: np.ndarray) -> Iterator[np.ndarray]:
 def _unit_labels(df: pd.DataFrame, col: str, idname: str, arg: str) -> pd.Series:
     """One value of ``col`` per unit; raise if it varies within a unit."""
     key = df[col].astype("float64") if pd.api.types.is_numeric_dtype(df[col]) else df[col]
-    n_values = key.fillna(-np.inf).groupby(df[idname], sort=False).nunique()
-    varying = n_values.index[n_values > 1]
-    if len(varying):
-        raise TreatmentTimingError(
-            f"{arg}={col!r} varies within idname={idname!r} for {len(varying)} units (e.g. "
-            f"{examples(varying)}); treatment timing must be constant per unit."
-        )
+    constant_within(df, idname, col, arg, values=key.fillna(-np.inf))
     return df.groupby(idname, sort=False)[col].first()
 
 
