@@ -20,9 +20,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, TreatmentTimingError
+from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DataError, TreatmentTimingError
 
-__all__ = ["examples", "require_columns", "require_name", "constant_within", "varies_within"]
+__all__ = [
+    "examples", "require_columns", "require_name", "integer_periods", "constant_within", "varies_within",
+]
 
 
 def _key(value):
@@ -215,3 +217,46 @@ def constant_within(df: pd.DataFrame, idname: str, column: str, argument: str, *
     varying = lo != hi
     if varying.any():
         raise error(varies_within(argument, column, idname, labels[varying], reason))
+
+
+def integer_periods(values, argument: str, column: str, ids=None, *,
+                    allow_nonfinite: bool = False) -> np.ndarray:
+    """Raise :class:`DataError` unless every period is a whole number; return them as floats.
+
+    Parameters
+    ----------
+    values : array-like of float
+        The periods, already numeric (one per row).
+    argument, column : str
+        The argument and the column it names (``"tname"``, ``"year"``).
+    ids : array-like, optional
+        Unit id of each row, to name the offending units; without it the
+        message gives row positions.
+    allow_nonfinite : bool, default False
+        Let missing and infinite values pass (the caller handles them, e.g.
+        a missing first-treated period means never treated); otherwise they
+        are offending values too.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``values`` as float64.
+
+    Examples
+    --------
+    >>> integer_periods([2001, 2002.5, np.inf], "tname", "year", ids=["a", "b", "c"])
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.DataError: tname='year' must hold integer periods; found non-integer values 2002.5, inf for units b, c
+    """
+    v = np.asarray(values, dtype=float)
+    finite = np.isfinite(v)
+    bad = (finite & (v != np.round(v))) if allow_nonfinite else ~finite | (v != np.round(v))
+    if bad.any():
+        where = (f"for units {examples(np.asarray(ids)[bad])}" if ids is not None
+                 else f"in rows {examples(np.flatnonzero(bad))}")
+        raise DataError(
+            f"{argument}={column!r} must hold integer periods; found non-integer values "
+            f"{examples(v[bad])} {where}"
+        )
+    return v

@@ -88,3 +88,20 @@ def test_constant_within_counts_missing_as_a_value_and_orders_by_first_appearanc
     constant_within(pd.DataFrame({"id": [1, 1, None], "c": ["a", "a", "b"]}), "id", "c", "cluster")
     with pytest.raises(ValueError, match=r"cluster='c' varies .* for 1 units \(e\.g\. x\)"):
         constant_within(pd.DataFrame({"id": ["x", "x"], "c": ["a", None]}), "id", "c", "cluster")
+
+
+def test_integer_periods():
+    from policyeval._validation import integer_periods
+    from policyeval.exceptions import DataError
+
+    out = integer_periods(pd.Series([2001, 2002]), "tname", "year")
+    assert out.dtype == np.float64 and out.tolist() == [2001.0, 2002.0]
+    with pytest.raises(DataError, match=r"^tname='year' must hold integer periods; found non-integer values "
+                                        r"2001\.5 for units 7$"):
+        integer_periods([2001.5, 2002], "tname", "year", ids=[7, 8])
+    with pytest.raises(DataError, match=r"found non-integer values nan, inf in rows 1, 2$"):
+        integer_periods([2001, np.nan, np.inf], "tname", "year")
+    # the caller handles missing / infinite values itself (e.g. never treated)
+    integer_periods([2001, np.nan, np.inf], "gname", "g", allow_nonfinite=True)
+    with pytest.raises(ValueError, match=r"gname='g' .* 2004\.25 for units b"):
+        integer_periods([np.nan, 2004.25], "gname", "g", ids=["a", "b"], allow_nonfinite=True)

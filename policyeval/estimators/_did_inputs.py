@@ -15,7 +15,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import constant_within, examples, require_columns, require_name
+from policyeval._validation import (
+    constant_within,
+    examples,
+    integer_periods,
+    require_columns,
+    require_name,
+)
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -141,12 +147,7 @@ def prepare_panel(
             f"tname={tname!r} is missing in {int(t.isna().sum())} rows "
             f"(units (e.g. {examples(frame.loc[t.isna(), idname])}))"
         )
-    if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
-        bad = ~(t == np.round(t))
-        raise DataError(
-            f"tname={tname!r} must hold integer periods; found (e.g. {examples(frame.loc[bad, tname])})"
-        )
-    frame[tname] = t.astype(np.int64)
+    frame[tname] = integer_periods(t, "tname", tname, frame[idname]).astype(np.int64)
 
     dup = frame.duplicated([idname, tname], keep=False)
     if dup.any():

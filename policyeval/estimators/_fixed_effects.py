@@ -24,7 +24,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 # ``examples`` stays importable from here: twfe.py and sun_abraham.py import it
-from policyeval._validation import constant_within, examples, require_columns
+from policyeval._validation import constant_within, examples, integer_periods, require_columns
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -87,15 +87,8 @@ def _integer_column(frame: pd.DataFrame, col: str, arg: str, idname: str, allow_
             f"{examples(s[pd.to_numeric(s, errors='coerce').isna() & s.notna()])} "
             f"for units {examples(bad)}"
         )
-    v = s.to_numpy(dtype=float)
-    finite = np.isfinite(v)
-    frac = finite & (v != np.round(v))
-    if frac.any():
-        raise DataError(
-            f"{arg}={col!r} must hold integer periods; found non-integer values "
-            f"{examples(v[frac])} for units {examples(frame.loc[frac, idname])}"
-        )
-    if not allow_na and (~finite).any():
+    v = integer_periods(s, arg, col, frame[idname], allow_nonfinite=True)
+    if not allow_na and (~np.isfinite(v)).any():
         raise DataError(f"{arg}={col!r} has missing or infinite values")
     return v
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns, varies_within
+from policyeval._validation import examples, integer_periods, require_columns, varies_within
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -139,12 +139,8 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         if np.isnan(t_raw).any():
             bad = np.flatnonzero(np.isnan(t_raw))
             raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions e.g. {examples(bad)})")
-        nonint = t_raw != np.round(t_raw)
-        if nonint.any():
-            raise DataError(
-                f"tname={tname!r} must hold integer periods (years, quarters numbered 1, 2, ...); "
-                f"found non-integer values (e.g. {examples(t_raw[nonint])})")
-        t_all = t_raw.astype(np.int64)
+        ids = df[idname] if idname is not None else None
+        t_all = integer_periods(t_raw, "tname", tname, ids).astype(np.int64)
     keep = np.ones(len(df), dtype=bool)
 
     # --- outcome, covariates, weights: rows with missing values go, loudly
