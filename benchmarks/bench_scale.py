@@ -55,8 +55,13 @@ def child(method: str, estimator: str, folder: str, out: str) -> None:
                                      dashboard_address=None))
         files = sorted(str(p) for p in Path(folder).glob("*.parquet"))
         data = dd.read_parquet(files, columns=["firm_id", "year", "first_treat", "county_code", "y"],
-                               split_row_groups="adaptive")
+                               split_row_groups=True)
     opts = {"memory_limit": "3GB", "threads": 2} if method == "duckdb" else {}
+    if method == "dask":
+        # yearly files split every firm across partitions: hash-shuffle the per-firm groupby
+        # (one output partition per input partition) instead of a tree reduction that would
+        # hold every firm's partial sums at once
+        opts = {"split_out": data.npartitions}
     if estimator == "cs":
         est = pe.CallawaySantAnna(method="reg", progress=False)
         if method == "pandas":
