@@ -21,6 +21,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import examples
 from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DesignError
 
 __all__ = ["county_centroids", "haversine_km", "distance_matrix", "EARTH_RADIUS_KM"]
@@ -80,7 +81,7 @@ def county_centroids(codes=None, *, centroids: pd.DataFrame | None = None) -> pd
         bad = table.loc[(table["lat"].abs() > 90) | (table["lon"].abs() > 180), "code"]
         if len(bad):
             raise DesignError(f"centroids: lon/lat out of range for {len(bad)} code(s) "
-                              f"(e.g. {', '.join(bad.astype(str)[:3])}); give degrees.")
+                              f"(e.g. {examples(bad)}); give degrees.")
         table = table.drop_duplicates("code")
     table = table.loc[:, ["code", "name", "lon", "lat", "source"]]
     if codes is None:

@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import require_columns
+from policyeval._validation import examples, require_columns
 from policyeval.design.roles import revenue_terms
 from policyeval.exceptions import (
     ArgumentTypeError,
@@ -284,7 +284,7 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
         require_columns(panel, where="panel", park_revenue=[park_revenue])
         multi = {c: e for c, e in share_hosts.items() if len(e) > 1}
         if multi:
-            ex = ", ".join(f"{c} ({'+'.join(e)})" for c, e in list(multi.items())[:3])
+            ex = examples(f"{c} ({'+'.join(e)})" for c, e in multi.items())
             raise DesignError(f"park_revenue={park_revenue!r} is one column, but {len(multi)} unit(s) host "
                               f"several share-rule enclaves (e.g. {ex}); pass a DataFrame with columns "
                               f"enclave_id, {tname}, park_revenue.")
@@ -333,17 +333,17 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
         np.add.at(out_w, di, paid)
         np.add.at(in_w, oi, received)
     if need_park:
-        raise DesignError(f"share rules apply to {len(need_park)} enclave(s) (e.g. {', '.join(need_park[:3])}) "
+        raise DesignError(f"share rules apply to {len(need_park)} enclave(s) (e.g. {examples(need_park)}) "
                           "but neither park_revenue (the park's own revenue) nor park_share (an assumed "
                           "share of booked revenue) is given.")
     if gaps:
         warnings.warn(f"park revenue is missing in years a share rule runs for {len(gaps)} enclave(s) "
-                      f"(e.g. {', '.join(gaps[:3])} destination unit-years); no share is transferred in "
+                      f"(e.g. {examples(gaps)} destination unit-years); no share is transferred in "
                       "those years, so the origins' attributed revenue is understated there.",
                       PolicyevalWarning, stacklevel=2)
     if capped:
         warnings.warn(f"share_cap is free text and not applied for {len(capped)} enclave(s) "
-                      f"(e.g. {', '.join(capped[:3])}); the origin's take may be overstated.",
+                      f"(e.g. {examples(capped)}); the origin's take may be overstated.",
                       PolicyevalWarning, stacklevel=2)
     ri = codes.get_indexer(panel[idname].astype(str))
     ti = panel[tname].astype(int).to_numpy() - years[0]

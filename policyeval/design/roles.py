@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import examples
 from policyeval.exceptions import ColumnNotFoundError, DesignError, RegistryError
 
 __all__ = ["ROLES", "ROLE_COLUMNS", "revenue_terms", "check_enclaves", "assign_roles"]
@@ -96,7 +97,7 @@ def check_enclaves(enclaves: pd.DataFrame, allowed_types: tuple[str, ...]) -> No
     dup = ids[ids.duplicated()].unique()
     if len(dup):
         raise RegistryError(
-            f"enclaves: column 'enclave_id' repeats {len(dup)} id(s) (e.g. {', '.join(map(str, dup[:3]))})."
+            f"enclaves: column 'enclave_id' repeats {len(dup)} id(s) (e.g. {examples(dup)})."
         )
     types = enclaves["type"].astype("string")
     bad = enclaves.loc[types.notna() & ~types.isin(allowed_types), "enclave_id"]
@@ -104,7 +105,7 @@ def check_enclaves(enclaves: pd.DataFrame, allowed_types: tuple[str, ...]) -> No
         bad = pd.concat([bad, enclaves.loc[types.isna(), "enclave_id"]])
         raise RegistryError(
             f"enclaves: column 'type' is not one of {list(allowed_types)} for {len(bad)} enclave(s) "
-            f"(e.g. {', '.join(map(str, bad.astype(str)[:3]))})."
+            f"(e.g. {examples(bad)})."
         )
 
 
