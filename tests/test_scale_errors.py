@@ -228,3 +228,11 @@ def test_simulated_firms_are_labelled_seeded_and_use_registry_roles(tmp_path):
     after = moved[moved.year >= moved.relocation_year]
     assert (after.location_code != after.county_code).all()
     assert fa.groupby("firm_id").size().eq(4).all()
+
+
+def test_progress_reports_each_pass(panel, tmp_path, capsys):
+    write_years(panel, tmp_path)
+    fit_twfe(tmp_path, "y", "year", "firm", gname="first_treat", progress=True)
+    err = capsys.readouterr().err
+    for step in ("checks", "period means", "within pass: units", "score pass"):
+        assert f"[policyeval.scale duckdb] {step}" in err

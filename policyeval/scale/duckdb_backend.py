@@ -78,6 +78,9 @@ class DuckDBEngine:
             con.execute("SET preserve_insertion_order = false")
             if threads:
                 con.execute(f"SET threads = {int(threads)}")
+            if progress:
+                # DuckDB's own bar shows progress within each long scan
+                con.execute("SET enable_progress_bar = true")
             files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self.files) + "]"
             reader = "read_parquet" if folder.format == "parquet" else "read_csv"
             extra = ", filename = true" + (", union_by_name = false" if reader == "read_parquet" else "")
