@@ -23,7 +23,8 @@ import pandas as pd
 from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DataError, TreatmentTimingError
 
 __all__ = [
-    "examples", "require_columns", "require_name", "integer_periods", "constant_within", "varies_within",
+    "examples", "require_frame", "require_name", "require_columns", "column_list", "integer_periods",
+    "constant_within", "varies_within",
 ]
 
 
@@ -77,6 +78,44 @@ def examples(values: Iterable, k: int | None = 3) -> str:
             break
         shown.append(v)
     return ", ".join(str(v) for v in shown) + (", ..." if more else "")
+
+
+def require_frame(df, argument: str = "df") -> None:
+    """Raise :class:`ArgumentTypeError` unless ``df`` is a :class:`pandas.DataFrame`.
+
+    Examples
+    --------
+    >>> require_frame([1, 2], "data")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ArgumentTypeError: data must be a pandas DataFrame, got list
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentTypeError(f"{argument} must be a pandas DataFrame, got {type(df).__name__}")
+
+
+def column_list(value, argument: str, *, strict: bool = False) -> list:
+    """Column argument as a list: ``None`` -> ``[]``, ``"x"`` -> ``["x"]``, an iterable -> its items.
+
+    ``strict=True`` accepts only a ``str`` or a list / tuple of ``str`` and
+    raises :class:`ArgumentTypeError` otherwise.
+
+    Examples
+    --------
+    >>> column_list(None, "covariates"), column_list("x1", "covariates"), column_list(("x1", "x2"), "covariates")
+    ([], ['x1'], ['x1', 'x2'])
+    >>> column_list([1], "cluster", strict=True)
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ArgumentTypeError: cluster must be a column name or a list of column names, got [1]
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not strict or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+        return list(value)
+    raise ArgumentTypeError(f"{argument} must be a column name or a list of column names, got {value!r}")
 
 
 def require_name(argument: str, name) -> None:

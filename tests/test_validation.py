@@ -105,3 +105,17 @@ def test_integer_periods():
     integer_periods([2001, np.nan, np.inf], "gname", "g", allow_nonfinite=True)
     with pytest.raises(ValueError, match=r"gname='g' .* 2004\.25 for units b"):
         integer_periods([np.nan, 2004.25], "gname", "g", ids=["a", "b"], allow_nonfinite=True)
+
+
+def test_require_frame_and_column_list():
+    from policyeval._validation import column_list, require_frame
+
+    require_frame(pd.DataFrame())
+    with pytest.raises(ArgumentTypeError, match=r"^panel must be a pandas DataFrame, got dict$"):
+        require_frame({"a": [1]}, "panel")
+    assert column_list(None, "covariates") == []
+    assert column_list("x", "covariates") == ["x"]
+    assert column_list(pd.Index(["a", "b"]), "covariates") == ["a", "b"]
+    assert column_list(("a", "b"), "cluster", strict=True) == ["a", "b"]
+    with pytest.raises(ArgumentTypeError, match=r"cluster must be a column name or a list of column names"):
+        column_list(pd.Index(["a"]), "cluster", strict=True)

@@ -58,7 +58,7 @@ from policyeval.data._admin_code_history import (
     coverage_end,
     load_history,
 )
-from policyeval._validation import examples, require_columns
+from policyeval._validation import examples, require_columns, require_frame
 from policyeval.exceptions import (
     AdminCodeError,
     AdminCodeWarning,
@@ -198,8 +198,7 @@ def validate_codes(df: pd.DataFrame, idname: str, tname: str | None = None, *, v
 
 
 def _require_columns(df, **columns) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}.")
+    require_frame(df)
     require_columns(df, where="df", **columns)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns
+from policyeval._validation import examples, require_columns, require_frame
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -356,8 +356,7 @@ def validate_panel(
     0  320101  2010     NaN
     1  320102  2010  1200.0
     """
-    if not isinstance(df, pd.DataFrame):
-        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    require_frame(df)
     if idname == tname:
         raise DataError(f"idname and tname must differ (both are {idname!r})")
     require_columns(df, show=None, idname=idname, tname=tname)

@@ -17,9 +17,11 @@ import pandas as pd
 
 from policyeval._validation import (
     constant_within,
+    column_list,
     examples,
     integer_periods,
     require_columns,
+    require_frame,
     require_name,
 )
 from policyeval.exceptions import (
@@ -60,14 +62,6 @@ class StaggeredPanel:
     @property
     def n_units(self) -> int:
         return len(self.unit_labels)
-
-
-def _as_list(covariates) -> list[str]:
-    if covariates is None:
-        return []
-    if isinstance(covariates, str):
-        return [covariates]
-    return list(covariates)
 
 
 def _numeric(frame: pd.DataFrame, arg: str, col: str, idname: str) -> pd.Series:
@@ -120,13 +114,12 @@ def prepare_panel(
     ColumnNotFoundError, DuplicateObservationError, NonNumericValueError,
     TreatmentTimingError, DataError, ArgumentTypeError
     """
-    if not isinstance(df, pd.DataFrame):
-        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    require_frame(df)
     for arg, val in (("yname", yname), ("tname", tname), ("idname", idname)):
         require_name(arg, val)
     if (gname is None) == (dname is None):
         raise ArgumentTypeError("give exactly one of gname (first treated period) or dname (0/1 treatment)")
-    covs = _as_list(covariates)
+    covs = column_list(covariates, "covariates")
     named = {"yname": yname, "tname": tname, "idname": idname}
     named.update({"gname": gname} if gname is not None else {"dname": dname})
     named.update({f"covariates[{i}]": c for i, c in enumerate(covs)})

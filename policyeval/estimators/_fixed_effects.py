@@ -24,9 +24,15 @@ import scipy.linalg
 import scipy.sparse as sp
 
 # ``examples`` stays importable from here: twfe.py and sun_abraham.py import it
-from policyeval._validation import constant_within, examples, integer_periods, require_columns
+from policyeval._validation import (
+    column_list,
+    constant_within,
+    examples,
+    integer_periods,
+    require_columns,
+    require_frame,
+)
 from policyeval.exceptions import (
-    ArgumentTypeError,
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -47,16 +53,6 @@ __all__ = [
 ]
 
 VCOV_KINDS = ("cluster", "hetero", "iid")
-
-
-def _as_list(value, arg: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise ArgumentTypeError(f"{arg} must be a column name or a list of column names, got {value!r}")
 
 
 @dataclass
@@ -117,19 +113,18 @@ def prepare_fe_panel(
     (FEPanel, list of str)
         The panel and the list of covariate names.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    require_frame(df)
     if vcov not in VCOV_KINDS:
         raise ValueError(f"vcov={vcov!r} must be one of {VCOV_KINDS}")
-    covs = _as_list(covariates, "covariates")
-    clusters = _as_list(cluster, "cluster") if vcov == "cluster" else []
+    covs = column_list(covariates, "covariates", strict=True)
+    clusters = column_list(cluster, "cluster", strict=True) if vcov == "cluster" else []
     if vcov == "cluster" and not clusters:
         clusters = [idname]
     named = {"yname": [yname], "tname": [tname], "idname": [idname], "covariates": covs,
              "cluster": clusters}
     for arg, name in (("gname", gname), ("weights", weights)):
         if name is not None:
-            named[arg] = _as_list(name, arg)
+            named[arg] = column_list(name, arg, strict=True)
     named["treatment"] = list(regressors)
     require_columns(df, **named)
 

@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, integer_periods, require_columns, varies_within
+from policyeval._validation import (
+    column_list,
+    examples,
+    integer_periods,
+    require_columns,
+    require_frame,
+    varies_within,
+)
 from policyeval.exceptions import (
-    ArgumentTypeError,
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -118,12 +124,11 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     DuplicateObservationError, TreatmentTimingError, EstimationError
         See :class:`policyeval.estimators.staggered.CallawaySantAnna`.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise ArgumentTypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+    require_frame(df, "data")
     require_columns(df, strict=True, yname=yname, tname=tname, gname=gname)
     if panel or idname is not None:
         require_columns(df, strict=True, idname=idname)
-    covariates = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
+    covariates = column_list(covariates, "covariates")
     require_columns(df, strict=True, covariates=covariates)
     if len(set(covariates)) != len(covariates):
         raise DataError(f"covariates={covariates!r} lists a column twice")

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns
+from policyeval._validation import examples, require_columns, require_frame
 from policyeval.exceptions import (
     DataError,
     DesignError,
@@ -65,8 +65,7 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
     period onwards) or ``treated_units`` with ``treat_time`` defines the design.
     Units never treated are donors (optionally restricted to ``donors``).
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+    require_frame(df, "data")
     require_columns(df, yname=yname, tname=tname, idname=idname, treatment=treatment)
     if (treatment is None) == (treated_units is None):
         raise DesignError(

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import constant_within, examples, require_columns
+from policyeval._validation import constant_within, examples, require_columns, require_frame
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -424,8 +424,7 @@ def randomization_inference(
     if not hasattr(estimator, "fit"):
         raise ArgumentTypeError(
             f"estimator must have a fit(df, ...) method, got {type(estimator).__name__}")
-    if not isinstance(df, pd.DataFrame):
-        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    require_frame(df)
     if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)):
         raise ArgumentTypeError(f"n_permutations must be an integer, got {n_permutations!r}")
     if n_permutations < 1:
