@@ -309,6 +309,57 @@ class DuckDBEngine:
         Q = np.stack([_sym(r[2 + T:], T) for r in rows])
         return g, n, S, Q
 
+    def _feature_units(self, spec, periods, drop_before, with_cluster=False):
+        covs = list(spec.covariates)
+        q, T = len(covs) + 1, len(periods)
+        xs = "".join(f", min({_q(c)}::DOUBLE) AS xmin{j + 1}, max({_q(c)}::DOUBLE) AS x{j + 1}"
+                     for j, c in enumerate(covs))
+        cl = f", any_value({_q(spec.cluster)}) AS cl" if with_cluster else ""
+        pu = self._unit_paths(spec, periods, drop_before, extra=xs + cl)
+        x = ["1.0"] + [f"x{j}" for j in range(1, q)]
+        feats = [f"{x[j]} * y{s}" if kind == "y" else f"{x[j]} * {x[s]}"
+                 for j, s, kind in feature_names(q, T)]
+        var = " OR ".join(f"xmin{j} <> x{j}" for j in range(1, q))
+        body = (f"SELECT g{', cl' if with_cluster else ''}, ({var}) AS xvar, "
+                + ", ".join(f"{e} AS f{a}" for a, e in enumerate(feats))
+                + f" FROM pu WHERE NOT (g > 0 AND g <= {int(drop_before)})")
+        return pu, body, len(feats)
+
+    def _check_invariant(self, spec, pu, n_var):
+        if n_var:
+            covs = list(spec.covariates)
+            cond = " OR ".join(f"xmin{j + 1} <> x{j + 1}" for j in range(len(covs)))
+            ids = self._run(f"WITH pu AS ({pu}) SELECT id FROM pu WHERE {cond} ORDER BY id LIMIT 3")
+            raise DataError(
+                f"covariates={covs} vary within idname={spec.idname!r} for {int(n_var)} units (e.g. "
+                f"{examples([r[0] for r in ids])}); out of core, Callaway-Sant'Anna takes time-invariant "
+                "covariates only")
+
+    def cohort_feature_moments(self, spec, periods, drop_before):
+        """Per cohort: units, sums and cross-products of the regression features (see sufficient)."""
+        pu, body, nf = self._feature_units(spec, periods, drop_before)
+        pairs = [(a, b) for a in range(nf) for b in range(a, nf)]
+        rows = self._run(
+            f"WITH pu AS ({pu}), f AS ({body}) SELECT g, count(*), count(*) FILTER (WHERE xvar), "
+            + ", ".join(f"sum(f{a})" for a in range(nf)) + ", "
+            + ", ".join(f"sum(f{a} * f{b})" for a, b in pairs) + " FROM f GROUP BY g ORDER BY g",
+            "cohort feature moments")
+        self._check_invariant(spec, pu, sum(r[2] for r in rows))
+        g = np.array([r[0] for r in rows], dtype=float)
+        n = np.array([r[1] for r in rows], dtype=np.int64)
+        F = np.array([r[3:3 + nf] for r in rows], dtype=float)
+        FF = np.stack([_sym(r[3 + nf:], nf) for r in rows])
+        return g, n, F, FF
+
+    def cluster_cohort_feature_sums(self, spec, periods, drop_before):
+        pu, body, nf = self._feature_units(spec, periods, drop_before, with_cluster=True)
+        rows = self._run(f"WITH pu AS ({pu}), f AS ({body}) SELECT cl, g, count(*), "
+                         + ", ".join(f"sum(f{a})" for a in range(nf)) + " FROM f GROUP BY cl, g ORDER BY cl, g",
+                         "cluster x cohort feature sums")
+        cl = pd.factorize(pd.Series([r[0] for r in rows]))[0].astype(np.intp)
+        return (cl, np.array([r[1] for r in rows], dtype=float), np.array([r[2] for r in rows], dtype=float),
+                np.array([r[3:] for r in rows], dtype=float))
+
     def cluster_cohort_sums(self, spec, periods, drop_before):
         g, t, y = self._g(spec), _q(spec.tname), _q(spec.yname)
         keep = ", ".join(str(int(p)) for p in periods)
@@ -318,6 +369,11 @@ class DuckDBEngine:
             "GROUP BY cl, g, tt", "cluster x cohort sums")
         frame = pd.DataFrame(rows, columns=["cl", "g", "t", "s", "n"])
         return _pairs(frame, periods)
+
+
+def feature_names(q: int, T: int) -> list[tuple[int, int, str]]:
+    """Order of the regression features: (j, s, "y") for x_j*Y_s, then (j, m, "x") for x_j*x_m."""
+    return [(j, s, "y") for j in range(q) for s in range(T)] + [(j, m, "x") for j in range(q) for m in range(q)]
 
 
 def _pairs(frame: pd.DataFrame, periods):

@@ -485,10 +485,11 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     """:class:`policyeval.CallawaySantAnna` (no covariates, balanced panel) on an engine."""
     from policyeval.results.staggered import GroupTimeResult
 
-    if covariates:
-        raise ValueError(f"covariates={covariates!r}: the out-of-core Callaway-Sant'Anna path supports "
-                         "the no-covariate estimator only (regression adjustment needs fourth moments of "
-                         "per-unit features; use the in-memory path)")
+    covs = _covariates(covariates)
+    if covs and estimator.method != "reg":
+        raise ValueError(f"covariates={list(covs)!r} with method={estimator.method!r}: out of core, "
+                         "covariates are supported with method='reg' (outcome regression) only; ipw and "
+                         "dr fit a propensity score on per-unit data (use the in-memory path)")
     _no_weights(weights)
     if not estimator.panel:
         raise ValueError("panel=False (repeated cross-sections) is not supported out of core")
@@ -496,11 +497,11 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         raise ArgumentTypeError("idname and gname are required")
     if cluster == idname:
         cluster = None
-    spec = PanelSpec(yname, tname, idname, gname, None, (), cluster)
+    spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster)
     facts = engine.facts(spec)
     periods = facts.periods
     t_first, t_last = periods[0], periods[-1]
-    spec = PanelSpec(yname, tname, idname, gname, None, (), cluster, int(t_last))
+    spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster, int(t_last))
     coh = facts.cohorts
     notes: list[str] = []
     n_late = facts.n_late
@@ -534,6 +535,8 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     if len(keep_periods) < 2:
         raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
     drop_before = int(t_first + anticipation)
+    if covs:
+        return _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, notes)
     gvals, counts, S, Q = engine.cohort_moments(spec, keep_periods, drop_before)
     cohort_values = np.where(gvals == 0, np.inf, gvals).astype(float)
     order = np.argsort(cohort_values)
@@ -616,3 +619,126 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         result = result.bootstrap(estimator.n_bootstrap, weights=estimator.bootstrap_weights,
                                   random_state=estimator.random_state, progress=estimator.progress)
     return result
+
+
+def _cs_result(estimator, engine, spec, cells, keep_periods, cohort_values, counts, est, n_t, n_c, infl, notes):
+    from policyeval.results.staggered import GroupTimeResult
+
+    table = pd.DataFrame({
+        "group": [c[0] for c in cells], "time": [keep_periods[c[1]] for c in cells],
+        "base_period": [keep_periods[c[2]] for c in cells], "post": [c[3] for c in cells],
+        "estimate": est, "n_treated": n_t, "n_control": n_c})
+    table["group"] = table["group"].astype(float)
+    if np.all(np.mod(table["group"], 1) == 0):
+        table["group"] = table["group"].astype(np.int64)
+    n = int(counts.sum())
+    spec_d = {"yname": spec.yname, "tname": spec.tname, "idname": spec.idname, "gname": spec.gname,
+              "covariates": list(spec.covariates), "weights": None, "cluster": spec.cluster,
+              "control_group": estimator.control_group, "method": estimator.method,
+              "base_period": estimator.base_period, "anticipation": estimator.anticipation, "panel": True,
+              "first_period": float(keep_periods[0]), "periods": keep_periods.tolist(),
+              "n_bootstrap": estimator.n_bootstrap, "bootstrap_weights": estimator.bootstrap_weights,
+              "random_state": estimator.random_state, "progress": estimator.progress, "backend": engine.name}
+    notes = [*notes, f"Computed out of core from cohort sufficient statistics (backend: {engine.name})."]
+    result = GroupTimeResult(table, infl, group_shares=counts / n, cohort_of_code=np.arange(len(counts)),
+                             cohort_values=cohort_values, nobs=n * len(keep_periods), n_units=n,
+                             spec=spec_d, level=estimator.level, notes=notes)
+    if estimator.n_bootstrap:
+        if spec.cluster is None:
+            raise EstimationError("n_bootstrap > 0 out of core needs cluster=<column> (one multiplier per "
+                                  "cluster); with unit-level clusters use analytic standard errors")
+        result = result.bootstrap(estimator.n_bootstrap, weights=estimator.bootstrap_weights,
+                                  random_state=estimator.random_state, progress=estimator.progress)
+    return result
+
+
+def _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, notes):
+    r"""Outcome-regression DiD (``reg_did_panel``) per ATT(g,t) from per-cohort feature moments.
+
+    With :math:`\tilde x = (1, x)` (time-invariant covariates, ``q`` entries), the
+    engine returns per cohort the sums and cross-products of
+    :math:`f_i = (\tilde x_i \otimes Y_i, \tilde x_i \otimes \tilde x_i)`. For
+    treated units :math:`\psi_i = (n/n_1)(\Delta Y_i - \tilde x_i'\beta - ATT)`; for
+    controls :math:`\psi_i = -(n/n_1)(\tilde x_i'a)(\Delta Y_i - \tilde x_i'\beta)` with
+    :math:`\beta = (X_0'X_0)^{-1}X_0'\Delta Y_0` and :math:`a = (X_0'X_0)^{-1}\sum_{D=1}\tilde x`:
+    both linear in :math:`f_i` with cohort-level coefficients.
+    """
+    covs = list(spec.covariates)
+    gvals, counts, Fs, FF = engine.cohort_feature_moments(spec, keep_periods, drop_before)
+    cohort_values = np.where(gvals == 0, np.inf, gvals).astype(float)
+    order = np.argsort(cohort_values)
+    cohort_values, counts, Fs, FF = cohort_values[order], counts[order], Fs[order], FF[order]
+    estimator._check_cohort_sizes(cohort_values, counts, covs, spec.gname)
+    T, q, C = len(keep_periods), len(covs) + 1, len(cohort_values)
+    nf = q * T + q * q
+    iy = lambda j, s: j * T + s          # noqa: E731  feature x_j * Y_s
+    ix = lambda j, m: q * T + j * q + m  # noqa: E731  feature x_j * x_m
+    XX = Fs[:, q * T:].reshape(C, q, q)                    # per cohort sum x x'
+    XY = Fs[:, :q * T].reshape(C, q, T)                    # per cohort sum x Y_s
+    n = int(counts.sum())
+    glist = cohort_values[np.isfinite(cohort_values)]
+    if not np.isinf(cohort_values).any():
+        glist = glist[:-1]
+    if len(glist) == 0:
+        raise EstimationError(f"gname={spec.gname!r}: no treated cohort left to estimate")
+    cells = estimator._cells(keep_periods, glist)
+    k = len(cells)
+    coef = np.zeros((C, nf + 2, k))
+    est = np.full(k, np.nan)
+    n_t = np.zeros(k, dtype=np.int64)
+    n_c = np.zeros(k, dtype=np.int64)
+    for j, (g, ti, b, _) in enumerate(cells):
+        cg = int(np.searchsorted(cohort_values, g))
+        ctrl = estimator._controls(cohort_values, g, keep_periods, ti, b)
+        n_t[j], n_c[j] = counts[cg], counts[ctrl].sum()
+        if ti == b:
+            est[j] = 0.0
+            continue
+        n1 = counts[cg]
+        if n1 == 0 or n_c[j] == 0:
+            continue
+        A0 = XX[ctrl].sum(axis=0)
+        scale = np.sqrt(np.maximum(np.diag(A0), 1e-300))
+        sv = np.linalg.svd(A0 / np.outer(scale, scale), compute_uv=False)
+        if sv[-1] <= sv[0] * 1e-20:
+            raise EstimationError(f"controls of cohort {g:g}: covariates are collinear (with each other or "
+                                  f"the intercept): {covs}; drop one of them.")
+        b0 = XY[ctrl][:, :, ti].sum(axis=0) - XY[ctrl][:, :, b].sum(axis=0)
+        beta = np.linalg.solve(A0, b0)
+        xbar1 = XX[cg][0] / n1                              # treated mean of x~ (row of x_0 = 1)
+        dy1 = (XY[cg][0, ti] - XY[cg][0, b]) / n1
+        att = dy1 - xbar1 @ beta
+        est[j] = att
+        a = np.linalg.solve(A0, XX[cg][0])
+        c = n / n1
+        # treated: c * (Y_t - Y_b - x'beta - att)
+        coef[cg, iy(0, ti), j] += c
+        coef[cg, iy(0, b), j] -= c
+        for m in range(q):
+            coef[cg, ix(0, m), j] -= c * beta[m]
+        coef[cg, nf + 1, j] -= c * att
+        # controls: -c * (x'a) (Y_t - Y_b - x'beta)
+        for jj in range(q):
+            coef[ctrl, iy(jj, ti), j] -= c * a[jj]
+            coef[ctrl, iy(jj, b), j] += c * a[jj]
+            for m in range(q):
+                coef[ctrl, ix(jj, m), j] += c * a[jj] * beta[m]
+    # moments of (f, w, 1) with w = 1; the constant's sums come from the x_0 x_0 = 1 feature
+    M = np.zeros((C, nf + 2, nf + 2))
+    M[:, :nf, :nf] = FF
+    for col in (nf, nf + 1):
+        M[:, :nf, col] = Fs
+        M[:, col, :nf] = Fs
+    M[:, nf:, nf:] = counts[:, None, None]
+    pairs, n_clusters = None, None
+    if spec.cluster is not None:
+        pc, pg, pn, pF = engine.cluster_cohort_feature_sums(spec, keep_periods, drop_before)
+        pk = np.searchsorted(cohort_values, np.where(pg == 0, np.inf, pg).astype(float))
+        pairs = (pc, pk, np.column_stack([pF, pn, pn]).astype(float))
+        n_clusters = int(pc.max()) + 1
+    infl = SufficientCohortInfluence(n, coef, M, pairs, n_clusters)
+    if np.isnan(est).any():
+        warnings.warn(f"ATT(g,t) could not be estimated (no treated or no control units) for "
+                      f"{int(np.isnan(est).sum())} cells.", EstimationWarning, stacklevel=4)
+    return _cs_result(estimator, engine, spec, cells, keep_periods, cohort_values, counts, est, n_t, n_c,
+                      infl, notes)
