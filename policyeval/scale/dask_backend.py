@@ -24,7 +24,7 @@ from policyeval.exceptions import (
     NonNumericValueError,
     TreatmentTimingError,
 )
-from policyeval.scale.duckdb_backend import _pairs, _sym
+from policyeval.scale.duckdb_backend import _pairs, _sym, feature_names
 from policyeval.scale.sufficient import Feature, PanelFacts, PanelSpec, examples
 
 __all__ = ["DaskEngine"]
@@ -373,6 +373,85 @@ class DaskEngine:
         g = res.index.to_numpy(dtype=float)
         Q = np.stack([_sym(r[1 + T:], T) for r in arr])
         return g, arr[:, 0].astype(np.int64), arr[:, 1:1 + T], Q
+
+    def _feature_units(self, spec, periods, drop_before, with_cluster=False):
+        covs = list(spec.covariates)
+        per = np.asarray(periods, dtype=float)
+        T, q = len(per), len(covs) + 1
+
+        def rows(part: pd.DataFrame) -> pd.DataFrame:
+            t = part[spec.tname].to_numpy(dtype=float)
+            y = part[spec.yname].to_numpy(dtype=float)
+            g = _gnorm(part, spec)
+            out = pd.DataFrame({"id": part[spec.idname].to_numpy(), "g": g}, index=part.index)
+            if with_cluster:
+                out["cl"] = part[spec.cluster].to_numpy()
+            for j, p in enumerate(per):
+                out[f"y{j}"] = np.where(t == p, y, 0.0)
+            for j, c in enumerate(covs):
+                x = part[c].to_numpy(dtype=float)
+                out[f"xmin{j + 1}"], out[f"x{j + 1}"] = x, x
+            return out[np.isin(t, per) & ~((g > 0) & (g <= drop_before))]
+
+        r = self.df.map_partitions(rows, meta=rows(self.df._meta))
+        keys = ["id", "g", "cl"] if with_cluster else ["id", "g"]
+        aggs = {f"y{j}": "sum" for j in range(T)}
+        for j in range(1, q):
+            aggs[f"xmin{j}"], aggs[f"x{j}"] = "min", "max"
+        pu = r.groupby(keys).agg(aggs, split_out=self.split_out).reset_index()
+
+        def feats(part: pd.DataFrame) -> pd.DataFrame:
+            x = [np.ones(len(part))] + [part[f"x{j}"].to_numpy(dtype=float) for j in range(1, q)]
+            y = [part[f"y{s}"].to_numpy(dtype=float) for s in range(T)]
+            cols = {f"f{a}": x[j] * (y[s] if kind == "y" else x[s])
+                    for a, (j, s, kind) in enumerate(feature_names(q, T))}
+            out = pd.DataFrame(cols, index=part.index)
+            out.insert(0, "g", part["g"].to_numpy())
+            if with_cluster:
+                out.insert(1, "cl", part["cl"].to_numpy())
+            var = np.zeros(len(part), dtype=bool)
+            for j in range(1, q):
+                var |= part[f"xmin{j}"].to_numpy() != part[f"x{j}"].to_numpy()
+            out["xvar"] = var.astype(float)
+            out["id"] = part["id"].to_numpy()
+            return out
+
+        return pu.map_partitions(feats, meta=feats(pu._meta)), q * T + q * q
+
+    def _check_invariant(self, spec, f):
+        n_var = f["xvar"].sum().compute()
+        if n_var:
+            ids = sorted(f[f["xvar"] > 0]["id"].compute())[:3]
+            raise DataError(
+                f"covariates={list(spec.covariates)} vary within idname={spec.idname!r} for {int(n_var)} units "
+                f"(e.g. {examples(ids)}); out of core, Callaway-Sant'Anna takes time-invariant covariates only")
+
+    def cohort_feature_moments(self, spec, periods, drop_before):
+        f, nf = self._feature_units(spec, periods, drop_before)
+        self._check_invariant(spec, f)
+        iu = np.triu_indices(nf)
+        cols = [f"f{a}" for a in range(nf)]
+
+        def moments(part: pd.DataFrame) -> pd.DataFrame:
+            out = []
+            for g, sub in part.groupby("g"):
+                v = sub[cols].to_numpy(dtype=float)
+                out.append([g, len(sub), *v.sum(axis=0), *(v.T @ v)[iu]])
+            return pd.DataFrame(out, columns=["g", "n", *range(nf + len(iu[0]))], dtype=float)
+
+        self._say("cohort feature moments")
+        res = f.map_partitions(moments, meta=moments(f._meta)).compute().groupby("g").sum().sort_index()
+        arr = res.to_numpy(dtype=float)
+        FF = np.stack([_sym(r[1 + nf:], nf) for r in arr])
+        return res.index.to_numpy(dtype=float), arr[:, 0].astype(np.int64), arr[:, 1:1 + nf], FF
+
+    def cluster_cohort_feature_sums(self, spec, periods, drop_before):
+        f, nf = self._feature_units(spec, periods, drop_before, with_cluster=True)
+        self._say("cluster x cohort feature sums")
+        res = f.drop(columns=["xvar", "id"]).assign(n=1.0).groupby(["cl", "g"]).sum().compute().sort_index()
+        cl = pd.factorize(res.index.get_level_values(0))[0].astype(np.intp)
+        return (cl, res.index.get_level_values(1).to_numpy(dtype=float), res["n"].to_numpy(dtype=float),
+                res[[f"f{a}" for a in range(nf)]].to_numpy(dtype=float))
 
     def cluster_cohort_sums(self, spec, periods, drop_before):
         per = np.asarray(periods, dtype=float)
