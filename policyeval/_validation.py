@@ -20,11 +20,17 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DataError, TreatmentTimingError
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ColumnNotFoundError,
+    DataError,
+    NonNumericValueError,
+    TreatmentTimingError,
+)
 
 __all__ = [
-    "examples", "require_frame", "require_name", "require_columns", "column_list", "integer_periods",
-    "constant_within", "varies_within",
+    "examples", "require_frame", "require_name", "require_columns", "column_list", "numeric_column",
+    "integer_periods", "constant_within", "varies_within",
 ]
 
 
@@ -299,3 +305,42 @@ def integer_periods(values, argument: str, column: str, ids=None, *,
             f"{examples(v[bad])} {where}"
         )
     return v
+
+
+def numeric_column(df: pd.DataFrame, column: str, argument: str, idname: str | None = None) -> np.ndarray:
+    """``df[column]`` as float64, missing as NaN; raise if a value is text that is not a number.
+
+    Booleans become 0/1 and numeric text (``"1.5"``) is read as a number. A
+    numeric column is returned without a copy where pandas allows it.
+
+    Raises
+    ------
+    NonNumericValueError
+        ``"yname='y' has 2 non-numeric values (e.g. x, n/a) in units (e.g. 3, 8)"``;
+        without ``idname`` the rows are given by position.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [1, 2, 3], "y": ["1.5", None, "x"]})
+    >>> numeric_column(df.iloc[:2], "y", "yname").tolist()
+    [1.5, nan]
+    >>> numeric_column(df, "y", "yname", "id")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.NonNumericValueError: yname='y' has 1 non-numeric values (e.g. x) in units (e.g. 3)
+    """
+    s = df[column]
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=float)
+    if not pd.api.types.is_numeric_dtype(s):
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = (conv.isna() & s.notna()).to_numpy()
+        if bad.any():
+            where = (f"in units (e.g. {examples(df[idname].to_numpy()[bad])})" if idname is not None
+                     else f"in rows (e.g. {examples(np.flatnonzero(bad))})")
+            raise NonNumericValueError(
+                f"{argument}={column!r} has {int(bad.sum())} non-numeric values "
+                f"(e.g. {examples(s.to_numpy()[bad])}) {where}"
+            )
+        s = conv
+    return s.to_numpy(dtype=float, na_value=np.nan)

@@ -119,3 +119,19 @@ def test_require_frame_and_column_list():
     assert column_list(("a", "b"), "cluster", strict=True) == ["a", "b"]
     with pytest.raises(ArgumentTypeError, match=r"cluster must be a column name or a list of column names"):
         column_list(pd.Index(["a"]), "cluster", strict=True)
+
+
+def test_numeric_column():
+    from policyeval._validation import numeric_column
+    from policyeval.exceptions import NonNumericValueError
+
+    df = pd.DataFrame({"id": [4, 5, 6, 7], "y": ["1", "2.5", None, "—"], "b": [True, False, True, True],
+                       "n": pd.array([1, None, 3, 4], dtype="Int64")})
+    with pytest.raises(NonNumericValueError, match=r"^yname='y' has 1 non-numeric values \(e\.g\. —\) "
+                                                   r"in units \(e\.g\. 7\)$"):
+        numeric_column(df, "y", "yname", "id")
+    with pytest.raises(ValueError, match=r"in rows \(e\.g\. 3\)$"):
+        numeric_column(df, "y", "yname")
+    np.testing.assert_array_equal(numeric_column(df.iloc[:3], "y", "yname"), [1.0, 2.5, np.nan])
+    np.testing.assert_array_equal(numeric_column(df, "b", "dname"), [1.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(numeric_column(df, "n", "gname"), [1.0, np.nan, 3.0, 4.0])

@@ -20,6 +20,7 @@ from policyeval._validation import (
     column_list,
     examples,
     integer_periods,
+    numeric_column,
     require_columns,
     require_frame,
     require_name,
@@ -29,7 +30,6 @@ from policyeval.exceptions import (
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
-    NonNumericValueError,
     TreatmentTimingError,
 )
 
@@ -65,17 +65,7 @@ class StaggeredPanel:
 
 
 def _numeric(frame: pd.DataFrame, arg: str, col: str, idname: str) -> pd.Series:
-    s = frame[col]
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype(float)
-    out = pd.to_numeric(s, errors="coerce")
-    bad = out.isna() & s.notna()
-    if bad.any():
-        raise NonNumericValueError(
-            f"{arg}={col!r} has {int(bad.sum())} non-numeric values "
-            f"(e.g. {examples(s[bad])}) in units (e.g. {examples(frame.loc[bad, idname])})"
-        )
-    return out.astype(float)
+    return pd.Series(numeric_column(frame, col, arg, idname), index=frame.index, name=col)
 
 
 def prepare_panel(

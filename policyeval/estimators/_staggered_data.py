@@ -19,6 +19,7 @@ from policyeval._validation import (
     column_list,
     examples,
     integer_periods,
+    numeric_column,
     require_columns,
     require_frame,
     varies_within,
@@ -29,7 +30,6 @@ from policyeval.exceptions import (
     DuplicateObservationError,
     EstimationError,
     EstimationWarning,
-    NonNumericValueError,
     TreatmentTimingError,
 )
 
@@ -59,22 +59,6 @@ class StaggeredData:
     nobs: int
     n_units: int
     notes: list[str] = field(default_factory=list)
-
-
-def _numeric(df: pd.DataFrame, arg: str, col: str, idname: str | None) -> np.ndarray:
-    s = df[col]
-    if pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(dtype=float)
-    if not pd.api.types.is_numeric_dtype(s):
-        conv = pd.to_numeric(s, errors="coerce")
-        bad = conv.isna() & s.notna()
-        if bad.any():
-            where = df.loc[bad, idname].to_numpy() if idname else np.flatnonzero(bad.to_numpy())
-            raise NonNumericValueError(
-                f"{arg}={col!r} holds non-numeric values (e.g. {examples(s[bad].to_numpy())}) "
-                f"for {int(bad.sum())} rows ({'ids' if idname else 'rows'} e.g. {examples(where)})")
-        s = conv
-    return s.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _per_unit_constant(values: np.ndarray, unit: np.ndarray, n_units: int, n_periods: int = 0):
@@ -140,7 +124,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     if pd.api.types.is_integer_dtype(df[tname]) and not df[tname].isna().any():
         t_all = df[tname].to_numpy(dtype=np.int64)      # already integer: no conversion pass
     else:
-        t_raw = _numeric(df, "tname", tname, idname)
+        t_raw = numeric_column(df, tname, "tname", idname)
         if np.isnan(t_raw).any():
             bad = np.flatnonzero(np.isnan(t_raw))
             raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions e.g. {examples(bad)})")
@@ -149,9 +133,9 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     keep = np.ones(len(df), dtype=bool)
 
     # --- outcome, covariates, weights: rows with missing values go, loudly
-    y_all = _numeric(df, "yname", yname, idname)
-    x_all = [(_numeric(df, "covariates", c, idname)) for c in covariates]
-    w_all = None if weights is None else _numeric(df, "weights", weights, idname)
+    y_all = numeric_column(df, yname, "yname", idname)
+    x_all = [(numeric_column(df, c, "covariates", idname)) for c in covariates]
+    w_all = None if weights is None else numeric_column(df, weights, "weights", idname)
     missing = np.isnan(y_all)
     if weights is not None:
         missing |= np.isnan(w_all)
@@ -169,7 +153,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
             raise DataError(f"weights={weights!r} must be finite and non-negative; "
                             f"found e.g. {examples(w_all[bad])}")
 
-    g_all = _numeric(df, "gname", gname, idname)
+    g_all = numeric_column(df, gname, "gname", idname)
     if (g_all < 0).any():
         raise TreatmentTimingError(f"gname={gname!r} must be the first treated period or 0 for never "
                                    f"treated; found negative values (e.g. {examples(g_all[g_all < 0])})")

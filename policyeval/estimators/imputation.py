@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 
-from policyeval._validation import examples, varies_within
+from policyeval._validation import column_list, examples, varies_within
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.results.base import EstimationResult
@@ -361,7 +361,7 @@ class ImputationDiD:
                     "cluster", self.cluster, idname, ids,
                     "BJS standard errors assume every unit lies in one cluster, so they ignore "
                     "correlation within those units"), EstimationWarning, stacklevel=2)
-        covs = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
+        covs = column_list(covariates, "covariates")
         spec = dict(yname=yname, tname=tname, idname=idname, gname=gname, dname=dname, covariates=covs,
                     weights=weights, cluster=self.cluster or idname, horizons=horizons,
                     pretrends=leads, anticipation=delta, pretrend_vcov=self.pretrend_vcov)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from policyeval._validation import column_list
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
@@ -231,7 +232,7 @@ class CallawaySantAnna:
             raise ArgumentTypeError("gname is required: the column with the first treated period")
         if self.panel and idname is None:
             raise ArgumentTypeError("idname is required with panel=True")
-        covs = [] if covariates is None else ([covariates] if isinstance(covariates, str) else list(covariates))
+        covs = column_list(covariates, "covariates")
         d = prepare(data, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covs,
                     weights=weights, cluster=cluster, panel=self.panel,
                     allow_unbalanced_panel=self.allow_unbalanced_panel,
