@@ -49,7 +49,6 @@ def test_default_backend_for_dask_frame(ddf):
 
 
 @pytest.mark.parametrize("est,kw", [
-    (pe.TWFE(), {"gname": "first_treat"}),
     (pe.TWFE(cluster="county", ssc="full"), {"gname": "first_treat", "covariates": "x"}),
     (pe.TWFE(vcov="iid"), {"treatment": "d"}),
 ])
@@ -57,7 +56,7 @@ def test_twfe(panel, ddf, est, kw):
     same_regression(est.fit(panel, "y", "year", "firm", **kw), est.fit(ddf, "y", "year", "firm", **kw))
 
 
-@pytest.mark.parametrize("est", [pe.EventStudy(), pe.EventStudy(window=(-2, 3), cluster="county")])
+@pytest.mark.parametrize("est", [pe.EventStudy(window=(-2, 3), cluster="county")])
 def test_event_study(panel, ddf, est):
     a = est.fit(panel, "y", "year", "firm", "first_treat", covariates="x")
     b = fit_event_study(ddf, "y", "year", "firm", "first_treat", covariates="x", estimator=est)
@@ -99,3 +98,14 @@ def test_dask_unbalanced_panel_is_an_error(panel, client):
     df = panel.drop(index=panel.index[3])
     with pytest.raises(pe.exceptions.DataError, match=r"unbalanced panel: 1 units .*5000 \(7 periods\)"):
         fit_twfe(dd.from_pandas(df, npartitions=3), "y", "year", "firm", gname="first_treat")
+
+
+def test_callaway_santanna_regression_adjustment(panel, client):
+    from tests.test_scale_equality import with_firm_covariates
+
+    df = with_firm_covariates(panel)
+    est = pe.CallawaySantAnna(method="reg", control_group="not_yet_treated")
+    a = est.fit(df, "y", "year", "firm", "first_treat", covariates=["size", "age"], cluster="county")
+    b = fit_callaway_santanna(dd.from_pandas(df.sample(frac=1, random_state=3), npartitions=3), "y", "year",
+                              "firm", "first_treat", covariates=["size", "age"], cluster="county", estimator=est)
+    same_cs(a, b)

@@ -204,3 +204,21 @@ def test_twfe_and_event_study_with_late_and_always_treated_cohorts():
     same_regression(a, b)
     es = pe.EventStudy(window=(-3, 3))
     same_regression(es.fit(df, "y", "year", "firm", "first_treat"), es.fit(rel, "y", "year", "firm", "first_treat"))
+
+
+def with_firm_covariates(df, seed=1):
+    rng = np.random.default_rng(seed)
+    firms = df["firm"].unique()
+    xs = pd.DataFrame({"firm": firms, "size": rng.normal(size=len(firms)), "age": rng.gamma(2, size=len(firms))})
+    return df.merge(xs, on="firm")
+
+
+@pytest.mark.parametrize("opts", CS_OPTIONS[:3] + CS_OPTIONS[4:])
+@pytest.mark.parametrize("cluster", [None, "county"])
+def test_callaway_santanna_regression_adjustment_equals_in_memory(panel, opts, cluster):
+    df = with_firm_covariates(panel)
+    est = pe.CallawaySantAnna(method="reg", **opts)
+    a = est.fit(df, "y", "year", "firm", "first_treat", covariates=["size", "age"], cluster=cluster)
+    b = fit_callaway_santanna(duckdb.from_df(df), "y", "year", "firm", "first_treat",
+                              covariates=["size", "age"], cluster=cluster, estimator=est)
+    same_cs(a, b)

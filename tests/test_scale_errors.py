@@ -168,8 +168,10 @@ def test_column_and_type_errors(panel, rel_of):
 
 def test_unsupported_options_say_so(panel, rel_of):
     r = rel_of(panel)
-    with pytest.raises(ValueError, match="covariates=.*supports the no-covariate estimator only"):
-        fit_callaway_santanna(r, "y", "year", "firm", "first_treat", covariates=["x"])
+    with pytest.raises(ValueError, match=r"covariates=\['x'\] with method='dr': out of core, covariates are "
+                                         "supported with method='reg'"):
+        fit_callaway_santanna(r, "y", "year", "firm", "first_treat", covariates=["x"],
+                              estimator=pe.CallawaySantAnna(method="dr"))
     with pytest.raises(ValueError, match="weights='x': regression weights are not supported out of core"):
         fit_twfe(r, "y", "year", "firm", gname="first_treat", weights="x")
     with pytest.raises(ValueError, match="vcov='hetero': the out-of-core path offers"):
@@ -236,3 +238,21 @@ def test_progress_reports_each_pass(panel, tmp_path, capsys):
     err = capsys.readouterr().err
     for step in ("checks", "period means", "within pass: units", "score pass"):
         assert f"[policyeval.scale duckdb] {step}" in err
+
+
+def test_regression_adjustment_needs_time_invariant_covariates(panel, rel_of):
+    est = pe.CallawaySantAnna(method="reg")
+    with pytest.raises(DataError, match=r"covariates=\['x'\] vary within idname='firm' for 60 units \(e.g. "
+                                        r"5000, 5001, 5002\); out of core, Callaway-Sant'Anna takes "
+                                        "time-invariant covariates only"):
+        fit_callaway_santanna(rel_of(panel), "y", "year", "firm", "first_treat", covariates="x", estimator=est)
+
+
+def test_regression_adjustment_collinear_covariates(panel, rel_of):
+    df = panel.assign(size=panel.firm % 7, size2=2 * (panel.firm % 7))
+    est = pe.CallawaySantAnna(method="reg")
+    with pytest.raises(EstimationError, match="collinear"):
+        est.fit(df, "y", "year", "firm", "first_treat", covariates=["size", "size2"])
+    with pytest.raises(EstimationError, match=r"controls of cohort 2003: covariates are collinear .*'size2'"):
+        fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat", covariates=["size", "size2"],
+                              estimator=est)
