@@ -671,8 +671,8 @@ def _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, no
     estimator._check_cohort_sizes(cohort_values, counts, covs, spec.gname)
     T, q, C = len(keep_periods), len(covs) + 1, len(cohort_values)
     nf = q * T + q * q
-    iy = lambda j, s: j * T + s          # noqa: E731  feature x_j * Y_s
-    ix = lambda j, m: q * T + j * q + m  # noqa: E731  feature x_j * x_m
+    iy = lambda j, s: j * T + s
+    ix = lambda j, m: q * T + j * q + m
     XX = Fs[:, q * T:].reshape(C, q, q)                    # per cohort sum x x'
     XY = Fs[:, :q * T].reshape(C, q, T)                    # per cohort sum x Y_s
     n = int(counts.sum())
