@@ -154,19 +154,23 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
 def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: str, covariates=None,
                           weights=None, cluster=None, *, estimator=None, backend: str | None = None,
                           **engine_options):
-    """:class:`policyeval.CallawaySantAnna` (no covariates) on data beyond memory.
+    """:class:`policyeval.CallawaySantAnna` on data beyond memory (no covariates, or outcome regression).
 
     Parameters
     ----------
     source : path, duckdb relation or dask DataFrame
     yname, tname, idname, gname, cluster
         As :meth:`policyeval.CallawaySantAnna.fit`.
-    covariates, weights
+    covariates : str or list of str, optional
+        Time-invariant covariates, with ``method="reg"`` (outcome regression,
+        ``reg_did_panel``) only.
+    weights
         Not supported out of core (``ValueError``).
     estimator : policyeval.CallawaySantAnna, optional
-        Options (``control_group``, ``base_period``, ``anticipation``,
-        ``n_bootstrap`` with a ``cluster``); without covariates ``method``
-        does not change the estimate.
+        Options (``control_group``, ``method``, ``base_period``,
+        ``anticipation``, ``n_bootstrap`` with a ``cluster``); without
+        covariates ``method`` does not change the estimate. Default
+        ``CallawaySantAnna(method="reg")``.
     backend : {"duckdb", "dask"}, optional
 
     Returns

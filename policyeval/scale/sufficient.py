@@ -35,8 +35,8 @@ whose right-hand side needs every unit's period pattern); the out-of-core
 path does not attempt it and raises a :class:`~policyeval.exceptions.DataError`
 naming example units. Balance the panel first (or use the in-memory path).
 
-Callaway–Sant'Anna without covariates (balanced panels)
--------------------------------------------------------
+Callaway–Sant'Anna (balanced panels)
+------------------------------------
 Every ATT(g,t) is a difference of cohort means of :math:`Y_t - Y_b`, so the
 cohort x period sums :math:`S_{ct} = \sum_{G_i = c} Y_{it}` and cohort sizes
 :math:`n_c` give all estimates. The influence function of each ATT(g,t) is
@@ -56,6 +56,10 @@ ATT(g,t) plus cohort-share terms that are again of the form
 per-unit data. A multiplier bootstrap needs one draw per cluster: it works
 with a ``cluster`` column (the per-cluster sums are kept) and raises
 otherwise.
+
+With time-invariant covariates and ``method="reg"`` the same holds with the
+richer features :math:`f_i = (\tilde x_i \otimes Y_i, \tilde x_i \otimes \tilde x_i)`,
+:math:`\tilde x = (1, x)`: see :func:`_cs_regression`.
 """
 
 from __future__ import annotations
@@ -482,7 +486,7 @@ class SufficientCohortInfluence(InfluenceFunction):
 
 def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, idname, gname,
                                   covariates=None, weights=None, cluster=None):
-    """:class:`policyeval.CallawaySantAnna` (no covariates, balanced panel) on an engine."""
+    """:class:`policyeval.CallawaySantAnna` (balanced panel; no covariates or ``method="reg"``) on an engine."""
     from policyeval.results.staggered import GroupTimeResult
 
     covs = _covariates(covariates)
