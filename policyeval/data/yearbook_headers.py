@@ -187,7 +187,10 @@ def register_header(chinese: str, canonical: str, kind: str | None = None) -> No
 
     Examples
     --------
-    >>> register_header("科技支出", "science_expenditure", "money")
+    >>> register_header("环保支出", "environmental_expenditure", "money")
+    >>> HEADERS[normalize_header("环保支出")].canonical
+    'environmental_expenditure'
+    >>> del HEADERS[normalize_header("环保支出")]  # the registry is global; tidy up
     """
     HEADERS[normalize_header(chinese)] = make_spec(canonical, kind, f"register_header({chinese!r})")
 
