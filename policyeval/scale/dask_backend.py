@@ -65,8 +65,11 @@ class DaskEngine:
         :func:`policyeval.scale.streaming.scan_folder`, read with
         ``dask.dataframe.read_parquet``/``read_csv``).
     split_out : int, optional
-        Output partitions of the per-unit ``groupby`` (default: one per 8
-        input partitions, so no single task holds every unit of a large panel).
+        Output partitions of the per-unit ``groupby``. Default: as many as
+        input partitions when there are more than 8 (a hash shuffle, so no
+        task holds every unit's partial sums: with yearly files every unit
+        is split across partitions), else 1 (a tree reduction, faster on
+        small data).
     progress : bool
         Report each pass on stderr.
     """
@@ -90,7 +93,7 @@ class DaskEngine:
             raise ArgumentTypeError(f"source must be a Dask DataFrame or a path, got {type(source).__name__}")
         self.df = source
         self.progress = progress
-        self.split_out = split_out or max(1, source.npartitions // 8)
+        self.split_out = split_out or (source.npartitions if source.npartitions > 8 else 1)
 
     def _say(self, label):
         if self.progress:
