@@ -222,3 +222,17 @@ def test_callaway_santanna_regression_adjustment_equals_in_memory(panel, opts, c
     b = fit_callaway_santanna(duckdb.from_df(df), "y", "year", "firm", "first_treat",
                               covariates=["size", "age"], cluster=cluster, estimator=est)
     same_cs(a, b)
+
+
+def test_public_fit_dispatches_out_of_core_for_callaway_santanna(panel, folder):
+    # pe.CallawaySantAnna().fit on a Parquet folder or a DuckDB relation: no rewrite needed.
+    est = pe.CallawaySantAnna(control_group="not_yet_treated", method="reg")
+    cols = dict(yname="y", tname="year", idname="firm", gname="first_treat", cluster="county")
+    mem = est.fit(panel, **cols)
+    for source in (folder, duckdb.from_df(panel)):
+        out = est.fit(source, **cols)
+        close(out.att_gt["estimate"], mem.att_gt["estimate"])
+        close(out.att_gt["std_error"], mem.att_gt["std_error"])
+        a, b = out.aggregate("dynamic"), mem.aggregate("dynamic")
+        close(a.params, b.params)
+        close(a.std_errors, b.std_errors)

@@ -198,8 +198,13 @@ class CallawaySantAnna:
 
         Parameters
         ----------
-        data : pandas.DataFrame
+        data : pandas.DataFrame, path, DuckDB relation or Dask DataFrame
             Long data: one row per unit and period (panel) or per observation.
+            Anything but a pandas DataFrame (a Parquet/CSV file or folder, a
+            DuckDB relation, a Dask DataFrame) is estimated out of core from
+            sufficient statistics by :func:`policyeval.scale.fit_callaway_santanna`
+            (balanced panels; ``method="reg"`` with time-invariant covariates,
+            or no covariates), giving the same numbers as the in-memory path.
         yname, tname, idname, gname : str
             Outcome, integer time period, unit id, and first treated period
             (0 or missing for never treated) columns.
@@ -232,6 +237,11 @@ class CallawaySantAnna:
             raise ArgumentTypeError("gname is required: the column with the first treated period")
         if self.panel and idname is None:
             raise ArgumentTypeError("idname is required with panel=True")
+        if not isinstance(data, pd.DataFrame):
+            from policyeval.scale import fit_callaway_santanna
+
+            return fit_callaway_santanna(data, yname, tname, idname, gname, covariates, weights,
+                                         cluster, estimator=self)
         covs = column_list(covariates, "covariates")
         d = prepare(data, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covs,
                     weights=weights, cluster=cluster, panel=self.panel,
