@@ -15,11 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job: a quick end-to-end run, then every case-study notebook executed from scratch
+# (HTML, figures and tables under reports/notebooks/), with a one-screen summary.
 demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m policyeval.demo --out reports
+	MPLBACKEND=Agg $(PY) notebooks/run_all.py --out reports
 
+# The whole suite: unit/reference/property tests, docstring examples, and the notebooks
+# re-executed under nbval against their stored outputs (see docs/notebooks.md).
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider --doctest-modules policyeval tests
+	MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider --doctest-modules policyeval tests \
+		notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
