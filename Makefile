@@ -21,10 +21,11 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m policyeval.demo --out reports
 	MPLBACKEND=Agg $(PY) notebooks/run_all.py --out reports
 
-# The whole suite: unit/reference/property tests, docstring examples, and the notebooks
+# The whole suite: unit/reference/property tests, docstring examples (tests/test_docstring_
+# examples.py), and the notebooks
 # re-executed under nbval against their stored outputs (see docs/notebooks.md).
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider --doctest-modules policyeval tests \
+	MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider tests \
 		notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 clean:

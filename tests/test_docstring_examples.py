@@ -1,0 +1,44 @@
+"""Every Examples section in the package's docstrings runs and prints what it shows.
+
+The examples are collected module by module with the standard library's doctest (rather than
+``pytest --doctest-modules``, which would also import the scripts and conftest files that live
+beside the tests and notebooks).
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import matplotlib
+import pytest
+
+import policyeval
+
+matplotlib.use("Agg")
+
+MODULES = sorted(
+    info.name for info in pkgutil.walk_packages(policyeval.__path__, prefix="policyeval.")
+)
+FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+
+def test_every_module_is_found_and_examples_exist():
+    assert {"policyeval.data.registry", "policyeval.estimators.staggered",
+            "policyeval.reporting.tables"} <= set(MODULES)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    count = sum(len(t.examples) for name in MODULES
+                for t in finder.find(importlib.import_module(name), name))
+    assert count > 100, count
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    for test in finder.find(module, name):  # each test runs in a copy of the module globals
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
