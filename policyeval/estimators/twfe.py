@@ -56,7 +56,7 @@ def _describe_vcov(fit: FEFit, clusters: list[str], ssc: SmallSampleCorrection) 
 
 
 class RegressionResult(EstimationResult):
-    """Result of a fixed-effects regression: the shared contract plus the fit facts.
+    r"""Result of a fixed-effects regression: the shared contract plus the fit facts.
 
     Adds the standard-error type to the summary header; everything else is
     :class:`~policyeval.results.base.EstimationResult`. ``influence`` holds
