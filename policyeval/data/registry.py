@@ -40,7 +40,6 @@ notes                      string       ambiguities, which year is which, ...
 
 from __future__ import annotations
 
-import functools
 import re
 import warnings
 from importlib import resources
