@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from policyeval.reporting import results_table
 from policyeval.results import EstimationResult
@@ -33,3 +34,18 @@ def test_sequence_gets_numbered_columns_and_stars_can_be_off():
     assert list(table.frame.columns) == ["(1)"]
     assert table.frame.iloc[0, 0] == "1.000"
     assert "p<0.1" not in table.notes
+
+
+def test_rename_lines_up_terms_named_differently():
+    cs = _result({"overall": 0.2}, {"overall": 0.05})
+    twfe = _result({"treated": 0.1}, {"treated": 0.05})
+    table = results_table({"CS": cs, "TWFE": twfe}, rename={"overall": "ATT", "treated": "ATT"})
+    assert table.frame.index[0] == "ATT"
+    assert table.frame.iloc[0].tolist() == ["0.200***", "0.100**"]
+    assert repr(table) == str(table)
+
+
+def test_rename_that_merges_two_terms_of_one_result_is_refused():
+    res = _result({"a": 1.0, "b": 2.0}, {"a": 0.1, "b": 0.1})
+    with pytest.raises(ValueError, match="to the same label"):
+        results_table([res], rename={"a": "x", "b": "x"})

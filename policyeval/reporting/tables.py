@@ -45,9 +45,12 @@ class ResultsTable:
     def __str__(self) -> str:
         return self.frame.to_string() + "\n" + self.notes
 
+    __repr__ = __str__
+
 
 def results_table(results: Mapping[str, object] | Sequence[object], terms: Sequence | None = None,
-                  digits: int = 3, stars: bool = True) -> ResultsTable:
+                  digits: int = 3, stars: bool = True,
+                  rename: Mapping[object, str] | None = None) -> ResultsTable:
     """Lay several results side by side.
 
     Parameters
@@ -61,6 +64,10 @@ def results_table(results: Mapping[str, object] | Sequence[object], terms: Seque
         Decimals shown.
     stars : bool
         Mark p < 0.1, 0.05, 0.01 with *, **, ***.
+    rename : mapping, optional
+        Term labels to unify before laying out, e.g.
+        ``{"treated": "ATT", "overall": "ATT", "att": "ATT"}`` so that
+        estimators that name the same quantity differently share a row.
 
     Returns
     -------
@@ -82,18 +89,31 @@ def results_table(results: Mapping[str, object] | Sequence[object], terms: Seque
     """
     if not isinstance(results, Mapping):
         results = {f"({i + 1})": r for i, r in enumerate(results)}
+    rename = dict(rename or {})
+    columns = {}
+    for title, res in results.items():
+        labels = [rename.get(t, t) for t in res.params.index]
+        if len(set(labels)) < len(labels):
+            raise ValueError(f"rename maps two terms of result {title!r} to the same label: "
+                             f"{list(res.params.index)} -> {labels}")
+        columns[title] = (
+            pd.Series(res.params.to_numpy(), index=labels),
+            pd.Series(res.std_errors.to_numpy(), index=labels),
+            pd.Series(res.pvalues.to_numpy(), index=labels),
+            res,
+        )
     if terms is None:
-        terms = list(dict.fromkeys(t for r in results.values() for t in r.params.index))
+        terms = list(dict.fromkeys(t for est, *_ in columns.values() for t in est.index))
     rows: list[tuple[str, str]] = []
     for term in terms:
         rows += [(str(term), "estimate"), (str(term), "std_error")]
     index = pd.MultiIndex.from_tuples(rows + [("N obs.", ""), ("N units", "")])
     cells = pd.DataFrame("", index=index, columns=list(results))
-    for title, res in results.items():
+    for title, (params, std_errors, pvalues, res) in columns.items():
         for term in terms:
-            if term not in res.params.index:
+            if term not in params.index:
                 continue
-            est, se, p = res.params[term], res.std_errors[term], res.pvalues[term]
+            est, se, p = params[term], std_errors[term], pvalues[term]
             mark = _stars(p) if stars else ""
             cells.loc[(str(term), "estimate"), title] = f"{est:.{digits}f}{mark}"
             cells.loc[(str(term), "std_error"), title] = f"({se:.{digits}f})"
