@@ -349,14 +349,30 @@ class CallawaySantAnna:
         # one sparse (cohort x unit) pass over Y gives every cohort x period weighted sum
         S = np.asarray(sparse.csr_matrix((w, (cohort, np.arange(n))), shape=(C, n)) @ Y)
         counts = np.bincount(cohort, minlength=C)
+        est, coef, n_t, n_c = self._cells_from_cohort_sums(cells, cohort_values, d.periods,
+                                                           counts, W, S, n)
+        infl = CohortInfluence(Y, w, cohort, coef, cluster=d.cluster, n_clusters=d.n_clusters)
+        return est, infl, n_t, n_c
+
+    def _cells_from_cohort_sums(self, cells, cohort_values, periods, counts, W, S, n):
+        """Every ATT(g,t) as a difference of cohort-period means, with its influence weights.
+
+        ``S[c, t]`` is cohort ``c``'s weighted outcome sum in period ``t``, ``W[c]`` its
+        weight total and ``counts[c]`` its size. Returns the estimates, the coefficients
+        ``coef[c, t, j]`` that turn a unit's outcomes (and, at ``t = T``, its weight) into
+        its influence on cell ``j``, and the treated / control counts per cell. Shared by
+        the in-memory path and the out-of-core one (:mod:`policyeval.scale`), which feed it
+        the same sums computed elsewhere.
+        """
+        T = S.shape[1]
         k = len(cells)
-        coef = np.zeros((C, T + 2, k))
+        coef = np.zeros((len(cohort_values), T + 2, k))
         est = np.full(k, np.nan)
         n_t = np.zeros(k, dtype=np.int64)
         n_c = np.zeros(k, dtype=np.int64)
         for j, (g, ti, b, _) in enumerate(cells):
             cg = int(np.searchsorted(cohort_values, g))
-            ctrl = self._controls(cohort_values, g, d.periods, ti, b)
+            ctrl = self._controls(cohort_values, g, periods, ti, b)
             n_t[j], n_c[j] = counts[cg], counts[ctrl].sum()
             if ti == b:
                 est[j] = 0.0
@@ -373,8 +389,7 @@ class CallawaySantAnna:
             coef[ctrl, ti, j] -= n / w0
             coef[ctrl, b, j] += n / w0
             coef[ctrl, T, j] = n * mu0 / w0
-        infl = CohortInfluence(Y, w, cohort, coef, cluster=d.cluster, n_clusters=d.n_clusters)
-        return est, infl, n_t, n_c
+        return est, coef, n_t, n_c
 
     def _panel_covariates(self, d: StaggeredData, cohort, cohort_values, cells, covs):
         """2x2 estimators (reg / ipw / dr) per cell, batched over cells that share nuisances.

@@ -555,30 +555,8 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         raise EstimationError(f"gname={gname!r}: no treated cohort left to estimate")
     cells = estimator._cells(keep_periods, glist)
     W = counts.astype(float)
-    k = len(cells)
-    coef = np.zeros((C, T + 2, k))
-    est = np.full(k, np.nan)
-    n_t = np.zeros(k, dtype=np.int64)
-    n_c = np.zeros(k, dtype=np.int64)
-    for j, (g, ti, b, _) in enumerate(cells):
-        cg = int(np.searchsorted(cohort_values, g))
-        ctrl = estimator._controls(cohort_values, g, keep_periods, ti, b)
-        n_t[j], n_c[j] = counts[cg], counts[ctrl].sum()
-        if ti == b:
-            est[j] = 0.0
-            continue
-        w1, w0 = W[cg], W[ctrl].sum()
-        if w1 <= 0 or w0 <= 0:
-            continue
-        mu1 = (S[cg, ti] - S[cg, b]) / w1
-        mu0 = (S[ctrl, ti].sum() - S[ctrl, b].sum()) / w0
-        est[j] = mu1 - mu0
-        coef[cg, ti, j] += n / w1
-        coef[cg, b, j] -= n / w1
-        coef[cg, T, j] = -n * mu1 / w1
-        coef[ctrl, ti, j] -= n / w0
-        coef[ctrl, b, j] += n / w0
-        coef[ctrl, T, j] = n * mu0 / w0
+    est, coef, n_t, n_c = estimator._cells_from_cohort_sums(cells, cohort_values, keep_periods,
+                                                            counts, W, S, n)
     # f = (y_1..y_T, w, 1) with w = 1: the last two features coincide
     M = np.zeros((C, T + 2, T + 2))
     M[:, :T, :T] = Q
