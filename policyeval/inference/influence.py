@@ -212,7 +212,32 @@ class DenseInfluence(InfluenceFunction):
         return out
 
 
-class CohortInfluence(InfluenceFunction):
+class CohortCoefficients:
+    """Shared algebra of influence functions stored as per-cohort coefficients.
+
+    Both :class:`CohortInfluence` (in memory, per-unit features at hand) and
+    :class:`policyeval.scale.sufficient.SufficientCohortInfluence` (out of core,
+    per-cohort moments only) keep ``coef[c, f, j]``: how feature ``f`` of a unit in
+    cohort ``c`` enters term ``j``. Linear combinations act on ``coef`` alone; the
+    last two features are the unit's weight and a constant.
+    """
+
+    def combine(self, weights, cohort_coef=None):
+        weights = np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
+        coef = self.coef @ weights
+        if cohort_coef is not None:
+            coef[:, -2, :] += np.atleast_2d(cohort_coef)     # w_i c_{c(i)}: the weight feature
+        return self._like(coef)
+
+    def cohort_terms(self, coef_w, coef_1):
+        coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
+        coef = np.zeros((self.n_cohorts, self.n_features, coef_w.shape[1]))
+        coef[:, -2, :] = coef_w
+        coef[:, -1, :] = coef_1
+        return self._like(coef)
+
+
+class CohortInfluence(CohortCoefficients, InfluenceFunction):
     """Influence function :math:`\\psi_{ik} = f_i^\\top D_{c(i),k}`, stored implicitly.
 
     The per-unit features are :math:`f_i = (w_i y_{i1}, \\dots, w_i y_{iT},
@@ -322,20 +347,6 @@ class CohortInfluence(InfluenceFunction):
         if self.cluster is None:
             return np.einsum("cfk,cfg,cgk->k", self.coef, self.moments, self.coef)
         return super().gram_diagonal()
-
-    def combine(self, weights, cohort_coef=None):
-        weights = np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
-        coef = self.coef @ weights
-        if cohort_coef is not None:
-            coef[:, -2, :] += np.atleast_2d(cohort_coef)
-        return self._like(coef)
-
-    def cohort_terms(self, coef_w, coef_1):
-        coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
-        coef = np.zeros((self.n_cohorts, self.n_features, coef_w.shape[1]))
-        coef[:, -2, :] = coef_w
-        coef[:, -1, :] = coef_1
-        return self._like(coef)
 
     def __add__(self, other):
         if not isinstance(other, CohortInfluence):

@@ -80,7 +80,7 @@ from policyeval.exceptions import (
     EstimationWarning,
 )
 from policyeval.inference.covariance import resolve_ssc
-from policyeval.inference.influence import InfluenceFunction
+from policyeval.inference.influence import CohortCoefficients, InfluenceFunction
 
 __all__ = [
     "Engine",
@@ -395,7 +395,7 @@ def event_study_from_engine(engine: Engine, estimator, *, yname, tname, idname, 
 # ---------------------------------------------------------------------------
 # Callaway–Sant'Anna
 # ---------------------------------------------------------------------------
-class SufficientCohortInfluence(InfluenceFunction):
+class SufficientCohortInfluence(CohortCoefficients, InfluenceFunction):
     """Influence function :math:`\\psi_{ik} = f_i' D_{c(i),k}` known only through cohort moments.
 
     The same representation as
@@ -450,19 +450,6 @@ class SufficientCohortInfluence(InfluenceFunction):
         if self.pairs is not None:
             return super().gram_diagonal()
         return np.einsum("cfk,cfg,cgk->k", self.coef, self.moments, self.coef)
-
-    def combine(self, weights, cohort_coef=None):
-        coef = self.coef @ np.asarray(weights, dtype=float).reshape(self.n_terms, -1)
-        if cohort_coef is not None:
-            coef[:, -2, :] += np.atleast_2d(cohort_coef)     # w_i c_{c(i)}: the weight feature
-        return self._like(coef)
-
-    def cohort_terms(self, coef_w, coef_1):
-        coef_w, coef_1 = np.atleast_2d(coef_w), np.atleast_2d(coef_1)
-        coef = np.zeros((self.n_cohorts, self.n_features, coef_w.shape[1]))
-        coef[:, -2, :] = coef_w
-        coef[:, -1, :] = coef_1
-        return self._like(coef)
 
     def __add__(self, other):
         if not isinstance(other, SufficientCohortInfluence):
