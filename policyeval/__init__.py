@@ -64,6 +64,10 @@ _LAZY = {
     "plot_estimates": "policyeval.plots.estimates",
 }
 
+# subpackages reachable as ``pe.data``, ``pe.scale``, ... after ``import policyeval as pe``
+_SUBPACKAGES = ("data", "design", "estimators", "inference", "results", "plots", "reporting",
+                "scale")
+
 __all__ = ["__version__", "exceptions", "PolicyevalError", "DroppedObservationsWarning", *_LAZY]
 
 
@@ -72,8 +76,10 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"policyeval.{name}")
     raise AttributeError(f"module 'policyeval' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))

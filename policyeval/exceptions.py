@@ -30,6 +30,7 @@ __all__ = [
     "TreatmentTimingError",
     "EstimationError",
     "ArgumentTypeError",
+    "MissingDependencyError",
     "PolicyevalWarning",
     "DroppedObservationsWarning",
     "UnitConversionWarning",
@@ -93,6 +94,10 @@ class ArgumentTypeError(PolicyevalError, TypeError):
     """An argument has the wrong type."""
 
 
+class MissingDependencyError(PolicyevalError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+
 class PolicyevalWarning(UserWarning):
     """Base class of every warning policyeval issues."""
 
@@ -111,3 +116,20 @@ class AdminCodeWarning(PolicyevalWarning):
 
 class EstimationWarning(PolicyevalWarning):
     """The estimate was computed but deserves caution."""
+
+
+def require_optional(module: str, extra: str, purpose: str):
+    """Import an optional dependency, or raise :class:`MissingDependencyError` naming the extra.
+
+    >>> require_optional("math", "scale", "out-of-core estimation").sqrt(4.0)
+    2.0
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{purpose} needs {module.split('.')[0]}, which is not installed: "
+            f'pip install "policyeval[{extra}]"'
+        ) from err

@@ -46,7 +46,8 @@ def _environment_dependencies() -> dict[str, str]:
 
 
 def test_environment_yml_and_pyproject_declare_the_same_dependencies():
-    py, env = _pyproject_dependencies(extras=("test",)), _environment_dependencies()
+    py = _pyproject_dependencies(extras=("scale", "notebooks", "test"))
+    env = _environment_dependencies()
     assert set(py) == set(env), (
         f"only in pyproject.toml: {sorted(set(py) - set(env))}; "
         f"only in environment.yml: {sorted(set(env) - set(py))}"
@@ -54,10 +55,76 @@ def test_environment_yml_and_pyproject_declare_the_same_dependencies():
     assert py == env, "version bounds differ between pyproject.toml and environment.yml"
 
 
-def test_required_runtime_dependencies_are_declared():
-    required = {"pandas", "numpy", "scipy", "statsmodels", "linearmodels", "seaborn",
-                "matplotlib", "jupyterlab", "nbval", "pytest"}
-    assert required <= set(_pyproject_dependencies())
+def test_core_stays_lean_and_the_stacks_are_extras():
+    core = set(_pyproject_dependencies())
+    assert {"numpy", "pandas", "scipy", "matplotlib"} <= core
+    heavy = {"jupyterlab", "nbval", "pytest", "hypothesis", "duckdb", "dask", "distributed",
+             "statsmodels", "linearmodels", "seaborn"}
+    assert not core & heavy, f"belongs in an extra, not the core: {sorted(core & heavy)}"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert {"scale", "notebooks", "test"} <= set(project["optional-dependencies"])
+
+
+def test_library_ranges_are_not_pins():
+    pinned = [r for r in _pyproject_dependencies().values() if "==" in r]
+    assert not pinned, f"pyproject.toml pins its users (exact versions go in the lock): {pinned}"
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^ ;\\]+)", line)
+        if m:
+            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    return pins
+
+
+def test_lock_pins_every_declared_package_with_hashes():
+    pins = _lock()
+    declared = _pyproject_dependencies(extras=("scale", "notebooks", "test"))
+    missing = sorted(set(declared) - set(pins))
+    assert not missing, f"run `make lock`: declared but not in requirements/lock.txt: {missing}"
+    text = (ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8")
+    assert text.count("==") == len(pins) and text.count("--hash=sha256:") >= len(pins)
+
+
+def test_lock_satisfies_the_declared_ranges():
+    from packaging.requirements import Requirement
+
+    pins = _lock()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(project["dependencies"])
+    for extra in ("scale", "notebooks", "test"):
+        requirements += project["optional-dependencies"][extra]
+    outside = [r for r in requirements
+               if not Requirement(r).specifier.contains(pins[_name(r)], prereleases=True)]
+    assert not outside, f"the lock is stale against pyproject.toml (run `make lock`): {outside}"
+
+
+def test_installed_versions_are_the_locked_ones():
+    # `make test` installs from the lock; a different installed version means the suite is not
+    # testing what a fresh clone gets.
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = _lock()
+    wrong = []
+    for name in ("numpy", "scipy", "pandas", "matplotlib", "statsmodels", "pyfixest"):
+        try:
+            got = version(name)
+        except PackageNotFoundError:
+            got = None
+        if got != pins[name]:
+            wrong.append(f"{name} {got} (lock: {pins[name]})")
+    if wrong and not __import__("os").environ.get("POLICYEVAL_UNLOCKED"):
+        pytest.fail("installed versions differ from requirements/lock.txt: " + ", ".join(wrong)
+                    + " (set POLICYEVAL_UNLOCKED=1 for make test-latest / test-lowest)")
+
+
+def test_version_lives_in_one_place():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in text and 'attr = "policyeval.__version__"' in text
+    assert re.search(r"^## \[?" + re.escape(pe.__version__), (ROOT / "CHANGELOG.md").read_text(
+        encoding="utf-8"), flags=re.M), "CHANGELOG.md has no section for the current version"
 
 
 def test_every_lazy_public_name_resolves():
@@ -124,3 +191,20 @@ def test_reference_test_packages_are_installed():
         except ImportError:
             missing.append(requirement)
     assert not missing, f"install the test extra (pip install -e '.[test]'); missing: {missing}"
+
+
+@pytest.mark.parametrize("name", ["data", "design", "estimators", "inference", "results", "plots",
+                                  "reporting", "scale"])
+def test_subpackages_are_reachable_after_import(name):
+    import importlib
+
+    assert getattr(pe, name) is importlib.import_module(f"policyeval.{name}")
+
+
+def test_missing_optional_dependency_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # makes `import duckdb` raise ImportError
+    with pytest.raises(ImportError, match=r'pip install "policyeval\[scale\]"') as info:
+        pe.scale.make_engine("anything.parquet")
+    assert isinstance(info.value, ex.MissingDependencyError)

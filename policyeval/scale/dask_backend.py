@@ -23,6 +23,7 @@ from policyeval.exceptions import (
     DuplicateObservationError,
     NonNumericValueError,
     TreatmentTimingError,
+    require_optional,
 )
 from policyeval.scale.duckdb_backend import _pairs, _sym, feature_names
 from policyeval.scale.sufficient import Feature, PanelFacts, PanelSpec, examples
@@ -78,7 +79,7 @@ class DaskEngine:
 
     def __init__(self, source, *, split_out: int | None = None, progress: bool = False, years=None,
                  blocksize=None) -> None:
-        import dask.dataframe as dd
+        dd = require_optional("dask.dataframe", "scale", "Out-of-core estimation with Dask")
 
         if isinstance(source, (str, os.PathLike)):
             from policyeval.scale.streaming import scan_folder

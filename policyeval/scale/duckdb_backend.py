@@ -23,6 +23,7 @@ from policyeval.exceptions import (
     DuplicateObservationError,
     NonNumericValueError,
     TreatmentTimingError,
+    require_optional,
 )
 from policyeval.scale.sufficient import Feature, PanelFacts, PanelSpec, examples
 
@@ -61,7 +62,7 @@ class DuckDBEngine:
 
     def __init__(self, source, *, memory_limit: str = "4GB", threads: int | None = None,
                  temp_directory: str | None = None, progress: bool = False, years=None) -> None:
-        import duckdb
+        duckdb = require_optional("duckdb", "scale", "Out-of-core estimation with DuckDB")
 
         self.progress = progress
         self.files: list[str] | None = None
