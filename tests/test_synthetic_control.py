@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import minimize
+
+from _reference_solvers import ReferenceNotConverged, certify_simplex, simplex_qp
 
 from policyeval.estimators._simplex import project_simplex, simplex_lstsq
 from policyeval.estimators.synthetic import SyntheticControl
@@ -36,12 +37,8 @@ def prop99_equal(prop99):
 
 
 def brute_force_simplex(A, b, ridge=0.0):
-    n = A.shape[1]
-    res = minimize(lambda w: np.sum((A @ w - b) ** 2) + ridge * w @ w, np.full(n, 1 / n),
-                   jac=lambda w: 2 * A.T @ (A @ w - b) + 2 * ridge * w, method="SLSQP",
-                   bounds=[(0, 1)] * n, constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
-                   options={"ftol": 1e-15, "maxiter": 5000})
-    return res.x
+    """The exact, certified QP optimum (tests/_reference_solvers.py), not an SLSQP guess."""
+    return simplex_qp(A, b, ridge)
 
 
 def simulate(n_donors=20, n_pre=20, n_post=8, effect=0.0, noise=0.3, seed=0, covariate=False):
@@ -72,7 +69,7 @@ SIM = dict(yname="y", tname="year", idname="unit", treated_units=["T"], treat_ti
 # --- the weight problem against brute force ----------------------------------------------
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("shape", [(8, 15), (30, 6), (19, 38)])
-def test_simplex_lstsq_matches_slsqp(seed, shape):
+def test_simplex_lstsq_matches_exact_qp(seed, shape):
     rng = np.random.default_rng(seed)
     A = rng.normal(size=shape)
     b = A @ project_simplex(rng.normal(size=shape[1])) + rng.normal(0, 1.0, shape[0])
@@ -110,6 +107,17 @@ def test_nested_v_attains_the_best_pre_period_fit(prop99, prop99_equal):
     assert nested.rmspe_pre == pytest.approx(prop99_equal.rmspe_pre, abs=1e-5)  # lower bound over V
     assert nested.predictor_weights.sum() == pytest.approx(1.0)
     assert len(nested.predictor_weights) == 19
+
+
+def test_a_stalled_reference_fails_as_a_reference_failure():
+    """The uniform starting point SLSQP once returned on Prop 99 is refused by the certificate."""
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(19, 38))
+    b = A[:, 0] * 3.0
+    w = np.full(38, 1 / 38)
+    fun = float(np.sum((A @ w - b) ** 2))
+    with pytest.raises(ReferenceNotConverged, match="reference did not converge"):
+        certify_simplex(2 * A.T @ (A @ w - b), w, fun)
 
 
 # --- simulation with a known effect -----------------------------------------------------
