@@ -57,13 +57,17 @@ test-latest: $(UV)
 	POLICYEVAL_UNLOCKED=1 MPLBACKEND=Agg .venv-latest/bin/python -m pytest $(PYTEST_ARGS)
 
 # Lower bounds (not part of CI): the oldest versions pyproject.toml claims for the core, with
-# the test stack, on the unit/reference tests (the notebooks' stored digits need the lock).
+# the oldest test stack and no pinned peers, on tests/ (the notebooks' digits need the lock).
 test-lowest: $(UV)
 	rm -rf .venv-lowest && $(PYTHON) -m venv .venv-lowest
-	$(COMPILE) --resolution lowest-direct -o .venv-lowest/lock.txt
+	$(UV) pip compile pyproject.toml --extra scale --extra notebooks requirements/lowest-test.in \
+		requirements/build.in \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+		--no-header --resolution lowest-direct -o .venv-lowest/lock.txt
 	.venv-lowest/bin/python -m pip install --quiet --require-hashes --no-deps -r .venv-lowest/lock.txt
 	.venv-lowest/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	POLICYEVAL_UNLOCKED=1 MPLBACKEND=Agg .venv-lowest/bin/python -m pytest -q -p no:cacheprovider tests
+	POLICYEVAL_UNLOCKED=1 POLICYEVAL_LOWEST=1 MPLBACKEND=Agg .venv-lowest/bin/python -m pytest \
+		-q -p no:cacheprovider tests
 
 # A wheel, installed alone into a clean venv, fits an estimator on the bundled data.
 wheel:
