@@ -29,7 +29,7 @@ _spec.loader.exec_module(REF)
 
 @pytest.fixture(scope="module")
 def castle():
-    from causaldata import castle as cd
+    cd = pytest.importorskip("causaldata.castle")
 
     d = cd.load_pandas().data[["sid", "year", "l_homicide", "post"]].copy()
     # bacondecomp codes post = 1[year >= effyear]; causaldata's post starts the
