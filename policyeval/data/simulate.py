@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.data import _simulate_calibration as cal
+from policyeval.data._simulate_label import SIMULATED_COLUMN, is_simulated, mark_simulated
 from policyeval.data._simulate_truth import truth_table
 from policyeval.design.revenue import enclave_transfers
 from policyeval.design.roles import assign_roles, check_enclaves, revenue_terms
@@ -41,6 +42,7 @@ from policyeval.exceptions import (
     ColumnNotFoundError,
     DataError,
     DuplicateObservationError,
+    PolicyevalWarning,
 )
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "load_simulated_panel",
     "default_effects",
     "SimulatedPanel",
+    "LocationUnknownWarning",
+    "is_simulated",
     "BUNDLED_PARAMETERS",
     "ENCLAVE_TYPES",
     "OUTCOMES",
@@ -70,6 +74,26 @@ _BUNDLED_FILES = {
 }
 _COUNTY_COLUMNS = ("code", "name", "prefecture_code", "province_code")
 _HETEROGENEITY_SD = 0.3
+# Destination types whose effect is sized by the park's area (a park on the host's land);
+# reverse/science enclaves (an office floor) and two-way centres keep the profile size.
+_AREA_TYPES = ("forward", "special_cooperation_zone", "counterpart_assistance", "enterprise_led",
+               "eco_compensation", "poverty_relief")  # fmt: skip
+# Share of a registry area that is built up and producing at full size (assumption): a special
+# cooperation zone's area is a whole jurisdiction (深汕 468 km2 incl. mountains and farmland).
+_DEVELOPED_SHARE = {"special_cooperation_zone": 0.05}
+# A destination coded at prefecture level is located only when the park is at least this large
+# (km2): a land-using park the prefecture's urban districts share; smaller or unknown = unknown.
+_MIN_LOCATABLE_KM2 = 1.0
+
+
+class LocationUnknownWarning(PolicyevalWarning, UserWarning):
+    """An enclave's host is coded at prefecture level and the park is too small to spread.
+
+    The simulator does not spread such an enclave's effect over the
+    prefecture's units (one office building does not treat ten districts);
+    its destination rows get ``status = "location_unknown"`` in the roles
+    table and no effect.
+    """
 
 # Long-run log effects by (role, profile); outcome order as OUTCOMES:
 # gdp, industrial VA, industrial land, tax, budget revenue, population, talent, patents.
@@ -206,7 +230,7 @@ def _check_counties(counties: pd.DataFrame) -> pd.DataFrame:
             f"counties lacks column(s) {missing}; expected the columns of "
             "policyeval.data.admin_codes.list_counties()."
         )
-    out = counties.copy()
+    out = counties.copy().reset_index(drop=True)
     for col in ("code", "prefecture_code", "province_code"):
         out[col] = out[col].astype("string").str.strip()
     bad = out.loc[~out["code"].fillna("").str.fullmatch(r"\d{6}"), "code"]
@@ -219,13 +243,21 @@ def _check_counties(counties: pd.DataFrame) -> pd.DataFrame:
                                         f"(e.g. {', '.join(map(str, dup[:3]))}).")
     # list_counties gives "320000"; accept "32" too and store the 6-digit form.
     out["province_code"] = out["province_code"].str[:2] + "0000"
-    other = out.loc[~out["province_code"].str[:2].isin(list(cal.PROVINCES)), "code"]
+    extra = out["code"].isin(list(cal.EXTRA_UNITS))
+    other = out.loc[~out["province_code"].str[:2].isin(list(cal.PROVINCES)) & ~extra, "code"]
     if len(other):
         raise DataError(f"counties: column 'province_code' is outside the calibrated provinces "
-                        f"{list(cal.PROVINCES)} for {len(other)} unit(s) (e.g. {', '.join(other[:3])}).")
+                        f"{list(cal.PROVINCES)} for {len(other)} unit(s) (e.g. {', '.join(other[:3])}); "
+                        f"outside them only the units of policyeval.data._simulate_calibration.EXTRA_UNITS "
+                        f"can be simulated.")
+    names = {**cal.PROVINCES, **cal.EXTRA_PROVINCES}
     for col, default in (("prefecture_name", pd.NA), ("province_name", None), ("level", pd.NA)):
         if col not in out.columns:
-            out[col] = [cal.PROVINCES[p[:2]] for p in out["province_code"]] if default is None else default
+            out[col] = [names[p[:2]] for p in out["province_code"]] if default is None else default
+    # Municipalities (北京, 天津) have no prefecture in the code list: use the 市辖区 code.
+    for i in np.flatnonzero(extra.to_numpy() & out["prefecture_code"].isna().to_numpy()):
+        pref_code, pref_name = cal.EXTRA_UNITS[out.at[i, "code"]][:2]
+        out.at[i, "prefecture_code"], out.at[i, "prefecture_name"] = pref_code, pref_name
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
@@ -255,7 +287,7 @@ def _event_paths(roles: pd.DataFrame, effects: pd.DataFrame, years: np.ndarray) 
     """Per role row and outcome, the (n_rows, n_years) log effect path."""
     lookup = {(o, r, t): (float(th), float(rp)) for o, r, t, th, rp in effects.itertuples(index=False)}
     e = years[None, :] - roles["start_year"].to_numpy(dtype=float)[:, None]
-    scale = (roles["weight"] * roles["effect_multiplier"]).to_numpy()[:, None]
+    scale = roles["effect_scale"].to_numpy(dtype=float)[:, None]
     keys = list(zip(roles["role"], roles["enclave_type"]))
     out = {}
     for outcome in OUTCOMES:
@@ -463,9 +495,7 @@ def simulate_enclave_panel(
     if not 0.0 <= float(spillover) <= 1.0:
         raise DataError(f"spillover must lie in [0, 1], got {spillover}.")
     if counties is None:
-        from policyeval.data.admin_codes import list_counties
-
-        counties = list_counties(provinces=tuple(cal.PROVINCES), vintage=2019)
+        counties = default_counties()
     units = _check_counties(counties)
     if enclaves is None:
         from policyeval.data.registry import load_enclaves
@@ -478,21 +508,23 @@ def simulate_enclave_panel(
     eff_table = _check_effects(effect_sizes)
 
     full_years = np.array(cal.CALIBRATED_YEARS)
-    s_units, s_noise, s_missing, s_effects = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(4))
-    unit_draws = cal.draw_unit_effects(units, s_units)
-    base = cal.baseline_outcomes(units, unit_draws, s_noise)
-    present, item_missing = cal.draw_missingness(len(units), s_missing, missing)
+    # A fifth stream for the units outside Jiangsu/Zhejiang: the first four are those of
+    # earlier versions, so the calibrated provinces' draws do not depend on the extra units.
+    s_units, s_noise, s_missing, s_effects, s_extra = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5))
+    core = units["province_code"].str[:2].isin(list(cal.PROVINCES)).to_numpy()
+    base, present, item_missing = _baseline(units, core, s_units, s_noise, s_missing, s_extra, missing)
 
     # Timing does not depend on the years returned: a sub-range keeps the later cohorts.
-    roles = assign_roles(enclaves, units, last_year=int(full_years[-1]))
+    roles = _locate(assign_roles(enclaves, units, last_year=int(full_years[-1])), enclaves)
     sim = roles["status"].to_numpy() == "simulated"
     multipliers = np.exp(s_effects.normal(-_HETEROGENEITY_SD**2 / 2, _HETEROGENEITY_SD, size=int(sim.sum())))
     roles["effect_multiplier"] = np.nan
     roles.loc[sim, "effect_multiplier"] = multipliers
-    active = roles[sim].reset_index(drop=True)
-
     code_index = pd.Index(units["code"])
+    roles = _effect_scale(roles, eff_table, units, base["gdp_wan"], code_index, full_years, enclaves)
+    active = roles[roles["status"] == "simulated"].reset_index(drop=True)
+
     unit_of_row = code_index.get_indexer(active["county_code"])
     paths = _event_paths(active, eff_table, full_years)
     tau = {k: np.zeros((len(units), len(full_years))) for k in OUTCOMES}
@@ -528,7 +560,169 @@ def simulate_enclave_panel(
               "spillover": float(spillover), "revenue_sharing": bool(revenue_sharing),
               "missing": bool(missing), "effect_sizes": "default" if effect_sizes is None else "custom",
               "n_units": len(units), "n_enclaves": int(enclaves.shape[0])}  # fmt: skip
+    roles.insert(0, SIMULATED_COLUMN, True)
+    for table in (panel, truth, roles):
+        mark_simulated(table)
     return SimulatedPanel(panel=panel, truth=truth, roles=roles, parameters=params)
+
+
+def default_counties() -> pd.DataFrame:
+    """The simulator's default units: Jiangsu and Zhejiang (vintage 2019) and the extra units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``list_counties(("32", "33"), vintage=2019)`` followed by the units of
+        :data:`policyeval.data._simulate_calibration.EXTRA_UNITS` (both sides of
+        the registry's cross-province and two-way enclaves: 大兴区, 滨海新区,
+        赤峰's twelve units, 黄埔区, 深圳's nine districts, 海丰县), sorted by code.
+    """
+    from policyeval.data.admin_codes import list_counties
+
+    core = list_counties(provinces=tuple(cal.PROVINCES), vintage=2019)
+    other = list_counties(provinces=tuple(cal.EXTRA_PROVINCES), vintage=2019)
+    other = other[other["code"].isin(list(cal.EXTRA_UNITS))]
+    missing = sorted(set(cal.EXTRA_UNITS) - set(other["code"]))
+    if missing:  # the bundled code list and EXTRA_UNITS disagree: a packaging error
+        raise AdminCodeError(f"EXTRA_UNITS code(s) {missing[:3]} are not county-level units of vintage 2019.")
+    return pd.concat([core, other], ignore_index=True).sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def _baseline(units, core, s_units, s_noise, s_missing, s_extra, missing):
+    """Counterfactual outcomes of all units: calibrated provinces, then the extra units."""
+    n, t = len(units), len(cal.CALIBRATED_YEARS)
+    core_units = units[core].reset_index(drop=True)
+    base_core = cal.baseline_outcomes(core_units, cal.draw_unit_effects(core_units, s_units), s_noise)
+    present_core, missing_core = cal.draw_missingness(len(core_units), s_missing, missing)
+    base = {k: np.empty((n, t)) for k in base_core}
+    present = np.ones((n, t), dtype=bool)
+    item_missing = {k: np.zeros((n, t), dtype=bool) for k in missing_core}
+    for k, v in base_core.items():
+        base[k][core] = v
+    present[core] = present_core
+    for k, v in missing_core.items():
+        item_missing[k][core] = v
+    if (~core).any():
+        # Extra units: complete series (no yearbook gaps drawn for them).
+        for k, v in cal.extra_baseline(units[~core].reset_index(drop=True), s_extra).items():
+            base[k][~core] = v
+    return base, present, item_missing
+
+
+def _registry_area_mu(enclaves: pd.DataFrame) -> pd.Series:
+    """Registry area in 亩 by enclave id (``area_mu``, else ``area_km2`` x 1500; NaN unknown)."""
+    ids = enclaves["enclave_id"].astype(str)
+    mu = pd.to_numeric(enclaves.get("area_mu", pd.Series(np.nan, index=enclaves.index)), errors="coerce")
+    km2 = pd.to_numeric(enclaves.get("area_km2", pd.Series(np.nan, index=enclaves.index)), errors="coerce")
+    return pd.Series(mu.fillna(km2 * 1500.0).to_numpy(dtype=float), index=ids)
+
+
+def _locate(roles: pd.DataFrame, enclaves: pd.DataFrame) -> pd.DataFrame:
+    """Mark destinations coded at prefecture level whose park is too small to spread.
+
+    A destination is where the park's land is. A prefecture code says the park
+    is somewhere in the prefecture: a land-using park of at least
+    ``_MIN_LOCATABLE_KM2`` is spread over the prefecture's urban districts (an
+    assumption, said so in ``location``); a smaller one (an office building) or
+    one of unknown area is "location within the prefecture unknown": one row
+    with ``status = "location_unknown"``, no effect, and a counted
+    :class:`LocationUnknownWarning`. Origins coded at prefecture level are the
+    city as a whole (its government runs the park) and stay spread.
+    """
+    area = _registry_area_mu(enclaves)
+    roles = roles.copy()
+    roles["area_mu"] = roles["enclave_id"].map(area).astype(float)
+    roles["location"] = None
+    prefecture = roles["mapping"].fillna("").str.startswith("prefecture") & (roles["status"] == "simulated")
+    roles["location"] = np.where(roles["status"] == "simulated", "county-level code", None)
+    roles.loc[prefecture, "location"] = "prefecture code: spread over its units (city as a whole)"
+    dest = prefecture & (roles["role"] == "destination")
+    large = roles["area_mu"] >= _MIN_LOCATABLE_KM2 * 1500.0
+    roles.loc[dest & large, "location"] = ("prefecture code: location within the prefecture unknown; "
+                                           "park of >= 1 km2 spread over its units (assumption)")
+    unknown = dest & ~large
+    if not unknown.any():
+        return roles
+    roles["_pos"] = np.arange(len(roles))  # keep assign_roles' order; a collapsed group sits at its first row
+    keep = roles[~unknown]
+    lost = roles[unknown].groupby(["enclave_id", "role"], sort=False, as_index=False).first()
+    lost["county_code"] = lost["county_name"] = np.nan
+    lost["weight"] = np.nan
+    lost["status"] = "location_unknown"
+    lost["location"] = "unknown"
+    lost["reason"] = [
+        f"{reg} is a prefecture code and the park's area is "
+        f"{'unknown' if np.isnan(a) else f'{a / 1500:.3g} km2'} (< {_MIN_LOCATABLE_KM2:g} km2 needed to "
+        f"spread it): location within the prefecture unknown, no effect simulated"
+        for reg, a in zip(lost["registry_code"], lost["area_mu"])
+    ]
+    import warnings
+
+    ids = ", ".join(lost["enclave_id"].astype(str).head(3))
+    warnings.warn(f"{len(lost)} enclave destination(s) coded at prefecture level with an unknown or small "
+                  f"(< {_MIN_LOCATABLE_KM2:g} km2) park are not spread over the prefecture's units "
+                  f"(location within the prefecture unknown; no effect simulated; e.g. {ids}); "
+                  "see roles[roles.status == 'location_unknown'].", LocationUnknownWarning, stacklevel=3)
+    out = pd.concat([keep, lost[roles.columns]]).sort_values("_pos", kind="stable").drop(columns="_pos")
+    out["start_year"] = out["start_year"].astype("Int64")
+    return out.reset_index(drop=True)
+
+
+def park_gdp_per_mu(units: pd.DataFrame, gdp0: np.ndarray, years: np.ndarray) -> tuple[float, str]:
+    """GDP per 亩 (万元) of a mature park run by a 苏南 operator, in the calibration year.
+
+    Calibrated so that a 20,400-亩 park produces 2.2% of Suqian prefecture's
+    counterfactual GDP in 2021 (:data:`~policyeval.data._simulate_calibration.SUSU_TARGET`);
+    a panel without Suqian uses the bundled value
+    (:data:`~policyeval.data._simulate_calibration.PARK_GDP_PER_MU_FALLBACK`).
+    Returns the value and how it was obtained.
+    """
+    t = cal.SUSU_TARGET
+    rows = (units["prefecture_code"] == t["prefecture"]).to_numpy()
+    col = int(np.flatnonzero(years == t["year"])[0])
+    if rows.any():
+        return float(t["gdp_share"] * gdp0[rows, col].sum() / t["area_mu"]), "calibrated to 苏宿 (2.2% of Suqian GDP)"
+    return float(cal.PARK_GDP_PER_MU_FALLBACK), "fallback value (panel without Suqian)"
+
+
+def _effect_scale(roles, eff_table, units, gdp0, code_index, years, enclaves) -> pd.DataFrame:
+    r"""Per role row, the factor on the profile plateau: weight x multiplier, or the park's size.
+
+    A destination of an area-sized type with a known area gets
+    :math:`\theta^{GDP} = \log(1 + w A d P\, \kappa_o / Y_i(0))` in 2021: park area
+    :math:`A` (亩), developed share :math:`d`, park GDP per 亩 :math:`P` of a
+    苏南 operator, the operator's 亩均 tier relative to 苏南 :math:`\kappa_o`
+    and the host's counterfactual GDP :math:`Y_i(0)`; its other outcomes keep
+    the profile's proportions and no multiplier is drawn on top (the area is
+    the heterogeneity).
+    """
+    roles = roles.copy()
+    roles["effect_basis"] = np.where(roles["status"] == "simulated", "profile", None)
+    roles["effect_scale"] = roles["weight"] * roles["effect_multiplier"]
+    roles["park_gdp_share"] = np.nan
+    sim = roles["status"] == "simulated"
+    if not sim.any():
+        return roles
+    p_mu, _ = park_gdp_per_mu(units, gdp0, years)
+    col = int(np.flatnonzero(years == cal.SUSU_TARGET["year"])[0])
+    lookup = {(o, r, t): float(th) for o, r, t, th, _ in eff_table.itertuples(index=False)}
+    meta = enclaves.set_index(enclaves["enclave_id"].astype(str))
+    suzhou = cal.mu_tier([cal.SUSU_TARGET["origin_prefecture"]])[0]
+    for i in np.flatnonzero((sim & (roles["role"] == "destination")
+                             & roles["enclave_type"].isin(_AREA_TYPES) & roles["area_mu"].notna()).to_numpy()):
+        row = roles.iloc[i]
+        theta_profile = lookup.get(("gdp_wan", "destination", row["enclave_type"]), 0.0)
+        if theta_profile <= 0:  # a custom table without a GDP effect: keep the profile
+            continue
+        origin = meta.at[row["enclave_id"], "origin_code"]
+        kappa = cal.mu_tier([str(origin)])[0] / suzhou if isinstance(origin, str) else 1.0
+        developed = _DEVELOPED_SHARE.get(row["enclave_type"], 1.0)
+        park = row["weight"] * row["area_mu"] * developed * p_mu * kappa
+        share = park / gdp0[code_index.get_loc(row["county_code"]), col]
+        roles.iloc[i, roles.columns.get_loc("park_gdp_share")] = share
+        roles.iloc[i, roles.columns.get_loc("effect_scale")] = np.log1p(share) / theta_profile
+        roles.iloc[i, roles.columns.get_loc("effect_basis")] = "area"
+    return roles
 
 
 def _revenue_flows(active, unit_of_row, paths, tax0, enclaves, years, n_units, enabled):
@@ -639,7 +833,10 @@ def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
     pandas.DataFrame
         Exactly what ``simulate_enclave_panel(**BUNDLED_PARAMETERS)`` returns
         for that table (up to the 10 significant digits the CSV keeps), with
-        codes as strings. ``is_simulated`` is True on every panel and truth row.
+        codes as strings. ``is_simulated`` is True on every row of every
+        table, and ``DataFrame.attrs["simulated"]`` is True, so tables,
+        figures and CSV files made from it are labelled SIMULATED
+        (:func:`is_simulated`).
 
     Raises
     ------
@@ -661,7 +858,7 @@ def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
     """
     if table not in _BUNDLED_FILES:
         raise DataError(f"table={table!r} is not one of {sorted(_BUNDLED_FILES)}.")
-    df = _read_bundled(table)
+    df = mark_simulated(_read_bundled(table))
     if table == "panel":
         return _normalise_panel(df)
     if table == "truth":
@@ -669,6 +866,7 @@ def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
             df[col] = df[col].astype("Int64")
         return df
     df["start_year"] = df["start_year"].astype("Int64")
+    df[SIMULATED_COLUMN] = df[SIMULATED_COLUMN].astype(bool)
     return df
 
 
