@@ -52,6 +52,8 @@ __all__ = [
     "SimulatedPanel",
     "LocationUnknownWarning",
     "is_simulated",
+    "calibration_table",
+    "default_counties",
     "BUNDLED_PARAMETERS",
     "ENCLAVE_TYPES",
     "OUTCOMES",
@@ -585,7 +587,11 @@ def default_counties() -> pd.DataFrame:
     missing = sorted(set(cal.EXTRA_UNITS) - set(other["code"]))
     if missing:  # the bundled code list and EXTRA_UNITS disagree: a packaging error
         raise AdminCodeError(f"EXTRA_UNITS code(s) {missing[:3]} are not county-level units of vintage 2019.")
-    return pd.concat([core, other], ignore_index=True).sort_values("code", kind="stable").reset_index(drop=True)
+    out = pd.concat([core, other], ignore_index=True).sort_values("code", kind="stable").reset_index(drop=True)
+    # Municipalities (北京, 天津) have no prefecture in the code list: use the 市辖区 code.
+    for i in np.flatnonzero(out["prefecture_code"].isna().to_numpy()):
+        out.at[i, "prefecture_code"], out.at[i, "prefecture_name"] = cal.EXTRA_UNITS[out.at[i, "code"]][:2]
+    return out
 
 
 def _baseline(units, core, s_units, s_noise, s_missing, s_extra, missing):
@@ -700,6 +706,7 @@ def _effect_scale(roles, eff_table, units, gdp0, code_index, years, enclaves) ->
     roles["effect_basis"] = np.where(roles["status"] == "simulated", "profile", None)
     roles["effect_scale"] = roles["weight"] * roles["effect_multiplier"]
     roles["park_gdp_share"] = np.nan
+    roles["park_gdp_wan"] = np.nan
     sim = roles["status"] == "simulated"
     if not sim.any():
         return roles
@@ -720,6 +727,7 @@ def _effect_scale(roles, eff_table, units, gdp0, code_index, years, enclaves) ->
         park = row["weight"] * row["area_mu"] * developed * p_mu * kappa
         share = park / gdp0[code_index.get_loc(row["county_code"]), col]
         roles.iloc[i, roles.columns.get_loc("park_gdp_share")] = share
+        roles.iloc[i, roles.columns.get_loc("park_gdp_wan")] = park
         roles.iloc[i, roles.columns.get_loc("effect_scale")] = np.log1p(share) / theta_profile
         roles.iloc[i, roles.columns.get_loc("effect_basis")] = "area"
     return roles
@@ -808,6 +816,83 @@ def _assemble(units, timing, active, unit_of_row, years, keep_year, present, val
     for k in FLOW_COLUMNS:
         df[k] = values[k][iu, iy]
     return df
+
+
+def calibration_table(panel: pd.DataFrame | None = None, roles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Simulated values beside the published figures they are calibrated to.
+
+    Parameters
+    ----------
+    panel, roles : DataFrame, optional
+        Tables of one simulation (``result.panel``, ``result.roles``); default:
+        the bundled ones (:func:`load_simulated_panel`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per calibration target: ``quantity``, ``simulated`` (from the
+        tables, with effects), ``published``, ``unit``, ``source`` and ``note``.
+        ``is_simulated`` is True (the ``simulated`` column is a draw).
+        docs/calibration.md shows it for the bundled panel.
+
+    Examples
+    --------
+    >>> from policyeval.data.simulate import calibration_table
+    >>> tab = calibration_table()
+    >>> float(tab.set_index("quantity").loc["Suzhou-Suqian park area", "simulated"])
+    20400.0
+    """
+    panel = load_simulated_panel("panel") if panel is None else panel
+    roles = load_simulated_panel("roles") if roles is None else roles
+    t = cal.SUSU_TARGET
+    domain = "docs/domain.md s4"
+    ce = "http://district.ce.cn/newarea/roll/202101/08/t20210108_36202526.shtml"
+    report = "2024 Jiangsu government work report (https://hkcd.com/hkcdweb/content/2024/01/23/content_8620069.html)"
+    zj = "Zhejiang 2023 communique (http://zjzd.stats.gov.cn/zwgk/xxgkml/tjxx/tjgb/202403/t20240304_110816.html)"
+    year = panel["year"]
+    prov = panel.groupby(["province_code", "year"])[["gdp_wan", "budget_revenue_wan", "population_10k"]].sum()
+
+    def total(code, col, y, scale):
+        return float(prov.loc[(code, y), col] / scale) if (code, y) in prov.index else np.nan
+
+    susu = roles[(roles["enclave_id"] == t["enclave_id"]) & (roles["role"] == "destination")]
+    park = float(susu["park_gdp_wan"].sum()) if "park_gdp_wan" in susu and len(susu) else np.nan
+    area = float(susu["area_mu"].iloc[0]) if len(susu) else np.nan
+    suqian = panel[(panel["prefecture_code"] == t["prefecture"]) & (year == t["year"])]["gdp_wan"].sum()
+    per_mu = park / t["area_mu"]
+    sip_2020 = t["sip_gdp_yi"] * 1e4 / (t["sip_area_km2"] * 1500.0)
+    js_growth = float(cal.growth_index("32", np.array([t["year"]]))[0] / cal.growth_index("32", np.array([t["sip_year"]]))[0])
+    per_mu_panel = panel["industrial_va_wan"] / panel["industrial_land_mu"]
+    tier = pd.Series(cal.mu_tier(panel["prefecture_code"].to_numpy()), index=panel.index)
+    js21 = (panel["province_code"] == "320000") & (year == t["year"])
+    gradient = float(per_mu_panel[js21 & (tier == 1.3)].median() / per_mu_panel[js21 & (tier == 0.7)].median())
+    jinyun = panel[(panel["county_code"] == "331122") & (year == 2023)]["gdp_wan"]
+    rows = [
+        ("Jiangsu GDP 2023", total("320000", "gdp_wan", 2023, 1e4), 128_200.0, "亿元", report,
+         "no-enclave draw matches exactly; the panel adds the enclaves' effects"),
+        ("Zhejiang GDP 2023", total("330000", "gdp_wan", 2023, 1e4), 82_553.0, "亿元", zj, "as above"),
+        ("Jiangsu general budget revenue 2023", total("320000", "budget_revenue_wan", 2023, 1e4), 9_930.0,
+         "亿元", report, "as above"),
+        ("Zhejiang resident population 2023", total("330000", "population_10k", 2023, 1.0), 6_627.0, "万人",
+         zj, "as above"),
+        ("缙云县 GDP 2023 (scale of a poor county)", float(jinyun.iloc[0] / 1e4) if len(jinyun) else np.nan,
+         319.73, "亿元", "2023年缙云县统计公报 (see policyeval/data/_simulate_calibration.py)",
+         "unit draw: same order of magnitude, not matched"),
+        ("Suzhou-Suqian park area", area, t["area_mu"], "亩", ce, "13.6 km2 x 1500 亩/km2; registry area"),
+        ("Suzhou-Suqian park GDP / Suqian GDP, 2021", park / suqian if suqian else np.nan, t["gdp_share"], "share",
+         f"王曙光 & 梁爽 (2023), {domain}",
+         "calibrated: 2.2% of Suqian's no-enclave GDP; the simulated actual GDP includes the enclaves"),
+        ("Suzhou-Suqian park GDP per 亩 / SIP's, 2021", per_mu / (sip_2020 * js_growth), t["sip_ratio"], "ratio",
+         f"王曙光 & 梁爽 (2023); SIP 278 km2, GDP 2020 2907亿元, {domain}",
+         "not a free target: follows from the 2.2% share (SIP's 2020 GDP per 亩 grown with Jiangsu's path)"),
+        ("Suzhou-Suqian park share of Suqian's land", np.nan, t["land_share"], "share", f"王曙光 & 梁爽 (2023), {domain}",
+         "not simulated: the panel has industrial land, not total land area"),
+        ("亩均 industrial VA, 苏南 / 苏北 median, 2021", gradient, np.nan, "ratio", "direction only (苏南 > 苏北)",
+         "tier sizes 1.3 / 0.7 are assumptions"),
+    ]
+    out = pd.DataFrame(rows, columns=["quantity", "simulated", "published", "unit", "source", "note"])
+    out.insert(0, SIMULATED_COLUMN, True)
+    return mark_simulated(out)
 
 
 def _read_bundled(name: str) -> pd.DataFrame:
