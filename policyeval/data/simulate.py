@@ -1,18 +1,25 @@
 """A simulated county panel of Jiangsu and Zhejiang with enclave treatments -- SIMULATED DATA.
 
 Real county panels with fiscal revenue, land, patents and talent are licensed
-(DOMAIN.md section 6), so policyeval ships a seeded simulator and one output
-of it. Every row it produces carries ``is_simulated = True``. The units are
-the real county-level units (names and GB/T 2260 codes, vintage 2019) of
-Jiangsu (32) and Zhejiang (33); their outcomes are draws calibrated to
-published provincial figures, not anyone's yearbook. Treatments are the real
-enclaves of :func:`policyeval.data.load_enclaves`, and the true effect of each
-one is known: :func:`simulate_enclave_panel` returns it beside the panel.
+(docs/domain.md section 6), so policyeval ships a seeded simulator and one
+output of it. Every row it produces carries ``is_simulated = True`` and every
+table ``DataFrame.attrs["simulated"] = True``, so tables, figures and CSV files
+made from it say SIMULATED (:func:`is_simulated`). The units are the real
+county-level units (names and GB/T 2260 codes, vintage 2019) of Jiangsu (32)
+and Zhejiang (33), plus both sides of the registry's cross-province and
+two-way enclaves (:func:`default_counties`: 北京 大兴区, 天津 滨海新区, 赤峰's
+twelve units, 广州 黄埔区, 深圳's nine districts, 汕尾 海丰县); their outcomes
+are draws calibrated to published provincial figures (the extra units: assumed
+magnitudes), not anyone's yearbook. Treatments are the real enclaves of
+:func:`policyeval.data.load_enclaves`, and the true effect of each one is
+known: :func:`simulate_enclave_panel` returns it beside the panel.
 
 Calibration and what is assumed is listed in
 :mod:`policyeval.data._simulate_calibration` (provincial GDP, budget revenue,
-industry share, talent stock, resident population, a poor county's ratios)
-and below for the effect sizes.
+industry share, talent stock, resident population, a poor county's ratios,
+the 亩均 gradient, the Suzhou--Suqian park) and below for the effect sizes;
+:func:`calibration_table` puts simulated and published values side by side
+(docs/calibration.md).
 
 The bundled output (:func:`load_simulated_panel`) is
 ``policyeval/data/simulated_enclave_{panel,truth,roles}.csv`` (copies in the
@@ -102,7 +109,10 @@ class LocationUnknownWarning(PolicyevalWarning, UserWarning):
 # Host of a forward park: +14% GDP at full size. Anchors: Alder, Shao & Zilibotti
 # (2016) find ~+20% prefecture GDP for a state-level SEZ -- an upper bound for one
 # park; 苏宿 made ~2.2% of Suqian prefecture GDP on 0.16% of its land by 2021
-# (DOMAIN.md s4), several times that share of the urban districts that host it.
+# (docs/domain.md s4), several times that share of the urban districts that host it.
+# These plateaus size reverse, two-way and origin effects, and forward-type parks of
+# unknown area; a forward-type park with a registry area is sized by its area instead
+# (_effect_scale: park GDP per 亩 calibrated to 苏宿, relative to the host's GDP).
 # Land reacts first and most (the park is land), revenue follows. Reverse/science
 # enclaves raise the origin's talent and patents (热带地理 2025 finds enclaves raise
 # county innovation in JS+ZJ) -- sizes are assumptions.
@@ -182,9 +192,13 @@ class SimulatedPanel:
         :func:`simulate_enclave_panel`, Returns).
     roles : DataFrame
         One row per (enclave, role, panel unit) simulated and one per
-        (enclave, role) skipped, with the reason, the prefecture-code mapping,
-        the weight, the start year and its source, the drawn effect multiplier
-        and the revenue-sharing terms used.
+        (enclave, role) skipped or left unlocated (``status`` "simulated",
+        "skipped", "location_unknown"), with ``is_simulated``, the reason,
+        the prefecture-code mapping and ``location``, the weight, the start
+        year and its source, the registry ``area_mu``, the drawn effect
+        multiplier, ``effect_basis`` / ``effect_scale`` / ``park_gdp_wan`` /
+        ``park_gdp_share`` (how the effect was sized) and the revenue-sharing
+        terms used.
     parameters : dict
         The arguments that produced it.
     """
@@ -345,7 +359,8 @@ def simulate_enclave_panel(
         Panel units with columns ``code``, ``name``, ``prefecture_code``,
         ``province_code`` (and optionally ``prefecture_name``,
         ``province_name``, ``level``). Default:
-        ``policyeval.data.admin_codes.list_counties(provinces=("32", "33"), vintage=2019)``.
+        :func:`default_counties` (Jiangsu and Zhejiang, vintage 2019, and the
+        25 extra units outside them).
     enclaves : DataFrame, optional
         An enclave registry. Default: :func:`policyeval.data.load_enclaves`.
     effects : bool, default True
@@ -406,8 +421,14 @@ def simulate_enclave_panel(
         not a number.
     DataError
         ``years`` empty or outside 2000--2023, a unit outside Jiangsu and
-        Zhejiang, ``spillover`` outside [0, 1], unknown outcomes in
-        ``effect_sizes``.
+        Zhejiang that is not one of the extra units, ``spillover`` outside
+        [0, 1], unknown outcomes in ``effect_sizes``.
+
+    Warns
+    -----
+    LocationUnknownWarning
+        With the count and example ids, when destinations coded at
+        prefecture level are left unlocated (see Notes, Treatment).
     ColumnNotFoundError, AdminCodeError, DuplicateObservationError, RegistryError
         Malformed ``counties``, ``enclaves`` or ``effect_sizes``.
 
@@ -436,20 +457,38 @@ def simulate_enclave_panel(
     and a 丽水 county like 缙云 near its published 2023 scale (GDP 320亿元,
     budget revenue 23.5亿元, tax 70% of it). Growth paths between anchors,
     亩均 value added, talent and patent intensities are assumptions.
-    Effect sizes: a forward park raises its host's GDP by 14% at full size,
-    below the ≈20% of a whole state-level SEZ (Alder, Shao & Zilibotti 2016)
-    -- an assumption consistent with 苏宿 producing ≈2.2% of Suqian
-    prefecture's GDP by 2021 (DOMAIN.md section 4); see :func:`default_effects`.
+    Effect sizes: a forward-type park (forward, special cooperation zone,
+    counterpart assistance, enterprise-led, eco-compensation, poverty relief)
+    whose registry area :math:`A` (亩) is known raises its host's log GDP by
+    :math:`\theta = \log(1 + w A d P \kappa_o / Y_i(0))` at full size, with
+    :math:`P` the GDP per 亩 of a mature park run by a 苏南 operator,
+    calibrated so that 苏宿 (20,400 亩) produces 2.2% of Suqian prefecture's
+    no-enclave GDP in 2021 (docs/domain.md section 4), :math:`\kappa_o` the
+    operator's 亩均 tier relative to Suzhou's, :math:`d` the developed share
+    (0.05 for a special cooperation zone: 深汕's 468 km² is a whole
+    jurisdiction; else 1) and :math:`w` the unit's share; other outcomes keep
+    the proportions of :func:`default_effects` and no heterogeneity draw is
+    added. Without an area, the plateaus of :func:`default_effects` apply: a
+    forward park raises its host's GDP by 14% at full size, below the ≈20% of
+    a whole state-level SEZ (Alder, Shao & Zilibotti 2016). The roles table
+    records ``effect_basis`` ("area" or "profile"), ``effect_scale``,
+    ``park_gdp_wan`` and ``park_gdp_share`` (of the host's 2021 GDP);
+    :func:`calibration_table` compares the result with the published facts.
 
     **Treatment.** Each registry enclave treats its origin and destination
     from ``opening_year`` (``agreement_year`` when the opening is unknown;
-    recorded in ``roles.start_source``). A prefecture code (ending in "00")
-    is spread over that prefecture's urban districts (市辖区 units; all its
-    units if it has none) with weight 1/k each, so an enclave's total size
-    does not depend on how precisely the registry codes it. Roles outside
-    Jiangsu/Zhejiang, province-level codes, codes of another vintage, unknown
-    years and openings after 2023 are skipped and listed in
-    ``.skipped``. Effects of all enclaves on a unit add on the log scale:
+    recorded in ``roles.start_source``). An origin coded at prefecture level
+    (ending in "00") is the city as a whole and is spread over its urban
+    districts (市辖区 units; all its units if it has none) with weight 1/k
+    each. A destination is where the park's land is: coded at prefecture
+    level, its location within the prefecture is unknown. A park of at least
+    1 km² is spread like an origin (an assumption, said so in
+    ``roles.location``; its total size does not depend on k); a smaller park
+    or one of unknown area (an office building) is not spread at all: one
+    roles row with ``status = "location_unknown"``, no effect, and a counted
+    :class:`LocationUnknownWarning`. Roles outside the simulated units,
+    province-level codes, codes of another vintage, unknown years and
+    openings after 2023 are skipped and listed in ``.skipped``. Effects of all enclaves on a unit add on the log scale:
     :math:`\\log Y_{it}(1) = \\log Y_{it}(0) + \\sum_r \\tau_{k,r}(t - s_r)
     + \\lambda \\sum_{r \\in N(i)} \\tau_{k,r}(t - s_r)` with :math:`N(i)`
     the enclave roles on other units of :math:`i`'s prefecture and

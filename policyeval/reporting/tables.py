@@ -23,12 +23,12 @@ _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 
 
 def latex_escape(text: str) -> str:
-    """Escape ``text`` for LaTeX body text (``p<0.1`` becomes ``p$<$0.1``).
+    r"""Escape ``text`` for LaTeX body text (``p<0.1`` becomes ``p$<$0.1``).
 
     Examples
     --------
-    >>> latex_escape("p<0.1, 50% & more")
-    'p$<$0.1, 50\\% \\& more'
+    >>> print(latex_escape("p<0.1, 50% & more"))
+    p$<$0.1, 50\% \& more
     """
     return re.sub(r"[\\&%$#_{}~^<>]", lambda m: _LATEX_SPECIAL[m.group(0)], str(text))
 
