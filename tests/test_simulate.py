@@ -567,3 +567,10 @@ def test_two_way_enclave_treats_both_extra_units_in_both_roles():
     assert not extra[list(sim.OUTCOMES)].isna().any().any()           # complete series
     truth = res.truth.query("aggregation == 'overall' and role == 'origin' and outcome == 'gdp_wan'")
     assert truth["att_log"].iloc[0] > 0
+
+
+def test_calibration_doc_shows_the_bundled_calibration_table():
+    text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
+    block = text.split("<!-- calibration-table:start -->\n")[1].split("<!-- calibration-table:end -->")[0]
+    assert block == sim.calibration_markdown()
+    assert "SIMULATED" in block.splitlines()[0]

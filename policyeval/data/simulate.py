@@ -60,6 +60,7 @@ __all__ = [
     "LocationUnknownWarning",
     "is_simulated",
     "calibration_table",
+    "calibration_markdown",
     "default_counties",
     "BUNDLED_PARAMETERS",
     "ENCLAVE_TYPES",
@@ -908,7 +909,7 @@ def calibration_table(panel: pd.DataFrame | None = None, roles: pd.DataFrame | N
     jinyun = panel[(panel["county_code"] == "331122") & (year == 2023)]["gdp_wan"]
     rows = [
         ("Jiangsu GDP 2023", total("320000", "gdp_wan", 2023, 1e4), 128_200.0, "亿元", report,
-         "no-enclave draw matches exactly; the panel adds the enclaves' effects"),
+         "the no-enclave, gap-free draw matches exactly; the panel adds enclave effects and yearbook gaps"),
         ("Zhejiang GDP 2023", total("330000", "gdp_wan", 2023, 1e4), 82_553.0, "亿元", zj, "as above"),
         ("Jiangsu general budget revenue 2023", total("320000", "budget_revenue_wan", 2023, 1e4), 9_930.0,
          "亿元", report, "as above"),
@@ -932,6 +933,31 @@ def calibration_table(panel: pd.DataFrame | None = None, roles: pd.DataFrame | N
     out = pd.DataFrame(rows, columns=["quantity", "simulated", "published", "unit", "source", "note"])
     out.insert(0, SIMULATED_COLUMN, True)
     return mark_simulated(out)
+
+
+def calibration_markdown(table: pd.DataFrame | None = None) -> str:
+    """:func:`calibration_table` as the Markdown table of docs/calibration.md.
+
+    ``scripts/make_simulated_panel.py`` writes it into the doc between the
+    ``calibration-table`` markers; ``tests/test_simulate.py`` checks the two agree.
+    """
+    table = calibration_table() if table is None else table
+
+    def fmt(v, unit):
+        if pd.isna(v):
+            return "—"
+        if unit == "share":
+            return f"{100 * v:.2f}%"
+        if unit == "ratio":
+            return f"{v:.2f}"
+        return f"{v:,.6g}" if abs(v) < 1e6 else f"{v:,.0f}"
+
+    lines = ["| quantity | simulated (SIMULATED draw) | published | unit | source | note |",
+             "|---|---|---|---|---|---|"]
+    for r in table.itertuples(index=False):
+        lines.append(f"| {r.quantity} | {fmt(r.simulated, r.unit)} | {fmt(r.published, r.unit)} | {r.unit} "
+                     f"| {r.source} | {r.note} |")
+    return "\n".join(lines) + "\n"
 
 
 def _read_bundled(name: str) -> pd.DataFrame:
