@@ -461,10 +461,10 @@ def simulate_enclave_panel(
     Effect sizes: a forward-type park (forward, special cooperation zone,
     counterpart assistance, enterprise-led, eco-compensation, poverty relief)
     whose registry area :math:`A` (亩) is known raises its host's log GDP by
-    :math:`\theta = \log(1 + w A d P \kappa_o / Y_i(0))` at full size, with
+    :math:`\\theta = \\log(1 + w A d P \\kappa_o / Y_i(0))` at full size, with
     :math:`P` the GDP per 亩 of a mature park run by a 苏南 operator,
     calibrated so that 苏宿 (20,400 亩) produces 2.2% of Suqian prefecture's
-    no-enclave GDP in 2021 (docs/domain.md section 4), :math:`\kappa_o` the
+    no-enclave GDP in 2021 (docs/domain.md section 4), :math:`\\kappa_o` the
     operator's 亩均 tier relative to Suzhou's, :math:`d` the developed share
     (0.05 for a special cooperation zone: 深汕's 468 km² is a whole
     jurisdiction; else 1) and :math:`w` the unit's share; other outcomes keep
