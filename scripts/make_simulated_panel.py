@@ -11,7 +11,11 @@ enclave registry) and writes, to both ``data/`` and ``policyeval/data/``:
 - ``simulated_enclave_truth.csv`` -- the injected effects (the truth an
   estimator should recover);
 - ``simulated_enclave_roles.csv`` -- which unit each registry enclave treats,
-  how prefecture codes were mapped, and which enclaves were skipped and why.
+  how prefecture codes were mapped, which enclaves were skipped or left
+  unlocated and why, and how each effect was sized;
+
+and refreshes the calibration table of ``docs/calibration.md`` (simulated vs
+published, between its ``calibration-table`` markers).
 
 Numbers are written with 10 significant digits. ``tests/test_simulate.py``
 checks that the files equal a fresh run, so rerun this script whenever the
@@ -26,7 +30,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from policyeval.data.simulate import BUNDLED_PARAMETERS, simulate_enclave_panel  # noqa: E402
+import warnings  # noqa: E402
+
+from policyeval.data.simulate import (  # noqa: E402
+    BUNDLED_PARAMETERS,
+    LocationUnknownWarning,
+    calibration_markdown,
+    calibration_table,
+    simulate_enclave_panel,
+)
+
+DOC = ROOT / "docs" / "calibration.md"
+MARKERS = ("<!-- calibration-table:start -->", "<!-- calibration-table:end -->")
 
 FLOAT_FORMAT = "%.10g"
 FILES = {
@@ -36,8 +51,21 @@ FILES = {
 }
 
 
+def write_calibration_doc(result) -> None:
+    """Replace the table between the markers of docs/calibration.md with the fresh one."""
+    text = DOC.read_text(encoding="utf-8")
+    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
+    table = calibration_markdown(calibration_table(result.panel, result.roles))
+    DOC.write_text(text[:start] + "\n" + table + text[end:], encoding="utf-8")
+    print(f"wrote the calibration table of {DOC.relative_to(ROOT)}")
+
+
 def main() -> None:
-    result = simulate_enclave_panel(**BUNDLED_PARAMETERS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LocationUnknownWarning)
+        result = simulate_enclave_panel(**BUNDLED_PARAMETERS)
+    for w in caught:
+        print(f"{w.category.__name__}: {w.message}")
     tables = {"panel": result.panel, "truth": result.truth, "roles": result.roles}
     for folder in (ROOT / "data", ROOT / "policyeval" / "data"):
         folder.mkdir(parents=True, exist_ok=True)
@@ -49,8 +77,9 @@ def main() -> None:
     print(
         f"SIMULATED panel: {panel['county_code'].nunique()} units x {panel['year'].nunique()} years, "
         f"{int((panel.groupby('county_code')['first_treat'].first() > 0).sum())} treated units, "
-        f"{len(result.skipped)} registry (enclave, role) pairs skipped (see roles file)."
+        f"{len(result.skipped)} registry (enclave, role) pairs skipped or unlocated (see roles file)."
     )
+    write_calibration_doc(result)
 
 
 if __name__ == "__main__":

@@ -66,15 +66,27 @@ def design_pref(bundled):
 
 def test_timing_matches_simulator(bundled, design_pref):
     # the simulator wrote its timing columns with the same mapping: they must agree unit by unit
+    # -- except where the simulator leaves a destination unlocated (a prefecture code with a small or
+    # unknown park: status "location_unknown", no effect) and the design still spreads it over the
+    # prefecture's districts. Those units are exactly the divergence; when the design layer adopts the
+    # same rule, `unlocated` must be treated like every other unit (drop this exception).
     t = design_pref.timing.set_index("county_code")
     sim = bundled.groupby("county_code")[["first_treat", "first_treat_origin", "first_treat_destination",
                                           "first_exposed_neighbour"]].first()
-    assert (t.loc[sim.index, "first_treat_any"] == sim["first_treat"]).all()
-    assert (t.loc[sim.index, "first_treat_origin"] == sim["first_treat_origin"]).all()
-    assert (t.loc[sim.index, "first_treat_destination"] == sim["first_treat_destination"]).all()
-    assert (t.loc[sim.index, "first_exposed"] == sim["first_exposed_neighbour"]).all()
+    lost = pe.load_simulated_panel("roles").query("status == 'location_unknown'")[["enclave_id", "role"]]
+    assert len(lost) >= 1
+    unlocated = set(design_pref.assignments.merge(lost, on=["enclave_id", "role"])["county_code"].dropna())
+    assert unlocated, "the design spreads the simulator's unlocated destinations"
+
+    def differ(design_col, sim_col):
+        return set(sim.index[t.loc[sim.index, design_col].to_numpy() != sim[sim_col].to_numpy()])
+
+    assert differ("first_treat_origin", "first_treat_origin") == set()
+    assert differ("first_exposed", "first_exposed_neighbour") == set()
+    assert differ("first_treat_any", "first_treat") <= unlocated
+    assert differ("first_treat_destination", "first_treat_destination") <= unlocated
     last = bundled[bundled.year == bundled.year.max()].set_index("county_code")["n_enclaves"]
-    assert (t.loc[last.index, "n_enclaves"] == last).all()
+    assert set(last.index[t.loc[last.index, "n_enclaves"].to_numpy() != last.to_numpy()]) == unlocated
 
 
 def test_known_units(design_pref):
@@ -106,13 +118,13 @@ def test_multi_role_and_skipped_reported(design_pref):
     assert seen == {(e, r) for e in reg["enclave_id"] for r in ("origin", "destination")}
     why = dict(zip(zip(skipped["enclave_id"], skipped["role"]), skipped["reason"]))
     assert "after the last panel year 2023" in why[("ZJ-XLKCY-2018", "origin")]
-    assert "outside the panel's provinces" in why[("TJ-BHZGC-2016", "destination")]
+    assert "outside the panel's provinces" in why[("HL-SZHRB-2019", "destination")]   # 哈尔滨: not simulated
     assert "neither opening_year nor agreement_year" in why[("JS-CSSH", "origin")]
 
 
 def test_sample_excludes_other_roles_and_neighbours(design_pref):
     t = design_pref.timing.set_index("county_code")
-    with pytest.warns(DroppedObservationsWarning, match=r"34 unit\(s\) treated only in another role.*"
+    with pytest.warns(DroppedObservationsWarning, match=r"43 unit\(s\) treated only in another role.*"
                                                         r"62 never-treated neighbour\(s\) exposed"):
         s = design_pref.sample("destination")
     g = s.groupby("county_code")["gname"].first()

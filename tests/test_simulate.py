@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from policyeval.data import simulate as sim
+from policyeval.data import _simulate_calibration as cal
 from policyeval.data.simulate import (
     BUNDLED_PARAMETERS,
     default_effects,
@@ -347,7 +348,11 @@ def test_calibrated_to_provincial_anchors():
 
 def test_real_panel_magnitudes(real):
     p = real.panel
-    assert p["county_code"].nunique() > 180 and p["province_code"].isin(["320000", "330000"]).all()
+    assert p["county_code"].nunique() > 180
+    # Jiangsu and Zhejiang, plus both sides of the cross-province / two-way enclaves (EXTRA_UNITS)
+    outside = p.loc[~p["province_code"].isin(["320000", "330000"]), "county_code"].unique()
+    assert set(outside) == set(cal.EXTRA_UNITS)
+    assert {"110115", "120116", "440112", "441521", "150402", "150430", "440305"} <= set(outside)
     js2015 = p[(p["province_code"] == "320000") & (p["year"] == 2015)]["gdp_wan"] / 1e4  # 亿元
     assert 100 < js2015.median() < 1000  # tens to hundreds of 亿元 per county
     both = p[["tax_revenue_wan", "budget_revenue_wan"]].dropna()
@@ -433,3 +438,139 @@ def test_input_row_order_does_not_matter(pair):
                                       enclaves=standin_enclaves().sample(frac=1, random_state=2))
     pd.testing.assert_frame_equal(shuffled.panel, pair[0].panel)
     pd.testing.assert_frame_equal(shuffled.truth, pair[0].truth)
+
+
+# --- issue 11 F: calibration to published facts, location unknown ----------------------------------
+
+def _area_enclaves(area_mu_a, area_mu_b):
+    rows = [_enclave("E-A", "forward", "320505", "321322", 2006, 2006, area_mu=area_mu_a),
+            _enclave("E-B", "forward", "320505", "321324", 2006, 2006, area_mu=area_mu_b)]
+    df = pd.DataFrame(rows).reindex(columns=_REGISTRY_COLUMNS)
+    df["code_vintage"] = 2019
+    for c in ("agreement_year", "opening_year", "code_vintage"):
+        df[c] = df[c].astype("Int64")
+    df["area_mu"] = df["area_mu"].astype("Float64")
+    return df
+
+
+def test_park_effect_scales_with_area_relative_to_host():
+    res = simulate_enclave_panel(seed=11, counties=standin_counties(), enclaves=_area_enclaves(2000.0, 4000.0))
+    dest = res.roles[res.roles["role"] == "destination"].set_index("enclave_id")
+    assert (dest["effect_basis"] == "area").all()
+    # same operator, same year: park GDP is proportional to the area ...
+    assert dest.at["E-B", "park_gdp_wan"] == pytest.approx(2 * dest.at["E-A", "park_gdp_wan"], rel=1e-12)
+    # ... and the log effect is log(1 + park / host GDP), whatever the host's size
+    off = simulate_enclave_panel(seed=11, counties=standin_counties(), enclaves=_area_enclaves(2000.0, 4000.0),
+                                 effects=False, missing=False).panel
+    for eid, code in (("E-A", "321322"), ("E-B", "321324")):
+        host = off[(off["county_code"] == code) & (off["year"] == 2021)]["gdp_wan"].iloc[0]
+        assert dest.at[eid, "park_gdp_share"] == pytest.approx(dest.at[eid, "park_gdp_wan"] / host, rel=1e-12)
+    # without an area the profile size (and the heterogeneity draw) applies
+    no_area = simulate_enclave_panel(seed=11, counties=standin_counties(), enclaves=_area_enclaves(None, None))
+    assert (no_area.roles.loc[no_area.roles["role"] == "destination", "effect_basis"] == "profile").all()
+
+
+def test_suzhou_suqian_calibrated_to_published_share(real):
+    """苏宿 produces 2.2% of Suqian's (no-enclave) GDP in 2021 on its 20,400 亩 (docs/calibration.md)."""
+    off = simulate_enclave_panel(**{**BUNDLED_PARAMETERS, "effects": False, "missing": False}).panel
+    suqian_2021 = off[(off["prefecture_code"] == "321300") & (off["year"] == 2021)]["gdp_wan"].sum()
+    susu = real.roles[(real.roles["enclave_id"] == "JS-SUSU-2006") & (real.roles["role"] == "destination")]
+    assert susu["area_mu"].eq(20_400).all() and (susu["effect_basis"] == "area").all()
+    assert susu["park_gdp_wan"].sum() / suqian_2021 == pytest.approx(0.022, rel=1e-9)
+    table = sim.calibration_table(real.panel, real.roles).set_index("quantity")
+    assert table["is_simulated"].all()
+    share = table.loc["Suzhou-Suqian park GDP / Suqian GDP, 2021"]
+    assert 0.015 < share["simulated"] < 0.022 and share["published"] == 0.022   # actual GDP includes enclaves
+    assert table.loc["Suzhou-Suqian park area", "simulated"] == 20_400
+
+
+def test_sunan_subei_gradient_in_mu_levels():
+    off = simulate_enclave_panel(seed=5, effects=False, missing=False).panel
+    y = off[(off["year"] == 2021) & (off["province_code"] == "320000")]
+    per_mu = y["industrial_va_wan"] / y["industrial_land_mu"]
+    tier = pd.Series(cal.mu_tier(y["prefecture_code"].to_numpy()), index=y.index)
+    sunan, subei = per_mu[tier == 1.3].median(), per_mu[tier == 0.7].median()
+    assert sunan > 1.4 * subei
+
+
+def _location_enclaves(area_km2):
+    rows = [_enclave("E-OFFICE", "forward", "320583", "321300", 2010, 2010, area_km2=area_km2)]
+    df = pd.DataFrame(rows).reindex(columns=_REGISTRY_COLUMNS)
+    df["code_vintage"] = 2019
+    for c in ("agreement_year", "opening_year", "code_vintage"):
+        df[c] = df[c].astype("Int64")
+    df["area_km2"] = df["area_km2"].astype("Float64")
+    return df
+
+
+@pytest.mark.parametrize("area_km2", [None, 0.02])
+def test_prefecture_destination_of_small_or_unknown_park_is_location_unknown(area_km2):
+    with pytest.warns(sim.LocationUnknownWarning, match=r"1 enclave destination\(s\) coded at prefecture level"
+                                                         r".*e\.g\. E-OFFICE"):
+        res = simulate_enclave_panel(seed=2, counties=standin_counties(), enclaves=_location_enclaves(area_km2))
+    dest = res.roles[res.roles["role"] == "destination"]
+    assert len(dest) == 1 and dest["status"].iloc[0] == "location_unknown"
+    assert "location within the prefecture unknown" in dest["reason"].iloc[0]
+    assert dest["county_code"].isna().all()
+    assert len(res.skipped[res.skipped["status"] == "location_unknown"]) == 1
+    units = res.panel.drop_duplicates("county_code").set_index("county_code")
+    assert (units.loc[["321302", "321311"], "first_treat_destination"] == 0).all()   # no spread
+    assert units.at["320583", "first_treat_origin"] == 2010                           # origin still located
+
+
+def test_prefecture_destination_of_large_park_is_spread_and_flagged():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sim.LocationUnknownWarning)
+        res = simulate_enclave_panel(seed=2, counties=standin_counties(), enclaves=_location_enclaves(13.6))
+    dest = res.roles[res.roles["role"] == "destination"]
+    assert sorted(dest["county_code"]) == ["321302", "321311"] and (dest["status"] == "simulated").all()
+    assert dest["location"].str.contains("location within the prefecture unknown").all()
+    # the park's total size does not depend on how many districts share it
+    assert dest["park_gdp_wan"].nunique() == 1
+
+
+# --- issue 11 G: both sides of cross-province and two-way enclaves ---------------------------------
+
+def test_default_units_cover_both_sides_of_cross_province_enclaves():
+    units = sim.default_counties()
+    extra = units[units["code"].isin(list(cal.EXTRA_UNITS))]
+    assert len(extra) == len(cal.EXTRA_UNITS) == 25
+    assert extra["prefecture_code"].notna().all()
+    assert extra.set_index("code").at["110115", "prefecture_code"] == "110100"
+
+
+def test_extra_units_leave_jiangsu_zhejiang_draws_unchanged():
+    from policyeval.data.admin_codes import list_counties
+
+    core = list_counties(("32", "33"), vintage=2019)
+    a = simulate_enclave_panel(seed=9, counties=core, effects=False).panel
+    b = simulate_enclave_panel(seed=9, effects=False).panel
+    b_core = b[b["county_code"].isin(core["code"])].reset_index(drop=True)
+    cols = ["county_code", "year", *sim.OUTCOMES]
+    pd.testing.assert_frame_equal(a[cols], b_core[cols])
+
+
+def test_two_way_enclave_treats_both_extra_units_in_both_roles():
+    rows = [_enclave("E-JG", "two_way", "110115", "440112", 2019, 2019, area_mu=50.0)]
+    enc = pd.DataFrame(rows).reindex(columns=_REGISTRY_COLUMNS)
+    enc["code_vintage"] = 2019
+    for c in ("agreement_year", "opening_year", "code_vintage"):
+        enc[c] = enc[c].astype("Int64")
+    res = simulate_enclave_panel(seed=4, enclaves=enc)
+    units = res.panel.drop_duplicates("county_code").set_index("county_code")
+    for code in ("110115", "440112"):
+        assert units.at[code, "first_treat_origin"] == 2019 and units.at[code, "first_treat_destination"] == 2019
+        assert units.at[code, "is_simulated"]
+    extra = res.panel[res.panel["county_code"].isin(list(cal.EXTRA_UNITS))]
+    assert not extra[list(sim.OUTCOMES)].isna().any().any()           # complete series
+    truth = res.truth.query("aggregation == 'overall' and role == 'origin' and outcome == 'gdp_wan'")
+    assert truth["att_log"].iloc[0] > 0
+
+
+def test_calibration_doc_shows_the_bundled_calibration_table():
+    text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
+    block = text.split("<!-- calibration-table:start -->\n")[1].split("<!-- calibration-table:end -->")[0]
+    assert block == sim.calibration_markdown()
+    assert "SIMULATED" in block.splitlines()[0]

@@ -24,8 +24,13 @@ Published anchors used
   revenue 23.52亿元 of which tax 16.53亿元 (70.3%), registered population
   46.46万, resident 40.8万 -- 2023年缙云县统计公报, copy at
   http://sjzyihang.com/forum.php?extra=page%3D78&mod=viewthread&tid=79681
-- Suzhou-Suqian park: ~2.2% of Suqian's GDP on 0.16% of its land by 2021
-  (DOMAIN.md section 4) -- used for the size of enclave effects, in simulate.py.
+- Suzhou-Suqian park (苏宿工业园区): 13.6 km2 (20,400 亩), ~2.2% of Suqian's GDP
+  on 0.16% of its land by 2021-10, land output ~80% of Suzhou Industrial
+  Park's (王曙光 & 梁爽 2023; area: http://district.ce.cn/newarea/roll/202101/08/t20210108_36202526.shtml);
+  Suzhou Industrial Park 278 km2, GDP 2020 ~2907亿元 -- docs/domain.md
+  section 4. :data:`SUSU_TARGET` fixes the GDP a park produces per 亩 (the
+  size of every forward park's effect, in simulate.py); docs/calibration.md
+  compares the simulated values with these figures.
 
 Assumptions (not sourced; change them here)
 -------------------------------------------
@@ -34,6 +39,16 @@ Assumptions (not sourced; change them here)
   only the 2023 level and (Zhejiang) the 2014->2023 ratio are anchored.
 - Jiangsu prefecture tiers: 苏南 1.7, 苏中 1.0, 苏北 0.6 times the per-unit GDP
   of 苏中 (no sourced prefecture table was at hand).
+- The 亩均 gradient (:data:`MU_TIER`): industrial value added per 亩 of
+  industrial land is 1.3x the provincial path in 苏南 and Zhejiang's north
+  (杭嘉湖甬绍), 1.0x in 苏中 and central Zhejiang, 0.7x in 苏北 and Zhejiang's
+  south-west (衢州, 丽水). The direction (苏南 > 苏北) is the published fact;
+  the sizes are assumptions.
+- Units outside Jiangsu and Zhejiang (:data:`EXTRA_UNITS`: both sides of the
+  registry's cross-province and two-way enclaves) have assumed 2023 GDP and
+  population levels of a plausible order of magnitude -- NOT sourced figures --
+  and borrow Jiangsu's growth and ratio paths. They are never rescaled to a
+  provincial total (no province of theirs is simulated in full).
 - Industry share, revenue ratios before 2014, tax share paths, 亩均工业增加值
   (25 -> 110 万元/亩), resident population in 2000 and Jiangsu's in 2023
   (≈7330万 and 8526万, recalled, unverified), talent and patent intensities
@@ -101,6 +116,61 @@ RATIO_PATHS = {
     "patents_per_10k": {"32": {2000: 1.0, 2010: 17.0, 2023: 55.0},
                         "33": {2000: 1.5, 2010: 21.0, 2023: 60.0}},
 }  # fmt: skip
+
+# 亩均 level of a prefecture relative to its province's path (assumption; the gradient's
+# direction is the published fact). Keys: 4-digit prefecture codes; default 1.0.
+MU_TIER = {
+    **dict.fromkeys(("3201", "3202", "3204", "3205", "3211"), 1.3),  # 苏南
+    **dict.fromkeys(("3206", "3210", "3212"), 1.0),  # 苏中
+    **dict.fromkeys(("3203", "3207", "3208", "3209", "3213"), 0.7),  # 苏北
+    **dict.fromkeys(("3301", "3302", "3304", "3305", "3306"), 1.3),  # 浙北 杭嘉湖甬绍
+    **dict.fromkeys(("3303", "3307", "3309", "3310"), 1.0),  # 温 金 舟 台
+    **dict.fromkeys(("3308", "3311"), 0.7),  # 衢州, 丽水
+    **dict.fromkeys(("1101", "1201", "4401", "4403"), 1.3),  # Beijing, Tianjin, Guangzhou, Shenzhen
+    "1504": 0.6, "4415": 0.7,  # 赤峰, 汕尾
+}  # fmt: skip
+
+
+def mu_tier(prefecture_codes) -> "np.ndarray":
+    """:data:`MU_TIER` of each prefecture code (first 4 digits; 1.0 when unlisted)."""
+    return np.array([MU_TIER.get(str(c)[:4], 1.0) if isinstance(c, str) else 1.0 for c in prefecture_codes])
+
+
+#: Published facts of the Suzhou-Suqian park the effect sizes are calibrated to
+#: (docs/domain.md section 4): the park's GDP is ``gdp_share`` of Suqian
+#: prefecture's in ``year`` on ``area_mu`` 亩; its land output is
+#: ``sip_ratio`` of Suzhou Industrial Park's (``sip_gdp_yi`` on ``sip_area_km2``
+#: in ``sip_year``); the park is on ``land_share`` of Suqian's land.
+SUSU_TARGET = {"enclave_id": "JS-SUSU-2006", "prefecture": "321300", "origin_prefecture": "320500",
+               "area_mu": 20_400.0, "area_km2": 13.6, "gdp_share": 0.022, "land_share": 0.0016,
+               "year": 2021, "sip_ratio": 0.80, "sip_gdp_yi": 2907.0, "sip_area_km2": 278.0,
+               "sip_year": 2020}  # fmt: skip
+#: Park GDP per 亩 (万元, 2021) used when the panel lacks Suqian (a custom ``counties``):
+#: the value the bundled draw calibrates to, rounded (see docs/calibration.md).
+PARK_GDP_PER_MU_FALLBACK = 37.0
+
+#: County-level units outside Jiangsu and Zhejiang simulated because a registry enclave
+#: has a side there: code -> (prefecture code, prefecture name, assumed 2023 GDP in 亿元,
+#: assumed resident population in 万人). ASSUMED magnitudes, not statistics.
+EXTRA_UNITS = {
+    "110115": ("110100", "北京市", 1_500.0, 200.0),   # 大兴区 (Beijing E-Town)
+    "120116": ("120100", "天津市", 7_000.0, 210.0),   # 滨海新区
+    "150402": ("150400", "赤峰市", 300.0, 60.0), "150403": ("150400", "赤峰市", 200.0, 30.0),
+    "150404": ("150400", "赤峰市", 250.0, 60.0),
+    **{c: ("150400", "赤峰市", 130.0, 25.0)
+       for c in ("150421", "150422", "150423", "150424", "150425", "150426", "150428", "150429",
+                 "150430")},
+    "440112": ("440100", "广州市", 4_000.0, 120.0),   # 黄埔区 (Guangzhou Development Zone)
+    "440303": ("440300", "深圳市", 2_600.0, 110.0), "440304": ("440300", "深圳市", 5_500.0, 155.0),
+    "440305": ("440300", "深圳市", 8_500.0, 180.0), "440306": ("440300", "深圳市", 5_000.0, 450.0),
+    "440307": ("440300", "深圳市", 4_800.0, 400.0), "440308": ("440300", "深圳市", 800.0, 25.0),
+    "440309": ("440300", "深圳市", 2_800.0, 250.0), "440310": ("440300", "深圳市", 1_200.0, 55.0),
+    "440311": ("440300", "深圳市", 1_500.0, 110.0),
+    "441521": ("441500", "汕尾市", 350.0, 75.0),     # 海丰县 (深汕 lies in it)
+}  # fmt: skip
+#: The calibrated province whose growth and ratio paths the extra units borrow.
+EXTRA_TEMPLATE = "32"
+EXTRA_PROVINCES = {"11": "北京市", "12": "天津市", "15": "内蒙古自治区", "44": "广东省"}
 
 #: Outcome columns of the panel: name -> (unit, log column, log transform).
 OUTCOMES = {
@@ -242,7 +312,8 @@ def baseline_outcomes(
     gdp = to_province(gdp_raw, gdp_total)
     prov_gdp = gdp_total
     iva = to_province(gdp * np.exp(effects["iva"].to_numpy()[:, None] + e_iva), path("iva_share") * prov_gdp)
-    land = iva / (path("mu_va") * np.exp(effects["mu_va"].to_numpy()[:, None] + e_land))
+    tier = mu_tier(units["prefecture_code"].to_numpy())[:, None]
+    land = iva / (path("mu_va") * tier * np.exp(effects["mu_va"].to_numpy()[:, None] + e_land))
     pop_2000 = np.array([POP_2000_10K[p] for p in prov])[:, None]
     pop_2023 = np.array([POP_ANCHOR_10K[p] for p in prov])[:, None]
     pop_total = pop_2023 * (pop_2023 / pop_2000) ** (rel_year / (ANCHOR_YEAR - CALIBRATED_YEARS[0]))
@@ -264,6 +335,58 @@ def baseline_outcomes(
     patents_lambda = to_province(
         pop * np.exp(1.0 * rel_pc + effects["patents"].to_numpy()[:, None] + e_pat),
         path("patents_per_10k") * pop_total)
+    return {
+        "gdp_wan": gdp, "industrial_va_wan": iva, "industrial_land_mu": land,
+        "tax_revenue_wan": tax, "budget_revenue_wan": budget, "population_10k": pop,
+        "talent_stock": talent, "patents_lambda": patents_lambda, "patents_u": patents_u,
+    }  # fmt: skip
+
+
+def extra_baseline(units: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Counterfactual outcomes of the :data:`EXTRA_UNITS` (assumed levels, Jiangsu's paths).
+
+    Same keys as :func:`baseline_outcomes`; not rescaled to any provincial
+    total. Drawn from their own random stream, so adding these units leaves
+    every Jiangsu and Zhejiang draw unchanged.
+    """
+    years = np.array(CALIBRATED_YEARS, dtype=float)
+    n, t = len(units), len(years)
+    shape = (n, t)
+    rel_year = years[None, :] - ANCHOR_YEAR
+    spec = [EXTRA_UNITS[c] for c in units["code"]]
+    gdp_anchor = np.array([s[2] for s in spec]) * 1e4
+    pop_anchor = np.array([s[3] for s in spec])
+    tpl = EXTRA_TEMPLATE
+
+    def path(name: str) -> np.ndarray:
+        return np.tile(_path(RATIO_PATHS[name][tpl], years), (n, 1))
+
+    dev = {k: rng.normal(0.0, sd, n)[:, None] for k, sd in
+           (("trend", .012), ("iva", .15), ("mu_va", .2), ("budget", .15), ("tax", .3),
+            ("pop_trend", .004), ("talent", .2), ("patents", .3))}  # fmt: skip
+    e_gdp = _ar1(rng, shape, 0.025, 0.7)
+    e_iva = _ar1(rng, shape, 0.03, 0.5)
+    e_land = _ar1(rng, shape, 0.015, 0.9)
+    e_budget = _ar1(rng, shape, 0.05, 0.3)
+    e_tax = _ar1(rng, shape, 0.06, 0.3)
+    e_pop = _ar1(rng, shape, 0.004, 0.9)
+    e_talent = _ar1(rng, shape, 0.03, 0.6)
+    e_pat = _ar1(rng, shape, 0.10, 0.3)
+    patents_u = rng.uniform(size=shape)
+    growth = growth_index(tpl, years)[None, :]
+    gdp = gdp_anchor[:, None] * growth * np.exp(dev["trend"] * rel_year + e_gdp)
+    iva = gdp * path("iva_share") * np.exp(dev["iva"] + e_iva)
+    tier = mu_tier(units["prefecture_code"].to_numpy())[:, None]
+    land = iva / (path("mu_va") * tier * np.exp(dev["mu_va"] + e_land))
+    pop_ratio = POP_ANCHOR_10K[tpl] / POP_2000_10K[tpl]
+    pop = pop_anchor[:, None] * pop_ratio ** (rel_year / (ANCHOR_YEAR - CALIBRATED_YEARS[0])) * np.exp(
+        dev["pop_trend"] * rel_year + e_pop)
+    budget = gdp * path("budget_ratio") * np.exp(dev["budget"] + e_budget)
+    share_path = path("tax_share")
+    logit = np.log((share_path - .55) / (.92 - share_path))
+    tax = budget * (.55 + .37 / (1 + np.exp(-(logit + dev["tax"] + e_tax))))
+    talent = pop * 1e4 * path("talent_share") * np.exp(dev["talent"] + e_talent)
+    patents_lambda = pop * path("patents_per_10k") * np.exp(dev["patents"] + e_pat)
     return {
         "gdp_wan": gdp, "industrial_va_wan": iva, "industrial_land_mu": land,
         "tax_revenue_wan": tax, "budget_revenue_wan": budget, "population_10k": pop,

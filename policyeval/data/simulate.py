@@ -1,18 +1,25 @@
 """A simulated county panel of Jiangsu and Zhejiang with enclave treatments -- SIMULATED DATA.
 
 Real county panels with fiscal revenue, land, patents and talent are licensed
-(DOMAIN.md section 6), so policyeval ships a seeded simulator and one output
-of it. Every row it produces carries ``is_simulated = True``. The units are
-the real county-level units (names and GB/T 2260 codes, vintage 2019) of
-Jiangsu (32) and Zhejiang (33); their outcomes are draws calibrated to
-published provincial figures, not anyone's yearbook. Treatments are the real
-enclaves of :func:`policyeval.data.load_enclaves`, and the true effect of each
-one is known: :func:`simulate_enclave_panel` returns it beside the panel.
+(docs/domain.md section 6), so policyeval ships a seeded simulator and one
+output of it. Every row it produces carries ``is_simulated = True`` and every
+table ``DataFrame.attrs["simulated"] = True``, so tables, figures and CSV files
+made from it say SIMULATED (:func:`is_simulated`). The units are the real
+county-level units (names and GB/T 2260 codes, vintage 2019) of Jiangsu (32)
+and Zhejiang (33), plus both sides of the registry's cross-province and
+two-way enclaves (:func:`default_counties`: 北京 大兴区, 天津 滨海新区, 赤峰's
+twelve units, 广州 黄埔区, 深圳's nine districts, 汕尾 海丰县); their outcomes
+are draws calibrated to published provincial figures (the extra units: assumed
+magnitudes), not anyone's yearbook. Treatments are the real enclaves of
+:func:`policyeval.data.load_enclaves`, and the true effect of each one is
+known: :func:`simulate_enclave_panel` returns it beside the panel.
 
 Calibration and what is assumed is listed in
 :mod:`policyeval.data._simulate_calibration` (provincial GDP, budget revenue,
-industry share, talent stock, resident population, a poor county's ratios)
-and below for the effect sizes.
+industry share, talent stock, resident population, a poor county's ratios,
+the 亩均 gradient, the Suzhou--Suqian park) and below for the effect sizes;
+:func:`calibration_table` puts simulated and published values side by side
+(docs/calibration.md).
 
 The bundled output (:func:`load_simulated_panel`) is
 ``policyeval/data/simulated_enclave_{panel,truth,roles}.csv`` (copies in the
@@ -32,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.data import _simulate_calibration as cal
+from policyeval.data._simulate_label import SIMULATED_COLUMN, is_simulated, mark_simulated
 from policyeval.data._simulate_truth import truth_table
 from policyeval.design.revenue import enclave_transfers
 from policyeval.design.roles import assign_roles, check_enclaves, revenue_terms
@@ -41,6 +49,7 @@ from policyeval.exceptions import (
     ColumnNotFoundError,
     DataError,
     DuplicateObservationError,
+    PolicyevalWarning,
 )
 
 __all__ = [
@@ -48,6 +57,11 @@ __all__ = [
     "load_simulated_panel",
     "default_effects",
     "SimulatedPanel",
+    "LocationUnknownWarning",
+    "is_simulated",
+    "calibration_table",
+    "calibration_markdown",
+    "default_counties",
     "BUNDLED_PARAMETERS",
     "ENCLAVE_TYPES",
     "OUTCOMES",
@@ -70,13 +84,36 @@ _BUNDLED_FILES = {
 }
 _COUNTY_COLUMNS = ("code", "name", "prefecture_code", "province_code")
 _HETEROGENEITY_SD = 0.3
+# Destination types whose effect is sized by the park's area (a park on the host's land);
+# reverse/science enclaves (an office floor) and two-way centres keep the profile size.
+_AREA_TYPES = ("forward", "special_cooperation_zone", "counterpart_assistance", "enterprise_led",
+               "eco_compensation", "poverty_relief")  # fmt: skip
+# Share of a registry area that is built up and producing at full size (assumption): a special
+# cooperation zone's area is a whole jurisdiction (深汕 468 km2 incl. mountains and farmland).
+_DEVELOPED_SHARE = {"special_cooperation_zone": 0.05}
+# A destination coded at prefecture level is located only when the park is at least this large
+# (km2): a land-using park the prefecture's urban districts share; smaller or unknown = unknown.
+_MIN_LOCATABLE_KM2 = 1.0
+
+
+class LocationUnknownWarning(PolicyevalWarning, UserWarning):
+    """An enclave's host is coded at prefecture level and the park is too small to spread.
+
+    The simulator does not spread such an enclave's effect over the
+    prefecture's units (one office building does not treat ten districts);
+    its destination rows get ``status = "location_unknown"`` in the roles
+    table and no effect.
+    """
 
 # Long-run log effects by (role, profile); outcome order as OUTCOMES:
 # gdp, industrial VA, industrial land, tax, budget revenue, population, talent, patents.
 # Host of a forward park: +14% GDP at full size. Anchors: Alder, Shao & Zilibotti
 # (2016) find ~+20% prefecture GDP for a state-level SEZ -- an upper bound for one
 # park; 苏宿 made ~2.2% of Suqian prefecture GDP on 0.16% of its land by 2021
-# (DOMAIN.md s4), several times that share of the urban districts that host it.
+# (docs/domain.md s4), several times that share of the urban districts that host it.
+# These plateaus size reverse, two-way and origin effects, and forward-type parks of
+# unknown area; a forward-type park with a registry area is sized by its area instead
+# (_effect_scale: park GDP per 亩 calibrated to 苏宿, relative to the host's GDP).
 # Land reacts first and most (the park is land), revenue follows. Reverse/science
 # enclaves raise the origin's talent and patents (热带地理 2025 finds enclaves raise
 # county innovation in JS+ZJ) -- sizes are assumptions.
@@ -156,9 +193,13 @@ class SimulatedPanel:
         :func:`simulate_enclave_panel`, Returns).
     roles : DataFrame
         One row per (enclave, role, panel unit) simulated and one per
-        (enclave, role) skipped, with the reason, the prefecture-code mapping,
-        the weight, the start year and its source, the drawn effect multiplier
-        and the revenue-sharing terms used.
+        (enclave, role) skipped or left unlocated (``status`` "simulated",
+        "skipped", "location_unknown"), with ``is_simulated``, the reason,
+        the prefecture-code mapping and ``location``, the weight, the start
+        year and its source, the registry ``area_mu``, the drawn effect
+        multiplier, ``effect_basis`` / ``effect_scale`` / ``park_gdp_wan`` /
+        ``park_gdp_share`` (how the effect was sized) and the revenue-sharing
+        terms used.
     parameters : dict
         The arguments that produced it.
     """
@@ -206,7 +247,7 @@ def _check_counties(counties: pd.DataFrame) -> pd.DataFrame:
             f"counties lacks column(s) {missing}; expected the columns of "
             "policyeval.data.admin_codes.list_counties()."
         )
-    out = counties.copy()
+    out = counties.copy().reset_index(drop=True)
     for col in ("code", "prefecture_code", "province_code"):
         out[col] = out[col].astype("string").str.strip()
     bad = out.loc[~out["code"].fillna("").str.fullmatch(r"\d{6}"), "code"]
@@ -219,13 +260,21 @@ def _check_counties(counties: pd.DataFrame) -> pd.DataFrame:
                                         f"(e.g. {', '.join(map(str, dup[:3]))}).")
     # list_counties gives "320000"; accept "32" too and store the 6-digit form.
     out["province_code"] = out["province_code"].str[:2] + "0000"
-    other = out.loc[~out["province_code"].str[:2].isin(list(cal.PROVINCES)), "code"]
+    extra = out["code"].isin(list(cal.EXTRA_UNITS))
+    other = out.loc[~out["province_code"].str[:2].isin(list(cal.PROVINCES)) & ~extra, "code"]
     if len(other):
         raise DataError(f"counties: column 'province_code' is outside the calibrated provinces "
-                        f"{list(cal.PROVINCES)} for {len(other)} unit(s) (e.g. {', '.join(other[:3])}).")
+                        f"{list(cal.PROVINCES)} for {len(other)} unit(s) (e.g. {', '.join(other[:3])}); "
+                        f"outside them only the units of policyeval.data._simulate_calibration.EXTRA_UNITS "
+                        f"can be simulated.")
+    names = {**cal.PROVINCES, **cal.EXTRA_PROVINCES}
     for col, default in (("prefecture_name", pd.NA), ("province_name", None), ("level", pd.NA)):
         if col not in out.columns:
-            out[col] = [cal.PROVINCES[p[:2]] for p in out["province_code"]] if default is None else default
+            out[col] = [names[p[:2]] for p in out["province_code"]] if default is None else default
+    # Municipalities (北京, 天津) have no prefecture in the code list: use the 市辖区 code.
+    for i in np.flatnonzero(extra.to_numpy() & out["prefecture_code"].isna().to_numpy()):
+        pref_code, pref_name = cal.EXTRA_UNITS[out.at[i, "code"]][:2]
+        out.at[i, "prefecture_code"], out.at[i, "prefecture_name"] = pref_code, pref_name
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
@@ -255,7 +304,7 @@ def _event_paths(roles: pd.DataFrame, effects: pd.DataFrame, years: np.ndarray) 
     """Per role row and outcome, the (n_rows, n_years) log effect path."""
     lookup = {(o, r, t): (float(th), float(rp)) for o, r, t, th, rp in effects.itertuples(index=False)}
     e = years[None, :] - roles["start_year"].to_numpy(dtype=float)[:, None]
-    scale = (roles["weight"] * roles["effect_multiplier"]).to_numpy()[:, None]
+    scale = roles["effect_scale"].to_numpy(dtype=float)[:, None]
     keys = list(zip(roles["role"], roles["enclave_type"]))
     out = {}
     for outcome in OUTCOMES:
@@ -311,7 +360,8 @@ def simulate_enclave_panel(
         Panel units with columns ``code``, ``name``, ``prefecture_code``,
         ``province_code`` (and optionally ``prefecture_name``,
         ``province_name``, ``level``). Default:
-        ``policyeval.data.admin_codes.list_counties(provinces=("32", "33"), vintage=2019)``.
+        :func:`default_counties` (Jiangsu and Zhejiang, vintage 2019, and the
+        25 extra units outside them).
     enclaves : DataFrame, optional
         An enclave registry. Default: :func:`policyeval.data.load_enclaves`.
     effects : bool, default True
@@ -372,8 +422,14 @@ def simulate_enclave_panel(
         not a number.
     DataError
         ``years`` empty or outside 2000--2023, a unit outside Jiangsu and
-        Zhejiang, ``spillover`` outside [0, 1], unknown outcomes in
-        ``effect_sizes``.
+        Zhejiang that is not one of the extra units, ``spillover`` outside
+        [0, 1], unknown outcomes in ``effect_sizes``.
+
+    Warns
+    -----
+    LocationUnknownWarning
+        With the count and example ids, when destinations coded at
+        prefecture level are left unlocated (see Notes, Treatment).
     ColumnNotFoundError, AdminCodeError, DuplicateObservationError, RegistryError
         Malformed ``counties``, ``enclaves`` or ``effect_sizes``.
 
@@ -402,20 +458,38 @@ def simulate_enclave_panel(
     and a 丽水 county like 缙云 near its published 2023 scale (GDP 320亿元,
     budget revenue 23.5亿元, tax 70% of it). Growth paths between anchors,
     亩均 value added, talent and patent intensities are assumptions.
-    Effect sizes: a forward park raises its host's GDP by 14% at full size,
-    below the ≈20% of a whole state-level SEZ (Alder, Shao & Zilibotti 2016)
-    -- an assumption consistent with 苏宿 producing ≈2.2% of Suqian
-    prefecture's GDP by 2021 (DOMAIN.md section 4); see :func:`default_effects`.
+    Effect sizes: a forward-type park (forward, special cooperation zone,
+    counterpart assistance, enterprise-led, eco-compensation, poverty relief)
+    whose registry area :math:`A` (亩) is known raises its host's log GDP by
+    :math:`\\theta = \\log(1 + w A d P \\kappa_o / Y_i(0))` at full size, with
+    :math:`P` the GDP per 亩 of a mature park run by a 苏南 operator,
+    calibrated so that 苏宿 (20,400 亩) produces 2.2% of Suqian prefecture's
+    no-enclave GDP in 2021 (docs/domain.md section 4), :math:`\\kappa_o` the
+    operator's 亩均 tier relative to Suzhou's, :math:`d` the developed share
+    (0.05 for a special cooperation zone: 深汕's 468 km² is a whole
+    jurisdiction; else 1) and :math:`w` the unit's share; other outcomes keep
+    the proportions of :func:`default_effects` and no heterogeneity draw is
+    added. Without an area, the plateaus of :func:`default_effects` apply: a
+    forward park raises its host's GDP by 14% at full size, below the ≈20% of
+    a whole state-level SEZ (Alder, Shao & Zilibotti 2016). The roles table
+    records ``effect_basis`` ("area" or "profile"), ``effect_scale``,
+    ``park_gdp_wan`` and ``park_gdp_share`` (of the host's 2021 GDP);
+    :func:`calibration_table` compares the result with the published facts.
 
     **Treatment.** Each registry enclave treats its origin and destination
     from ``opening_year`` (``agreement_year`` when the opening is unknown;
-    recorded in ``roles.start_source``). A prefecture code (ending in "00")
-    is spread over that prefecture's urban districts (市辖区 units; all its
-    units if it has none) with weight 1/k each, so an enclave's total size
-    does not depend on how precisely the registry codes it. Roles outside
-    Jiangsu/Zhejiang, province-level codes, codes of another vintage, unknown
-    years and openings after 2023 are skipped and listed in
-    ``.skipped``. Effects of all enclaves on a unit add on the log scale:
+    recorded in ``roles.start_source``). An origin coded at prefecture level
+    (ending in "00") is the city as a whole and is spread over its urban
+    districts (市辖区 units; all its units if it has none) with weight 1/k
+    each. A destination is where the park's land is: coded at prefecture
+    level, its location within the prefecture is unknown. A park of at least
+    1 km² is spread like an origin (an assumption, said so in
+    ``roles.location``; its total size does not depend on k); a smaller park
+    or one of unknown area (an office building) is not spread at all: one
+    roles row with ``status = "location_unknown"``, no effect, and a counted
+    :class:`LocationUnknownWarning`. Roles outside the simulated units,
+    province-level codes, codes of another vintage, unknown years and
+    openings after 2023 are skipped and listed in ``.skipped``. Effects of all enclaves on a unit add on the log scale:
     :math:`\\log Y_{it}(1) = \\log Y_{it}(0) + \\sum_r \\tau_{k,r}(t - s_r)
     + \\lambda \\sum_{r \\in N(i)} \\tau_{k,r}(t - s_r)` with :math:`N(i)`
     the enclave roles on other units of :math:`i`'s prefecture and
@@ -463,9 +537,7 @@ def simulate_enclave_panel(
     if not 0.0 <= float(spillover) <= 1.0:
         raise DataError(f"spillover must lie in [0, 1], got {spillover}.")
     if counties is None:
-        from policyeval.data.admin_codes import list_counties
-
-        counties = list_counties(provinces=tuple(cal.PROVINCES), vintage=2019)
+        counties = default_counties()
     units = _check_counties(counties)
     if enclaves is None:
         from policyeval.data.registry import load_enclaves
@@ -478,21 +550,23 @@ def simulate_enclave_panel(
     eff_table = _check_effects(effect_sizes)
 
     full_years = np.array(cal.CALIBRATED_YEARS)
-    s_units, s_noise, s_missing, s_effects = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(4))
-    unit_draws = cal.draw_unit_effects(units, s_units)
-    base = cal.baseline_outcomes(units, unit_draws, s_noise)
-    present, item_missing = cal.draw_missingness(len(units), s_missing, missing)
+    # A fifth stream for the units outside Jiangsu/Zhejiang: the first four are those of
+    # earlier versions, so the calibrated provinces' draws do not depend on the extra units.
+    s_units, s_noise, s_missing, s_effects, s_extra = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5))
+    core = units["province_code"].str[:2].isin(list(cal.PROVINCES)).to_numpy()
+    base, present, item_missing = _baseline(units, core, s_units, s_noise, s_missing, s_extra, missing)
 
     # Timing does not depend on the years returned: a sub-range keeps the later cohorts.
-    roles = assign_roles(enclaves, units, last_year=int(full_years[-1]))
+    roles = _locate(assign_roles(enclaves, units, last_year=int(full_years[-1])), enclaves)
     sim = roles["status"].to_numpy() == "simulated"
     multipliers = np.exp(s_effects.normal(-_HETEROGENEITY_SD**2 / 2, _HETEROGENEITY_SD, size=int(sim.sum())))
     roles["effect_multiplier"] = np.nan
     roles.loc[sim, "effect_multiplier"] = multipliers
-    active = roles[sim].reset_index(drop=True)
-
     code_index = pd.Index(units["code"])
+    roles = _effect_scale(roles, eff_table, units, base["gdp_wan"], code_index, full_years, enclaves)
+    active = roles[roles["status"] == "simulated"].reset_index(drop=True)
+
     unit_of_row = code_index.get_indexer(active["county_code"])
     paths = _event_paths(active, eff_table, full_years)
     tau = {k: np.zeros((len(units), len(full_years))) for k in OUTCOMES}
@@ -528,7 +602,175 @@ def simulate_enclave_panel(
               "spillover": float(spillover), "revenue_sharing": bool(revenue_sharing),
               "missing": bool(missing), "effect_sizes": "default" if effect_sizes is None else "custom",
               "n_units": len(units), "n_enclaves": int(enclaves.shape[0])}  # fmt: skip
+    roles.insert(0, SIMULATED_COLUMN, True)
+    for table in (panel, truth, roles):
+        mark_simulated(table)
     return SimulatedPanel(panel=panel, truth=truth, roles=roles, parameters=params)
+
+
+def default_counties() -> pd.DataFrame:
+    """The simulator's default units: Jiangsu and Zhejiang (vintage 2019) and the extra units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``list_counties(("32", "33"), vintage=2019)`` followed by the units of
+        :data:`policyeval.data._simulate_calibration.EXTRA_UNITS` (both sides of
+        the registry's cross-province and two-way enclaves: 大兴区, 滨海新区,
+        赤峰's twelve units, 黄埔区, 深圳's nine districts, 海丰县), sorted by code.
+    """
+    from policyeval.data.admin_codes import list_counties
+
+    core = list_counties(provinces=tuple(cal.PROVINCES), vintage=2019)
+    other = list_counties(provinces=tuple(cal.EXTRA_PROVINCES), vintage=2019)
+    other = other[other["code"].isin(list(cal.EXTRA_UNITS))]
+    missing = sorted(set(cal.EXTRA_UNITS) - set(other["code"]))
+    if missing:  # the bundled code list and EXTRA_UNITS disagree: a packaging error
+        raise AdminCodeError(f"EXTRA_UNITS code(s) {missing[:3]} are not county-level units of vintage 2019.")
+    out = pd.concat([core, other], ignore_index=True).sort_values("code", kind="stable").reset_index(drop=True)
+    # Municipalities (北京, 天津) have no prefecture in the code list: use the 市辖区 code.
+    for i in np.flatnonzero(out["prefecture_code"].isna().to_numpy()):
+        out.at[i, "prefecture_code"], out.at[i, "prefecture_name"] = cal.EXTRA_UNITS[out.at[i, "code"]][:2]
+    return out
+
+
+def _baseline(units, core, s_units, s_noise, s_missing, s_extra, missing):
+    """Counterfactual outcomes of all units: calibrated provinces, then the extra units."""
+    n, t = len(units), len(cal.CALIBRATED_YEARS)
+    core_units = units[core].reset_index(drop=True)
+    base_core = cal.baseline_outcomes(core_units, cal.draw_unit_effects(core_units, s_units), s_noise)
+    present_core, missing_core = cal.draw_missingness(len(core_units), s_missing, missing)
+    base = {k: np.empty((n, t)) for k in base_core}
+    present = np.ones((n, t), dtype=bool)
+    item_missing = {k: np.zeros((n, t), dtype=bool) for k in missing_core}
+    for k, v in base_core.items():
+        base[k][core] = v
+    present[core] = present_core
+    for k, v in missing_core.items():
+        item_missing[k][core] = v
+    if (~core).any():
+        # Extra units: complete series (no yearbook gaps drawn for them).
+        for k, v in cal.extra_baseline(units[~core].reset_index(drop=True), s_extra).items():
+            base[k][~core] = v
+    return base, present, item_missing
+
+
+def _registry_area_mu(enclaves: pd.DataFrame) -> pd.Series:
+    """Registry area in 亩 by enclave id (``area_mu``, else ``area_km2`` x 1500; NaN unknown)."""
+    ids = enclaves["enclave_id"].astype(str)
+    mu = pd.to_numeric(enclaves.get("area_mu", pd.Series(np.nan, index=enclaves.index)), errors="coerce")
+    km2 = pd.to_numeric(enclaves.get("area_km2", pd.Series(np.nan, index=enclaves.index)), errors="coerce")
+    return pd.Series(mu.fillna(km2 * 1500.0).to_numpy(dtype=float), index=ids)
+
+
+def _locate(roles: pd.DataFrame, enclaves: pd.DataFrame) -> pd.DataFrame:
+    """Mark destinations coded at prefecture level whose park is too small to spread.
+
+    A destination is where the park's land is. A prefecture code says the park
+    is somewhere in the prefecture: a land-using park of at least
+    ``_MIN_LOCATABLE_KM2`` is spread over the prefecture's urban districts (an
+    assumption, said so in ``location``); a smaller one (an office building) or
+    one of unknown area is "location within the prefecture unknown": one row
+    with ``status = "location_unknown"``, no effect, and a counted
+    :class:`LocationUnknownWarning`. Origins coded at prefecture level are the
+    city as a whole (its government runs the park) and stay spread.
+    """
+    area = _registry_area_mu(enclaves)
+    roles = roles.copy()
+    roles["area_mu"] = roles["enclave_id"].map(area).astype(float)
+    roles["location"] = None
+    prefecture = roles["mapping"].fillna("").str.startswith("prefecture") & (roles["status"] == "simulated")
+    roles["location"] = np.where(roles["status"] == "simulated", "county-level code", None)
+    roles.loc[prefecture, "location"] = "prefecture code: spread over its units (city as a whole)"
+    dest = prefecture & (roles["role"] == "destination")
+    large = roles["area_mu"] >= _MIN_LOCATABLE_KM2 * 1500.0
+    roles.loc[dest & large, "location"] = ("prefecture code: location within the prefecture unknown; "
+                                           "park of >= 1 km2 spread over its units (assumption)")
+    unknown = dest & ~large
+    if not unknown.any():
+        return roles
+    roles["_pos"] = np.arange(len(roles))  # keep assign_roles' order; a collapsed group sits at its first row
+    keep = roles[~unknown]
+    lost = roles[unknown].groupby(["enclave_id", "role"], sort=False, as_index=False).first()
+    lost["county_code"] = lost["county_name"] = np.nan
+    lost["weight"] = np.nan
+    lost["status"] = "location_unknown"
+    lost["location"] = "unknown"
+    lost["reason"] = [
+        f"{reg} is a prefecture code and the park's area is "
+        f"{'unknown' if np.isnan(a) else f'{a / 1500:.3g} km2'} (< {_MIN_LOCATABLE_KM2:g} km2 needed to "
+        f"spread it): location within the prefecture unknown, no effect simulated"
+        for reg, a in zip(lost["registry_code"], lost["area_mu"])
+    ]
+    import warnings
+
+    ids = ", ".join(lost["enclave_id"].astype(str).head(3))
+    warnings.warn(f"{len(lost)} enclave destination(s) coded at prefecture level with an unknown or small "
+                  f"(< {_MIN_LOCATABLE_KM2:g} km2) park are not spread over the prefecture's units "
+                  f"(location within the prefecture unknown; no effect simulated; e.g. {ids}); "
+                  "see roles[roles.status == 'location_unknown'].", LocationUnknownWarning, stacklevel=3)
+    out = pd.concat([keep, lost[roles.columns]]).sort_values("_pos", kind="stable").drop(columns="_pos")
+    out["start_year"] = out["start_year"].astype("Int64")
+    return out.reset_index(drop=True)
+
+
+def park_gdp_per_mu(units: pd.DataFrame, gdp0: np.ndarray, years: np.ndarray) -> tuple[float, str]:
+    """GDP per 亩 (万元) of a mature park run by a 苏南 operator, in the calibration year.
+
+    Calibrated so that a 20,400-亩 park produces 2.2% of Suqian prefecture's
+    counterfactual GDP in 2021 (:data:`~policyeval.data._simulate_calibration.SUSU_TARGET`);
+    a panel without Suqian uses the bundled value
+    (:data:`~policyeval.data._simulate_calibration.PARK_GDP_PER_MU_FALLBACK`).
+    Returns the value and how it was obtained.
+    """
+    t = cal.SUSU_TARGET
+    rows = (units["prefecture_code"] == t["prefecture"]).to_numpy()
+    col = int(np.flatnonzero(years == t["year"])[0])
+    if rows.any():
+        return float(t["gdp_share"] * gdp0[rows, col].sum() / t["area_mu"]), "calibrated to 苏宿 (2.2% of Suqian GDP)"
+    return float(cal.PARK_GDP_PER_MU_FALLBACK), "fallback value (panel without Suqian)"
+
+
+def _effect_scale(roles, eff_table, units, gdp0, code_index, years, enclaves) -> pd.DataFrame:
+    r"""Per role row, the factor on the profile plateau: weight x multiplier, or the park's size.
+
+    A destination of an area-sized type with a known area gets
+    :math:`\theta^{GDP} = \log(1 + w A d P\, \kappa_o / Y_i(0))` in 2021: park area
+    :math:`A` (亩), developed share :math:`d`, park GDP per 亩 :math:`P` of a
+    苏南 operator, the operator's 亩均 tier relative to 苏南 :math:`\kappa_o`
+    and the host's counterfactual GDP :math:`Y_i(0)`; its other outcomes keep
+    the profile's proportions and no multiplier is drawn on top (the area is
+    the heterogeneity).
+    """
+    roles = roles.copy()
+    roles["effect_basis"] = np.where(roles["status"] == "simulated", "profile", None)
+    roles["effect_scale"] = roles["weight"] * roles["effect_multiplier"]
+    roles["park_gdp_share"] = np.nan
+    roles["park_gdp_wan"] = np.nan
+    sim = roles["status"] == "simulated"
+    if not sim.any():
+        return roles
+    p_mu, _ = park_gdp_per_mu(units, gdp0, years)
+    col = int(np.flatnonzero(years == cal.SUSU_TARGET["year"])[0])
+    lookup = {(o, r, t): float(th) for o, r, t, th, _ in eff_table.itertuples(index=False)}
+    meta = enclaves.set_index(enclaves["enclave_id"].astype(str))
+    suzhou = cal.mu_tier([cal.SUSU_TARGET["origin_prefecture"]])[0]
+    for i in np.flatnonzero((sim & (roles["role"] == "destination")
+                             & roles["enclave_type"].isin(_AREA_TYPES) & roles["area_mu"].notna()).to_numpy()):
+        row = roles.iloc[i]
+        theta_profile = lookup.get(("gdp_wan", "destination", row["enclave_type"]), 0.0)
+        if theta_profile <= 0:  # a custom table without a GDP effect: keep the profile
+            continue
+        origin = meta.at[row["enclave_id"], "origin_code"]
+        kappa = cal.mu_tier([str(origin)])[0] / suzhou if isinstance(origin, str) else 1.0
+        developed = _DEVELOPED_SHARE.get(row["enclave_type"], 1.0)
+        park = row["weight"] * row["area_mu"] * developed * p_mu * kappa
+        share = park / gdp0[code_index.get_loc(row["county_code"]), col]
+        roles.iloc[i, roles.columns.get_loc("park_gdp_share")] = share
+        roles.iloc[i, roles.columns.get_loc("park_gdp_wan")] = park
+        roles.iloc[i, roles.columns.get_loc("effect_scale")] = np.log1p(share) / theta_profile
+        roles.iloc[i, roles.columns.get_loc("effect_basis")] = "area"
+    return roles
 
 
 def _revenue_flows(active, unit_of_row, paths, tax0, enclaves, years, n_units, enabled):
@@ -616,6 +858,108 @@ def _assemble(units, timing, active, unit_of_row, years, keep_year, present, val
     return df
 
 
+def calibration_table(panel: pd.DataFrame | None = None, roles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Simulated values beside the published figures they are calibrated to.
+
+    Parameters
+    ----------
+    panel, roles : DataFrame, optional
+        Tables of one simulation (``result.panel``, ``result.roles``); default:
+        the bundled ones (:func:`load_simulated_panel`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per calibration target: ``quantity``, ``simulated`` (from the
+        tables, with effects), ``published``, ``unit``, ``source`` and ``note``.
+        ``is_simulated`` is True (the ``simulated`` column is a draw).
+        docs/calibration.md shows it for the bundled panel.
+
+    Examples
+    --------
+    >>> from policyeval.data.simulate import calibration_table
+    >>> tab = calibration_table()
+    >>> float(tab.set_index("quantity").loc["Suzhou-Suqian park area", "simulated"])
+    20400.0
+    """
+    panel = load_simulated_panel("panel") if panel is None else panel
+    roles = load_simulated_panel("roles") if roles is None else roles
+    t = cal.SUSU_TARGET
+    domain = "docs/domain.md s4"
+    ce = "http://district.ce.cn/newarea/roll/202101/08/t20210108_36202526.shtml"
+    report = "2024 Jiangsu government work report (https://hkcd.com/hkcdweb/content/2024/01/23/content_8620069.html)"
+    zj = "Zhejiang 2023 communique (http://zjzd.stats.gov.cn/zwgk/xxgkml/tjxx/tjgb/202403/t20240304_110816.html)"
+    year = panel["year"]
+    prov = panel.groupby(["province_code", "year"])[["gdp_wan", "budget_revenue_wan", "population_10k"]].sum()
+
+    def total(code, col, y, scale):
+        return float(prov.loc[(code, y), col] / scale) if (code, y) in prov.index else np.nan
+
+    susu = roles[(roles["enclave_id"] == t["enclave_id"]) & (roles["role"] == "destination")]
+    park = float(susu["park_gdp_wan"].sum()) if "park_gdp_wan" in susu and len(susu) else np.nan
+    area = float(susu["area_mu"].iloc[0]) if len(susu) else np.nan
+    suqian = panel[(panel["prefecture_code"] == t["prefecture"]) & (year == t["year"])]["gdp_wan"].sum()
+    per_mu = park / t["area_mu"]
+    sip_2020 = t["sip_gdp_yi"] * 1e4 / (t["sip_area_km2"] * 1500.0)
+    js_growth = float(cal.growth_index("32", np.array([t["year"]]))[0] / cal.growth_index("32", np.array([t["sip_year"]]))[0])
+    per_mu_panel = panel["industrial_va_wan"] / panel["industrial_land_mu"]
+    tier = pd.Series(cal.mu_tier(panel["prefecture_code"].to_numpy()), index=panel.index)
+    js21 = (panel["province_code"] == "320000") & (year == t["year"])
+    gradient = float(per_mu_panel[js21 & (tier == 1.3)].median() / per_mu_panel[js21 & (tier == 0.7)].median())
+    jinyun = panel[(panel["county_code"] == "331122") & (year == 2023)]["gdp_wan"]
+    rows = [
+        ("Jiangsu GDP 2023", total("320000", "gdp_wan", 2023, 1e4), 128_200.0, "亿元", report,
+         "the no-enclave, gap-free draw matches exactly; the panel adds enclave effects and yearbook gaps"),
+        ("Zhejiang GDP 2023", total("330000", "gdp_wan", 2023, 1e4), 82_553.0, "亿元", zj, "as above"),
+        ("Jiangsu general budget revenue 2023", total("320000", "budget_revenue_wan", 2023, 1e4), 9_930.0,
+         "亿元", report, "as above"),
+        ("Zhejiang resident population 2023", total("330000", "population_10k", 2023, 1.0), 6_627.0, "万人",
+         zj, "as above"),
+        ("缙云县 GDP 2023 (scale of a poor county)", float(jinyun.iloc[0] / 1e4) if len(jinyun) else np.nan,
+         319.73, "亿元", "2023年缙云县统计公报 (see policyeval/data/_simulate_calibration.py)",
+         "unit draw: same order of magnitude, not matched"),
+        ("Suzhou-Suqian park area", area, t["area_mu"], "亩", ce, "13.6 km2 x 1500 亩/km2; registry area"),
+        ("Suzhou-Suqian park GDP / Suqian GDP, 2021", park / suqian if suqian else np.nan, t["gdp_share"], "share",
+         f"王曙光 & 梁爽 (2023), {domain}",
+         "calibrated: 2.2% of Suqian's no-enclave GDP; the simulated actual GDP includes the enclaves"),
+        ("Suzhou-Suqian park GDP per 亩 / SIP's, 2021", per_mu / (sip_2020 * js_growth), t["sip_ratio"], "ratio",
+         f"王曙光 & 梁爽 (2023); SIP 278 km2, GDP 2020 2907亿元, {domain}",
+         "not a free target: follows from the 2.2% share (SIP's 2020 GDP per 亩 grown with Jiangsu's path)"),
+        ("Suzhou-Suqian park share of Suqian's land", np.nan, t["land_share"], "share", f"王曙光 & 梁爽 (2023), {domain}",
+         "not simulated: the panel has industrial land, not total land area"),
+        ("亩均 industrial VA, 苏南 / 苏北 median, 2021", gradient, np.nan, "ratio", "direction only (苏南 > 苏北)",
+         "tier sizes 1.3 / 0.7 are assumptions"),
+    ]
+    out = pd.DataFrame(rows, columns=["quantity", "simulated", "published", "unit", "source", "note"])
+    out.insert(0, SIMULATED_COLUMN, True)
+    return mark_simulated(out)
+
+
+def calibration_markdown(table: pd.DataFrame | None = None) -> str:
+    """:func:`calibration_table` as the Markdown table of docs/calibration.md.
+
+    ``scripts/make_simulated_panel.py`` writes it into the doc between the
+    ``calibration-table`` markers; ``tests/test_simulate.py`` checks the two agree.
+    """
+    table = calibration_table() if table is None else table
+
+    def fmt(v, unit):
+        if pd.isna(v):
+            return "—"
+        if unit == "share":
+            return f"{100 * v:.2f}%"
+        if unit == "ratio":
+            return f"{v:.2f}"
+        return f"{v:,.6g}" if abs(v) < 1e6 else f"{v:,.0f}"
+
+    lines = ["| quantity | simulated (SIMULATED draw) | published | unit | source | note |",
+             "|---|---|---|---|---|---|"]
+    for r in table.itertuples(index=False):
+        lines.append(f"| {r.quantity} | {fmt(r.simulated, r.unit)} | {fmt(r.published, r.unit)} | {r.unit} "
+                     f"| {r.source} | {r.note} |")
+    return "\n".join(lines) + "\n"
+
+
 def _read_bundled(name: str) -> pd.DataFrame:
     path = resources.files("policyeval.data").joinpath(_BUNDLED_FILES[name])
     # Codes are text ("320102"), never numbers; dtype=str keeps what the simulator returns.
@@ -639,7 +983,10 @@ def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
     pandas.DataFrame
         Exactly what ``simulate_enclave_panel(**BUNDLED_PARAMETERS)`` returns
         for that table (up to the 10 significant digits the CSV keeps), with
-        codes as strings. ``is_simulated`` is True on every panel and truth row.
+        codes as strings. ``is_simulated`` is True on every row of every
+        table, and ``DataFrame.attrs["simulated"]`` is True, so tables,
+        figures and CSV files made from it are labelled SIMULATED
+        (:func:`is_simulated`).
 
     Raises
     ------
@@ -661,7 +1008,7 @@ def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
     """
     if table not in _BUNDLED_FILES:
         raise DataError(f"table={table!r} is not one of {sorted(_BUNDLED_FILES)}.")
-    df = _read_bundled(table)
+    df = mark_simulated(_read_bundled(table))
     if table == "panel":
         return _normalise_panel(df)
     if table == "truth":
@@ -669,6 +1016,7 @@ def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
             df[col] = df[col].astype("Int64")
         return df
     df["start_year"] = df["start_year"].astype("Int64")
+    df[SIMULATED_COLUMN] = df[SIMULATED_COLUMN].astype(bool)
     return df
 
 

@@ -5,12 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_estimates"]
+from policyeval.data._simulate_label import SIMULATED_LABEL, resolve_simulated
+
+__all__ = ["plot_estimates", "label_simulated"]
+
+
+def label_simulated(ax, simulated: bool = True):
+    """Add the SIMULATED subtitle to ``ax``'s title (idempotent) and return ``ax``.
+
+    Every figure policyeval draws from simulated data calls this, so the
+    words "SIMULATED DATA" travel with the picture (a second title line).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes whose title gets the subtitle.
+    simulated : bool, default True
+        False leaves the axes as they are.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if simulated:
+        title = ax.get_title()
+        if SIMULATED_LABEL not in title:
+            ax.set_title(f"{title}\n{SIMULATED_LABEL}" if title else SIMULATED_LABEL)
+    return ax
 
 
 def plot_estimates(result, ax=None, level: float = 0.95, uniform: bool | None = None,
                    title: str | None = None, xlabel: str | None = None,
-                   ylabel: str = "Estimate", color: str = "C0"):
+                   ylabel: str = "Estimate", color: str = "C0", simulated: bool | None = None):
     """Plot estimates with pointwise (and, when available, uniform) bands.
 
     Numeric terms (event times, cohorts, years) are drawn on a numeric axis
@@ -32,11 +58,24 @@ def plot_estimates(result, ax=None, level: float = 0.95, uniform: bool | None = 
         Labels.
     color : str
         Matplotlib colour of points and bands.
+    simulated : bool, optional
+        Add "SIMULATED DATA (not real statistics)" as a subtitle. Default
+        (None): when the result comes from simulated data -- it records
+        ``extra["simulated"]`` or ``spec["simulated"]``, or holds the design /
+        panel it was fitted on (see
+        :func:`policyeval.data._simulate_label.is_simulated`). ``False`` for
+        a simulated result is refused.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    DataError
+        ``simulated=False`` for a result made from simulated data.
     """
+    simulated = resolve_simulated(simulated, result)
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -65,5 +104,6 @@ def plot_estimates(result, ax=None, level: float = 0.95, uniform: bool | None = 
     ax.set_xlabel(xlabel or str(term))
     ax.set_ylabel(ylabel)
     ax.set_title(title or result.estimator)
+    label_simulated(ax, simulated)
     ax.legend(frameon=False, fontsize="small")
     return ax

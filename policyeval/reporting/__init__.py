@@ -1,5 +1,10 @@
-"""Tables for papers. Functions here lay results out; they never estimate."""
+"""Tables and files for papers. Functions here lay results out; they never estimate.
 
+Whatever comes from simulated data says so: LaTeX notes and captions, HTML,
+text and exported CSV files carry "SIMULATED" (see :func:`export_csv`).
+"""
+
+from policyeval.reporting.export import export_csv
 from policyeval.reporting.tables import ResultsTable, results_table
 
-__all__ = ["ResultsTable", "results_table"]
+__all__ = ["ResultsTable", "results_table", "export_csv"]
