@@ -13,8 +13,13 @@ Mapping rules
   ``1/k`` each, so an enclave's total size does not depend on how precisely
   the registry codes it;
 - skipped, with the reason recorded: no code, a code outside the units'
-  provinces, a province-level code, unknown years, a start after the last
-  year, a county-level code that is not a unit (another code vintage).
+  provinces, a province-level code, a start after the last year, a
+  county-level code that is not a unit (another code vintage);
+- an enclave with neither ``opening_year`` nor ``agreement_year`` is skipped
+  by the simulator (it cannot date an effect) but mapped with status
+  ``"timing_unknown"`` by :func:`policyeval.design.enclave_design`
+  (``undated="map"``): its participants are treated at an unknown date, so
+  they must never serve as controls.
 """
 
 from __future__ import annotations
@@ -110,7 +115,7 @@ def check_enclaves(enclaves: pd.DataFrame, allowed_types: tuple[str, ...]) -> No
 
 
 def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
-                 start: str = "opening_year") -> pd.DataFrame:
+                 start: str = "opening_year", undated: str = "skip") -> pd.DataFrame:
     """One row per (enclave, role, panel unit) simulated, plus one per (enclave, role) skipped.
 
     Parameters
@@ -125,11 +130,17 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
     start : {"opening_year", "agreement_year"}, default "opening_year"
         Registry column that dates the start of treatment; when it is empty
         the other one is used and ``start_source`` says so.
+    undated : {"skip", "map"}, default "skip"
+        Enclaves with neither year: ``"skip"`` records one skipped row per
+        role (the simulator cannot date an effect); ``"map"`` maps them onto
+        the units like any other enclave, with ``status = "timing_unknown"``
+        and no ``start_year`` (a design keeps those units out of every
+        control group).
 
     Returns
     -------
-    DataFrame with :data:`ROLE_COLUMNS`; ``status`` is ``"simulated"`` or
-    ``"skipped"`` and ``reason`` says why a row was skipped or how it was
+    DataFrame with :data:`ROLE_COLUMNS`; ``status`` is ``"simulated"``,
+    ``"skipped"`` or (``undated="map"``) ``"timing_unknown"``, and ``reason`` says why a row was skipped or how it was
     mapped. ``weight`` is 1 for a county-level code and 1/k when a prefecture
     code is spread over k units.
     """
@@ -137,6 +148,8 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
 
     if start not in START_COLUMNS:
         raise DesignError(f"start={start!r} must be one of {START_COLUMNS}")
+    if undated not in ("skip", "map"):
+        raise DesignError(f"undated={undated!r} must be 'skip' or 'map'.")
 
     long = enclave_roles(enclaves)
     meta = enclaves.set_index(enclaves["enclave_id"].astype(str))
@@ -171,10 +184,13 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
             rows.append({**base, "reason": f"outside the simulated provinces {provinces} "
                                            f"(province {code[:2]}0000): no panel unit"})
             continue
+        status = "simulated"
         if base["start_source"] is None:
-            rows.append({**base, "reason": "neither opening_year nor agreement_year is known"})
-            continue
-        if base["start_year"] > last_year:
+            if undated == "skip":
+                rows.append({**base, "reason": "neither opening_year nor agreement_year is known"})
+                continue
+            status = "timing_unknown"
+        elif base["start_year"] > last_year:
             rows.append({**base, "reason": f"starts in {base['start_year']}, after the last simulated "
                                            f"year {last_year}"})
             continue
@@ -197,11 +213,16 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
             rows.append({**base, "reason": "code is not a county-level unit of the panel's code "
                                            "vintage (harmonise the registry code first)"})
             continue
+        if status == "timing_unknown":
+            mapping_reason = ("treated, timing unknown: neither opening_year nor agreement_year is "
+                              f"sourced; {mapping}")
+        else:
+            mapping_reason = mapping
         for tgt in sorted(targets):
             rows.append({
                 **base, "county_code": tgt, "county_name": str(by_code.at[tgt, "name"]),
                 "prefecture_code": str(by_code.at[tgt, "prefecture_code"]), "mapping": mapping,
-                "weight": 1.0 / len(targets), "status": "simulated", "reason": mapping,
+                "weight": 1.0 / len(targets), "status": status, "reason": mapping_reason,
             })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(ROLE_COLUMNS))
     out["start_year"] = out["start_year"].astype("Int64")
