@@ -66,13 +66,25 @@ def revenue_terms(row: pd.Series) -> dict[str, float | str]:
     A share of the park's tax needs ``share_to_origin``; a fixed return needs
     ``fixed_return_amount_wan`` or ``fixed_return_rate`` × ``investment_yi``.
     Missing durations mean "every simulated year from opening" (said so).
-    ``share_cap`` is free text in the registry and is not applied.
+    ``share_cap`` is parsed by :func:`policyeval.data.registry.parse_share_cap`:
+    a numeric cap (``cap_kind`` ``"total"`` or ``"per_year"``, ``cap_wan``)
+    limits the origin's take from the share rule; a cap that is a rule about
+    firms (``cap_kind = "rule"``) is not applied here. ``rate_without_base``
+    is True when a ``fixed_return_rate`` is sourced but neither
+    ``investment_yi`` nor ``fixed_return_amount_wan`` gives it a base.
+    ``village_collective`` is True for poverty-relief (消薄) enclaves, whose
+    fixed returns go to the origin's village collectives (村集体).
     """
+    from policyeval.data.registry import parse_share_cap
+
     share = _num(row.get("share_to_origin"))
     share_years = _num(row.get("share_years"))
     amount = _num(row.get("fixed_return_amount_wan"))
+    rate = _num(row.get("fixed_return_rate"))
+    rate_without_base = bool(np.isnan(amount) and not np.isnan(rate) and np.isnan(_num(row.get("investment_yi"))))
     if np.isnan(amount):
-        amount = _num(row.get("fixed_return_rate")) * _num(row.get("investment_yi")) * 1e4
+        amount = rate * _num(row.get("investment_yi")) * 1e4
+    cap = parse_share_cap(row.get("share_cap"))
     fixed_years = _num(row.get("fixed_return_years"))
     parts = []
     if not np.isnan(share):
@@ -84,8 +96,13 @@ def revenue_terms(row: pd.Series) -> dict[str, float | str]:
     if row.get("type") == "two_way":
         parts = ["two-way enclave: flows not modelled"]
         share = amount = np.nan
+    if cap["kind"] in ("total", "per_year") and not np.isnan(share):
+        parts.append(f"origin's take capped at {cap['amount_wan']:g} 万元"
+                     + (" per year" if cap["kind"] == "per_year" else " in total"))
     return {
         "share": share, "share_years": share_years, "fixed_wan": amount, "fixed_years": fixed_years,
+        "cap_kind": cap["kind"], "cap_wan": cap["amount_wan"], "cap_text": cap["text"],
+        "rate_without_base": rate_without_base, "village_collective": row.get("type") == "poverty_relief",
         "text": "; ".join(parts) if parts else "no terms known: no flow modelled",
     }  # fmt: skip
 
