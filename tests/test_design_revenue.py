@@ -179,6 +179,7 @@ def test_bad_input():
 
 
 @pytest.mark.parametrize("module", ["policyeval.design.geo", "policyeval.design.enclave",
+                                    "policyeval.design.truth",
                                     "policyeval.design.revenue", "policyeval.design.sides",
                                     "policyeval.design.spillover"])
 def test_docstring_examples(module):
