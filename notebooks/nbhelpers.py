@@ -88,42 +88,11 @@ def write_headline(out: Path, title: str, rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, *, log_outcome: str, role: str,
-                     gname: str, idname: str = "county_code", tname: str = "year",
-                     min_e: int | None = None, max_e: int | None = None,
-                     enclave_type: str | None = None) -> tuple[pd.Series, float]:
-    """The simulation's true effects averaged over the cohorts present in ``sample``.
+def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, **kwargs) -> tuple[pd.Series, float]:
+    """The simulation's truth for a sample's estimand: :func:`policyeval.design.truth.truth_for_sample`."""
+    from policyeval.design.truth import truth_for_sample as in_package
 
-    The truth table's ``cohort_event`` rows hold the mean injected effect (on
-    the log scale) of each cohort at each event time. Estimators average over
-    the treated units they keep, so the comparable truth weights each cohort
-    by its number of units in the sample. Returns the event-time path and the
-    overall post-treatment average with cell weights proportional to cohort
-    size (the weighting of Callaway–Sant'Anna's "simple" aggregation and of a
-    plain average over treated unit-years). With ``enclave_type`` the
-    ``type_cohort_event`` rows of that type are used instead.
-    """
-    sizes = sample.loc[sample[gname] > 0].groupby(gname)[idname].nunique()
-    if enclave_type is None:
-        rows = truth[truth["aggregation"] == "cohort_event"]
-    else:  # effects of one enclave type only (cohorts dated by that type's first start)
-        rows = truth[(truth["aggregation"] == "type_cohort_event") & (truth["enclave_type"] == enclave_type)]
-    rows = rows[(rows["role"] == role) & (rows["log_outcome"] == log_outcome) & rows["cohort"].isin(sizes.index)]
-    rows = rows.assign(cohort=rows["cohort"].astype(int), event_time=rows["event_time"].astype(int))
-    # cells outside the sample's years cannot be estimated, so they leave the truth too
-    first, last = int(sample[tname].min()), int(sample[tname].max())
-    calendar = rows["cohort"] + rows["event_time"]
-    rows = rows[(calendar >= first) & (calendar <= last)]
-    rows = rows.assign(size=rows["cohort"].map(sizes).astype(float))
-    if min_e is not None:
-        rows = rows[rows["event_time"] >= min_e]
-    if max_e is not None:
-        rows = rows[rows["event_time"] <= max_e]
-    path = rows.groupby("event_time").apply(
-        lambda d: float(np.average(d["att_log"], weights=d["size"])), include_groups=False)
-    post = rows[rows["event_time"] >= 0]
-    overall = float(np.average(post["att_log"], weights=post["size"]))
-    return path.rename("truth"), overall
+    return in_package(truth, sample, **kwargs)
 
 
 def add_ratio_truth(truth: pd.DataFrame, numerator: str, denominator: str, name: str) -> pd.DataFrame:

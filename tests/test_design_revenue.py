@@ -88,13 +88,23 @@ def test_fixed_rate_on_investment_and_fixed_amount():
              agreement_year=2019, opening_year=2020, fixed_return_amount_wan=1000.8, fixed_return_years=2),
     ])
     out = attribute_revenue(panel(), reg, "booked")          # no share rule: no park revenue needed
+    # 消薄: the returns are the village collectives' income (村集体), in no county budget
     for y in YEARS:
-        assert row(out, "330803", y, "booked_in") == pytest.approx(1200.0 if 2019 <= y <= 2023 else 0.0)
-        assert row(out, "330212", y, "booked_out") == pytest.approx(1200.0 if 2019 <= y <= 2023 else 0.0)
-        assert row(out, "330825", y, "booked_in") == pytest.approx(1000.8 if 2020 <= y <= 2021 else 0.0)
+        assert row(out, "330803", y, "booked_village") == pytest.approx(1200.0 if 2019 <= y <= 2023 else 0.0)
+        assert row(out, "330825", y, "booked_village") == pytest.approx(1000.8 if 2020 <= y <= 2021 else 0.0)
+    assert (out[["booked_in", "booked_out"]] == 0).all().all()
+    assert (out["booked_attributed"] == out["booked"]).all()
+    assert out["booked_village"].sum() == pytest.approx(5 * 1200.0 + 2 * 1000.8)
+    assert out["attribution_basis"].eq("under the agreed terms, paid in full (compliance 1)").all()
     # money units: the same rule with revenue booked in 亿元
     out_yi = attribute_revenue(panel(), reg, "booked", unit="亿元")
-    assert row(out_yi, "330803", 2020, "booked_in") == pytest.approx(0.12)
+    assert row(out_yi, "330803", 2020, "booked_village") == pytest.approx(0.12)
+    # the same terms on an eco-compensation enclave are a budget transfer (the county invested)
+    eco = reg.assign(type="eco_compensation")
+    out = attribute_revenue(panel(), eco, "booked")
+    assert row(out, "330803", 2020, "booked_in") == pytest.approx(1200.0)
+    assert row(out, "330212", 2020, "booked_out") == pytest.approx(1200.0)
+    assert out["booked_village"].sum() == 0
 
 
 def test_consistent_with_simulator_flows():
@@ -104,10 +114,19 @@ def test_consistent_with_simulator_flows():
     p = pe.load_simulated_panel()
     yh = p[p.county_code == "330110"][["year", "shared_revenue_out_wan"]]
     park = yh.rename(columns={"shared_revenue_out_wan": "park_revenue"}).assign(enclave_id="ZJ-QZHCY-2012")
-    out = attribute_revenue(p, booked_column="tax_revenue_wan", park_revenue=park)
-    np.testing.assert_allclose(out["tax_revenue_wan_in"], out["shared_revenue_in_wan"], rtol=1e-8, atol=1e-6)
-    np.testing.assert_allclose(out["tax_revenue_wan_out"], out["shared_revenue_out_wan"], rtol=1e-8, atol=1e-6)
-    assert out.loc[out.county_code == "330825", "tax_revenue_wan_in"].max() == pytest.approx(1000.8)
+    # The simulator books 消薄 returns as budget flows; attribute_revenue sends them to the village
+    # collectives (村集体): the two agree once the village column is added back.
+    with pytest.warns(PolicyevalWarning, match=r"fixed_return_rate is given but neither investment_yi nor "
+                                               r"fixed_return_amount_wan for 1 enclave\(s\) \(e.g. ZJ-PHQT-2017\)"):
+        out = attribute_revenue(p, booked_column="tax_revenue_wan", park_revenue=park)
+    village = out["tax_revenue_wan_village"]
+    np.testing.assert_allclose(out["tax_revenue_wan_in"] + village, out["shared_revenue_in_wan"], rtol=1e-8,
+                               atol=1e-6)
+    recv = out.groupby("year")[["tax_revenue_wan_in", "tax_revenue_wan_village"]].sum().sum(axis=1)
+    sent = out.groupby("year")["shared_revenue_out_wan"].sum()
+    np.testing.assert_allclose(recv, sent, rtol=1e-8, atol=1e-6)
+    assert out.loc[out.county_code == "330825", "tax_revenue_wan_village"].max() == pytest.approx(1000.8)
+    assert out.loc[out.county_code == "330825", "tax_revenue_wan_in"].max() == 0
 
 
 def test_sharing_rules_table():
@@ -140,7 +159,8 @@ def test_bad_input():
         attribute_revenue(df, reg, "booked", park_share=0.1, unit="千元")
     with pytest.raises(ColumnNotFoundError, match=r"park_revenue lacks column\(s\) \['park_revenue'\]"):
         attribute_revenue(df, reg, "booked", park_revenue=pd.DataFrame({"enclave_id": ["S"], "year": [2016]}))
-    with pytest.warns(PolicyevalWarning, match=r"share_cap is free text and not applied for 1 enclave\(s\)"):
+    with pytest.warns(PolicyevalWarning, match=r"share_cap is a rule about firms, not an amount, for 1 "
+                                               r"enclave\(s\) \(e.g. S\).*relocation_tax_sharing"):
         attribute_revenue(df, reg, "booked", park_share=0.1)
     gappy = df.copy()
     gappy.loc[(gappy.county_code == "321302") & (gappy.year == 2017), "booked"] = np.nan
@@ -159,6 +179,7 @@ def test_bad_input():
 
 
 @pytest.mark.parametrize("module", ["policyeval.design.geo", "policyeval.design.enclave",
+                                    "policyeval.design.truth",
                                     "policyeval.design.revenue", "policyeval.design.sides",
                                     "policyeval.design.spillover"])
 def test_docstring_examples(module):
@@ -186,3 +207,127 @@ def test_transfers_conserve_revenue(share, share_years, fixed, fixed_years, star
     # the five 苏州 districts receive equal shares
     recv = out[out.county_code.str.startswith("3205")].groupby("county_code")["booked_in"].sum()
     assert len(recv) == 5 and np.allclose(recv, recv.iloc[0])
+
+
+# --- caps, compliance, return rates without a base, 财预〔2015〕92号 firm by firm -------------------
+
+
+def test_numeric_share_cap_total_and_per_year():
+    # park = 10% of booked 6000+ (unit 6): 50% share = 300.0, 300.05, 300.1, ... from 2016
+    base = dict(enclave_id="S", type="forward", origin_code="320509", destination_code="321302",
+                agreement_year=2016, opening_year=2016, share_to_origin=0.5)
+    total = attribute_revenue(panel(), registry([base | dict(share_cap="700万元 in total")]), "booked",
+                              park_share=0.1)
+    got = [row(total, "320509", y, "booked_in") for y in (2016, 2017, 2018, 2019)]
+    assert got == pytest.approx([300.1, 300.15, 700 - 300.1 - 300.15, 0.0])   # stops at the cap
+    assert total["booked_in"].sum() == pytest.approx(700.0)
+    yearly = attribute_revenue(panel(), registry([base | dict(share_cap="300万元/yr")]), "booked", park_share=0.1)
+    assert row(yearly, "320509", 2016, "booked_in") == pytest.approx(300.0)
+    assert row(yearly, "320509", 2023, "booked_in") == pytest.approx(300.0)
+    assert row(yearly, "321302", 2023, "booked_out") == pytest.approx(300.0)
+    rules = sharing_rules(registry([base | dict(share_cap="0.07亿元")])).set_index("enclave_id")
+    assert rules.loc["S", "cap_kind"] == "total" and rules.loc["S", "cap_wan"] == pytest.approx(700.0)
+
+
+@pytest.mark.parametrize("compliance", [1.0, 0.5, 0.0])
+def test_compliance_scenarios_scale_what_is_paid(compliance):
+    reg = registry([dict(enclave_id="S", type="forward", origin_code="320509", destination_code="321302",
+                         agreement_year=2016, opening_year=2016, share_to_origin=0.5, share_years=3),
+                    dict(enclave_id="V", type="poverty_relief", origin_code="330825", destination_code="330211",
+                         agreement_year=2019, opening_year=2019, fixed_return_amount_wan=1000.0)])
+    out = attribute_revenue(panel(), reg, "booked", park_share=0.1, compliance=compliance)
+    assert row(out, "320509", 2017, "booked_in") == pytest.approx(compliance * 0.5 * 0.1 * 6003.0)
+    assert row(out, "330825", 2020, "booked_village") == pytest.approx(compliance * 1000.0)
+    assert out["booked_attributed"].sum() == pytest.approx(out["booked"].sum())
+    assert out["attribution_basis"].iloc[0].startswith("under the agreed terms")
+    one = attribute_revenue(panel(), reg, "booked", park_share=0.1, compliance={"S": compliance})
+    assert row(one, "320509", 2017, "booked_in") == pytest.approx(compliance * 300.15)
+    assert row(one, "330825", 2020, "booked_village") == pytest.approx(1000.0)   # not listed: paid in full
+    with pytest.raises(DesignError, match=r"compliance=1.5 must be the share of agreed transfers"):
+        attribute_revenue(panel(), reg, "booked", park_share=0.1, compliance=1.5)
+    with pytest.raises(DesignError, match=r"compliance must map enclave ids to shares in \[0, 1\]; got S=-1"):
+        attribute_revenue(panel(), reg, "booked", park_share=0.1, compliance={"S": -1})
+
+
+def test_return_rate_without_base_warns():
+    reg = registry([dict(enclave_id="R", type="poverty_relief", origin_code="330825", destination_code="330211",
+                         agreement_year=2017, fixed_return_rate=0.1)])
+    with pytest.warns(PolicyevalWarning, match=r"fixed_return_rate is given but neither investment_yi nor "
+                                               r"fixed_return_amount_wan for 1 enclave\(s\) \(e.g. R\)"):
+        out = attribute_revenue(panel(), reg, "booked")
+    assert (out[["booked_in", "booked_out", "booked_village"]] == 0).all().all()
+    assert bool(sharing_rules(reg)["rate_without_base"].iloc[0])
+
+
+def firms_92() -> pd.DataFrame:
+    """Four firms, 2012-2023, 三税 local shares in 万元 (hand-made, not data).
+
+    A: moved 2015, full production 2017; pre-move 3000/yr (cap 9000): 50% of 4000 = 2000 a year in
+       2017-2019 (6000 < 9000), extension 2020: min(2000, 3000) = 2000, 2021: min(2000, 1000) = 1000.
+    B: pre-move 1500/yr: below the 2000万元 threshold, never shares.
+    C: pre-move 2400/yr (cap 7200), then 8000/yr from 2016 (full production 2016): 4000, then 3200
+       (cap reached in 2017), nothing after; no extension.
+    D: moved 2014 but only 2 pre-move years in the data (2012-2013): unknown, warned, shares nothing.
+    """
+    years = list(range(2012, 2024))
+    rows = []
+    for y in years:
+        rows.append(("A", y, 3000.0 if y < 2015 else (500.0 if y < 2017 else 4000.0), 2015, 2017))
+        rows.append(("B", y, 1500.0 if y < 2015 else 5000.0, 2015, 2016))
+        rows.append(("C", y, 2400.0 if y < 2016 else 8000.0, 2016, 2016))
+        rows.append(("D", y, 9000.0, 2014, 2015))
+    df = pd.DataFrame(rows, columns=["firm_id", "year", "three", "move_year", "full_production_year"])
+    df["vat_local"] = df["three"] * 0.75
+    df["cit_local"] = df["three"] * 0.25
+    return df.drop(columns="three")
+
+
+def test_rule_92_firm_by_firm():
+    from policyeval.design.revenue import relocation_tax_sharing
+
+    with pytest.warns(PolicyevalWarning, match=r"1 moved firm\(s\) lack some of the 3 years before the move "
+                                               r"\(e.g. D\)"):
+        out = relocation_tax_sharing(firms_92())
+    take = out.pivot(index="year", columns="firm_id", values="to_origin_agreed")
+    a = take["A"]
+    assert a.loc[2012:2016].eq(0).all()
+    assert a.loc[2017:2021].tolist() == pytest.approx([2000, 2000, 2000, 2000, 1000])
+    assert a.loc[2022:].eq(0).all() and a.sum() == pytest.approx(9000.0)     # capped at pre-move 三税
+    phase = out[out.firm_id == "A"].set_index("year")["share_phase"]
+    assert phase.loc[2019] == "first 3 years" and phase.loc[2020] == "extension" and phase.loc[2022] == ""
+    assert take["B"].eq(0).all() and not out.loc[out.firm_id == "B", "qualifies_92"].any()
+    assert take["C"].loc[2016:2018].tolist() == pytest.approx([4000, 3200, 0])
+    assert take["D"].eq(0).all()
+    kept = out.set_index(["firm_id", "year"])["destination_keeps"]
+    assert kept.loc[("A", 2021)] == pytest.approx(4000 - 1000)
+    # without the extension A's take stops after 3 years; half compliance halves what is paid
+    short = relocation_tax_sharing(firms_92()[lambda d: d.firm_id != "D"], extension=False, compliance=0.5)
+    s = short.pivot(index="year", columns="firm_id", values="to_origin_paid")["A"]
+    assert s.sum() == pytest.approx(0.5 * 6000.0) and s.loc[2020] == 0
+    # market-driven moves do not qualify
+    gov = firms_92()[lambda d: d.firm_id != "D"].assign(gov=lambda d: d.firm_id != "A")
+    led = relocation_tax_sharing(gov, government_led="gov")
+    assert led.loc[led.firm_id == "A", "to_origin_agreed"].sum() == 0
+    assert led.loc[led.firm_id == "C", "to_origin_agreed"].sum() == pytest.approx(7200.0)
+    # 元 instead of 万元: the threshold scales with the unit
+    yuan = firms_92()[lambda d: d.firm_id == "B"].assign(vat_local=lambda d: d.vat_local * 1e4,
+                                                          cit_local=lambda d: d.cit_local * 1e4)
+    assert not relocation_tax_sharing(yuan, unit="元")["qualifies_92"].any()
+
+
+def test_rule_92_bad_input():
+    from policyeval.design.revenue import relocation_tax_sharing
+
+    df = firms_92()[lambda d: d.firm_id != "D"]
+    with pytest.raises(ColumnNotFoundError, match="move_year"):
+        relocation_tax_sharing(df.drop(columns="move_year"))
+    bad = df.copy()
+    bad.loc[(bad.firm_id == "A") & (bad.year == 2020), "move_year"] = 2016
+    with pytest.raises(DesignError, match=r"varies within idname='firm_id' for 1 firm\(s\) \(e.g. A\)"):
+        relocation_tax_sharing(bad)
+    early = df.assign(full_production_year=np.where(df.firm_id == "C", 2014, df.full_production_year))
+    with pytest.raises(DesignError, match=r"full_production_year='full_production_year' is before "
+                                          r"move_year='move_year' for 1 firm\(s\) \(e.g. C\)"):
+        relocation_tax_sharing(early)
+    with pytest.raises(pe.exceptions.DuplicateObservationError, match="duplicated"):
+        relocation_tax_sharing(pd.concat([df, df.head(1)]))

@@ -119,13 +119,23 @@ def test_multi_role_and_skipped_reported(design_pref):
     why = dict(zip(zip(skipped["enclave_id"], skipped["role"]), skipped["reason"]))
     assert "after the last panel year 2023" in why[("ZJ-XLKCY-2018", "origin")]
     assert "outside the panel's provinces" in why[("HL-SZHRB-2019", "destination")]   # 哈尔滨: not simulated
-    assert "neither opening_year nor agreement_year" in why[("JS-CSSH", "origin")]
+    # an undated enclave is not skipped: its participants are "treated, timing unknown"
+    assert ("JS-CSSH", "origin") not in why
+    unknown = design_pref.timing_unknown
+    assert {"320581", "321324"} <= set(unknown["county_code"])
+    a = design_pref.assignments.set_index(["enclave_id", "role"])
+    assert a.loc[("JS-CSSH", "origin"), "status"] == "timing_unknown"
+    assert "neither opening_year nor agreement_year" in a.loc[("JS-CSSH", "origin"), "reason"]
 
 
 def test_sample_excludes_other_roles_and_neighbours(design_pref):
     t = design_pref.timing.set_index("county_code")
-    with pytest.warns(DroppedObservationsWarning, match=r"43 unit\(s\) treated only in another role.*"
-                                                        r"62 never-treated neighbour\(s\) exposed"):
+    # 62 exposed neighbours before undated enclaves counted as treatment: 9 of them take part in one
+    with pytest.warns(DroppedObservationsWarning, match=r"34 unit\(s\) treated only in another role.*"
+                                                        r"10 unit\(s\) treated, timing unknown.*"
+                                                        r"53 never-treated neighbour\(s\) exposed.*"
+                                                        r"5 never-treated neighbour\(s\) of an enclave "
+                                                        r"without a start date"):
         s = design_pref.sample("destination")
     g = s.groupby("county_code")["gname"].first()
     assert (g == t.loc[g.index, "first_treat_destination"]).all()
@@ -140,10 +150,44 @@ def test_sample_excludes_other_roles_and_neighbours(design_pref):
 
 
 def test_sample_without_exclusions_keeps_everything(design_pref, bundled):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    # everything but the undated participants not treated as origins: treated at an unknown
+    # date, they cannot be controls even when other roles are allowed in
+    t = design_pref.timing
+    undated = set(t.loc[t["timing_unknown"] & (t["first_treat_origin"] == 0), "county_code"])
+    assert len(undated) == 14 and {"320581", "321324", "330782"} <= undated
+    with pytest.warns(DroppedObservationsWarning, match=r"^sample\(role='origin'\): dropped 336 rows of 14 units "
+                                                        r"from the comparison group: 14 unit\(s\) treated, timing "
+                                                        r"unknown[^;]*\.$"):
         s = design_pref.sample("origin", exclude_other_roles=False, exclude_neighbours=False)
-    assert len(s) == len(bundled)
+    assert len(s) == len(bundled) - int(bundled.county_code.isin(undated).sum())
+
+
+UNDATED = {"320581": "常熟", "321324": "泗洪", "320583": "昆山", "321322": "沭阳", "330782": "义乌",
+           "330681": "诸暨", "330127": "淳安", "331122": "缙云"}
+
+
+@pytest.mark.parametrize("neighbours", [None, "same_prefecture"])
+def test_undated_participants_are_never_controls(bundled, neighbours):
+    with pytest.warns(PolicyevalWarning, match=r"^16 unit\(s\) take part in 8 enclave\(s\) without a sourced "
+                                               r"start date .*e\.g\. 320581 常熟市 \(JS-CSSH origin\).*10 of them "
+                                               r"have no dated treatment") as caught:
+        d = enclave_design(bundled, neighbours=neighbours)
+    undated_warnings = [w for w in caught if "without a sourced start date" in str(w.message)
+                        and not issubclass(w.category, DroppedObservationsWarning)]
+    assert len(undated_warnings) == 1       # one counted warning, not one per unit
+    unknown = set(d.timing_unknown["county_code"])
+    assert set(UNDATED) <= unknown
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        samples = [d.sample(role, exclude_other_roles=other, exclude_neighbours=nb, types=types)
+                   for role in ("origin", "destination", "any") for other in (True, False)
+                   for nb in (True, False) for types in (None, ("forward",))
+                   if not (role == "origin" and types is not None)]
+        if neighbours is not None:
+            samples.append(d.spillover_sample(d.rings[0]))
+    for s in samples:
+        controls = set(s.loc[s["gname"] == 0, "county_code"])
+        assert not controls & unknown, sorted(controls & unknown)
 
 
 def test_start_column_agreement_year():

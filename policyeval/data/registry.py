@@ -57,6 +57,7 @@ __all__ = [
     "load_enclaves",
     "validate_enclaves",
     "enclave_roles",
+    "parse_share_cap",
     "REGISTRY_COLUMNS",
     "ENCLAVE_TYPES",
     "SOURCE_QUALITIES",
@@ -412,6 +413,59 @@ def _check_codes(text: pd.DataFrame, vintage: pd.Series, ids: pd.Series) -> list
             stacklevel=4,
         )
     return problems
+
+
+_CAP_AMOUNT = re.compile(r"^\s*(?:cap\s*[:=]?\s*|上限\s*)?([0-9]+(?:\.[0-9]+)?)\s*(元|万元|亿元)\s*(.*?)\s*$",
+                         re.IGNORECASE)
+_CAP_PER_YEAR = re.compile(r"^(?:/\s*(?:yr|year|年)|per\s+year|a\s+year|每年|/a)\b", re.IGNORECASE)
+_CAP_TOTAL = re.compile(r"^(?:in\s+total|total|累计|合计|)$", re.IGNORECASE)
+_YUAN_TO_WAN = {"元": 1e-4, "万元": 1.0, "亿元": 1e4}
+
+
+def parse_share_cap(text) -> dict:
+    """Read the registry's ``share_cap`` text as a number where it is one.
+
+    ``share_cap`` is stored as sourced. A cap written as an amount with its
+    unit is a number policyeval can apply: ``"5000万元"`` or ``"0.5亿元 in
+    total"`` (a cap on the origin's cumulative take over the sharing period),
+    ``"800万元/yr"`` or ``"800万元 per year"`` (a cap on each year's take).
+    Anything else (e.g. 财预〔2015〕92号's "the three taxes the firm paid in
+    the 3 years before the move") is a *rule* about firms, not a park-level
+    number: it comes back with ``kind = "rule"`` and must be applied at firm
+    level (:func:`policyeval.design.revenue.relocation_tax_sharing`).
+
+    Parameters
+    ----------
+    text : str or None
+        A ``share_cap`` cell.
+
+    Returns
+    -------
+    dict
+        ``kind`` (``"none"``, ``"total"``, ``"per_year"`` or ``"rule"``),
+        ``amount_wan`` (float, 万元; NaN unless numeric) and ``text``.
+
+    Examples
+    --------
+    >>> parse_share_cap("0.5亿元 in total")["amount_wan"]
+    5000.0
+    >>> parse_share_cap("800万元/yr")["kind"]
+    'per_year'
+    >>> parse_share_cap("迁移前三年缴纳的三税总和")["kind"]
+    'rule'
+    """
+    if _is_blank(text):
+        return {"kind": "none", "amount_wan": float("nan"), "text": None}
+    raw = str(text).strip()
+    m = _CAP_AMOUNT.match(raw)
+    if m:
+        amount = float(m.group(1)) * _YUAN_TO_WAN[m.group(2)]
+        rest = m.group(3).strip()
+        if _CAP_PER_YEAR.match(rest):
+            return {"kind": "per_year", "amount_wan": amount, "text": raw}
+        if _CAP_TOTAL.match(rest):
+            return {"kind": "total", "amount_wan": amount, "text": raw}
+    return {"kind": "rule", "amount_wan": float("nan"), "text": raw}
 
 
 def enclave_roles(registry: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -6,7 +6,9 @@ neighbours (same prefecture, adjacency or distance rings) and builds clean
 estimation samples; :func:`two_sided` estimates effects on both sides;
 :func:`ring_spillovers` separates direct effects from spillovers (Butts
 2021); :func:`attribute_revenue` turns revenue booked where the firm sits
-(在地统计) into revenue attributed to each side under the sharing terms.
+(在地统计) into revenue attributed to each side under the agreed sharing
+terms; :func:`relocation_tax_sharing` applies 财预〔2015〕92号 firm by firm;
+:func:`truth_for_sample` gives the SIMULATED truth of a sample's estimand.
 
 Names are imported lazily from their modules on first use.
 """
@@ -27,6 +29,9 @@ _LAZY = {
     "county_centroids": "policyeval.design.geo",
     "haversine_km": "policyeval.design.geo",
     "assign_roles": "policyeval.design.roles",
+    "relocation_tax_sharing": "policyeval.design.revenue",
+    "expected_gainer": "policyeval.design.sides",
+    "truth_for_sample": "policyeval.design.truth",
 }
 
 __all__ = list(_LAZY)

@@ -9,6 +9,12 @@ builds the panel for one role with a clean comparison group: units treated
 in the other role and neighbours exposed to spillovers are taken out of the
 controls (with a :class:`~policyeval.exceptions.DroppedObservationsWarning`),
 so a DiD does not compare treated units with other treated ones by mistake.
+
+Enclaves without a sourced start date (neither ``opening_year`` nor
+``agreement_year``) still treat their participants: those units are
+"treated, timing unknown". They get no first-treatment year (no DiD can use
+them as treated) and are kept out of every control group; one warning at
+:func:`enclave_design` counts them.
 """
 
 from __future__ import annotations
@@ -60,11 +66,17 @@ class EnclaveDesign:
         ``"origin+destination"`` or ``""``), ``enclave_ids``,
         ``first_exposed`` (first year a *different* unit within the
         neighbourhood is treated, 0 = never), ``exposure_ring`` and
-        ``nearest_treated_km`` (rings only).
+        ``nearest_treated_km`` (rings only); ``timing_unknown_origin``,
+        ``timing_unknown_destination``, ``timing_unknown`` (bool: the unit
+        takes part, in that role / in any role, in an enclave without a
+        sourced start date), ``undated_enclave_ids`` and
+        ``exposed_timing_unknown`` (bool: a *different* unit in the
+        neighbourhood takes part in an undated enclave).
     assignments : DataFrame
         One row per (enclave, role, panel unit) mapped and one per (enclave,
         role) skipped, from :func:`policyeval.design.roles.assign_roles`;
-        ``status`` is ``"mapped"`` or ``"skipped"``.
+        ``status`` is ``"mapped"``, ``"timing_unknown"`` (mapped, but the
+        enclave has no sourced start date) or ``"skipped"``.
     exposure : DataFrame
         Long table of neighbour exposure: ``idname``, ``ring``,
         ``first_exposed``, ``n_sources`` (treated units in that ring),
@@ -94,7 +106,27 @@ class EnclaveDesign:
     @property
     def skipped(self) -> pd.DataFrame:
         """Registry (enclave, role) pairs that treat no unit of the panel, with the reason."""
-        return self.assignments[self.assignments["status"] != "mapped"].reset_index(drop=True)
+        return self.assignments[self.assignments["status"] == "skipped"].reset_index(drop=True)
+
+    @property
+    def timing_unknown(self) -> pd.DataFrame:
+        """Units treated by an enclave without a sourced start date ("treated, timing unknown").
+
+        One row per (unit, enclave, role): ``idname``, ``county_name``,
+        ``enclave_id``, ``role``, ``dated_treatment`` (the unit's first dated
+        treatment in any role, 0 = none) and ``handling``. These units are
+        never controls (:meth:`sample`, :meth:`spillover_sample`).
+        """
+        a = self.assignments[self.assignments["status"] == "timing_unknown"]
+        ft = self.timing.set_index(self.idname)["first_treat_any"]
+        out = pd.DataFrame({self.idname: a["county_code"].to_numpy(), "county_name": a["county_name"].to_numpy(),
+                            "enclave_id": a["enclave_id"].to_numpy(), "role": a["role"].to_numpy()})
+        out["dated_treatment"] = out[self.idname].map(ft).fillna(0).astype(int).to_numpy()
+        out["handling"] = np.where(
+            out["dated_treatment"] > 0,
+            "treated from its dated enclave; the undated one may add to its effect; never a control",
+            "treated, timing unknown: in no treated cohort and never a control")
+        return out.reset_index(drop=True)
 
     @property
     def multi_role(self) -> pd.DataFrame:
@@ -190,7 +222,9 @@ class EnclaveDesign:
             Whose treatment dates go into ``gname``.
         exclude_other_roles : bool, default True
             Drop units never treated in ``role`` but treated in another role:
-            they are treated, not clean controls.
+            they are treated, not clean controls. Participants of enclaves
+            without a sourced start date (``timing.timing_unknown``) are
+            dropped from the controls whatever this option says.
         exclude_neighbours : bool, default True
             Drop units never treated in ``role`` (nor, with
             ``exclude_other_roles``, in any role) whose neighbourhood is
@@ -245,13 +279,19 @@ class EnclaveDesign:
             other = untreated & ~drop & (t["first_treat_any"] > 0)
             reasons["unit(s) treated only in another role"] = t.index[other]
             drop |= other
+        # enclaves without a start date still treat: never controls, whatever the options
+        undated = untreated & ~drop & t["timing_unknown"]
+        reasons["unit(s) treated, timing unknown (enclave without a sourced start date)"] = t.index[undated]
+        drop |= undated
         if exclude_neighbours and self.neighbours is not None:
             base = untreated & ~drop
             exposed = base & (t["first_exposed"] > 0)
             reasons[f"never-treated neighbour(s) exposed to spillovers ({self.neighbours})"] = t.index[exposed]
             unknown = base & (t["exposure_ring"] == "unknown")
             reasons["never-treated unit(s) whose exposure is unknown (no county point)"] = t.index[unknown]
-            drop |= exposed | unknown
+            near_undated = base & ~exposed & ~unknown & t["exposed_timing_unknown"]
+            reasons["never-treated neighbour(s) of an enclave without a start date"] = t.index[near_undated]
+            drop |= exposed | unknown | near_undated
         if drop_multi_role and role != "any":
             both = ~drop & (t["first_treat_origin"] > 0) & (t["first_treat_destination"] > 0)
             reasons["unit(s) treated in both roles (drop_multi_role=True)"] = t.index[both]
@@ -311,12 +351,13 @@ class EnclaveDesign:
         if gname in self.panel.columns:
             raise DesignError(f"gname={gname!r} is already a column of the panel; pick another name.")
         t = self.timing.set_index(self.idname)
-        treated = t["first_treat_any"] > 0
+        treated = (t["first_treat_any"] > 0) | t["timing_unknown"]
         in_ring = ~treated & (t["first_exposed"] > 0) & (t["exposure_ring"] == ring)
-        other_ring = ~treated & ~in_ring & (t["exposure_ring"] != "")
+        other_ring = ~treated & ~in_ring & ((t["exposure_ring"] != "") | t["exposed_timing_unknown"])
         g = t["first_exposed"].where(in_ring, 0).astype(int)
-        reasons = {"unit(s) treated in a role": t.index[treated],
-                   "unit(s) first exposed in another ring (or exposure unknown)": t.index[other_ring]}
+        reasons = {"unit(s) treated in a role (dated or timing unknown)": t.index[treated],
+                   "unit(s) first exposed in another ring, near an undated enclave, or with exposure "
+                   "unknown": t.index[other_ring]}
         return _apply_sample(self.panel, self.idname, g, treated | other_ring, reasons, gname,
                              f"spillover_sample(ring={ring!r})")
 
@@ -533,7 +574,7 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     unit_index = pd.Index(sorted(codes.unique()))
     units = _units_frame(unit_index, panel, idname,
                          name_column if name_column in panel.columns else None, vintage)
-    assignments = assign_roles(registry, units, last_year=int(years.max()), start=start)
+    assignments = assign_roles(registry, units, last_year=int(years.max()), start=start, undated="map")
     assignments = assignments[assignments["role"].isin(roles)].reset_index(drop=True)
     assignments["status"] = assignments["status"].replace({"simulated": "mapped"})
     # assign_roles words its reasons for the simulator; here the units are the panel's
@@ -551,15 +592,22 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     if mapped.empty:
         raise DesignError(f"no registry role maps onto a unit of the panel ({len(assignments)} roles "
                           "skipped; see the reasons with on_missing='skip' and design.skipped).")
-    timing = _timing(units, mapped, registry, idname)
-    exposure = _exposure(timing, units, neighbours, edges, adjacency, centroids, idname)
+    undated = assignments[assignments["status"] == "timing_unknown"]
+    timing = _timing(units, mapped, registry, idname, undated)
+    exposure, near_undated = _exposure(timing, units, neighbours, edges, adjacency, centroids, idname)
     timing = timing.merge(_first_exposure(exposure, timing, idname), on=idname, how="left")
     timing["first_exposed"] = timing["first_exposed"].fillna(0).astype(int)
+    timing["exposed_timing_unknown"] = near_undated
+    if len(undated):
+        _warn_timing_unknown(undated, timing, idname)
     notes = [
         ("Units in both roles are treated in each role from that role's first date and are never "
          "controls; see design.multi_role."),
         f"Treatment starts at registry column {start!r} (the other year column when it is empty).",
     ]
+    if len(undated):
+        notes.append(f"{int(timing['timing_unknown'].sum())} unit(s) take part in an enclave without a "
+                     "sourced start date: treated, timing unknown, never controls; see design.timing_unknown.")
     if neighbours is not None:
         notes.append(f"Neighbours: {neighbours}"
                      + (f", rings {_ring_labels(neighbours, edges)} between cpca county points"
@@ -574,7 +622,22 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
                          rings_km=edges, start=start, notes=notes)
 
 
-def _timing(units: pd.DataFrame, mapped: pd.DataFrame, registry: pd.DataFrame, idname: str) -> pd.DataFrame:
+def _warn_timing_unknown(undated: pd.DataFrame, timing: pd.DataFrame, idname: str) -> None:
+    """One counted warning listing the participants of undated enclaves."""
+    first = undated.drop_duplicates("county_code")
+    dated = timing.set_index(idname)["first_treat_any"]
+    only = first[first["county_code"].map(dated).fillna(0).to_numpy() == 0]
+    shown = [f"{c} {n} ({e} {r})" for c, n, e, r in
+             zip(first["county_code"], first["county_name"], first["enclave_id"], first["role"])]
+    warnings.warn(
+        f"{len(first)} unit(s) take part in {undated['enclave_id'].nunique()} enclave(s) without a sourced "
+        f"start date (neither opening_year nor agreement_year), e.g. {examples(shown, 5)}: treated, timing "
+        f"unknown; {len(only)} of them have no dated treatment and sit in no treated cohort. All are kept out "
+        "of every control group (see design.timing_unknown).", PolicyevalWarning, stacklevel=3)
+
+
+def _timing(units: pd.DataFrame, mapped: pd.DataFrame, registry: pd.DataFrame, idname: str,
+            undated: pd.DataFrame | None = None) -> pd.DataFrame:
     area = registry.set_index(registry["enclave_id"].astype(str))["area_km2"] \
         if "area_km2" in registry.columns else pd.Series(dtype=float)
     m = mapped.assign(area=mapped["enclave_id"].map(pd.to_numeric(area, errors="coerce").astype(float))
@@ -592,17 +655,25 @@ def _timing(units: pd.DataFrame, mapped: pd.DataFrame, registry: pd.DataFrame, i
     out["role_label"] = np.select([o & d, o, d], ["origin+destination", "origin", "destination"], "")
     out["enclave_ids"] = m.groupby("county_code")["enclave_id"].agg(lambda s: ";".join(sorted(set(s)))) \
         .reindex(out.index).fillna("")
+    u = undated if undated is not None else mapped.iloc[:0]
+    for role in ROLES:
+        out[f"timing_unknown_{role}"] = out.index.isin(u.loc[u["role"] == role, "county_code"])
+    out["timing_unknown"] = out["timing_unknown_origin"] | out["timing_unknown_destination"]
+    out["undated_enclave_ids"] = u.groupby("county_code")["enclave_id"] \
+        .agg(lambda s: ";".join(sorted(set(s)))).reindex(out.index).fillna("")
     return out.reset_index()
 
 
-def _exposure(timing, units, neighbours, edges, adjacency, centroids, idname) -> pd.DataFrame:
+def _exposure(timing, units, neighbours, edges, adjacency, centroids, idname) -> tuple[pd.DataFrame, np.ndarray]:
     cols = [idname, "ring", "first_exposed", "n_sources", "nearest_km"]
+    n = len(timing)
+    near_undated = np.zeros(n, dtype=bool)
     if neighbours is None:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols), near_undated
     code = timing[idname].to_numpy(dtype=object)
     g = timing["first_treat_any"].to_numpy()
     src = g > 0
-    n = len(code)
+    undated_src = timing["timing_unknown"].to_numpy(dtype=bool)
     rings: list[tuple[str, np.ndarray]] = []   # (label, n x n boolean "j is in i's ring")
     dist = None
     if neighbours == "same_prefecture":
@@ -636,6 +707,7 @@ def _exposure(timing, units, neighbours, edges, adjacency, centroids, idname) ->
     off_diag = ~np.eye(n, dtype=bool)
     parts = []
     for label, member in rings:
+        near_undated |= (member & off_diag & undated_src[None, :]).any(axis=1)
         m = member & off_diag & src[None, :]
         gm = np.where(m, g[None, :], np.iinfo(np.int64).max)
         first = gm.min(axis=1)
@@ -650,7 +722,7 @@ def _exposure(timing, units, neighbours, edges, adjacency, centroids, idname) ->
                                    "n_sources": 0, "nearest_km": np.nan}))
     parts = [p for p in parts if len(p)]   # pandas warns on concatenating empty frames
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-    return out[cols]
+    return out[cols], near_undated
 
 
 def _first_exposure(exposure: pd.DataFrame, timing: pd.DataFrame, idname: str) -> pd.DataFrame:

@@ -13,8 +13,13 @@ Mapping rules
   ``1/k`` each, so an enclave's total size does not depend on how precisely
   the registry codes it;
 - skipped, with the reason recorded: no code, a code outside the units'
-  provinces, a province-level code, unknown years, a start after the last
-  year, a county-level code that is not a unit (another code vintage).
+  provinces, a province-level code, a start after the last year, a
+  county-level code that is not a unit (another code vintage);
+- an enclave with neither ``opening_year`` nor ``agreement_year`` is skipped
+  by the simulator (it cannot date an effect) but mapped with status
+  ``"timing_unknown"`` by :func:`policyeval.design.enclave_design`
+  (``undated="map"``): its participants are treated at an unknown date, so
+  they must never serve as controls.
 """
 
 from __future__ import annotations
@@ -61,13 +66,25 @@ def revenue_terms(row: pd.Series) -> dict[str, float | str]:
     A share of the park's tax needs ``share_to_origin``; a fixed return needs
     ``fixed_return_amount_wan`` or ``fixed_return_rate`` × ``investment_yi``.
     Missing durations mean "every simulated year from opening" (said so).
-    ``share_cap`` is free text in the registry and is not applied.
+    ``share_cap`` is parsed by :func:`policyeval.data.registry.parse_share_cap`:
+    a numeric cap (``cap_kind`` ``"total"`` or ``"per_year"``, ``cap_wan``)
+    limits the origin's take from the share rule; a cap that is a rule about
+    firms (``cap_kind = "rule"``) is not applied here. ``rate_without_base``
+    is True when a ``fixed_return_rate`` is sourced but neither
+    ``investment_yi`` nor ``fixed_return_amount_wan`` gives it a base.
+    ``village_collective`` is True for poverty-relief (消薄) enclaves, whose
+    fixed returns go to the origin's village collectives (村集体).
     """
+    from policyeval.data.registry import parse_share_cap
+
     share = _num(row.get("share_to_origin"))
     share_years = _num(row.get("share_years"))
     amount = _num(row.get("fixed_return_amount_wan"))
+    rate = _num(row.get("fixed_return_rate"))
+    rate_without_base = bool(np.isnan(amount) and not np.isnan(rate) and np.isnan(_num(row.get("investment_yi"))))
     if np.isnan(amount):
-        amount = _num(row.get("fixed_return_rate")) * _num(row.get("investment_yi")) * 1e4
+        amount = rate * _num(row.get("investment_yi")) * 1e4
+    cap = parse_share_cap(row.get("share_cap"))
     fixed_years = _num(row.get("fixed_return_years"))
     parts = []
     if not np.isnan(share):
@@ -79,8 +96,13 @@ def revenue_terms(row: pd.Series) -> dict[str, float | str]:
     if row.get("type") == "two_way":
         parts = ["two-way enclave: flows not modelled"]
         share = amount = np.nan
+    if cap["kind"] in ("total", "per_year") and not np.isnan(share):
+        parts.append(f"origin's take capped at {cap['amount_wan']:g} 万元"
+                     + (" per year" if cap["kind"] == "per_year" else " in total"))
     return {
         "share": share, "share_years": share_years, "fixed_wan": amount, "fixed_years": fixed_years,
+        "cap_kind": cap["kind"], "cap_wan": cap["amount_wan"], "cap_text": cap["text"],
+        "rate_without_base": rate_without_base, "village_collective": row.get("type") == "poverty_relief",
         "text": "; ".join(parts) if parts else "no terms known: no flow modelled",
     }  # fmt: skip
 
@@ -110,7 +132,7 @@ def check_enclaves(enclaves: pd.DataFrame, allowed_types: tuple[str, ...]) -> No
 
 
 def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
-                 start: str = "opening_year") -> pd.DataFrame:
+                 start: str = "opening_year", undated: str = "skip") -> pd.DataFrame:
     """One row per (enclave, role, panel unit) simulated, plus one per (enclave, role) skipped.
 
     Parameters
@@ -125,11 +147,17 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
     start : {"opening_year", "agreement_year"}, default "opening_year"
         Registry column that dates the start of treatment; when it is empty
         the other one is used and ``start_source`` says so.
+    undated : {"skip", "map"}, default "skip"
+        Enclaves with neither year: ``"skip"`` records one skipped row per
+        role (the simulator cannot date an effect); ``"map"`` maps them onto
+        the units like any other enclave, with ``status = "timing_unknown"``
+        and no ``start_year`` (a design keeps those units out of every
+        control group).
 
     Returns
     -------
-    DataFrame with :data:`ROLE_COLUMNS`; ``status`` is ``"simulated"`` or
-    ``"skipped"`` and ``reason`` says why a row was skipped or how it was
+    DataFrame with :data:`ROLE_COLUMNS`; ``status`` is ``"simulated"``,
+    ``"skipped"`` or (``undated="map"``) ``"timing_unknown"``, and ``reason`` says why a row was skipped or how it was
     mapped. ``weight`` is 1 for a county-level code and 1/k when a prefecture
     code is spread over k units.
     """
@@ -137,6 +165,8 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
 
     if start not in START_COLUMNS:
         raise DesignError(f"start={start!r} must be one of {START_COLUMNS}")
+    if undated not in ("skip", "map"):
+        raise DesignError(f"undated={undated!r} must be 'skip' or 'map'.")
 
     long = enclave_roles(enclaves)
     meta = enclaves.set_index(enclaves["enclave_id"].astype(str))
@@ -171,10 +201,13 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
             rows.append({**base, "reason": f"outside the simulated provinces {provinces} "
                                            f"(province {code[:2]}0000): no panel unit"})
             continue
+        status = "simulated"
         if base["start_source"] is None:
-            rows.append({**base, "reason": "neither opening_year nor agreement_year is known"})
-            continue
-        if base["start_year"] > last_year:
+            if undated == "skip":
+                rows.append({**base, "reason": "neither opening_year nor agreement_year is known"})
+                continue
+            status = "timing_unknown"
+        elif base["start_year"] > last_year:
             rows.append({**base, "reason": f"starts in {base['start_year']}, after the last simulated "
                                            f"year {last_year}"})
             continue
@@ -197,11 +230,16 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
             rows.append({**base, "reason": "code is not a county-level unit of the panel's code "
                                            "vintage (harmonise the registry code first)"})
             continue
+        if status == "timing_unknown":
+            mapping_reason = ("treated, timing unknown: neither opening_year nor agreement_year is "
+                              f"sourced; {mapping}")
+        else:
+            mapping_reason = mapping
         for tgt in sorted(targets):
             rows.append({
                 **base, "county_code": tgt, "county_name": str(by_code.at[tgt, "name"]),
                 "prefecture_code": str(by_code.at[tgt, "prefecture_code"]), "mapping": mapping,
-                "weight": 1.0 / len(targets), "status": "simulated", "reason": mapping,
+                "weight": 1.0 / len(targets), "status": status, "reason": mapping_reason,
             })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(ROLE_COLUMNS))
     out["start_year"] = out["start_year"].astype("Int64")
