@@ -681,7 +681,7 @@ def validate_panel(
             "numbers in percent (12.5% -> 12.5, ‰ likewise), recorded in attrs['units']",
             UnitConversionWarning, stacklevel=2,
         )
-    _warn_markers(marker_parts, n_markers, "", stacklevel=2)
+    _warn_markers(marker_parts, n_markers, "", stacklevel=3)
 
     dup = out.duplicated([idname, tname], keep=False).to_numpy()
     if dup.any():
