@@ -495,13 +495,14 @@ def _aggregate_mask(codes: np.ndarray | None, names: Sequence[np.ndarray]) -> tu
             name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", v))
             if name in AGGREGATE_NAMES or _AGGREGATE_PATTERN.search(name):
                 reasons[k] = name
-    if codes is not None and len(codes) and _admin_like(np.asarray(codes, dtype="int64")):
-        values = np.asarray(codes, dtype="int64")
-        present = set(values.tolist())
+    has = np.array([c is not None and not pd.isna(c) for c in codes], dtype=bool) if codes is not None else None
+    if codes is not None and has.any() and _admin_like(np.asarray(codes)[has].astype("int64")):
+        values = np.where(has, pd.Series(codes, dtype="Float64").fillna(0).to_numpy(dtype="float64"), 0).astype("int64")
+        present = set(values[has].tolist())
         prefectures = {v // 100 for v in present if v % 100}
         provinces = {v // 10**4 for v in present if v % 10**4}
         for k, v in enumerate(values):
-            if reasons[k]:
+            if reasons[k] or not has[k]:
                 continue
             if v % 10**4 == 0 and v // 10**4 in provinces:
                 child = min(c for c in present if c // 10**4 == v // 10**4 and c != v)
@@ -655,7 +656,8 @@ def validate_panel(
         percent = _percent_values(values)
         if percent is not None:
             out[col], sign = percent
-            percent_cols.append(f"{col!r} (e.g. {examples(repr(v) for v in values.dropna())})")
+            shown = (repr(v) for v in values.dropna() if _PERCENT.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v)))))
+            percent_cols.append(f"{col!r} (e.g. {examples(shown)})")
             units[col] = sign
             continue
         parsed, bad = _parse_values(values)

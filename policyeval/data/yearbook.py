@@ -566,6 +566,7 @@ def read_yearbook(
     region_column: str | None = None,
     encoding: str | None = None,
     keep_aggregates: bool = False,
+    year_range: tuple[int, int] | None = (1949, 2100),
 ) -> pd.DataFrame:
     r"""Read a wide statistical-yearbook table (Excel or CSV) into a long panel.
 
@@ -611,6 +612,10 @@ def read_yearbook(
         with ``其中:``, and a prefecture or province code (320500, 320000)
         listed above its own counties (3205xx). By default they are excluded
         with one counted warning and listed in ``attrs["excluded_aggregates"]``.
+        A prefecture listed by name only (苏州市 without a code) cannot be told
+        from a prefecture-level table and is kept.
+    year_range : (int, int) or None, default (1949, 2100)
+        Years outside it (``20010``) are refused; None switches the check off.
 
     Returns
     -------
@@ -711,7 +716,7 @@ def read_yearbook(
             if sheet_year is not None:
                 conv["year"] = sheet_year
         tables.append(tab)
-    return _assemble(tables, path, skipped, layout, grids, keep_aggregates)
+    return _assemble(tables, path, skipped, layout, grids, keep_aggregates, year_range)
 
 
 def _grids(path: Path, layout: str, sheet_name, encoding):
@@ -755,16 +760,15 @@ def _grids(path: Path, layout: str, sheet_name, encoding):
 
 
 def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grids,
-              keep_aggregates: bool = False) -> pd.DataFrame:
+              keep_aggregates: bool = False, year_range=(1949, 2100)) -> pd.DataFrame:
     frames = [t.frame for t in tables if len(t.frame)]
     if not frames:
         raise DataError(f"{str(path)!r}: no data rows found under the header (an empty or header-only table)")
     df = pd.concat(frames, ignore_index=True, sort=False)
     excluded: list[str] = []
     if not keep_aggregates:
-        codes = df["region_code"].to_numpy() if df["region_code"].notna().all() else None
         mask, reasons = _aggregate_mask(
-            None if codes is None else codes.astype("int64"), [df["region"].to_numpy(dtype=object)]
+            df["region_code"].to_numpy(dtype=object), [df["region"].to_numpy(dtype=object)]
         )
         if mask.any():
             _warn_aggregates(mask, reasons, f"{path.name!r}: ", stacklevel=4)
@@ -804,13 +808,16 @@ def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grid
         idname = "region"
     df["region"] = df["region"].astype(object)
     try:
-        out = validate_panel(df, idname, "year", numeric=measure_cols, nonnegative=None, keep_aggregates=True)
+        out = validate_panel(df, idname, "year", numeric=measure_cols, nonnegative=None,
+                             keep_aggregates=True, year_range=year_range)
     except DuplicateObservationError as err:
         hint = "" if idname == "region_code" else (
             " (regions are identified by name because the table has no codes; names such as "
             "鼓楼区 repeat across cities -- add a 代码 column)"
         )
         raise DuplicateObservationError(f"{path.name!r}: {err}{hint}") from None
+    except DataError as err:
+        raise type(err)(f"{path.name!r}: {err}") from None
     units, conversions, header_map, notes, dropped = {}, [], {}, [], 0
     for t in tables:
         units.update(t.units)
