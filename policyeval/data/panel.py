@@ -487,30 +487,45 @@ def _aggregate_mask(codes: np.ndarray | None, names: Sequence[np.ndarray]) -> tu
     code it contains (XXYYzz, XXyyzz) is also in the data.
     """
     n = len(codes) if codes is not None else (len(names[0]) if names else 0)
-    reasons = [""] * n
+    reasons = np.full(n, "", dtype=object)
+    # Decide once per distinct value: panels repeat each name and code every year.
     for column in names:
-        for k, v in enumerate(column):
-            if reasons[k] or not isinstance(v, str):
-                continue
-            name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", v))
-            if name in AGGREGATE_NAMES or _AGGREGATE_PATTERN.search(name):
-                reasons[k] = name
-    has = np.array([c is not None and not pd.isna(c) for c in codes], dtype=bool) if codes is not None else None
-    if codes is not None and has.any() and _admin_like(np.asarray(codes)[has].astype("int64")):
-        values = np.where(has, pd.Series(codes, dtype="Float64").fillna(0).to_numpy(dtype="float64"), 0).astype("int64")
-        present = set(values[has].tolist())
-        prefectures = {v // 100 for v in present if v % 100}
-        provinces = {v // 10**4 for v in present if v % 10**4}
-        for k, v in enumerate(values):
-            if reasons[k] or not has[k]:
-                continue
-            if v % 10**4 == 0 and v // 10**4 in provinces:
-                child = min(c for c in present if c // 10**4 == v // 10**4 and c != v)
-                reasons[k] = f"{v} (province code; the data also hold {child})"
-            elif v % 100 == 0 and v // 100 in prefectures:
-                child = min(c for c in present if c // 100 == v // 100 and c != v)
-                reasons[k] = f"{v} (prefecture code; the data also hold its county {child})"
+        labels, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
+        verdict = np.array([_aggregate_name(v) for v in uniques] + [""], dtype=object)
+        found = verdict[labels]  # label -1 (missing) picks the trailing ""
+        reasons = np.where(reasons == "", found, reasons)
+    if codes is not None:
+        codes = np.asarray(codes)
+        has = np.ones(n, dtype=bool) if codes.dtype.kind in "iu" else pd.notna(codes.astype(object))
+        if has.any() and _admin_like(codes[has].astype("int64")):
+            values = np.zeros(n, dtype="int64")
+            values[has] = codes[has].astype("int64")
+            present = set(values[has].tolist())
+            prefectures: dict[int, int] = {}
+            provinces: dict[int, int] = {}
+            for c in sorted(present):
+                if c % 100:
+                    prefectures.setdefault(c // 100, c)
+                if c % 10**4:
+                    provinces.setdefault(c // 10**4, c)
+            verdict = {}
+            for v in present:
+                if v % 10**4 == 0 and v // 10**4 in provinces:
+                    verdict[v] = f"{v} (province code; the data also hold {provinces[v // 10**4]})"
+                elif v % 100 == 0 and v // 100 in prefectures:
+                    verdict[v] = f"{v} (prefecture code; the data also hold its county {prefectures[v // 100]})"
+            if verdict:
+                found = pd.Series(values).map(verdict).fillna("").to_numpy(dtype=object)
+                reasons = np.where((reasons == "") & has, found, reasons)
+    reasons = reasons.tolist()
     return np.array([bool(r) for r in reasons], dtype=bool), reasons
+
+
+def _aggregate_name(value) -> str:
+    if not isinstance(value, str):
+        return ""
+    name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+    return name if name in AGGREGATE_NAMES or _AGGREGATE_PATTERN.search(name) else ""
 
 
 def _warn_aggregates(mask: np.ndarray, reasons: list[str], source: str, stacklevel: int) -> None:
