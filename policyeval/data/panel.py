@@ -93,7 +93,8 @@ _BAD = object()  # sentinel: a value that is neither a number nor a missing mark
 
 #: Region names that denote a total or sub-total of other rows, not a unit.
 AGGREGATE_NAMES = frozenset(
-    {"全市", "全省", "全区", "全县", "全国", "合计", "总计", "小计", "共计", "市区", "市辖区", "全市合计"}
+    {"全市", "全省", "全区", "全县", "全国", "合计", "总计", "小计", "共计", "市区", "市辖区",
+     "全市合计"}
 )
 # "苏州市区" / "南京市辖区" / "全省合计" are totals; a one-character prefix
 # ("沙市区", "新市区") is a real district, so a prefecture name needs two or more.
@@ -469,9 +470,10 @@ def _normalize_admin_codes(ids: pd.Series, idname: str, aliases: dict) -> pd.Ser
     if below.any():
         return ids  # a township/village panel on 12-digit codes: nothing to normalise
     short = np.where(long, values // 10**6, values)
+    written_short = set(short[~long].tolist())
     for v in np.unique(values[long]):
         key = int(v // 10**6)
-        if key in set(short[~long]) or key in aliases:
+        if key in written_short or key in aliases:
             aliases.setdefault(key, [str(key)])
             aliases[key] = sorted(set(aliases[key]) | {str(int(v))}, key=len)
     return pd.Series(short, index=ids.index, name=ids.name, dtype="int64")
@@ -671,7 +673,8 @@ def validate_panel(
         percent = _percent_values(values)
         if percent is not None:
             out[col], sign = percent
-            shown = (repr(v) for v in values.dropna() if _PERCENT.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v)))))
+            shown = (repr(v) for v in values.dropna()
+                     if _PERCENT.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v)))))
             percent_cols.append(f"{col!r} (e.g. {examples(shown)})")
             units[col] = sign
             continue
