@@ -47,20 +47,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from policyeval.data._checks import _aggregate_mask, _warn_aggregates, check_file
 from policyeval.data.panel import (
     _BAD,
     _PERCENT,
-    _aggregate_mask,
     _markers,
     _marker_summary,
     _parse_scalar,
     _parse_values,
     _percent_values,
     _tidy_label,
-    _warn_aggregates,
     _warn_markers,
     _where,
-    check_file,
     detect_encoding,
     parse_year,
     to_numeric,
