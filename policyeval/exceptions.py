@@ -36,6 +36,7 @@ __all__ = [
     "UnitConversionWarning",
     "AdminCodeWarning",
     "EstimationWarning",
+    "DataQualityWarning",
 ]
 
 
@@ -116,6 +117,15 @@ class AdminCodeWarning(PolicyevalWarning):
 
 class EstimationWarning(PolicyevalWarning):
     """The estimate was computed but deserves caution."""
+
+
+class DataQualityWarning(PolicyevalWarning):
+    """The data were read, but the source says something the analyst must weigh.
+
+    For example a footnote announcing a statistical break (口径调整, 不可比) or
+    missing-value markers (``—``, ``…``, ``NA``) read as NaN; the message
+    quotes the text or gives the count.
+    """
 
 
 def require_optional(module: str, extra: str, purpose: str):

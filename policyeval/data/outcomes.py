@@ -40,12 +40,14 @@ from policyeval._validation import require_columns
 from policyeval.data.units import MU_PER_KM2, conversion_factor, parse_unit
 from policyeval.exceptions import (
     DataError,
+    DataQualityWarning,
     PolicyevalWarning,
     UnitParseError,
 )
 
 __all__ = [
     "deflate",
+    "chain_index",
     "output_per_mu",
     "gdp_per_mu",
     "value_added_per_mu",
@@ -133,7 +135,7 @@ def deflate(
     *,
     tname: str = "year",
     idname: str | None = None,
-    index_type: str = "level",
+    index_type: str | None = None,
     suffix: str | None = None,
 ) -> pd.DataFrame:
     """Convert nominal money to constant prices of ``base_year``.
@@ -153,11 +155,14 @@ def deflate(
     tname : str, default "year"
     idname : str, optional
         Unit column; required when ``price_index`` is a column.
-    index_type : {"level", "chain"}, default "level"
+    index_type : {"level", "chain"}, optional
         ``"level"``: an index on any fixed base (2010 = 100, 1978 = 100, or
         1). ``"chain"``: yearbook 上年=100 indices (each year relative to the
         previous one); they are chained into a level index first, which
-        needs consecutive years.
+        needs consecutive years (:func:`chain_index` does the same
+        conversion on its own). Default: ``"level"``, with a warning when the
+        index looks like a chain index (see Warns); pass ``"level"``
+        explicitly for a fixed-base index to silence it.
     suffix : str, optional
         Suffix of the new columns; default ``f"_real_{base_year}"``.
 
@@ -176,6 +181,15 @@ def deflate(
     DataError
         The index lacks a year present in ``df`` or the base year, holds a
         non-positive value, or a chain index skips a year.
+
+    Warns
+    -----
+    DataQualityWarning
+        ``index_type`` not given and the index looks like a previous-year =
+        100 chain index: at least three years, every value between 85 and 125
+        and none equal to 100. A fixed-base index equals 100 in its base year
+        and drifts away from it; a chain index hovers just above 100 every
+        year. Read as a level, a chain index removes almost no inflation.
 
     Notes
     -----
@@ -196,8 +210,10 @@ def deflate(
     """
     cols = [columns] if isinstance(columns, str) else list(columns)
     _need(df, tname=tname, **{f"columns[{k}]": c for k, c in enumerate(cols)})
-    if index_type not in ("level", "chain"):
+    if index_type not in (None, "level", "chain"):
         raise DataError(f"index_type={index_type!r} must be 'level' or 'chain'")
+    guessed = index_type is None
+    index_type = "level" if guessed else index_type
     suffix = f"_real_{base_year}" if suffix is None else suffix
     years = pd.to_numeric(df[tname]).astype("int64")
 
@@ -208,6 +224,9 @@ def deflate(
                 f"unit's base-year ({base_year}) value"
             )
         _need(df, price_index=price_index, idname=idname)
+        if guessed:
+            _warn_if_chained(pd.to_numeric(df[price_index]).to_numpy(dtype=float), years.to_numpy(),
+                             f"price_index={price_index!r}")
         ratio = _column_index_ratio(df, price_index, idname, years, base_year, index_type)
         label = price_index
     else:
@@ -218,6 +237,8 @@ def deflate(
             raise DataError("price_index must be indexed by integer years") from None
         series = series.sort_index()
         _check_index(series.to_numpy(), "price_index", series.index.to_numpy())
+        if guessed:
+            _warn_if_chained(series.to_numpy(), series.index.to_numpy(), "price_index")
         if index_type == "chain":
             series = _chain(series, "price_index")
         needed = sorted(set(years.unique()) | {base_year})
@@ -246,6 +267,81 @@ def deflate(
     out.attrs["units"] = units
     out.attrs["deflated"] = record
     return out
+
+
+def _warn_if_chained(values: np.ndarray, years: np.ndarray, arg: str) -> None:
+    """Warn when a price index read as a level looks like a previous-year = 100 chain index."""
+    ok = np.isfinite(values)
+    values, years = values[ok], np.asarray(years)[ok]
+    if len(np.unique(years)) < 3 or not ((values >= 85) & (values <= 125)).all():
+        return
+    if np.isclose(values, 100.0, rtol=0, atol=1e-9).any():
+        return  # a fixed-base index equals 100 in its base year
+    by_year = pd.Series(values).groupby(years).mean()
+    first, last = int(by_year.index[0]), int(by_year.index[-1])
+    as_level = by_year.iloc[-1] / by_year.iloc[0] - 1
+    as_chain = (by_year.iloc[1:] / 100.0).prod() - 1
+    warnings.warn(
+        f"{arg} looks like a previous-year = 100 chain index (上年=100), not a fixed-base index: "
+        f"all {ok.sum()} values lie between {values.min():g} and {values.max():g} and none is 100. "
+        f"Read as a level it says prices changed {as_level:+.1%} from {first} to {last}; chained, "
+        f"{as_chain:+.1%}. Pass index_type='chain' (or convert it with chain_index()), or "
+        "index_type='level' if it really is a fixed-base index",
+        DataQualityWarning,
+        stacklevel=3,
+    )
+
+
+def chain_index(index: pd.Series | Mapping[int, float], base_year: int | None = None) -> pd.Series:
+    """Turn a previous-year = 100 chain index (上年=100) into a fixed-base index.
+
+    Parameters
+    ----------
+    index : Series or mapping
+        Chain index by consecutive year, e.g. ``{2011: 105.4, 2012: 102.6}``:
+        each value is the year's price level relative to the previous year's,
+        times 100.
+    base_year : int, optional
+        Year set to 100 in the result; default the first year.
+
+    Returns
+    -------
+    Series
+        Fixed-base index (``base_year`` = 100) by year, named
+        ``f"index_{base_year}=100"``; the first year's chain value is not
+        used (it links to a year outside the series).
+
+    Raises
+    ------
+    DataError
+        Years not consecutive, a missing or non-positive value, or
+        ``base_year`` outside the years.
+
+    Notes
+    -----
+    :math:`P_t = 100 \\prod_{s=t_0+1}^{t} c_s/100 \\big/ \\prod_{s=t_0+1}^{b} c_s/100`,
+    with :math:`t_0` the first year and :math:`b` the base year.
+
+    Examples
+    --------
+    >>> chain_index({2010: 103.3, 2011: 105.0, 2012: 102.0}).round(2).tolist()
+    [100.0, 105.0, 107.1]
+    """
+    series = pd.Series(index, dtype="float64")
+    try:
+        series.index = series.index.astype("int64")
+    except (TypeError, ValueError):
+        raise DataError("index must be indexed by integer years") from None
+    series = series.sort_index()
+    _check_index(series.to_numpy(), "index", series.index.to_numpy())
+    level = _chain(series, "index")
+    base = int(level.index[0]) if base_year is None else int(base_year)
+    if base not in level.index:
+        raise DataError(
+            f"base_year={base_year} is not one of the index's years "
+            f"({int(level.index[0])}..{int(level.index[-1])})"
+        )
+    return (100.0 * level / level[base]).rename(f"index_{base}=100")
 
 
 def _check_index(values: np.ndarray, arg: str, where) -> None:

@@ -11,9 +11,27 @@ Missing-value markers
 ---------------------
 Chinese yearbooks and database exports write a missing number as ``—``,
 ``——``, ``…``, ``...``, ``－``, ``-``, ``／``, ``NA`` or leave the cell blank.
-These become NaN -- never zero. Any other text in a numeric column (``12a``,
-``x``, ``12%``) raises :class:`NonNumericValueError`. Thousands separators
-(``1,234.5``) and full-width digits are accepted.
+These become NaN -- never zero -- and the count of such text markers is
+announced once with a :class:`DataQualityWarning` (a blank cell is not counted).
+Any other text in a numeric column (``12a``, ``x``) raises
+:class:`NonNumericValueError`. Thousands separators are accepted only in groups
+of three digits (``1,234,567.5``; also with the Chinese comma ``，``): ``1,5``
+or ``12,34`` is refused, never read as 15 or 1234. Full-width digits are
+accepted. A column whose every value is written as a percentage (``12.5%``) is
+read in percent (12.5) with a :class:`UnitConversionWarning` and
+``attrs["units"][column] = "%"``; a stray ``12%`` among plain numbers raises.
+
+Years, codes and totals
+-----------------------
+Calendar years must lie in ``year_range`` (1949..2100 by default): ``20010``
+or ``199`` among 2010s years are typing errors, refused. Small integer periods
+(1..T, all below 1000) are accepted as they are. Unit ids written ``320500``
+and ``320500.0`` (codes read as floats) are one unit; 12-digit statistical
+codes (统计用区划代码) ``320500000000`` become ``320500``. Rows that are totals
+or sub-totals rather than units (全市, 合计, 总计, 市区, 市辖区, 全省,
+``其中:`` sub-rows, or a prefecture/province code such as 320500 listed
+with its own counties 3205xx) are excluded with one counted
+:class:`DroppedObservationsWarning` unless ``keep_aggregates=True``.
 """
 
 from __future__ import annotations
@@ -28,12 +46,23 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import examples, require_columns, require_frame
+from policyeval.data._checks import (
+    AGGREGATE_NAMES,
+    _aggregate_mask,
+    _normalize_admin_codes,
+    _warn_aggregates,
+    check_file,
+)
+from policyeval.data.yearbook_headers import REGION_HEADERS, normalize_header
 from policyeval.exceptions import (
+    PolicyevalError,
     ArgumentTypeError,
     DataError,
+    DataQualityWarning,
     DroppedObservationsWarning,
     DuplicateObservationError,
     NonNumericValueError,
+    UnitConversionWarning,
 )
 
 __all__ = [
@@ -42,15 +71,24 @@ __all__ = [
     "to_numeric",
     "parse_year",
     "MISSING_TOKENS",
+    "AGGREGATE_NAMES",
+    "YEAR_RANGE",
+    "check_file",
 ]
 
 #: Text tokens (compared upper-case, after NFKC) read as a missing value.
-MISSING_TOKENS = frozenset({"", "NA", "N/A", "#N/A", "NAN", "NULL", "NONE", "<NA>", "NAT"})
+MISSING_TOKENS = frozenset(
+    {"", "NA", "N/A", "N.A.", "N.A", "#N/A", "NAN", "NULL", "NONE", "<NA>", "NAT"}
+)
 # A cell made only of dashes, dots, ellipses or slashes is the yearbook way of
 # writing "no data" (—, ——, …, ..., －, -, ／); after NFKC "…" is "..." and
 # "－"/"／" are "-"/"/".
 _MISSING_GLYPHS = re.compile(r"^[\-\u2010-\u2015\u2212\u2E3A\u2E3B\.\u00B7\u30FB/~]+$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Thousands separators group exactly three digits: "1,234,567.5". "1,5" (a
+# decimal comma?) or "12,34" is not a number in this form and is refused.
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_PERCENT = re.compile(r"^([+-]?(\d+(\.\d*)?|\.\d+)|[+-]?\d{1,3}(,\d{3})+(\.\d*)?)(%|‰)$")
 _YEAR = re.compile(r"^(-?\d+)(\.0+)?(年度?)?$")
 # R and numpy write infinities as Inf / inf (e.g. did2s codes never-treated rel_year = Inf).
 _INF = {"INF": np.inf, "+INF": np.inf, "INFINITY": np.inf, "-INF": -np.inf, "-INFINITY": -np.inf}
@@ -58,6 +96,10 @@ _INT_ID = re.compile(r"^[1-9]\d*$")
 _N_EXAMPLES = 3
 
 _BAD = object()  # sentinel: a value that is neither a number nor a missing marker
+
+#: Calendar years accepted by default (the PRC's statistics start in 1949).
+YEAR_RANGE = (1949, 2100)
+_FLOAT_ID = re.compile(r"^([1-9]\d*)\.0+$")
 
 
 def _parse_scalar(value: object) -> float | object:
@@ -71,7 +113,10 @@ def _parse_scalar(value: object) -> float | object:
     text = re.sub(r"\s+", "", text).replace("\u2212", "-")
     if text.upper() in MISSING_TOKENS or _MISSING_GLYPHS.match(text):
         return np.nan
-    text = text.replace(",", "")
+    if "," in text:
+        if not _GROUPED.match(text):
+            return _BAD
+        text = text.replace(",", "")
     if _NUMBER.match(text):
         return float(text)
     if text.upper() in _INF:
@@ -143,12 +188,76 @@ def _non_numeric(column, values, bad, context, idname, tname) -> NonNumericValue
     where = ""
     if context is not None:
         where = f" at {_where(context, bad, idname, tname)}"
+    shown = values[bad]
+    texts = [unicodedata.normalize("NFKC", str(v)) for v in shown]
+    hint = ""
+    if any("," in t for t in texts):
+        grouped = [repr(v) for v, t in zip(shown, texts) if "," in t]
+        hint = (f"; {examples(grouped)} use a comma that is not a thousands separator "
+                "(groups of 3 digits, as in 1,234,567) -- a decimal comma ('1,5') must be "
+                "written 1.5")
+    elif any(_PERCENT.match(re.sub(r"\s+", "", t)) for t in texts):
+        hint = ("; some values are percentages among plain numbers -- a column is read "
+                "as percent only when every value is written with %")
     return NonNumericValueError(
         f"column {column!r} has {int(bad.sum())} non-numeric value(s) "
-        f"(e.g. {examples(repr(v) for v in values[bad])}){where}; "
+        f"(e.g. {examples(repr(v) for v in shown)}){where}{hint}; "
         "missing values may be written as —, …, ..., －, -, ／, NA or left blank, "
         "anything else must be a number"
     )
+
+
+def _markers(values: pd.Series, parsed: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Cells written as a text missing marker (—, …, NA, n.a.) that became NaN; blanks excluded."""
+    arr = values.to_numpy(dtype=object)
+    out = np.zeros(len(arr), dtype=bool)
+    for k in np.flatnonzero(np.isnan(parsed) & ~bad):
+        v = arr[k]
+        out[k] = isinstance(v, str) and v.strip() != ""
+    return out
+
+
+def _marker_summary(column: str, values: pd.Series, mask: np.ndarray, where: str) -> str:
+    counts = pd.Series(values.to_numpy(dtype=object)[mask]).map(lambda v: str(v).strip()).value_counts()
+    forms = ", ".join(f"{v!r} x{n}" for v, n in counts.head(4).items())
+    return f"column {column!r}: {int(mask.sum())} ({forms}{', ...' if len(counts) > 4 else ''}; e.g. at {where})"
+
+
+def _warn_markers(parts: list[str], total: int, source: str, stacklevel: int) -> None:
+    if total:
+        warnings.warn(
+            f"{source}read {total} cell(s) written as a missing-value marker (—, …, --, NA, "
+            f"n.a.) as NaN: {'; '.join(parts)}. In some yearbooks '…' means 'less than the "
+            "smallest unit shown', not 'unknown' -- check the table's 符号说明",
+            DataQualityWarning, stacklevel=stacklevel,
+        )
+
+
+def _percent_values(values: pd.Series) -> tuple[np.ndarray, str] | None:
+    """If every non-missing value is written 'x%' (or every one 'x‰'), the numbers and the sign."""
+    arr = values.to_numpy(dtype=object)
+    out = np.full(len(arr), np.nan)
+    sign = None
+    for k, v in enumerate(arr):
+        if not isinstance(v, str):
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+                continue
+            return None
+        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", v))
+        match = _PERCENT.match(text)
+        if match is None:
+            if np.isnan(_as_float(_parse_scalar(text))) and _parse_scalar(text) is not _BAD:
+                continue  # a missing marker
+            return None
+        if sign is not None and match.group(6) != sign:
+            return None
+        sign = match.group(6)
+        out[k] = float(match.group(1).replace(",", ""))
+    return (out, sign) if sign is not None else None
+
+
+def _as_float(value) -> float:
+    return np.nan if value is _BAD else float(value)
 
 
 def _parse_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +330,34 @@ def _parse_year(value: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _years(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
+def _years(df: pd.DataFrame, idname: str, tname: str, year_range=YEAR_RANGE) -> pd.Series:
+    years = _parse_years(df, idname, tname)
+    if year_range is not None:
+        _check_year_range(years, df, idname, tname, year_range)
+    return years
+
+
+def _check_year_range(years: pd.Series, df: pd.DataFrame, idname: str, tname: str, year_range) -> None:
+    """Refuse implausible calendar years (20010, 199 among 2010s years).
+
+    A column whose values are all below 1000 in absolute value holds integer
+    periods (1..T, as in simulated and textbook panels) and is not checked.
+    """
+    lo, hi = year_range
+    values = years.to_numpy()
+    if not len(values) or np.abs(values).max() < 1000:
+        return
+    bad = (values < lo) | (values > hi)
+    if bad.any():
+        raise DataError(
+            f"tname={tname!r} has {int(bad.sum())} implausible year(s) "
+            f"(e.g. {examples(values[bad])} at {idname}={examples(df.loc[bad, idname])}); "
+            f"calendar years must lie in {lo}..{hi} -- a typing error such as 20010 for 2010? "
+            f"If these years are real, pass year_range=(first, last)"
+        )
+
+
+def _parse_years(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
     raw = df[tname]
     missing = raw.isna().to_numpy()
     if missing.any():
@@ -253,7 +389,8 @@ def _tidy_label(value: object) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def _ids(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
+def _ids(df: pd.DataFrame, idname: str, tname: str) -> tuple[pd.Series, dict]:
+    """The id column tidied, and ``{id: forms}`` for ids that were written in more than one form."""
     ids = df[idname]
     missing = ids.isna().to_numpy()
     if ids.dtype == object or pd.api.types.is_string_dtype(ids):
@@ -263,20 +400,33 @@ def _ids(df: pd.DataFrame, idname: str, tname: str) -> pd.Series:
             f"idname={idname!r} is missing in {int(missing.sum())} row(s) "
             f"(e.g. rows with {tname}={examples(df.loc[missing, tname])}); every row needs a unit id"
         )
+    aliases: dict = {}
     if pd.api.types.is_integer_dtype(ids):
-        return ids
-    if pd.api.types.is_float_dtype(ids):
-        if np.all(np.mod(ids.to_numpy(), 1) == 0):  # Excel stores codes as floats
-            return ids.astype("int64")
-        return ids
-    if ids.dtype == object or pd.api.types.is_string_dtype(ids):
-        text = ids.astype(object).map(_tidy_label)
+        out = ids
+    elif pd.api.types.is_float_dtype(ids):
+        if not np.all(np.mod(ids.to_numpy(), 1) == 0):
+            return ids, aliases
+        out = ids.astype("int64")  # Excel stores codes as floats
+    elif ids.dtype == object or pd.api.types.is_string_dtype(ids):
+        text = ids.astype(object).map(
+            lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else _tidy_label(v)
+        )
+        # Codes read as floats somewhere upstream ("320500.0") are the code 320500.
+        folded = text.map(lambda s: _FLOAT_ID.sub(r"\1", s))
         # Integer-like codes become int64 (GB/T 2260 codes never start with 0);
         # ids with a leading zero (stock codes like '000001') stay text.
-        if text.map(lambda s: bool(_INT_ID.match(s))).all():
-            return text.astype("int64")
-        return text.astype(ids.dtype)
-    return ids
+        if not folded.map(lambda s: bool(_INT_ID.match(s))).all():
+            return text.astype(ids.dtype), aliases
+        changed = (folded != text).to_numpy()
+        if changed.any():
+            forms = pd.DataFrame({"id": folded.to_numpy(), "raw": text.to_numpy()}).drop_duplicates()
+            for key, group in forms.groupby("id", sort=False):
+                if len(group) > 1:
+                    aliases[int(key)] = sorted(group["raw"], key=len)
+        out = folded.astype("int64")
+    else:
+        return ids, aliases
+    return _normalize_admin_codes(out, idname, aliases), aliases
 
 
 def _default_nonnegative(df: pd.DataFrame) -> list[str]:
@@ -298,6 +448,8 @@ def validate_panel(
     columns: Sequence[str] | None = None,
     numeric: Sequence[str] | None = None,
     nonnegative: Sequence[str] | None = None,
+    year_range: tuple[int, int] | None = YEAR_RANGE,
+    keep_aggregates: bool = False,
 ) -> pd.DataFrame:
     """Validate a long panel and return a clean copy sorted by (idname, tname).
 
@@ -326,6 +478,16 @@ def validate_panel(
         Columns that may not be negative. Default: columns whose name
         contains ``land``, ``area`` or ``面积`` or whose unit in
         ``df.attrs["units"]`` is an area unit.
+    year_range : (int, int) or None, default (1949, 2100)
+        Calendar years outside this range are refused (``20010``, ``199``
+        next to 2010s years). Not applied when every period is below 1000
+        (integer periods 1..T). None switches the check off.
+    keep_aggregates : bool, default False
+        Keep rows that are totals or sub-rows (全市, 合计, 总计, 市区, 市辖区,
+        全省, ``其中:`` rows in ``idname`` or a region-name column; a
+        prefecture or province code listed with its own counties). By default
+        they are excluded with one :class:`DroppedObservationsWarning` giving
+        their count and examples.
 
     Returns
     -------
@@ -346,6 +508,17 @@ def validate_panel(
         If a numeric column holds text that is not a missing marker.
     ArgumentTypeError
         If ``df`` is not a DataFrame.
+    AdminCodeError
+        12-digit codes below county level mixed with county-level codes.
+
+    Warns
+    -----
+    DroppedObservationsWarning
+        Aggregate rows excluded (count and examples).
+    DataQualityWarning
+        Text missing markers (—, …, NA, n.a.) read as NaN (count per column).
+    UnitConversionWarning
+        A column written entirely in percent (``12.5%``) read as numbers in %.
 
     Examples
     --------
@@ -367,12 +540,16 @@ def validate_panel(
     attrs = dict(df.attrs)
     out = df.copy()
     out.index = pd.RangeIndex(len(out))
-    out[idname] = _ids(out, idname, tname)
-    out[tname] = _years(out, idname, tname)
+    out[idname], aliases = _ids(out, idname, tname)
+    out[tname] = _years(out, idname, tname, year_range)
+    if not keep_aggregates:
+        out = _drop_aggregates(out, idname, stacklevel=3)
 
     others = [c for c in out.columns if c not in (idname, tname)]
     if numeric is not None:
         require_columns(out, show=None, numeric=list(numeric))
+    marker_parts, n_markers, percent_cols = [], 0, []
+    units = dict(attrs.get("units") or {})
     for col in others if numeric is None else list(numeric):
         series = out[col]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
@@ -382,6 +559,14 @@ def validate_panel(
         if numeric is None and pd.api.types.is_bool_dtype(series):
             continue
         values = series.astype(object)
+        percent = _percent_values(values)
+        if percent is not None:
+            out[col], sign = percent
+            shown = (repr(v) for v in values.dropna()
+                     if _PERCENT.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v)))))
+            percent_cols.append(f"{col!r} (e.g. {examples(shown)})")
+            units[col] = sign
+            continue
         parsed, bad = _parse_values(values)
         n_numbers = int((~np.isnan(parsed)).sum())
         if numeric is None and not (n_numbers > 0 and n_numbers >= int(bad.sum())):
@@ -389,19 +574,35 @@ def validate_panel(
             continue
         if bad.any():
             raise _non_numeric(col, values, bad, out, idname, tname)
+        marked = _markers(values, parsed, bad)
+        if marked.any():
+            n_markers += int(marked.sum())
+            marker_parts.append(_marker_summary(col, values, marked, _where(out, marked, idname, tname)))
         whole = numeric is None and np.isfinite(parsed).all() and (np.abs(parsed) < 2**53).all()
         if whole and (parsed == np.round(parsed)).all():
             out[col] = parsed.astype("int64")  # as read_csv would: codes, cohorts, 0/1 dummies
         else:
             out[col] = parsed
+    if percent_cols:
+        attrs["units"] = units
+        warnings.warn(
+            f"column(s) {', '.join(percent_cols)} are written in percent in every row; read as "
+            "numbers in percent (12.5% -> 12.5, ‰ likewise), recorded in attrs['units']",
+            UnitConversionWarning, stacklevel=2,
+        )
+    _warn_markers(marker_parts, n_markers, "", stacklevel=3)
 
     dup = out.duplicated([idname, tname], keep=False).to_numpy()
     if dup.any():
         pairs = out.loc[dup, [idname, tname]].drop_duplicates()
         shown = examples(f"({i}, {t})" for i, t in pairs.itertuples(index=False))
+        forms = [f"{i} written as {' and '.join(repr(f) for f in aliases[i])}"
+                 for i in pairs[idname] if i in aliases]
+        hint = (f"; the ids were written in two forms that are one code ({examples(forms)}), "
+                "so the file holds the same unit twice" if forms else "")
         raise DuplicateObservationError(
             f"{int(dup.sum())} rows share {len(pairs)} (idname={idname!r}, tname={tname!r}) "
-            f"pair(s), e.g. {shown}; each unit may appear once per year"
+            f"pair(s), e.g. {shown}{hint}; each unit may appear once per year"
         )
 
     check = _default_nonnegative(out) if nonnegative is None else list(nonnegative)
@@ -420,6 +621,29 @@ def validate_panel(
     out = out.sort_values([idname, tname], kind="stable").reset_index(drop=True)
     out.attrs = attrs
     return out
+
+
+def _name_columns(df: pd.DataFrame, idname: str) -> list[str]:
+    """Columns holding region names: ``idname`` if text, 地区/region-like headers, ``*_name``."""
+    cols = []
+    for col in df.columns:
+        if not isinstance(col, str):
+            continue
+        text = df[col].dtype == object or pd.api.types.is_string_dtype(df[col])
+        if text and (col == idname or normalize_header(col) in REGION_HEADERS or col.endswith("name")):
+            cols.append(col)
+    return cols
+
+
+def _drop_aggregates(df: pd.DataFrame, idname: str, stacklevel: int, source: str = "") -> pd.DataFrame:
+    ids = df[idname]
+    codes = ids.to_numpy(dtype="int64") if pd.api.types.is_integer_dtype(ids) else None
+    names = [df[c].astype(object).to_numpy() for c in _name_columns(df, idname)]
+    mask, reasons = _aggregate_mask(codes, names)
+    if not mask.any():
+        return df
+    _warn_aggregates(mask, reasons, source, stacklevel + 1)
+    return df.loc[~mask].reset_index(drop=True)
 
 
 def _clean_text(series: pd.Series, missing: np.ndarray) -> pd.Series:
@@ -448,21 +672,37 @@ def read_table(
     so codes keep leading zeros and ``"—"`` reaches the validator.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        sep = "\t" if suffix == ".tsv" else ","
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, sep=sep, encoding=detect_encoding(path, encoding)
+    if suffix not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq"):
+        if not path.exists():
+            raise FileNotFoundError(f"no such file: {str(path)!r}")
+        raise ArgumentTypeError(
+            f"cannot read {str(path)!r}: expected a .csv, .tsv, .txt, .xlsx, .xls or .parquet file"
         )
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path, sheet_name=sheet_name, dtype=object)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    raise ArgumentTypeError(
-        f"cannot read {str(path)!r}: expected a .csv, .tsv, .txt, .xlsx, .xls or .parquet file"
-    )
+    check_file(path)
+    try:
+        if suffix in (".csv", ".txt", ".tsv"):
+            sep = "\t" if suffix == ".tsv" else ","
+            df = pd.read_csv(
+                path, dtype=str, keep_default_na=False, sep=sep, encoding=detect_encoding(path, encoding)
+            )
+        elif suffix in (".xlsx", ".xlsm", ".xls"):
+            df = pd.read_excel(path, sheet_name=sheet_name, dtype=object)
+        else:
+            df = pd.read_parquet(path)
+    except (PolicyevalError, ImportError, KeyError):
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{str(path)!r} holds no table (no header line; only blank lines)") from None
+    except Exception as err:  # a parser's own error: corrupt file
+        raise DataError(f"cannot read {str(path)!r}: {type(err).__name__}: {err}") from err
+    if not len(df.columns):
+        raise DataError(f"{str(path)!r} holds no columns")
+    if not len(df):
+        raise DataError(
+            f"{str(path)!r} has a header ({examples((repr(c) for c in df.columns), 6)}) but no data rows"
+        )
+    return df
 
 
 def detect_encoding(path: str | Path, encoding: str | None = None) -> str:
@@ -496,6 +736,8 @@ def read_panel(
     nonnegative: Sequence[str] | None = None,
     sheet_name: str | int = 0,
     encoding: str | None = None,
+    year_range: tuple[int, int] | None = YEAR_RANGE,
+    keep_aggregates: bool = False,
 ) -> pd.DataFrame:
     """Load a long panel (one row per unit and year) and validate it.
 
@@ -514,6 +756,10 @@ def read_panel(
         Excel sheet to read.
     encoding : str, optional
         CSV encoding; detected when omitted.
+    year_range, keep_aggregates : optional
+        See :func:`validate_panel`: implausible calendar years are refused,
+        total rows (全市, 合计, a prefecture code above its counties) excluded
+        with a counted warning unless ``keep_aggregates=True``.
 
     Returns
     -------
@@ -527,13 +773,19 @@ def read_panel(
         See :func:`validate_panel`.
     FileNotFoundError
         If the path does not exist.
+    DataError
+        An empty, header-only, corrupt or password-protected file (the message
+        names the path).
     ArgumentTypeError
         For an unsupported file type.
 
     Warns
     -----
     DroppedObservationsWarning
-        When completely empty rows of a file are dropped (count given).
+        When completely empty rows of a file are dropped, or aggregate rows
+        excluded (count given).
+    DataQualityWarning, UnitConversionWarning
+        See :func:`validate_panel`.
 
     Examples
     --------
@@ -553,7 +805,8 @@ def read_panel(
             f"got {type(path_or_frame).__name__}"
         )
     return validate_panel(
-        df, idname, tname, columns=columns, numeric=numeric, nonnegative=nonnegative
+        df, idname, tname, columns=columns, numeric=numeric, nonnegative=nonnegative,
+        year_range=year_range, keep_aggregates=keep_aggregates,
     )
 
 

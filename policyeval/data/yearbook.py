@@ -47,10 +47,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from policyeval.data._checks import _aggregate_mask, _warn_aggregates, check_file
 from policyeval.data.panel import (
     _BAD,
+    _PERCENT,
+    _markers,
+    _marker_summary,
     _parse_scalar,
+    _parse_values,
+    _percent_values,
     _tidy_label,
+    _warn_markers,
+    _where,
     detect_encoding,
     parse_year,
     to_numeric,
@@ -77,12 +85,15 @@ from policyeval.data.yearbook_headers import (
 )
 from policyeval.data.yearbook_headers import lookup_header as _lookup
 from policyeval.exceptions import (
+    AdminCodeError,
     ArgumentTypeError,
     DataError,
+    DataQualityWarning,
     DroppedObservationsWarning,
     DuplicateObservationError,
     NonNumericValueError,
     UnitParseError,
+    UnitConversionWarning,
 )
 
 __all__ = ["read_yearbook", "register_header", "HEADERS", "HeaderSpec", "KINDS"]
@@ -91,6 +102,12 @@ _FOOTNOTE = re.compile(
     r"^(注|说明|资料来源|数据来源|来源|备注|附注|note|source|\*|[\u2460-\u2473])", re.IGNORECASE
 )
 _TABLE_UNIT = re.compile(r"^(?:计量)?单位[:：](.+)$")
+# Words with which a yearbook announces that a series changes definition or
+# coverage (a statistical break): 口径 (scope), 调整 (adjusted), 不可比 (not
+# comparable), 统计范围 (coverage).
+_BREAK = re.compile(r"口径|调整|不可比|统计范围")
+NOTE_HEADERS = {normalize_header(k) for k in ("备注", "注", "附注", "注释", "说明", "note", "notes", "remark", "remarks")}
+_MARKER = "\0markers\0"  # prefix of the per-column raw missing-marker texts carried to _assemble
 
 
 # --------------------------------------------------------------------------- reading raw grids
@@ -134,6 +151,8 @@ class _Table:
     dropped: int
     layout: str
     ignored: list
+    breaks: list
+    percent: list
 
 
 def _find_header(grid: pd.DataFrame, region_column: str | None, where: str) -> int:
@@ -191,9 +210,30 @@ def _parse_code(cell: object, where: str) -> int | None:
     text = _text(cell)
     if not text:
         return None
-    if not re.fullmatch(r"\d{6}(\d{6})?", text):
+    # "320500.0": a code that went through a float somewhere (Excel, pandas) is the code 320500.
+    match = re.fullmatch(r"(\d{6}(?:\d{6})?)(?:\.0+)?", text)
+    if match is None:
         raise DataError(f"{where}: region code {str(cell)!r} is not a 6- or 12-digit code")
-    return int(text)
+    return int(match.group(1))
+
+
+def _six_digit(code: int | None, region: str | None, where: str) -> int | None:
+    """A 12-digit statistical code (统计用区划代码) as its 6-digit GB/T 2260 code.
+
+    ``320500000000`` is the prefecture 320500. A 12-digit code whose last six
+    digits are not zeros is a township or village: cutting it would merge it
+    into its county, so it is refused.
+    """
+    if code is None or code < 10**11:
+        return code
+    if code % 10**6 == 0:
+        return code // 10**6
+    raise AdminCodeError(
+        f"{where}: region {region!r} has the 12-digit statistical code {code}, which is below "
+        f"county level (its last six digits {code % 10**6:06d} are not zeros); its 6-digit form "
+        f"{code // 10**6} would merge it into its county. read_yearbook reads tables of counties, "
+        "prefectures and provinces (6-digit GB/T 2260 codes)"
+    )
 
 
 def _read_table(
@@ -227,6 +267,8 @@ def _read_table(
             roles[j] = ("code",)
         elif k in YEAR_HEADERS:
             roles[j] = ("year",)
+        elif k in NOTE_HEADERS:
+            roles[j] = ("note",)
         else:
             name, unit = split_header(h)
             y = parse_year(name, calendar=True)
@@ -324,10 +366,25 @@ def _read_table(
                     ) from None
             start += 1
 
+    # Columns whose every number is written "12.5%" (or "3.2‰") carry their unit in the cells.
+    cell_units: dict[int, Unit] = {}
+    for j in inds:
+        cells = [_text(grid.iat[i, j]) for i in range(start, len(grid)) if not _blank(grid.iat[i, j])]
+        signs = {m.group(6) for m in (_PERCENT.match(c) for c in cells) if m}
+        if len(signs) == 1 and not any(np.isfinite(_as_number(c)) for c in cells):
+            cell_units[j] = parse_unit(signs.pop())
+
     # Resolve one unit per indicator column.
     units: dict[int, Unit] = {}
     for j, (_, spec, head_unit, label) in inds.items():
-        candidates = [u for u in (head_unit, row_units.get(j)) if u is not None]
+        if j in cell_units and any(u is not None and u.symbol != cell_units[j].symbol
+                                   for u in (head_unit, row_units.get(j))):
+            stated = next(u for u in (head_unit, row_units.get(j)) if u is not None)
+            raise UnitParseError(
+                f"{where}: column {label!r} is written in {cell_units[j]} in its cells but its "
+                f"header or units row states {stated}"
+            )
+        candidates = [u for u in (head_unit, row_units.get(j), cell_units.get(j)) if u is not None]
         if len({u.symbol for u in candidates}) > 1:
             raise UnitParseError(
                 f"{where}: column {label!r} states two units ({candidates[0]} in the header, "
@@ -365,6 +422,10 @@ def _read_table(
 
     # Data rows, footnotes and blank rows.
     id_cols = [j for j, r in roles.items() if r[0] in ("region", "code", "year")]
+    note_cols = [j for j, r in roles.items() if r[0] == "note"]
+    # Text above the header (title, 单位 line) may announce a break too: "(2016年起口径调整)".
+    above = [_text(v) for i in range(hrow) for v in grid.iloc[i] if not _blank(v)]
+    breaks: list[str] = [f"[{where}] {t}" for t in above if _BREAK.search(t)]
     footnotes: list[str] = []
     dropped = 0
     records: list[dict] = []
@@ -387,16 +448,33 @@ def _read_table(
             dropped += int(values_present)
             continue
         records.append(_record(row, roles, inds, year, where))
+        for j in note_cols:
+            if not _blank(row.iat[j]):
+                label = " ".join(_text(row.iat[k]) for k in id_cols if roles[k][0] != "year")
+                footnotes.append(f"[{where}] {label}: {_text(row.iat[j])}")
+    breaks += [t for t in footnotes if _BREAK.search(t)]
 
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     if layout == "years_in_columns" and records:
         frame = _melt_years(frame, inds)
     label_of = {}
+    percent: list[str] = []
     for j, (_, spec, _, label) in inds.items():
         header_map[label] = spec.canonical
         label_of[j] = spec.canonical
         col = spec.canonical
+        if col in frame and j in cell_units and not pd.api.types.is_numeric_dtype(frame[col]):
+            found = _percent_values(frame[col].astype(object))
+            if found is not None:
+                percent.append(f"{label!r} (e.g. {frame[col].dropna().iloc[0]!r})")
+                frame[col] = found[0]
+                continue
         if col in frame and not pd.api.types.is_numeric_dtype(frame[col]):
+            values = frame[col].astype(object)
+            parsed, bad = _parse_values(values)
+            marked = _markers(values, parsed, bad)
+            if marked.any():
+                frame[_MARKER + col] = values.where(marked, None)
             try:
                 frame[col] = to_numeric(frame[col], col, context=frame, idname="region", tname="year")
             except NonNumericValueError as err:
@@ -414,12 +492,22 @@ def _read_table(
             conversions.append({"column": col, "from_unit": unit.symbol, "to_unit": dst.symbol, "factor": factor})
         out_units[col] = dst.symbol
     ignored = unknown if unknown_headers == "ignore" else []
-    return _Table(frame, header_map, out_units, conversions, footnotes, dropped, layout, ignored)
+    return _Table(frame, header_map, out_units, conversions, footnotes, dropped, layout, ignored,
+                  breaks, percent)
+
+
+def _as_number(text: str) -> float:
+    parsed = _parse_scalar(text)
+    return np.nan if parsed is _BAD else float(parsed)
 
 
 def _num(value: object) -> float:
+    """A cell as a number (percent cells included), NaN for markers and text."""
     parsed = _parse_scalar(value)
-    return np.nan if parsed is _BAD else float(parsed)
+    if parsed is _BAD:
+        match = _PERCENT.match(_text(value))
+        return float(match.group(1).replace(",", "")) if match else np.nan
+    return float(parsed)
 
 
 def _record(row, roles, inds, year, where) -> dict:
@@ -433,6 +521,8 @@ def _record(row, roles, inds, year, where) -> dict:
             column_code = _parse_code(cell, where)
         elif role[0] == "year":
             rec["year"] = None if _blank(cell) else cell
+    name_code = _six_digit(name_code, rec["region"], where)
+    column_code = _six_digit(column_code, rec["region"], where)
     if name_code is not None and column_code is not None and name_code != column_code:
         raise DataError(
             f"{where}: region {rec['region']!r} has code {name_code} in its name cell but "
@@ -473,6 +563,8 @@ def read_yearbook(
     unknown_headers: str = "raise",
     region_column: str | None = None,
     encoding: str | None = None,
+    keep_aggregates: bool = False,
+    year_range: tuple[int, int] | None = (1949, 2100),
 ) -> pd.DataFrame:
     r"""Read a wide statistical-yearbook table (Excel or CSV) into a long panel.
 
@@ -512,6 +604,16 @@ def read_yearbook(
         Header of the region column if it is not a usual one (地区, 区域, 县(市、区), ...).
     encoding : str, optional
         CSV encoding; detected when omitted.
+    keep_aggregates : bool, default False
+        Keep rows that are totals or sub-rows rather than regions: 全市, 合计,
+        总计, 市区, 市辖区, 全省 (and ``苏州市区``, ``全省合计``...), rows starting
+        with ``其中:``, and a prefecture or province code (320500, 320000)
+        listed above its own counties (3205xx). By default they are excluded
+        with one counted warning and listed in ``attrs["excluded_aggregates"]``.
+        A prefecture listed by name only (苏州市 without a code) cannot be told
+        from a prefecture-level table and is kept.
+    year_range : (int, int) or None, default (1949, 2100)
+        Years outside it (``20010``) are refused; None switches the check off.
 
     Returns
     -------
@@ -521,7 +623,9 @@ def read_yearbook(
         region and year. ``attrs`` hold ``units`` ({column: unit}),
         ``conversions`` (list of {column, from_unit, to_unit, factor, year}),
         ``header_map`` ({header as printed: canonical}), ``footnotes``
-        (text of removed note rows), ``skipped_sheets``, ``layout``,
+        (text of removed note rows and of a 备注 column), ``breaks`` (notes
+        announcing a statistical break), ``excluded_aggregates``,
+        ``skipped_sheets``, ``layout``,
         ``source`` and ``idname`` (``region_code`` if every row has a code,
         else ``region``).
 
@@ -531,7 +635,12 @@ def read_yearbook(
         Unknown unit, a unit of the wrong kind, or no unit where one is needed.
     DataError
         No header row, unknown headers (``unknown_headers="raise"``), no year,
-        ambiguous years, conflicting codes.
+        ambiguous or implausible years (outside 1949..2100), conflicting codes;
+        an empty, header-only, corrupt or password-protected file (the message
+        names the path).
+    AdminCodeError
+        A 12-digit statistical code below county level (its last six digits
+        not zeros). ``320500000000`` and ``320500.0`` are read as 320500.
     NonNumericValueError, DuplicateObservationError
         From :func:`policyeval.data.validate_panel`.
 
@@ -539,7 +648,14 @@ def read_yearbook(
     -----
     DroppedObservationsWarning
         When rows under a footnote, or rows without a region, hold numbers
-        (they look like data but cannot be placed); count given.
+        (they look like data but cannot be placed), or aggregate rows are
+        excluded; count given.
+    DataQualityWarning
+        A footnote, title or 备注 cell announces a statistical break (口径,
+        调整, 不可比, 统计范围), quoted; or text missing markers (—, …, NA)
+        were read as NaN, counted per column.
+    UnitConversionWarning
+        A column written entirely in percent (``12.5%``) read as numbers in %.
 
     Notes
     -----
@@ -598,12 +714,11 @@ def read_yearbook(
             if sheet_year is not None:
                 conv["year"] = sheet_year
         tables.append(tab)
-    return _assemble(tables, path, skipped, layout, grids)
+    return _assemble(tables, path, skipped, layout, grids, keep_aggregates, year_range)
 
 
 def _grids(path: Path, layout: str, sheet_name, encoding):
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    check_file(path)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
         if layout == "sheets":
@@ -611,7 +726,14 @@ def _grids(path: Path, layout: str, sheet_name, encoding):
         return [(path.name, None, _csv_grid(path, encoding))], []
     if suffix not in (".xlsx", ".xlsm", ".xls"):
         raise ArgumentTypeError(f"cannot read {str(path)!r}: expected .xlsx, .xls or .csv")
-    book = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+    try:
+        book = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+    except ImportError:
+        raise
+    except Exception as err:  # the Excel reader's own error: a corrupt workbook
+        raise DataError(f"cannot read {str(path)!r}: {type(err).__name__}: {err}") from err
+    if not book or all(sheet.empty for sheet in book.values()):
+        raise DataError(f"{str(path)!r}: the workbook has no cells with data")
     by_year = {name: parse_year(name, calendar=True) for name in book}
     year_sheets = [n for n, y in by_year.items() if y is not None]
     if layout == "sheets" or (layout == "auto" and sheet_name is None and year_sheets):
@@ -635,11 +757,33 @@ def _grids(path: Path, layout: str, sheet_name, encoding):
     return [(f"{path.name}[{name}]", None, book[name])], []
 
 
-def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grids) -> pd.DataFrame:
+def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grids,
+              keep_aggregates: bool = False, year_range=(1949, 2100)) -> pd.DataFrame:
     frames = [t.frame for t in tables if len(t.frame)]
     if not frames:
-        raise DataError(f"{path.name!r}: no data rows found under the header")
+        raise DataError(f"{str(path)!r}: no data rows found under the header (an empty or header-only table)")
     df = pd.concat(frames, ignore_index=True, sort=False)
+    excluded: list[str] = []
+    if not keep_aggregates:
+        mask, reasons = _aggregate_mask(
+            df["region_code"].to_numpy(dtype=object), [df["region"].to_numpy(dtype=object)]
+        )
+        if mask.any():
+            _warn_aggregates(mask, reasons, f"{path.name!r}: ", stacklevel=4)
+            excluded = [r for r, m in zip(reasons, mask) if m]
+            df = df.loc[~mask].reset_index(drop=True)
+            if not len(df):
+                raise DataError(f"{str(path)!r}: every data row is a total or sub-row; pass keep_aggregates=True")
+    marker_cols = [c for c in df.columns if isinstance(c, str) and c.startswith(_MARKER)]
+    parts, n_markers = [], 0
+    for c in marker_cols:
+        raw = df[c].astype(object)
+        mask = raw.notna().to_numpy()
+        if mask.any():
+            n_markers += int(mask.sum())
+            parts.append(_marker_summary(c[len(_MARKER):], raw, mask, _where(df, mask, "region", "year")))
+    df = df.drop(columns=marker_cols)
+    _warn_markers(parts, n_markers, f"{path.name!r}: ", stacklevel=4)
     missing_year = df["year"].isna().to_numpy()
     if missing_year.any():
         raise DataError(
@@ -662,13 +806,16 @@ def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grid
         idname = "region"
     df["region"] = df["region"].astype(object)
     try:
-        out = validate_panel(df, idname, "year", numeric=measure_cols, nonnegative=None)
+        out = validate_panel(df, idname, "year", numeric=measure_cols, nonnegative=None,
+                             keep_aggregates=True, year_range=year_range)
     except DuplicateObservationError as err:
         hint = "" if idname == "region_code" else (
             " (regions are identified by name because the table has no codes; names such as "
             "鼓楼区 repeat across cities -- add a 代码 column)"
         )
         raise DuplicateObservationError(f"{path.name!r}: {err}{hint}") from None
+    except DataError as err:
+        raise type(err)(f"{path.name!r}: {err}") from None
     units, conversions, header_map, notes, dropped = {}, [], {}, [], 0
     for t in tables:
         units.update(t.units)
@@ -682,6 +829,23 @@ def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grid
             "or have no region name; see attrs['footnotes']",
             DroppedObservationsWarning, stacklevel=3,
         )
+    breaks = [b for t in tables for b in t.breaks]
+    if breaks:
+        words = sorted({w for b in breaks for w in _BREAK.findall(b)})
+        warnings.warn(
+            f"{path.name!r}: {len(breaks)} note(s) announce a statistical break "
+            f"({', '.join(words)}): {'; '.join(repr(b) for b in breaks[:3])}"
+            f"{'; ...' if len(breaks) > 3 else ''}. Values on either side of the change may not be "
+            "comparable; check the definition before using those years together",
+            DataQualityWarning, stacklevel=3,
+        )
+    percent = [p for t in tables for p in t.percent]
+    if percent:
+        warnings.warn(
+            f"{path.name!r}: column(s) {', '.join(dict.fromkeys(percent))} are written in percent in "
+            "every row; read as numbers in percent (12.5% -> 12.5), unit '%' in attrs['units']",
+            UnitConversionWarning, stacklevel=3,
+        )
     layouts = "sheets" if any(g[1] is not None for g in grids) else tables[0].layout
     out.attrs = {
         "source": str(path),
@@ -693,5 +857,7 @@ def _assemble(tables: list[_Table], path: Path, skipped: list, layout: str, grid
         "footnotes": notes,
         "skipped_sheets": skipped,
         "ignored_columns": sorted({c for t in tables for c in t.ignored}),
+        "excluded_aggregates": excluded,
+        "breaks": breaks,
     }
     return out
