@@ -30,6 +30,9 @@ __all__ = [
     "TreatmentTimingError",
     "EstimationError",
     "ArgumentTypeError",
+    "ArgumentValueError",
+    "UnknownTermError",
+    "SolverError",
     "MissingDependencyError",
     "PolicyevalWarning",
     "DroppedObservationsWarning",
@@ -92,6 +95,25 @@ class EstimationError(PolicyevalError, ValueError):
 
 class ArgumentTypeError(PolicyevalError, TypeError):
     """An argument has the wrong type."""
+
+
+class ArgumentValueError(PolicyevalError, ValueError):
+    """An argument has the right type but a value the function does not accept.
+
+    Options are checked when an estimator is built and again in ``fit()``, so
+    an attribute changed after construction is caught too.
+    """
+
+
+class UnknownTermError(PolicyevalError, KeyError):
+    """A coefficient (term) named by an argument is not in the model."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class SolverError(EstimationError, RuntimeError):
+    """A numerical solver (linear program, optimiser) failed to produce an answer."""
 
 
 class MissingDependencyError(PolicyevalError, ImportError):
