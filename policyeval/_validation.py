@@ -686,12 +686,18 @@ def require_option(value, argument: str, allowed) -> None:
     >>> require_option("bogus", "control_group", ("never_treated", "not_yet_treated"))
     Traceback (most recent call last):
     ...
-    policyeval.exceptions.ArgumentValueError: control_group='bogus' must be one of 'never_treated', 'not_yet_treated'
+    policyeval.exceptions.ArgumentValueError: control_group='bogus' must be 'never_treated' or 'not_yet_treated'
+    >>> require_option("x", "method", ("dr", "ipw", "reg"))
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ArgumentValueError: method='x' must be one of 'dr', 'ipw', 'reg'
     """
     try:
         ok = value in allowed
     except TypeError:
         ok = False
     if not ok:
-        raise ArgumentValueError(
-            f"{argument}={value!r} must be one of {', '.join(repr(a) for a in allowed)}")
+        names = [repr(a) for a in allowed]
+        choice = (f"be {names[0]} or {names[1]}" if len(names) == 2
+                  else f"be one of {', '.join(names)}")
+        raise ArgumentValueError(f"{argument}={value!r} must {choice}")

@@ -371,7 +371,7 @@ def _rebuild_design(result, data: pd.DataFrame, cluster: str) -> _Design:
             data, yname=spec["yname"], tname=spec["tname"], idname=spec["idname"],
             gname=spec.get("gname"), regressors=[treatment] if treatment else [],
             covariates=spec.get("covariates"), weights=spec.get("weights"),
-            cluster=[cluster], vcov="cluster",
+            cluster=[cluster], vcov="cluster", estimator=None,
         )
     if is_event:
         treated = panel.cohort > 0
