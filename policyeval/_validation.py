@@ -601,19 +601,21 @@ def check_clusters(n_clusters: int, cluster, *, estimator: str = "this estimator
             f"{label} has only {n_clusters} clusters (fewer than {MIN_CLUSTERS}); cluster-robust "
             f"standard errors and t-tests from {estimator} over-reject with so few clusters "
             "(see docs/montecarlo_few_clusters.md). Test with "
-            f"policyeval.inference.wild_bootstrap.wild_cluster_bootstrap{webb} (Webb weights "
-            "for fewer than about 12 clusters).",
+            f"policyeval.inference.wild_bootstrap.wild_cluster_bootstrap{webb} (TWFE / "
+            "EventStudy; Webb weights for fewer than about 12 clusters) or with "
+            "policyeval.inference.randomization.randomization_inference.",
             EstimationWarning, stacklevel=stacklevel,
         )
 
 
 def check_draws(n, argument: str = "n_bootstrap", *, allow_zero: bool = False,
-                stacklevel: int = 3) -> int:
+                warn: bool = True, stacklevel: int = 3) -> int:
     """Validate a number of random bootstrap / permutation draws.
 
     Refuses fewer than :data:`MIN_DRAWS` (99) and warns below
     :data:`RECOMMENDED_DRAWS` (399); see those constants for the reasons.
-    ``allow_zero`` accepts 0 (meaning "no bootstrap").
+    ``allow_zero`` accepts 0 (meaning "no bootstrap"); ``warn=False`` only
+    refuses (for a constructor, when ``fit()`` warns later).
 
     Raises
     ------
@@ -645,7 +647,7 @@ def check_draws(n, argument: str = "n_bootstrap", *, allow_zero: bool = False,
             f"1% tests depend on a handful of draws; use at least {MIN_DRAWS} (999 or more for "
             "a paper)"
         )
-    if n < RECOMMENDED_DRAWS:
+    if warn and n < RECOMMENDED_DRAWS:
         warnings.warn(
             f"{argument}={n} draws: p-values move in steps of about 1/{n} and a 5% test loses "
             f"power to the randomness of the draws; use at least {RECOMMENDED_DRAWS} "

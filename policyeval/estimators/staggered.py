@@ -28,8 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from policyeval._validation import column_list
-from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
+from policyeval._validation import check_clusters, check_draws, column_list, require_option
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    EstimationError,
+    EstimationWarning,
+)
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
 from policyeval.inference.influence import BlockInfluence, CohortInfluence
@@ -157,34 +162,38 @@ class CallawaySantAnna:
                  allow_unbalanced_panel: bool = False, n_bootstrap: int = 0,
                  bootstrap_weights: str = "rademacher", random_state=None, level: float = 0.95,
                  trim_level: float = 0.995, progress: bool = True) -> None:
-        if control_group not in _CONTROL:
-            raise ValueError(f"control_group={control_group!r} must be one of {_CONTROL}")
-        if method not in _METHODS:
-            raise ValueError(f"method={method!r} must be one of {_METHODS}")
-        if base_period not in _BASE:
-            raise ValueError(f"base_period={base_period!r} must be one of {_BASE}")
-        if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
-            raise ArgumentTypeError(f"anticipation={anticipation!r} must be a non-negative integer")
-        if not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0 or n_bootstrap == 1:
-            raise ValueError(f"n_bootstrap={n_bootstrap!r} must be 0 (analytic) or an integer >= 2")
-        if bootstrap_weights not in ("rademacher", "mammen"):
-            raise ValueError(f"bootstrap_weights={bootstrap_weights!r} must be 'rademacher' or 'mammen'")
-        if not 0 < level < 1:
-            raise ValueError(f"level={level!r} must lie strictly between 0 and 1")
-        if not 0.5 < trim_level <= 1:
-            raise ValueError(f"trim_level={trim_level!r} must lie in (0.5, 1]")
         self.control_group = control_group
         self.method = method
         self.base_period = base_period
-        self.anticipation = int(anticipation)
-        self.panel = bool(panel)
-        self.allow_unbalanced_panel = bool(allow_unbalanced_panel)
-        self.n_bootstrap = int(n_bootstrap)
+        self.anticipation = anticipation
+        self.n_bootstrap = n_bootstrap
         self.bootstrap_weights = bootstrap_weights
-        self.random_state = random_state
         self.level = level
         self.trim_level = trim_level
+        self._check_options(warn=False)
+        self.anticipation = int(anticipation)
+        self.n_bootstrap = int(n_bootstrap)
+        self.panel = bool(panel)
+        self.allow_unbalanced_panel = bool(allow_unbalanced_panel)
+        self.random_state = random_state
         self.progress = progress
+
+    def _check_options(self, warn: bool = True) -> None:
+        """Validate the options; run by ``__init__`` and again by ``fit()``."""
+        require_option(self.control_group, "control_group", _CONTROL)
+        require_option(self.method, "method", _METHODS)
+        require_option(self.base_period, "base_period", _BASE)
+        a = self.anticipation
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 0:
+            raise ArgumentTypeError(f"anticipation={a!r} must be a non-negative integer")
+        check_draws(self.n_bootstrap, "n_bootstrap", allow_zero=True, warn=warn, stacklevel=4)
+        require_option(self.bootstrap_weights, "bootstrap_weights", ("rademacher", "mammen"))
+        if isinstance(self.level, bool) or not isinstance(self.level, (int, float)) \
+                or not 0 < self.level < 1:
+            raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
+        tl = self.trim_level
+        if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not 0.5 < tl <= 1:
+            raise ArgumentValueError(f"trim_level={tl!r} must lie in (0.5, 1]")
 
     def __repr__(self) -> str:
         return (f"CallawaySantAnna(control_group={self.control_group!r}, method={self.method!r}, "
@@ -233,6 +242,7 @@ class CallawaySantAnna:
             No never-treated units with ``control_group="never_treated"``,
             a cohort too small for the covariates, collinear covariates.
         """
+        self._check_options(warn=False)   # the bootstrap itself warns about few draws
         if gname is None:
             raise ArgumentTypeError("gname is required: the column with the first treated period")
         if self.panel and idname is None:
@@ -247,6 +257,10 @@ class CallawaySantAnna:
                     weights=weights, cluster=cluster, panel=self.panel,
                     allow_unbalanced_panel=self.allow_unbalanced_panel,
                     control_group=self.control_group, anticipation=self.anticipation)
+        check_clusters(d.n_clusters, cluster if cluster is not None else
+                       (f"cluster=idname={idname!r} (the default)" if idname is not None
+                        else "cluster=None (each observation its own cluster)"),
+                       estimator="CallawaySantAnna")
         if covs and not d.panel and self.method == "dr_imp":
             raise EstimationError("method='dr_imp' is for panel data; with repeated cross-sections use "
                                   "method='dr', 'ipw' or 'reg'")
