@@ -47,6 +47,37 @@ _METHODS = ("dr", "ipw", "reg", "dr_imp")
 _BASE = ("varying", "universal")
 
 
+class _no_raw_linalg:
+    """Turn a :class:`numpy.linalg.LinAlgError` from a cell's nuisance models into an
+    :class:`EstimationError` naming the cell and the covariates."""
+
+    def __init__(self, where: str, covs: list) -> None:
+        self.where, self.covs = where, covs
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        if kind is not None and issubclass(kind, np.linalg.LinAlgError):
+            raise EstimationError(
+                f"{self.where}: the outcome regression / propensity score design on covariates "
+                f"{self.covs} is singular ({err}); a covariate is (nearly) constant or collinear "
+                "among these units. Drop it or merge cohorts.") from err
+        return False
+
+
+def _warn_overlap(notes: list, n_fits: int, method: str) -> None:
+    """One warning for all propensity-score fits with poor overlap (first three shown)."""
+    if not notes:
+        return
+    shown = " | ".join(notes[:3]) + (" | ..." if len(notes) > 3 else "")
+    warnings.warn(
+        f"poor overlap in {len(notes)} of {n_fits} propensity-score fits (method={method!r}); "
+        f"the ATT(g,t) there rest on few, heavily weighted controls: {shown}. Check the "
+        "covariate balance, restrict to common support, or compare with method='reg'.",
+        EstimationWarning, stacklevel=4)
+
+
 class CallawaySantAnna:
     """Group-time ATTs for staggered adoption (Callaway & Sant'Anna 2021).
 
@@ -438,6 +469,7 @@ class CallawaySantAnna:
             elif n_t[j] and n_c[j]:
                 batches.setdefault((cg, tuple(ctrl), None if time_invariant else b), []).append(j)
         blocks = []
+        overlap: list[str] = []
         for (cg, ctrl, _), js in batches.items():
             rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]))
             D = (cohort[rows] == cg).astype(float)
@@ -451,10 +483,15 @@ class CallawaySantAnna:
             bs = [cells[j][2] for j in js]
             Ysub = Y[rows]
             DY = Ysub[:, ts] - Ysub[:, bs]
-            att, inf = att_panel_batch(DY, D, X, w[rows], self.method, self.trim_level)
+            where = (f"cohort {g:g} vs its {int((D == 0).sum())} controls{base} (ATT(g,t) for "
+                     f"t = {', '.join(str(d.periods[t]) for t in ts[:4])}{', ...' if len(ts) > 4 else ''})")
+            with _no_raw_linalg(where, covs):
+                att, inf = att_panel_batch(DY, D, X, w[rows], self.method, self.trim_level,
+                                           where=where, names=covs, notes=overlap)
             inf *= n / len(rows)
             est[js] = att
             blocks.append((rows, np.asarray(js), inf))
+        _warn_overlap(overlap, len(batches), self.method)
         infl = BlockInfluence(n, k, blocks, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
         return est, infl, n_t, n_c
 
@@ -472,6 +509,8 @@ class CallawaySantAnna:
         n_t = np.zeros(k, dtype=np.int64)
         n_c = np.zeros(k, dtype=np.int64)
         blocks = []
+        overlap: list[str] = []
+        n_fits = 0
         for j, (g, ti, b, _) in enumerate(cells):
             cg = int(np.searchsorted(cohort_values, g))
             ctrl = np.flatnonzero(self._controls(cohort_values, g, d.periods, ti, b))
@@ -495,9 +534,14 @@ class CallawaySantAnna:
                 check_design(X[(D == 0) & (post == p)], covs, f"controls of cohort {g:g} in period {label}")
                 if self.method == "dr":
                     check_design(X[(D == 1) & (post == p)], covs, f"cohort {g:g} in period {label}")
-            att, inf = att_rc(y[rows], post, D, X, w[rows], self.method, self.trim_level)
+            where = f"ATT(g={g:g}, t={d.periods[ti]}) (base period {d.periods[b]})"
+            with _no_raw_linalg(where, covs):
+                att, inf = att_rc(y[rows], post, D, X, w[rows], self.method, self.trim_level,
+                                  where=where, names=covs, notes=overlap)
+            n_fits += 1
             est[j] = att
             blocks.append((rows, np.array([j]), (inf * (n / len(rows)))[:, None]))
+        _warn_overlap(overlap, n_fits, self.method)
         infl = BlockInfluence(n, k, blocks, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
         return est, infl, n_t, n_c
 
