@@ -19,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "PolicyevalError",
     "DataError",
+    "DataFileNotFoundError",
     "ColumnNotFoundError",
     "DuplicateObservationError",
     "NonNumericValueError",
@@ -31,6 +32,7 @@ __all__ = [
     "EstimationError",
     "ArgumentTypeError",
     "ArgumentValueError",
+    "UnknownKeyError",
     "UnknownTermError",
     "SolverError",
     "MissingDependencyError",
@@ -48,6 +50,10 @@ class PolicyevalError(Exception):
 
 class DataError(PolicyevalError, ValueError):
     """The data handed to policyeval cannot be used as it is."""
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """A data file named by an argument does not exist (also a :class:`FileNotFoundError`)."""
 
 
 class ColumnNotFoundError(PolicyevalError, KeyError):
@@ -105,11 +111,15 @@ class ArgumentValueError(PolicyevalError, ValueError):
     """
 
 
-class UnknownTermError(PolicyevalError, KeyError):
-    """A coefficient (term) named by an argument is not in the model."""
+class UnknownKeyError(PolicyevalError, KeyError):
+    """A name looked up by an argument (a term, a prefecture, ...) is not known."""
 
     def __str__(self) -> str:  # KeyError would print the message with quotes
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownTermError(UnknownKeyError):
+    """A coefficient (term) named by an argument is not in the model."""
 
 
 class SolverError(EstimationError, RuntimeError):

@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns, require_frame
+from policyeval._validation import examples, require_columns, require_finite, require_frame
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
+    DataFileNotFoundError,
     DroppedObservationsWarning,
     DuplicateObservationError,
     NonNumericValueError,
@@ -298,6 +299,7 @@ def validate_panel(
     columns: Sequence[str] | None = None,
     numeric: Sequence[str] | None = None,
     nonnegative: Sequence[str] | None = None,
+    allow_infinite: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Validate a long panel and return a clean copy sorted by (idname, tname).
 
@@ -326,6 +328,12 @@ def validate_panel(
         Columns that may not be negative. Default: columns whose name
         contains ``land``, ``area`` or ``面积`` or whose unit in
         ``df.attrs["units"]`` is an area unit.
+    allow_infinite : sequence of str, default ()
+        Numeric columns that may hold ``inf`` / ``-inf`` (e.g. a first-treated
+        period coded ``Inf`` for never treated, as R ``did`` allows). In every
+        other numeric column an infinite value, including a number too large
+        for a float such as ``1e309``, raises :class:`DataError` naming the
+        column and the units (the same rule the estimators apply).
 
     Returns
     -------
@@ -339,7 +347,7 @@ def validate_panel(
         If ``idname``, ``tname`` or a requested column is absent.
     DataError
         Missing ids or years, years that are not integers, negative values
-        in a ``nonnegative`` column.
+        in a ``nonnegative`` column, infinite values outside ``allow_infinite``.
     DuplicateObservationError
         If a (unit, year) pair occurs more than once.
     NonNumericValueError
@@ -417,6 +425,12 @@ def validate_panel(
                 "an area cannot be negative"
             )
 
+    require_columns(out, show=None, allow_infinite=list(allow_infinite))
+    ids = out[idname].to_numpy()
+    for col in others:
+        if col not in allow_infinite and pd.api.types.is_float_dtype(out[col]):
+            require_finite(out[col].to_numpy(), "column", col, ids)
+
     out = out.sort_values([idname, tname], kind="stable").reset_index(drop=True)
     out.attrs = attrs
     return out
@@ -449,7 +463,7 @@ def read_table(
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
+        raise DataFileNotFoundError(f"no such file: {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         sep = "\t" if suffix == ".tsv" else ","
@@ -496,6 +510,7 @@ def read_panel(
     nonnegative: Sequence[str] | None = None,
     sheet_name: str | int = 0,
     encoding: str | None = None,
+    allow_infinite: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Load a long panel (one row per unit and year) and validate it.
 
@@ -510,6 +525,10 @@ def read_panel(
         Columns to keep besides ``idname`` and ``tname`` (default: all).
     numeric, nonnegative : sequence of str, optional
         See :func:`validate_panel`.
+    allow_infinite : sequence of str, default ()
+        Columns that may hold ``inf`` (see :func:`validate_panel`); an infinite
+        value (or an overflow such as ``1e309``) anywhere else raises
+        :class:`DataError` naming the column and the units.
     sheet_name : str or int, default 0
         Excel sheet to read.
     encoding : str, optional
@@ -553,7 +572,8 @@ def read_panel(
             f"got {type(path_or_frame).__name__}"
         )
     return validate_panel(
-        df, idname, tname, columns=columns, numeric=numeric, nonnegative=nonnegative
+        df, idname, tname, columns=columns, numeric=numeric, nonnegative=nonnegative,
+        allow_infinite=allow_infinite,
     )
 
 

@@ -79,6 +79,7 @@ from policyeval.data.yearbook_headers import lookup_header as _lookup
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
+    DataFileNotFoundError,
     DroppedObservationsWarning,
     DuplicateObservationError,
     NonNumericValueError,
@@ -603,7 +604,7 @@ def read_yearbook(
 
 def _grids(path: Path, layout: str, sheet_name, encoding):
     if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
+        raise DataFileNotFoundError(f"no such file: {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
         if layout == "sheets":
