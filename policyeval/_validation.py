@@ -663,14 +663,14 @@ def p_value_text(p: float, n_draws: int, *, enumerated: bool = False, plus_one: 
     Examples
     --------
     >>> p_value_text(0.0, 999)
-    'p < 0.001 (no draw as extreme; resolution 1/999)'
+    'p < 0.001 = 1/999 (no draw as extreme; 999 random draws)'
     >>> p_value_text(0.125, 32, enumerated=True)
     'p = 0.125 (exact over all 32 enumerated draws; resolution 1/32)'
     """
     kind = (f"exact over all {n_draws} enumerated draws" if enumerated
             else f"{n_draws} random draws")
     if p == 0:
-        return f"p < {1 / n_draws:.3g} (no draw as extreme; resolution 1/{n_draws})"
+        return f"p < {1 / n_draws:.3g} = 1/{n_draws} (no draw as extreme; {kind})"
     if plus_one and not enumerated and p <= 1 / (n_draws + 1) + 1e-15:
         return (f"p = {p:.3g} = 1/(B+1), the smallest attainable with B = {n_draws} "
                 "(no re-assignment as extreme)")
