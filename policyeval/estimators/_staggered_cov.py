@@ -69,7 +69,7 @@ def _culprit(X, D, names, beta=None) -> tuple[str, str]:
 
     A covariate whose treated and control ranges do not overlap separates on its
     own; otherwise the one with the largest standardised logit coefficient
-    :math:`|\beta_j|\,sd(x_j)` is the likeliest cause.
+    :math:`|\\beta_j|\\,sd(x_j)` is the likeliest cause.
     """
     names = list(names or [f"x{j}" for j in range(1, X.shape[1])])
     t, c = D == 1, D == 0
@@ -163,7 +163,7 @@ def overlap_note(ps, D, w, trim_level, *, where: str = "", names=None, X=None, b
     Reports the treated units with a score at or above ``trim_level`` (no
     comparable control), the controls trimmed for the same reason (they get
     zero weight, which drops them from the comparison), and the largest
-    normalised control weight :math:`\max_i w_i \hat p_i/(1-\hat p_i)` over
+    normalised control weight :math:`\\max_i w_i \\hat p_i/(1-\\hat p_i)` over
     their sum (see :data:`MAX_WEIGHT_SHARE`).
     """
     t, c = D == 1, D == 0
