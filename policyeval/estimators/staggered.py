@@ -271,7 +271,25 @@ class CallawaySantAnna:
             or clusters varying within unit, ...
         EstimationError
             No never-treated units with ``control_group="never_treated"``,
-            a cohort too small for the covariates, collinear covariates.
+            a cohort too small for the covariates, collinear covariates, a
+            constant outcome, one cluster, or a propensity score without a
+            maximum likelihood estimate (a covariate separating a cohort from
+            its controls; the message names the cohort and the covariate).
+        DataError
+            Also: infinite outcomes, covariates or weights (e.g. ``1e309``),
+            negative or all-zero weights, dates as periods, a single period.
+        TreatmentTimingError
+            Also: a ``gname`` that is a 0/1 indicator.
+        ArgumentValueError
+            An option changed after construction to an invalid value.
+
+        Warns
+        -----
+        EstimationWarning
+            Fewer than 30 clusters (see
+            :data:`policyeval._validation.MIN_CLUSTERS`); poor overlap of a
+            propensity score (treated units beyond ``trim_level``, trimmed
+            controls, one control carrying much of the weight), once per fit.
         """
         self._check_options(warn=False)   # the bootstrap itself warns about few draws
         if gname is None:

@@ -296,7 +296,15 @@ class TWFE:
             (unless ``allow_switching_off``).
         ColumnNotFoundError, DataError, EstimationError
             For missing columns, non-integer periods, a non-binary treatment,
-            or a treatment absorbed by the fixed effects.
+            or a treatment absorbed by the fixed effects; infinite values,
+            non-positive weights, dates as periods, one period, a constant
+            outcome, a 0/1 ``gname``, one cluster.
+
+        Warns
+        -----
+        EstimationWarning
+            Fewer than 30 clusters: the message gives the count and points to
+            :func:`~policyeval.inference.wild_bootstrap.wild_cluster_bootstrap`.
         """
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
         if (treatment is None) == (gname is None):
