@@ -31,7 +31,6 @@ from policyeval.estimators._fixed_effects import (
 )
 from policyeval._validation import column_list, require_option
 from policyeval.exceptions import (
-    ArgumentTypeError,
     ArgumentValueError,
     DataError,
     DroppedObservationsWarning,
