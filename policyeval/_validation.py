@@ -15,6 +15,7 @@ them.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -22,15 +23,21 @@ import pandas as pd
 
 from policyeval.exceptions import (
     ArgumentTypeError,
+    ArgumentValueError,
     ColumnNotFoundError,
     DataError,
+    EstimationError,
+    EstimationWarning,
     NonNumericValueError,
     TreatmentTimingError,
 )
 
 __all__ = [
     "examples", "require_frame", "require_name", "require_columns", "column_list", "numeric_column",
-    "integer_periods", "constant_within", "varies_within",
+    "integer_periods", "constant_within", "varies_within", "require_finite", "require_weights",
+    "require_not_datetime", "require_two_periods", "require_not_indicator", "require_varying",
+    "check_clusters", "check_draws", "require_option", "p_value_text",
+    "MIN_CLUSTERS", "MIN_DRAWS", "RECOMMENDED_DRAWS",
 ]
 
 
@@ -344,3 +351,355 @@ def numeric_column(df: pd.DataFrame, column: str, argument: str, idname: str | N
             )
         s = conv
     return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+# --------------------------------------------------------------------------- non-finite and degenerate data
+def require_finite(values, argument: str, column: str, ids=None, *, where: str = "units") -> None:
+    """Raise :class:`DataError` if ``values`` holds ``inf`` or ``-inf``; missing values pass.
+
+    The one rule for infinite numbers, used by the loaders and every
+    estimator: an infinite outcome, covariate or weight is never dropped or
+    averaged over quietly (one ``inf`` makes every mean it enters ``inf`` or
+    ``nan``), it is refused with the column and the units that hold it. A
+    number beyond the float range (``1e309``) is read as ``inf`` and refused
+    the same way.
+
+    Parameters
+    ----------
+    values : array-like of float
+        The column, already numeric (one value per row).
+    argument, column : str
+        The argument and the column it names (``"yname"``, ``"log_gdp"``).
+    ids : array-like, optional
+        Unit id of each row; without it the message gives row positions.
+    where : str, default "units"
+        What ``ids`` are called in the message.
+
+    Raises
+    ------
+    DataError
+        ``"yname='y' has 1 infinite values (e.g. inf) in units (e.g. 7); ..."``.
+
+    Examples
+    --------
+    >>> require_finite([1.0, np.nan, 2.0], "yname", "y")
+    >>> require_finite([1.0, float("1e309"), -np.inf], "yname", "y", ids=["a", "b", "c"])
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.DataError: yname='y' has 2 infinite values (e.g. inf, -inf) in units (e.g. b, c); a number too large for a float (such as 1e309) is read as infinite. Fix or remove these values; missing values may be left as NaN.
+    """
+    v = np.asarray(values, dtype=float)
+    bad = np.isinf(v)
+    if not bad.any():
+        return
+    loc = (f"in {where} (e.g. {examples(np.asarray(ids)[bad])})" if ids is not None
+           else f"in rows (e.g. {examples(np.flatnonzero(bad))})")
+    raise DataError(
+        f"{argument}={column!r} has {int(bad.sum())} infinite values (e.g. {examples(v[bad])}) "
+        f"{loc}; a number too large for a float (such as 1e309) is read as infinite. Fix or "
+        "remove these values; missing values may be left as NaN."
+    )
+
+
+def require_weights(values, column: str, ids=None, *, argument: str = "weights",
+                    positive: bool = False) -> None:
+    """Raise :class:`DataError` unless weights are finite, non-negative and not all zero.
+
+    Missing values pass (the caller drops them with a warning).
+    ``positive=True`` refuses zero weights too (regressions that divide by
+    the weight).
+
+    Examples
+    --------
+    >>> require_weights([1.0, 0.0, 2.0], "w")
+    >>> require_weights([1.0, -2.0], "w", ids=[10, 11])
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.DataError: weights='w' has 1 negative values (e.g. -2.0) in units (e.g. 11); weights must be >= 0
+    >>> require_weights([0.0, 0.0], "w")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.DataError: weights='w' is zero in every row; at least one observation must carry weight
+    """
+    w = np.asarray(values, dtype=float)
+    require_finite(w, argument, column, ids)
+    bad = (w <= 0) if positive else (w < 0)
+    if bad.any():
+        loc = (f"in units (e.g. {examples(np.asarray(ids)[bad])})" if ids is not None
+               else f"in rows (e.g. {examples(np.flatnonzero(bad))})")
+        kind = "non-positive" if positive else "negative"
+        raise DataError(f"{argument}={column!r} has {int(bad.sum())} {kind} values "
+                        f"(e.g. {examples(w[bad])}) {loc}; weights must be "
+                        f"{'> 0' if positive else '>= 0'}")
+    known = w[~np.isnan(w)]
+    if known.size and not (known > 0).any():
+        raise DataError(f"{argument}={column!r} is zero in every row; at least one observation "
+                        "must carry weight")
+
+
+def require_not_datetime(df: pd.DataFrame, column: str, argument: str = "tname") -> None:
+    """Raise :class:`DataError` if a period column holds dates instead of integer periods.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"year": pd.to_datetime(["2001-01-01", "2002-01-01"])})
+    >>> require_not_datetime(df, "year")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.DataError: tname='year' holds dates (datetime64[...]); periods must be integers: convert to years, e.g. df['year'] = df['year'].dt.year
+    """
+    import datetime as _dt
+
+    s = df[column]
+    dated = pd.api.types.is_datetime64_any_dtype(s) or isinstance(s.dtype, pd.PeriodDtype)
+    if not dated and s.dtype == object:
+        first = s.dropna()
+        dated = len(first) > 0 and isinstance(first.iloc[0], (_dt.date, pd.Timestamp, pd.Period))
+    if dated:
+        raise DataError(
+            f"{argument}={column!r} holds dates ({s.dtype}); periods must be integers: convert "
+            f"to years, e.g. df[{column!r}] = df[{column!r}].dt.year"
+        )
+
+
+def require_two_periods(periods, argument: str, column: str) -> None:
+    """Raise :class:`DataError` when fewer than two distinct periods are left.
+
+    Examples
+    --------
+    >>> require_two_periods([2001], "tname", "year")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.DataError: tname='year' has 1 distinct period (2001); difference-in-differences needs at least two (before and after)
+    """
+    uniq = pd.unique(np.asarray(periods).ravel())
+    if len(uniq) < 2:
+        raise DataError(
+            f"{argument}={column!r} has {len(uniq)} distinct period"
+            f"{'' if len(uniq) == 1 else 's'} ({examples(uniq)}); difference-in-differences "
+            "needs at least two (before and after)"
+        )
+
+
+def require_not_indicator(g, periods, column: str, argument: str = "gname") -> None:
+    """Refuse a ``gname`` that is a 0/1 treatment dummy rather than a first treated period.
+
+    A first-treated period of 1 is only plausible when the periods
+    themselves start at or below 1; with years as periods a ``gname`` made
+    of 0s and 1s is the treatment indicator passed by mistake.
+
+    Parameters
+    ----------
+    g : array-like of float
+        ``gname`` values, 0 or missing for never treated.
+    periods : array-like
+        The time periods of the panel.
+
+    Examples
+    --------
+    >>> require_not_indicator([0, 1, 1, 0], [2001, 2002, 2001, 2002], "treat")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.TreatmentTimingError: gname='treat' holds only 0 and 1, but the periods run from 2001 to 2002: gname is the first treated period, not a 0/1 treatment indicator. Pass the first year each unit was treated (0 or missing for never treated), or give the 0/1 column as treatment= / dname= where the estimator offers it.
+    """
+    v = np.asarray(g, dtype=float)
+    known = v[np.isfinite(v)]
+    p = np.asarray(periods, dtype=float)
+    p = p[np.isfinite(p)]
+    if known.size and p.size and (known == 1).any() and np.isin(known, (0.0, 1.0)).all() \
+            and p.min() > 1:
+        raise TreatmentTimingError(
+            f"{argument}={column!r} holds only 0 and 1, but the periods run from {p.min():g} to "
+            f"{p.max():g}: gname is the first treated period, not a 0/1 treatment indicator. "
+            "Pass the first year each unit was treated (0 or missing for never treated), or "
+            "give the 0/1 column as treatment= / dname= where the estimator offers it."
+        )
+
+
+def require_varying(values, argument: str, column: str) -> None:
+    """Raise :class:`EstimationError` when an outcome takes one value in every row.
+
+    A constant outcome gives an ATT of exactly 0 with a standard error of 0,
+    which reads as a perfectly precise null; it is almost always a column
+    mix-up (a code, a constant filled in), so it is refused.
+
+    Examples
+    --------
+    >>> require_varying([3.0, 3.0, np.nan], "yname", "y")
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.EstimationError: yname='y' is constant (every non-missing value is 3.0); there is no variation to estimate an effect from. Check that yname names the outcome column.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if v.size and v.min() == v.max():
+        raise EstimationError(
+            f"{argument}={column!r} is constant (every non-missing value is {float(v[0])!r}); there is "
+            f"no variation to estimate an effect from. Check that {argument} names the outcome "
+            "column."
+        )
+
+
+# --------------------------------------------------------------------------- few clusters, few draws
+#: Below this many clusters a cluster-robust (CR1) t-test warns. The repository's
+#: own Monte Carlo (docs/montecarlo_few_clusters.md, scripts/montecarlo_few_clusters.py)
+#: finds CR1 with t(G-1) critical values rejecting a true null at 7.5-11.5% (nominal
+#: 5%) with 10 clusters even with 3-5 treated; Cameron & Miller (2015, "A practitioner's
+#: guide to cluster-robust inference", J. Human Resources 50(2), Sec. VI) place the
+#: point where few clusters bites between 20 and 50, and MacKinnon & Webb (2017, 2018)
+#: show over-rejection well beyond 20 clusters when cluster sizes or treatment shares
+#: are unequal. 30 is the lower end of where CR1 is commonly trusted: below it the
+#: wild cluster bootstrap is the recommended test.
+MIN_CLUSTERS = 30
+
+#: Fewest random bootstrap / permutation draws accepted. With B draws a p-value moves in
+#: steps of 1/B (1/(B+1) with the observed statistic counted), so B < 99 cannot resolve
+#: the 1% level and makes the 5% test depend on a handful of draws; 99 is the smallest B
+#: for which alpha * (B + 1) is an integer at both the 1% and 5% levels (Davidson &
+#: MacKinnon 2000, "Bootstrap tests: how many bootstraps?", Econometric Reviews 19(1)).
+MIN_DRAWS = 99
+#: Below this many draws a warning says the test loses power to the randomness of the
+#: draws: Davidson & MacKinnon (2000) recommend at least 399 draws for a 5% test.
+RECOMMENDED_DRAWS = 399
+
+
+def check_clusters(n_clusters: int, cluster, *, estimator: str = "this estimator",
+                   stacklevel: int = 3) -> None:
+    """Refuse one cluster; warn below :data:`MIN_CLUSTERS` clusters.
+
+    Parameters
+    ----------
+    n_clusters : int
+        Number of distinct clusters in the estimation sample.
+    cluster : str
+        The cluster column (or a description such as ``"idname='id' (the default)"``).
+    estimator : str
+        Named in the message.
+
+    Raises
+    ------
+    EstimationError
+        With fewer than 2 clusters: the cluster-robust variance is zero (or
+        undefined) by construction.
+
+    Warns
+    -----
+    EstimationWarning
+        With 2 to ``MIN_CLUSTERS - 1`` clusters, naming the count and pointing to
+        :func:`policyeval.inference.wild_bootstrap.wild_cluster_bootstrap`.
+    """
+    label = cluster if isinstance(cluster, str) and "=" in cluster else f"cluster={cluster!r}"
+    if n_clusters < 2:
+        raise EstimationError(
+            f"{label} has {n_clusters} cluster(s) in the estimation sample; {estimator} needs "
+            "at least 2 to compute cluster-robust standard errors (with one cluster the "
+            "estimated variance is zero by construction). Cluster on a finer level."
+        )
+    if n_clusters < MIN_CLUSTERS:
+        webb = " with weights='webb'" if n_clusters < 12 else ""
+        warnings.warn(
+            f"{label} has only {n_clusters} clusters (fewer than {MIN_CLUSTERS}); cluster-robust "
+            f"standard errors and t-tests from {estimator} over-reject with so few clusters "
+            "(see docs/montecarlo_few_clusters.md). Test with "
+            f"policyeval.inference.wild_bootstrap.wild_cluster_bootstrap{webb} (TWFE / "
+            "EventStudy; Webb weights for fewer than about 12 clusters) or with "
+            "policyeval.inference.randomization.randomization_inference.",
+            EstimationWarning, stacklevel=stacklevel,
+        )
+
+
+def check_draws(n, argument: str = "n_bootstrap", *, allow_zero: bool = False,
+                warn: bool = True, stacklevel: int = 3) -> int:
+    """Validate a number of random bootstrap / permutation draws.
+
+    Refuses fewer than :data:`MIN_DRAWS` (99) and warns below
+    :data:`RECOMMENDED_DRAWS` (399); see those constants for the reasons.
+    ``allow_zero`` accepts 0 (meaning "no bootstrap"); ``warn=False`` only
+    refuses (for a constructor, when ``fit()`` warns later).
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``n`` is not an integer.
+    ArgumentValueError
+        If ``0 < n < 99`` (or ``n == 0`` without ``allow_zero``, or ``n < 0``).
+
+    Examples
+    --------
+    >>> check_draws(999)
+    999
+    >>> check_draws(2)
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ArgumentValueError: n_bootstrap=2 is too few draws: p-values move in steps of 1/2 and the 5% and 1% tests depend on a handful of draws; use at least 99 (999 or more for a paper)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ArgumentTypeError(f"{argument} must be an integer, got {n!r}")
+    n = int(n)
+    if n == 0 and allow_zero:
+        return 0
+    if n < 1:
+        raise ArgumentValueError(f"{argument}={n} must be a positive integer"
+                                 + (" (or 0 for none)" if allow_zero else ""))
+    if n < MIN_DRAWS:
+        raise ArgumentValueError(
+            f"{argument}={n} is too few draws: p-values move in steps of 1/{n} and the 5% and "
+            f"1% tests depend on a handful of draws; use at least {MIN_DRAWS} (999 or more for "
+            "a paper)"
+        )
+    if warn and n < RECOMMENDED_DRAWS:
+        warnings.warn(
+            f"{argument}={n} draws: p-values move in steps of about 1/{n} and a 5% test loses "
+            f"power to the randomness of the draws; use at least {RECOMMENDED_DRAWS} "
+            "(Davidson & MacKinnon 2000), 999 or more for a paper.",
+            EstimationWarning, stacklevel=stacklevel,
+        )
+    return n
+
+
+def p_value_text(p: float, n_draws: int, *, enumerated: bool = False, plus_one: bool = False) -> str:
+    """A bootstrap / permutation p-value with its resolution, for summaries.
+
+    Examples
+    --------
+    >>> p_value_text(0.0, 999)
+    'p < 0.001 = 1/999 (no draw as extreme; 999 random draws)'
+    >>> p_value_text(0.125, 32, enumerated=True)
+    'p = 0.125 (exact over all 32 enumerated draws; resolution 1/32)'
+    """
+    kind = (f"exact over all {n_draws} enumerated draws" if enumerated
+            else f"{n_draws} random draws")
+    if p == 0:
+        return f"p < {1 / n_draws:.3g} = 1/{n_draws} (no draw as extreme; {kind})"
+    if plus_one and not enumerated and p <= 1 / (n_draws + 1) + 1e-15:
+        return (f"p = {p:.3g} = 1/(B+1), the smallest attainable with B = {n_draws} "
+                "(no re-assignment as extreme)")
+    return f"p = {p:.3g} ({kind}; resolution 1/{n_draws + (1 if plus_one and not enumerated else 0)})"
+
+
+def require_option(value, argument: str, allowed) -> None:
+    """Raise :class:`ArgumentValueError` unless ``value`` is one of ``allowed``.
+
+    Called in constructors and again in ``fit()``, so an attribute changed
+    after construction is checked too.
+
+    Examples
+    --------
+    >>> require_option("bogus", "control_group", ("never_treated", "not_yet_treated"))
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ArgumentValueError: control_group='bogus' must be 'never_treated' or 'not_yet_treated'
+    >>> require_option("x", "method", ("dr", "ipw", "reg"))
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.ArgumentValueError: method='x' must be one of 'dr', 'ipw', 'reg'
+    """
+    try:
+        ok = value in allowed
+    except TypeError:
+        ok = False
+    if not ok:
+        names = [repr(a) for a in allowed]
+        choice = (f"be {names[0]} or {names[1]}" if len(names) == 2
+                  else f"be one of {', '.join(names)}")
+        raise ArgumentValueError(f"{argument}={value!r} must {choice}")

@@ -9,6 +9,7 @@ $ policyeval estimate panel.csv --y log_gdp --id county_code --time year \\
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -63,18 +64,56 @@ def _estimate(args: argparse.Namespace):
     return pe.ImputationDiD(cluster=args.cluster).fit(panel, gname=args.gname, **cols)
 
 
+def _check_out(out: Path) -> None:
+    """Raise :class:`ArgumentValueError` unless ``--out`` is (or can become) a writable folder.
+
+    Checked before estimating, so a long fit is not lost to a typo in the path.
+    Nothing is created here; the folder is made after the estimate succeeds.
+    """
+    from policyeval.exceptions import ArgumentValueError
+
+    if out.exists() and not out.is_dir():
+        raise ArgumentValueError(f"--out {str(out)!r} is a file, not a folder")
+    probe = out
+    while not probe.exists():               # the nearest existing ancestor must be writable
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ArgumentValueError(f"--out {str(out)!r} cannot be created: {str(probe)!r} is a file")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ArgumentValueError(f"--out {str(out)!r} is not writable ({str(probe)!r} does not "
+                                 "allow writing)")
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``policyeval`` command."""
+    """Entry point of the ``policyeval`` command.
+
+    Returns 0 on success and 2 on a user error (a
+    :class:`~policyeval.exceptions.PolicyevalError`: bad data, bad options, an
+    unwritable ``--out``), which is printed as one line on stderr without a
+    traceback; argparse exits with 2 for malformed command lines as well.
+    """
     args = _build_parser().parse_args(argv)
     from policyeval.exceptions import PolicyevalError
 
     try:
+        _check_out(args.out)
         result = _estimate(args)
     except (PolicyevalError, FileNotFoundError) as err:
-        print(f"policyeval: error: {err}", file=sys.stderr)
+        print(f"policyeval: error: {_one_line(err)}", file=sys.stderr)
         return 2
     print(result.summary())
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f"policyeval: error: cannot create --out {str(args.out)!r}: {_one_line(err)}",
+              file=sys.stderr)
+        return 2
     stem = f"{args.method}_{args.yname}"
     result.to_frame().to_csv(args.out / f"{stem}.csv", index=False)
     (args.out / f"{stem}.tex").write_text(result.summary().as_latex(), encoding="utf-8")

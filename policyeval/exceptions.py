@@ -19,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "PolicyevalError",
     "DataError",
+    "DataFileNotFoundError",
     "ColumnNotFoundError",
     "DuplicateObservationError",
     "NonNumericValueError",
@@ -30,6 +31,10 @@ __all__ = [
     "TreatmentTimingError",
     "EstimationError",
     "ArgumentTypeError",
+    "ArgumentValueError",
+    "UnknownKeyError",
+    "UnknownTermError",
+    "SolverError",
     "MissingDependencyError",
     "PolicyevalWarning",
     "DroppedObservationsWarning",
@@ -46,6 +51,10 @@ class PolicyevalError(Exception):
 
 class DataError(PolicyevalError, ValueError):
     """The data handed to policyeval cannot be used as it is."""
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """A data file named by an argument does not exist (also a :class:`FileNotFoundError`)."""
 
 
 class ColumnNotFoundError(PolicyevalError, KeyError):
@@ -93,6 +102,29 @@ class EstimationError(PolicyevalError, ValueError):
 
 class ArgumentTypeError(PolicyevalError, TypeError):
     """An argument has the wrong type."""
+
+
+class ArgumentValueError(PolicyevalError, ValueError):
+    """An argument has the right type but a value the function does not accept.
+
+    Options are checked when an estimator is built and again in ``fit()``, so
+    an attribute changed after construction is caught too.
+    """
+
+
+class UnknownKeyError(PolicyevalError, KeyError):
+    """A name looked up by an argument (a term, a prefecture, ...) is not known."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownTermError(UnknownKeyError):
+    """A coefficient (term) named by an argument is not in the model."""
+
+
+class SolverError(EstimationError, RuntimeError):
+    """A numerical solver (linear program, optimiser) failed to produce an answer."""
 
 
 class MissingDependencyError(PolicyevalError, ImportError):

@@ -125,18 +125,18 @@ def test_random_permutations_eligible_and_seed():
     df = _two_period(n_units=30, n_treated=6, seed=4)
     eligible = list(range(100, 120))                          # units 120..129 keep timing
     est = DiffInDiff()
-    ri = randomization_inference(est, df, n_permutations=49, random_state=5, eligible=eligible,
+    ri = randomization_inference(est, df, n_permutations=99, random_state=5, eligible=eligible,
                                  progress=False, **FIT)
-    assert not ri.enumerated and ri.n_permutations == 49 and ri.n_eligible == 20
+    assert not ri.enumerated and ri.n_permutations == 99 and ri.n_eligible == 20
     observed_g = est.seen[0]
     for g in est.seen[1:]:
         assert g.loc[120:].equals(observed_g.loc[120:])
         assert sorted(g.loc[:119]) == sorted(observed_g.loc[:119])
     extreme = np.sum(np.abs(ri.distribution) >= abs(ri.observed) - 1e-12)
-    assert ri.p_value == pytest.approx((1 + extreme) / 50)
-    again = randomization_inference(FastDiD(), df, n_permutations=49, random_state=5,
+    assert ri.p_value == pytest.approx((1 + extreme) / 100)
+    again = randomization_inference(FastDiD(), df, n_permutations=99, random_state=5,
                                     eligible=eligible, progress=False, **FIT)
-    other = randomization_inference(FastDiD(), df, n_permutations=49, random_state=6,
+    other = randomization_inference(FastDiD(), df, n_permutations=99, random_state=6,
                                     eligible=eligible, progress=False, **FIT)
     np.testing.assert_array_equal(ri.distribution, again.distribution)
     assert not np.array_equal(ri.distribution, other.distribution)
@@ -152,9 +152,11 @@ def test_treatment_paths_and_treated_units_are_permuted_whole():
     for d in est.seen[1:]:
         assert d.sum().sum() == 2 and set(d[2001]) == {0}     # whole paths moved
     est2 = DiffInDiff()
-    ri2 = randomization_inference(est2, df, treated_units=[100], n_permutations=3,
+    # one treated among 6 units: 6 distinct re-assignments, all enumerated (random draws
+    # below 99 are refused, so the enumeration is the only small test left)
+    ri2 = randomization_inference(est2, df, treated_units=[100], n_permutations=99,
                                   random_state=1, progress=False, **kw)
-    assert not ri2.enumerated and all(len(s) == 1 for s in est2.seen)
+    assert ri2.enumerated and ri2.n_permutations == 6 and all(len(s) == 1 for s in est2.seen)
     assert ri2.permuted == "treated_units"
 
 
@@ -176,7 +178,7 @@ def test_default_statistic_and_result_api():
     assert default_statistic(tw) == pytest.approx(float(tw.params["treated"]))
     with pytest.raises(ValueError, match=r"event-time coefficients \(first: -2\); pass statistic="):
         default_statistic(es)
-    ri = randomization_inference(DiffInDiff(), _two_period(), n_permutations=20,
+    ri = randomization_inference(DiffInDiff(), _two_period(), n_permutations=99,
                                  random_state=0, progress=False, **FIT)
     assert isinstance(ri, RandomizationResult)
     frame = ri.to_frame()
@@ -205,11 +207,11 @@ def test_uniform_p_values_under_no_effect_and_power_with_effect():
     pvals = []
     for seed in range(100):
         df = _two_period(seed=seed, n_units=12, n_treated=4)
-        pvals.append(randomization_inference(FastDiD(), df, n_permutations=39,
+        pvals.append(randomization_inference(FastDiD(), df, n_permutations=99,
                                              random_state=seed, progress=False,
                                              **FIT).p_value)
     pvals = np.asarray(pvals)
-    # exact test: P(p <= 0.05) = 2/40 under the null; MC std. error 0.022
+    # exact test: P(p <= 0.05) = 5/100 under the null; MC std. error 0.022
     assert np.mean(pvals <= 0.05) <= 0.12
     assert 0.4 < np.mean(pvals) < 0.6                        # uniform mean 0.5, s.e. 0.03
     strong = randomization_inference(DiffInDiff(), _two_period(seed=3, effect=50.0),

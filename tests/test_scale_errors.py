@@ -183,7 +183,7 @@ def test_unsupported_options_say_so(panel, rel_of):
                         estimator=pe.EventStudy(window=(-1, 1), bin_endpoints=False))
     with pytest.raises(EstimationError, match="n_bootstrap > 0 out of core needs cluster"):
         fit_callaway_santanna(r, "y", "year", "firm", "first_treat",
-                              estimator=pe.CallawaySantAnna(n_bootstrap=9, progress=False))
+                              estimator=pe.CallawaySantAnna(n_bootstrap=99, progress=False))
     with pytest.raises(EstimationError, match="no unit is never treated"):
         fit_callaway_santanna(rel_of(panel[panel.first_treat > 0]), "y", "year", "firm", "first_treat")
 

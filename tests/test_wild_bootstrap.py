@@ -149,9 +149,12 @@ def test_fast_equals_brute_force_refit(weights, impose_null, regression_weights)
         warnings.simplefilter("ignore", EstimationWarning)
         res = pe.TWFE(cluster="prov").fit(df, covariates="x", **FIT, **kw)
     wb = wild_cluster_bootstrap(res, data=df, weights=weights, impose_null=impose_null,
-                                n_bootstrap=60, random_state=7, progress=False)
-    assert not wb.enumerated and wb.n_bootstrap == 60
-    _, _, batches = _weight_batches(weights, wb.n_clusters, 60, 7)
+                                n_bootstrap=99, random_state=7, progress=False)
+    # 6 clusters: Rademacher enumerates its 2^6 = 64 sign vectors (random draws below 99 are
+    # refused), Webb and Mammen draw 99 at random; the brute force replays the same weights
+    assert wb.enumerated == (weights == "rademacher")
+    assert wb.n_bootstrap == (64 if weights == "rademacher" else 99)
+    _, _, batches = _weight_batches(weights, wb.n_clusters, 99, 7)
     V = np.concatenate(list(batches()), axis=1)
     rows = np.searchsorted(wb.cluster_labels, df["prov"].to_numpy())
     d = ((df.first_treat > 0) & (df.year >= df.first_treat)).astype(float).to_numpy()
@@ -171,10 +174,10 @@ def test_event_study_coefficient_equals_brute_force():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimationWarning)
         res = pe.EventStudy(window=(-2, 2), cluster="prov").fit(df, covariates="x", **FIT)
-    wb = wild_cluster_bootstrap(res, term=1, data=df, weights="webb", n_bootstrap=60,
+    wb = wild_cluster_bootstrap(res, term=1, data=df, weights="webb", n_bootstrap=99,
                                 random_state=3, progress=False)
     assert wb.term == 1
-    _, _, batches = _weight_batches("webb", wb.n_clusters, 60, 3)
+    _, _, batches = _weight_batches("webb", wb.n_clusters, 99, 3)
     V = np.concatenate(list(batches()), axis=1)
     rows = np.searchsorted(wb.cluster_labels, df["prov"].to_numpy())
     g = df["first_treat"].to_numpy()
@@ -225,11 +228,13 @@ def test_seeds_enumeration_and_model_entry_point():
                                random_state=10, progress=False)
     np.testing.assert_array_equal(a.t_boot, b.t_boot)
     assert not np.array_equal(a.t_boot, c.t_boot)
-    # enumeration ignores the seed; 2^6 = 64 <= 64 enumerates, 63 draws at random
+    # enumeration ignores the seed; 2^6 = 64 <= 64 enumerates, 63 would be random draws,
+    # which are now refused below 99 (too coarse to resolve the 5% and 1% levels)
     e1 = wild_cluster_bootstrap(res, data=df, n_bootstrap=64, random_state=1, progress=False)
     e2 = wild_cluster_bootstrap(res, data=df, n_bootstrap=64, random_state=2, progress=False)
     assert e1.enumerated and e1.p_value == e2.p_value and e1.conf_low == e2.conf_low
-    assert not wild_cluster_bootstrap(res, data=df, n_bootstrap=63, progress=False).enumerated
+    with pytest.raises(ValueError, match="n_bootstrap=63 is too few draws"):
+        wild_cluster_bootstrap(res, data=df, n_bootstrap=63, progress=False)
     # an unfitted estimator plus fit arguments gives the same answer as its result
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimationWarning)

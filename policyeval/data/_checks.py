@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import examples
-from policyeval.exceptions import AdminCodeError, DataError, DroppedObservationsWarning
+from policyeval.exceptions import AdminCodeError, DataError, DataFileNotFoundError, DroppedObservationsWarning
 
 __all__ = ["AGGREGATE_NAMES", "check_file"]
 
@@ -160,7 +160,7 @@ def check_file(path: str | Path) -> None:
 
     Raises
     ------
-    FileNotFoundError
+    DataFileNotFoundError
         The path does not exist.
     DataError
         An empty (0-byte) file, an encrypted workbook, or a workbook that is not
@@ -168,7 +168,7 @@ def check_file(path: str | Path) -> None:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
+        raise DataFileNotFoundError(f"no such file: {str(path)!r}")
     if path.is_dir():
         raise DataError(f"{str(path)!r} is a folder, not a data file")
     size = path.stat().st_size

@@ -62,6 +62,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from policyeval.exceptions import UnknownKeyError
+
 #: The years the calibration covers; the simulator always draws all of them.
 CALIBRATED_YEARS = tuple(range(2000, 2024))
 ANCHOR_YEAR = 2023
@@ -250,7 +252,7 @@ def draw_unit_effects(units: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
     )
     if prov.size and np.isnan(pref_weight).any():
         bad = sorted(set(pref4[np.isnan(pref_weight)]))
-        raise KeyError(f"no calibration for prefecture(s) {bad}")
+        raise UnknownKeyError(f"no calibration for prefecture(s) {bad}")
     n_in_pref = pd.Series(1, index=pref4).groupby(level=0).transform("size").to_numpy()
     # Zhejiang's weight is a prefecture total; Jiangsu's tier is per unit.
     pref_total = np.where(prov == "33", pref_weight, pref_weight * n_in_pref)

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, require_columns, require_frame
+from policyeval._validation import examples, require_columns, require_finite, require_frame
 from policyeval.data._checks import (
     AGGREGATE_NAMES,
     _aggregate_mask,
@@ -58,6 +58,7 @@ from policyeval.exceptions import (
     PolicyevalError,
     ArgumentTypeError,
     DataError,
+    DataFileNotFoundError,
     DataQualityWarning,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -450,6 +451,7 @@ def validate_panel(
     nonnegative: Sequence[str] | None = None,
     year_range: tuple[int, int] | None = YEAR_RANGE,
     keep_aggregates: bool = False,
+    allow_infinite: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Validate a long panel and return a clean copy sorted by (idname, tname).
 
@@ -488,6 +490,12 @@ def validate_panel(
         prefecture or province code listed with its own counties). By default
         they are excluded with one :class:`DroppedObservationsWarning` giving
         their count and examples.
+    allow_infinite : sequence of str, default ()
+        Numeric columns that may hold ``inf`` / ``-inf`` (e.g. a first-treated
+        period coded ``Inf`` for never treated, as R ``did`` allows). In every
+        other numeric column an infinite value, including a number too large
+        for a float such as ``1e309``, raises :class:`DataError` naming the
+        column and the units (the same rule the estimators apply).
 
     Returns
     -------
@@ -501,7 +509,7 @@ def validate_panel(
         If ``idname``, ``tname`` or a requested column is absent.
     DataError
         Missing ids or years, years that are not integers, negative values
-        in a ``nonnegative`` column.
+        in a ``nonnegative`` column, infinite values outside ``allow_infinite``.
     DuplicateObservationError
         If a (unit, year) pair occurs more than once.
     NonNumericValueError
@@ -618,6 +626,12 @@ def validate_panel(
                 "an area cannot be negative"
             )
 
+    require_columns(out, show=None, allow_infinite=list(allow_infinite))
+    ids = out[idname].to_numpy()
+    for col in others:
+        if col not in allow_infinite and pd.api.types.is_float_dtype(out[col]):
+            require_finite(out[col].to_numpy(), "column", col, ids)
+
     out = out.sort_values([idname, tname], kind="stable").reset_index(drop=True)
     out.attrs = attrs
     return out
@@ -675,7 +689,7 @@ def read_table(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq"):
         if not path.exists():
-            raise FileNotFoundError(f"no such file: {str(path)!r}")
+            raise DataFileNotFoundError(f"no such file: {str(path)!r}")
         raise ArgumentTypeError(
             f"cannot read {str(path)!r}: expected a .csv, .tsv, .txt, .xlsx, .xls or .parquet file"
         )
@@ -738,6 +752,7 @@ def read_panel(
     encoding: str | None = None,
     year_range: tuple[int, int] | None = YEAR_RANGE,
     keep_aggregates: bool = False,
+    allow_infinite: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Load a long panel (one row per unit and year) and validate it.
 
@@ -752,6 +767,10 @@ def read_panel(
         Columns to keep besides ``idname`` and ``tname`` (default: all).
     numeric, nonnegative : sequence of str, optional
         See :func:`validate_panel`.
+    allow_infinite : sequence of str, default ()
+        Columns that may hold ``inf`` (see :func:`validate_panel`); an infinite
+        value (or an overflow such as ``1e309``) anywhere else raises
+        :class:`DataError` naming the column and the units.
     sheet_name : str or int, default 0
         Excel sheet to read.
     encoding : str, optional
@@ -771,7 +790,7 @@ def read_panel(
     ------
     ColumnNotFoundError, DuplicateObservationError, NonNumericValueError, DataError
         See :func:`validate_panel`.
-    FileNotFoundError
+    DataFileNotFoundError
         If the path does not exist.
     DataError
         An empty, header-only, corrupt or password-protected file (the message
@@ -807,6 +826,7 @@ def read_panel(
     return validate_panel(
         df, idname, tname, columns=columns, numeric=numeric, nonnegative=nonnegative,
         year_range=year_range, keep_aggregates=keep_aggregates,
+        allow_infinite=allow_infinite,
     )
 
 

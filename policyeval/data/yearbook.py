@@ -88,6 +88,7 @@ from policyeval.exceptions import (
     AdminCodeError,
     ArgumentTypeError,
     DataError,
+    DataFileNotFoundError,
     DataQualityWarning,
     DroppedObservationsWarning,
     DuplicateObservationError,

@@ -22,8 +22,14 @@ from policyeval._validation import (
     integer_periods,
     numeric_column,
     require_columns,
+    require_finite,
     require_frame,
     require_name,
+    require_not_datetime,
+    require_not_indicator,
+    require_two_periods,
+    require_varying,
+    require_weights,
 )
 from policyeval.exceptions import (
     ArgumentTypeError,
@@ -124,6 +130,7 @@ def prepare_panel(
 
     if frame[idname].isna().any():
         raise DataError(f"idname={idname!r} has {int(frame[idname].isna().sum())} missing values")
+    require_not_datetime(frame, tname)
     t = _numeric(frame, "tname", tname, idname)
     if t.isna().any():
         raise DataError(
@@ -150,6 +157,8 @@ def prepare_panel(
     g = frame[gcol]
     never = g.isna() | (g == 0) | np.isinf(g)
     g = g.where(~never, np.nan)
+    if gname is not None:
+        require_not_indicator(g.fillna(0.0).to_numpy(), frame[tname].to_numpy(), gname)
     if (g[~never] < 0).any() or not np.all(g[~never] == np.round(g[~never])):
         bad = (~never) & ((g < 0) | (g != np.round(g)))
         raise TreatmentTimingError(
@@ -160,17 +169,16 @@ def prepare_panel(
     # never treated is NaN here, so 0 and missing in one unit do not count as varying
     constant_within(frame, idname, gname if gname is not None else dname, "gname", values=g)
 
+    ids = frame[idname].to_numpy()
     y = _numeric(frame, "yname", yname, idname)
+    require_finite(y.to_numpy(), "yname", yname, ids)
     frame[yname] = y
     for c in covs:
         frame[c] = _numeric(frame, "covariates", c, idname)
+        require_finite(frame[c].to_numpy(), "covariates", c, ids)
     if weights is not None:
         wv = _numeric(frame, "weights", weights, idname)
-        if (wv < 0).any():
-            raise DataError(
-                f"weights={weights!r} has {int((wv < 0).sum())} negative values "
-                f"in units (e.g. {examples(frame.loc[wv < 0, idname])})"
-            )
+        require_weights(wv.to_numpy(), weights, ids)
         frame[weights] = wv
     check = [yname, *covs] + ([weights] if weights else []) + ([cluster] if cluster else [])
     missing = frame[check].isna().any(axis=1)
@@ -184,6 +192,10 @@ def prepare_panel(
             raise DataError(msg + "; this estimator needs complete rows")
         warnings.warn(msg + "; they were dropped.", DroppedObservationsWarning, stacklevel=3)
         frame = frame.loc[~missing]
+    require_two_periods(frame[tname], "tname", tname)
+    require_varying(frame[yname].to_numpy(), "yname", yname)
+    if weights is not None:
+        require_weights(frame[weights].to_numpy(), weights, frame[idname].to_numpy())
 
     frame = frame.sort_values([idname, tname], kind="stable").reset_index(drop=True)
     unit_code, unit_labels = pd.factorize(frame[idname], sort=True)

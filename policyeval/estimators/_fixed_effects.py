@@ -25,12 +25,20 @@ import scipy.sparse as sp
 
 # ``examples`` stays importable from here: twfe.py and sun_abraham.py import it
 from policyeval._validation import (
+    check_clusters,
     column_list,
     constant_within,
     examples,
     integer_periods,
     require_columns,
+    require_finite,
     require_frame,
+    require_not_datetime,
+    require_not_indicator,
+    require_option,
+    require_two_periods,
+    require_varying,
+    require_weights,
 )
 from policyeval.exceptions import (
     DataError,
@@ -101,12 +109,17 @@ def prepare_fe_panel(
     weights: str | None = None,
     cluster=None,
     vcov: str = "cluster",
+    estimator: str | None = "this estimator",
 ) -> tuple[FEPanel, list[str]]:
     """Check the inputs of a fixed-effects regression and encode the panel.
 
     Rows with a missing value in a column the model uses are dropped with a
     :class:`~policyeval.exceptions.DroppedObservationsWarning`; a missing
-    ``gname`` means never treated and drops nothing.
+    ``gname`` means never treated and drops nothing. Infinite values, dates
+    as periods, a single period, a constant outcome, a 0/1 ``gname`` and a
+    single cluster are refused; fewer than
+    :data:`~policyeval._validation.MIN_CLUSTERS` clusters warn (the check is
+    skipped with ``estimator=None``, for the wild bootstrap itself).
 
     Returns
     -------
@@ -114,8 +127,7 @@ def prepare_fe_panel(
         The panel and the list of covariate names.
     """
     require_frame(df)
-    if vcov not in VCOV_KINDS:
-        raise ValueError(f"vcov={vcov!r} must be one of {VCOV_KINDS}")
+    require_option(vcov, "vcov", VCOV_KINDS)
     covs = column_list(covariates, "covariates", strict=True)
     clusters = column_list(cluster, "cluster", strict=True) if vcov == "cluster" else []
     if vcov == "cluster" and not clusters:
@@ -127,6 +139,7 @@ def prepare_fe_panel(
             named[arg] = column_list(name, arg, strict=True)
     named["treatment"] = list(regressors)
     require_columns(df, **named)
+    require_not_datetime(df, tname)
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
                                *([weights] if weights else [])]))
@@ -162,28 +175,24 @@ def prepare_fe_panel(
                     f"{arg}={col!r} must be numeric; found values {examples(s[bad])} "
                     f"for units {examples(frame.loc[bad, idname])}"
                 )
-            if not np.isfinite(s.to_numpy(dtype=float)).all():
-                bad = ~np.isfinite(s.to_numpy(dtype=float))
-                raise DataError(
-                    f"{arg}={col!r} has infinite values for units "
-                    f"{examples(frame.loc[bad, idname])}"
-                )
+            require_finite(s.to_numpy(dtype=float), arg, col, frame[idname].to_numpy())
+    require_varying(frame[yname].to_numpy(dtype=float), "yname", yname)
     w = None
     if weights is not None:
         w = pd.to_numeric(frame[weights], errors="coerce").to_numpy(dtype=float)
-        bad = ~(np.isfinite(w) & (w > 0))
-        if bad.any():
-            raise DataError(
-                f"weights={weights!r} must be positive and finite; found {examples(w[bad])} "
-                f"for units {examples(frame.loc[bad, idname])}"
-            )
+        require_weights(w, weights, frame[idname].to_numpy(), positive=True)
 
     unit = pd.factorize(frame[idname])[0].astype(np.intp)
     periods, time = np.unique(t.astype(np.int64), return_inverse=True)
+    require_two_periods(periods, "tname", tname)
     notes: list[str] = []
     cohort = None
     if gname is not None:
         cohort, notes = _cohorts(frame, gname, idname, periods)
+    if estimator is not None:
+        for c in clusters:
+            label = c if c != idname or cluster else f"cluster=idname={idname!r} (the default)"
+            check_clusters(frame[c].nunique(), label, estimator=estimator, stacklevel=4)
     panel = FEPanel(
         frame=frame,
         y=frame[yname].to_numpy(dtype=float),
@@ -202,6 +211,7 @@ def _cohorts(frame, gname, idname, periods) -> tuple[np.ndarray, list[str]]:
     """First treated period per row; 0 marks never treated within the sample."""
     g = _integer_column(frame, gname, "gname", idname, allow_na=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
+    require_not_indicator(g, periods, gname)
     if (g < 0).any():
         raise TreatmentTimingError(
             f"gname={gname!r} must be the first treated period or 0 for never treated; found "

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from policyeval._validation import require_option
 from policyeval.exceptions import EstimationError
 
-__all__ = ["att_panel", "wls", "logit", "ipt_pscore", "check_design"]
+__all__ = ["att_panel", "wls", "logit", "ipt_pscore", "check_design", "overlap_note"]
 
 _PS_MAX = 1 - 1e-6
 
@@ -58,24 +59,137 @@ def wls(X, y, w):
     return inv @ ((X * w[:, None]).T @ y), inv
 
 
-def logit(X, D, w, tol=1e-12, max_iter=100):
-    """Weighted logit by Newton-Raphson; returns fitted probabilities and ``(X'WX)^{-1}``."""
+def _sigmoid(z):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-z))
+
+
+def _culprit(X, D, names, beta=None) -> tuple[str, str]:
+    """The covariate that separates the cohort from its controls, and how (for messages).
+
+    A covariate whose treated and control ranges do not overlap separates on its
+    own; otherwise the one with the largest standardised logit coefficient
+    :math:`|\\beta_j|\\,sd(x_j)` is the likeliest cause.
+    """
+    names = list(names or [f"x{j}" for j in range(1, X.shape[1])])
+    t, c = D == 1, D == 0
+    for j in range(1, X.shape[1]):
+        xt, xc = X[t, j], X[c, j]
+        if xt.size and xc.size and (xt.min() > xc.max() or xt.max() < xc.min()):
+            return names[j - 1], (f"its values for the cohort [{xt.min():.4g}, {xt.max():.4g}] and "
+                                  f"for the controls [{xc.min():.4g}, {xc.max():.4g}] do not overlap")
+    if beta is not None and X.shape[1] > 1 and np.all(np.isfinite(beta)):
+        z = np.abs(beta[1:]) * X[:, 1:].std(axis=0)
+        j = int(np.argmax(z))
+        return names[j], f"standardised logit coefficient {z[j]:.3g}"
+    return (names[0] if names else "intercept"), "no single covariate separates on its own"
+
+
+def logit(X, D, w, tol=1e-12, max_iter=100, *, where: str = "", names=None):
+    """Weighted logit by Newton-Raphson; returns fitted probabilities, ``(X'WX)^{-1}`` and beta.
+
+    Hand-written rather than ``statsmodels`` for speed: Callaway-Sant'Anna fits
+    one propensity score per cohort (per cell with time-varying covariates or
+    not-yet-treated controls), thousands on a large panel, and statsmodels'
+    model set-up costs more than these few Newton steps on a small design; it
+    also needs GLM with ``var_weights`` for sampling weights. The result is
+    tested against ``statsmodels`` Logit / GLM on hard cases (near-separation,
+    a rare treatment, nearly collinear covariates: tests/test_safety_nuisance.py).
+
+    Newton's method converges in a handful of steps when the MLE exists; when a
+    covariate (quasi-)separates the cohort from its controls the MLE does not
+    exist, the coefficients run off to infinity and the Hessian becomes
+    singular. Both are caught and raised as an :class:`EstimationError` naming
+    ``where`` (the cohort / cell) and the covariate, never as a raw
+    :class:`numpy.linalg.LinAlgError`.
+
+    Raises
+    ------
+    EstimationError
+        If the Hessian is singular or Newton's method does not converge in
+        ``max_iter`` steps (separation).
+    """
     beta = np.zeros(X.shape[1])
     p1 = np.average(D, weights=w)
+    if not 0 < p1 < 1:
+        raise EstimationError(f"{where}: the propensity score needs both treated and control "
+                              "units with positive weight")
     beta[0] = np.log(p1 / (1 - p1))
+    converged = False
     for _ in range(max_iter):
-        p = 1 / (1 + np.exp(-(X @ beta)))
+        p = _sigmoid(X @ beta)
         h = (X * (w * p * (1 - p))[:, None]).T @ X
-        step = np.linalg.solve(h, X.T @ (w * (D - p)))
+        try:
+            step = np.linalg.solve(h, X.T @ (w * (D - p)))
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
+            break
         beta += step
         if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
+            converged = True
             break
-    p = 1 / (1 + np.exp(-(X @ beta)))
+    p = _sigmoid(X @ beta)
     h = (X * (w * p * (1 - p))[:, None]).T @ X
-    return p, np.linalg.inv(h), beta
+    hinv = None
+    if converged:
+        try:
+            hinv = np.linalg.inv(h)
+        except np.linalg.LinAlgError:
+            converged = False
+    if not converged:
+        name, why = _culprit(X, D, names, beta)
+        raise EstimationError(
+            f"{where}: the propensity score (logit of the cohort on {list(names or [])}) has no "
+            f"maximum likelihood estimate: covariate {name!r} (nearly) separates the cohort "
+            f"from its controls ({why}), so some treated units have no comparable control. "
+            f"Drop or coarsen {name!r}, restrict the sample to common support, or use "
+            "method='reg'."
+        )
+    return p, hinv, beta
 
 
-def ipt_pscore(X, D, w, tol=1e-12, max_iter=200):
+#: Largest share of the total control weight one control unit may carry before the
+#: overlap diagnostic speaks up (and more than 5 times its equal share 1/n_c). With one
+#: control carrying over a tenth of the weight the counterfactual trend rests on a
+#: handful of units; Imbens & Rubin (2015, ch. 14) and Crump, Hotz, Imbens & Mitnik
+#: (2009) recommend inspecting such weights and trimming to common support.
+MAX_WEIGHT_SHARE = 0.10
+
+
+def overlap_note(ps, D, w, trim_level, *, where: str = "", names=None, X=None, beta=None):
+    """A one-line overlap diagnostic of a propensity-score fit, or ``None`` if overlap is fine.
+
+    Reports the treated units with a score at or above ``trim_level`` (no
+    comparable control), the controls trimmed for the same reason (they get
+    zero weight, which drops them from the comparison), and the largest
+    normalised control weight :math:`\\max_i w_i \\hat p_i/(1-\\hat p_i)` over
+    their sum (see :data:`MAX_WEIGHT_SHARE`).
+    """
+    t, c = D == 1, D == 0
+    n_c = int(c.sum())
+    odds = np.where(c & (ps < trim_level), w * ps / (1 - ps), 0.0)
+    share = float(odds.max() / odds.sum()) if odds.sum() > 0 else 1.0
+    hi_t = int((t & (ps >= trim_level)).sum())
+    hi_c = int((c & (ps >= trim_level)).sum())
+    heavy = n_c > 0 and share > max(MAX_WEIGHT_SHARE, 5.0 / n_c)
+    if not (hi_t or hi_c or heavy):
+        return None
+    parts = []
+    if hi_t:
+        parts.append(f"{hi_t} of {int(t.sum())} treated units have a propensity score >= "
+                     f"{trim_level:g} (no comparable control)")
+    if hi_c:
+        parts.append(f"{hi_c} of {n_c} controls trimmed (score >= {trim_level:g}, weight set to 0)")
+    parts.append(f"largest control weight {share:.0%} of the total over {n_c} controls")
+    culprit = ""
+    if X is not None and X.shape[1] > 1:
+        name, _ = _culprit(X, D, names, beta)
+        culprit = f"; covariate driving the score: {name!r}"
+    return f"{where}: " + "; ".join(parts) + culprit
+
+
+def ipt_pscore(X, D, w, tol=1e-12, max_iter=200, *, where: str = "", names=None):
     """Propensity score by inverse probability tilting (Graham, Pinto & Egel 2012).
 
     Minimises the strictly convex loss
@@ -85,19 +199,28 @@ def ipt_pscore(X, D, w, tol=1e-12, max_iter=200):
     from the logit fit (as ``DRDID::pscore.cal``); the minimiser is unique,
     so the start only affects speed.
     """
-    _, _, gamma = logit(X, D, w)
+    _, _, gamma = logit(X, D, w, where=where, names=names)
     ctrl = D == 0
 
     def loss(g):
         idx = X @ g
-        return -np.mean(w * np.where(D == 1, idx, -np.exp(np.where(ctrl, idx, 0.0))))
+        with np.errstate(over="ignore"):
+            return -np.mean(w * np.where(D == 1, idx, -np.exp(np.where(ctrl, idx, 0.0))))
 
     cur = loss(gamma)
     for _ in range(max_iter):
-        e = np.where(ctrl, np.exp(X @ gamma), 0.0)
+        with np.errstate(over="ignore"):
+            e = np.where(ctrl, np.exp(X @ gamma), 0.0)
         grad = -((w * (D - e)) @ X) / len(D)
         hess = (X * (w * e)[:, None]).T @ X / len(D)
-        step = np.linalg.solve(hess, grad)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError as err:
+            name, why = _culprit(X, D, names, gamma)
+            raise EstimationError(
+                f"{where}: the inverse-probability-tilting propensity score (method='dr_imp') "
+                f"has a singular Hessian; covariate {name!r} ({why}) leaves the controls "
+                "without overlap. Drop or coarsen it, or use method='reg'.") from err
         t = 1.0
         while True:
             new = gamma - t * step
@@ -109,7 +232,7 @@ def ipt_pscore(X, D, w, tol=1e-12, max_iter=200):
         cur = val
         if done:
             break
-    return 1 / (1 + np.exp(-(X @ gamma)))
+    return _sigmoid(X @ gamma)
 
 
 def att_panel(dy, D, X, w, method: str, trim_level: float = 0.995):
@@ -198,7 +321,7 @@ def att_panel(dy, D, X, w, method: str, trim_level: float = 0.995):
         eta_c = np.mean(w_c * resid) / np.mean(w_c)
         inf = (w_t * resid - w_t * eta_t) / np.mean(w_t) - (w_c * resid - w_c * eta_c) / np.mean(w_c)
         return eta_t - eta_c, inf
-    raise ValueError(f"method={method!r} must be 'dr', 'dr_imp', 'ipw' or 'reg'")
+    require_option(method, "method", ("dr", "dr_imp", "ipw", "reg"))
 
 
 def _xb(X, B):
@@ -222,7 +345,8 @@ def _xtm(X, M):
     return np.stack([np.einsum("i,ik->k", X[:, j], M) for j in range(X.shape[1])])
 
 
-def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
+def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995, *, where: str = "",
+                    names=None, notes: list | None = None):
     """:func:`att_panel` for several outcome changes sharing rows, groups and covariates.
 
     The propensity score and the regression design depend only on ``(D, X,
@@ -230,6 +354,10 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
     ATT(g,t) with the same cohort, controls and base-period covariates) is
     handled with matrix products. Returns ``att`` (``m``) and ``inf``
     (``n x m``), column by column identical to :func:`att_panel`.
+
+    ``where`` (the cohort / cell) and ``names`` (the covariates) go into the
+    errors of the propensity score; an overlap diagnostic
+    (:func:`overlap_note`) is appended to ``notes`` when overlap is poor.
     """
     n = DY.shape[0]
     w = w / w.mean()
@@ -248,8 +376,12 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
         inf_c = w_t[:, None] * (out - eta_c) + (w_ols * h1)[:, None] * (DY - out)
         return eta_t - eta_c, (inf_t - inf_c) / (sw / n)
     if method in ("ipw", "dr"):
-        ps, hinv, _ = logit(X, D, w)
+        ps, hinv, gamma = logit(X, D, w, where=where, names=names)
         ps = np.minimum(ps, _PS_MAX)
+        if notes is not None:
+            note = overlap_note(ps, D, w, trim_level, where=where, names=names, X=X, beta=gamma)
+            if note:
+                notes.append(note)
         trim = np.where(ctrl, ps < trim_level, True)
         w_t = trim * w * D
         w_c = trim * w * ps * (1 - D) / (1 - ps)
@@ -273,7 +405,11 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
             inf_c -= (w_ols * h3)[:, None] * R
         return eta_t - eta_c, inf_t / (swt / n) - inf_c / (swc / n)
     if method == "dr_imp":
-        ps = np.minimum(ipt_pscore(X, D, w), _PS_MAX)
+        ps = np.minimum(ipt_pscore(X, D, w, where=where, names=names), _PS_MAX)
+        if notes is not None:
+            note = overlap_note(ps, D, w, trim_level, where=where, names=names, X=X)
+            if note:
+                notes.append(note)
         trim = np.where(ctrl, ps < trim_level, True)
         odds = ps / (1 - ps)
         wo = (w * odds)[ctrl]
@@ -286,7 +422,7 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995):
         eta_c = (w_c @ R) / swc
         inf = w_t[:, None] * (R - eta_t) / (swt / n) - w_c[:, None] * (R - eta_c) / (swc / n)
         return eta_t - eta_c, inf
-    raise ValueError(f"method={method!r} must be 'dr', 'dr_imp', 'ipw' or 'reg'")
+    require_option(method, "method", ("dr", "dr_imp", "ipw", "reg"))
 
 
 def _ols_rep(X, y, wsel, n):
@@ -297,7 +433,8 @@ def _ols_rep(X, y, wsel, n):
     return fitted, ((wsel * (y - fitted))[:, None] * X) @ xpx_inv
 
 
-def att_rc(y, post, D, X, w, method: str, trim_level: float = 0.995):
+def att_rc(y, post, D, X, w, method: str, trim_level: float = 0.995, *, where: str = "",
+           names=None, notes: list | None = None):
     """ATT and influence function of one 2x2 comparison with repeated cross-sections.
 
     The repeated cross-section estimators of Sant'Anna & Zhao (2020):
@@ -330,8 +467,12 @@ def att_rc(y, post, D, X, w, method: str, trim_level: float = 0.995):
         m1 = np.mean(w_c[:, None] * X, axis=0)
         inf_c = (w_c * (out_post - out_pre) - w_c * eta_c + rep_post @ m1 - rep_pre @ m1) / np.mean(w_c)
         return (eta_tpost - eta_tpre) - eta_c, inf_t - inf_c
-    ps, hinv, _ = logit(X, D, w)
+    ps, hinv, gamma = logit(X, D, w, where=where, names=names)
     ps = np.minimum(ps, _PS_MAX)
+    if notes is not None:
+        note = overlap_note(ps, D, w, trim_level, where=where, names=names, X=X, beta=gamma)
+        if note:
+            notes.append(note)
     trim = np.where(D == 0, ps < trim_level, True)
     lin_ps = ((w * (D - ps))[:, None] * X) @ (hinv * n)
     odds = ps / (1 - ps)
@@ -346,7 +487,7 @@ def att_rc(y, post, D, X, w, method: str, trim_level: float = 0.995):
         att = (etas[1] - etas[0]) - (etas[3] - etas[2])
         return att, (infs[1] - infs[0]) - inf_c
     if method != "dr":
-        raise ValueError(f"method={method!r} with repeated cross-sections must be 'dr', 'ipw' or 'reg'")
+        require_option(method, "method", ("dr", "ipw", "reg"))
     c_pre, rep_c_pre = _ols_rep(X, y, w * (1 - D) * pre, n)
     c_post, rep_c_post = _ols_rep(X, y, w * (1 - D) * post, n)
     t_pre, rep_t_pre = _ols_rep(X, y, w * D * pre, n)

@@ -21,7 +21,13 @@ from policyeval._validation import (
     integer_periods,
     numeric_column,
     require_columns,
+    require_finite,
     require_frame,
+    require_not_datetime,
+    require_not_indicator,
+    require_two_periods,
+    require_varying,
+    require_weights,
     varies_within,
 )
 from policyeval.exceptions import (
@@ -121,6 +127,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     notes: list[str] = []
 
     # --- time ---------------------------------------------------------
+    require_not_datetime(df, tname)
     if pd.api.types.is_integer_dtype(df[tname]) and not df[tname].isna().any():
         t_all = df[tname].to_numpy(dtype=np.int64)      # already integer: no conversion pass
     else:
@@ -136,6 +143,14 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     y_all = numeric_column(df, yname, "yname", idname)
     x_all = [(numeric_column(df, c, "covariates", idname)) for c in covariates]
     w_all = None if weights is None else numeric_column(df, weights, "weights", idname)
+    # one rule for +-inf (and overflow such as 1e309) everywhere: refuse, naming column and units
+    row_ids = None if idname is None else df[idname].to_numpy()
+    where = "units" if idname is not None else "rows"
+    require_finite(y_all, "yname", yname, row_ids, where=where)
+    for c, x in zip(covariates, x_all):
+        require_finite(x, "covariates", c, row_ids, where=where)
+    if w_all is not None:
+        require_weights(w_all, weights, row_ids)
     missing = np.isnan(y_all)
     if weights is not None:
         missing |= np.isnan(w_all)
@@ -147,13 +162,12 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
             f"Dropped {int(missing.sum())} rows with a missing value in {cols}.",
             DroppedObservationsWarning, stacklevel=3)
         keep &= ~missing
-    if weights is not None:
-        bad = keep & ((w_all < 0) | ~np.isfinite(w_all))  # type: ignore[operator]
-        if bad.any():
-            raise DataError(f"weights={weights!r} must be finite and non-negative; "
-                            f"found e.g. {examples(w_all[bad])}")
+    require_varying(y_all if keep.all() else y_all[keep], "yname", yname)
+    if weights is not None and not keep.all():
+        require_weights(w_all[keep], weights)
 
     g_all = numeric_column(df, gname, "gname", idname)
+    require_not_indicator(g_all, t_all, gname)
     if (g_all < 0).any():
         raise TreatmentTimingError(f"gname={gname!r} must be the first treated period or 0 for never "
                                    f"treated; found negative values (e.g. {examples(g_all[g_all < 0])})")
@@ -188,6 +202,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         periods_all = np.flatnonzero(np.bincount(t_all - t_min)) + t_min
     else:
         periods_all = np.sort(pd.unique(t_all))
+    require_two_periods(periods_all, "tname", tname)
     t0, span = periods_all[0], int(periods_all[-1] - periods_all[0]) + 1
     if span == len(periods_all):                    # consecutive periods: the code is an offset
         tcode_all = t_all - t0

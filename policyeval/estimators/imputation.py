@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 
-from policyeval._validation import column_list, examples, varies_within
+from policyeval._validation import check_clusters, column_list, examples, varies_within
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.results.base import EstimationResult
@@ -352,6 +352,8 @@ class ImputationDiD:
         delta, horizons, leads = self._check_options()
         panel = prepare_panel(df, yname=yname, tname=tname, idname=idname, gname=gname, dname=dname,
                               covariates=covariates, weights=weights, cluster=self.cluster)
+        check_clusters(panel.n_clusters, self.cluster if self.cluster is not None
+                       else f"cluster=idname={idname!r} (the default)", estimator="ImputationDiD")
         if self.cluster is not None:
             same_unit = np.diff(panel.unit_code) == 0
             split = same_unit & (np.diff(panel.cluster_code) != 0)

@@ -28,8 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from policyeval._validation import column_list
-from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
+from policyeval._validation import check_clusters, check_draws, column_list, require_option
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    EstimationError,
+    EstimationWarning,
+)
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
 from policyeval.inference.influence import BlockInfluence, CohortInfluence
@@ -40,6 +45,37 @@ __all__ = ["CallawaySantAnna", "GroupTimeResult", "AggregateResult"]
 _CONTROL = ("never_treated", "not_yet_treated")
 _METHODS = ("dr", "ipw", "reg", "dr_imp")
 _BASE = ("varying", "universal")
+
+
+class _no_raw_linalg:
+    """Turn a :class:`numpy.linalg.LinAlgError` from a cell's nuisance models into an
+    :class:`EstimationError` naming the cell and the covariates."""
+
+    def __init__(self, where: str, covs: list) -> None:
+        self.where, self.covs = where, covs
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        if kind is not None and issubclass(kind, np.linalg.LinAlgError):
+            raise EstimationError(
+                f"{self.where}: the outcome regression / propensity score design on covariates "
+                f"{self.covs} is singular ({err}); a covariate is (nearly) constant or collinear "
+                "among these units. Drop it or merge cohorts.") from err
+        return False
+
+
+def _warn_overlap(notes: list, n_fits: int, method: str) -> None:
+    """One warning for all propensity-score fits with poor overlap (first three shown)."""
+    if not notes:
+        return
+    shown = " | ".join(notes[:3]) + (" | ..." if len(notes) > 3 else "")
+    warnings.warn(
+        f"poor overlap in {len(notes)} of {n_fits} propensity-score fits (method={method!r}); "
+        f"the ATT(g,t) there rest on few, heavily weighted controls: {shown}. Check the "
+        "covariate balance, restrict to common support, or compare with method='reg'.",
+        EstimationWarning, stacklevel=4)
 
 
 class CallawaySantAnna:
@@ -157,34 +193,38 @@ class CallawaySantAnna:
                  allow_unbalanced_panel: bool = False, n_bootstrap: int = 0,
                  bootstrap_weights: str = "rademacher", random_state=None, level: float = 0.95,
                  trim_level: float = 0.995, progress: bool = True) -> None:
-        if control_group not in _CONTROL:
-            raise ValueError(f"control_group={control_group!r} must be one of {_CONTROL}")
-        if method not in _METHODS:
-            raise ValueError(f"method={method!r} must be one of {_METHODS}")
-        if base_period not in _BASE:
-            raise ValueError(f"base_period={base_period!r} must be one of {_BASE}")
-        if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
-            raise ArgumentTypeError(f"anticipation={anticipation!r} must be a non-negative integer")
-        if not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0 or n_bootstrap == 1:
-            raise ValueError(f"n_bootstrap={n_bootstrap!r} must be 0 (analytic) or an integer >= 2")
-        if bootstrap_weights not in ("rademacher", "mammen"):
-            raise ValueError(f"bootstrap_weights={bootstrap_weights!r} must be 'rademacher' or 'mammen'")
-        if not 0 < level < 1:
-            raise ValueError(f"level={level!r} must lie strictly between 0 and 1")
-        if not 0.5 < trim_level <= 1:
-            raise ValueError(f"trim_level={trim_level!r} must lie in (0.5, 1]")
         self.control_group = control_group
         self.method = method
         self.base_period = base_period
-        self.anticipation = int(anticipation)
-        self.panel = bool(panel)
-        self.allow_unbalanced_panel = bool(allow_unbalanced_panel)
-        self.n_bootstrap = int(n_bootstrap)
+        self.anticipation = anticipation
+        self.n_bootstrap = n_bootstrap
         self.bootstrap_weights = bootstrap_weights
-        self.random_state = random_state
         self.level = level
         self.trim_level = trim_level
+        self._check_options(warn=False)
+        self.anticipation = int(anticipation)
+        self.n_bootstrap = int(n_bootstrap)
+        self.panel = bool(panel)
+        self.allow_unbalanced_panel = bool(allow_unbalanced_panel)
+        self.random_state = random_state
         self.progress = progress
+
+    def _check_options(self, warn: bool = True) -> None:
+        """Validate the options; run by ``__init__`` and again by ``fit()``."""
+        require_option(self.control_group, "control_group", _CONTROL)
+        require_option(self.method, "method", _METHODS)
+        require_option(self.base_period, "base_period", _BASE)
+        a = self.anticipation
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 0:
+            raise ArgumentTypeError(f"anticipation={a!r} must be a non-negative integer")
+        check_draws(self.n_bootstrap, "n_bootstrap", allow_zero=True, warn=warn, stacklevel=4)
+        require_option(self.bootstrap_weights, "bootstrap_weights", ("rademacher", "mammen"))
+        if isinstance(self.level, bool) or not isinstance(self.level, (int, float)) \
+                or not 0 < self.level < 1:
+            raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
+        tl = self.trim_level
+        if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not 0.5 < tl <= 1:
+            raise ArgumentValueError(f"trim_level={tl!r} must lie in (0.5, 1]")
 
     def __repr__(self) -> str:
         return (f"CallawaySantAnna(control_group={self.control_group!r}, method={self.method!r}, "
@@ -231,8 +271,27 @@ class CallawaySantAnna:
             or clusters varying within unit, ...
         EstimationError
             No never-treated units with ``control_group="never_treated"``,
-            a cohort too small for the covariates, collinear covariates.
+            a cohort too small for the covariates, collinear covariates, a
+            constant outcome, one cluster, or a propensity score without a
+            maximum likelihood estimate (a covariate separating a cohort from
+            its controls; the message names the cohort and the covariate).
+        DataError
+            Also: infinite outcomes, covariates or weights (e.g. ``1e309``),
+            negative or all-zero weights, dates as periods, a single period.
+        TreatmentTimingError
+            Also: a ``gname`` that is a 0/1 indicator.
+        ArgumentValueError
+            An option changed after construction to an invalid value.
+
+        Warns
+        -----
+        EstimationWarning
+            Fewer than 30 clusters (see
+            :data:`policyeval._validation.MIN_CLUSTERS`); poor overlap of a
+            propensity score (treated units beyond ``trim_level``, trimmed
+            controls, one control carrying much of the weight), once per fit.
         """
+        self._check_options(warn=False)   # the bootstrap itself warns about few draws
         if gname is None:
             raise ArgumentTypeError("gname is required: the column with the first treated period")
         if self.panel and idname is None:
@@ -247,6 +306,10 @@ class CallawaySantAnna:
                     weights=weights, cluster=cluster, panel=self.panel,
                     allow_unbalanced_panel=self.allow_unbalanced_panel,
                     control_group=self.control_group, anticipation=self.anticipation)
+        check_clusters(d.n_clusters, cluster if cluster is not None else
+                       (f"cluster=idname={idname!r} (the default)" if idname is not None
+                        else "cluster=None (each observation its own cluster)"),
+                       estimator="CallawaySantAnna")
         if covs and not d.panel and self.method == "dr_imp":
             raise EstimationError("method='dr_imp' is for panel data; with repeated cross-sections use "
                                   "method='dr', 'ipw' or 'reg'")
@@ -424,6 +487,7 @@ class CallawaySantAnna:
             elif n_t[j] and n_c[j]:
                 batches.setdefault((cg, tuple(ctrl), None if time_invariant else b), []).append(j)
         blocks = []
+        overlap: list[str] = []
         for (cg, ctrl, _), js in batches.items():
             rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]))
             D = (cohort[rows] == cg).astype(float)
@@ -437,10 +501,15 @@ class CallawaySantAnna:
             bs = [cells[j][2] for j in js]
             Ysub = Y[rows]
             DY = Ysub[:, ts] - Ysub[:, bs]
-            att, inf = att_panel_batch(DY, D, X, w[rows], self.method, self.trim_level)
+            where = (f"cohort {g:g} vs its {int((D == 0).sum())} controls{base} (ATT(g,t) for "
+                     f"t = {', '.join(str(d.periods[t]) for t in ts[:4])}{', ...' if len(ts) > 4 else ''})")
+            with _no_raw_linalg(where, covs):
+                att, inf = att_panel_batch(DY, D, X, w[rows], self.method, self.trim_level,
+                                           where=where, names=covs, notes=overlap)
             inf *= n / len(rows)
             est[js] = att
             blocks.append((rows, np.asarray(js), inf))
+        _warn_overlap(overlap, len(batches), self.method)
         infl = BlockInfluence(n, k, blocks, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
         return est, infl, n_t, n_c
 
@@ -458,6 +527,8 @@ class CallawaySantAnna:
         n_t = np.zeros(k, dtype=np.int64)
         n_c = np.zeros(k, dtype=np.int64)
         blocks = []
+        overlap: list[str] = []
+        n_fits = 0
         for j, (g, ti, b, _) in enumerate(cells):
             cg = int(np.searchsorted(cohort_values, g))
             ctrl = np.flatnonzero(self._controls(cohort_values, g, d.periods, ti, b))
@@ -481,9 +552,14 @@ class CallawaySantAnna:
                 check_design(X[(D == 0) & (post == p)], covs, f"controls of cohort {g:g} in period {label}")
                 if self.method == "dr":
                     check_design(X[(D == 1) & (post == p)], covs, f"cohort {g:g} in period {label}")
-            att, inf = att_rc(y[rows], post, D, X, w[rows], self.method, self.trim_level)
+            where = f"ATT(g={g:g}, t={d.periods[ti]}) (base period {d.periods[b]})"
+            with _no_raw_linalg(where, covs):
+                att, inf = att_rc(y[rows], post, D, X, w[rows], self.method, self.trim_level,
+                                  where=where, names=covs, notes=overlap)
+            n_fits += 1
             est[j] = att
             blocks.append((rows, np.array([j]), (inf * (n / len(rows)))[:, None]))
+        _warn_overlap(overlap, n_fits, self.method)
         infl = BlockInfluence(n, k, blocks, cohort, w, cluster=d.cluster, n_clusters=d.n_clusters)
         return est, infl, n_t, n_c
 

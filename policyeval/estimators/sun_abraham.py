@@ -27,9 +27,11 @@ from policyeval.estimators.twfe import (
     RegressionResult,
     _check_vcov_args,
     _covariate_table,
+    _event_options,
     _describe_vcov,
     _spec,
 )
+from policyeval._validation import require_option
 from policyeval.exceptions import DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import (
     SmallSampleCorrection,
@@ -89,7 +91,7 @@ class SunAbrahamResult(RegressionResult):
         elif kind == "att":
             keys, mask, index_name = np.zeros(len(cells), dtype=int), post, "term"
         else:
-            raise ValueError(f"kind={kind!r} must be 'att', 'period' or 'cohort'")
+            require_option(kind, "kind", ("att", "period", "cohort"))
         if not mask.any():
             raise EstimationError("no post-treatment cohort effects to aggregate")
         params, vcov, labels, W = _aggregate(
@@ -192,13 +194,9 @@ class SunAbraham:
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
     ) -> None:
-        refs = [reference] if np.ndim(reference) == 0 else list(reference)
-        if not refs or not all(float(r).is_integer() for r in refs):
-            raise ValueError(f"reference={reference!r} must be an integer relative period or a "
-                             "sequence of them")
-        _check_vcov_args(vcov, cluster)
-        resolve_ssc(ssc)
-        self.reference = [int(r) for r in refs]
+        refs, _ = _event_options(reference, None)
+        _check_vcov_args(vcov, cluster, ssc)
+        self.reference = refs
         self.vcov = vcov
         self.cluster = cluster
         self.ssc = ssc
@@ -245,11 +243,12 @@ class SunAbraham:
         TreatmentTimingError
             If ``gname`` varies within a unit.
         """
-        if control_cohort not in ("never", "last"):
-            raise ValueError(f"control_cohort={control_cohort!r} must be 'never' or 'last'")
+        require_option(control_cohort, "control_cohort", ("never", "last"))
+        _check_vcov_args(self.vcov, self.cluster, self.ssc)
+        self.reference, _ = _event_options(self.reference, None)
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covariates,
-            weights=weights, cluster=self.cluster, vcov=self.vcov,
+            weights=weights, cluster=self.cluster, vcov=self.vcov, estimator="SunAbraham",
         )
         t = panel.periods[panel.time]
         e = t - panel.cohort

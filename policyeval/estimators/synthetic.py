@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from policyeval._validation import p_value_text, require_option
 from policyeval.estimators._simplex import frank_wolfe_weights, simplex_lstsq, sparsify
 from policyeval.estimators._synthetic_panel import Block, prepare_block
 from policyeval.exceptions import (
+    ArgumentTypeError,
     ColumnNotFoundError,
     DataError,
     DesignError,
@@ -211,7 +213,8 @@ class SyntheticControl:
                         f"(e.g. {outside[:3]}); treatment starts at {block.treat_time}"
                     )
             else:
-                raise TypeError(f"predictors items must be a column name or (column, periods); got {item!r}")
+                raise ArgumentTypeError(
+                    f"predictors items must be a column name or (column, periods); got {item!r}")
             if col not in df.columns:
                 raise ColumnNotFoundError(f"predictor column {col!r} is not a column of the data")
             specs.append((label, col, periods))
@@ -248,10 +251,8 @@ class SyntheticControl:
         DataError
             Missing outcomes in the donor pool (names donors and periods).
         """
-        if self.v_method not in _V_METHODS:
-            raise ValueError(f"v_method={self.v_method!r} must be one of {_V_METHODS}")
-        if self.placebo_donors not in ("exclude_treated", "all"):
-            raise ValueError(f"placebo_donors={self.placebo_donors!r} must be 'exclude_treated' or 'all'")
+        require_option(self.v_method, "v_method", _V_METHODS)
+        require_option(self.placebo_donors, "placebo_donors", ("exclude_treated", "all"))
         block = prepare_block(df, yname, tname, idname, treatment=treatment,
                               treated_units=treated_units, treat_time=treat_time, donors=donors,
                               estimator="SyntheticControl")
@@ -400,6 +401,10 @@ class SyntheticControlResult(EstimationResult):
                   ("Treatment from", str(self.spec["treat_time"])),
                   ("Donors (w > 0)", f"{int((self.weights > 1e-6).sum())}/{len(self.weights)}"),
                   ("Pre RMSPE", f"{self.rmspe_pre:.4g}")]
+        if self.placebos is not None and np.isfinite(self.permutation_pvalue):
+            # the in-space p-value ranks the treated unit among J + 1 units: its step is 1/(J+1)
+            facts.append(("Permutation p", p_value_text(self.permutation_pvalue, len(self.placebos),
+                                                        enumerated=True)))
         return facts
 
     def in_time_placebo(self, placebo_time) -> "SyntheticControlResult":
@@ -481,7 +486,7 @@ class SyntheticControlResult(EstimationResult):
             ax.axhline(0, color="0.3", linewidth=0.8)
             ax.set_ylabel("gap")
         else:
-            raise ValueError(f"kind={kind!r} must be 'paths' or 'gaps'")
+            require_option(kind, "kind", ("paths", "gaps"))
         ax.axvline(self.spec["treat_time"], color="0.5", linestyle=":")
         ax.set_xlabel(self.spec["tname"])
         ax.legend(frameon=False)
@@ -653,10 +658,8 @@ class SyntheticDiD:
         DataError
             Missing outcomes (names units and periods), unbalanced panel.
         """
-        if self.method not in _SDID_METHODS:
-            raise ValueError(f"method={self.method!r} must be one of {_SDID_METHODS}")
-        if self.se_method not in _SE_METHODS:
-            raise ValueError(f"se_method={self.se_method!r} must be one of {_SE_METHODS}")
+        require_option(self.method, "method", _SDID_METHODS)
+        require_option(self.se_method, "se_method", _SE_METHODS)
         block = prepare_block(df, yname, tname, idname, treatment=treatment,
                               treated_units=treated_units, treat_time=treat_time, donors=donors,
                               estimator="SyntheticDiD")

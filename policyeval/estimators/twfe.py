@@ -29,7 +29,9 @@ from policyeval.estimators._fixed_effects import (
     prepare_fe_panel,
     subset_panel,
 )
+from policyeval._validation import column_list, require_option
 from policyeval.exceptions import (
+    ArgumentValueError,
     DataError,
     DroppedObservationsWarning,
     EstimationError,
@@ -129,11 +131,41 @@ def _spec(est, **kwargs) -> dict:
     }
 
 
-def _check_vcov_args(vcov: str, cluster) -> None:
-    if vcov not in ("cluster", "hetero", "iid"):
-        raise ValueError(f"vcov={vcov!r} must be 'cluster', 'hetero' or 'iid'")
+def _check_vcov_args(vcov: str, cluster, ssc="fixest") -> None:
+    """Checked in ``__init__`` and again in ``fit()`` (an attribute may change in between)."""
+    require_option(vcov, "vcov", ("cluster", "hetero", "iid"))
     if cluster is not None and vcov != "cluster":
-        raise ValueError(f"cluster={cluster!r} was given but vcov={vcov!r}; use vcov='cluster'")
+        raise ArgumentValueError(f"cluster={cluster!r} was given but vcov={vcov!r}; use "
+                                 "vcov='cluster'")
+    if cluster is not None:
+        column_list(cluster, "cluster", strict=True)
+    resolve_ssc(ssc)
+
+
+def _event_options(reference, window) -> tuple[list[int], tuple[int, int] | None]:
+    """``reference`` as a list and ``window`` as a pair of ints, or an error naming them."""
+    refs = [reference] if np.ndim(reference) == 0 else list(reference)
+    try:
+        ok = bool(refs) and all(float(r).is_integer() for r in refs)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ArgumentValueError(f"reference={reference!r} must be an integer event time or a "
+                                 "sequence of them")
+    if window is not None:
+        try:
+            ok = len(window) == 2 and all(float(w).is_integer() for w in window) \
+                and window[0] < window[1]
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ArgumentValueError(f"window={window!r} must be two integers (first, last) with "
+                                     "first < last")
+        outside = [r for r in refs if not window[0] <= r <= window[1]]
+        if outside:
+            raise ArgumentValueError(f"reference={reference!r} lies outside window={window!r}")
+        window = (int(window[0]), int(window[1]))
+    return [int(r) for r in refs], window
 
 
 def _warn_always_treated(panel: FEPanel, d: np.ndarray, idname: str) -> None:
@@ -211,8 +243,7 @@ class TWFE:
         ssc: str | SmallSampleCorrection = "fixest",
         allow_switching_off: bool = False,
     ) -> None:
-        _check_vcov_args(vcov, cluster)
-        resolve_ssc(ssc)
+        _check_vcov_args(vcov, cluster, ssc)
         self.vcov = vcov
         self.cluster = cluster
         self.ssc = ssc
@@ -264,11 +295,20 @@ class TWFE:
             (unless ``allow_switching_off``).
         ColumnNotFoundError, DataError, EstimationError
             For missing columns, non-integer periods, a non-binary treatment,
-            or a treatment absorbed by the fixed effects.
+            or a treatment absorbed by the fixed effects; infinite values,
+            non-positive weights, dates as periods, one period, a constant
+            outcome, a 0/1 ``gname``, one cluster.
+
+        Warns
+        -----
+        EstimationWarning
+            Fewer than 30 clusters: the message gives the count and points to
+            :func:`~policyeval.inference.wild_bootstrap.wild_cluster_bootstrap`.
         """
+        _check_vcov_args(self.vcov, self.cluster, self.ssc)
         if (treatment is None) == (gname is None):
-            raise ValueError("give exactly one of treatment= (a 0/1 column) and gname= (first "
-                             "treated period)")
+            raise ArgumentValueError("give exactly one of treatment= (a 0/1 column) and gname= "
+                                    "(first treated period)")
         if not isinstance(df, pd.DataFrame):
             # a Parquet path, a DuckDB relation or a Dask DataFrame: out of core, same numbers
             from policyeval.scale import fit_twfe
@@ -278,7 +318,7 @@ class TWFE:
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname,
             regressors=[treatment] if treatment else [], covariates=covariates,
-            weights=weights, cluster=self.cluster, vcov=self.vcov,
+            weights=weights, cluster=self.cluster, vcov=self.vcov, estimator="TWFE",
         )
         if treatment is not None:
             d = panel.frame[treatment].to_numpy(dtype=float)
@@ -388,22 +428,10 @@ class EventStudy:
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
     ) -> None:
-        refs = [reference] if np.ndim(reference) == 0 else list(reference)
-        if not refs or not all(float(r).is_integer() for r in refs):
-            raise ValueError(f"reference={reference!r} must be an integer event time or a "
-                             "sequence of them")
-        if window is not None:
-            if len(window) != 2 or not all(float(w).is_integer() for w in window) \
-                    or window[0] >= window[1]:
-                raise ValueError(f"window={window!r} must be two integers (first, last) with "
-                                 "first < last")
-            outside = [r for r in refs if not window[0] <= r <= window[1]]
-            if outside:
-                raise ValueError(f"reference={reference!r} lies outside window={window!r}")
-        _check_vcov_args(vcov, cluster)
-        resolve_ssc(ssc)
-        self.reference = [int(r) for r in refs]
-        self.window = None if window is None else (int(window[0]), int(window[1]))
+        refs, window = _event_options(reference, window)
+        _check_vcov_args(vcov, cluster, ssc)
+        self.reference = refs
+        self.window = window
         self.bin_endpoints = bin_endpoints
         self.vcov = vcov
         self.cluster = cluster
@@ -451,6 +479,8 @@ class EventStudy:
             If no treated unit is observed at a reference period, or the
             event-time dummies are collinear with the fixed effects.
         """
+        _check_vcov_args(self.vcov, self.cluster, self.ssc)
+        self.reference, self.window = _event_options(self.reference, self.window)
         if not isinstance(df, pd.DataFrame):
             from policyeval.scale import fit_event_study
 
@@ -459,7 +489,7 @@ class EventStudy:
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname,
             covariates=covariates, weights=weights, cluster=self.cluster,
-            vcov=self.vcov,
+            vcov=self.vcov, estimator="EventStudy",
         )
         treated = panel.cohort > 0
         if not treated.any():

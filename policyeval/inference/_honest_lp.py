@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
+from policyeval.exceptions import SolverError
+
 __all__ = [
     "arp_accept_grid",
     "flci_sd",
@@ -148,7 +150,7 @@ def lp_eta(y: np.ndarray, X: np.ndarray, sd: np.ndarray) -> tuple[float, np.ndar
     if res.status == 3:
         return -np.inf, np.zeros(m)
     if res.status != 0:
-        raise RuntimeError(f"ARP linear program failed: {res.message}")
+        raise SolverError(f"ARP linear program failed: {res.message}")
     return float(res.fun), -np.asarray(res.ineqlin.marginals)
 
 

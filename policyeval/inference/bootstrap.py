@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from policyeval._validation import check_draws, require_option
+from policyeval.exceptions import ArgumentValueError
+
 __all__ = ["BootstrapResult", "multiplier_bootstrap", "multiplier_draws"]
 
 _GOLDEN = (1 + np.sqrt(5)) / 2
@@ -50,7 +53,7 @@ def multiplier_draws(kind: str, rng: np.random.Generator):
         def draw(m, size):
             return np.where(rng.random((m, size)) < p_low, 1.0 - _GOLDEN, _GOLDEN)
     else:
-        raise ValueError(f"weights={kind!r} must be 'rademacher' or 'mammen'")
+        require_option(kind, "weights", ("rademacher", "mammen"))
     return draw
 
 
@@ -107,8 +110,15 @@ def multiplier_bootstrap(influence, n_bootstrap: int = 999, *, level: float = 0.
 
     Raises
     ------
-    ValueError
-        If ``n_bootstrap`` is not a positive integer or ``level`` not in (0, 1).
+    ArgumentValueError
+        If ``n_bootstrap < 99`` (a p-value or band from fewer draws moves in
+        steps too coarse to resolve the 5% and 1% levels; see
+        :func:`policyeval._validation.check_draws`) or ``level`` not in (0, 1).
+
+    Warns
+    -----
+    EstimationWarning
+        If ``n_bootstrap < 399`` (Davidson & MacKinnon 2000).
 
     Notes
     -----
@@ -130,14 +140,14 @@ def multiplier_bootstrap(influence, n_bootstrap: int = 999, *, level: float = 0.
     >>> from policyeval.inference.influence import DenseInfluence
     >>> psi = DenseInfluence(np.random.default_rng(0).normal(size=(500, 2)),
     ...                      cohort=np.zeros(500), weights=np.ones(500))
-    >>> out = multiplier_bootstrap(psi, 199, random_state=1, progress=False)
+    >>> out = multiplier_bootstrap(psi, 499, random_state=1, progress=False)
     >>> out.std_errors.shape
     (2,)
     """
-    if not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 2:
-        raise ValueError(f"n_bootstrap={n_bootstrap!r} must be an integer >= 2")
-    if not 0 < level < 1:
-        raise ValueError(f"level={level!r} must lie strictly between 0 and 1")
+    require_option(weights, "weights", ("rademacher", "mammen"))
+    check_draws(n_bootstrap, "n_bootstrap", stacklevel=3)
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ArgumentValueError(f"level={level!r} must lie strictly between 0 and 1")
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
     draw = multiplier_draws(weights, rng)
     n_cols = influence.n_clusters

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from policyeval.exceptions import ArgumentTypeError, EstimationError
+from policyeval.exceptions import ArgumentTypeError, ArgumentValueError, EstimationError
 
 __all__ = [
     "SmallSampleCorrection",
@@ -84,9 +84,9 @@ class SmallSampleCorrection:
 
     def __post_init__(self) -> None:
         if self.fixef_k not in ("nested", "full", "none"):
-            raise ValueError(f"fixef_k={self.fixef_k!r} must be 'nested', 'full' or 'none'")
+            raise ArgumentValueError(f"fixef_k={self.fixef_k!r} must be 'nested', 'full' or 'none'")
         if self.cluster_df not in ("min", "conventional"):
-            raise ValueError(f"cluster_df={self.cluster_df!r} must be 'min' or 'conventional'")
+            raise ArgumentValueError(f"cluster_df={self.cluster_df!r} must be 'min' or 'conventional'")
 
 
 _PRESETS = {
@@ -117,7 +117,7 @@ def resolve_ssc(ssc: str | SmallSampleCorrection) -> SmallSampleCorrection:
         try:
             return _PRESETS[ssc.lower()]
         except KeyError:
-            raise ValueError(
+            raise ArgumentValueError(
                 f"ssc={ssc!r} is not a known small-sample convention; use one of "
                 f"{sorted(_PRESETS)} or a SmallSampleCorrection(...)"
             ) from None
@@ -316,7 +316,7 @@ def sandwich_covariance(
         scale = n / (n - K) if corr.adj else 1.0
         return CovarianceEstimate(scale * (B @ (scores.T @ scores) @ B), "hetero", n - K, K)
     if kind != "cluster":
-        raise ValueError(f"kind={kind!r} must be 'cluster', 'hetero' or 'iid'")
+        raise ArgumentValueError(f"kind={kind!r} must be 'cluster', 'hetero' or 'iid'")
     if not clusters:
         raise EstimationError("kind='cluster' needs at least one cluster variable")
 

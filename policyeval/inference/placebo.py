@@ -25,6 +25,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from policyeval._validation import check_draws, require_option
+from policyeval.exceptions import EstimationWarning
+
 __all__ = [
     "rmspe",
     "in_space_placebos",
@@ -191,11 +194,12 @@ def conformal_pvalue(y: np.ndarray, Y_donors: np.ndarray, n_pre: int, theta0,
     if permutation == "moving_block":
         perm_stats = [_block_stat(np.roll(u, -j), post, q) for j in range(T)]
     elif permutation == "iid":
+        check_draws(n_permutations, "n_permutations", stacklevel=3)
         rng = np.random.default_rng(random_state)
         perm_stats = [s_obs] + [_block_stat(u[rng.permutation(T)], post, q)
                                 for _ in range(n_permutations - 1)]
     else:
-        raise ValueError(f"permutation={permutation!r} must be 'moving_block' or 'iid'")
+        require_option(permutation, "permutation", ("moving_block", "iid"))
     perm_stats = np.asarray(perm_stats)
     return float(np.mean(perm_stats >= s_obs - 1e-12 * max(s_obs, 1.0)))
 
@@ -224,6 +228,17 @@ def conformal_confidence_set(y: np.ndarray, Y_donors: np.ndarray, n_pre: int, fi
     """
     y = np.asarray(y, dtype=float)
     T = y.size
+    require_option(permutation, "permutation", ("moving_block", "iid"))
+    if permutation == "iid":
+        check_draws(n_permutations, "n_permutations", stacklevel=3)
+    elif 1.0 / (n_pre + 1) > 1.0 - level:
+        # n_pre + 1 cyclic shifts: no p-value can fall below 1/(n_pre + 1)
+        warnings.warn(
+            f"moving-block conformal inference with {n_pre} pre-treatment periods has "
+            f"{n_pre + 1} permutations per post period, so no p-value is below "
+            f"1/{n_pre + 1} = {1 / (n_pre + 1):.3g} and a {level:.0%} confidence set cannot "
+            "exclude any effect; lengthen the pre-period or use permutation='iid'.",
+            EstimationWarning, stacklevel=2)
     rows = []
     for t in range(n_pre, T):
         cols = list(range(n_pre)) + [t]

@@ -31,9 +31,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import constant_within, examples, require_columns, require_frame
+from policyeval._validation import (
+    check_draws,
+    constant_within,
+    examples,
+    p_value_text,
+    require_columns,
+    require_frame,
+)
 from policyeval.exceptions import (
     ArgumentTypeError,
+    ArgumentValueError,
     DataError,
     EstimationError,
     EstimationWarning,
@@ -75,7 +83,7 @@ def default_statistic(result) -> float:
     params = result.params
     if getattr(params.index, "name", None) == "event_time" or \
             getattr(result, "index_name", None) == "event_time":
-        raise ValueError(
+        raise ArgumentValueError(
             "the result holds event-time coefficients (first: "
             f"{params.index[0]}); pass statistic=, e.g. lambda r: r.params.loc[0]"
         )
@@ -148,7 +156,15 @@ class RandomizationResult:
         rule = ("#{|T*| >= |T|} / M over all M distinct assignments" if self.enumerated
                 else "(1 + #{|T*| >= |T|}) / (1 + B)")
         return Summary(title="Randomization inference", facts=facts, table=table,
-                       notes=[f"Two-sided p-value {rule}."])
+                       notes=[f"Two-sided p-value {rule}.", f"Reported: {self.p_value_text}."])
+
+    @property
+    def p_value_text(self) -> str:
+        """The p-value with its resolution: exact over the enumerated assignments, or
+        ``1/(B+1)`` steps for ``B`` random re-assignments."""
+        valid = int(np.isfinite(self.distribution).sum())
+        return p_value_text(self.p_value, valid, enumerated=self.enumerated,
+                            plus_one=not self.enumerated)
 
     def __str__(self) -> str:
         return str(self.summary())
@@ -222,7 +238,7 @@ class _Permuter:
     def __init__(self, df: pd.DataFrame, fit_kwargs: dict, eligible) -> None:
         idname = fit_kwargs.get("idname")
         if idname is None:
-            raise ValueError("randomization_inference needs idname= among the fit arguments")
+            raise ArgumentValueError("randomization_inference needs idname= among the fit arguments")
         require_columns(df, idname=idname)
         self.df, self.idname, self.kw = df, idname, fit_kwargs
         units = pd.unique(df[idname])
@@ -248,7 +264,7 @@ class _Permuter:
         elif fit_kwargs.get("treated_units") is not None:
             self.mode, self.col = "treated_units", None
         else:
-            raise ValueError(
+            raise ArgumentValueError(
                 "randomization_inference permutes adoption timing: give gname= (first treated "
                 "period), treatment= (0/1 column) or treated_units= among the fit arguments"
             )
@@ -273,7 +289,7 @@ class _Permuter:
     def _setup_treatment(self) -> None:
         tname = self.kw.get("tname")
         if tname is None:
-            raise ValueError("treatment= permutation needs tname= among the fit arguments")
+            raise ArgumentValueError("treatment= permutation needs tname= among the fit arguments")
         wide = self.df.pivot(index=self.idname, columns=tname, values=self.col)
         if wide.isna().to_numpy().any():
             bad = wide.index[wide.isna().any(axis=1)]
@@ -365,8 +381,11 @@ def randomization_inference(
 
     Raises
     ------
-    ValueError
-        If no permutable argument is given or ``n_permutations < 1``.
+    ArgumentValueError
+        If no permutable argument is given, or fewer than 99 random
+        re-assignments are asked for (``n_permutations < 99`` while there are
+        more distinct assignments than that; see
+        :func:`policyeval._validation.check_draws`).
     TreatmentTimingError
         If ``gname`` varies within a unit.
     DataError
@@ -408,18 +427,20 @@ def randomization_inference(
 
     Examples
     --------
-    TWFE on the bundled simulated panel, 19 random re-assignments of the
-    adoption years across all counties:
+    TWFE on the bundled simulated panel, 99 random re-assignments of the
+    adoption years across all counties (fewer are refused; 999 or more for a paper):
 
     >>> import policyeval as pe
     >>> from policyeval.inference.randomization import randomization_inference
     >>> panel = pe.load_simulated_panel()
     >>> ri = randomization_inference(
     ...     pe.TWFE(), panel, yname="log_gdp", tname="year", idname="county_code",
-    ...     gname="first_treat", n_permutations=19, random_state=1, progress=False)
+    ...     gname="first_treat", n_permutations=99, random_state=1, progress=False)
     >>> ri.n_permutations, round(ri.observed, 3), ri.p_value
-    (19, 0.047, 0.1)
-    >>> ax = ri.plot()          # histogram of the 19 statistics with the observed one
+    (99, 0.016, 0.49)
+    >>> ri.p_value_text
+    'p = 0.49 (99 random draws; resolution 1/100)'
+    >>> ax = ri.plot()          # histogram of the 99 statistics with the observed one
     """
     if not hasattr(estimator, "fit"):
         raise ArgumentTypeError(
@@ -428,7 +449,7 @@ def randomization_inference(
     if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)):
         raise ArgumentTypeError(f"n_permutations must be an integer, got {n_permutations!r}")
     if n_permutations < 1:
-        raise ValueError(f"n_permutations={n_permutations} must be at least 1")
+        raise ArgumentValueError(f"n_permutations={n_permutations} must be at least 1")
     stat = default_statistic if statistic is None else statistic
     if not callable(stat):
         raise ArgumentTypeError("statistic must be a function result -> float")
@@ -437,14 +458,18 @@ def randomization_inference(
         stat_name = "statistic" if stat_name == "<lambda>" else "estimate"
 
     permuter = _Permuter(df, fit_kwargs, eligible)
+    n_distinct = permuter.n_distinct()
+    enumerated = n_distinct <= n_permutations
+    if not enumerated:
+        # random re-assignments: too few cannot resolve the 5% and 1% levels (enumerating
+        # every distinct assignment is an exact test, however few there are)
+        check_draws(int(n_permutations), "n_permutations", stacklevel=3)
     observed_result = estimator.fit(df, **fit_kwargs)
     observed = float(stat(observed_result))
     if not np.isfinite(observed):
         raise EstimationError(f"the statistic on the observed data is {observed}; it must "
                               "be finite")
 
-    n_distinct = permuter.n_distinct()
-    enumerated = n_distinct <= n_permutations
     if enumerated:
         orders: Iterator[np.ndarray] = _distinct_assignments(permuter.labels)
         total = n_distinct

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from policyeval._validation import examples
+from policyeval._validation import check_draws, examples, p_value_text, require_option
 from policyeval.estimators._fixed_effects import (
     absorb_unit_time,
     prepare_fe_panel,
@@ -41,9 +41,11 @@ from policyeval.estimators._fixed_effects import (
 )
 from policyeval.exceptions import (
     ArgumentTypeError,
+    ArgumentValueError,
     DroppedObservationsWarning,
     EstimationError,
     EstimationWarning,
+    UnknownTermError,
 )
 from policyeval.inference.bootstrap import multiplier_draws
 from policyeval.inference.covariance import count_parameters, resolve_ssc
@@ -296,6 +298,21 @@ class WildBootstrapResult:
     def method(self) -> str:
         return "WCR" if self.impose_null else "WCU"
 
+    @property
+    def p_value_resolution(self) -> float:
+        """Smallest step of the p-value, ``1 / n_bootstrap``."""
+        return 1.0 / self.n_bootstrap
+
+    @property
+    def p_value_text(self) -> str:
+        """The p-value with its resolution, e.g. ``"p < 0.001 (no draw as extreme; ...)"``.
+
+        A p-value of 0 only says that no bootstrap draw was as extreme, so it
+        is reported as ``p < 1/B``; with every sign vector enumerated the
+        p-value is exact over those ``2^G`` draws.
+        """
+        return p_value_text(self.p_value, self.n_bootstrap, enumerated=self.enumerated)
+
     def conf_int(self) -> pd.DataFrame:
         """The bootstrap confidence interval as a one-row frame."""
         return pd.DataFrame({"conf_low": [self.conf_low], "conf_high": [self.conf_high]},
@@ -309,6 +326,7 @@ class WildBootstrapResult:
             "conf_low": self.conf_low, "conf_high": self.conf_high, "level": self.level,
             "method": self.method, "weights": self.weights, "n_bootstrap": self.n_bootstrap,
             "enumerated": self.enumerated, "n_clusters": self.n_clusters,
+            "p_value_resolution": self.p_value_resolution,
         }])
 
     def summary(self) -> Summary:
@@ -327,6 +345,7 @@ class WildBootstrapResult:
         notes = [
             (f"p-value: share of |t*| > |t| over {self.n_bootstrap} bootstrap samples; "
              f"{self.level:.0%} interval by {ci}."),
+            f"Reported: {self.p_value_text}.",
         ]
         if self.enumerated:
             notes.append(f"All 2^{self.n_clusters} Rademacher sign vectors enumerated "
@@ -371,7 +390,7 @@ def _rebuild_design(result, data: pd.DataFrame, cluster: str) -> _Design:
             data, yname=spec["yname"], tname=spec["tname"], idname=spec["idname"],
             gname=spec.get("gname"), regressors=[treatment] if treatment else [],
             covariates=spec.get("covariates"), weights=spec.get("weights"),
-            cluster=[cluster], vcov="cluster",
+            cluster=[cluster], vcov="cluster", estimator=None,
         )
     if is_event:
         treated = panel.cohort > 0
@@ -423,15 +442,15 @@ def _resolve_term(term, names: list, result) -> int:
     if term is None:
         if result.estimator == "TWFE":
             return 0
-        raise ValueError(
+        raise ArgumentValueError(
             f"term=None: name the event-study coefficient to test, one of "
             f"{examples(result.params.index, 12)}"
         )
     for i, name in enumerate(names):
         if name == term or str(name) == str(term):
             return i
-    raise KeyError(f"term={term!r} is not a coefficient of the model; available terms: "
-                   f"{examples(names, 12)}")
+    raise UnknownTermError(f"term={term!r} is not a coefficient of the model; available terms: "
+                           f"{examples(names, 12)}")
 
 
 def _warn_few_treated(x: np.ndarray, codes: np.ndarray, G: int, term, cluster: str) -> None:
@@ -452,14 +471,13 @@ def _warn_few_treated(x: np.ndarray, codes: np.ndarray, G: int, term, cluster: s
 
 
 def _validate_args(weights, n_bootstrap, level, impose_null) -> None:
-    if weights not in _WEIGHTS:
-        raise ValueError(f"weights={weights!r} must be one of {_WEIGHTS}")
+    require_option(weights, "weights", _WEIGHTS)
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)):
         raise ArgumentTypeError(f"n_bootstrap must be an integer, got {n_bootstrap!r}")
     if n_bootstrap < 1:
-        raise ValueError(f"n_bootstrap={n_bootstrap} must be at least 1")
-    if not isinstance(level, (int, float)) or not 0 < level < 1:
-        raise ValueError(f"level={level!r} must lie strictly between 0 and 1")
+        raise ArgumentValueError(f"n_bootstrap={n_bootstrap} must be at least 1")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ArgumentValueError(f"level={level!r} must lie strictly between 0 and 1")
     if not isinstance(impose_null, (bool, np.bool_)):
         raise ArgumentTypeError(f"impose_null must be True or False, got {impose_null!r}")
 
@@ -627,8 +645,8 @@ def wild_cluster_bootstrap(
     if isinstance(result_or_model, (TWFE, EventStudy)):
         result = result_or_model.fit(data, **fit_kwargs)
     elif fit_kwargs:
-        raise TypeError(f"unexpected arguments {sorted(fit_kwargs)}: fit arguments are only "
-                        "used with an unfitted TWFE / EventStudy estimator")
+        raise ArgumentTypeError(f"unexpected arguments {sorted(fit_kwargs)}: fit arguments are "
+                                "only used with an unfitted TWFE / EventStudy estimator")
     else:
         result = result_or_model
     if getattr(result, "estimator", None) not in _SUPPORTED or not hasattr(result, "spec"):
@@ -657,6 +675,15 @@ def wild_cluster_bootstrap(
             f"cluster={cluster!r} has {G} cluster(s); the wild cluster bootstrap needs at "
             "least 2 (and is meant for few, not one)"
         )
+    if not (weights == "rademacher" and G < 63 and 2**G <= n_bootstrap):
+        # random draws (not every sign vector enumerated): too few cannot resolve 5% / 1%
+        check_draws(int(n_bootstrap), "n_bootstrap", stacklevel=3)
+    if weights == "rademacher" and G < 12:
+        warnings.warn(
+            f"cluster={cluster!r} has {G} clusters: Rademacher weights give only 2^{G} = {2**G} "
+            f"distinct bootstrap samples, so p-values move in steps of at least 1/{2**G}; use "
+            "weights='webb' (six-point weights, 6^G samples) with fewer than about 12 clusters "
+            "(Webb 2023).", EstimationWarning, stacklevel=2)
     _warn_few_treated(design.raw[:, j], codes, G, design.names[j], cluster)
     sw = None if design.weights is None else np.sqrt(design.weights)
 

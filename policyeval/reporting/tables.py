@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.data._simulate_label import SIMULATED_COLUMN, SIMULATED_LABEL, resolve_simulated
+from policyeval.exceptions import ArgumentValueError
 
 __all__ = ["ResultsTable", "results_table", "latex_escape"]
 
@@ -174,7 +175,7 @@ def results_table(results: Mapping[str, object] | Sequence[object], terms: Seque
     for title, res in results.items():
         labels = [rename.get(t, t) for t in res.params.index]
         if len(set(labels)) < len(labels):
-            raise ValueError(f"rename maps two terms of result {title!r} to the same label: "
+            raise ArgumentValueError(f"rename maps two terms of result {title!r} to the same label: "
                              f"{list(res.params.index)} -> {labels}")
         columns[title] = (
             pd.Series(res.params.to_numpy(), index=labels),

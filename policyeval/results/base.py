@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from policyeval.exceptions import ArgumentValueError
+
 __all__ = ["EstimationResult", "Summary"]
 
 
@@ -171,10 +173,10 @@ class EstimationResult:
             the estimator computed one; raises if it did not.
         """
         if not 0 < level < 1:
-            raise ValueError(f"level={level!r} must lie strictly between 0 and 1")
+            raise ArgumentValueError(f"level={level!r} must lie strictly between 0 and 1")
         if uniform:
             if self.critical_value is None:
-                raise ValueError(
+                raise ArgumentValueError(
                     "uniform=True needs a simultaneous critical value; this result has none "
                     "(fit with a bootstrap that computes uniform bands)"
                 )

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from policyeval.exceptions import EstimationWarning
+from policyeval.exceptions import ArgumentValueError, EstimationError, EstimationWarning
 from policyeval.inference.bootstrap import multiplier_bootstrap
 from policyeval.results.base import EstimationResult
 
@@ -223,7 +223,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         the overall group aggregation.
         """
         if kind not in _KINDS:
-            raise ValueError(f"kind={kind!r} must be one of {_KINDS}")
+            raise ArgumentValueError(f"kind={kind!r} must be one of {_KINDS}")
         level = self.level if level is None else level
         min_e = -np.inf if min_e is None else float(min_e)
         max_e = np.inf if max_e is None else float(max_e)
@@ -240,7 +240,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         if kind == "simple":
             rows = np.flatnonzero(valid & (g <= t) & (t <= g + max_e))
             if len(rows) == 0:
-                raise ValueError("no post-treatment ATT(g,t) to aggregate")
+                raise EstimationError("no post-treatment ATT(g,t) to aggregate")
             terms, specs = ["ATT"], [(rows, shares[rows] / shares[rows].sum(), True)]
             index_name = "term"
         elif kind == "group":
@@ -274,7 +274,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
                     specs.append((rows, shares[rows] / shares[rows].sum(), True))
             index_name = "event_time"
         if not specs:
-            raise ValueError(f"nothing to aggregate for kind={kind!r} with min_e={min_e}, max_e={max_e}, "
+            raise EstimationError(f"nothing to aggregate for kind={kind!r} with min_e={min_e}, max_e={max_e}, "
                              f"balance_e={balance_e}")
         ests, per_term = self._combos(specs)
         est_arr = np.asarray(ests)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from policyeval.exceptions import ArgumentTypeError
+from policyeval.exceptions import ArgumentTypeError, ArgumentValueError
 
 __all__ = ["fit_callaway_santanna", "fit_event_study", "fit_twfe", "make_engine"]
 
@@ -50,10 +50,10 @@ def make_engine(source, backend: str | None = None, **options):
     if backend is None:
         backend = "dask" if _is_dask(source) else "duckdb"
     if backend not in _BACKENDS:
-        raise ValueError(f"backend={backend!r} must be one of {_BACKENDS}")
+        raise ArgumentValueError(f"backend={backend!r} must be one of {_BACKENDS}")
     if backend == "duckdb":
         if _is_dask(source):
-            raise ValueError("backend='duckdb' cannot read a Dask DataFrame; use backend='dask'")
+            raise ArgumentValueError("backend='duckdb' cannot read a Dask DataFrame; use backend='dask'")
         from policyeval.scale.duckdb_backend import DuckDBEngine
 
         return DuckDBEngine(source, **options)

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from policyeval.exceptions import ArgumentValueError
+
 __all__ = ["county_roles", "simulate_firm_panel", "true_effects"]
 
 GENERATOR = "policyeval.scale.simulate_firms"
@@ -120,7 +122,7 @@ def simulate_firm_panel(path, n_firms: int, years: Sequence[int] = range(2006, 2
 
     years = np.asarray(list(years), dtype=np.int64)
     if len(years) < 2 or np.any(np.diff(years) != 1):
-        raise ValueError(f"years={list(years)} must be at least two consecutive years")
+        raise ArgumentValueError(f"years={list(years)} must be at least two consecutive years")
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     roles = county_roles(int(years[-1]))

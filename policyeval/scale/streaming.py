@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from policyeval.exceptions import DataError
+from policyeval.exceptions import DataError, DataFileNotFoundError
 
 __all__ = ["PanelFolder", "iter_chunks", "scan_folder"]
 
@@ -89,7 +89,7 @@ def scan_folder(path, *, years: Sequence[int] | None = None, pattern: str | None
     """
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"data path {str(p)!r} does not exist")
+        raise DataFileNotFoundError(f"data path {str(p)!r} does not exist")
     if p.is_file():
         fmt = "csv" if p.suffix.lower() in (".csv", ".gz") and ".csv" in p.name.lower() else "parquet"
         return PanelFolder([p], [None], fmt, _schema(p, fmt))
@@ -102,7 +102,7 @@ def scan_folder(path, *, years: Sequence[int] | None = None, pattern: str | None
         files = sorted(p.glob(pattern))
         fmt = "csv" if pattern.endswith(".csv") else "parquet"
     if not files:
-        raise FileNotFoundError(f"folder {str(p)!r} holds no .parquet or .csv file")
+        raise DataFileNotFoundError(f"folder {str(p)!r} holds no .parquet or .csv file")
     found = [_YEAR.findall(f.stem) for f in files]
     file_years = [int(m[-1]) if m else None for m in found]
     if all(y is not None for y in file_years):

@@ -74,6 +74,7 @@ import pandas as pd
 
 from policyeval.exceptions import (
     ArgumentTypeError,
+    ArgumentValueError,
     DataError,
     DroppedObservationsWarning,
     EstimationError,
@@ -220,7 +221,7 @@ def fit_within(engine: Engine, spec: PanelSpec, features: Sequence[Feature], nam
     ``n_params`` (the K of the small-sample correction) and ``n_clusters``.
     """
     if vcov not in ("cluster", "iid"):
-        raise ValueError(f"vcov={vcov!r}: the out-of-core path offers 'cluster' and 'iid' "
+        raise ArgumentValueError(f"vcov={vcov!r}: the out-of-core path offers 'cluster' and 'iid' "
                          "(heteroskedasticity-robust needs every row's score; use vcov='cluster')")
     corr = resolve_ssc(ssc)
     k = len(features)
@@ -279,7 +280,7 @@ def _spec_dict(est, backend, **kwargs) -> dict:
     cluster = est.cluster if est.vcov == "cluster" else None
     if isinstance(cluster, (list, tuple)):
         if len(cluster) != 1:
-            raise ValueError(f"cluster={cluster!r}: the out-of-core path supports one-way "
+            raise ArgumentValueError(f"cluster={cluster!r}: the out-of-core path supports one-way "
                              "clustering only (a unit or a coarser level)")
         cluster = cluster[0]
     if est.vcov == "cluster" and cluster is None:
@@ -300,7 +301,7 @@ def _covariates(covariates) -> tuple[str, ...]:
 
 def _no_weights(weights):
     if weights is not None:
-        raise ValueError(f"weights={weights!r}: regression weights are not supported out of core yet; "
+        raise ArgumentValueError(f"weights={weights!r}: regression weights are not supported out of core yet; "
                          "use the in-memory path (a pandas DataFrame)")
 
 
@@ -308,7 +309,7 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
                      gname=None, covariates=None, weights=None):
     """:class:`policyeval.TWFE` on an engine; see :func:`policyeval.scale.fit_twfe`."""
     if (treatment is None) == (gname is None):
-        raise ValueError("give exactly one of treatment= (a 0/1 column) and gname= (first treated period)")
+        raise ArgumentValueError("give exactly one of treatment= (a 0/1 column) and gname= (first treated period)")
     _no_weights(weights)
     covs = _covariates(covariates)
     spec_d = _spec_dict(estimator, engine.name, yname=yname, tname=tname, idname=idname,
@@ -478,12 +479,12 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
 
     covs = _covariates(covariates)
     if covs and estimator.method != "reg":
-        raise ValueError(f"covariates={list(covs)!r} with method={estimator.method!r}: out of core, "
+        raise ArgumentValueError(f"covariates={list(covs)!r} with method={estimator.method!r}: out of core, "
                          "covariates are supported with method='reg' (outcome regression) only; ipw and "
                          "dr fit a propensity score on per-unit data (use the in-memory path)")
     _no_weights(weights)
     if not estimator.panel:
-        raise ValueError("panel=False (repeated cross-sections) is not supported out of core")
+        raise ArgumentValueError("panel=False (repeated cross-sections) is not supported out of core")
     if idname is None or gname is None:
         raise ArgumentTypeError("idname and gname are required")
     if cluster == idname:
