@@ -36,6 +36,7 @@ __all__ = [
     "UnitConversionWarning",
     "AdminCodeWarning",
     "EstimationWarning",
+    "FewTreatedWarning",
 ]
 
 
@@ -116,6 +117,11 @@ class AdminCodeWarning(PolicyevalWarning):
 
 class EstimationWarning(PolicyevalWarning):
     """The estimate was computed but deserves caution."""
+
+
+class FewTreatedWarning(EstimationWarning):
+    """Too few treated units for the analytic standard errors; the message gives the counts
+    and the valid alternatives (see :func:`policyeval.few_treated_inference`)."""
 
 
 def require_optional(module: str, extra: str, purpose: str):

@@ -32,6 +32,7 @@ from policyeval._validation import column_list
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
+from policyeval.inference.few_treated import warn_few_treated
 from policyeval.inference.influence import BlockInfluence, CohortInfluence
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
 
@@ -247,6 +248,8 @@ class CallawaySantAnna:
                     weights=weights, cluster=cluster, panel=self.panel,
                     allow_unbalanced_panel=self.allow_unbalanced_panel,
                     control_group=self.control_group, anticipation=self.anticipation)
+        if d.panel:
+            warn_few_treated(None, d.group, estimator="CallawaySantAnna", argument=f"gname={gname!r}")
         if covs and not d.panel and self.method == "dr_imp":
             raise EstimationError("method='dr_imp' is for panel data; with repeated cross-sections use "
                                   "method='dr', 'ipw' or 'reg'")
