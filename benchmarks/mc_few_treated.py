@@ -85,10 +85,13 @@ class Plan:
     sdid_replications: int
 
 
-FULL = Plan(reps_cheap=300, reps_ri=150, reps_sc=300, reps_sdid=40, n_permutations=39,
-            n_bootstrap=399, sdid_replications=50)
-QUICK = Plan(reps_cheap=20, reps_ri=10, reps_sc=10, reps_sdid=3, n_permutations=19,
+# Sized so the full run takes about 20 minutes on one core of the shared 2-core machine.
+FULL = Plan(reps_cheap=80, reps_ri=40, reps_sc=80, reps_sdid=12, n_permutations=19,
+            n_bootstrap=199, sdid_replications=40)
+# --quick (and tests/test_few_treated.py): generic design, 1 and 2 treated units.
+QUICK = Plan(reps_cheap=40, reps_ri=30, reps_sc=10, reps_sdid=3, n_permutations=19,
              n_bootstrap=199, sdid_replications=20)
+QUICK_CELLS = (("generic",), (1, 2))
 
 
 # --------------------------------------------------------------------------- designs
@@ -178,7 +181,7 @@ def _groups(plan: Plan) -> list[tuple[tuple, int]]:
 
 
 def run_cell(design: str, n: int, plan: Plan, methods: tuple = METHODS, seed: int = SEED,
-             pool: pd.DataFrame | None = None) -> pd.DataFrame:
+             pool: pd.DataFrame | None = None, kinds: tuple = ("size", "power")) -> pd.DataFrame:
     """Rejection rates at 5% under H0 and under the stated effect for one (design, n).
 
     Draw ``r`` of group ``k`` uses ``numpy.random.default_rng([seed, design, n, k, r])``;
@@ -200,7 +203,8 @@ def run_cell(design: str, n: int, plan: Plan, methods: tuple = METHODS, seed: in
             rng = np.random.default_rng([seed, d_idx, n, k, r])
             df, _ = draw(design, n, rng, pool)
             s = int(rng.integers(2**31))
-            for label, data in (("size", df), ("power", with_effect(df, EFFECT[design]))):
+            for label in kinds:
+                data = df if label == "size" else with_effect(df, EFFECT[design])
                 for m, p in p_values(data, n, group, plan, s).items():
                     got.setdefault((m, label), []).append(p)
         secs = time.perf_counter() - t_start
@@ -216,13 +220,15 @@ def run_cell(design: str, n: int, plan: Plan, methods: tuple = METHODS, seed: in
 
 
 def run(plan: Plan, designs=DESIGNS, n_treated=N_TREATED, methods=METHODS, seed=SEED,
-        progress=True) -> pd.DataFrame:
+        progress=True, csv: str | None = None) -> pd.DataFrame:
     pool = county_pool()
     parts = []
     for design in designs:
         for n in n_treated:
             t = time.perf_counter()
             parts.append(run_cell(design, n, plan, methods, seed, pool))
+            if csv:  # written after every cell, so an interrupted run keeps what it did
+                pd.concat(parts, ignore_index=True).to_csv(csv, index=False)
             if progress:
                 print(f"{design:8s} n={n:2d}: {time.perf_counter() - t:6.1f} s", flush=True)
     return pd.concat(parts, ignore_index=True)
@@ -302,7 +308,8 @@ def versions() -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a few draws per cell; print only")
+    ap.add_argument("--quick", action="store_true",
+                    help="generic design, 1 and 2 treated units, few draws; print only")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--out", default=str(ROOT / "docs" / "montecarlo_few_treated.md"))
     ap.add_argument("--csv", default=str(ROOT / "benchmarks" / "results" / "mc_few_treated.csv"))
@@ -310,14 +317,17 @@ def main(argv=None) -> int:
     plan = QUICK if args.quick else FULL
     warnings.simplefilter("ignore")
     start, cpu = time.perf_counter(), time.process_time()
-    results = run(plan, seed=args.seed)
+    if args.quick:
+        results = run(plan, *QUICK_CELLS, seed=args.seed)
+    else:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        results = run(plan, seed=args.seed, csv=args.csv)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     body = table(results)
     if args.quick:
         print(body)
         print(verdicts(results))
         return 0
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.csv, index=False)
     head = HEADER.format(
         command="python benchmarks/mc_few_treated.py" + (

@@ -248,8 +248,9 @@ class CallawaySantAnna:
                     weights=weights, cluster=cluster, panel=self.panel,
                     allow_unbalanced_panel=self.allow_unbalanced_panel,
                     control_group=self.control_group, anticipation=self.anticipation)
-        if d.panel:
-            warn_few_treated(None, d.group, estimator="CallawaySantAnna", argument=f"gname={gname!r}")
+        # units (balanced panel), else the clusters the standard errors use (unit if unbalanced)
+        warn_few_treated(None if d.panel else d.cluster, d.group, estimator="CallawaySantAnna",
+                         argument=f"gname={gname!r}")
         if covs and not d.panel and self.method == "dr_imp":
             raise EstimationError("method='dr_imp' is for panel data; with repeated cross-sections use "
                                   "method='dr', 'ipw' or 'reg'")
