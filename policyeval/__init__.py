@@ -55,6 +55,8 @@ _LAZY = {
     "WildBootstrapResult": "policyeval.inference.wild_bootstrap",
     "randomization_inference": "policyeval.inference.randomization",
     "RandomizationResult": "policyeval.inference.randomization",
+    "few_treated_inference": "policyeval.inference.few_treated",
+    "FewTreatedInference": "policyeval.inference.few_treated",
     "honest_did": "policyeval.inference.sensitivity",
     "HonestDiDResult": "policyeval.inference.sensitivity",
     "pretrend_test": "policyeval.inference.pretrends",

@@ -42,6 +42,7 @@ __all__ = [
     "AdminCodeWarning",
     "EstimationWarning",
     "DataQualityWarning",
+    "FewTreatedWarning",
 ]
 
 
@@ -158,6 +159,11 @@ class DataQualityWarning(PolicyevalWarning):
     missing-value markers (``—``, ``…``, ``NA``) read as NaN; the message
     quotes the text or gives the count.
     """
+
+
+class FewTreatedWarning(EstimationWarning):
+    """Too few treated units for the analytic standard errors; the message gives the counts
+    and the valid alternatives (see :func:`policyeval.few_treated_inference`)."""
 
 
 def require_optional(module: str, extra: str, purpose: str):

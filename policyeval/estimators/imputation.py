@@ -20,6 +20,7 @@ from scipy import linalg, sparse, stats
 from policyeval._validation import check_clusters, column_list, examples, varies_within
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
+from policyeval.inference.few_treated import warn_few_treated
 from policyeval.results.base import EstimationResult
 
 __all__ = ["ImputationDiD", "ImputationResult"]
@@ -354,6 +355,8 @@ class ImputationDiD:
                               covariates=covariates, weights=weights, cluster=self.cluster)
         check_clusters(panel.n_clusters, self.cluster if self.cluster is not None
                        else f"cluster=idname={idname!r} (the default)", estimator="ImputationDiD")
+        warn_few_treated(panel.unit_code, panel.g, estimator="ImputationDiD", last_period=panel.t.max(),
+                         argument=f"gname={gname!r}" if gname is not None else f"dname={dname!r}")
         if self.cluster is not None:
             same_unit = np.diff(panel.unit_code) == 0
             split = same_unit & (np.diff(panel.cluster_code) != 0)

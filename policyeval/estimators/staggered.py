@@ -37,6 +37,7 @@ from policyeval.exceptions import (
 )
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
+from policyeval.inference.few_treated import warn_few_treated
 from policyeval.inference.influence import BlockInfluence, CohortInfluence
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
 
@@ -310,6 +311,9 @@ class CallawaySantAnna:
                        (f"cluster=idname={idname!r} (the default)" if idname is not None
                         else "cluster=None (each observation its own cluster)"),
                        estimator="CallawaySantAnna")
+        # units (balanced panel), else the clusters the standard errors use (unit if unbalanced)
+        warn_few_treated(None if d.panel else d.cluster, d.group, estimator="CallawaySantAnna",
+                         argument=f"gname={gname!r}")
         if covs and not d.panel and self.method == "dr_imp":
             raise EstimationError("method='dr_imp' is for panel data; with repeated cross-sections use "
                                   "method='dr', 'ipw' or 'reg'")

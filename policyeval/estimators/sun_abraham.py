@@ -38,6 +38,7 @@ from policyeval.inference.covariance import (
     linear_combination,
     resolve_ssc,
 )
+from policyeval.inference.few_treated import warn_few_treated
 
 __all__ = ["SunAbraham", "SunAbrahamResult"]
 
@@ -253,6 +254,7 @@ class SunAbraham:
         t = panel.periods[panel.time]
         e = t - panel.cohort
         treated = panel.cohort > 0
+        warn_few_treated(panel.unit, panel.cohort, estimator="SunAbraham", argument=f"gname={gname!r}")
 
         # units treated from their first observed period carry no pre-period: no clean comparison
         first_e = np.full(panel.n_units, np.inf)

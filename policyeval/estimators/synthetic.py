@@ -27,6 +27,7 @@ from policyeval.exceptions import (
     EstimationWarning,
 )
 from policyeval.inference import placebo as _placebo
+from policyeval.inference.few_treated import warn_placebo_resolution
 from policyeval.results.base import EstimationResult
 
 __all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]
@@ -261,6 +262,8 @@ class SyntheticControl:
                 f"SyntheticControl fits one treated unit; got {len(block.treated_units)} "
                 f"(e.g. {block.treated_units[:3]}). Fit each separately or use SyntheticDiD."
             )
+        if self.placebos:
+            warn_placebo_resolution(len(block.units), estimator="SyntheticControl")
         specs = self._specs(df, yname, block)
         k = len(specs)
         if self.v_method in ("nested", "cv") and k > block.n_pre:
@@ -666,6 +669,7 @@ class SyntheticDiD:
         Y, N0, T0 = block.Y, block.n_control, block.n_pre
         N1 = Y.shape[0] - N0
         self._check_se(N0, N1)
+        warn_placebo_resolution(N0 + N1, estimator="SyntheticDiD", n_treated=N1, se_method=self.se_method)
         opts = self._opts(Y, N0, T0)
         omega0, lam0 = self._initial(N0, T0)
         tau, omega, lam = _sdid_core(Y, N0, T0, opts, omega0, lam0)

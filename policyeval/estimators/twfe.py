@@ -39,6 +39,7 @@ from policyeval.exceptions import (
     TreatmentTimingError,
 )
 from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
+from policyeval.inference.few_treated import warn_few_treated
 from policyeval.results.base import EstimationResult
 
 __all__ = ["TWFE", "EventStudy", "RegressionResult"]
@@ -336,6 +337,8 @@ class TWFE:
             d = ((panel.cohort > 0) & (t >= panel.cohort)).astype(float)
             term = "treated"
         _warn_always_treated(panel, d, idname)
+        warn_few_treated(panel.unit, treatment=d, time=panel.periods[panel.time], estimator="TWFE",
+                         argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
         names = [term, *covs]
         X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
         fit = fit_fe_ols(panel, X, names, vcov=self.vcov, ssc=self.ssc)
@@ -494,6 +497,7 @@ class EventStudy:
         treated = panel.cohort > 0
         if not treated.any():
             raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
+        warn_few_treated(panel.unit, panel.cohort, estimator="EventStudy", argument=f"gname={gname!r}")
         e = np.where(treated, panel.periods[panel.time] - panel.cohort, 0)
         binned = {}
         if self.window is not None:

@@ -1,0 +1,571 @@
+r"""Few treated units: count them, warn, and route to inference that stays valid.
+
+Analytic cluster-robust standard errors (and the delta-method / influence-function
+standard errors of the staggered estimators) treat the treated units' idiosyncratic
+shocks as if they averaged out. With one or a few treated units they do not: the
+estimated variance misses the treated units' own noise and the test of a true null
+rejects far more often than its nominal level. With one treated county among 60 and
+no true effect, Callaway–Sant'Anna, TWFE and the imputation estimator reject at the
+5% level in most simulations (``docs/montecarlo_few_treated.md``; Conley & Taber 2011;
+MacKinnon & Webb 2017, 2018, 2020). The wild cluster bootstrap does not rescue the
+one-treated case either: the restricted bootstrap almost never rejects.
+
+This module lives in :mod:`policyeval.inference` because the question it answers is
+one of inference (which p-value can be trusted for these counts), and the estimators
+call down into it, as they do for covariances and placebos:
+
+* :func:`warn_few_treated` counts treated units per cohort and in total and issues a
+  :class:`~policyeval.exceptions.FewTreatedWarning` below :data:`MIN_TREATED_UNITS`;
+  every staggered / regression estimator calls it from ``fit()``.
+* :func:`warn_placebo_resolution` warns when a synthetic-control placebo p-value
+  cannot reach 0.05 (its resolution is :math:`1/(J+1)`), and when synthetic DiD is
+  asked for a bootstrap or jackknife standard error with few treated units.
+* :func:`few_treated_inference` is the one call to the valid alternatives. It does
+  not re-implement them: it hands the estimator and data to
+  :func:`~policyeval.inference.randomization.randomization_inference`,
+  :class:`~policyeval.SyntheticControl` (in-space placebos over all units, plus
+  conformal inference), :class:`~policyeval.SyntheticDiD` (placebo standard error)
+  or :func:`~policyeval.inference.wild_bootstrap.wild_cluster_bootstrap`, and
+  returns their p-value in one :class:`FewTreatedInference` object.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from policyeval._validation import examples, require_columns, require_frame
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    DesignError,
+    FewTreatedWarning,
+)
+from policyeval.results.base import Summary
+
+__all__ = [
+    "MIN_TREATED_UNITS",
+    "MIN_PLACEBO_UNITS",
+    "TreatedCounts",
+    "FewTreatedInference",
+    "count_treated",
+    "warn_few_treated",
+    "warn_placebo_resolution",
+    "few_treated_inference",
+]
+
+#: Fewer treated units than this trigger :class:`FewTreatedWarning`. Justified by
+#: ``benchmarks/mc_few_treated.py`` (table in ``docs/montecarlo_few_treated.md``): at the
+#: 5% level the analytic tests of TWFE, Callaway-Sant'Anna and the imputation estimator
+#: reject a true null in 69-90% of draws with 1 treated unit, 34-46% with 2 and up to
+#: 20% with 5 (four times the nominal level); with 10 treated units the worst of them
+#: is at 10% (two times) and most are within two Monte Carlo standard errors of 5%.
+#: Ten is therefore the smallest count at which the analytic p-value is usable, not a
+#: guarantee: between 10 and 30 treated units a mild over-rejection remains possible.
+MIN_TREATED_UNITS = 10
+
+#: A placebo / permutation p-value over ``n`` units has resolution ``1/n``; it can
+#: reach 0.05 only with at least 20 units.
+MIN_PLACEBO_UNITS = 20
+
+_METHODS = ("randomization", "synthetic_control", "synthetic_did", "wild_bootstrap")
+
+
+# --------------------------------------------------------------------------- counting
+@dataclass(frozen=True)
+class TreatedCounts:
+    """Treated units in total and per cohort.
+
+    Attributes
+    ----------
+    total : int
+        Units treated within the sample.
+    by_cohort : pandas.Series
+        Units per first treated period (index), sorted by period.
+    n_units : int
+        All units (treated and control).
+    """
+
+    total: int
+    by_cohort: pd.Series
+    n_units: int
+
+    def describe(self, k: int = 6) -> str:
+        """``"cohort 2012: 1, cohort 2015: 2"`` (the first ``k`` cohorts)."""
+        items = [f"{_fmt(g)}: {int(n)}" for g, n in self.by_cohort.items()]
+        more = f", ... ({len(items)} cohorts)" if len(items) > k else ""
+        return ", ".join(items[:k]) + more
+
+
+def _fmt(value) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def count_treated(unit, cohort=None, *, treatment=None, time=None,
+                  last_period: float | None = None) -> TreatedCounts:
+    """Count treated units per cohort and in total.
+
+    Parameters
+    ----------
+    unit : array-like or None
+        Unit of each row; ``None`` when every row is one unit.
+    cohort : array-like, optional
+        First treated period of each row's unit. Never treated: missing,
+        infinite or 0 (the R ``did`` convention).
+    treatment, time : array-like, optional
+        Instead of ``cohort``: a 0/1 treatment per row and its period; a unit's
+        cohort is its first period with treatment 1.
+    last_period : float, optional
+        Cohorts after this period are not treated within the sample.
+
+    Returns
+    -------
+    TreatedCounts
+
+    Examples
+    --------
+    >>> from policyeval.inference.few_treated import count_treated
+    >>> c = count_treated([1, 1, 2, 2, 3, 3], [2001, 2001, 0, 0, 2003, 2003])
+    >>> c.total, c.n_units, c.describe()
+    (2, 3, '2001: 1, 2003: 1')
+    """
+    if (cohort is None) == (treatment is None):
+        raise ArgumentTypeError("give exactly one of cohort= and treatment= (with time=)")
+    if treatment is not None:
+        if time is None:
+            raise ArgumentTypeError("treatment= needs time= (the period of each row)")
+        d = np.asarray(treatment, dtype=float)
+        t = np.asarray(time, dtype=float)
+        cohort = np.where(d == 1, t, np.inf)
+        if unit is not None:
+            codes = pd.factorize(np.asarray(unit))[0]
+            first = np.full(codes.max() + 1 if codes.size else 0, np.inf)
+            np.minimum.at(first, codes, cohort)
+            cohort = first[codes]
+    g = np.asarray(cohort, dtype=float)
+    treated = np.isfinite(g) & (g != 0)
+    if last_period is not None:
+        treated &= g <= last_period
+    if unit is None:
+        ids = np.arange(g.size)
+    else:
+        ids = pd.factorize(np.asarray(unit))[0]
+    n_units = int(np.unique(ids).size)
+    per_unit = pd.Series(g[treated], index=ids[treated])
+    per_unit = per_unit[~per_unit.index.duplicated()]
+    by_cohort = per_unit.value_counts().sort_index().astype(int)
+    by_cohort.index.name = "cohort"
+    return TreatedCounts(total=int(per_unit.size), by_cohort=by_cohort, n_units=n_units)
+
+
+def warn_few_treated(unit, cohort=None, *, estimator: str, argument: str, treatment=None,
+                     time=None, last_period: float | None = None,
+                     threshold: int = MIN_TREATED_UNITS, stacklevel: int = 3) -> TreatedCounts:
+    """Count treated units; warn when fewer than ``threshold`` are treated.
+
+    Parameters are those of :func:`count_treated`, plus:
+
+    estimator : str
+        Class name of the caller, e.g. ``"TWFE"``; used in the message.
+    argument : str
+        How the design was given, e.g. ``"gname='first_treat'"``.
+    threshold : int
+        Default :data:`MIN_TREATED_UNITS`.
+
+    Returns
+    -------
+    TreatedCounts
+
+    Warns
+    -----
+    FewTreatedWarning
+        With the counts (total, per cohort, all units) and the valid
+        alternatives, when ``0 < total < threshold``.
+    """
+    counts = count_treated(unit, cohort, treatment=treatment, time=time,
+                           last_period=last_period)
+    if 0 < counts.total < threshold:
+        warnings.warn(_few_treated_message(counts, estimator, argument, threshold),
+                      FewTreatedWarning, stacklevel=stacklevel)
+    return counts
+
+
+def _few_treated_message(counts: TreatedCounts, estimator: str, argument: str,
+                         threshold: int) -> str:
+    n, N = counts.total, counts.n_units
+    unit_word = "unit" if n == 1 else "units"
+    msg = (f"{estimator}: only {n} treated {unit_word} of {N} ({argument}; treated units by "
+           f"first treated period: {counts.describe()}). With fewer than {threshold} treated "
+           "units the analytic (cluster-robust) standard errors and p-values are not "
+           "valid: a true null of no effect is rejected far more often than the nominal "
+           "level (docs/montecarlo_few_treated.md), and the wild cluster bootstrap does not "
+           "fix it. Use randomization inference, one call: "
+           f"pe.few_treated_inference({estimator}(...), data, ...same fit arguments...) "
+           f"(exact if adoption is as good as random; smallest p-value "
+           f"{_resolution_text(N, n)})")
+    if len(counts.by_cohort) == 1:
+        msg += ("; or method='synthetic_control' (one treated unit: placebos over all units, "
+                "conformal inference) or method='synthetic_did' (placebo standard error)")
+    return msg + "."
+
+
+def _resolution_text(n_units: int, n_treated: int) -> str:
+    m = math.comb(n_units, n_treated) if 0 < n_treated < n_units else 1
+    return f"1/{m}" if m < 10**6 else "below 1e-6"
+
+
+def warn_placebo_resolution(n_units: int, *, estimator: str, n_treated: int = 1,
+                            se_method: str | None = None, stacklevel: int = 3) -> None:
+    """Warn when synthetic-control / synthetic-DiD placebo inference cannot be valid.
+
+    Parameters
+    ----------
+    n_units : int
+        Units in the placebo pool (treated and donors): the in-space placebo
+        p-value is a multiple of ``1 / n_units``.
+    estimator : str
+        ``"SyntheticControl"`` or ``"SyntheticDiD"``.
+    n_treated : int
+        Treated units.
+    se_method : str, optional
+        The synthetic DiD standard error. ``"bootstrap"`` and ``"jackknife"``
+        resample treated units and need many of them (Arkhangelsky et al. 2021,
+        Section 5); with fewer than :data:`MIN_TREATED_UNITS` the placebo
+        method is recommended.
+
+    Warns
+    -----
+    FewTreatedWarning
+    """
+    if estimator == "SyntheticControl" and n_units < MIN_PLACEBO_UNITS:
+        warnings.warn(
+            f"SyntheticControl: the in-space placebo p-value over {n_units} units has "
+            f"resolution 1/{n_units} = {1 / n_units:.3f}, so it can never fall to 0.05 (that "
+            f"needs at least {MIN_PLACEBO_UNITS} units); add donors, or report the "
+            "conformal p-values of result.conformal_inference().",
+            FewTreatedWarning, stacklevel=stacklevel)
+    if estimator == "SyntheticDiD" and se_method in ("bootstrap", "jackknife") \
+            and n_treated < MIN_TREATED_UNITS:
+        warnings.warn(
+            f"SyntheticDiD: se_method={se_method!r} with {n_treated} treated units; the "
+            f"bootstrap and jackknife resample treated units and need many of them "
+            f"(Arkhangelsky et al. 2021, Sec. 5). With fewer than {MIN_TREATED_UNITS} use "
+            "se_method='placebo', or pe.few_treated_inference(..., method='randomization').",
+            FewTreatedWarning, stacklevel=stacklevel)
+
+
+# --------------------------------------------------------------------------- routing
+@dataclass
+class FewTreatedInference:
+    """Outcome of :func:`few_treated_inference`.
+
+    Attributes
+    ----------
+    method : str
+        ``"randomization"``, ``"synthetic_control"``, ``"synthetic_did"`` or
+        ``"wild_bootstrap"``.
+    estimate : float
+        The estimate tested (the statistic on the observed assignment).
+    p_value : float
+        Two-sided p-value of no effect.
+    resolution : float
+        Smallest p-value the method can return with these data (``nan`` for
+        the normal-theory SDID placebo test).
+    counts : TreatedCounts
+        Treated units in total and per cohort.
+    detail : object
+        The underlying result (:class:`RandomizationResult`,
+        :class:`SyntheticControlResult`, :class:`SyntheticDiDResult` or
+        :class:`WildBootstrapResult`) for plots and further inference.
+    notes : list of str
+        Validity conditions of the method.
+    """
+
+    method: str
+    estimate: float
+    p_value: float
+    resolution: float
+    counts: TreatedCounts
+    detail: Any = field(repr=False)
+    notes: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: method, estimate, p_value, resolution, n_treated, n_units."""
+        return pd.DataFrame([{
+            "method": self.method, "estimate": self.estimate, "p_value": self.p_value,
+            "resolution": self.resolution, "n_treated": self.counts.total,
+            "n_units": self.counts.n_units,
+        }])
+
+    def summary(self) -> Summary:
+        """Text / HTML / LaTeX summary."""
+        table = self.to_frame().set_index("method")[["estimate", "p_value", "resolution"]]
+        facts = [("Treated units", f"{self.counts.total} of {self.counts.n_units}"),
+                 ("By cohort", self.counts.describe())]
+        return Summary(title="Inference with few treated units", facts=facts, table=table,
+                       notes=list(self.notes))
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+
+def _common_adoption(data: pd.DataFrame, fit_kwargs: dict) -> tuple[list, Any, list]:
+    """Treated units, their common first treated period and the never-treated donors."""
+    idname, tname = fit_kwargs.get("idname"), fit_kwargs.get("tname")
+    gname, treatment = fit_kwargs.get("gname"), fit_kwargs.get("treatment")
+    if fit_kwargs.get("treated_units") is not None:
+        treated = list(fit_kwargs["treated_units"])
+        return treated, fit_kwargs.get("treat_time"), None
+    require_columns(data, idname=idname, tname=tname)
+    if gname is not None:
+        require_columns(data, gname=gname)
+        per_unit = data.groupby(idname, sort=True)[gname].first().astype(float)
+        last = float(pd.to_numeric(data[tname]).max())
+        is_treated = np.isfinite(per_unit) & (per_unit != 0) & (per_unit <= last)
+        cohorts = per_unit[is_treated]
+        source = f"gname={gname!r}"
+    elif treatment is not None:
+        require_columns(data, treatment=treatment)
+        on = data[data[treatment] == 1]
+        cohorts = on.groupby(idname, sort=True)[tname].min()
+        is_treated = pd.Series(data[idname].drop_duplicates().isin(cohorts.index).to_numpy(),
+                               index=data[idname].drop_duplicates().to_numpy())
+        source = f"treatment={treatment!r}"
+    else:
+        raise ArgumentTypeError("give gname=, treatment= or treated_units= among the fit "
+                                "arguments")
+    if cohorts.empty:
+        raise DesignError(f"{source}: no unit is treated within the sample")
+    if cohorts.nunique() > 1:
+        vals = cohorts.value_counts().sort_index()
+        raise DesignError(
+            f"{source}: synthetic control / synthetic DiD need one common adoption period; "
+            f"the treated units adopt in {len(vals)} periods "
+            f"({', '.join(f'{_fmt(g)}: {n}' for g, n in vals.items())}); use "
+            "method='randomization', or fit each cohort separately with its never-treated "
+            "donors")
+    donors = is_treated.index[~is_treated.to_numpy()].tolist()
+    return cohorts.index.tolist(), cohorts.iloc[0], donors
+
+
+def few_treated_inference(estimator, data: pd.DataFrame, *, method: str = "randomization",
+                          n_permutations: int = 999, n_bootstrap: int = 9999,
+                          n_replications: int = 200, random_state: Any = None,
+                          eligible=None, statistic=None, options: dict | None = None,
+                          progress: bool = False, **fit_kwargs) -> FewTreatedInference:
+    r"""Inference that stays valid with one or a few treated units, in one call.
+
+    Parameters
+    ----------
+    estimator : object
+        The policyeval estimator whose estimate is tested, unfitted (e.g.
+        ``pe.TWFE()``, ``pe.CallawaySantAnna()``, ``pe.ImputationDiD()``).
+        Used by ``method="randomization"`` (refitted on each re-assignment) and
+        ``"wild_bootstrap"`` (TWFE / EventStudy only); the synthetic methods fit
+        their own estimator on the same design.
+    data : pandas.DataFrame
+        The panel.
+    method : {"randomization", "synthetic_control", "synthetic_did", "wild_bootstrap"}
+        * ``"randomization"`` (default, the recommended route): re-assign the
+          adoption timing across units (``eligible``) and refit,
+          :func:`~policyeval.inference.randomization.randomization_inference`.
+          Exact under the sharp null if adoption is as good as random across the
+          eligible units, for any number of treated units; its smallest p-value
+          is :math:`1/\binom{N}{N_1}` (enumerated) or :math:`1/(B+1)`.
+        * ``"synthetic_control"``: one treated unit, common adoption;
+          :class:`~policyeval.SyntheticControl` with ``v_method="equal"`` and
+          in-space placebos over all units (``placebo_donors="all"``, the exact
+          permutation test); resolution :math:`1/N`. The conformal p-values of
+          Chernozhukov, Wüthrich & Zhu (2021) are one more call:
+          ``result.detail.conformal_inference()``.
+        * ``"synthetic_did"``: common adoption, more donors than treated units;
+          :class:`~policyeval.SyntheticDiD` with the placebo standard error
+          and a normal p-value.
+        * ``"wild_bootstrap"``: restricted wild cluster bootstrap with Webb
+          weights (TWFE / EventStudy). Offered for comparison: with one or two
+          treated clusters it hardly ever rejects (MacKinnon & Webb 2017).
+    n_permutations : int
+        Re-assignments for ``"randomization"`` (all distinct ones if fewer).
+    n_bootstrap : int
+        Bootstrap draws for ``"wild_bootstrap"``.
+    n_replications : int
+        Placebo replications for ``"synthetic_did"``.
+    random_state : int, numpy.random.Generator or None
+    eligible : sequence, optional
+        Units among which adoption is re-assigned (``"randomization"``).
+    statistic : callable, optional
+        ``statistic(result) -> float`` for ``"randomization"`` (needed for an
+        event study, e.g. ``lambda r: r.params.loc[0]``).
+    options : dict, optional
+        Extra constructor options of the synthetic estimator (e.g.
+        ``{"max_iter": 1000}``) or extra arguments of the wild bootstrap.
+    progress : bool
+        Show progress bars.
+    **fit_kwargs
+        The fit arguments (``yname``, ``tname``, ``idname`` and ``gname`` or
+        ``treatment``, ...), exactly as given to ``estimator.fit``.
+
+    Returns
+    -------
+    FewTreatedInference
+        ``p_value``, ``estimate``, ``resolution``, the treated ``counts`` and the
+        underlying result in ``detail``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``method``.
+    DesignError
+        Synthetic methods with staggered adoption, or ``"synthetic_control"``
+        with more than one treated unit.
+    ArgumentTypeError
+        No ``gname``/``treatment``/``treated_units`` among the fit arguments.
+
+    Notes
+    -----
+    Which method to use (``docs/montecarlo_few_treated.md`` has the size and
+    power of each at 1, 2, 5, 10 and 30 treated units):
+
+    * randomization inference holds its size for every count; with one treated
+      unit its p-value can reach 0.05 only with at least 20 units;
+    * the synthetic-control permutation test needs one treated unit and at least
+      20 units; its conformal p-values (moving-block permutations) are multiples of
+      :math:`1/T` and cannot fall to 0.05 with fewer than 20 periods; the SDID
+      placebo test needs more donors than treated units and assumes the donors'
+      errors are exchangeable with the treated units';
+    * the wild cluster bootstrap (WCR) with one or two treated units never
+      rejected in the Monte Carlo, with or without an effect;
+    * the analytic standard errors of the fit need about
+      :data:`MIN_TREATED_UNITS` treated units or more.
+
+    References
+    ----------
+    Conley, T. G. and Taber, C. R. (2011). Inference with "difference in
+    differences" with a small number of policy changes. *Review of Economics
+    and Statistics*, 93(1), 113-125.
+
+    MacKinnon, J. G. and Webb, M. D. (2020). Randomization inference for
+    difference-in-differences with few treated clusters. *Journal of
+    Econometrics*, 218(2), 435-450.
+
+    Examples
+    --------
+    One county given a placebo "enclave" in 2012 in the bundled simulated panel
+    (no true effect), TWFE with randomization inference:
+
+    >>> import policyeval as pe
+    >>> panel = pe.load_simulated_panel()
+    >>> never = panel[panel["first_treat"] == 0].copy()
+    >>> never["g"] = (never["county_code"] == never["county_code"].iloc[0]) * 2012
+    >>> ri = pe.few_treated_inference(
+    ...     pe.TWFE(), never, yname="log_gdp", tname="year", idname="county_code",
+    ...     gname="g", n_permutations=199, random_state=1)
+    >>> ri.method, ri.counts.total, ri.resolution == 1 / 123
+    ('randomization', 1, True)
+    >>> 0 < ri.p_value <= 1
+    True
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method={method!r} must be one of {_METHODS}")
+    with warnings.catch_warnings():
+        # the fits below would repeat the warning that pointed here
+        warnings.filterwarnings("ignore", category=FewTreatedWarning)
+        return _few_treated_inference(estimator, data, method, n_permutations, n_bootstrap,
+                                      n_replications, random_state, eligible, statistic,
+                                      options, progress, fit_kwargs)
+
+
+def _few_treated_inference(estimator, data, method, n_permutations, n_bootstrap,
+                           n_replications, random_state, eligible, statistic, options,
+                           progress, fit_kwargs) -> FewTreatedInference:
+    require_frame(data)
+    options = dict(options or {})
+    idname, tname = fit_kwargs.get("idname"), fit_kwargs.get("tname")
+    require_columns(data, idname=idname, tname=tname)
+    counts = _counts_from_kwargs(data, fit_kwargs)
+
+    if method == "randomization":
+        from policyeval.inference.randomization import randomization_inference
+
+        ri = randomization_inference(estimator, data, statistic=statistic,
+                                     n_permutations=n_permutations, random_state=random_state,
+                                     progress=progress, eligible=eligible, **fit_kwargs)
+        res = 1.0 / ri.n_permutations if ri.enumerated else 1.0 / (ri.n_permutations + 1)
+        return FewTreatedInference(
+            method, ri.observed, ri.p_value, res, counts, ri,
+            notes=["Randomization inference: adoption re-assigned across "
+                   f"{ri.n_eligible} units ({ri.n_permutations} re-assignments"
+                   + (", all" if ri.enumerated else "") + "); exact under the sharp null if "
+                   "adoption is as good as random across them."])
+
+    if method == "wild_bootstrap":
+        from policyeval.inference.wild_bootstrap import wild_cluster_bootstrap
+
+        kw = {"weights": "webb", **options}
+        wb = wild_cluster_bootstrap(estimator, data=data, n_bootstrap=n_bootstrap,
+                                    random_state=random_state, progress=progress,
+                                    **kw, **fit_kwargs)
+        return FewTreatedInference(
+            method, wb.estimate, wb.p_value, 1.0 / wb.n_bootstrap, counts, wb,
+            notes=[f"Wild cluster bootstrap ({wb.method}, {wb.weights}), {wb.n_clusters} "
+                   "clusters; unreliable with one or two treated clusters (MacKinnon & Webb "
+                   "2017)."])
+
+    from policyeval.estimators.synthetic import SyntheticControl, SyntheticDiD
+
+    treated, treat_time, donors = _common_adoption(data, fit_kwargs)
+    yname = fit_kwargs.get("yname")
+    design = dict(yname=yname, tname=tname, idname=idname, treated_units=treated,
+                  treat_time=treat_time)
+    sample = data if donors is None else data[data[idname].isin(set(treated) | set(donors))]
+    if method == "synthetic_control":
+        if len(treated) != 1:
+            raise DesignError(
+                f"method='synthetic_control' tests one treated unit; there are {len(treated)} "
+                f"(e.g. {examples(treated)}); use method='randomization' or 'synthetic_did'")
+        sc_opts = {"v_method": "equal", "placebo_donors": "all", "progress": progress, **options}
+        sc = SyntheticControl(**sc_opts).fit(sample, **design)
+        n = sc.placebos.shape[0] if sc.placebos is not None else np.nan
+        return FewTreatedInference(
+            method, float(sc.params["att"]), float(sc.permutation_pvalue), 1.0 / n, counts, sc,
+            notes=[f"In-space placebo permutation test over {n} units (post/pre RMSPE ratio); "
+                   "conformal p-values: result.detail.conformal_inference() (moving-block "
+                   "p-values are multiples of 1/T for T periods)."])
+    sd_opts = {"se_method": "placebo", "n_replications": n_replications,
+               "random_state": random_state, "progress": progress, **options}
+    sd = SyntheticDiD(**sd_opts).fit(sample, **design)
+    est, se = float(sd.params["att"]), float(sd.std_errors["att"])
+    p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    return FewTreatedInference(
+        method, est, p, np.nan, counts, sd,
+        notes=[f"Synthetic DiD, placebo standard error from {sd_opts['n_replications']} "
+               f"re-assignments among {sd.n_control} donors; normal p-value."])
+
+
+def _counts_from_kwargs(data: pd.DataFrame, fit_kwargs: dict) -> TreatedCounts:
+    idname, tname = fit_kwargs["idname"], fit_kwargs["tname"]
+    units = data[idname].to_numpy()
+    if fit_kwargs.get("gname") is not None:
+        require_columns(data, gname=fit_kwargs["gname"])
+        g = pd.to_numeric(data[fit_kwargs["gname"]], errors="coerce").to_numpy(dtype=float)
+        return count_treated(units, g, last_period=float(pd.to_numeric(data[tname]).max()))
+    if fit_kwargs.get("treatment") is not None:
+        require_columns(data, treatment=fit_kwargs["treatment"])
+        return count_treated(units, treatment=data[fit_kwargs["treatment"]].to_numpy(),
+                             time=data[tname].to_numpy())
+    if fit_kwargs.get("treated_units") is not None:
+        treated = set(fit_kwargs["treated_units"])
+        t0 = float(fit_kwargs.get("treat_time", np.nan))
+        g = np.where(pd.Series(units).isin(treated).to_numpy(), t0, np.inf)
+        return count_treated(units, g)
+    raise ArgumentTypeError("few_treated_inference permutes adoption timing: give gname=, "
+                            "treatment= (with tname=) or treated_units= among the fit arguments")
