@@ -223,7 +223,7 @@ def did_table(
     >>> round(res.did, 1)
     1.6
     >>> res.table(digits=2).loc["difference", "change"]
-    '1.59 (0.21)'
+    '1.64 (0.19)'
     """
     require_frame(df)
     kind = _VCOV.get(vcov) if isinstance(vcov, str) else None
