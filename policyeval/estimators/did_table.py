@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import examples, numeric_column, require_columns, require_frame
-from policyeval.exceptions import DataError, DroppedObservationsWarning
+from policyeval.exceptions import DataError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import linear_combination
 from policyeval.results.base import EstimationResult
 
@@ -178,8 +178,8 @@ def did_table(
         is empty or has one observation (``vcov="hc2"``), ``treated_group``
         / ``post_period`` is not one of the values, or a unit appears twice
         in a period.
-    ValueError
-        For an unknown ``vcov`` or ``balanced=True`` without ``idname``.
+    EstimationError
+        (a ``ValueError``) for an unknown ``vcov`` or ``balanced=True`` without ``idname``.
 
     Notes
     -----
@@ -228,9 +228,9 @@ def did_table(
     require_frame(df)
     kind = _VCOV.get(vcov) if isinstance(vcov, str) else None
     if kind is None:
-        raise ValueError(f"vcov={vcov!r} must be one of {sorted(_VCOV)}")
+        raise EstimationError(f"vcov={vcov!r} must be one of {sorted(_VCOV)}")
     if balanced and idname is None:
-        raise ValueError("balanced=True needs idname= (the unit id) to pair pre and post rows")
+        raise EstimationError("balanced=True needs idname= (the unit id) to pair pre and post rows")
     require_columns(df, strict=True, yname=yname, group=group, period=period,
                     **({"idname": idname} if idname is not None else {}))
     cols = list(dict.fromkeys([yname, group, period] + ([idname] if idname else [])))

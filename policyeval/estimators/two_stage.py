@@ -176,10 +176,10 @@ class TwoStageDiD:
             stage is singular.
         """
         if (treatment is None) == (gname is None):
-            raise ValueError("give exactly one of gname= (first treated period) and treatment= "
+            raise EstimationError("give exactly one of gname= (first treated period) and treatment= "
                              "(a 0/1 column)")
         if treatment is not None and self.horizons is not None:
-            raise ValueError("horizons (event times) need gname=; treatment= gives the static "
+            raise EstimationError("horizons (event times) need gname=; treatment= gives the static "
                              "effect only")
         fe = self.fe or [idname, tname]
         require_columns(df, strict=True, fe=fe)
