@@ -14,7 +14,8 @@ import policyeval as pe
 from policyeval.exceptions import ArgumentTypeError, ColumnNotFoundError, DataError, EstimationError
 
 HERE = Path(__file__).parent
-_spec = importlib.util.spec_from_file_location("did2s_readme", HERE / "reference" / "did2s_readme.py")
+_spec = importlib.util.spec_from_file_location("did2s_readme",
+                                               HERE / "reference" / "did2s_readme.py")
 README = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(README)
 PYFIXEST = json.loads((HERE / "reference" / "did2s_pyfixest.json").read_text())

@@ -316,9 +316,10 @@ def did_table(
         for c in columns:
             names.append(f"{r} | {c}")
             W.append(np.outer(row_w[r], col_w[c]).ravel())
-    est, cov = linear_combination(np.array(W), means, V)
     if len(set(rows)) < 3 or len(set(columns)) < 3:
-        raise DataError("group and period values may not be named 'difference' or 'change'")
+        raise DataError(f"group={group!r} / period={period!r} values may not be named "
+                        "'difference' or 'change' (those label the table's margins)")
+    est, cov = linear_combination(np.array(W), means, V)
     notes.append(f"Standard errors: {_VCOV_TEXT[kind]}"
                  + ("; pre/post covariance within units of idname=" + repr(idname)
                     if idname else "; cells treated as independent samples") + ".")

@@ -176,11 +176,11 @@ class TwoStageDiD:
             stage is singular.
         """
         if (treatment is None) == (gname is None):
-            raise EstimationError("give exactly one of gname= (first treated period) and treatment= "
-                             "(a 0/1 column)")
+            raise EstimationError("give exactly one of gname= (first treated period) and "
+                                  "treatment= (a 0/1 column)")
         if treatment is not None and self.horizons is not None:
-            raise EstimationError("horizons (event times) need gname=; treatment= gives the static "
-                             "effect only")
+            raise EstimationError("horizons (event times) need gname=; treatment= gives the "
+                                  "static effect only")
         fe = self.fe or [idname, tname]
         require_columns(df, strict=True, fe=fe)
         cluster = self.cluster or idname
