@@ -97,6 +97,10 @@ def test_one_treated_unit_over_rejects_and_is_flagged():
                             seed=0)
     assert res.size > 0.15
     assert "too small for this design" in str(res)
+    # a target power the placebo already reaches at effect 0 has no meaningful MDE
+    low = pe.power_analysis(df, "y", "year", "unit", n_treated=1, n_post=4, n_simulations=60,
+                            seed=0, power=0.1)
+    assert low.curve["power"].iloc[0] >= 0.1 and np.isnan(low.mde)
 
 
 def test_gname_drops_treated_rows():

@@ -210,7 +210,9 @@ class PowerResult:
         this design (typical with one or two treated units).
     mde : float
         Smallest injected effect whose power reaches ``power``, by linear
-        interpolation of the curve; ``nan`` if the grid never reaches it.
+        interpolation of the curve; ``nan`` if the grid never reaches it, or
+        if the test already rejects that often at effect 0 (its size is
+        invalid for the design).
     analytic_mde : float
         :func:`minimum_detectable_effect` with the error covariance
         estimated from the same data (averaged over the placebo windows).
@@ -463,7 +465,9 @@ def power_analysis(
     if above.size:
         i = above[0]
         if i == 0:
-            mde = float(e_sorted[0])
+            # the test already rejects this often at the smallest effect (effect 0: its size):
+            # no meaningful minimum detectable effect
+            mde = float(e_sorted[0]) if e_sorted[0] > 0 else float("nan")
         else:
             e0, e1, p0, p1 = e_sorted[i - 1], e_sorted[i], p_sorted[i - 1], p_sorted[i]
             mde = float(e0 + (power - p0) * (e1 - e0) / (p1 - p0))
