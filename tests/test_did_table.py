@@ -150,3 +150,13 @@ def test_bad_panel_input():
     one = pd.DataFrame({"g": [0, 0, 0, 1, 1], "p": [0, 1, 1, 0, 1], "y": np.arange(5.0)})
     with pytest.raises(DataError, match="have fewer than two observations"):
         pe.did_table(one, "y", "g", "p")
+
+
+def test_invariant_to_row_order(ck_long):
+    with pytest.warns(DroppedObservationsWarning):
+        a = pe.did_table(ck_long, "fte", "state", "wave", idname="store_id")
+    with pytest.warns(DroppedObservationsWarning):
+        b = pe.did_table(ck_long.sample(frac=1.0, random_state=0), "fte", "state", "wave",
+                         idname="store_id")
+    pd.testing.assert_series_equal(a.params, b.params, rtol=1e-12)
+    pd.testing.assert_series_equal(a.std_errors, b.std_errors, rtol=1e-12)

@@ -172,3 +172,16 @@ def test_bad_input():
     with pytest.raises(DataError, match="fe='region' has 2 missing values"):
         pe.TwoStageDiD(fe=["region", "year"]).fit(
             df.assign(region=df["region"].where(df.index > 1)), "y", "year", "unit", gname="g")
+
+
+def test_invariant_to_row_order_and_unit_shifts():
+    df, _ = _tiny_panel(seed=4, n_units=30)
+    base = pe.TwoStageDiD(horizons=[0, 1]).fit(df, "y", "year", "unit", gname="g")
+    shuffled = df.sample(frac=1.0, random_state=1)
+    shifted = shuffled.assign(y=shuffled["y"] + 5.0 * shuffled["unit"])
+    other = pe.TwoStageDiD(horizons=[0, 1]).fit(shifted, "y", "year", "unit", gname="g")
+    np.testing.assert_allclose(other.params.to_numpy(), base.params.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(other.std_errors.to_numpy(), base.std_errors.to_numpy(), rtol=1e-8)
+    assert other.extra["residualized"].index.equals(shifted.index)
+    ax = base.plot()
+    assert ax is not None
