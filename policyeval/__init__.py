@@ -50,6 +50,12 @@ _LAZY = {
     "BaconDecomposition": "policyeval.estimators.bacon",
     "SyntheticControl": "policyeval.estimators.synthetic",
     "SyntheticDiD": "policyeval.estimators.synthetic",
+    "did_table": "policyeval.estimators.did_table",
+    "DiDTableResult": "policyeval.estimators.did_table",
+    "TwoStageDiD": "policyeval.estimators.two_stage",
+    "minimum_detectable_effect": "policyeval.inference.power",
+    "power_analysis": "policyeval.inference.power",
+    "PowerResult": "policyeval.inference.power",
     # inference
     "wild_cluster_bootstrap": "policyeval.inference.wild_bootstrap",
     "WildBootstrapResult": "policyeval.inference.wild_bootstrap",
