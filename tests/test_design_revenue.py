@@ -112,8 +112,12 @@ def test_consistent_with_simulator_flows():
     # 消薄 enclaves from 鄞州/镇海 to 衢江/龙游. Feeding the park's revenue back (余杭's outflow is that
     # park alone) must reproduce every simulated flow, unit by unit.
     p = pe.load_simulated_panel()
-    yh = p[p.county_code == "330110"][["year", "shared_revenue_out_wan"]]
-    park = yh.rename(columns={"shared_revenue_out_wan": "park_revenue"}).assign(enclave_id="ZJ-QZHCY-2012")
+    # Two parks share by a share of their revenue, each the only revenue-sharing park of its host:
+    # 衢州海创园 in 余杭 (330110) and 龙泉's 2018 enclave in 萧山 (330109, share 1 for 5 years).
+    park = pd.concat([
+        p[p.county_code == host][["year", "shared_revenue_out_wan"]]
+        .rename(columns={"shared_revenue_out_wan": "park_revenue"}).assign(enclave_id=eid)
+        for host, eid in [("330110", "ZJ-QZHCY-2012"), ("330109", "ZJ-LQFD-2018")]])
     # The simulator books 消薄 returns as budget flows; attribute_revenue sends them to the village
     # collectives (村集体): the two agree once the village column is added back.
     with pytest.warns(PolicyevalWarning, match=r"fixed_return_rate is given but neither investment_yi nor "

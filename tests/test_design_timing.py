@@ -77,12 +77,15 @@ def test_timing_matches_simulator(bundled, design_pref):
     assert len(lost) >= 1
     unlocated = set(design_pref.assignments.merge(lost, on=["enclave_id", "role"])["county_code"].dropna())
     assert unlocated, "the design spreads the simulator's unlocated destinations"
+    # the design's same-prefecture neighbours of those spread units are exposed; in the simulation they are not
+    prefectures = set(design_pref.assignments.merge(lost, on=["enclave_id", "role"])["prefecture_code"].dropna())
+    in_those = set(bundled.loc[bundled["prefecture_code"].astype(str).isin(prefectures), "county_code"])
 
     def differ(design_col, sim_col):
         return set(sim.index[t.loc[sim.index, design_col].to_numpy() != sim[sim_col].to_numpy()])
 
     assert differ("first_treat_origin", "first_treat_origin") == set()
-    assert differ("first_exposed", "first_exposed_neighbour") == set()
+    assert differ("first_exposed", "first_exposed_neighbour") <= in_those
     assert differ("first_treat_any", "first_treat") <= unlocated
     assert differ("first_treat_destination", "first_treat_destination") <= unlocated
     last = bundled[bundled.year == bundled.year.max()].set_index("county_code")["n_enclaves"]
@@ -95,20 +98,25 @@ def test_known_units(design_pref):
     assert t.loc["320281", "first_treat_origin"] == 2003
     assert t.loc["320281", "n_enclaves_origin"] == 2
     assert t.loc["320281", "area_km2_origin"] == pytest.approx(60.0)  # 黄桥 has no sourced area
-    # 苏州 (prefecture code) is spread over its 5 urban districts, weight 1/5 of 13.6 km2
+    # 苏州 (prefecture code) is spread over its 5 urban districts, weight 1/5 of 苏宿's 13.6 km2 and
+    # 苏滁's 36 km2 (undated: it adds area, not a start date; 苏虞 and 中新昆承湖 have no sourced area)
     assert t.loc["320505", "first_treat_origin"] == 2006
-    assert t.loc["320505", "area_km2_origin"] == pytest.approx(13.6 / 5)
+    assert t.loc["320505", "enclave_ids"] == "AH-SUCHU-2011;JS-SUSU-2006;JS-SUYU-2013;JS-ZXKCH-2022"
+    assert t.loc["320505", "area_km2_origin"] == pytest.approx((13.6 + 36.0) / 5)
     # 宿城区 hosts 苏宿 (2006) through 宿迁's prefecture code
     assert t.loc["321302", "first_treat_destination"] == 2006
-    # 萧山区: origin of 龙泉—萧山 (2012) and destination of 温州海创园 (2020): several roles
+    # 萧山区: origin of 龙泉—萧山 (2012), destination of 龙泉's 消薄 enclave (2018), 温州海创园 (2020) and more
     assert t.loc["330109", "role_label"] == "origin+destination"
-    assert (t.loc["330109", "first_treat_origin"], t.loc["330109", "first_treat_destination"]) == (2012, 2020)
+    assert (t.loc["330109", "first_treat_origin"], t.loc["330109", "first_treat_destination"]) == (2012, 2018)
     assert t.loc["330109", "first_treat_any"] == 2012
 
 
 def test_multi_role_and_skipped_reported(design_pref):
     multi = design_pref.multi_role
-    assert set(multi["county_code"]) == {"330109", "330421"}
+    # 萧山 and 嘉兴南湖 as before; Shenzhen's districts (深汕 origin, 无锡—深圳 destination), 黄埔 (京广 both ways),
+    # 西湖区 and 龙泉 from the newer registry rows
+    assert {"330109", "330421", "440112", "440303", "331181"} <= set(multi["county_code"])
+    assert len(multi["county_code"].unique()) == 14
     assert multi["handling"].str.contains("never a control").all()
     skipped = design_pref.skipped
     assert (skipped["reason"].notna()).all()
@@ -117,7 +125,7 @@ def test_multi_role_and_skipped_reported(design_pref):
     seen = set(zip(design_pref.assignments["enclave_id"], design_pref.assignments["role"]))
     assert seen == {(e, r) for e in reg["enclave_id"] for r in ("origin", "destination")}
     why = dict(zip(zip(skipped["enclave_id"], skipped["role"]), skipped["reason"]))
-    assert "after the last panel year 2023" in why[("ZJ-XLKCY-2018", "origin")]
+    assert "after the last panel year 2023" in why[("ZJ-XLKCY-2024", "origin")]
     assert "outside the panel's provinces" in why[("HL-SZHRB-2019", "destination")]   # 哈尔滨: not simulated
     # an undated enclave is not skipped: its participants are "treated, timing unknown"
     assert ("JS-CSSH", "origin") not in why
@@ -131,10 +139,10 @@ def test_multi_role_and_skipped_reported(design_pref):
 def test_sample_excludes_other_roles_and_neighbours(design_pref):
     t = design_pref.timing.set_index("county_code")
     # 62 exposed neighbours before undated enclaves counted as treatment: 9 of them take part in one
-    with pytest.warns(DroppedObservationsWarning, match=r"34 unit\(s\) treated only in another role.*"
-                                                        r"10 unit\(s\) treated, timing unknown.*"
-                                                        r"53 never-treated neighbour\(s\) exposed.*"
-                                                        r"5 never-treated neighbour\(s\) of an enclave "
+    with pytest.warns(DroppedObservationsWarning, match=r"40 unit\(s\) treated only in another role.*"
+                                                        r"12 unit\(s\) treated, timing unknown.*"
+                                                        r"52 never-treated neighbour\(s\) exposed.*"
+                                                        r"9 never-treated neighbour\(s\) of an enclave "
                                                         r"without a start date"):
         s = design_pref.sample("destination")
     g = s.groupby("county_code")["gname"].first()
@@ -143,7 +151,7 @@ def test_sample_excludes_other_roles_and_neighbours(design_pref):
     assert (t.loc[controls, "first_treat_any"] == 0).all()
     assert (t.loc[controls, "first_exposed"] == 0).all()
     # treated-in-role units stay even when they are also origins
-    assert "330109" in g.index and g["330109"] == 2020
+    assert "330109" in g.index and g["330109"] == 2018
     with pytest.warns(DroppedObservationsWarning, match="both roles"):
         s2 = design_pref.sample("destination", drop_multi_role=True)
     assert "330109" not in set(s2["county_code"])
@@ -154,9 +162,9 @@ def test_sample_without_exclusions_keeps_everything(design_pref, bundled):
     # date, they cannot be controls even when other roles are allowed in
     t = design_pref.timing
     undated = set(t.loc[t["timing_unknown"] & (t["first_treat_origin"] == 0), "county_code"])
-    assert len(undated) == 14 and {"320581", "321324", "330782"} <= undated
-    with pytest.warns(DroppedObservationsWarning, match=r"^sample\(role='origin'\): dropped 336 rows of 14 units "
-                                                        r"from the comparison group: 14 unit\(s\) treated, timing "
+    assert len(undated) == 18 and {"320581", "321324", "330782"} <= undated
+    with pytest.warns(DroppedObservationsWarning, match=r"^sample\(role='origin'\): dropped 432 rows of 18 units "
+                                                        r"from the comparison group: 18 unit\(s\) treated, timing "
                                                         r"unknown[^;]*\.$"):
         s = design_pref.sample("origin", exclude_other_roles=False, exclude_neighbours=False)
     assert len(s) == len(bundled) - int(bundled.county_code.isin(undated).sum())
@@ -168,8 +176,8 @@ UNDATED = {"320581": "常熟", "321324": "泗洪", "320583": "昆山", "321322":
 
 @pytest.mark.parametrize("neighbours", [None, "same_prefecture"])
 def test_undated_participants_are_never_controls(bundled, neighbours):
-    with pytest.warns(PolicyevalWarning, match=r"^16 unit\(s\) take part in 8 enclave\(s\) without a sourced "
-                                               r"start date .*e\.g\. 320581 常熟市 \(JS-CSSH origin\).*10 of them "
+    with pytest.warns(PolicyevalWarning, match=r"^37 unit\(s\) take part in 14 enclave\(s\) without a sourced "
+                                               r"start date .*e\.g\. 320581 常熟市 \(BJ-CSBJ origin\).*12 of them "
                                                r"have no dated treatment") as caught:
         d = enclave_design(bundled, neighbours=neighbours)
     undated_warnings = [w for w in caught if "without a sourced start date" in str(w.message)

@@ -536,7 +536,7 @@ def test_prefecture_destination_of_large_park_is_spread_and_flagged():
 def test_default_units_cover_both_sides_of_cross_province_enclaves():
     units = sim.default_counties()
     extra = units[units["code"].isin(list(cal.EXTRA_UNITS))]
-    assert len(extra) == len(cal.EXTRA_UNITS) == 25
+    assert len(extra) == len(cal.EXTRA_UNITS) == 30
     assert extra["prefecture_code"].notna().all()
     assert extra.set_index("code").at["110115", "prefecture_code"] == "110100"
 
