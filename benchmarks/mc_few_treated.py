@@ -87,10 +87,10 @@ class Plan:
 
 
 # Sized so the full run takes about 20 minutes on one core of the shared 2-core machine.
-FULL = Plan(reps_cheap=80, reps_ri=100, reps_ri_power=40, reps_sc=80, reps_sdid=12, n_permutations=19,
+FULL = Plan(reps_cheap=80, reps_ri=100, reps_ri_power=40, reps_sc=80, reps_sdid=12, n_permutations=99,
             n_bootstrap=199, sdid_replications=40)
 # --quick (and tests/test_few_treated.py): generic design, 1 and 2 treated units.
-QUICK = Plan(reps_cheap=40, reps_ri=30, reps_ri_power=10, reps_sc=10, reps_sdid=3, n_permutations=19,
+QUICK = Plan(reps_cheap=40, reps_ri=30, reps_ri_power=10, reps_sc=10, reps_sdid=3, n_permutations=99,
              n_bootstrap=199, sdid_replications=20)
 QUICK_CELLS = (("generic",), (1, 2))
 

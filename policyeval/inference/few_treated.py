@@ -43,6 +43,7 @@ from scipy import stats
 from policyeval._validation import examples, require_columns, require_frame
 from policyeval.exceptions import (
     ArgumentTypeError,
+    ArgumentValueError,
     DesignError,
     FewTreatedWarning,
 )
@@ -475,7 +476,7 @@ def few_treated_inference(estimator, data: pd.DataFrame, *, method: str = "rando
     True
     """
     if method not in _METHODS:
-        raise ValueError(f"method={method!r} must be one of {_METHODS}")
+        raise ArgumentValueError(f"method={method!r} must be one of {_METHODS}")
     with warnings.catch_warnings():
         # the fits below would repeat the warning that pointed here
         warnings.filterwarnings("ignore", category=FewTreatedWarning)
