@@ -36,6 +36,7 @@ __all__ = [
     "UnitConversionWarning",
     "AdminCodeWarning",
     "EstimationWarning",
+    "IncompleteDataWarning",
 ]
 
 
@@ -116,6 +117,10 @@ class AdminCodeWarning(PolicyevalWarning):
 
 class EstimationWarning(PolicyevalWarning):
     """The estimate was computed but deserves caution."""
+
+
+class IncompleteDataWarning(PolicyevalWarning):
+    """Part of the data is absent (e.g. an industry missing in some years); the message counts it."""
 
 
 def require_optional(module: str, extra: str, purpose: str):
