@@ -134,7 +134,8 @@ def _validate(df, idname, industry, tname, yname, codes) -> pd.DataFrame:
     return data
 
 
-def _matrix(data: pd.DataFrame, year: int, argument: str = "year") -> pd.DataFrame:
+def _matrix(data: pd.DataFrame, year: int, argument: str = "year", *,
+            shares: bool = True) -> pd.DataFrame:
     one = data[data["t"] == year]
     if one.empty:
         raise DataError(f"{argument}={year!r} is not in the data (years: "
@@ -143,7 +144,7 @@ def _matrix(data: pd.DataFrame, year: int, argument: str = "year") -> pd.DataFra
     x = x.reindex(columns=sorted(data["ind"].unique()), fill_value=0.0)
     x.index.name, x.columns.name = "county", "industry"
     empty = x.index[x.sum(axis=1) == 0]
-    if len(empty):
+    if shares and len(empty):
         raise DataError(f"{len(empty)} counties have a zero total in {year} (e.g. "
                         f"{examples(empty)}); shares are undefined for them")
     return x
@@ -374,8 +375,8 @@ def shift_share(df: pd.DataFrame, base_year: int, year: int, *, idname: str = "c
     [10.0, 7.5, 7.5, -5.0]
     """
     data = _validate(df, idname, industry, tname, yname, codes)
-    x0 = _matrix(data, base_year, "base_year")
-    x1 = _matrix(data, year, "year")
+    x0 = _matrix(data, base_year, "base_year", shares=False)  # a county may start from nothing
+    x1 = _matrix(data, year, "year", shares=False)
     counties = x0.index.union(x1.index)
     x0 = x0.reindex(counties, fill_value=0.0)
     x1 = x1.reindex(counties, fill_value=0.0)
@@ -491,7 +492,7 @@ def industry_fit(df: pd.DataFrame, county, year: int, *, base_year: int | None =
     x = _matrix(data, year)
     key = str(county)
     if key not in x.index:
-        raise DataError(f"county={county!r} is not in {idname}={idname!r} in {year} "
+        raise DataError(f"county={county!r} is not in idname={idname!r} in {year} "
                         f"(e.g. {examples(x.index)})")
     arr = x.to_numpy()
     lq = _lq(arr)

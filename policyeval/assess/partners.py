@@ -151,7 +151,7 @@ def partner_scores(df: pd.DataFrame, county, candidates=None, *, year: int, role
     x = _matrix(data, year)
     focal = str(county)
     if focal not in x.index:
-        raise DataError(f"county={county!r} is not in {idname}={idname!r} in {year} "
+        raise DataError(f"county={county!r} is not in idname={idname!r} in {year} "
                         f"(e.g. {examples(x.index)})")
     if candidates is None:
         cands = [c for c in x.index if c != focal]
@@ -165,7 +165,7 @@ def partner_scores(df: pd.DataFrame, county, candidates=None, *, year: int, role
             raise DesignError(f"candidates lists {len(dup)} counties twice (e.g. {examples(dup)})")
         absent = [c for c in cands if c not in x.index]
         if absent:
-            raise DataError(f"{len(absent)} candidates are not in {idname}={idname!r} in {year} "
+            raise DataError(f"{len(absent)} candidates are not in idname={idname!r} in {year} "
                             f"(e.g. {examples(absent)})")
     if not cands:
         raise DataError("no candidate partners: give candidates or a table with other counties")
