@@ -228,3 +228,11 @@ def test_zero_total_county_raises():
 
 def test_top_level_names():
     assert pe.industry_fit is industry_fit and pe.shift_share is shift_share
+
+
+def test_non_integer_years_raise(panel):
+    odd = panel.astype({"year": float})
+    odd.loc[odd.index[0], "year"] = 2015.5
+    with pytest.raises(DataError, match="tname='year' must hold integer periods; found non-integer "
+                                        "values 2015.5 for units 331102"):
+        rca(odd, 2020)

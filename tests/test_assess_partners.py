@@ -163,3 +163,24 @@ def test_plot_draws_one_bar_per_component_and_chinese_names(panel):
 def test_top_level_names():
     assert pe.partner_scores is partner_scores
     assert pe.assess.partner_scores is partner_scores
+
+
+def test_map_marks_the_focal_county_in_both_roles(panel):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from policyeval.assess import plot_partner_map
+
+    for role in ("origin", "destination"):
+        tab = partner_scores(panel, FOCAL, year=2020, role=role)
+        ax = plot_partner_map(tab, label_top=2)
+        texts = [t.get_text() for t in ax.texts]
+        assert texts[0] == "庆元县" and texts[1:] == tab["name"].head(2).tolist()
+        offsets = ax.collections[1].get_offsets()[0]     # the star
+        pts = county_centroids([FOCAL]).iloc[0]
+        np.testing.assert_allclose(offsets, [pts["lon"], pts["lat"]])
+        plt.close(ax.figure)
+    with pytest.raises(DataError, match="table lacks columns lon, lat"):
+        plot_partner_map(tab.drop(columns=["lon", "lat"]))

@@ -200,3 +200,8 @@ def test_qingyuan_scenario_arithmetic():
                           years=[2022], origin_population=break_even, host_population=1e6,
                           origin_base_output_wan=QY_GDP_2022_WAN, n_draws=1)
     assert at.draws[("origin", "output_per_head_yuan")][0, 0] == pytest.approx(ZJ_GDP_PER_HEAD_2022)
+
+
+def test_quantile_levels_are_checked():
+    with pytest.raises(DataError, match="level=\\(5.0,\\): quantiles must lie in \\[0, 1\\]"):
+        enclave_scenario(area_mu=1, output_per_mu_wan=1, years=[2020], level=5, **BASE)

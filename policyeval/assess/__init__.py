@@ -38,6 +38,7 @@ _LAZY = {
     "example_industry_panel": "policyeval.assess.industry",
     "partner_scores": "policyeval.assess.partners",
     "plot_partner_scores": "policyeval.assess.partners",
+    "plot_partner_map": "policyeval.assess.partners",
 }
 
 __all__ = list(_LAZY)

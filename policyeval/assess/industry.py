@@ -35,7 +35,13 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import examples, numeric_column, require_columns, require_frame
+from policyeval._validation import (
+    examples,
+    integer_periods,
+    numeric_column,
+    require_columns,
+    require_frame,
+)
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -108,7 +114,7 @@ def _validate(df, idname, industry, tname, yname, codes) -> pd.DataFrame:
         raise DataError(f"{int(missing.sum())} rows have a missing {yname!r} or {tname!r} "
                         f"(e.g. {idname}/{industry}/{tname} = {examples(key(missing))}); "
                         "fill them (0 if no activity) or drop them before the call")
-    data["t"] = data["t"].astype(int)
+    data["t"] = integer_periods(data["t"], "tname", tname, data["id"]).astype(int)
     negative = data["x"] < 0
     if negative.any():
         raise DataError(f"yname={yname!r} has {int(negative.sum())} negative values "

@@ -24,7 +24,8 @@ one can inspect, for a focal county and a list of candidates:
 
 The score is :math:`\\sum_k w_k z_k` over standardised components (z-scores
 across candidates) with the weights as an argument; each ``contrib_<k>`` is
-returned beside it. :func:`plot_partner_scores` draws the decomposition.
+returned beside it. :func:`plot_partner_scores` draws the decomposition,
+:func:`plot_partner_map` the candidates on a longitude/latitude map.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from policyeval.assess.industry import (
 from policyeval.design.geo import county_centroids, haversine_km
 from policyeval.exceptions import ArgumentTypeError, DataError, DesignError
 
-__all__ = ["partner_scores", "plot_partner_scores"]
+__all__ = ["partner_scores", "plot_partner_scores", "plot_partner_map"]
 
 
 def _by_county(values, argument: str, needed: list[str]) -> np.ndarray:
@@ -276,6 +277,72 @@ def plot_partner_scores(table: pd.DataFrame, *, top: int = 10, ax=None, title: s
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel("weighted z-score contribution")
     ax.legend(loc="lower right", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_partner_map(table: pd.DataFrame, *, ax=None, label_top: int = 5, title: str | None = None,
+                     centroids: pd.DataFrame | None = None):
+    """Candidates at their county points, coloured by score, the focal county as a star.
+
+    A plain longitude/latitude scatter (no boundaries: the boundary data
+    package is large and not a dependency); the ``label_top`` best
+    candidates are named.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`partner_scores` returns (``lon``, ``lat``, ``score``,
+        ``name``, ``origin``, ``destination``).
+    ax : matplotlib Axes, optional
+    label_top : int, default 5
+    title : str, optional
+    centroids : pandas.DataFrame, optional
+        The points used for :func:`partner_scores`, to place the focal county.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from policyeval.assess import example_industry_panel, partner_scores
+    >>> from policyeval.assess.partners import plot_partner_map
+    >>> tab = partner_scores(example_industry_panel(random_state=0), "331126", year=2020)  # simulated
+    >>> ax = plot_partner_map(tab, label_top=3)
+    >>> sorted(t.get_text() for t in ax.texts)
+    ['云和县', '庆元县', '景宁畲族自治县', '松阳县']
+    """
+    import matplotlib.pyplot as plt
+
+    from policyeval.plots.fonts import use_cjk_font
+
+    needed = ["lon", "lat", "score", "origin", "destination", "candidate"]
+    lacking = [c for c in needed if c not in table.columns]
+    if lacking:
+        raise DataError(f"table lacks columns {examples(lacking, None)}; pass what "
+                        "partner_scores returns")
+    use_cjk_font()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    first = table.iloc[0]
+    focal = first["origin"] if first["candidate"] != first["origin"] else first["destination"]
+    point = county_centroids([focal], centroids=centroids).iloc[0]
+    sc = ax.scatter(table["lon"], table["lat"], c=table["score"], cmap="viridis", s=40, zorder=2)
+    ax.figure.colorbar(sc, ax=ax, label="score")
+    ax.scatter([point["lon"]], [point["lat"]], marker="*", s=220, color="crimson", zorder=3)
+    ax.annotate(str(point["name"] or focal), (point["lon"], point["lat"]), xytext=(5, 5),
+                textcoords="offset points", color="crimson")
+    for _, row in table.head(label_top).iterrows():
+        name = row["name"] if "name" in row and isinstance(row["name"], str) else row["candidate"]
+        ax.annotate(name, (row["lon"], row["lat"]), xytext=(4, -10), textcoords="offset points",
+                    fontsize="small")
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_aspect(1 / np.cos(np.radians(float(table["lat"].mean()))))
     if title:
         ax.set_title(title)
     return ax

@@ -315,6 +315,9 @@ def enclave_scenario(*, area_mu=None, area_km2=None, output_per_mu_wan, years, s
         raise DataError("years is empty; give the projection years, e.g. range(2020, 2031)")
     if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
         raise ArgumentTypeError(f"n_draws must be a positive integer, got {n_draws!r}")
+    level = tuple(float(q) for q in np.atleast_1d(level))
+    if not all(0 <= q <= 1 for q in level):
+        raise DataError(f"level={level!r}: quantiles must lie in [0, 1]")
     rng = np.random.default_rng(random_state)
     n = int(n_draws)
     start = int(years[0] if start_year is None else start_year)
@@ -374,4 +377,4 @@ def enclave_scenario(*, area_mu=None, area_km2=None, output_per_mu_wan, years, s
         draws[(side, "added_output_per_head_yuan")] = out * 1e4 / pop
         draws[(side, "added_revenue_per_head_yuan")] = rev * 1e4 / pop
         draws[(side, "output_per_head_yuan")] = (base + out) * 1e4 / pop
-    return ScenarioResult(years=years, draws=draws, inputs=pd.DataFrame(d), level=tuple(level))
+    return ScenarioResult(years=years, draws=draws, inputs=pd.DataFrame(d), level=level)
