@@ -16,7 +16,7 @@ Units are in the argument names: areas ``_mu`` / ``_km2``; money ``_wan``
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -141,7 +141,6 @@ class ScenarioResult:
     draws: dict
     inputs: pd.DataFrame
     level: tuple = (0.05, 0.5, 0.95)
-    notes: list = field(default_factory=list)
 
     def to_frame(self, quantiles=None) -> pd.DataFrame:
         """Quantiles by side, quantity and year (long format).
