@@ -236,3 +236,14 @@ def test_non_integer_years_raise(panel):
     with pytest.raises(DataError, match="tname='year' must hold integer periods; found non-integer "
                                         "values 2015.5 for units 331102"):
         rca(odd, 2020)
+
+
+def test_scaling_all_values_leaves_the_indices_unchanged_and_scales_shift_share(panel):
+    scaled = panel.assign(employment=panel["employment"] * 7.0)
+    pd.testing.assert_frame_equal(location_quotients(scaled, 2020), location_quotients(panel, 2020))
+    pd.testing.assert_frame_equal(relatedness_density(scaled, 2020),
+                                  relatedness_density(panel, 2020))
+    a, b = shift_share(panel, 2015, 2020), shift_share(scaled, 2015, 2020)
+    for col in ("change", "national_share", "industry_mix", "competitive"):
+        np.testing.assert_allclose(b[col], 7.0 * a[col], rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(b["industry_growth"], a["industry_growth"])
