@@ -2,7 +2,8 @@
 
 Layers follow the flow of work: ``data`` (loaders, admin codes, registry,
 simulator) → ``design`` (treatment timing by role) → ``estimators`` →
-``inference`` → ``results`` → ``plots`` / ``reporting``.
+``inference`` → ``results`` → ``plots`` / ``reporting``; ``assess`` looks ahead
+(scenarios, industry fit and partner choice for an enclave not yet built).
 
 Public names are re-exported here and imported lazily on first use, so
 ``import policyeval`` is cheap and computes nothing.
@@ -67,6 +68,14 @@ _LAZY = {
     "HonestDiDResult": "policyeval.inference.sensitivity",
     "pretrend_test": "policyeval.inference.pretrends",
     "pretrend_power": "policyeval.inference.pretrends",
+    # ex-ante assessment
+    "enclave_scenario": "policyeval.assess.scenario",
+    "industry_fit": "policyeval.assess.industry",
+    "location_quotients": "policyeval.assess.industry",
+    "relatedness_density": "policyeval.assess.industry",
+    "shift_share": "policyeval.assess.industry",
+    "partner_scores": "policyeval.assess.partners",
+    "plot_partner_scores": "policyeval.assess.partners",
     # results and figures
     "EstimationResult": "policyeval.results.base",
     "plot_estimates": "policyeval.plots.estimates",
@@ -74,7 +83,7 @@ _LAZY = {
 
 # subpackages reachable as ``pe.data``, ``pe.scale``, ... after ``import policyeval as pe``
 _SUBPACKAGES = ("data", "design", "estimators", "inference", "results", "plots", "reporting",
-                "scale")
+                "scale", "assess")
 
 __all__ = ["__version__", "exceptions", "PolicyevalError", "DroppedObservationsWarning", *_LAZY]
 

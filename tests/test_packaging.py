@@ -197,7 +197,7 @@ def test_reference_test_packages_are_installed():
 
 
 @pytest.mark.parametrize("name", ["data", "design", "estimators", "inference", "results", "plots",
-                                  "reporting", "scale"])
+                                  "reporting", "scale", "assess"])
 def test_subpackages_are_reachable_after_import(name):
     import importlib
 
