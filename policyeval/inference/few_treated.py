@@ -470,7 +470,7 @@ def few_treated_inference(estimator, data: pd.DataFrame, *, method: str = "rando
     >>> ri = pe.few_treated_inference(
     ...     pe.TWFE(), never, yname="log_gdp", tname="year", idname="county_code",
     ...     gname="g", n_permutations=199, random_state=1)
-    >>> ri.method, ri.counts.total, ri.resolution == 1 / 123
+    >>> ri.method, ri.counts.total, ri.resolution == 1 / 139
     ('randomization', 1, True)
     >>> 0 < ri.p_value <= 1
     True

@@ -438,9 +438,9 @@ def randomization_inference(
     ...     pe.TWFE(), panel, yname="log_gdp", tname="year", idname="county_code",
     ...     gname="first_treat", n_permutations=99, random_state=1, progress=False)
     >>> ri.n_permutations, round(ri.observed, 3), ri.p_value
-    (99, 0.016, 0.49)
+    (99, 0.046, 0.03)
     >>> ri.p_value_text
-    'p = 0.49 (99 random draws; resolution 1/100)'
+    'p = 0.03 (99 random draws; resolution 1/100)'
     >>> ax = ri.plot()          # histogram of the 99 statistics with the observed one
     """
     if not hasattr(estimator, "fit"):

@@ -622,7 +622,7 @@ def wild_cluster_bootstrap(
 
     Examples
     --------
-    The bundled simulated panel (30 prefectures as clusters):
+    The bundled simulated panel (32 prefectures as clusters):
 
     >>> import policyeval as pe
     >>> from policyeval.inference.wild_bootstrap import wild_cluster_bootstrap
@@ -632,7 +632,7 @@ def wild_cluster_bootstrap(
     >>> wb = wild_cluster_bootstrap(res, data=panel, weights="webb", n_bootstrap=999,
     ...                             random_state=1, progress=False)
     >>> wb.n_clusters, wb.method, round(wb.p_value, 2)
-    (30, 'WCR', 0.01)
+    (32, 'WCR', 0.02)
     """
     from policyeval.estimators.twfe import TWFE, EventStudy
 
