@@ -24,7 +24,7 @@ import pytest
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_suzhou_suqian", "02_quzhou_reverse_enclave", "03_zhejiang_mountain_sea",
-            "04_methods_compared", "05_bring_your_own_data"]
+            "04_methods_compared", "05_bring_your_own_data", "06_two_way_enclaves"]
 
 
 def _load(name: str):
@@ -45,7 +45,7 @@ def _texts(cell) -> list[str]:
     return out
 
 
-def test_all_five_notebooks_are_present():
+def test_all_notebooks_are_present():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 
