@@ -43,6 +43,7 @@ __all__ = [
     "EstimationWarning",
     "DataQualityWarning",
     "FewTreatedWarning",
+    "LocationUnknownWarning",
 ]
 
 
@@ -158,6 +159,15 @@ class DataQualityWarning(PolicyevalWarning):
     For example a footnote announcing a statistical break (口径调整, 不可比) or
     missing-value markers (``—``, ``…``, ``NA``) read as NaN; the message
     quotes the text or gives the count.
+    """
+
+
+class LocationUnknownWarning(PolicyevalWarning):
+    """An enclave's host is coded at prefecture level and the park is too small (or of unknown
+    size) to spread over the prefecture's units: location within the prefecture unknown.
+
+    The simulator gives such an enclave no effect; :func:`policyeval.enclave_design` treats no
+    unit with it and keeps the prefecture's units out of every control group.
     """
 
 

@@ -65,31 +65,41 @@ def design_pref(bundled):
 
 
 def test_timing_matches_simulator(bundled, design_pref):
-    # the simulator wrote its timing columns with the same mapping: they must agree unit by unit
-    # -- except where the simulator leaves a destination unlocated (a prefecture code with a small or
-    # unknown park: status "location_unknown", no effect) and the design still spreads it over the
-    # prefecture's districts. Those units are exactly the divergence; when the design layer adopts the
-    # same rule, `unlocated` must be treated like every other unit (drop this exception).
+    # the simulator wrote its timing columns with the same mapping: they must agree unit by unit,
+    # including destinations coded at prefecture level that neither layer can locate (one shared rule,
+    # policyeval.design.roles.unlocatable_destinations: no unit treated by them)
     t = design_pref.timing.set_index("county_code")
     sim = bundled.groupby("county_code")[["first_treat", "first_treat_origin", "first_treat_destination",
                                           "first_exposed_neighbour"]].first()
-    lost = pe.load_simulated_panel("roles").query("status == 'location_unknown'")[["enclave_id", "role"]]
+    lost = pe.load_simulated_panel("roles").query("status == 'location_unknown'")
     assert len(lost) >= 1
-    unlocated = set(design_pref.assignments.merge(lost, on=["enclave_id", "role"])["county_code"].dropna())
-    assert unlocated, "the design spreads the simulator's unlocated destinations"
-    # the design's same-prefecture neighbours of those spread units are exposed; in the simulation they are not
-    prefectures = set(design_pref.assignments.merge(lost, on=["enclave_id", "role"])["prefecture_code"].dropna())
-    in_those = set(bundled.loc[bundled["prefecture_code"].astype(str).isin(prefectures), "county_code"])
+    assert set(lost["enclave_id"]) <= set(design_pref.location_unknown["enclave_id"])
 
     def differ(design_col, sim_col):
         return set(sim.index[t.loc[sim.index, design_col].to_numpy() != sim[sim_col].to_numpy()])
 
-    assert differ("first_treat_origin", "first_treat_origin") == set()
-    assert differ("first_exposed", "first_exposed_neighbour") <= in_those
-    assert differ("first_treat_any", "first_treat") <= unlocated
-    assert differ("first_treat_destination", "first_treat_destination") <= unlocated
+    for design_col, sim_col in [("first_treat_origin", "first_treat_origin"), ("first_treat_any", "first_treat"),
+                                ("first_treat_destination", "first_treat_destination"),
+                                ("first_exposed", "first_exposed_neighbour")]:
+        assert differ(design_col, sim_col) == set(), design_col
     last = bundled[bundled.year == bundled.year.max()].set_index("county_code")["n_enclaves"]
-    assert set(last.index[t.loc[last.index, "n_enclaves"].to_numpy() != last.to_numpy()]) == unlocated
+    assert (t.loc[last.index, "n_enclaves"].to_numpy() == last.to_numpy()).all()
+
+
+def test_unlocated_destination_treats_no_unit_and_its_prefecture_is_never_control(design_pref):
+    lost = design_pref.location_unknown
+    # 温州海创园 sits somewhere in Hangzhou (330100), area unknown: none of Hangzhou's districts is treated by it
+    wz = lost[lost["enclave_id"] == "ZJ-WZHCY-2020"]
+    assert len(wz) >= 10 and wz["county_code"].str.startswith("3301").all()
+    assert wz["reason"].str.contains("location within the prefecture unknown").all()
+    t = design_pref.timing.set_index("county_code")
+    assert not t.loc[wz["county_code"], "enclave_ids"].str.contains("ZJ-WZHCY-2020").any()
+    assert t.loc[wz["county_code"], "location_unknown"].all()
+    with pytest.warns(DroppedObservationsWarning, match=r"unit\(s\) of a prefecture hosting an enclave whose "
+                                                        r"location in it is unknown"):
+        s = design_pref.sample("destination", exclude_other_roles=False, exclude_neighbours=False)
+    g = s.groupby("county_code")["gname"].first()
+    assert not (set(g.index[g == 0]) & set(lost["county_code"]))
 
 
 def test_known_units(design_pref):
@@ -113,10 +123,10 @@ def test_known_units(design_pref):
 
 def test_multi_role_and_skipped_reported(design_pref):
     multi = design_pref.multi_role
-    # 萧山 and 嘉兴南湖 as before; Shenzhen's districts (深汕 origin, 无锡—深圳 destination), 黄埔 (京广 both ways),
-    # 西湖区 and 龙泉 from the newer registry rows
-    assert {"330109", "330421", "440112", "440303", "331181"} <= set(multi["county_code"])
-    assert len(multi["county_code"].unique()) == 14
+    # 萧山 and 嘉兴南湖 as before; 黄埔 (京广 both ways) and 龙泉 (origin of its 2018 enclave in 萧山, host of
+    # 萧山's 2012 park) from the newer registry rows. Shenzhen's districts are not: 无锡's science enclave in
+    # Shenzhen is coded at prefecture level with no area, so it treats none of them.
+    assert set(multi["county_code"]) == {"330109", "330421", "331181", "440112"}
     assert multi["handling"].str.contains("never a control").all()
     skipped = design_pref.skipped
     assert (skipped["reason"].notna()).all()
@@ -139,10 +149,12 @@ def test_multi_role_and_skipped_reported(design_pref):
 def test_sample_excludes_other_roles_and_neighbours(design_pref):
     t = design_pref.timing.set_index("county_code")
     # 62 exposed neighbours before undated enclaves counted as treatment: 9 of them take part in one
-    with pytest.warns(DroppedObservationsWarning, match=r"40 unit\(s\) treated only in another role.*"
-                                                        r"12 unit\(s\) treated, timing unknown.*"
-                                                        r"52 never-treated neighbour\(s\) exposed.*"
-                                                        r"9 never-treated neighbour\(s\) of an enclave "
+    with pytest.warns(DroppedObservationsWarning, match=r"50 unit\(s\) treated only in another role.*"
+                                                        r"16 unit\(s\) treated, timing unknown.*"
+                                                        r"13 unit\(s\) of a prefecture hosting an enclave whose "
+                                                        r"location in it is unknown.*"
+                                                        r"47 never-treated neighbour\(s\) exposed.*"
+                                                        r"14 never-treated neighbour\(s\) of an enclave "
                                                         r"without a start date"):
         s = design_pref.sample("destination")
     g = s.groupby("county_code")["gname"].first()
@@ -163,11 +175,13 @@ def test_sample_without_exclusions_keeps_everything(design_pref, bundled):
     t = design_pref.timing
     undated = set(t.loc[t["timing_unknown"] & (t["first_treat_origin"] == 0), "county_code"])
     assert len(undated) == 18 and {"320581", "321324", "330782"} <= undated
-    with pytest.warns(DroppedObservationsWarning, match=r"^sample\(role='origin'\): dropped 432 rows of 18 units "
+    with pytest.warns(DroppedObservationsWarning, match=r"^sample\(role='origin'\): dropped 804 rows of 34 units "
                                                         r"from the comparison group: 18 unit\(s\) treated, timing "
-                                                        r"unknown[^;]*\.$"):
+                                                        r"unknown[^;]*; 16 unit\(s\) of a prefecture hosting an "
+                                                        r"enclave whose location in it is unknown[^;]*\.$"):
         s = design_pref.sample("origin", exclude_other_roles=False, exclude_neighbours=False)
-    assert len(s) == len(bundled) - int(bundled.county_code.isin(undated).sum())
+    unlocated = set(t.loc[t["location_unknown"] & (t["first_treat_origin"] == 0), "county_code"])
+    assert len(s) == len(bundled) - int(bundled.county_code.isin(undated | unlocated).sum())
 
 
 UNDATED = {"320581": "常熟", "321324": "泗洪", "320583": "昆山", "321322": "沭阳", "330782": "义乌",
@@ -176,8 +190,8 @@ UNDATED = {"320581": "常熟", "321324": "泗洪", "320583": "昆山", "321322":
 
 @pytest.mark.parametrize("neighbours", [None, "same_prefecture"])
 def test_undated_participants_are_never_controls(bundled, neighbours):
-    with pytest.warns(PolicyevalWarning, match=r"^37 unit\(s\) take part in 14 enclave\(s\) without a sourced "
-                                               r"start date .*e\.g\. 320581 常熟市 \(BJ-CSBJ origin\).*12 of them "
+    with pytest.warns(PolicyevalWarning, match=r"^24 unit\(s\) take part in 13 enclave\(s\) without a sourced "
+                                               r"start date .*e\.g\. 320581 常熟市 \(BJ-CSBJ origin\).*16 of them "
                                                r"have no dated treatment") as caught:
         d = enclave_design(bundled, neighbours=neighbours)
     undated_warnings = [w for w in caught if "without a sourced start date" in str(w.message)

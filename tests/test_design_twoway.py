@@ -104,7 +104,9 @@ def test_reverse_enclave_verdict_names_the_origin(both_gain):
     res = two_sided(design, "log_gdp", types=("reverse_science",), min_e=-3, max_e=3)
     assert res.expected_gain == "origin"
     assert res.verdict["expected"].startswith("the origin (a reverse / science enclave")
-    assert "origin" in res.verdict["one_way"]
+    # both sides gain here, so the one-way reading (origin gains, destination does not) is
+    # rejected, and the text names the destination as the side that was not expected to gain
+    assert res.verdict["one_way"] == "rejected: the destination gains as well (see two_way)"
 
 
 def test_unit_influence_reproduces_the_standard_errors():

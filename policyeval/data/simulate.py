@@ -42,13 +42,21 @@ from policyeval.data import _simulate_calibration as cal
 from policyeval.data._simulate_label import SIMULATED_COLUMN, is_simulated, mark_simulated
 from policyeval.data._simulate_truth import truth_table
 from policyeval.design.revenue import enclave_transfers
-from policyeval.design.roles import assign_roles, check_enclaves, revenue_terms
+from policyeval.design.roles import (
+    MIN_LOCATABLE_KM2,
+    assign_roles,
+    check_enclaves,
+    registry_area_mu,
+    revenue_terms,
+    unlocatable_destinations,
+)
 from policyeval.exceptions import (
     AdminCodeError,
     ArgumentTypeError,
     ColumnNotFoundError,
     DataError,
     DuplicateObservationError,
+    LocationUnknownWarning,
     PolicyevalWarning,
 )
 
@@ -92,18 +100,9 @@ _AREA_TYPES = ("forward", "special_cooperation_zone", "counterpart_assistance", 
 # cooperation zone's area is a whole jurisdiction (深汕 468 km2 incl. mountains and farmland).
 _DEVELOPED_SHARE = {"special_cooperation_zone": 0.05}
 # A destination coded at prefecture level is located only when the park is at least this large
-# (km2): a land-using park the prefecture's urban districts share; smaller or unknown = unknown.
-_MIN_LOCATABLE_KM2 = 1.0
+# (km2); the rule is shared with the design layer (policyeval.design.roles.unlocatable_destinations).
+_MIN_LOCATABLE_KM2 = MIN_LOCATABLE_KM2
 
-
-class LocationUnknownWarning(PolicyevalWarning, UserWarning):
-    """An enclave's host is coded at prefecture level and the park is too small to spread.
-
-    The simulator does not spread such an enclave's effect over the
-    prefecture's units (one office building does not treat ten districts);
-    its destination rows get ``status = "location_unknown"`` in the roles
-    table and no effect.
-    """
 
 # Long-run log effects by (role, profile); outcome order as OUTCOMES:
 # gdp, industrial VA, industrial land, tax, budget revenue, population, talent, patents.
@@ -655,14 +654,6 @@ def _baseline(units, core, s_units, s_noise, s_missing, s_extra, missing):
     return base, present, item_missing
 
 
-def _registry_area_mu(enclaves: pd.DataFrame) -> pd.Series:
-    """Registry area in 亩 by enclave id (``area_mu``, else ``area_km2`` x 1500; NaN unknown)."""
-    ids = enclaves["enclave_id"].astype(str)
-    mu = pd.to_numeric(enclaves.get("area_mu", pd.Series(np.nan, index=enclaves.index)), errors="coerce")
-    km2 = pd.to_numeric(enclaves.get("area_km2", pd.Series(np.nan, index=enclaves.index)), errors="coerce")
-    return pd.Series(mu.fillna(km2 * 1500.0).to_numpy(dtype=float), index=ids)
-
-
 def _locate(roles: pd.DataFrame, enclaves: pd.DataFrame) -> pd.DataFrame:
     """Mark destinations coded at prefecture level whose park is too small to spread.
 
@@ -675,7 +666,7 @@ def _locate(roles: pd.DataFrame, enclaves: pd.DataFrame) -> pd.DataFrame:
     :class:`LocationUnknownWarning`. Origins coded at prefecture level are the
     city as a whole (its government runs the park) and stay spread.
     """
-    area = _registry_area_mu(enclaves)
+    area = registry_area_mu(enclaves)
     roles = roles.copy()
     roles["area_mu"] = roles["enclave_id"].map(area).astype(float)
     roles["location"] = None
@@ -683,10 +674,9 @@ def _locate(roles: pd.DataFrame, enclaves: pd.DataFrame) -> pd.DataFrame:
     roles["location"] = np.where(roles["status"] == "simulated", "county-level code", None)
     roles.loc[prefecture, "location"] = "prefecture code: spread over its units (city as a whole)"
     dest = prefecture & (roles["role"] == "destination")
-    large = roles["area_mu"] >= _MIN_LOCATABLE_KM2 * 1500.0
-    roles.loc[dest & large, "location"] = ("prefecture code: location within the prefecture unknown; "
-                                           "park of >= 1 km2 spread over its units (assumption)")
-    unknown = dest & ~large
+    unknown = unlocatable_destinations(roles, enclaves, placed_status="simulated")
+    roles.loc[dest & ~unknown, "location"] = ("prefecture code: location within the prefecture unknown; "
+                                              "park of >= 1 km2 spread over its units (assumption)")
     if not unknown.any():
         return roles
     roles["_pos"] = np.arange(len(roles))  # keep assign_roles' order; a collapsed group sits at its first row

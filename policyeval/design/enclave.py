@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import examples, require_columns
-from policyeval.design.roles import ROLES, assign_roles, check_enclaves
+from policyeval.design.roles import MIN_LOCATABLE_KM2, ROLES, assign_roles, check_enclaves, unlocatable_destinations
 from policyeval.exceptions import (
     AdminCodeError,
     ArgumentTypeError,
@@ -34,6 +34,7 @@ from policyeval.exceptions import (
     DesignError,
     DroppedObservationsWarning,
     DuplicateObservationError,
+    LocationUnknownWarning,
     PolicyevalWarning,
 )
 
@@ -71,12 +72,17 @@ class EnclaveDesign:
         takes part, in that role / in any role, in an enclave without a
         sourced start date), ``undated_enclave_ids`` and
         ``exposed_timing_unknown`` (bool: a *different* unit in the
-        neighbourhood takes part in an undated enclave).
+        neighbourhood takes part in an undated enclave); ``location_unknown``
+        (bool: the unit lies in a prefecture that hosts an enclave whose
+        location within it is unknown, see :attr:`location_unknown`).
     assignments : DataFrame
         One row per (enclave, role, panel unit) mapped and one per (enclave,
         role) skipped, from :func:`policyeval.design.roles.assign_roles`;
         ``status`` is ``"mapped"``, ``"timing_unknown"`` (mapped, but the
-        enclave has no sourced start date) or ``"skipped"``.
+        enclave has no sourced start date), ``"location_unknown"`` (a
+        destination coded at prefecture level whose park is smaller than
+        1 km2 or of unknown size: one row per unit of the prefecture, none of
+        them treated by it) or ``"skipped"``.
     exposure : DataFrame
         Long table of neighbour exposure: ``idname``, ``ring``,
         ``first_exposed``, ``n_sources`` (treated units in that ring),
@@ -127,6 +133,22 @@ class EnclaveDesign:
             "treated from its dated enclave; the undated one may add to its effect; never a control",
             "treated, timing unknown: in no treated cohort and never a control")
         return out.reset_index(drop=True)
+
+    @property
+    def location_unknown(self) -> pd.DataFrame:
+        """Destinations coded at prefecture level that cannot be located within the prefecture.
+
+        A prefecture code says only that the park is somewhere in the
+        prefecture. A park of at least 1 km2 is spread over the prefecture's
+        units (weight ``1/k`` each); a smaller one (an office building, an
+        incubator floor) or one of unknown size treats none of them: spreading
+        it would dilute a small effect over ten districts. Its prefecture's
+        units may still host it, so they are never controls (:meth:`sample`,
+        :meth:`spillover_sample`). One row per (enclave, unit of the prefecture).
+        """
+        a = self.assignments[self.assignments["status"] == "location_unknown"]
+        return a[["enclave_id", "registry_code", "county_code", "county_name", "reason"]] \
+            .rename(columns={"county_code": self.idname}).reset_index(drop=True)
 
     @property
     def multi_role(self) -> pd.DataFrame:
@@ -283,6 +305,9 @@ class EnclaveDesign:
         undated = untreated & ~drop & t["timing_unknown"]
         reasons["unit(s) treated, timing unknown (enclave without a sourced start date)"] = t.index[undated]
         drop |= undated
+        unlocated = untreated & ~drop & t["location_unknown"]
+        reasons["unit(s) of a prefecture hosting an enclave whose location in it is unknown"] = t.index[unlocated]
+        drop |= unlocated
         if exclude_neighbours and self.neighbours is not None:
             base = untreated & ~drop
             exposed = base & (t["first_exposed"] > 0)
@@ -351,11 +376,11 @@ class EnclaveDesign:
         if gname in self.panel.columns:
             raise DesignError(f"gname={gname!r} is already a column of the panel; pick another name.")
         t = self.timing.set_index(self.idname)
-        treated = (t["first_treat_any"] > 0) | t["timing_unknown"]
+        treated = (t["first_treat_any"] > 0) | t["timing_unknown"] | t["location_unknown"]
         in_ring = ~treated & (t["first_exposed"] > 0) & (t["exposure_ring"] == ring)
         other_ring = ~treated & ~in_ring & ((t["exposure_ring"] != "") | t["exposed_timing_unknown"])
         g = t["first_exposed"].where(in_ring, 0).astype(int)
-        reasons = {"unit(s) treated in a role (dated or timing unknown)": t.index[treated],
+        reasons = {"unit(s) treated in a role (dated, timing unknown or location unknown)": t.index[treated],
                    "unit(s) first exposed in another ring, near an undated enclave, or with exposure "
                    "unknown": t.index[other_ring]}
         return _apply_sample(self.panel, self.idname, g, treated | other_ring, reasons, gname,
@@ -588,6 +613,18 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
             f"registry code(s) absent from panel column idname={idname!r} for {len(rows)} (enclave, role) "
             f"pair(s) (e.g. {examples(ex)}); harmonise codes to the panel's vintage "
             "(policyeval.data.harmonize_codes) or pass on_missing='skip'.")
+    unlocated = unlocatable_destinations(assignments, registry, placed_status="mapped") | \
+        unlocatable_destinations(assignments, registry, placed_status="timing_unknown")
+    if unlocated.any():
+        area = assignments.loc[unlocated, "enclave_id"].map(
+            lambda e: registry.set_index(registry["enclave_id"].astype(str)).get("area_km2", pd.Series(dtype=float))
+            .get(str(e), np.nan))
+        assignments.loc[unlocated, "status"] = "location_unknown"
+        assignments.loc[unlocated, "reason"] = [
+            f"{reg} is a prefecture code and the park's area is "
+            f"{'unknown' if pd.isna(a) else f'{float(a):.3g} km2'} (< {MIN_LOCATABLE_KM2:g} km2 needed to spread "
+            "it): location within the prefecture unknown; treats no unit, the prefecture's units are never controls"
+            for reg, a in zip(assignments.loc[unlocated, "registry_code"], area)]
     mapped = assignments[assignments["status"] == "mapped"]
     if mapped.empty:
         raise DesignError(f"no registry role maps onto a unit of the panel ({len(assignments)} roles "
@@ -598,13 +635,27 @@ def enclave_design(panel: pd.DataFrame, registry: pd.DataFrame | None = None, *,
     timing = timing.merge(_first_exposure(exposure, timing, idname), on=idname, how="left")
     timing["first_exposed"] = timing["first_exposed"].fillna(0).astype(int)
     timing["exposed_timing_unknown"] = near_undated
+    lost = assignments[assignments["status"] == "location_unknown"]
+    timing["location_unknown"] = timing[idname].isin(lost["county_code"])
     if len(undated):
         _warn_timing_unknown(undated, timing, idname)
+    if len(lost):
+        ids = examples(lost["enclave_id"].drop_duplicates())
+        warnings.warn(
+            f"{lost['enclave_id'].nunique()} enclave destination(s) coded at prefecture level with a park smaller "
+            f"than {MIN_LOCATABLE_KM2:g} km2 or of unknown size (e.g. {ids}) are not spread over the prefecture's "
+            f"units: location within the prefecture unknown. They treat no unit, and the "
+            f"{int(timing['location_unknown'].sum())} unit(s) of those prefectures are kept out of every control "
+            "group (see design.location_unknown).", LocationUnknownWarning, stacklevel=2)
     notes = [
         ("Units in both roles are treated in each role from that role's first date and are never "
          "controls; see design.multi_role."),
         f"Treatment starts at registry column {start!r} (the other year column when it is empty).",
     ]
+    if len(lost):
+        notes.append(f"{lost['enclave_id'].nunique()} destination(s) coded at prefecture level cannot be located "
+                     "(park < 1 km2 or of unknown size): no unit treated by them; their prefecture's units are "
+                     "never controls; see design.location_unknown.")
     if len(undated):
         notes.append(f"{int(timing['timing_unknown'].sum())} unit(s) take part in an enclave without a "
                      "sourced start date: treated, timing unknown, never controls; see design.timing_unknown.")

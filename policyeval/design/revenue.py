@@ -331,7 +331,9 @@ def attribute_revenue(panel: pd.DataFrame, registry: pd.DataFrame | None = None,
     booked = pd.Series(pd.to_numeric(panel[booked_column], errors="coerce").to_numpy(dtype=float), index=key)
     booked_wide = booked.unstack().reindex(index=codes, columns=years).to_numpy()
     meta = registry.set_index(registry["enclave_id"].astype(str))
-    mapped = design.assignments[design.assignments["status"] == "mapped"]
+    # a host coded at prefecture level pays as a whole, also when the park's place in it is unknown
+    a = design.assignments
+    mapped = a[(a["status"] == "mapped") | ((a["status"] == "location_unknown") & a["start_year"].notna())]
     out_w = np.zeros((len(codes), len(years)))
     in_w = np.zeros((len(codes), len(years)))
     village_w = np.zeros((len(codes), len(years)))

@@ -19,7 +19,14 @@ Mapping rules
   by the simulator (it cannot date an effect) but mapped with status
   ``"timing_unknown"`` by :func:`policyeval.design.enclave_design`
   (``undated="map"``): its participants are treated at an unknown date, so
-  they must never serve as controls.
+  they must never serve as controls;
+- a *destination* coded at prefecture level whose park is smaller than
+  :data:`MIN_LOCATABLE_KM2` or of unknown size (an office building, an
+  incubator floor) is not spread: "location within the prefecture unknown"
+  (:func:`unlocatable_destinations`). The simulator gives it no effect; the
+  design treats no unit with it and keeps the prefecture's units out of the
+  controls. Origins coded at prefecture level are the city as a whole and
+  stay spread.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ import pandas as pd
 from policyeval._validation import examples
 from policyeval.exceptions import ColumnNotFoundError, DesignError, RegistryError
 
-__all__ = ["ROLES", "ROLE_COLUMNS", "revenue_terms", "check_enclaves", "assign_roles"]
+__all__ = ["ROLES", "ROLE_COLUMNS", "MIN_LOCATABLE_KM2", "revenue_terms", "check_enclaves", "assign_roles",
+           "registry_area_mu", "unlocatable_destinations"]
+
+#: A destination coded at prefecture level is spread over the prefecture's units only when
+#: the park has at least this area (km2): a land-using park its urban districts share.
+MIN_LOCATABLE_KM2 = 1.0
 
 ROLES = ("origin", "destination")
 #: Registry year columns a treatment can start from.
@@ -245,3 +257,42 @@ def assign_roles(enclaves: pd.DataFrame, units: pd.DataFrame, last_year: int, *,
     out["start_year"] = out["start_year"].astype("Int64")
     out["weight"] = out["weight"].astype(float)
     return out.reset_index(drop=True)
+
+
+def registry_area_mu(enclaves: pd.DataFrame) -> pd.Series:
+    """Registry area in 亩 by enclave id (``area_mu``, else ``area_km2`` x 1500; NaN = unknown)."""
+    ids = enclaves["enclave_id"].astype(str)
+    nan = pd.Series(np.nan, index=enclaves.index)
+    mu = pd.to_numeric(enclaves.get("area_mu", nan), errors="coerce").astype(float)
+    km2 = pd.to_numeric(enclaves.get("area_km2", nan), errors="coerce").astype(float)
+    return pd.Series(mu.fillna(km2 * 1500.0).to_numpy(dtype=float), index=ids)
+
+
+def unlocatable_destinations(assignments: pd.DataFrame, enclaves: pd.DataFrame,
+                             placed_status: str) -> pd.Series:
+    """Rows of :func:`assign_roles` output that place a destination it cannot locate.
+
+    A destination is where the park's land is. A prefecture code only says the
+    park is somewhere in the prefecture: a park of at least
+    :data:`MIN_LOCATABLE_KM2` is spread over the prefecture's units (an
+    assumption, stated in ``mapping``); a smaller one or one of unknown area is
+    "location within the prefecture unknown".
+
+    Parameters
+    ----------
+    assignments : DataFrame
+        Output of :func:`assign_roles`.
+    enclaves : DataFrame
+        The registry rows it was built from.
+    placed_status : str
+        The status of placed rows (``"simulated"`` or ``"mapped"``).
+
+    Returns
+    -------
+    pandas.Series of bool
+        Aligned with ``assignments``.
+    """
+    area = assignments["enclave_id"].astype(str).map(registry_area_mu(enclaves)).astype(float)
+    prefecture = assignments["mapping"].fillna("").str.startswith("prefecture")
+    placed = (assignments["status"] == placed_status) & (assignments["role"] == "destination")
+    return placed & prefecture & ~(area >= MIN_LOCATABLE_KM2 * 1500.0)
