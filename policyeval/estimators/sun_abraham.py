@@ -26,6 +26,7 @@ from policyeval.estimators._fixed_effects import (
 from policyeval.estimators.twfe import (
     RegressionResult,
     _check_vcov_args,
+    _vcov_kind,
     _covariate_table,
     _event_options,
     _describe_vcov,
@@ -137,8 +138,8 @@ class SunAbraham:
     ----------
     reference : int or sequence of int
         Relative period(s) left out for every cohort (default -1).
-    vcov : {"cluster", "hetero", "iid"}
-        Covariance type (default clustered).
+    vcov : {"cluster", "CR1", "CR2", "hetero", "HC1", "HC2", "iid"}
+        Covariance type (default clustered); see :class:`policyeval.TWFE`.
     cluster : str or list of str, optional
         Cluster column(s); default the unit.
     ssc : {"fixest", "full", "none"} or SmallSampleCorrection
@@ -249,7 +250,7 @@ class SunAbraham:
         self.reference, _ = _event_options(self.reference, None)
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covariates,
-            weights=weights, cluster=self.cluster, vcov=self.vcov, estimator="SunAbraham",
+            weights=weights, cluster=self.cluster, vcov=_vcov_kind(self.vcov), estimator="SunAbraham",
         )
         t = panel.periods[panel.time]
         e = t - panel.cohort
@@ -316,7 +317,7 @@ class SunAbraham:
         for j, c in enumerate(covs):
             X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
         names = [f"{g}:{k}" for g, k in cell_id] + covs
-        fit = fit_fe_ols(panel, X, names, vcov=self.vcov, ssc=self.ssc)
+        fit = fit_fe_ols(panel, X, names, vcov=_vcov_kind(self.vcov), ssc=self.ssc)
 
         beta = fit.params.to_numpy()[: len(cells)]
         V = fit.vcov.to_numpy()[: len(cells), : len(cells)]
