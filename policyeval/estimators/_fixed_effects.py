@@ -457,6 +457,7 @@ class FEFit:
     nobs: int
     n_units: int
     influence: np.ndarray  # (n_units, k): N * (X'X)^{-1} sum_t x_it e_it, unit-clustered, raw
+    contrast_df: np.ndarray | None = None  # HC2/CR2: Bell-McCaffrey df of the given contrasts
 
 
 
@@ -467,6 +468,7 @@ def fit_fe_ols(
     *,
     vcov: str,
     ssc,
+    contrasts: np.ndarray | None = None,
 ) -> FEFit:
     """OLS (or WLS) of ``panel.y`` on ``X`` with unit and period effects absorbed.
 
@@ -515,8 +517,9 @@ def fit_fe_ols(
     beta = bread @ (Xt.T @ yt)
     resid = yt - Xt @ beta
     corr = resolve_ssc(ssc)
+    contrast_df = None
     if vcov in ("HC2", "CR2"):
-        cov = _bias_reduced(panel, X, Xt, resid, bread, vcov, sw)
+        cov, contrast_df = _bias_reduced(panel, X, Xt, resid, bread, vcov, sw, contrasts)
     else:
         k = count_parameters(
             Xt.shape[1], panel.effects, panel.clusters if vcov == "cluster" else None,
@@ -537,10 +540,11 @@ def fit_fe_ols(
         nobs=len(yt),
         n_units=n_units,
         influence=n_units * unit_scores @ bread,
+        contrast_df=contrast_df,
     )
 
 
-def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw) -> CovarianceEstimate:
+def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw, contrasts=None):
     """HC2 or CR2 with Bell-McCaffrey df; the hat matrix includes every fixed effect."""
     effects = panel.effects
     n = len(resid)
@@ -557,7 +561,8 @@ def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw) -> CovarianceEs
         design = effects_design(panel, X, others, nested)
         if sw is not None:
             design = design * sw[:, None]
-        res = bias_reduced_covariance(Xt, resid, design, clusters=cl, bread=bread)
+        res = bias_reduced_covariance(Xt, resid, design, clusters=cl, bread=bread,
+                                      contrasts=contrasts)
     else:
         big = int(np.argmax([int(c.max()) + 1 for c in effects]))
         others = [j for j in range(len(effects)) if j != big]
@@ -566,9 +571,9 @@ def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw) -> CovarianceEs
             design = design * sw[:, None]
         res = bias_reduced_covariance(
             Xt, resid, design, bread=bread,
-            absorbed=(effects[big], np.ones(n) if sw is None else sw))
+            absorbed=(effects[big], np.ones(n) if sw is None else sw), contrasts=contrasts)
     return CovarianceEstimate(res.vcov, vcov, res.df, Xt.shape[1],
-                              (res.n_clusters,) if vcov == "CR2" else ())
+                              (res.n_clusters,) if vcov == "CR2" else ()), res.contrast_df
 
 
 def subset_panel(panel: FEPanel, keep: np.ndarray) -> FEPanel:

@@ -413,6 +413,7 @@ class BiasReducedCovariance:
     vcov: np.ndarray
     df: np.ndarray
     n_clusters: int
+    contrast_df: np.ndarray | None = None
 
 
 def bias_reduced_covariance(
@@ -423,6 +424,7 @@ def bias_reduced_covariance(
     clusters: np.ndarray | None = None,
     absorbed: tuple[np.ndarray, np.ndarray] | None = None,
     bread: np.ndarray | None = None,
+    contrasts: np.ndarray | None = None,
 ) -> BiasReducedCovariance:
     r"""HC2 (no clusters) or CR2 (one-way clusters) with Bell-McCaffrey df.
 
@@ -449,6 +451,10 @@ def bias_reduced_covariance(
         adjustment computed without it is identical).
     bread : numpy.ndarray, optional
         :math:`(\tilde X'\tilde X)^{-1}`.
+    contrasts : numpy.ndarray, optional
+        Extra linear combinations :math:`c` (columns of a ``(k, m)`` matrix)
+        whose Satterthwaite df are wanted (``contrast_df``), e.g. an
+        average of event-time effects.
 
     Returns
     -------
@@ -507,8 +513,9 @@ def bias_reduced_covariance(
     n, k = X.shape
     B = np.linalg.inv(X.T @ X) if bread is None else bread
     M = _pinv_psd(Xa.T @ Xa)
+    C = np.eye(k) if contrasts is None else np.column_stack([np.eye(k), contrasts])
     if clusters is None:
-        return _hc2(X, e, Xa, M, B, absorbed)
+        return _split(_hc2(X, e, Xa, M, B, absorbed, C), k)
     codes = _codes(clusters)
     G = int(codes.max()) + 1
     if G < 2:
@@ -516,29 +523,35 @@ def bias_reduced_covariance(
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(G + 1))
     meat = np.zeros((k, k))
-    pp = np.zeros((G, k))             # p_g'p_g for every coefficient
-    Q = np.zeros((G, Xa.shape[1], k))  # q_g = X_a,g' p_g
+    m = C.shape[1]
+    pp = np.zeros((G, m))             # p_g'p_g for every coefficient (and contrast)
+    Q = np.zeros((G, Xa.shape[1], m))  # q_g = X_a,g' p_g
     for g in range(G):
         rows = order[bounds[g]:bounds[g + 1]]
         Xg, Xag = X[rows], Xa[rows]
         A = _inv_sqrt_psd(np.eye(len(rows)) - Xag @ M @ Xag.T)
         u = Xg.T @ (A @ e[rows])
         meat += np.outer(u, u)
-        P = A @ Xg @ B                    # columns: p_g for each coefficient
+        P = A @ Xg @ B @ C                # columns: p_g for each coefficient
         pp[g] = (P * P).sum(axis=0)
         Q[g] = Xag.T @ P
     vcov = B @ meat @ B
-    df = np.empty(k)
-    for j in range(k):
+    df = np.empty(m)
+    for j in range(m):
         Qj = Q[:, :, j].T                 # (q, G)
         qMq = np.einsum("ig,ij,jg->g", Qj, M, Qj)
         trace = pp[:, j].sum() - qMq.sum()
         frob = (pp[:, j] ** 2).sum() - 2 * (pp[:, j] * qMq).sum() + _frobenius_sq_gram(Qj, M)
         df[j] = trace**2 / frob if frob > 0 else np.nan
-    return BiasReducedCovariance(vcov, df, G)
+    return _split(BiasReducedCovariance(vcov, df, G), k)
 
 
-def _hc2(X, e, Xa, M, B, absorbed) -> BiasReducedCovariance:
+def _split(res: BiasReducedCovariance, k: int) -> BiasReducedCovariance:
+    extra = res.df[k:] if len(res.df) > k else None
+    return BiasReducedCovariance(res.vcov, res.df[:k], res.n_clusters, extra)
+
+
+def _hc2(X, e, Xa, M, B, absorbed, C) -> BiasReducedCovariance:
     n, k = X.shape
     h = np.einsum("ij,jk,ik->i", Xa, M, Xa)
     if absorbed is not None:
@@ -552,10 +565,10 @@ def _hc2(X, e, Xa, M, B, absorbed) -> BiasReducedCovariance:
     a = np.where(one_minus > 1e-10, 1.0 / np.sqrt(np.clip(one_minus, 1e-300, None)), 0.0)
     s = X * (a * e)[:, None]
     vcov = B @ (s.T @ s) @ B
-    P = (X @ B) * a[:, None]              # p_i for every coefficient
-    df = np.empty(k)
+    P = (X @ B @ C) * a[:, None]          # p_i for every coefficient
+    df = np.empty(C.shape[1])
     xmx = h                               # X_a,i' M X_a,i
-    for j in range(k):
+    for j in range(C.shape[1]):
         p2 = P[:, j] ** 2
         trace = (p2 * one_minus).sum()
         d2 = (p2**2).sum()
