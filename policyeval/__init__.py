@@ -56,6 +56,8 @@ _LAZY = {
     "TwoStageDiD": "policyeval.estimators.two_stage",
     "ExtendedTWFE": "policyeval.estimators.etwfe",
     "ExtendedTWFEResult": "policyeval.estimators.etwfe",
+    "LocalProjectionsDiD": "policyeval.estimators.local_projections",
+    "LocalProjectionsResult": "policyeval.estimators.local_projections",
     "minimum_detectable_effect": "policyeval.inference.power",
     "power_analysis": "policyeval.inference.power",
     "PowerResult": "policyeval.inference.power",

@@ -7,6 +7,8 @@ import importlib
 _LAZY = {
     "ExtendedTWFE": "policyeval.estimators.etwfe",
     "ExtendedTWFEResult": "policyeval.estimators.etwfe",
+    "LocalProjectionsDiD": "policyeval.estimators.local_projections",
+    "LocalProjectionsResult": "policyeval.estimators.local_projections",
 }
 
 __all__ = list(_LAZY)
