@@ -179,6 +179,13 @@ class ExtendedTWFE:
         Linear regression with unit and period effects, or Poisson
         quasi-maximum likelihood with cohort and period effects
         (Wooldridge 2023) for non-negative outcomes such as counts.
+    fe : {"unit", "cohort"}
+        Linear model: absorb unit and period effects (``"unit"``, default;
+        ``jwdid``'s ``ivar()``, ``etwfe(ivar = ...)``) or cohort and period
+        effects, the Mundlak form (``"cohort"``; ``etwfe``'s default). The
+        cell effects coincide in a balanced panel; the small-sample factor
+        of the standard errors differs (unit effects nested in the clusters
+        are not counted). The Poisson model always uses cohort effects.
     vcov, cluster, ssc
         As in :class:`policyeval.TWFE` (default: clustered by unit with
         fixest's small-sample factors, which equal Stata ``reghdfe``'s and
@@ -245,10 +252,11 @@ class ExtendedTWFE:
     """
 
     def __init__(self, control_group: str = "notyet", family: str = "linear",
-                 vcov: str = "cluster", cluster: str | None = None, ssc="fixest",
-                 level: float = 0.95) -> None:
+                 fe: str = "unit", vcov: str = "cluster", cluster: str | None = None,
+                 ssc="fixest", level: float = 0.95) -> None:
         self.control_group = control_group
         self.family = family
+        self.fe = fe
         self.vcov = vcov
         self.cluster = cluster
         self.ssc = ssc
@@ -258,6 +266,7 @@ class ExtendedTWFE:
     def _check(self) -> None:
         require_option(self.control_group, "control_group", _CONTROL)
         require_option(self.family, "family", _FAMILY)
+        require_option(self.fe, "fe", ("unit", "cohort"))
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
         if self.cluster is not None and not isinstance(self.cluster, str):
             raise ArgumentValueError(f"cluster={self.cluster!r}: ExtendedTWFE clusters one way; "
@@ -269,7 +278,7 @@ class ExtendedTWFE:
             raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
 
     def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str,
-            gname: str) -> ExtendedTWFEResult:
+            gname: str, covariates: str | list[str] | None = None) -> ExtendedTWFEResult:
         """Estimate the cohort × period effects.
 
         Parameters
@@ -280,6 +289,14 @@ class ExtendedTWFE:
             Outcome, integer period and unit columns.
         gname : str
             First treated period (0 or missing: never treated).
+        covariates : str or list of str, optional
+            Controls :math:`x` (time-invariant or not), entered as in
+            ``etwfe``/``jwdid``: :math:`x`, cohort × :math:`x` and period ×
+            :math:`x` as controls, and every cell × :math:`(x - \bar x_g)`
+            (demeaned within the cohort), so each cell effect may vary with
+            :math:`x`; the ATT(g,t) is the cell's average effect,
+            :math:`\tau_{gt} + \gamma_{gt}'(\bar x_{gt} - \bar x_g)`. Terms
+            absorbed by unit effects (time-invariant :math:`x`) are left out.
 
         Returns
         -------
@@ -298,8 +315,9 @@ class ExtendedTWFE:
         kind = _vcov_kind(self.vcov)
         if self.family == "poisson" and kind not in ("cluster", "hetero", "iid"):
             raise ArgumentValueError(f"vcov={self.vcov!r} is not available for Poisson")
-        panel, _ = prepare_fe_panel(df, yname=yname, tname=tname, idname=idname, gname=gname,
-                                    cluster=self.cluster, vcov=kind, estimator="ExtendedTWFE")
+        panel, covs = prepare_fe_panel(df, yname=yname, tname=tname, idname=idname, gname=gname,
+                                       covariates=covariates, cluster=self.cluster, vcov=kind,
+                                       estimator="ExtendedTWFE")
         notes = list(panel.notes)
         panel = self._restrict(panel, idname, notes)
         t = panel.periods[panel.time]
@@ -319,18 +337,21 @@ class ExtendedTWFE:
         table["event_time"] = table["time"] - table["group"]
         table["post"] = table["event_time"] >= 0
         table["n_treated"] = X.sum(axis=0).astype(int)
+        design = _covariate_design(panel, X, cells, covs, self.family == "linear"
+                                   and self.fe == "unit")
         spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname,
+                "covariates": covs, "fe": self.fe if self.family == "linear" else "cohort",
                 "control_group": self.control_group, "family": self.family, "vcov": self.vcov,
                 "cluster": self.cluster or idname, "ssc": self.ssc, "method": self.family}
         if self.family == "linear":
-            est, V, df_resid, contrast_df, cov_note = self._linear(panel, X, table, kind)
+            est, V, df_resid, contrast_df, cov_note = self._linear(panel, design, table, kind)
         else:
             if (panel.y < 0).any():
                 bad = panel.y < 0
                 raise DataError(f"family='poisson' needs a non-negative yname={yname!r}; found "
                                 f"{int(bad.sum())} negative values (units "
                                 f"{examples(panel.frame.loc[bad, idname])})")
-            est, V, coefs, cov_note = _poisson(panel, X, table, kind, self.ssc)
+            est, V, coefs, cov_note = _poisson(panel, design, table, kind, self.ssc)
             df_resid, contrast_df = None, None
             notes.append("Poisson cell coefficients (log scale): "
                          + ", ".join(f"({a}, {b}): {c:.4f}" for (a, b), c in
@@ -374,25 +395,32 @@ class ExtendedTWFE:
         panel.cohort = np.where(panel.cohort == last, 0, panel.cohort)
         return panel
 
-    def _linear(self, panel, X, table, kind):
-        names = [f"{a}:{b}" for a, b in zip(table["group"], table["time"])]
+    def _linear(self, panel, design, table, kind):
+        if self.fe == "cohort":
+            panel.fe_codes = [pd.factorize(panel.cohort, sort=True)[0].astype(np.intp),
+                              panel.time]
+            panel.fe_labels = ["cohort", "period"]
+        J = design.cell_map
         tmp = ExtendedTWFEResult(table.assign(estimate=0.0), np.eye(len(table)), df_resid=None,
                                  level=self.level, contrast_df=None, nobs=0, n_units=0, spec={},
                                  estimator="")
         contrasts, blocks = None, {}
         if kind in ("HC2", "CR2"):
-            mats, start = [], 0
+            mats, start = [J], len(J)
+            blocks["cells"] = (0, len(J))
             for k in _KINDS:
                 keys, W, _ = tmp._weights(k)
                 blocks[k] = (start, len(keys))
                 start += len(keys)
-                mats.append(W)
+                mats.append(W @ J)
             contrasts = np.vstack(mats).T
-        fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc, contrasts=contrasts)
+        fit = fit_fe_ols(panel, design.X, design.names, vcov=kind, ssc=self.ssc,
+                         contrasts=contrasts)
+        beta, Vb = fit.params.to_numpy(), fit.vcov.to_numpy()
         contrast_df = None
         if contrasts is not None:
             contrast_df = {k: fit.contrast_df[s:s + n] for k, (s, n) in blocks.items()}
-            df = np.asarray(fit.cov.df_resid)
+            df = contrast_df.pop("cells")
             note = (f"Standard errors: {kind} with Bell-McCaffrey df (cells: {np.nanmin(df):.2f} "
                     f"to {np.nanmax(df):.2f}).")
         else:
@@ -400,20 +428,72 @@ class ExtendedTWFE:
             note = (f"Standard errors: {kind} ({', '.join(map(str, fit.cov.n_clusters))} "
                     f"clusters), small-sample convention {self.ssc!r}, K = {fit.cov.n_params}; "
                     f"t with {df} df. Aggregations by the delta method with fixed weights.")
-        return fit.params.to_numpy(), fit.vcov.to_numpy(), df, contrast_df, note
+        return J @ beta, J @ Vb @ J.T, df, contrast_df, note
 
 
-def _poisson(panel, X, table, kind, ssc):
+class _Design:
+    """Regressors of the cell model: cells, cells x demeaned covariates, and controls."""
+
+    def __init__(self, X, names, cell_map, cell_columns):
+        self.X, self.names, self.cell_map, self.cell_columns = X, names, cell_map, cell_columns
+
+
+def _covariate_design(panel, X, cells, covs, unit_effects) -> _Design:
+    k = X.shape[1]
+    names = [f"cell {a}:{b}" for a, b in cells]
+    blocks = [X]
+    cell_columns = [[j] for j in range(k)]
+    means = []
+    if covs:
+        cohort_code = pd.factorize(panel.cohort, sort=True)[0]
+        for c in covs:
+            x = panel.frame[c].to_numpy(dtype=float)
+            x_dm = x - (np.bincount(cohort_code, x) / np.bincount(cohort_code))[cohort_code]
+            start = sum(b.shape[1] for b in blocks)
+            blocks.append(X * x_dm[:, None])
+            names += [f"cell {a}:{b} x {c}" for a, b in cells]
+            for j in range(k):
+                cell_columns[j].append(start + j)
+            means.append((X * x_dm[:, None]).sum(axis=0) / X.sum(axis=0))
+        for c in covs:
+            x = panel.frame[c].to_numpy(dtype=float)
+            unit_mean = np.bincount(panel.unit, x) / np.bincount(panel.unit)
+            invariant = np.allclose(x, unit_mean[panel.unit], rtol=0, atol=1e-12 * (
+                1 + np.abs(x).max()))
+            ctrl, ctrl_names = [], []
+            if not (unit_effects and invariant):
+                ctrl.append(x)
+                ctrl_names.append(c)
+                for g in np.unique(panel.cohort):
+                    if g != 0:
+                        ctrl.append(x * (panel.cohort == g))
+                        ctrl_names.append(f"cohort {g} x {c}")
+            for j in range(1, len(panel.periods)):
+                ctrl.append(x * (panel.time == j))
+                ctrl_names.append(f"period {panel.periods[j]} x {c}")
+            blocks.append(np.column_stack(ctrl))
+            names += ctrl_names
+    Xall = np.column_stack(blocks)
+    J = np.zeros((k, Xall.shape[1]))
+    for j in range(k):
+        J[j, j] = 1.0
+        for m, col in enumerate(cell_columns[j][1:]):
+            J[j, col] = means[m][j]
+    return _Design(Xall, names, J, cell_columns)
+
+
+def _poisson(panel, design, table, kind, ssc):
     """Pooled Poisson QMLE with cohort and period dummies; ATT(g,t) on the outcome scale."""
     y = panel.y
-    n = len(y)
+    X = design.X
+    k_cells = len(design.cell_columns)
     cohort_codes = pd.factorize(panel.cohort, sort=True)[0]
     C = np.eye(cohort_codes.max() + 1)[cohort_codes]
     T = np.eye(len(panel.periods))[panel.time][:, 1:]
     Z = np.column_stack([C, T, X])
-    k_cells = X.shape[1]
+    offset = C.shape[1] + T.shape[1]
     zero = [(a, b) for j, (a, b) in enumerate(zip(table["group"], table["time"]))
-            if y[X[:, j] > 0].sum() == 0]
+            if y[X[:, j] != 0].sum() == 0]
     if zero:
         raise EstimationError(f"family='poisson': every outcome is 0 in cells (group, time) "
                               f"{examples(zero)}; their effects are not finite")
@@ -454,18 +534,20 @@ def _poisson(panel, X, table, kind, ssc):
         Vb = bread
     else:
         Vb = cov.vcov
-    # ATT(g,t) = mean over the cell of mu - mu * exp(-tau); gradient mu x - mu0 x0
-    tau = beta[-k_cells:]
+    # ATT(g,t) = mean over the cell of mu - mu0, mu0 without the cell's terms;
+    # gradient mean(mu z - mu0 z0)
+    tau = beta[offset:offset + k_cells]
     att = np.empty(k_cells)
     J = np.zeros((k_cells, Z.shape[1]))
     for j in range(k_cells):
-        rows = X[:, j] > 0
-        m1 = mu[rows]
-        m0 = m1 * np.exp(-tau[j])
-        att[j] = (m1 - m0).mean()
+        rows = X[:, j] != 0
+        cols = [offset + c for c in design.cell_columns[j]]
         Zr = Z[rows]
         Z0 = Zr.copy()
-        Z0[:, Z.shape[1] - k_cells + j] = 0.0
+        Z0[:, cols] = 0.0
+        m1 = mu[rows]
+        m0 = np.exp(Z0 @ beta)
+        att[j] = (m1 - m0).mean()
         J[j] = (Zr * m1[:, None]).mean(axis=0) - (Z0 * m0[:, None]).mean(axis=0)
     V = J @ Vb @ J.T
     note = (f"Poisson QMLE with cohort and period effects; standard errors {kind}"
