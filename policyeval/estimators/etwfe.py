@@ -21,7 +21,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from policyeval._validation import examples, require_option
 from policyeval.estimators._fixed_effects import fit_fe_ols, prepare_fe_panel, subset_panel

@@ -17,7 +17,6 @@ default, with fixest's small-sample factors, the authors' convention).
 from __future__ import annotations
 
 import math
-import warnings
 from functools import reduce
 
 import numpy as np
@@ -30,7 +29,6 @@ from policyeval.exceptions import (
     ArgumentValueError,
     DataError,
     EstimationError,
-    EstimationWarning,
     TreatmentTimingError,
 )
 from policyeval.inference.few_treated import warn_few_treated

@@ -31,7 +31,7 @@ from policyeval.estimators._fixed_effects import (
     parse_fe,
     subset_panel,
 )
-from policyeval._validation import column_list, require_option
+from policyeval._validation import column_list
 from policyeval.exceptions import (
     ArgumentValueError,
     DataError,
