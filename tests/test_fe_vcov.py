@@ -92,7 +92,9 @@ def test_event_study_cr2_period_terms_match_clubsandwich(did8):
 # ---- the slow obvious computation ------------------------------------------------------------
 
 def _slow_bias_reduced(D, X, y, w, clusters, j):
-    """Full dummy design, explicit hat matrix, explicit Omega. Returns (vcov, df_j)."""
+    """Full dummy design, explicit hat matrix, explicit Omega. Returns (vcov, df_j).
+
+    ``j`` is a coefficient position or a contrast vector over the coefficients of ``X``."""
     sw = np.sqrt(w)
     Z = np.column_stack([X, D]) * sw[:, None]
     ys = y * sw
@@ -113,7 +115,7 @@ def _slow_bias_reduced(D, X, y, w, clusters, j):
         A = (vecs[:, ok] / np.sqrt(vals[ok])) @ vecs[:, ok].T
         u = L[:, rows] @ A @ e[rows]
         V += np.outer(u, u)
-        ps.append(A @ L[j, rows])
+        ps.append(A @ (np.asarray(j, float) @ L[:, rows] if np.ndim(j) else L[j, rows]))
     G = len(groups)
     Om = np.array([[ps[a] @ IH[np.ix_(groups[a], groups[b])] @ ps[b] for b in range(G)]
                    for a in range(G)])
@@ -154,6 +156,28 @@ def test_bias_reduced_equals_the_textbook_formula_with_every_dummy(small_panel, 
         np.testing.assert_allclose(res.extra["full_params"].to_numpy(), coef, rtol=1e-9)
         assert res.extra["df_all"][j] == pytest.approx(df_j, rel=1e-8)
     np.testing.assert_allclose(res.extra["full_vcov"].to_numpy(), V, rtol=1e-8, atol=1e-14)
+
+
+def test_contrast_df_equal_the_textbook_formula(small_panel):
+    """The Satterthwaite df of a linear combination (used for aggregated effects)."""
+    from policyeval.estimators._fixed_effects import absorb_effects, effects_design, parse_fe
+    from policyeval.estimators._fixed_effects import prepare_fe_panel
+    from policyeval.inference.covariance import bias_reduced_covariance
+
+    df = small_panel
+    panel, _ = prepare_fe_panel(df, yname="y", tname="year", idname="county", vcov="CR2",
+                                cluster="province", covariates="x",
+                                fe=parse_fe(["county", "year"], "county", "year"))
+    X = df[["D", "x"]].to_numpy(float)
+    Z, _ = absorb_effects(np.column_stack([df["y"], X]), panel.fe_codes)
+    beta = np.linalg.lstsq(Z[:, 1:], Z[:, 0], rcond=None)[0]
+    design = effects_design(panel, X, [1], [0])     # county absorbed (nested), year dummies
+    c = np.array([[0.5], [2.0]])
+    res = bias_reduced_covariance(Z[:, 1:], Z[:, 0] - Z[:, 1:] @ beta, design,
+                                  clusters=df["province"].to_numpy(), contrasts=c)
+    _, df_c, _ = _slow_bias_reduced(_dummies(df, ["county", "year"]), X, df["y"].to_numpy(float),
+                                    np.ones(len(df)), df["province"].to_numpy(), c[:, 0])
+    assert res.contrast_df[0] == pytest.approx(df_c, rel=1e-8)
 
 
 # ---- pyfixest: absorbed effects and the fixest conventions -----------------------------------
