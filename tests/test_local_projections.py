@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import policyeval as pe
-from reference.lpdid_r_golden import EW, POOLED, VW
+from reference.lpdid_r_golden import DIRECT, EW, POOLED, VW
 from policyeval.estimators.local_projections import LocalProjectionsDiD
 from policyeval.exceptions import ArgumentValueError, EstimationError, TreatmentTimingError
 
@@ -38,6 +38,14 @@ def test_reproduces_the_authors_r_recipe(golden_panel, reweight, ref):
     for h in res.params.index:
         assert res.params[h] == pytest.approx(ref[h][0], rel=1e-10)
         assert res.std_errors[h] == pytest.approx(ref[h][1], rel=1e-10)
+
+
+def test_covariate_reproduces_the_authors_r_recipe(golden_panel):
+    res = LocalProjectionsDiD(pre_window=3, post_window=4).fit(
+        golden_panel, "y", "time", "unit", treatment="treat", covariates="x")
+    for h in res.params.index:
+        assert res.params[h] == pytest.approx(DIRECT[h][0], rel=1e-10)
+        assert res.std_errors[h] == pytest.approx(DIRECT[h][1], rel=1e-10)
 
 
 def test_pooled_reproduces_the_authors_r_recipe(golden_panel):

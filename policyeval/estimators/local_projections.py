@@ -159,7 +159,8 @@ class LocalProjectionsDiD:
             raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
 
     def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str,
-            treatment: str | None = None, gname: str | None = None) -> LocalProjectionsResult:
+            treatment: str | None = None, gname: str | None = None,
+            covariates: str | list[str] | None = None) -> LocalProjectionsResult:
         """Estimate the per-horizon and pooled LP-DiD effects.
 
         Parameters
@@ -173,6 +174,9 @@ class LocalProjectionsDiD:
             and ``gname``.
         gname : str, optional
             First treated period (0 or missing: never treated).
+        covariates : str or list of str, optional
+            Controls measured at :math:`t` added to every regression
+            (``Dy ~ tdiff + x | time`` in the authors' R recipe).
 
         Returns
         -------
@@ -190,11 +194,11 @@ class LocalProjectionsDiD:
             raise ArgumentValueError("give exactly one of treatment= (a 0/1 column) and gname= "
                                      "(first treated period)")
         kind = _vcov_kind(self.vcov)
-        panel, _ = prepare_fe_panel(
+        panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname,
-            regressors=[treatment] if treatment else [], cluster=self.cluster, vcov=kind,
-            estimator="LocalProjectionsDiD")
-        grid = _Grid(panel, treatment, idname)
+            regressors=[treatment] if treatment else [], covariates=covariates,
+            cluster=self.cluster, vcov=kind, estimator="LocalProjectionsDiD")
+        grid = _Grid(panel, treatment, idname, covs)
         warn_few_treated(panel.unit, grid.first_treated_per_row(), estimator="LocalProjectionsDiD",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
         K, H = int(self.pre_window), int(self.post_window)
@@ -224,7 +228,7 @@ class LocalProjectionsDiD:
         df_resid = np.asarray(dfs)[order]
         pooled = self._pooled(grid, K, H, kind, yname)
         spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname,
-                "treatment": treatment, "pre_window": K, "post_window": H,
+                "treatment": treatment, "covariates": covs, "pre_window": K, "post_window": H,
                 "reweight": self.reweight, "vcov": self.vcov, "cluster": self.cluster or idname,
                 "ssc": self.ssc}
         notes = list(panel.notes) + grid.notes + [
@@ -244,10 +248,11 @@ class LocalProjectionsDiD:
 
     # ------------------------------------------------------------------
     def _regress(self, grid, sample, weights, label):
-        dy, d, unit, time, cl = sample
+        dy, d, unit, time, cl, C = sample
         if weights is not None:
             keep = np.isfinite(weights) & (weights > 0)
-            dy, d, unit, time, cl, weights = (a[keep] for a in (dy, d, unit, time, cl, weights))
+            dy, d, unit, time, cl, C, weights = (a[keep] for a in (dy, d, unit, time, cl, C,
+                                                                   weights))
         n_treat, n_ctrl = int(d.sum()), int((d == 0).sum())
         if n_treat == 0 or n_ctrl == 0:
             raise EstimationError(
@@ -261,7 +266,8 @@ class LocalProjectionsDiD:
                      fe_labels=[grid.tname])
         kind = _vcov_kind(self.vcov)
         try:
-            fit = fit_fe_ols(fp, d.astype(float)[:, None], ["treated"], vcov=kind, ssc=self.ssc)
+            fit = fit_fe_ols(fp, np.column_stack([d.astype(float), C]),
+                             ["treated", *grid.covariates], vcov=kind, ssc=self.ssc)
         except EstimationError as err:
             raise EstimationError(f"{label}: {err}") from None
         facts = {"nobs": len(dy), "n_treated": n_treat, "n_control": n_ctrl,
@@ -297,8 +303,9 @@ class LocalProjectionsDiD:
 class _Grid:
     """The panel on each unit's calendar: outcome, first treated period, clusters."""
 
-    def __init__(self, panel, treatment, idname) -> None:
+    def __init__(self, panel, treatment, idname, covariates=()) -> None:
         self.tname = "period"
+        self.covariates = list(covariates)
         t = panel.periods[panel.time].astype(np.int64)
         steps = np.diff(np.unique(t))
         self.step = int(reduce(math.gcd, steps.tolist())) if steps.size else 1
@@ -307,6 +314,9 @@ class _Grid:
         n_units, n_pos = panel.n_units, int(pos.max()) + 1
         self.Y = np.full((n_units, n_pos), np.nan)
         self.Y[panel.unit, pos] = panel.y
+        self.C = np.full((n_units, n_pos, len(self.covariates)), np.nan)
+        for j, c in enumerate(self.covariates):
+            self.C[panel.unit, pos, j] = panel.frame[c].to_numpy(dtype=float)
         self.notes = []
         # first treated position per unit (inf: never)
         first = np.full(n_units, np.inf)
@@ -349,7 +359,7 @@ class _Grid:
         keep = np.isfinite(dy) & (entering | clean)
         u, p = np.nonzero(keep)
         return (dy[u, p], entering[u, p].astype(float), self.unit_ids[u],
-                self.start + self.step * p, self.cluster[u])
+                self.start + self.step * p, self.cluster[u], self.C[u, p, :])
 
     def _shift(self, k: int) -> np.ndarray:
         """Y at position p + k for every (unit, p) (NaN outside the calendar)."""
@@ -380,7 +390,7 @@ class _Grid:
     @staticmethod
     def equal_weights(sample) -> np.ndarray:
         """1 / (1 - share of entrants at t): the FWL residual weights of the equal-weight ATT."""
-        _, d, _, time, _ = sample
+        d, time = sample[1], sample[3]
         periods, code = np.unique(time, return_inverse=True)
         share = np.bincount(code, d) / np.bincount(code)
         resid = 1 - share                       # residual of d on period effects, entrants
