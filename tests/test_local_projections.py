@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import policyeval as pe
-from reference.lpdid_r_golden import DIRECT, EW, POOLED, VW
+from reference.lpdid_r_golden import DIRECT, EW, PMD, POOLED, VW
 from policyeval.estimators.local_projections import LocalProjectionsDiD
 from policyeval.exceptions import ArgumentValueError, EstimationError, TreatmentTimingError
 
@@ -46,6 +46,14 @@ def test_covariate_reproduces_the_authors_r_recipe(golden_panel):
     for h in res.params.index:
         assert res.params[h] == pytest.approx(DIRECT[h][0], rel=1e-10)
         assert res.std_errors[h] == pytest.approx(DIRECT[h][1], rel=1e-10)
+
+
+def test_pre_mean_baseline_reproduces_the_authors_r_recipe(golden_panel):
+    res = LocalProjectionsDiD(pre_window=3, post_window=4, baseline_lags=2).fit(
+        golden_panel, "y", "time", "unit", treatment="treat")
+    for h in res.params.index:
+        assert res.params[h] == pytest.approx(PMD[h][0], rel=1e-10)
+        assert res.std_errors[h] == pytest.approx(PMD[h][1], rel=1e-10)
 
 
 def test_pooled_reproduces_the_authors_r_recipe(golden_panel):
@@ -158,6 +166,8 @@ def test_result_contract(golden_panel):
 def test_bad_input(golden_panel):
     with pytest.raises(ArgumentValueError, match="pre_window=-1"):
         LocalProjectionsDiD(pre_window=-1)
+    with pytest.raises(ArgumentValueError, match="baseline_lags=0"):
+        LocalProjectionsDiD(baseline_lags=0)
     with pytest.raises(ArgumentValueError, match="exactly one of"):
         LocalProjectionsDiD().fit(golden_panel, "y", "time", "unit")
     off = golden_panel.copy()

@@ -75,6 +75,11 @@ class LocalProjectionsDiD:
     post_window : int
         Last horizon :math:`H` (default 4): effects at :math:`h = 0, \dots, H`
         and the pooled window :math:`[t, t+H]`.
+    baseline_lags : int
+        The baseline subtracted from the outcome: :math:`y_{i,t-1}` (1,
+        default) or the pre-mean :math:`\frac1k\sum_{j=1}^{k} y_{i,t-j}`
+        (``k`` > 1; the paper's "PMD" variant, which lowers the variance
+        when the outcome is noisy; R recipe ``premean2`` for ``k = 2``).
     reweight : bool
         ``False`` (default): the regression's variance-weighted average of
         cohort effects. ``True``: the equally weighted ATT (every newly
@@ -133,11 +138,12 @@ class LocalProjectionsDiD:
     """
 
     def __init__(self, pre_window: int = 3, post_window: int = 4, reweight: bool = False,
-                 vcov: str = "cluster", cluster: str | None = None, ssc="fixest",
-                 level: float = 0.95) -> None:
+                 baseline_lags: int = 1, vcov: str = "cluster", cluster: str | None = None,
+                 ssc="fixest", level: float = 0.95) -> None:
         self.pre_window = pre_window
         self.post_window = post_window
         self.reweight = reweight
+        self.baseline_lags = baseline_lags
         self.vcov = vcov
         self.cluster = cluster
         self.ssc = ssc
@@ -149,6 +155,9 @@ class LocalProjectionsDiD:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ArgumentValueError(f"{name}={v!r} must be a non-negative integer")
+        b = self.baseline_lags
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+            raise ArgumentValueError(f"baseline_lags={b!r} must be a positive integer")
         if not isinstance(self.reweight, bool):
             raise ArgumentValueError(f"reweight={self.reweight!r} must be True or False")
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
@@ -198,7 +207,7 @@ class LocalProjectionsDiD:
             df, yname=yname, tname=tname, idname=idname, gname=gname,
             regressors=[treatment] if treatment else [], covariates=covariates,
             cluster=self.cluster, vcov=kind, estimator="LocalProjectionsDiD")
-        grid = _Grid(panel, treatment, idname, covs)
+        grid = _Grid(panel, treatment, idname, covs, int(self.baseline_lags))
         warn_few_treated(panel.unit, grid.first_treated_per_row(), estimator="LocalProjectionsDiD",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
         K, H = int(self.pre_window), int(self.post_window)
@@ -229,10 +238,12 @@ class LocalProjectionsDiD:
         pooled = self._pooled(grid, K, H, kind, yname)
         spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname,
                 "treatment": treatment, "covariates": covs, "pre_window": K, "post_window": H,
-                "reweight": self.reweight, "vcov": self.vcov, "cluster": self.cluster or idname,
+                "reweight": self.reweight, "baseline_lags": int(self.baseline_lags),
+                "vcov": self.vcov, "cluster": self.cluster or idname,
                 "ssc": self.ssc}
         notes = list(panel.notes) + grid.notes + [
-            f"One regression per horizon with period effects on the clean sample; standard "
+            f"Long differences from the baseline {grid.baseline_text()}; one regression per "
+            f"horizon with period effects on the clean sample; standard "
             f"errors {kind} by {self.cluster or idname} (small-sample convention {self.ssc!r}), "
             "t with each horizon's own df. Event time -1 is the reference (0 by construction)."]
         res = LocalProjectionsResult(
@@ -292,9 +303,9 @@ class LocalProjectionsDiD:
             nobs=facts_post["nobs"], n_units=len(np.unique(post[2])),
             spec={"yname": yname, "pre_window": K, "post_window": H, "pooled": True},
             estimator="LP-DiD pooled", df_resid=dfs, index_name="term",
-            extra={"notes": [f"ATT: mean of y over [t, t+{H}] minus y(t-1), clean controls "
-                             f"untreated through t+{H}; pre: mean over [t-{K}, t-2] minus "
-                             "y(t-1)."],
+            extra={"notes": [f"ATT: mean of y over [t, t+{H}] minus the baseline "
+                             f"({grid.baseline_text()}), clean controls untreated through "
+                             f"t+{H}; pre: mean over [t-{K}, t-2] minus the baseline."],
                    "samples": pd.DataFrame([f for _, _, f in out], index=index)})
         res.level = self.level
         return res
@@ -303,8 +314,9 @@ class LocalProjectionsDiD:
 class _Grid:
     """The panel on each unit's calendar: outcome, first treated period, clusters."""
 
-    def __init__(self, panel, treatment, idname, covariates=()) -> None:
+    def __init__(self, panel, treatment, idname, covariates=(), baseline_lags=1) -> None:
         self.tname = "period"
+        self.baseline_lags = baseline_lags
         self.covariates = list(covariates)
         t = panel.periods[panel.time].astype(np.int64)
         steps = np.diff(np.unique(t))
@@ -370,19 +382,27 @@ class _Grid:
             out[:, -k:] = self.Y[:, : self.n_pos + k]
         return out
 
+    def baseline_text(self) -> str:
+        k = self.baseline_lags
+        return "y(t-1)" if k == 1 else f"mean of y(t-{k}) ... y(t-1)"
+
+    def _base(self) -> np.ndarray:
+        """y(t-1), or the mean of y(t-k), ..., y(t-1) (NaN if any is missing)."""
+        return np.mean([self._shift(-j) for j in range(1, self.baseline_lags + 1)], axis=0)
+
     def _untreated_at(self, offset: int) -> np.ndarray:
         P = np.arange(self.n_pos)[None, :]
         return self.first[:, None] > P + offset
 
     def sample(self, h: int):
-        base = self._shift(-1)
+        base = self._base()
         dy = self._shift(h) - base
         observed = np.isfinite(self.Y)
         dy = np.where(observed, dy, np.nan)
         return self._frame(dy, self._untreated_at(h if h >= 0 else 0))
 
     def sample_pooled(self, lo: int, hi: int, clean_at: int):
-        base = self._shift(-1)
+        base = self._base()
         window = np.mean([self._shift(k) for k in range(lo, hi + 1)], axis=0)
         dy = np.where(np.isfinite(self.Y), window - base, np.nan)
         return self._frame(dy, self._untreated_at(clean_at))
