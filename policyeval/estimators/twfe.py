@@ -254,7 +254,9 @@ class TWFE:
         correction to use with a dozen prefectures; ``"HC2"`` its
         heteroskedasticity-only version (Imbens & Kolesár 2016);
         ``"hetero"`` = ``"HC1"``; ``"iid"`` classical. ``ssc`` does not
-        apply to HC2/CR2, whose hat matrix includes every fixed effect.
+        apply to HC2/CR2, whose hat matrix includes every fixed effect. With
+        ``weights``, HC2/CR2 take the weights as inverse-variance weights
+        (see :func:`policyeval.inference.covariance.bias_reduced_covariance`).
     cluster : str or list of str, optional
         Cluster column(s); two names give two-way clustering (``"CR1"``
         only). Default: the unit (``idname``), as fixest does with unit

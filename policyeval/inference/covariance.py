@@ -479,6 +479,15 @@ def bias_reduced_covariance(
     (X_a'X_a)^{+}` and :math:`q_g = X_{a,g}'p_g` it is
     :math:`\mathrm{diag}(p_g'p_g) - [q_g'Mq_h]` (minus the absorbed part for HC2).
 
+    Weighted fits pass :math:`\sqrt{w}`-scaled regressors, design and
+    residuals, so the working model is :math:`\operatorname{Var}(\varepsilon_i)
+    \propto 1/w_i` (the weights are taken as inverse-variance weights). R
+    clubSandwich's default for ``lm(..., weights = w)`` instead takes a
+    homoskedastic working model on the original scale: on diff-diff's
+    ``weighted_balanced_clusters`` example (4 clusters) its CR2 variances
+    differ from these by 0.1-3% and its df by up to 15%. Unweighted fits agree
+    exactly.
+
     References
     ----------
     Bell, R. M. and McCaffrey, D. F. (2002). Bias reduction in standard
