@@ -312,3 +312,10 @@ def test_cr2_bell_mccaffrey_holds_size_where_cr1_over_rejects_with_twelve_prefec
     cr1, cr2 = rejections["CR1"] / draws, rejections["CR2"] / draws
     assert cr2 <= 0.075, cr2
     assert cr1 - cr2 >= 0.03, (cr1, cr2)
+
+
+def test_sun_abraham_refuses_bias_reduced_covariances():
+    from policyeval.estimators.sun_abraham import SunAbraham
+
+    with pytest.raises(ArgumentValueError, match="use ExtendedTWFE"):
+        SunAbraham(vcov="CR2")

@@ -485,7 +485,7 @@ def bias_reduced_covariance(
     clubSandwich's default for ``lm(..., weights = w)`` instead takes a
     homoskedastic working model on the original scale: on diff-diff's
     ``weighted_balanced_clusters`` example (4 clusters) its CR2 variances
-    differ from these by 0.1-3% and its df by up to 15%. Unweighted fits agree
+    differ from these by up to 3% and its df by up to 15%. Unweighted fits agree
     exactly.
 
     References
