@@ -282,3 +282,25 @@ def test_covariate_cell_effects_equal_the_slow_computation():
         cell = d[c] == 1
         want = ols.params[c] + ols.params[c + "x"] * d.loc[cell, "x_dm"].mean()
         assert att == pytest.approx(want, rel=1e-8, abs=1e-10)
+
+
+@pytest.mark.parametrize("vcov, se_key, df_key", [("iid", "classical_se", None),
+                                                   ("HC2", "hc2_se", "dof_bm_singleton"),
+                                                   ("CR2", "cr2_bm_unit_se", "dof_bm_unit")])
+def test_saturated_regression_standard_errors_match_clubsandwich(vcov, se_key, df_key):
+    """ExtendedTWFE(control_group='never') is lm(y ~ every cohort x event-time dummy but e = -1
+    + factor(unit) + factor(time)): clubSandwich's CR2 / HC2 and their Bell-McCaffrey df for the
+    cohort-4, event-time-0 cell (tests/reference/clubsandwich_cr2.py, scenario ``sa``)."""
+    from reference.clubsandwich_cr2 import SA_COHORTS, SA_TARGET, SA_Y
+
+    rows = [(8 * c + u, t, g) for c, g in enumerate(SA_COHORTS) for u in range(8)
+            for t in range(1, 9)]
+    d = pd.DataFrame(rows, columns=["unit", "time", "g"]).assign(y=SA_Y)
+    res = ExtendedTWFE(control_group="never", vcov=vcov,
+                       cluster="unit" if vcov == "CR2" else None).fit(d, "y", "time", "unit", "g")
+    j = list(res.params.index).index((4, 4))
+    assert res.std_errors.iloc[j] == pytest.approx(SA_TARGET[se_key], rel=1e-10)
+    if df_key:
+        assert res.df_resid[j] == pytest.approx(SA_TARGET[df_key], rel=1e-10)
+    else:
+        assert res.df_resid == 320 - 75           # lm's residual df
