@@ -198,3 +198,10 @@ def test_partner_list_with_the_county_itself_is_refused(tmp_path):
     tab = partner_scores(df, "331126", ["331102", "331121"], year=2020)
     assert set(tab["candidate"]) == {"331102", "331121"}
     assert np.isfinite(tab["score"]).all()
+
+
+def test_a_table_without_any_year_is_refused(tmp_path):
+    path = tmp_path / "noyear.csv"
+    path.write_text("地区,A,C\n331126 庆元县,1,2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"1 row\(s\) have no year .*pass year="):
+        read_industry_sheet(path, unit="人")

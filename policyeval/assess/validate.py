@@ -215,6 +215,12 @@ def validate_scores(sim=None, *, seed: int = 20240601, min_event_time: int = 3, 
     \\text{fit}_{ci} + \\hat c_{-k} \\log d_c` with coefficients from OLS of
     the realised effects of the other folds.
 
+    Two distances appear: the simulated effect and the ``distance_km`` column
+    use the registry's origin point (e.g. 苏州市's point for a Suzhou-run
+    park); :func:`~policyeval.assess.partner_scores` measures from the
+    origin's main unit in the panel (e.g. 虎丘区), the only focal county it
+    accepts. Origins outside the panel (北京, 上海) get no partner score.
+
     Examples
     --------
     >>> from policyeval.assess import validate_scores
