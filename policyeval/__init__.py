@@ -30,6 +30,7 @@ _LAZY = {
     # data
     "read_panel": "policyeval.data.panel",
     "read_yearbook": "policyeval.data.yearbook",
+    "read_industry_sheet": "policyeval.data.industry_sheet",
     "harmonize_codes": "policyeval.data.admin_codes",
     "load_enclaves": "policyeval.data.registry",
     "simulate_enclave_panel": "policyeval.data.simulate",

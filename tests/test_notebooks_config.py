@@ -24,7 +24,8 @@ import pytest
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_suzhou_suqian", "02_quzhou_reverse_enclave", "03_zhejiang_mountain_sea",
-            "04_methods_compared", "05_bring_your_own_data", "06_two_way_enclaves"]
+            "04_methods_compared", "05_bring_your_own_data", "06_two_way_enclaves",
+            "07_which_industry_which_partner"]
 
 
 def _load(name: str):
