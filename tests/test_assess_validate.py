@@ -1,7 +1,7 @@
 """The simulated county × industry panel and validate_scores (ex-ante scores vs realised effects).
 
 SIMULATED data throughout: the dependence of enclave effects on fit and distance is set by
-the simulator (policyeval.data.simulate_industry.INDUSTRY_DEPENDENCE), not observed.
+the simulator (policyeval.assess.simulate_industry.INDUSTRY_DEPENDENCE), not observed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from policyeval.assess import validate_scores
 from policyeval.data.simulate import load_simulated_panel
-from policyeval.data.simulate_industry import INDUSTRY_DEPENDENCE, simulate_industry_panel
+from policyeval.assess.simulate_industry import INDUSTRY_DEPENDENCE, simulate_industry_panel
 from policyeval.exceptions import ArgumentTypeError, DataError, DroppedObservationsWarning
 
 

@@ -1,7 +1,7 @@
 """Do the ex-ante scores predict realised effects? A check on SIMULATED data.
 
 :func:`validate_scores` takes the simulated county × industry panel of
-:func:`policyeval.data.simulate_industry.simulate_industry_panel` (same units
+:func:`policyeval.assess.simulate_industry.simulate_industry_panel` (same units
 and same real enclave treatments as the bundled county panel; an enclave's
 effect there **depends on industry fit and distance because the simulator says
 so**), and asks whether the scores a planner could have computed *before* each
@@ -166,7 +166,7 @@ def validate_scores(sim=None, *, seed: int = 20240601, min_event_time: int = 3, 
     Parameters
     ----------
     sim : SimulatedIndustryPanel, optional
-        Output of :func:`policyeval.data.simulate_industry.simulate_industry_panel`;
+        Output of :func:`policyeval.assess.simulate_industry.simulate_industry_panel`;
         default: that function with ``seed``.
     seed : int, default 20240601
         Seed of the simulation when ``sim`` is not given.
@@ -234,7 +234,7 @@ def validate_scores(sim=None, *, seed: int = 20240601, min_event_time: int = 3, 
     [0.45, 0.88, 0.91]
     """
     from policyeval.data._simulate_label import mark_simulated
-    from policyeval.data.simulate_industry import simulate_industry_panel
+    from policyeval.assess.simulate_industry import simulate_industry_panel
 
     for name, value in (("folds", folds), ("bins", bins)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

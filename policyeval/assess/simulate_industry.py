@@ -179,7 +179,7 @@ def simulate_industry_panel(seed: int = 20240601, *, dependence: dict | None = N
 
     Examples
     --------
-    >>> from policyeval.data.simulate_industry import simulate_industry_panel
+    >>> from policyeval.assess.simulate_industry import simulate_industry_panel
     >>> panel, truth = simulate_industry_panel()
     >>> panel["county_code"].nunique(), panel["industry"].nunique(), panel["year"].agg(["min", "max"]).tolist()
     (216, 10, [2000, 2023])
