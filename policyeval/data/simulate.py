@@ -523,10 +523,13 @@ def simulate_enclave_panel(
 
     Examples
     --------
+    A short run (2015--2023) without missing values; it unpacks as
+    ``panel, truth``:
+
     >>> from policyeval.data.simulate import simulate_enclave_panel
-    >>> panel, truth = simulate_enclave_panel(seed=1)   # doctest: +SKIP
-    >>> bool(panel["is_simulated"].all())               # doctest: +SKIP
-    True
+    >>> panel, truth = simulate_enclave_panel(seed=1, years=range(2015, 2024), missing=False)
+    >>> bool(panel["is_simulated"].all()), int(panel["year"].nunique())
+    (True, 9)
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ArgumentTypeError(f"seed must be an integer, got {type(seed).__name__}.")
