@@ -346,7 +346,7 @@ class TWFE:
         names = [term, *covs]
         X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
         fit = fit_fe_ols(panel, X, names, vcov=self.vcov, ssc=self.ssc)
-        spec = _spec(self, yname=yname, tname=tname, idname=idname, treatment=treatment,
+        spec = _spec(self, model="twfe", yname=yname, tname=tname, idname=idname, treatment=treatment,
                      gname=gname, covariates=covs, weights=weights)
         return _result(fit, names, estimator="TWFE", spec=spec, index_name="term", panel=panel,
                        ssc=resolve_ssc(self.ssc), extra={"treatment": term})
@@ -543,7 +543,7 @@ class EventStudy:
             + [panel.frame[c].to_numpy(dtype=float) for c in covs]
         )
         fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=self.vcov, ssc=self.ssc)
-        spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
+        spec = _spec(self, model="event_study", yname=yname, tname=tname, idname=idname, gname=gname,
                      covariates=covs, weights=weights, reference=self.reference,
                      window=self.window, bin_endpoints=self.bin_endpoints)
         extra = {

@@ -312,7 +312,7 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
         raise ArgumentValueError("give exactly one of treatment= (a 0/1 column) and gname= (first treated period)")
     _no_weights(weights)
     covs = _covariates(covariates)
-    spec_d = _spec_dict(estimator, engine.name, yname=yname, tname=tname, idname=idname,
+    spec_d = _spec_dict(estimator, engine.name, model="twfe", yname=yname, tname=tname, idname=idname,
                         treatment=treatment, gname=gname, covariates=list(covs), weights=None)
     spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"])
     facts = engine.facts(spec)
@@ -346,8 +346,9 @@ def event_study_from_engine(engine: Engine, estimator, *, yname, tname, idname, 
     """:class:`policyeval.EventStudy` on an engine; see :func:`policyeval.scale.fit_event_study`."""
     _no_weights(weights)
     covs = _covariates(covariates)
-    spec_d = _spec_dict(estimator, engine.name, yname=yname, tname=tname, idname=idname, gname=gname,
-                        covariates=list(covs), weights=None, reference=estimator.reference,
+    spec_d = _spec_dict(estimator, engine.name, model="event_study", yname=yname, tname=tname,
+                        idname=idname, gname=gname, covariates=list(covs), weights=None,
+                        reference=estimator.reference,
                         window=estimator.window, bin_endpoints=estimator.bin_endpoints)
     spec = PanelSpec(yname, tname, idname, gname, None, covs, spec_d["cluster"])
     facts = engine.facts(spec)
