@@ -29,6 +29,7 @@ from policyeval.estimators._fixed_effects import (
     prepare_fe_panel,
     subset_panel,
 )
+from policyeval._out_of_core import out_of_core
 from policyeval._validation import column_list, require_option
 from policyeval.exceptions import (
     ArgumentValueError,
@@ -316,10 +317,8 @@ class TWFE:
                                     "(first treated period)")
         if not isinstance(df, pd.DataFrame):
             # a Parquet path, a DuckDB relation or a Dask DataFrame: out of core, same numbers
-            from policyeval.scale import fit_twfe
-
-            return fit_twfe(df, yname, tname, idname, treatment=treatment, gname=gname,
-                            covariates=covariates, weights=weights, estimator=self)
+            return out_of_core("TWFE")(df, yname, tname, idname, treatment=treatment, gname=gname,
+                                       covariates=covariates, weights=weights, estimator=self)
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname,
             regressors=[treatment] if treatment else [], covariates=covariates,
@@ -498,10 +497,8 @@ class EventStudy:
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
         self.reference, self.window = _event_options(self.reference, self.window)
         if not isinstance(df, pd.DataFrame):
-            from policyeval.scale import fit_event_study
-
-            return fit_event_study(df, yname, tname, idname, gname, covariates=covariates,
-                                   weights=weights, estimator=self)
+            return out_of_core("EventStudy")(df, yname, tname, idname, gname, covariates=covariates,
+                                             weights=weights, estimator=self)
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname,
             covariates=covariates, weights=weights, cluster=self.cluster,
