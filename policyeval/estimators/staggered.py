@@ -45,7 +45,7 @@ from policyeval.estimators.group_time import (
     group_time_cells,
     treated_cohorts,
 )
-from policyeval.inference.few_treated import warn_few_treated
+from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.inference.influence import BlockInfluence, CohortInfluence
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
 

@@ -38,7 +38,7 @@ from policyeval.inference.covariance import (
     linear_combination,
     resolve_ssc,
 )
-from policyeval.inference.few_treated import warn_few_treated
+from policyeval.inference.treated_counts import warn_few_treated
 
 __all__ = ["SunAbraham", "SunAbrahamResult"]
 

@@ -27,7 +27,7 @@ from policyeval.exceptions import (
     EstimationWarning,
 )
 from policyeval.inference import placebo as _placebo
-from policyeval.inference.few_treated import warn_placebo_resolution
+from policyeval.inference.treated_counts import warn_placebo_resolution
 from policyeval.results.base import EstimationResult
 
 __all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]

@@ -40,7 +40,7 @@ from policyeval.exceptions import (
     TreatmentTimingError,
 )
 from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
-from policyeval.inference.few_treated import warn_few_treated
+from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
 
 __all__ = ["TWFE", "EventStudy", "RegressionResult"]
