@@ -11,9 +11,11 @@ Public names are re-exported here and imported lazily on first use, so
 Examples
 --------
 >>> import policyeval as pe
->>> panel = pe.load_simulated_panel()          # doctest: +SKIP
->>> res = pe.CallawaySantAnna().fit(panel, yname="y", tname="year",
-...                                 idname="county_code", gname="first_treat")  # doctest: +SKIP
+>>> panel = pe.load_simulated_panel()          # SIMULATED county panel, 2000-2023
+>>> res = pe.CallawaySantAnna().fit(panel, yname="log_gdp", tname="year",
+...                                 idname="county_code", gname="first_treat_destination")
+>>> round(float(res.aggregate("simple").overall["estimate"]), 4)
+0.0761
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def test_simulated_label_cannot_be_switched_off():
 
 
 def test_provenance_flows_from_the_bundled_panel():
-    from policyeval.data._simulate_label import is_simulated
+    from policyeval.data.simulated_label import is_simulated
     from policyeval.data.simulate import load_simulated_panel
 
     panel = load_simulated_panel()

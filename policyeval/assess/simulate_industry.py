@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import examples
-from policyeval.data._simulate_label import mark_simulated
+from policyeval.data.simulated_label import mark_simulated
 from policyeval.exceptions import ArgumentTypeError, DataError
 
 __all__ = ["simulate_industry_panel", "SimulatedIndustryPanel", "INDUSTRY_DEPENDENCE",

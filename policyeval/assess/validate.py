@@ -233,7 +233,7 @@ def validate_scores(sim=None, *, seed: int = 20240601, min_event_time: int = 3, 
     >>> val.metrics[["oos_spearman", "calibration_slope", "spearman_realised_true"]].round(2).tolist()
     [0.45, 0.88, 0.91]
     """
-    from policyeval.data._simulate_label import mark_simulated
+    from policyeval.data.simulated_label import mark_simulated
     from policyeval.assess.simulate_industry import simulate_industry_panel
 
     for name, value in (("folds", folds), ("bins", bins)):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ from policyeval.exceptions import (
     UnitParseError,
 )
 
-__all__ = ["read_industry_sheet", "industry_code"]
+__all__ = ["read_industry_sheet", "industry_code", "gbt4754_sections"]
 
 #: Headers of a column that totals the industries of its row (checked, then left out).
 TOTAL_HEADERS = frozenset(normalize_header(h) for h in (
@@ -64,13 +65,32 @@ _SECTION = re.compile(r"^([A-T])(?![A-Za-z])[.．:：、\s]*(.*)$")
 _DIVISION = re.compile(r"^(\d{2})(?!\d)[.．:：、\s]*(.*)$")
 
 
+def gbt4754_sections() -> pd.DataFrame:
+    """The 20 sections (门类 A--T) of GB/T 4754-2017 with Chinese and English names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code``, ``name_zh``, ``name_en``, ``source_url`` (where the
+        Chinese name was read; the English names are descriptive translations).
+
+    Examples
+    --------
+    >>> from policyeval.assess import gbt4754_sections
+    >>> s = gbt4754_sections().set_index("code")
+    >>> len(s), s.loc["C", "name_zh"], s.loc["I", "name_zh"]
+    (20, '制造业', '信息传输、软件和信息技术服务业')
+    """
+    path = resources.files("policyeval.data").joinpath("gbt4754_sections.csv")
+    with resources.as_file(path) as p:
+        return pd.read_csv(p, dtype=str)
+
+
 def _key(name: str) -> str:
     return _PUNCT.sub("", unicodedata.normalize("NFKC", str(name)))
 
 
 def _section_names() -> dict[str, str]:
-    from policyeval.assess.industry import gbt4754_sections
-
     table = gbt4754_sections()
     return {_key(n): c for c, n in zip(table["code"], table["name_zh"])}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from policyeval.data._simulate_label import SIMULATED_LABEL, resolve_simulated
+from policyeval.data.simulated_label import SIMULATED_LABEL, resolve_simulated
 
 __all__ = ["plot_estimates", "label_simulated"]
 
@@ -63,7 +63,7 @@ def plot_estimates(result, ax=None, level: float = 0.95, uniform: bool | None = 
         (None): when the result comes from simulated data -- it records
         ``extra["simulated"]`` or ``spec["simulated"]``, or holds the design /
         panel it was fitted on (see
-        :func:`policyeval.data._simulate_label.is_simulated`). ``False`` for
+        :func:`policyeval.data.simulated_label.is_simulated`). ``False`` for
         a simulated result is refused.
 
     Returns

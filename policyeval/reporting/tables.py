@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from policyeval.data._simulate_label import SIMULATED_COLUMN, SIMULATED_LABEL, resolve_simulated
+from policyeval.data.simulated_label import SIMULATED_COLUMN, SIMULATED_LABEL, resolve_simulated
 from policyeval.exceptions import ArgumentValueError
 
 __all__ = ["ResultsTable", "results_table", "latex_escape"]
@@ -138,7 +138,7 @@ def results_table(results: Mapping[str, object] | Sequence[object], terms: Seque
     simulated : bool, optional
         Label the table SIMULATED. Default (None): label it when any result
         comes from simulated data (see
-        :func:`policyeval.data._simulate_label.is_simulated`: a result's
+        :func:`policyeval.data.simulated_label.is_simulated`: a result's
         ``extra["simulated"]`` / ``spec["simulated"]``, or the panel of the
         design it was fitted on). ``False`` for simulated input is refused.
     caption : str, optional
