@@ -29,8 +29,8 @@ import pandas as pd
 from policyeval.data._simulate_label import SIMULATED_COLUMN, SIMULATED_LABEL, resolve_simulated
 from policyeval.exceptions import ArgumentTypeError, ArgumentValueError
 
-__all__ = ["ResultsTable", "results_table", "summary_latex", "latex_escape", "HEADLINE_ALIASES",
-           "LATEX_PREAMBLE"]
+__all__ = ["ResultsTable", "results_table", "summary_latex", "latex_escape", "latex_document",
+           "HEADLINE_ALIASES", "LATEX_PREAMBLE"]
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -77,6 +77,44 @@ def latex_escape(text: str) -> str:
     p$<$0.1, 50\% \& more
     """
     return re.sub(r"[\\&%$#_{}~^<>]", lambda m: _LATEX_SPECIAL[m.group(0)], str(text))
+
+
+def latex_document(*bodies: str, cjk_font: str | Path | None = None) -> str:
+    r"""A complete LaTeX document around tables, for a quick look or a compile check.
+
+    ``pdflatex`` compiles it when the tables have no Chinese characters;
+    with ``cjk_font`` it loads xeCJK and needs ``xelatex``.
+
+    Parameters
+    ----------
+    *bodies : str
+        LaTeX from :meth:`ResultsTable.to_latex` (or any body text).
+    cjk_font : str or Path, optional
+        A CJK font: a family name known to fontconfig (``"Noto Sans CJK
+        SC"``) or a font file, e.g.
+        :func:`policyeval.plots.fonts.cjk_font_path` (the Noto Sans CJK SC
+        file the ``mplfonts`` dependency ships).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> doc = latex_document("Hello")
+    >>> doc.splitlines()[:3]
+    ['\\documentclass{article}', '\\usepackage{booktabs}', '\\usepackage{threeparttable}']
+    """
+    lines = [r"\documentclass{article}", r"\usepackage{booktabs}", r"\usepackage{threeparttable}"]
+    if cjk_font is not None:
+        lines.append(r"\usepackage{xeCJK}")
+        font = Path(cjk_font)
+        if font.suffix.lower() in (".otf", ".ttf", ".ttc") and font.exists():
+            lines.append(rf"\setCJKmainfont{{{font.name}}}[Path={font.parent.as_posix()}/]")
+        else:
+            lines.append(rf"\setCJKmainfont{{{cjk_font}}}")
+    lines += [r"\begin{document}", *bodies, r"\end{document}", ""]
+    return "\n".join(lines)
 
 
 def _stars(p: float) -> str:
