@@ -101,7 +101,9 @@ def test_real_estimators_overlay_and_group_time_results_are_refused():
         dyn = cs.aggregate("dynamic", min_e=-3, max_e=3)
         es = pe.EventStudy(window=(-3, 3)).fit(panel, **COLS)
     ax = pe.plot_estimates([dyn, es], labels=["CS", "TWFE ES"])
-    assert len(ax.get_legend().get_texts()) == 2
+    # one entry per model, plus the shared key of the event study's reference period
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["CS", "TWFE ES",
+                                                                   "reference period (-1)"]
     with pytest.raises(PolicyevalError, match="aggregate it first"):
         pe.plot_estimates([cs, es])
 

@@ -237,8 +237,12 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
         refs = {r.extra.get("reference_period") for r in models if hasattr(r, "extra")} - {None}
         for ref in sorted(refs):
             ax.axvline(ref, color="0.5", linestyle=":", linewidth=1, zorder=0)
-        if refs:
-            notes.append("reference period (" + ", ".join(f"{r:g}" for r in sorted(refs)) + ")")
+            ax.plot([ref], [0], marker="D", markersize=5, mfc="white", color="0.3", zorder=4,
+                    linestyle="none")
+        if refs:  # one shared key (not per model): where the estimates are normalised to zero
+            handles.append(Line2D([], [], marker="D", markersize=5, mfc="white", color="0.3",
+                                  linestyle="none", label="reference period ("
+                                  + ", ".join(f"{r:g}" for r in sorted(refs)) + ")"))
     if any_uniform:
         lv = {f.attrs["level"] for f in frames}
         notes.append(f"bars: {lv.pop():.0%} uniform band" if len(lv) == 1 else "bars: uniform band")
@@ -246,7 +250,8 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
         ax.set_xticks(ticks)
         ax.set_xticklabels(ticklabels, rotation=45 if len(ticklabels) > 6 else 0,
                            ha="right" if len(ticklabels) > 6 else "center")
-    default_x = "event time" if event_time else ("term" if ticks is not None else "")
+    names = list(dict.fromkeys(str(getattr(r, "index_name", "")) for r in models))
+    default_x = names[0] if len(names) == 1 and names[0] else ("event time" if event_time else "")
     ax.set_xlabel(xlabel if xlabel is not None else default_x)
     ax.set_ylabel(ylabel)
     ax.set_title(title if title is not None else (models[0].estimator if single else ""))
