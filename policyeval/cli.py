@@ -9,7 +9,8 @@ $ policyeval estimate panel.csv --y log_gdp --id county_code --time year \\
 Every Callaway–Sant'Anna option has a flag (``--control-group``,
 ``--est-method``, ``--base-period``, ``--anticipation``, ``--min-e`` /
 ``--max-e`` / ``--balance-e``, ``--n-bootstrap``, ``--bootstrap-weights``,
-``--uniform``, ``--level``, ``--random-state``). ``--aggregate`` means the
+``--uniform``, ``--level``, ``--random-state``, ``--covariates``, ``--cluster``,
+``--allow-unbalanced-panel``, ``--repeated-cross-sections``, ``--trim-level``). ``--aggregate`` means the
 same for every method, which uses it or refuses it by name. Files are written
 only into ``--out`` (nothing is written without it); warnings are printed as
 one line each on stderr.
@@ -55,7 +56,8 @@ _CS_ONLY = {"--control-group": "control_group", "--est-method": "est_method",
             "--base-period": "base_period", "--n-bootstrap": "n_bootstrap",
             "--bootstrap-weights": "bootstrap_weights", "--uniform": "uniform",
             "--balance-e": "balance_e", "--random-state": "random_state",
-            "--allow-unbalanced-panel": "allow_unbalanced_panel"}
+            "--allow-unbalanced-panel": "allow_unbalanced_panel",
+            "--repeated-cross-sections": "repeated_cross_sections", "--trim-level": "trim_level"}
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -109,6 +111,11 @@ def _build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--random-state", type=int, default=None, help="seed of the bootstrap")
     cs.add_argument("--allow-unbalanced-panel", action="store_true", default=None,
                     help="keep units not observed in every period")
+    cs.add_argument("--repeated-cross-sections", action="store_true", default=None,
+                    help="the rows are repeated cross-sections, not a panel (--id may repeat)")
+    cs.add_argument("--trim-level", type=float, default=None,
+                    help="controls with a propensity score above this get zero weight (ipw, dr; "
+                         "default 0.995)")
 
     est.add_argument("--out", type=Path, default=None,
                      help="folder for the table (CSV, LaTeX) and the plot (PNG); created if "
@@ -165,7 +172,9 @@ def _estimate(args: argparse.Namespace, panel, aggregate: str):
         options = dict(control_group=args.control_group, method=args.est_method,
                        base_period=args.base_period, anticipation=args.anticipation,
                        n_bootstrap=args.n_bootstrap, bootstrap_weights=args.bootstrap_weights,
-                       random_state=args.random_state, allow_unbalanced_panel=args.allow_unbalanced_panel)
+                       random_state=args.random_state, allow_unbalanced_panel=args.allow_unbalanced_panel,
+                       panel=None if args.repeated_cross_sections is None else False,
+                       trim_level=args.trim_level)
         options = {k: v for k, v in options.items() if v is not None}
         gt = pe.CallawaySantAnna(level=args.level, progress=args.progress, **options).fit(
             panel, covariates=args.covariates, cluster=args.cluster, **cols)

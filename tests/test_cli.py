@@ -90,6 +90,19 @@ def test_cs_options_reach_the_estimator(panel_csv, panel, tmp_path):
     np.testing.assert_allclose(got["conf_low"], want["conf_low"], rtol=1e-9)   # the 90% level
 
 
+def test_repeated_cross_sections_and_trim_level_reach_the_estimator(panel_csv, panel, tmp_path):
+    out = tmp_path / "o"
+    assert _run(panel_csv, "--repeated-cross-sections", "--trim-level", "0.99", "--est-method", "ipw",
+                "--covariates", "x", "--aggregate", "simple", "--out", str(out)) == 0
+    got = pd.read_csv(out / "cs_simple_y.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        api = pe.CallawaySantAnna(panel=False, trim_level=0.99, method="ipw").fit(
+            panel, covariates=["x"], **COLS).aggregate("simple")
+    np.testing.assert_allclose(got["estimate"], api.params.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(got["std_error"], api.std_errors.to_numpy(), rtol=1e-9)
+
+
 def test_bootstrap_and_uniform_bands(panel_csv, tmp_path):
     out = tmp_path / "o"
     assert _run(panel_csv, "--n-bootstrap", "199", "--bootstrap-weights", "mammen", "--random-state",
