@@ -455,7 +455,7 @@ def results_table(results: Mapping[str, object] | Sequence[object], terms: Seque
     digits : int, default 3
         Decimals shown.
     stars : bool, default True
-        Mark p < 0.1, 0.05, 0.01 with *, **, ***.
+        Mark p < 0.1, 0.05, 0.01 with ``*``, ``**``, ``***``.
     rename : mapping, optional
         Row labels to change before laying out, e.g. ``{"ATT": "Hosts an
         enclave"}`` or ``{"e = 0": "On impact"}``.
