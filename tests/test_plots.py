@@ -52,6 +52,14 @@ def test_three_models_dodged_with_one_legend_entry_each():
     assert sorted(s[0] for s in shifts) == pytest.approx([-0.8 / 3, 0.0, 0.8 / 3])
 
 
+def test_a_later_legend_call_keeps_the_models():
+    # notebooks draw a result, add the simulation truth, then call ax.legend() again
+    ax = pe.plot_estimates([_event_study(), _event_study(0.02)], labels=["CS", "SA"])
+    ax.plot([0, 1], [0.3, 0.3], "k--", label="simulation truth")
+    ax.legend()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["CS", "SA", "simulation truth"]
+
+
 def test_pre_periods_hollow_post_filled_and_post_shaded():
     ax = pe.plot_estimates(_event_study(), label="CS")
     faces = {}

@@ -156,7 +156,6 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
     >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
     if isinstance(results, Mapping):
         if labels is not None:
@@ -202,7 +201,6 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 4))
     any_uniform = False
-    handles = []
     for j, (frame, xs0, lab, col) in enumerate(zip(frames, positions, labels, colors)):
         xs = xs0 + (j - (k - 1) / 2) * step
         est = frame["estimate"].to_numpy(dtype=float)
@@ -219,10 +217,12 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
         ax.errorbar(xs[ok], est[ok], yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="none",
                     ecolor=col, capsize=2, linewidth=1.2, zorder=2)
         pre = (xs0 < 0) if event_time else np.zeros(len(xs0), dtype=bool)
-        ax.plot(xs[~pre], est[~pre], "o", color=col, zorder=3, linestyle="none")
+        # the filled points carry the model's label, so a later ax.legend() still lists it
+        ax.plot(xs[~pre], est[~pre], "o", color=col, zorder=3, linestyle="none",
+                label=lab if (~pre).any() else "_nolegend_")
         if pre.any():
-            ax.plot(xs[pre], est[pre], "o", color=col, mfc="white", zorder=3, linestyle="none")
-        handles.append(Line2D([], [], color=col, marker="o", linestyle="-", linewidth=1.2, label=lab))
+            ax.plot(xs[pre], est[pre], "o", color=col, mfc="white", zorder=3, linestyle="none",
+                    label="_nolegend_" if (~pre).any() else lab)
 
     ax.axhline(0, color="0.3", linewidth=0.8, zorder=0)
     notes = []
@@ -235,14 +235,12 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
         if (grid < 0).any():
             notes.append("hollow: pre-treatment; shaded: post")
         refs = {r.extra.get("reference_period") for r in models if hasattr(r, "extra")} - {None}
-        for ref in sorted(refs):
+        for i, ref in enumerate(sorted(refs)):
             ax.axvline(ref, color="0.5", linestyle=":", linewidth=1, zorder=0)
+            # one shared key (not per model): where the estimates are normalised to zero
+            key = "reference period (" + ", ".join(f"{r:g}" for r in sorted(refs)) + ")"
             ax.plot([ref], [0], marker="D", markersize=5, mfc="white", color="0.3", zorder=4,
-                    linestyle="none")
-        if refs:  # one shared key (not per model): where the estimates are normalised to zero
-            handles.append(Line2D([], [], marker="D", markersize=5, mfc="white", color="0.3",
-                                  linestyle="none", label="reference period ("
-                                  + ", ".join(f"{r:g}" for r in sorted(refs)) + ")"))
+                    linestyle="none", label=key if i == 0 else "_nolegend_")
     if any_uniform:
         lv = {f.attrs["level"] for f in frames}
         notes.append(f"bars: {lv.pop():.0%} uniform band" if len(lv) == 1 else "bars: uniform band")
@@ -258,7 +256,7 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
     label_simulated(ax, simulated)
     levels = {f.attrs["level"] for f in frames}
     ci_text = f"{levels.pop():.0%} CI" if len(levels) == 1 else "CI"
-    ax.legend(handles=handles, frameon=False, fontsize="small",
+    ax.legend(frameon=False, fontsize="small",
               title="\n".join([f"whiskers: {ci_text}"] + notes), title_fontsize="x-small")
     if _has_cjk(title, xlabel, ylabel, *labels, *(ticklabels or [])):
         from policyeval.plots.fonts import apply_cjk_font

@@ -638,9 +638,11 @@ def summary_latex(summary, digits: int = 4, *, simulated: bool | None = None) ->
     Parameters
     ----------
     summary : policyeval.results.Summary
-        Needs ``title``, ``facts`` (pairs) and ``table`` (``estimate``,
-        ``std_error``, ``p_value`` columns); ``notes`` and ``simulated`` are
-        used when present.
+        Needs ``title``, ``facts`` (pairs) and ``table``; ``notes`` and
+        ``simulated`` are used when present. A table with ``estimate`` and
+        ``std_error`` columns is laid out as estimates over (SE); any other
+        table (a test, a decomposition) keeps its columns, with the same
+        rules and notes.
     digits : int, default 4
         Decimals.
     simulated : bool, optional
@@ -661,9 +663,28 @@ def summary_latex(summary, digits: int = 4, *, simulated: bool | None = None) ->
     True
     """
     table = summary.table
-    missing = {"estimate", "std_error"} - set(table.columns)
-    if missing:
-        raise ArgumentValueError(f"summary.table lacks the columns {sorted(missing)}")
+    flag = getattr(summary, "simulated", None) if simulated is None else simulated
+    flag = resolve_simulated(flag if isinstance(flag, bool) else None, summary)
+    if not {"estimate", "std_error"} <= set(table.columns):
+        # a test or a decomposition, not estimates: its own columns, same rules and notes
+        frame = table.copy()
+        for col in frame.columns:
+            if pd.api.types.is_float_dtype(frame[col]):
+                frame[col] = frame[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
+        frame = frame.astype(object).fillna("")
+        frame.index = [", ".join(map(_fmt_value, i)) if isinstance(i, tuple) else _fmt_value(i)
+                       for i in frame.index]
+        frame.columns = [str(c) for c in frame.columns]
+        n = len(frame)
+        facts = pd.DataFrame([[str(v)] + [""] * (frame.shape[1] - 1) for _, v in summary.facts],
+                             index=[str(k) for k, _ in summary.facts], columns=frame.columns, dtype=object)
+        note_lines = [str(n_) for n_ in getattr(summary, "notes", [])] or [summary.title]
+        if flag:
+            note_lines.insert(0, SIMULATED_LABEL + ".")
+        out = ResultsTable(pd.concat([frame, facts]) if len(facts) and frame.shape[1] else frame,
+                           "\n".join(note_lines), simulated=flag, rules=[n] if len(facts) else [],
+                           caption=None)
+        return out.to_latex()
     p = table["p_value"] if "p_value" in table else pd.Series(np.nan, index=table.index)
     labels = _term_labels(table.index)
     rows, cells = [], []
@@ -675,8 +696,6 @@ def summary_latex(summary, digits: int = 4, *, simulated: bool | None = None) ->
         rows.append(str(key))
         cells.append([str(value)])
     frame = pd.DataFrame(cells, index=rows, columns=[summary.title], dtype=object)
-    flag = getattr(summary, "simulated", None) if simulated is None else simulated
-    flag = resolve_simulated(flag if isinstance(flag, bool) else None, summary)
     note_lines = ["Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01."]
     note_lines += [str(n) for n in getattr(summary, "notes", [])]
     if flag:
