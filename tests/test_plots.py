@@ -173,3 +173,22 @@ def test_chinese_tick_labels_render_on_axes_made_before_the_font_was_registered(
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             fig.canvas.draw()
+
+
+def test_enclave_design_timing_chart_draws_every_treated_unit_and_thins_labels():
+    panel = pe.load_simulated_panel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        design = pe.enclave_design(panel)
+    n_treated = int((design.timing["first_treat_any"] > 0).sum())
+    assert n_treated > 60                                  # the case the chart must handle
+    ax = design.plot(max_labels=25)
+    drawn = sum(len(line.get_ydata()) for line in ax.lines if line.get_marker() in ("o", "s"))
+    assert drawn >= n_treated                              # nobody cut off at 60
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) <= 25 and f"of {n_treated} units labelled" in ax.get_ylabel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax.figure.canvas.draw()                            # Chinese names: no missing glyphs
+    few = design.plot(max_units=10)
+    assert len(few.get_yticklabels()) == 10 and f"first 10 of {n_treated}" in few.get_title()
