@@ -195,12 +195,22 @@ def _estimate(args: argparse.Namespace, panel, aggregate: str):
             if args.min_e is None and args.max_e is None:
                 return res
             return _event_window(res, args.min_e, args.max_e)
-        return res.aggregate(_SUNAB_KIND[aggregate])
+        return _sunab_aggregate(res, aggregate)
     horizons = None
     if aggregate == "dynamic":
         horizons = True if args.max_e is None else list(range(args.min_e or 0, args.max_e + 1))
     return pe.ImputationDiD(cluster=args.cluster, horizons=horizons,
                             anticipation=args.anticipation or 0).fit(panel, **cols)
+
+
+def _sunab_aggregate(res, aggregate: str):
+    """Sun-Abraham's aggregation under the shared name, or under its older one (att / cohort)."""
+    from policyeval.exceptions import ArgumentValueError
+
+    try:
+        return res.aggregate(aggregate)
+    except ArgumentValueError:
+        return res.aggregate(_SUNAB_KIND[aggregate])
 
 
 def _event_window(res, min_e, max_e):
