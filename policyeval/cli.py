@@ -316,7 +316,6 @@ def main(argv: list[str] | None = None) -> int:
     from policyeval.exceptions import PolicyevalError
 
     with warnings.catch_warnings():
-        warnings.simplefilter("always")           # repeats are folded by the printer, not lost
         warnings.showwarning = _warning_printer()
         try:
             aggregate = _check_options(args)

@@ -334,7 +334,7 @@ class ResultsTable:
         lines.append(r"\end{threeparttable}")
         body = "\n".join(lines) + "\n"
         if not use_float:
-            return body
+            return "{" + body + "}\n" if fontsize else body   # keep the size inside the table
         return "\\begin{table}[htbp]\n\\centering\n" + body + "\\end{table}\n"
 
     # --- HTML ------------------------------------------------------------
