@@ -82,6 +82,9 @@ _LAZY = {
     # results and figures
     "EstimationResult": "policyeval.results.base",
     "plot_estimates": "policyeval.plots.estimates",
+    "plot_treatment_timing": "policyeval.plots.timing",
+    "results_table": "policyeval.reporting.tables",
+    "ResultsTable": "policyeval.reporting.tables",
 }
 
 # subpackages reachable as ``pe.data``, ``pe.scale``, ... after ``import policyeval as pe``

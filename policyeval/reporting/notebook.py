@@ -11,6 +11,7 @@ land in one folder per notebook.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -138,8 +139,9 @@ def save_table(table, out: Path, stem: str, note: str = SIMULATED_NOTE) -> list[
     stem : str
         File name without extension.
     note : str, default :data:`SIMULATED_NOTE`
-        Written above the table (a LaTeX comment line and a bold HTML
-        paragraph).
+        Shown with the table: a typeset ``threeparttable`` note in LaTeX
+        (never a ``%`` comment, which vanishes when compiled) and a bold
+        HTML paragraph.
 
     Returns
     -------
@@ -155,12 +157,23 @@ def save_table(table, out: Path, stem: str, note: str = SIMULATED_NOTE) -> list[
     ...     save_table(pd.DataFrame({"att": [0.1234567]}), Path(tmp), "toy")
     ['toy.tex', 'toy.html']
     """
+    from policyeval.reporting.tables import ResultsTable
+
     out = Path(out)
+    simulated = "SIMULATED" in str(note).upper()
     if isinstance(table, pd.DataFrame):
-        latex, html = table.to_latex(float_format="%.4f"), table.to_html(float_format="%.4f")
+        html = table.to_html(float_format="%.4f")
+        cells = table.map(lambda v: f"{v:.4f}" if isinstance(v, float) else ("" if v is None else v))
+        cells.index = [", ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in cells.index]
+        cells.columns = [", ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in cells.columns]
+        table = ResultsTable(cells.astype(object), str(note), simulated=simulated)
     else:
-        latex, html = table.to_latex(), table.to_html()
-    (out / f"{stem}.tex").write_text(f"% {note}\n{latex}", encoding="utf-8")
+        html = table.to_html()
+        if note and str(note) not in table.notes:
+            table = dataclasses.replace(table, notes=f"{note}\n{table.notes}",
+                                        simulated=table.simulated or simulated)
+    latex = table.to_latex()
+    (out / f"{stem}.tex").write_text(latex, encoding="utf-8")
     (out / f"{stem}.html").write_text(f"<p><b>{note}</b></p>\n{html}", encoding="utf-8")
     return [f"{stem}.tex", f"{stem}.html"]
 
