@@ -51,9 +51,9 @@ from policyeval.exceptions import (
 )
 from policyeval.inference.covariance import (
     CovarianceEstimate,
-    _codes,
-    _is_nested,
     bias_reduced_covariance,
+    is_nested,
+    label_codes,
     count_parameters,
     resolve_ssc,
     sandwich_covariance,
@@ -553,10 +553,10 @@ def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw, contrasts=None)
             raise ArgumentValueError(
                 f"vcov='CR2' takes one cluster variable; got {len(panel.clusters)} (two-way "
                 "clustering is available with vcov='cluster')")
-        cl = _codes(panel.clusters[0])
+        cl = label_codes(panel.clusters[0])
         # effects nested in the clusters are absorbed (Pustejovsky & Tipton 2018, Theorem 2);
         # the others enter the hat matrix as dummies
-        nested = [j for j, c in enumerate(effects) if _is_nested(c, cl)]
+        nested = [j for j, c in enumerate(effects) if is_nested(c, cl)]
         others = [j for j in range(len(effects)) if j not in nested]
         design = effects_design(panel, X, others, nested)
         if sw is not None:

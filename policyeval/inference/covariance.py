@@ -42,6 +42,8 @@ __all__ = [
     "linear_combination",
     "BiasReducedCovariance",
     "bias_reduced_covariance",
+    "label_codes",
+    "is_nested",
 ]
 
 VcovKind = Literal["cluster", "hetero", "iid"]
@@ -164,6 +166,28 @@ def _is_nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     """True when every level of ``inner`` lies within a single level of ``outer``."""
     pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
     return len(pairs) == pairs["i"].nunique()
+
+
+def label_codes(values) -> np.ndarray:
+    """Integer codes ``0..G-1`` of any 1-d array of labels (missing values are a level).
+
+    Examples
+    --------
+    >>> label_codes(["b", "a", "b"]).tolist()
+    [0, 1, 0]
+    """
+    return _codes(values)
+
+
+def is_nested(inner, outer) -> bool:
+    """True when every level of ``inner`` lies within a single level of ``outer``.
+
+    Examples
+    --------
+    >>> is_nested([1, 1, 2, 3], ["a", "a", "a", "b"]), is_nested([1, 1], ["a", "b"])
+    (True, False)
+    """
+    return _is_nested(np.asarray(inner), np.asarray(outer))
 
 
 def count_parameters(
