@@ -33,7 +33,7 @@ from policyeval.exceptions import (
     SolverError,
 )
 from policyeval.inference.covariance import count_parameters, resolve_ssc, sandwich_covariance
-from policyeval.inference.few_treated import warn_few_treated
+from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
 
 __all__ = ["ExtendedTWFE", "ExtendedTWFEResult"]

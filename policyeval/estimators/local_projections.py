@@ -31,7 +31,7 @@ from policyeval.exceptions import (
     EstimationError,
     TreatmentTimingError,
 )
-from policyeval.inference.few_treated import warn_few_treated
+from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
 
 __all__ = ["LocalProjectionsDiD", "LocalProjectionsResult"]
