@@ -40,7 +40,7 @@ __all__ = ["ExtendedTWFE", "ExtendedTWFEResult"]
 
 _CONTROL = ("notyet", "never")
 _FAMILY = ("linear", "poisson")
-_KINDS = ("simple", "event", "group", "calendar")
+_KINDS = ("simple", "dynamic", "group", "calendar")
 
 
 class ExtendedTWFEResult(EstimationResult):
@@ -102,9 +102,9 @@ class ExtendedTWFEResult(EstimationResult):
             keys, col, name = ["ATT"], None, "term"
             masks = [post]
         else:
-            col, name = {"event": ("event_time", "event_time"), "group": ("group", "group"),
+            col, name = {"dynamic": ("event_time", "event_time"), "group": ("group", "group"),
                          "calendar": ("time", "time")}[kind]
-            use = np.ones(len(c), bool) if kind == "event" else post
+            use = np.ones(len(c), bool) if kind == "dynamic" else post
             keys = sorted(c.loc[use, col].unique().tolist())
             masks = [use & (c[col].to_numpy() == k) for k in keys]
         W = np.zeros((len(keys), len(c)))
@@ -117,12 +117,12 @@ class ExtendedTWFEResult(EstimationResult):
 
         Parameters
         ----------
-        kind : {"simple", "event", "group", "calendar"}
+        kind : {"simple", "dynamic", "group", "calendar"}
             ``simple``: one overall ATT over every post-treatment cell (term
-            ``"ATT"``); ``event``: by event time :math:`e = t - g` (with
-            ``control_group="never"`` the pre-treatment placebo cells too);
-            ``group``: by cohort; ``calendar``: by period. ``"dynamic"`` is
-            accepted for ``"event"``.
+            ``"ATT"``); ``dynamic``: by event time :math:`e = t - g` (with
+            ``control_group="never"`` the pre-treatment placebo cells too;
+            ``etwfe``'s ``type = "event"``, also accepted as ``"event"``);
+            ``group``: by cohort; ``calendar``: by period.
         level : float, optional
             Confidence level; default the fit's.
 
@@ -137,7 +137,7 @@ class ExtendedTWFEResult(EstimationResult):
         (:math:`N_{gt}` treated observations); its variance is
         :math:`w'Vw` with the weights held fixed, as ``etwfe``/``jwdid`` do.
         """
-        kind = "event" if kind == "dynamic" else kind
+        kind = "dynamic" if kind == "event" else kind
         require_option(kind, "kind", _KINDS)
         keys, W, name = self._weights(kind)
         if not keys:
@@ -243,7 +243,7 @@ class ExtendedTWFE:
     ...            + np.where(treated, 1.0 + 0.5 * (df["year"] - df["g"]), 0)
     ...            + rng.normal(0, 0.3, len(df)))
     >>> res = pe.ExtendedTWFE().fit(df, "y", "year", "county", "g")
-    >>> ev = res.aggregate("event")
+    >>> ev = res.aggregate("dynamic")
     >>> [round(float(v), 1) for v in ev.params.loc[[0, 1, 2]]]
     [1.0, 1.5, 2.0]
     >>> round(res.ATT, 2) == round(float(res.aggregate("simple").params["ATT"]), 2)
