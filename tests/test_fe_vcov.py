@@ -319,3 +319,13 @@ def test_sun_abraham_refuses_bias_reduced_covariances():
 
     with pytest.raises(ArgumentValueError, match="use ExtendedTWFE"):
         SunAbraham(vcov="CR2")
+
+
+def test_results_table_names_the_cluster_and_cr2(sim_panel):
+    import policyeval as pe
+
+    res = TWFE(vcov="CR2", cluster="province", fe=["county", "province^year"]).fit(
+        sim_panel, "y", "year", "county", treatment="D")
+    text = str(pe.results_table([res]))
+    assert "province (CR2)" in text
+    assert "FE: province^year" in text

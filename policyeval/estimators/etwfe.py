@@ -339,7 +339,9 @@ class ExtendedTWFE:
         design = _covariate_design(panel, X, cells, covs, self.family == "linear"
                                    and self.fe == "unit")
         spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname,
-                "covariates": covs, "fe": self.fe if self.family == "linear" else "cohort",
+                "covariates": covs,
+                "fe": [idname, tname] if self.family == "linear" and self.fe == "unit"
+                else [gname, tname],
                 "control_group": self.control_group, "family": self.family, "vcov": self.vcov,
                 "cluster": self.cluster or idname, "ssc": self.ssc, "method": self.family}
         if self.family == "linear":

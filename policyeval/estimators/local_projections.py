@@ -235,12 +235,12 @@ class LocalProjectionsDiD:
         params = pd.Series(np.asarray(est)[order], index=index)
         std = pd.Series(np.asarray(se)[order], index=index)
         df_resid = np.asarray(dfs)[order]
-        pooled = self._pooled(grid, K, H, kind, yname)
-        spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname,
+        spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname, "fe": [tname],
                 "treatment": treatment, "covariates": covs, "pre_window": K, "post_window": H,
                 "reweight": self.reweight, "baseline_lags": int(self.baseline_lags),
                 "vcov": self.vcov, "cluster": self.cluster or idname,
                 "ssc": self.ssc}
+        pooled = self._pooled(grid, K, H, kind, spec)
         notes = list(panel.notes) + grid.notes + [
             f"Long differences from the baseline {grid.baseline_text()}; one regression per "
             f"horizon with period effects on the clean sample; standard "
@@ -285,7 +285,7 @@ class LocalProjectionsDiD:
                  "n_clusters": int(pd.Series(cl).nunique())}
         return fit, facts
 
-    def _pooled(self, grid, K, H, kind, yname):
+    def _pooled(self, grid, K, H, kind, spec):
         post = grid.sample_pooled(0, H, clean_at=H)
         w = grid.equal_weights(post) if self.reweight else None
         fit_post, facts_post = self._regress(grid, post, w, "pooled post window")
@@ -301,7 +301,7 @@ class LocalProjectionsDiD:
         res = EstimationResult(
             pd.Series(est, index=index), pd.Series(se, index=index),
             nobs=facts_post["nobs"], n_units=len(np.unique(post[2])),
-            spec={"yname": yname, "pre_window": K, "post_window": H, "pooled": True},
+            spec={**spec, "pooled": True},
             estimator="LP-DiD pooled", df_resid=dfs, index_name="term",
             extra={"notes": [f"ATT: mean of y over [t, t+{H}] minus the baseline "
                              f"({grid.baseline_text()}), clean controls untreated through "
