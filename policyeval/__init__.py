@@ -54,6 +54,8 @@ _LAZY = {
     "did_table": "policyeval.estimators.did_table",
     "DiDTableResult": "policyeval.estimators.did_table",
     "TwoStageDiD": "policyeval.estimators.two_stage",
+    "ContinuousDiD": "policyeval.estimators.continuous",
+    "ContinuousDiDResult": "policyeval.estimators.continuous",
     "minimum_detectable_effect": "policyeval.inference.power",
     "power_analysis": "policyeval.inference.power",
     "PowerResult": "policyeval.inference.power",
