@@ -12,22 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from policyeval._validation import (
-    check_clusters,
-    constant_within,
-    examples,
-    numeric_column,
-    require_columns,
-    require_frame,
-    require_option,
-)
-from policyeval.exceptions import (
-    ArgumentValueError,
-    DataError,
-    DesignError,
-    DuplicateObservationError,
-    EstimationError,
-)
+from policyeval._validation import check_clusters, examples, require_option
+from policyeval.estimators._unit_panel import balanced_unit_panel, cluster_sums, influence_se
+from policyeval.exceptions import ArgumentValueError, DesignError, EstimationError
 from policyeval.inference.few_treated import warn_few_treated
 from policyeval.results.base import EstimationResult
 
@@ -148,42 +135,11 @@ class ContinuousDiD:
             raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
 
     def _prepare(self, df, yname, tname, idname, gname, dname, cluster):
-        require_frame(df, "data")
-        require_columns(df, yname=yname, tname=tname, idname=idname, gname=gname, dname=dname,
-                        cluster=cluster)
-        cols = list(dict.fromkeys([idname, tname, yname, gname, dname] + ([cluster] if cluster else [])))
-        data = df[cols].copy()
-        for arg, col in (("idname", idname), ("tname", tname), ("gname", gname), ("dname", dname)):
-            if data[col].isna().any():
-                bad = data.loc[data[col].isna(), idname]
-                raise DataError(f"{arg}={col!r} is missing in {int(data[col].isna().sum())} rows "
-                                f"(units e.g. {examples(bad.unique())}); {type(self).__name__} "
-                                "does not drop rows silently")
-        for arg, col in (("yname", yname), ("tname", tname), ("gname", gname), ("dname", dname)):
-            data[col] = numeric_column(data, col, arg, idname)
-        if data[yname].isna().any():
-            bad = data.loc[data[yname].isna(), [idname, tname]]
-            raise DataError(
-                f"yname={yname!r} is missing in {len(bad)} rows (e.g. "
-                f"{examples(f'({u}, {t:g})' for u, t in bad.itertuples(index=False))}); drop those "
-                f"units or fill the gaps: {type(self).__name__} needs a balanced panel")
-        dup = data.duplicated([idname, tname], keep=False)
-        if dup.any():
-            keys = data.loc[dup, [idname, tname]].drop_duplicates()
-            raise DuplicateObservationError(
-                f"{len(keys)} (idname={idname!r}, tname={tname!r}) pairs appear more than once "
-                f"(e.g. {examples(f'({u}, {t:g})' for u, t in keys.itertuples(index=False))})")
-        constant_within(data, idname, gname, "gname")
-        constant_within(data, idname, dname, "dname", error=DesignError,
-                        reason="the dose must be constant per unit (one park size per unit).")
-        wide = data.pivot(index=idname, columns=tname, values=yname)
-        if wide.isna().any().any():
-            who = wide.index[wide.isna().any(axis=1)]
-            raise DataError(f"the panel is unbalanced: {len(who)} units lack some periods (e.g. "
-                            f"{examples(who)}); {type(self).__name__} needs every unit in every period")
-        units = data.groupby(idname, sort=True)[[gname, dname]].first().reindex(wide.index)
-        g = units[gname].to_numpy(dtype=float, copy=True)
-        d = units[dname].to_numpy(dtype=float, copy=True)
+        wide, units, clusters = balanced_unit_panel(
+            df, estimator=type(self).__name__, yname=yname, tname=tname, idname=idname,
+            unit_columns={"gname": gname, "dname": dname}, cluster=cluster)
+        g = units["gname"].to_numpy(dtype=float, copy=True)
+        d = units["dname"].to_numpy(dtype=float, copy=True)
         g[~np.isfinite(g)] = 0.0
         if (d < 0).any():
             raise DesignError(f"dname={dname!r} is negative for {int((d < 0).sum())} units (e.g. "
@@ -200,11 +156,6 @@ class ContinuousDiD:
                 f"dname={dname!r} is positive for {int(bad.sum())} never-treated units "
                 f"(gname=0; e.g. {examples(wide.index[bad])}); a unit with a dose needs its first "
                 "treated period in gname")
-        clusters = None
-        if cluster:
-            constant_within(data, idname, cluster, "cluster", error=DesignError,
-                            reason="units must be nested in clusters.")
-            clusters = data.groupby(idname, sort=True)[cluster].first().reindex(wide.index).to_numpy()
         return wide, g, d, clusters
 
     # ------------------------------------------------------------------
@@ -330,17 +281,11 @@ class ContinuousDiD:
         def avg(key):
             return sum(wi * p[key] for wi, p in zip(w, post_if))
 
-        def group(psi):  # sum influence within clusters (units are their own clusters by default)
-            if clusters is None:
-                return psi
-            codes = pd.factorize(clusters)[0]
-            out = np.zeros((codes.max() + 1,) + psi.shape[1:])
-            np.add.at(out, codes, psi)
-            return out
+        def group(psi):
+            return cluster_sums(psi, clusters)
 
         def se(psi):
-            s = group(psi)
-            return np.sqrt(np.sum(s ** 2, axis=0))
+            return influence_se(psi, clusters)
 
         psi_head = np.column_stack([avg("psi_att_o"), avg("psi_acrt_o")])
         params = pd.Series({"ATT": avg("att_o"), "ACRT": avg("acrt_o")})
