@@ -56,6 +56,8 @@ _LAZY = {
     "TwoStageDiD": "policyeval.estimators.two_stage",
     "ContinuousDiD": "policyeval.estimators.continuous",
     "ContinuousDiDResult": "policyeval.estimators.continuous",
+    "TripleDiD": "policyeval.estimators.triple",
+    "TripleDiDResult": "policyeval.estimators.triple",
     "minimum_detectable_effect": "policyeval.inference.power",
     "power_analysis": "policyeval.inference.power",
     "PowerResult": "policyeval.inference.power",

@@ -12,6 +12,8 @@ import importlib
 _LAZY = {
     "ContinuousDiD": "policyeval.estimators.continuous",
     "ContinuousDiDResult": "policyeval.estimators.continuous",
+    "TripleDiD": "policyeval.estimators.triple",
+    "TripleDiDResult": "policyeval.estimators.triple",
 }
 
 __all__ = list(_LAZY)
