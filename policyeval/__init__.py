@@ -58,6 +58,8 @@ _LAZY = {
     "ContinuousDiDResult": "policyeval.estimators.continuous",
     "TripleDiD": "policyeval.estimators.triple",
     "TripleDiDResult": "policyeval.estimators.triple",
+    "SwitchingDiD": "policyeval.estimators.switching",
+    "SwitchingDiDResult": "policyeval.estimators.switching",
     "minimum_detectable_effect": "policyeval.inference.power",
     "power_analysis": "policyeval.inference.power",
     "PowerResult": "policyeval.inference.power",

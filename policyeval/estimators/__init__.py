@@ -14,6 +14,8 @@ _LAZY = {
     "ContinuousDiDResult": "policyeval.estimators.continuous",
     "TripleDiD": "policyeval.estimators.triple",
     "TripleDiDResult": "policyeval.estimators.triple",
+    "SwitchingDiD": "policyeval.estimators.switching",
+    "SwitchingDiDResult": "policyeval.estimators.switching",
 }
 
 __all__ = list(_LAZY)

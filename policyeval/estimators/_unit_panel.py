@@ -23,7 +23,8 @@ __all__ = ["balanced_unit_panel"]
 
 
 def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: str,
-                        idname: str, unit_columns: dict, cluster: str | None = None):
+                        idname: str, unit_columns: dict, cluster: str | None = None,
+                        extra_columns: dict | None = None):
     """Validate ``df`` and return ``(wide, attributes, clusters)``.
 
     Parameters
@@ -40,6 +41,8 @@ def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: 
         the others :class:`DesignError`.
     cluster : str, optional
         Cluster column; units must be nested in clusters.
+    extra_columns : dict, optional
+        ``{argument: column}`` of further columns that must exist (checked by the caller).
 
     Returns
     -------
@@ -51,7 +54,8 @@ def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: 
         Cluster of each unit.
     """
     require_frame(df, "data")
-    require_columns(df, yname=yname, tname=tname, idname=idname, cluster=cluster, **unit_columns)
+    require_columns(df, yname=yname, tname=tname, idname=idname, cluster=cluster, **unit_columns,
+                    **(extra_columns or {}))
     cols = list(dict.fromkeys([idname, tname, yname, *unit_columns.values()]
                               + ([cluster] if cluster else [])))
     data = df[cols].copy()
@@ -87,9 +91,12 @@ def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: 
         raise DataError(f"the panel is unbalanced: {len(who)} units lack some periods (e.g. "
                         f"{examples(who)}); {estimator} needs every unit in every period")
     wide.columns = wide.columns.astype(float)
-    attributes = (data.groupby(idname, sort=True)[list(unit_columns.values())].first()
-                  .reindex(wide.index))
-    attributes.columns = list(unit_columns)
+    if unit_columns:
+        attributes = (data.groupby(idname, sort=True)[list(unit_columns.values())].first()
+                      .reindex(wide.index))
+        attributes.columns = list(unit_columns)
+    else:
+        attributes = pd.DataFrame(index=wide.index)
     clusters = None
     if cluster:
         constant_within(data, idname, cluster, "cluster", error=DesignError,
