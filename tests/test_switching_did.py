@@ -41,6 +41,34 @@ def test_r_did_multiplegt_dyn_worked_example():
     assert by.loc["on", "estimate"] == 2.0 and by.loc["off", "estimate"] == 3.0
 
 
+def _reference(name):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "reference" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_r_did_multiplegt_dyn_on_a_120_group_panel():
+    ref = _reference("dcdh_mixed_single_switch")
+    df = pd.DataFrame({"group": np.repeat(np.arange(120), 6), "period": np.tile(np.arange(6), 120),
+                       "treatment": ref.TREATMENT, "outcome": ref.OUTCOME})
+    res = SwitchingDiD(effects=1, placebos=1).fit(df, yname="outcome", tname="period",
+                                                  idname="group", dname="treatment")
+    # point estimates: R prints 10 digits; achieved |diff| < 5e-11
+    assert res.params["effect_1"] == pytest.approx(ref.R_EFFECT_1, abs=1e-9)
+    assert res.params["placebo_1"] == pytest.approx(ref.R_PLACEBO_1, abs=1e-9)
+    # standard errors: NOT reproduced exactly. Ours 0.084293 vs R 0.089476 (-5.8 %), placebo
+    # 0.091332 vs 0.096317 (-5.2 %); R's variance has terms we have not identified (see the
+    # class Notes). The bounds pin the gap so a change in either direction is noticed.
+    ratio = res.std_errors["effect_1"] / ref.R_EFFECT_1_SE
+    assert 0.93 < ratio < 0.95
+    ratio = res.std_errors["placebo_1"] / ref.R_PLACEBO_1_SE
+    assert 0.94 < ratio < 0.96
+
+
 def panel(n=400, T=10, seed=0, p_on=0.35, p_off=0.35, noise=0.5):
     """SIMULATED. Units start untreated (first half) or treated (second half); a share switch
     once, at a random period 2..T-2, and never switch back. Untreated outcome: unit effect +

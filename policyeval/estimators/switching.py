@@ -62,12 +62,16 @@ class SwitchingDiD:
     controls as effect :math:`\ell`. ``ATT`` is the :math:`N_\ell`-weighted average of the
     effects. ``by_direction`` gives the estimates for joiners and leavers separately.
 
-    Standard errors follow ``did_multiplegt_dyn``'s cohort rule: the switcher-level
-    :math:`DID_{g,\ell}` are centred within cohorts (same :math:`D_{g,1}`, :math:`F_g`,
-    :math:`S_g`), a cohort of one switcher is not centred, and
-    :math:`\widehat{\mathrm{Var}}(DID_\ell) = \sum_g (DID_{g,\ell} - \bar{DID}_{k(g),\ell})^2 / N_\ell^2`
-    (conservative when effects differ across cohorts). ``cluster`` sums the centred terms
-    within clusters first.
+    Standard errors: each unit's contribution :math:`U_g` to :math:`N_\ell DID_\ell` (its own
+    signed change net of its controls' mean as a switcher, minus its deviation from the
+    control mean each time it serves as a control) is centred within cohorts of units with
+    the same :math:`(D_{g,1}, F_g, S_g)` (never-switchers included; a one-unit cohort is
+    not centred, as in ``did_multiplegt_dyn``), and
+    :math:`\widehat{\mathrm{Var}}(DID_\ell) = \sum_g (U_g - \bar U_{k(g)})^2 / N_\ell^2`,
+    conservative when effects differ within a cohort. ``cluster`` sums the centred terms
+    within clusters first. This reproduces R ``DIDmultiplegtDYN`` 2.3.3 on its 4-group
+    worked example exactly; on a 120-group panel it is 6 % (effect) and 5 % (placebo) below
+    R's, whose variance has further terms not reproduced here.
 
     References
     ----------
@@ -179,23 +183,24 @@ class SwitchingDiD:
         for kind, horizons in (("effect", range(1, self.effects + 1)),
                                ("placebo", range(1, self.placebos + 1))):
             for ell in horizons:
-                out = self._horizon(Y, base, F, S, switchers, ell, kind == "placebo")
-                if out is None:
-                    continue
-                did_g, members, n_no_control = out
+                parts, n_no_control = self._horizon(Y, base, F, S, switchers, ell, kind == "placebo")
                 if n_no_control:
                     dropped[f"{kind}_{ell}"] = n_no_control
-                est, se = self._aggregate(did_g, members, base, F, S, clusters)
+                if not parts:
+                    continue
+                total = self._contributions(parts, S, n)
+                est, se = self._aggregate(parts, total, len(parts), base, F, S, clusters)
                 rows.append({"term": f"{kind}_{ell}", "event_time": ell if kind == "effect" else -ell,
-                             "estimate": est, "std_error": se, "n_switchers": members.size,
-                             "did_g": did_g, "members": members})
+                             "estimate": est, "std_error": se, "n_switchers": len(parts),
+                             "total": total})
                 for label, sign in (("on", 1.0), ("off", -1.0)):
-                    keep = S[members] == sign
-                    if keep.any():
-                        e, s = self._aggregate(did_g[keep], members[keep], base, F, S, clusters)
+                    sub = [p for p in parts if S[p[0]] == sign]
+                    if sub:
+                        e, s_ = self._aggregate(sub, self._contributions(sub, S, n), len(sub),
+                                                base, F, S, clusters)
                         direction_rows.append({"term": f"{kind}_{ell}", "direction": label,
-                                               "estimate": e, "std_error": s,
-                                               "n_switchers": int(keep.sum())})
+                                               "estimate": e, "std_error": s_,
+                                               "n_switchers": len(sub)})
         if not rows or rows[0]["term"] != "effect_1":
             raise EstimationError("no switcher has a control unit (same starting treatment, "
                                   "unchanged) in the period of its switch; effect_1 is not identified")
@@ -207,13 +212,11 @@ class SwitchingDiD:
         effects = [r for r in rows if r["term"].startswith("effect")]
         w = np.array([r["n_switchers"] for r in effects], dtype=float)
         att = float(w @ [r["estimate"] for r in effects] / w.sum())
-        # the average pools switcher-level terms across horizons (a switcher appears in several)
-        u = np.zeros(n)
-        for r in effects:
-            np.add.at(u, r["members"], r["did_g"] / w.sum())
-        centred = self._centre(u, switchers, base, F, S)
+        # the average pools the horizons' contributions (a unit appears in several)
+        u = sum(r["total"] for r in effects) / w.sum()
+        centred = self._centre(u, base, F, S)
         att_se = float(np.sqrt(np.sum(self._cluster_sum(centred, clusters) ** 2)))
-        table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("did_g", "members")}
+        table = pd.DataFrame([{k: v for k, v in r.items() if k != "total"}
                               for r in rows])
         params = pd.Series({"ATT": att, **dict(zip(table.term, table.estimate))})
         ses = pd.Series({"ATT": att_se, **dict(zip(table.term, table.std_error))})
@@ -227,8 +230,9 @@ class SwitchingDiD:
 
     @staticmethod
     def _horizon(Y, base, F, S, switchers, ell, placebo):
+        """(switcher, its controls, outcome changes) for each switcher with controls."""
         T = Y.shape[1]
-        did_g, members, no_control = [], [], 0
+        parts, no_control = [], 0
         for g in switchers:
             b = int(F[g]) - 1
             t = b + ell
@@ -239,21 +243,28 @@ class SwitchingDiD:
                 no_control += 1
                 continue
             target = b - ell if placebo else t
-            dy = Y[:, target] - Y[:, b]
-            did_g.append(S[g] * (dy[g] - dy[ctrl].mean()))
-            members.append(g)
-        if not members:
-            return None
-        return np.asarray(did_g), np.asarray(members), no_control
+            parts.append((g, ctrl, Y[:, target] - Y[:, b]))
+        return parts, no_control
 
     @staticmethod
-    def _centre(u, members, base, F, S):
-        """Centre unit terms within cohorts (D_g1, F_g, S_g); singleton cohorts stay uncentred."""
-        out = np.zeros_like(u)
-        keys = pd.DataFrame({"b": base[members], "f": F[members], "s": S[members]})
+    def _contributions(parts, S, n):
+        """Each unit's share of sum_g DID_g: its own change as a switcher, minus its deviation
+        from the control mean each time it serves as a control."""
+        u = np.zeros(n)
+        for g, ctrl, dy in parts:
+            m = dy[ctrl].mean()
+            u[g] += S[g] * (dy[g] - m)
+            u[ctrl] -= S[g] * (dy[ctrl] - m) / ctrl.size
+        return u
+
+    @staticmethod
+    def _centre(u, base, F, S):
+        """Centre within cohorts (D_g1, F_g, S_g) of all units; one-unit cohorts stay uncentred."""
+        out = u.copy()
+        keys = pd.DataFrame({"b": base, "f": F, "s": S})
         for _, idx in keys.groupby(["b", "f", "s"]).indices.items():
-            m = members[idx]
-            out[m] = u[m] - (u[m].mean() if m.size > 1 else 0.0)
+            if idx.size > 1:
+                out[idx] = u[idx] - u[idx].mean()
         return out
 
     @staticmethod
@@ -265,12 +276,10 @@ class SwitchingDiD:
         np.add.at(s, codes, v)
         return s
 
-    def _aggregate(self, did_g, members, base, F, S, clusters):
-        n_l = members.size
-        u = np.zeros(base.size)
-        u[members] = did_g / n_l
-        centred = self._centre(u, members, base, F, S)
-        return float(did_g.mean()), float(np.sqrt(np.sum(self._cluster_sum(centred, clusters) ** 2)))
+    def _aggregate(self, parts, total, n_l, base, F, S, clusters):
+        est = float(np.mean([S[g] * (dy[g] - dy[ctrl].mean()) for g, ctrl, dy in parts]))
+        centred = self._centre(total / n_l, base, F, S)
+        return est, float(np.sqrt(np.sum(self._cluster_sum(centred, clusters) ** 2)))
 
 
 class SwitchingDiDResult(EstimationResult):
