@@ -196,3 +196,10 @@ def test_bad_input(sim):
         SwitchingDiD().fit(sim[~((sim.unit == 3) & (sim.year == 2004))], **ARGS)
     with pytest.raises(ValueError, match="effects=0 must be an integer >= 1"):
         SwitchingDiD(effects=0).fit(sim, **ARGS)
+
+
+def test_row_order_labels_and_unit_effects_do_not_matter(sim, fit):
+    moved = sim.assign(y=sim.y + 3.0 * sim.unit, unit="u" + sim.unit.astype(str))
+    again = SwitchingDiD(effects=3, placebos=2).fit(moved.sample(frac=1.0, random_state=3), **ARGS)
+    np.testing.assert_allclose(again.params.to_numpy(), fit.params.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(again.std_errors.to_numpy(), fit.std_errors.to_numpy(), rtol=1e-9)
