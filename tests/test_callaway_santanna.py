@@ -516,3 +516,40 @@ def test_dr_imp_propensity_balances_covariates_and_att_matches_definition():
     att = r[D == 1].mean() - odds @ r[D == 0] / odds.sum()
     got = res.att_gt.set_index(["group", "time"]).loc[(2003, 2006), "estimate"]
     assert got == pytest.approx(att, rel=1e-9)
+
+
+def test_level_is_honoured_by_conf_int_to_frame_summary_and_uniform_band():
+    """Issue 12: CallawaySantAnna(level=0.9) gives 90% intervals everywhere, uniform band included,
+    and conf_int(level, uniform=True) honours its level (recomputed from the stored draws)."""
+    from scipy import stats
+
+    df = _cs_level_panel()
+    fit = CallawaySantAnna(level=0.9, n_bootstrap=999, random_state=5, progress=False).fit(
+        df, yname="y", tname="t", idname="id", gname="g")
+    assert fit.level == 0.9
+    z = stats.norm.ppf(0.95)
+    ci = fit.conf_int()
+    np.testing.assert_allclose(ci["conf_high"] - fit.params, z * fit.std_errors, rtol=1e-12)
+    frame = fit.to_frame()
+    np.testing.assert_allclose(frame["conf_high"], fit.att_gt["conf_high"])
+    assert "90%" in str(fit.summary())
+    u90 = fit.conf_int(uniform=True)
+    u80 = fit.conf_int(0.8, uniform=True)
+    u99 = fit.conf_int(0.99, uniform=True)
+    width = lambda c: float(np.nanmean(c["conf_high"] - c["conf_low"]))
+    assert width(u80) < width(u90) < width(u99)
+    np.testing.assert_allclose(frame["uniform_high"], u90["conf_high"].to_numpy())
+    dyn = fit.aggregate("dynamic")
+    assert dyn.level == 0.9
+    np.testing.assert_allclose(dyn.conf_int()["conf_high"] - dyn.params, z * dyn.std_errors, rtol=1e-12)
+    assert width(dyn.conf_int(0.8, uniform=True)) < width(dyn.conf_int(uniform=True))
+
+
+def _cs_level_panel():
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(120):
+        g = [0, 4, 6][i % 3]
+        for t in range(1, 9):
+            rows.append((i, t, g, 0.1 * t + (1.0 if g and t >= g else 0.0) + rng.normal(0, 1)))
+    return pd.DataFrame(rows, columns=["id", "t", "g", "y"])

@@ -19,7 +19,7 @@ import pandas as pd
 from policyeval._validation import examples, numeric_column, require_columns, require_frame
 from policyeval.exceptions import DataError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import linear_combination
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level
 
 __all__ = ["did_table", "DiDTableResult"]
 
@@ -126,6 +126,7 @@ def did_table(
     idname: str | None = None,
     balanced: bool = False,
     vcov: str = "hc2",
+    level: float = 0.95,
 ) -> DiDTableResult:
     r"""The 2×2 difference-in-differences table with standard errors.
 
@@ -162,6 +163,9 @@ def did_table(
         \sum_{i\in c} e_i^2/n_c^2` (Stata's ``regress ..., robust``);
         ``"iid"`` (= ``"pooled"``) :math:`s^2/n_c` with the pooled
         :math:`s^2 = \sum_i e_i^2/(n-4)`.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Returns
     -------
@@ -337,6 +341,7 @@ def did_table(
         vcov=pd.DataFrame(cov, index=index, columns=index),
         df_resid=None,
         index_name="term",
+        level=check_level(level),
         extra={"rows": rows, "columns": columns, "notes": notes,
                "counts": pd.Series(counts, index=[f"{labels_g[c // 2]} | {labels_p[c % 2]}"
                                                   for c in range(4)]),

@@ -21,7 +21,7 @@ from policyeval._validation import check_clusters, column_list, examples, varies
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference.few_treated import warn_few_treated
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level
 
 __all__ = ["ImputationDiD", "ImputationResult"]
 
@@ -194,6 +194,9 @@ class ImputationDiD:
         Covariance of the lead coefficients in the pre-trend test:
         cluster-robust (default, as BJS recommend) or classical OLS
         ``"iid"`` (what R didimputation's README prints, via fixest).
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -265,7 +268,8 @@ class ImputationDiD:
     def __init__(self, horizons: bool | Iterable[int] | None = None,
                  pretrends: int | Iterable[int] | None = None,
                  cluster: str | None = None, anticipation: int = 0,
-                 pretrend_vcov: str = "cluster") -> None:
+                 pretrend_vcov: str = "cluster", level: float = 0.95) -> None:
+        self.level = check_level(level)
         self.horizons = horizons
         self.pretrends = pretrends
         self.cluster = cluster
@@ -369,7 +373,8 @@ class ImputationDiD:
         covs = column_list(covariates, "covariates")
         spec = dict(yname=yname, tname=tname, idname=idname, gname=gname, dname=dname, covariates=covs,
                     weights=weights, cluster=self.cluster or idname, horizons=horizons,
-                    pretrends=leads, anticipation=delta, pretrend_vcov=self.pretrend_vcov)
+                    pretrends=leads, anticipation=delta, pretrend_vcov=self.pretrend_vcov,
+                    level=check_level(self.level))
         return _estimate(panel, spec, delta, horizons, leads)
 
 
@@ -539,6 +544,7 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         influence=psi[:, post_cols] * G,
         df_resid=None,
         index_name="term" if horizons is None else "event_time",
+        level=spec.get("level", 0.95),
         extra={
             "influence_terms": post_terms,
             "n_clusters": G,

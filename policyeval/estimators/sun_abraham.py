@@ -32,6 +32,7 @@ from policyeval.estimators.twfe import (
     _spec,
 )
 from policyeval._validation import require_option
+from policyeval.results.base import check_level
 from policyeval.exceptions import DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import (
     SmallSampleCorrection,
@@ -113,6 +114,7 @@ class SunAbrahamResult(RegressionResult):
             influence=self.extra["cell_influence"] @ W.T,
             df_resid=self.df_resid,
             index_name=index_name,
+            level=self.level,
             extra={k: v for k, v in self.extra.items() if k in ("vcov_type", "n_clusters", "ssc",
                                                                   "notes")}
             | ({"reference_period": self.extra["reference_period"]} if kind == "period" else {}),
@@ -144,6 +146,9 @@ class SunAbraham:
     ssc : {"fixest", "full", "none"} or SmallSampleCorrection
         Small-sample convention (see :class:`policyeval.TWFE`); the default
         reproduces ``fixest``.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -194,9 +199,11 @@ class SunAbraham:
         vcov: str = "cluster",
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
+        level: float = 0.95,
     ) -> None:
         refs, _ = _event_options(reference, None)
         _check_vcov_args(vcov, cluster, ssc)
+        self.level = check_level(level)
         self.reference = refs
         self.vcov = vcov
         self.cluster = cluster
@@ -339,6 +346,7 @@ class SunAbraham:
             influence=fit.influence[:, : len(cells)] @ W.T,
             df_resid=fit.cov.df_resid,
             index_name="event_time",
+            level=self.level,
             extra={
                 "reference_period": self.reference[0],
                 "references": list(self.reference),

@@ -28,7 +28,7 @@ from policyeval.exceptions import (
 )
 from policyeval.inference import placebo as _placebo
 from policyeval.inference.few_treated import warn_placebo_resolution
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level
 
 __all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]
 
@@ -152,6 +152,9 @@ class SyntheticControl:
         ``benchmarks/mc_synthetic_placebo.md`` for the size of each).
     progress : bool
         Show a progress bar over placebo refits.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -187,7 +190,9 @@ class SyntheticControl:
 
     def __init__(self, predictors: Sequence | None = None, v_method: str = "nested",
                  standardize: bool = True, placebos: bool = True,
-                 placebo_donors: str = "exclude_treated", progress: bool = False) -> None:
+                 placebo_donors: str = "exclude_treated", progress: bool = False,
+                 level: float = 0.95) -> None:
+        self.level = check_level(level)
         self.predictors = predictors
         self.v_method = v_method
         self.standardize = standardize
@@ -304,7 +309,7 @@ class SyntheticControl:
                 "treated_units": block.treated_units, "treat_time": block.treat_time,
                 "donors": donors, "predictors": self.predictors, "v_method": self.v_method,
                 "standardize": self.standardize, "placebo_donors": self.placebo_donors,
-                "method": f"sc, V {self.v_method}"},
+                "method": f"sc, V {self.v_method}", "level": self.level},
             data=df, placebo_table=placebo_table, placebo_gaps=placebo_gaps, pvalue=pvalue)
 
     @staticmethod
@@ -373,7 +378,7 @@ class SyntheticControlResult(EstimationResult):
             params=pd.Series({"att": gap[n_pre:].mean()}),
             std_errors=pd.Series({"att": np.nan}),
             nobs=block.nobs, n_units=len(block.units), spec=spec,
-            estimator="Synthetic control", index_name="term",
+            estimator="Synthetic control", index_name="term", level=spec.get("level", 0.95),
             extra={"notes": ["Std. errors are not defined for synthetic control; p_value is the "
                              "in-space permutation p-value (post/pre RMSPE ratio rank)."]})
         self._problem, self._data = problem, data
@@ -560,6 +565,11 @@ class SyntheticDiD:
     sparsify : bool
         Restart the solver from weights with entries at most a quarter of the
         largest set to zero (synthdid's default behaviour).
+    progress : bool
+        Show a progress bar over the replications.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -605,7 +615,8 @@ class SyntheticDiD:
 
     def __init__(self, method: str = "sdid", se_method: str | None = "placebo",
                  n_replications: int = 200, random_state=None, max_iter: int = 10_000,
-                 sparsify: bool = True, progress: bool = False) -> None:
+                 sparsify: bool = True, progress: bool = False, level: float = 0.95) -> None:
+        self.level = check_level(level)
         self.method = method
         self.se_method = se_method
         self.n_replications = n_replications
@@ -677,7 +688,8 @@ class SyntheticDiD:
         spec = {"yname": yname, "tname": tname, "idname": idname, "treatment": treatment,
                 "treated_units": block.treated_units, "treat_time": block.treat_time,
                 "method": self.method, "se_method": self.se_method,
-                "n_replications": self.n_replications, "random_state": self.random_state}
+                "n_replications": self.n_replications, "random_state": self.random_state,
+                "level": self.level}
         return SyntheticDiDResult(block, tau, se, omega, lam, opts, spec, reps)
 
     def _check_se(self, N0: int, N1: int) -> None:
@@ -753,7 +765,7 @@ class SyntheticDiDResult(EstimationResult):
         names = {"sdid": "Synthetic DiD", "sc": "Synthetic control (synthdid)", "did": "DiD (synthdid)"}
         super().__init__(params=pd.Series({"att": tau}), std_errors=pd.Series({"att": se}),
                          nobs=block.nobs, n_units=len(block.units), spec=spec,
-                         estimator=names[spec["method"]])
+                         estimator=names[spec["method"]], level=spec.get("level", 0.95))
         Y, N0, T0 = block.Y, block.n_control, block.n_pre
         self.unit_weights = pd.Series(omega, index=block.donors, name="omega")
         self.time_weights = pd.Series(lam, index=block.periods[:T0], name="lambda")

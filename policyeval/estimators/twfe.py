@@ -40,7 +40,7 @@ from policyeval.exceptions import (
 )
 from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
 from policyeval.inference.few_treated import warn_few_treated
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level
 
 __all__ = ["TWFE", "EventStudy", "RegressionResult"]
 
@@ -106,6 +106,7 @@ def _result(
         influence=fit.influence[:, [fit.params.index.get_loc(t) for t in terms]],
         df_resid=fit.cov.df_resid,
         index_name=index_name,
+        level=spec.get("level", 0.95),
         extra={
             "vcov_type": fit.cov.kind,
             "n_clusters": fit.cov.n_clusters,
@@ -129,6 +130,7 @@ def _spec(est, **kwargs) -> dict:
         "cluster": ", ".join(cluster_columns) if cluster_columns else None,
         "cluster_columns": cluster_columns,
         "ssc": est.ssc,
+        "level": getattr(est, "level", 0.95),
     }
 
 
@@ -207,6 +209,9 @@ class TWFE:
         Accept a ``treatment`` column that goes from 1 back to 0 within a
         unit (default: raise, since staggered-adoption DiD assumes an
         absorbing treatment).
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -243,8 +248,10 @@ class TWFE:
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
         allow_switching_off: bool = False,
+        level: float = 0.95,
     ) -> None:
         _check_vcov_args(vcov, cluster, ssc)
+        self.level = check_level(level)
         self.vcov = vcov
         self.cluster = cluster
         self.ssc = ssc
@@ -384,7 +391,7 @@ class EventStudy:
         :math:`e \le` first and :math:`e \ge` last). If False, the rows of
         treated units outside the window are dropped with a
         :class:`~policyeval.exceptions.DroppedObservationsWarning`.
-    vcov, cluster, ssc
+    vcov, cluster, ssc, level
         As in :class:`TWFE`.
 
     Notes
@@ -430,9 +437,11 @@ class EventStudy:
         vcov: str = "cluster",
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
+        level: float = 0.95,
     ) -> None:
         refs, window = _event_options(reference, window)
         _check_vcov_args(vcov, cluster, ssc)
+        self.level = check_level(level)
         self.reference = refs
         self.window = window
         self.bin_endpoints = bin_endpoints

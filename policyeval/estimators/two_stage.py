@@ -20,7 +20,7 @@ import scipy.sparse.linalg as spla
 from policyeval._validation import column_list, examples, require_columns
 from policyeval.estimators._fixed_effects import prepare_fe_panel
 from policyeval.exceptions import ArgumentTypeError, DataError, EstimationError
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level
 
 __all__ = ["TwoStageDiD", "TwoStageResult"]
 
@@ -69,6 +69,9 @@ class TwoStageDiD:
         Default: ``(idname, tname)``, unit and period effects.
     cluster : str, optional
         Cluster column for the GMM standard errors; default ``idname``.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -122,7 +125,9 @@ class TwoStageDiD:
     """
 
     def __init__(self, horizons: bool | Iterable[int] | None = None,
-                 fe: Sequence[str] | None = None, cluster: str | None = None) -> None:
+                 fe: Sequence[str] | None = None, cluster: str | None = None,
+                 level: float = 0.95) -> None:
+        self.level = check_level(level)
         if horizons is False or isinstance(horizons, (str, bytes)):
             raise ArgumentTypeError(f"horizons={horizons!r} must be None, True or integers")
         if horizons is not None and horizons is not True:
@@ -308,6 +313,7 @@ class TwoStageDiD:
             influence=G * infl,
             df_resid=None,
             index_name=index_name,
+            level=self.level,
             extra={"n_clusters": G, "notes": notes,
                    "n_treated_obs": int(d.sum()), "n_untreated_obs": int((~d).sum()),
                    "first_stage": pd.Series(gamma, index=names),

@@ -19,7 +19,19 @@ from scipy import stats
 
 from policyeval.exceptions import ArgumentValueError
 
-__all__ = ["EstimationResult", "Summary"]
+__all__ = ["EstimationResult", "Summary", "check_level"]
+
+
+def check_level(level) -> float:
+    """Validate a confidence level (a number strictly between 0 and 1) and return it as float.
+
+    >>> check_level(0.9)
+    0.9
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) \
+            or not 0 < float(level) < 1:
+        raise ArgumentValueError(f"level={level!r} must lie strictly between 0 and 1")
+    return float(level)
 
 
 @dataclass
@@ -105,8 +117,16 @@ class EstimationResult:
     df_resid : int, optional
         Degrees of freedom for t-based inference; ``None`` uses the normal.
     critical_value : float, optional
-        Critical value for uniform (simultaneous) confidence bands, e.g.
-        from a multiplier bootstrap.
+        Critical value for uniform (simultaneous) confidence bands at
+        ``level``, e.g. from a multiplier bootstrap.
+    level : float
+        Confidence level the result was fitted at (default 0.95). It is the
+        default of :meth:`conf_int`, :meth:`to_frame`, :meth:`summary` and
+        :meth:`plot`, and the level of ``critical_value``.
+    uniform_draws : numpy.ndarray, optional
+        Bootstrap draws of :math:`\\hat\\theta^* - \\hat\\theta`
+        (``n_bootstrap x len(params)``) behind ``critical_value``; kept so a
+        uniform band at another level needs no new draws.
     index_name : str
         Name of the index column in :meth:`to_frame`.
     extra : mapping, optional
@@ -128,6 +148,8 @@ class EstimationResult:
         critical_value: float | None = None,
         index_name: str = "term",
         extra: Mapping[str, Any] | None = None,
+        level: float = 0.95,
+        uniform_draws: np.ndarray | None = None,
     ) -> None:
         self.params = pd.Series(params, dtype=float)
         self.std_errors = pd.Series(std_errors, dtype=float).reindex(self.params.index)
@@ -141,6 +163,8 @@ class EstimationResult:
         self.critical_value = critical_value
         self.index_name = index_name
         self.extra = dict(extra or {})
+        self.level = check_level(level)
+        self.uniform_draws = uniform_draws
 
     # --- the contract -------------------------------------------------
     @property
@@ -161,26 +185,69 @@ class EstimationResult:
         dist = self._reference_distribution()
         return pd.Series(2 * dist.sf(np.abs(self.tstats.to_numpy())), index=self.params.index)
 
-    def conf_int(self, level: float = 0.95, uniform: bool = False) -> pd.DataFrame:
+    def _level(self, level: float | None) -> float:
+        return self.level if level is None else check_level(level)
+
+    def uniform_critical_value(self, level: float | None = None) -> float:
+        """Critical value of the uniform (simultaneous) band at ``level``.
+
+        At the result's own ``level`` this is ``critical_value``; at another
+        level it is recomputed from the stored bootstrap draws (the
+        ``level`` quantile of :math:`\\max_k |\\theta^*_k - \\hat\\theta_k| / se_k`).
+
+        Raises
+        ------
+        ArgumentValueError
+            If the result has no uniform band, or ``level`` differs from the
+            fit's and no bootstrap draws are stored.
+        """
+        level = self._level(level)
+        if self.critical_value is None and self.uniform_draws is None:
+            raise ArgumentValueError(
+                "uniform=True needs a simultaneous critical value; this result has none "
+                "(fit with a bootstrap that computes uniform bands)"
+            )
+        if self.critical_value is not None and np.isclose(level, self.level):
+            return float(self.critical_value)
+        if self.uniform_draws is None:
+            raise ArgumentValueError(
+                f"level={level!r} with uniform=True: this result's uniform band was computed at "
+                f"level={self.level!r} and no bootstrap draws are stored to recompute it; refit "
+                f"(or re-bootstrap) with level={level!r}"
+            )
+        draws = np.asarray(self.uniform_draws, dtype=float)
+        se = self.std_errors.to_numpy(dtype=float)
+        ok = np.isfinite(se) & (se > 0)
+        if not ok.any():
+            return float("nan")
+        t_max = np.max(np.abs(draws[:, ok] / se[ok]), axis=1)
+        return float(np.quantile(t_max, level, method="inverted_cdf"))
+
+    @property
+    def has_uniform_band(self) -> bool:
+        """Whether :meth:`conf_int` can give a uniform band (``uniform=True``)."""
+        return self.critical_value is not None or self.uniform_draws is not None
+
+    def conf_int(self, level: float | None = None, uniform: bool = False) -> pd.DataFrame:
         """Confidence intervals.
 
         Parameters
         ----------
-        level : float
-            Coverage, between 0 and 1.
+        level : float, optional
+            Coverage, between 0 and 1; default the result's ``level``.
         uniform : bool
-            Use the simultaneous critical value (``critical_value``) when
-            the estimator computed one; raises if it did not.
+            Simultaneous band over all terms (see
+            :meth:`uniform_critical_value`); raises if the estimator
+            computed none.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``conf_low`` and ``conf_high`` indexed like ``params``.
         """
-        if not 0 < level < 1:
-            raise ArgumentValueError(f"level={level!r} must lie strictly between 0 and 1")
+        level = self._level(level)
         if uniform:
-            if self.critical_value is None:
-                raise ArgumentValueError(
-                    "uniform=True needs a simultaneous critical value; this result has none "
-                    "(fit with a bootstrap that computes uniform bands)"
-                )
-            crit = self.critical_value
+            crit = self.uniform_critical_value(level)
         else:
             crit = self._reference_distribution().ppf(0.5 + level / 2)
         half = crit * self.std_errors
@@ -189,8 +256,13 @@ class EstimationResult:
             index=self.params.index,
         )
 
-    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        """One row per term: estimate, std_error, statistic, p_value, conf_low, conf_high."""
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One row per term: estimate, std_error, statistic, p_value, conf_low, conf_high.
+
+        ``uniform_low`` / ``uniform_high`` are added when the result has a
+        uniform band at ``level`` (default: the result's ``level``).
+        """
+        level = self._level(level)
         ci = self.conf_int(level)
         out = pd.DataFrame(
             {
@@ -202,12 +274,16 @@ class EstimationResult:
                 "conf_high": ci["conf_high"],
             }
         )
-        if self.critical_value is not None:
-            half = self.critical_value * self.std_errors
-            out["uniform_low"] = self.params - half
-            out["uniform_high"] = self.params + half
+        if self._uniform_available(level):
+            band = self.conf_int(level, uniform=True)
+            out["uniform_low"] = band["conf_low"]
+            out["uniform_high"] = band["conf_high"]
         out.index.name = self.index_name
         return out.reset_index()
+
+    def _uniform_available(self, level: float) -> bool:
+        return self.uniform_draws is not None or (
+            self.critical_value is not None and np.isclose(level, self.level))
 
     def _summary_facts(self) -> list[tuple[str, str]]:
         facts = [
@@ -223,12 +299,19 @@ class EstimationResult:
     def _summary_notes(self) -> list[str]:
         return list(self.extra.get("notes", []))
 
-    def summary(self, level: float = 0.95) -> Summary:
-        """Text / HTML / LaTeX summary of the estimates."""
+    def summary(self, level: float | None = None) -> Summary:
+        """Text / HTML / LaTeX summary of the estimates.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level of the intervals; default the result's ``level``.
+        """
+        level = self._level(level)
         table = self.to_frame(level).set_index(self.index_name)
         return Summary(
             title=f"{self.estimator} results",
-            facts=self._summary_facts(),
+            facts=self._summary_facts() + [("Confidence level", f"{level:.0%}")],
             table=table,
             notes=self._summary_notes(),
         )
@@ -242,8 +325,27 @@ class EstimationResult:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.estimator}, {len(self.params)} terms, nobs={self.nobs}>"
 
-    def plot(self, ax=None, **kwargs):
-        """Coefficient / event-study plot (see :func:`policyeval.plots.plot_estimates`)."""
+    def plot(self, ax=None, label: str | None = None, **kwargs):
+        """Coefficient / event-study plot (see :func:`policyeval.plots.plot_estimates`).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot (the model's name when several are compared);
+            default the estimator's name.
+        **kwargs
+            Passed to :func:`policyeval.plots.plot_estimates` (``level``
+            defaults to the result's).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         from policyeval.plots import plot_estimates
 
+        kwargs.setdefault("level", self.level)
+        if label is not None:
+            kwargs.setdefault("title", label)
         return plot_estimates(self, ax=ax, **kwargs)

@@ -71,9 +71,9 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             estimator="Callaway-Sant'Anna ATT(g,t)",
             vcov=None, influence=influence,
             critical_value=None if bootstrap is None else bootstrap.critical_value,
-            index_name=["group", "time"], extra={"notes": list(notes)})
+            uniform_draws=None if bootstrap is None else bootstrap.draws,
+            index_name=["group", "time"], extra={"notes": list(notes)}, level=level)
         self._cells = cells.reset_index(drop=True)
-        self.level = level
         self.group_shares = np.asarray(group_shares, dtype=float)   # per cohort code: mean(w 1{G=g})
         self.cohort_of_code = cohort_of_code
         self.cohort_values = np.asarray(cohort_values, dtype=float)
@@ -92,8 +92,13 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         """The ATT(g,t) table (see class docstring)."""
         return self.to_frame(self.level)
 
-    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        """One row per (group, time) with estimates, inference and cell sizes."""
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One row per (group, time) with estimates, inference and cell sizes.
+
+        ``level`` defaults to the result's; the uniform band, when there is
+        one, is given at the same level.
+        """
+        level = self._level(level)
         ci = self.conf_int(level)
         out = self._cells[["group", "time", "base_period", "post"]].copy()
         out["estimate"] = self.params.to_numpy()
@@ -102,10 +107,10 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         out["p_value"] = self.pvalues.to_numpy()
         out["conf_low"] = ci["conf_low"].to_numpy()
         out["conf_high"] = ci["conf_high"].to_numpy()
-        if self.critical_value is not None:
-            half = self.critical_value * self.std_errors.to_numpy()
-            out["uniform_low"] = out["estimate"] - half
-            out["uniform_high"] = out["estimate"] + half
+        if self._uniform_available(level):
+            band = self.conf_int(level, uniform=True)
+            out["uniform_low"] = band["conf_low"].to_numpy()
+            out["uniform_high"] = band["conf_high"].to_numpy()
         out["n_treated"] = self._cells["n_treated"].to_numpy()
         out["n_control"] = self._cells["n_control"].to_numpy()
         return out
@@ -323,6 +328,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             estimator=f"Callaway-Sant'Anna, {kind} aggregation", influence=per_term,
             vcov=pd.DataFrame(per_term.vcov(), index=term_index, columns=term_index),
             critical_value=None if boot is None or kind == "simple" else boot.critical_value,
+            uniform_draws=None if boot is None or kind == "simple" else boot.draws,
             index_name=index_name,
             extra={"reference_period": ref, "notes": self.extra.get("notes", [])},
             overall=_overall_series(overall_est, overall_se, level), overall_influence=overall_inf,
@@ -335,11 +341,25 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         facts.append(("SE", "bootstrap" if self.bootstrap_result is not None else "analytic (IF)"))
         return facts
 
-    def plot(self, ax=None, level: float | None = None, **kwargs):
-        """ATT(g,t) against time, one colour per cohort; hollow points are pre-treatment."""
+    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
+        """ATT(g,t) against time, one colour per cohort; hollow points are pre-treatment.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title; default the estimator's name.
+        level : float, optional
+            Coverage of the intervals; default the result's ``level``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
-        level = self.level if level is None else level
+        level = self._level(level)
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))
         frame = self.to_frame(level)
@@ -357,7 +377,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         ax.axhline(0, color="0.3", linewidth=0.8)
         ax.set_xlabel(self.spec.get("tname", "time"))
         ax.set_ylabel("ATT(g,t)")
-        ax.set_title(kwargs.get("title", self.estimator))
+        ax.set_title(label if label is not None else kwargs.get("title", self.estimator))
         ax.legend(frameon=False, fontsize="small")
         return ax
 
@@ -378,11 +398,10 @@ class AggregateResult(EstimationResult):
 
     def __init__(self, params, std_errors, *, overall, overall_influence, kind, level,
                  **kwargs: Any) -> None:
-        super().__init__(params, std_errors, **kwargs)
+        super().__init__(params, std_errors, level=level, **kwargs)
         self.overall = overall
         self.overall_influence = overall_influence
         self.kind = kind
-        self.level = level
 
     def _summary_notes(self) -> list[str]:
         o = self.overall

@@ -270,7 +270,7 @@ def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, e
     return RegressionResult(
         params, pd.Series(np.sqrt(np.diag(V)), index=params.index), nobs=facts.n_rows,
         n_units=facts.n_units, spec=spec, estimator=estimator, vcov=V, influence=None,
-        df_resid=fit["df_resid"], index_name=index_name,
+        df_resid=fit["df_resid"], index_name=index_name, level=spec.get("level", 0.95),
         extra={"vcov_type": spec["vcov"], "n_clusters": fit["n_clusters"],
                "n_params_ssc": fit["n_params"], "ssc": corr, "full_params": fit["params"],
                "full_vcov": fit["vcov"], "notes": notes, "backend": spec["backend"], **extra})
@@ -286,7 +286,8 @@ def _spec_dict(est, backend, **kwargs) -> dict:
     if est.vcov == "cluster" and cluster is None:
         cluster = kwargs["idname"]
     return {**kwargs, "vcov": est.vcov, "cluster": cluster,
-            "cluster_columns": [cluster] if cluster else [], "ssc": est.ssc, "backend": backend}
+            "cluster_columns": [cluster] if cluster else [], "ssc": est.ssc, "backend": backend,
+            "level": getattr(est, "level", 0.95)}
 
 
 def _covariates(covariates) -> tuple[str, ...]:
