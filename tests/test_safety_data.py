@@ -175,4 +175,4 @@ def test_gname_of_ones_is_fine_when_periods_start_at_one():
     df = simulated_panel(years=range(1, 9))
     df["first_treat"] = df["first_treat"].map({0: 0, 2004: 4, 2006: 6})
     res = fit("imputation", df)
-    assert np.isfinite(res.params["overall"])
+    assert np.isfinite(res.params["ATT"])

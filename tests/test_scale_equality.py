@@ -85,7 +85,7 @@ def test_twfe_treatment_column_and_parquet_folder_through_fit(panel, folder):
     a = est.fit(panel, "y", "year", "firm", treatment="d", covariates="x")
     b = est.fit(str(folder), "y", "year", "firm", treatment="d", covariates="x")   # dispatch in fit()
     same_regression(a, b)
-    assert list(b.params.index) == ["d", "x"]
+    assert list(b.params.index) == ["ATT", "x"]
 
 
 ES_CASES = [

@@ -59,7 +59,7 @@ def test_att_covariate_and_cohort_cells_match_fixest_printout(fit_x1):
     x1 = fit_x1.extra["covariates"].loc["x1"]
     assert x1["estimate"] == pytest.approx(ref["x1"]["estimate"], abs=5e-7)
     assert x1["std_error"] == pytest.approx(ref["x1"]["std_error"], abs=5e-7)
-    att = fit_x1.aggregate("att").to_frame().iloc[0]
+    att = fit_x1.aggregate("simple").to_frame().iloc[0]
     assert att["estimate"] == pytest.approx(ref["att"]["estimate"], abs=5e-7)
     assert att["std_error"] == pytest.approx(ref["att"]["std_error"], abs=5e-7)
     assert att["statistic"] == pytest.approx(ref["att"]["t_value"], abs=5e-7)
@@ -182,7 +182,7 @@ def test_heterogeneous_dynamic_effects_are_recovered():
     assert np.all(np.abs(z) < 4), z
     pre = res.params[res.params.index < -1] / res.std_errors[res.params.index < -1]
     assert np.all(np.abs(pre) < 4)
-    att = res.aggregate("att")
+    att = res.aggregate("simple")
     true_att = treated.query("year >= first_treat")["tau"].mean()
     assert abs(att.params["ATT"] - true_att) < 4 * att.std_errors["ATT"]
 
@@ -250,12 +250,18 @@ def test_aggregations_and_plot(fit_x1):
     import matplotlib
 
     matplotlib.use("Agg")
-    cohort = fit_x1.aggregate("cohort")
+    cohort = fit_x1.aggregate("group")
     assert list(cohort.params.index) == list(range(2, 11))
-    period = fit_x1.aggregate("period")
+    period = fit_x1.aggregate("dynamic")
     pd.testing.assert_series_equal(period.params, fit_x1.params, check_names=False)
     with pytest.raises(ValueError, match="kind='calendar' must be"):
         fit_x1.aggregate("calendar")
+    # the names used before 0.2 still work for one release, with a FutureWarning
+    with pytest.warns(FutureWarning, match="kind='cohort' is now called 'group'"):
+        old = fit_x1.aggregate("cohort")
+    pd.testing.assert_series_equal(old.params, cohort.params)
+    with pytest.warns(FutureWarning, match="'att' is now called 'simple'"):
+        assert fit_x1.aggregate("att").params.index.tolist() == ["ATT"]
     assert fit_x1.extra["reference_period"] == -1
     assert "Sun & Abraham (2021) results" in str(fit_x1.summary())
     ax = fit_x1.plot()
@@ -265,6 +271,6 @@ def test_aggregations_and_plot(fit_x1):
 def test_influence_function_carries_through_aggregation():
     df = simulate_staggered(n_units=60, seed=12)
     res = SunAbraham(ssc="none").fit(df, "y", "year", "county", "first_treat")
-    for agg in (res, res.aggregate("att"), res.aggregate("cohort")):
+    for agg in (res, res.aggregate("simple"), res.aggregate("group")):
         psi = agg.influence
         np.testing.assert_allclose(psi.T @ psi / 60**2, agg.vcov.to_numpy(), rtol=1e-10)

@@ -275,7 +275,7 @@ def test_size_under_null_is_close_to_nominal_quick():
 def test_bad_input_errors():
     df = _panel()
     res = _fit(df)
-    with pytest.raises(KeyError, match=r"term='nope' is not a coefficient.*treated, x"):
+    with pytest.raises(KeyError, match=r"term='nope' is not a coefficient.*ATT, x"):
         wild_cluster_bootstrap(res, "nope", data=df, progress=False)
     with pytest.raises(ValueError, match=r"n_bootstrap=0 must be at least 1"):
         wild_cluster_bootstrap(res, data=df, n_bootstrap=0)
@@ -315,7 +315,7 @@ def test_warns_with_one_treated_cluster():
     df = _panel()
     df["first_treat"] = np.where(df["prov"] == 32, df["first_treat"], 0)
     res = _fit(df)
-    with pytest.warns(EstimationWarning, match=r"term='treated' has only 1 treated cluster\(s\) "
+    with pytest.warns(EstimationWarning, match=r"term='ATT' has only 1 treated cluster\(s\) "
                                                r"of 6 \(cluster='prov'\)"):
         wild_cluster_bootstrap(res, data=df, n_bootstrap=99, progress=False)
 

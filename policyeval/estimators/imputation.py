@@ -174,7 +174,8 @@ class ImputationDiD:
     Parameters
     ----------
     horizons : None, True, or iterable of int
-        ``None`` reports the overall average effect (term ``"overall"``);
+        ``None`` reports the overall average effect (term ``"ATT"``; called
+        ``"overall"`` before 0.2, a name that still works for one release);
         an iterable reports one average per event time :math:`e = t - g`;
         ``True`` uses every event time with a treated observation
         (``e >= -anticipation``).
@@ -261,7 +262,7 @@ class ImputationDiD:
     >>> df["y"] = (df["unit"] % 7 + 0.1 * (df["year"] - 2000) + rng.normal(0, 0.2, len(df))
     ...            + 2.0 * ((df["g"] > 0) & (df["year"] >= df["g"])))
     >>> res = pe.ImputationDiD().fit(df, yname="y", tname="year", idname="unit", gname="g")
-    >>> round(float(res.params["overall"]), 1)
+    >>> round(float(res.params["ATT"]), 1)
     2.0
     """
 
@@ -391,7 +392,7 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     # --- targets: for each reported term, treated rows and their weights --
     t1_all = np.flatnonzero(treated)
     e1_all = e[t1_all]
-    names: list[Any] = ["overall"]
+    names: list[Any] = ["ATT"]
     selections = [e1_all >= 0]
     if horizons is True:
         horizons = sorted(int(h) for h in np.unique(e1_all))
@@ -545,6 +546,7 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         df_resid=None,
         index_name="term" if horizons is None else "event_time",
         level=spec.get("level", 0.95),
+        term_aliases={"overall": "ATT"} if horizons is None else None,
         extra={
             "influence_terms": post_terms,
             "n_clusters": G,

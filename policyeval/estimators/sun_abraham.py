@@ -33,7 +33,11 @@ from policyeval.estimators.twfe import (
 )
 from policyeval._validation import require_option
 from policyeval.results.base import check_level
-from policyeval.exceptions import DroppedObservationsWarning, EstimationError
+from policyeval.exceptions import (
+    DroppedObservationsWarning,
+    EstimationError,
+    PolicyevalFutureWarning,
+)
 from policyeval.inference.covariance import (
     SmallSampleCorrection,
     linear_combination,
@@ -49,8 +53,9 @@ class SunAbrahamResult(RegressionResult):
 
     ``params`` are indexed by event time. :attr:`cohort_effects` holds every
     :math:`CATT_{g,e}` with its standard error and the number of
-    observations behind it; :meth:`aggregate` re-weights them (``"att"``,
-    ``"period"``, ``"cohort"``) without refitting.
+    observations behind it; :meth:`aggregate` re-weights them (``"simple"``,
+    ``"dynamic"``, ``"group"``: the names of
+    :meth:`policyeval.results.staggered.GroupTimeResult.aggregate`) without refitting.
     """
 
     @property
@@ -60,16 +65,20 @@ class SunAbrahamResult(RegressionResult):
         se = np.sqrt(np.diag(self.extra["cell_vcov"]))
         return cells.assign(estimate=self.extra["cell_params"], std_error=se)
 
-    def aggregate(self, kind: str = "att") -> RegressionResult:
+    def aggregate(self, kind: str = "simple") -> RegressionResult:
         r"""Aggregate the cohort-specific effects.
 
         Parameters
         ----------
-        kind : {"att", "period", "cohort"}
-            ``"att"``: one overall effect over all post-treatment cells
-            (:math:`e \ge 0`); ``"period"``: one per event time (the
-            ``params`` of this result); ``"cohort"``: one per cohort over its
-            post-treatment cells.
+        kind : {"simple", "dynamic", "group"}
+            The names of Callaway-Sant'Anna's aggregations:
+            ``"simple"``: one overall effect ``"ATT"`` over all
+            post-treatment cells (:math:`e \ge 0`); ``"dynamic"``: one per
+            event time (the ``params`` of this result); ``"group"``: one per
+            cohort over its post-treatment cells. The names used before 0.2
+            (``"att"``, ``"period"``, ``"cohort"``) still work for one
+            release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
 
         Returns
         -------
@@ -83,24 +92,29 @@ class SunAbrahamResult(RegressionResult):
         cell, as in ``fixest::aggregate``; its variance is
         :math:`\omega' \hat V \omega`.
         """
+        if kind in _OLD_KINDS:
+            warnings.warn(f"kind={kind!r} is now called {_OLD_KINDS[kind]!r} (the name of the "
+                          "Callaway-Sant'Anna aggregation); the old name stops working in the next "
+                          "release", PolicyevalFutureWarning, stacklevel=2)
+            kind = _OLD_KINDS[kind]
         cells = self.extra["cells"]
         post = cells["event_time"].to_numpy() >= 0
-        if kind == "period":
+        if kind == "dynamic":
             keys, mask = cells["event_time"].to_numpy(), np.ones(len(cells), bool)
             index_name = "event_time"
-        elif kind == "cohort":
-            keys, mask, index_name = cells["cohort"].to_numpy(), post, "cohort"
-        elif kind == "att":
+        elif kind == "group":
+            keys, mask, index_name = cells["cohort"].to_numpy(), post, "group"
+        elif kind == "simple":
             keys, mask, index_name = np.zeros(len(cells), dtype=int), post, "term"
         else:
-            require_option(kind, "kind", ("att", "period", "cohort"))
+            require_option(kind, "kind", ("simple", "dynamic", "group"))
         if not mask.any():
             raise EstimationError("no post-treatment cohort effects to aggregate")
         params, vcov, labels, W = _aggregate(
             self.extra["cell_params"], self.extra["cell_vcov"], cells["weight"].to_numpy(),
             keys, mask,
         )
-        if kind == "att":
+        if kind == "simple":
             labels = ["ATT"]
         index = pd.Index(labels, name=index_name)
         return RegressionResult(
@@ -117,8 +131,12 @@ class SunAbrahamResult(RegressionResult):
             level=self.level,
             extra={k: v for k, v in self.extra.items() if k in ("vcov_type", "n_clusters", "ssc",
                                                                   "notes")}
-            | ({"reference_period": self.extra["reference_period"]} if kind == "period" else {}),
+            | ({"reference_period": self.extra["reference_period"]} if kind == "dynamic" else {}),
         )
+
+
+#: aggregation names before 0.2 -> Callaway-Sant'Anna's names
+_OLD_KINDS = {"att": "simple", "period": "dynamic", "cohort": "group"}
 
 
 def _aggregate(beta, vcov, weight, keys, mask):
@@ -190,7 +208,7 @@ class SunAbraham:
     >>> import policyeval as pe
     >>> res = pe.SunAbraham().fit(panel, "y", "year", "county_code",
     ...                           "first_treat")             # doctest: +SKIP
-    >>> res.aggregate("att").to_frame()                       # doctest: +SKIP
+    >>> res.aggregate("simple").to_frame()                       # doctest: +SKIP
     """
 
     def __init__(

@@ -28,7 +28,7 @@ from policyeval.exceptions import (
 )
 from policyeval.inference import placebo as _placebo
 from policyeval.inference.few_treated import warn_placebo_resolution
-from policyeval.results.base import EstimationResult, check_level
+from policyeval.results.base import EstimationResult, check_level, with_term_aliases
 
 __all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]
 
@@ -347,7 +347,8 @@ class SyntheticControl:
 class SyntheticControlResult(EstimationResult):
     """Result of :class:`SyntheticControl`.
 
-    ``params`` holds ``att`` (mean post-period gap); ``std_errors`` are NaN
+    ``params`` holds ``ATT`` (mean post-period gap; ``att`` before 0.2, still answered for
+    one release); ``std_errors`` are NaN
     (synthetic control has no sampling-based standard error) and ``pvalues``
     is the in-space permutation p-value when placebos were run.
 
@@ -375,8 +376,8 @@ class SyntheticControlResult(EstimationResult):
         gap = block.Y[treated] - fit["synthetic"]
         n_pre = block.n_pre
         super().__init__(
-            params=pd.Series({"att": gap[n_pre:].mean()}),
-            std_errors=pd.Series({"att": np.nan}),
+            params=pd.Series({"ATT": gap[n_pre:].mean()}),
+            std_errors=pd.Series({"ATT": np.nan}), term_aliases={"att": "ATT"},
             nobs=block.nobs, n_units=len(block.units), spec=spec,
             estimator="Synthetic control", index_name="term", level=spec.get("level", 0.95),
             extra={"notes": ["Std. errors are not defined for synthetic control; p_value is the "
@@ -401,7 +402,8 @@ class SyntheticControlResult(EstimationResult):
     @property
     def pvalues(self) -> pd.Series:
         """In-space permutation p-value of the treated unit's post/pre RMSPE ratio."""
-        return pd.Series({"att": self.permutation_pvalue})
+        return with_term_aliases(pd.Series({"ATT": self.permutation_pvalue}), self.term_aliases,
+                                 self.estimator)
 
     def _summary_facts(self):
         facts = super()._summary_facts()
@@ -609,7 +611,7 @@ class SyntheticDiD:
     >>> res = pe.SyntheticDiD(se_method="placebo", random_state=1).fit(
     ...     df, yname="PacksPerCapita", tname="Year", idname="State",
     ...     treatment="treated")                                      # doctest: +SKIP
-    >>> round(res.params["att"], 5)                                   # doctest: +SKIP
+    >>> round(res.params["ATT"], 5)                                   # doctest: +SKIP
     -15.60383
     """
 
@@ -754,7 +756,7 @@ class SyntheticDiDResult(EstimationResult):
         :math:`\\hat\\omega`-weighted controls shifted by the
         :math:`\\hat\\lambda`-weighted pre-period difference) and ``gap``.
     effects : pandas.Series
-        Per-period gaps in the post period; their mean is ``att``.
+        Per-period gaps in the post period; their mean is ``params["ATT"]``.
     replications : ndarray or None
         Placebo / bootstrap / jackknife estimates behind the standard error.
     noise_level, zeta_omega : float
@@ -763,7 +765,8 @@ class SyntheticDiDResult(EstimationResult):
 
     def __init__(self, block, tau, se, omega, lam, opts, spec, reps):
         names = {"sdid": "Synthetic DiD", "sc": "Synthetic control (synthdid)", "did": "DiD (synthdid)"}
-        super().__init__(params=pd.Series({"att": tau}), std_errors=pd.Series({"att": se}),
+        super().__init__(params=pd.Series({"ATT": tau}), std_errors=pd.Series({"ATT": se}),
+                         term_aliases={"att": "ATT"},
                          nobs=block.nobs, n_units=len(block.units), spec=spec,
                          estimator=names[spec["method"]], level=spec.get("level", 0.95))
         Y, N0, T0 = block.Y, block.n_control, block.n_pre

@@ -40,7 +40,7 @@ from policyeval.exceptions import (
 )
 from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
 from policyeval.inference.few_treated import warn_few_treated
-from policyeval.results.base import EstimationResult, check_level
+from policyeval.results.base import HEADLINE, EstimationResult, check_level
 
 __all__ = ["TWFE", "EventStudy", "RegressionResult"]
 
@@ -92,6 +92,7 @@ def _result(
     ssc: SmallSampleCorrection,
     extra: dict,
     result_class=RegressionResult,
+    term_aliases: dict | None = None,
 ) -> EstimationResult:
     params = fit.params.loc[list(terms)]
     notes = list(panel.notes) + [_describe_vcov(fit, spec["cluster_columns"], ssc)]
@@ -107,6 +108,7 @@ def _result(
         df_resid=fit.cov.df_resid,
         index_name=index_name,
         level=spec.get("level", 0.95),
+        term_aliases=term_aliases,
         extra={
             "vcov_type": fit.cov.kind,
             "n_clusters": fit.cov.n_clusters,
@@ -293,8 +295,11 @@ class TWFE:
         Returns
         -------
         RegressionResult
-            ``params`` indexed by term: the treatment (named after the
-            ``treatment`` column, or ``"treated"``) then the covariates.
+            ``params`` indexed by term: the treatment effect ``"ATT"``, then
+            the covariates. (Before 0.2 the effect was named after the
+            ``treatment`` column, or ``"treated"``; those names still work for
+            one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.)
 
         Raises
         ------
@@ -338,11 +343,15 @@ class TWFE:
                 )
             if not self.allow_switching_off:
                 _check_absorbing(panel, d, treatment, idname)
-            term = treatment
+            old = treatment
         else:
             t = panel.periods[panel.time]
             d = ((panel.cohort > 0) & (t >= panel.cohort)).astype(float)
-            term = "treated"
+            old = "treated"
+        term = HEADLINE
+        if HEADLINE in covs:
+            raise ArgumentValueError(f"covariates={covs!r}: a covariate may not be called {HEADLINE!r}, "
+                                     "the name of the treatment effect; rename the column")
         _warn_always_treated(panel, d, idname)
         warn_few_treated(panel.unit, treatment=d, time=panel.periods[panel.time], estimator="TWFE",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
@@ -352,7 +361,8 @@ class TWFE:
         spec = _spec(self, yname=yname, tname=tname, idname=idname, treatment=treatment,
                      gname=gname, covariates=covs, weights=weights)
         return _result(fit, names, estimator="TWFE", spec=spec, index_name="term", panel=panel,
-                       ssc=resolve_ssc(self.ssc), extra={"treatment": term})
+                       ssc=resolve_ssc(self.ssc), extra={"treatment": term},
+                       term_aliases={old: HEADLINE} if old != HEADLINE else None)
 
 
 def _check_absorbing(panel: FEPanel, d: np.ndarray, treatment: str, idname: str) -> None:

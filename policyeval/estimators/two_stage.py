@@ -28,7 +28,7 @@ __all__ = ["TwoStageDiD", "TwoStageResult"]
 class TwoStageResult(EstimationResult):
     """Result of :class:`TwoStageDiD`.
 
-    ``params`` holds the static effect (term ``"treated"``) or one effect
+    ``params`` holds the static effect (term ``"ATT"``; ``"treated"`` before 0.2, still answered for one release) or one effect
     per event time (index ``event_time``; negative event times are
     pre-treatment placebo coefficients: the mean first-stage residual of
     treated-to-be units, zero under parallel trends). ``influence`` has one
@@ -57,7 +57,7 @@ class TwoStageDiD:
     Parameters
     ----------
     horizons : None, True or iterable of int
-        ``None`` (default) estimates one static effect (term ``"treated"``);
+        ``None`` (default) estimates one static effect (term ``"ATT"``; ``"treated"`` before 0.2, still answered for one release);
         ``True`` one coefficient per event time :math:`e = t - g` observed
         for ever-treated units (leads included, as R ``did2s`` with
         ``i(rel_year, ref = Inf)``); an iterable only those event times
@@ -117,7 +117,7 @@ class TwoStageDiD:
     >>> df["y"] = (df["unit"] % 7 + 0.1 * (df["year"] - 2000) + rng.normal(0, 0.2, len(df))
     ...            + 2.0 * ((df["g"] > 0) & (df["year"] >= df["g"])))
     >>> res = pe.TwoStageDiD().fit(df, yname="y", tname="year", idname="unit", gname="g")
-    >>> round(float(res.params["treated"]), 1)
+    >>> round(float(res.params["ATT"]), 1)
     2.0
     >>> es = pe.TwoStageDiD(horizons=[0, 1, 2]).fit(df, "y", "year", "unit", gname="g")
     >>> es.params.index.tolist()
@@ -259,7 +259,7 @@ class TwoStageDiD:
 
         # ---- stage two ------------------------------------------------------
         if self.horizons is None:
-            terms = ["treated"]
+            terms = ["ATT"]
             Z = d.astype(float)[:, None]
             index_name = "term"
         else:
@@ -314,6 +314,7 @@ class TwoStageDiD:
             df_resid=None,
             index_name=index_name,
             level=self.level,
+            term_aliases={"treated": "ATT"} if self.horizons is None else None,
             extra={"n_clusters": G, "notes": notes,
                    "n_treated_obs": int(d.sum()), "n_untreated_obs": int((~d).sum()),
                    "first_stage": pd.Series(gamma, index=names),

@@ -537,14 +537,14 @@ def _few_treated_inference(estimator, data, method, n_permutations, n_bootstrap,
         sc = SyntheticControl(**sc_opts).fit(sample, **design)
         n = sc.placebos.shape[0] if sc.placebos is not None else np.nan
         return FewTreatedInference(
-            method, float(sc.params["att"]), float(sc.permutation_pvalue), 1.0 / n, counts, sc,
+            method, float(sc.params["ATT"]), float(sc.permutation_pvalue), 1.0 / n, counts, sc,
             notes=[f"In-space placebo permutation test over {n} units (post/pre RMSPE ratio); "
                    "conformal p-values: result.detail.conformal_inference() (moving-block "
                    "p-values are multiples of 1/T for T periods)."])
     sd_opts = {"se_method": "placebo", "n_replications": n_replications,
                "random_state": random_state, "progress": progress, **options}
     sd = SyntheticDiD(**sd_opts).fit(sample, **design)
-    est, se = float(sd.params["att"]), float(sd.std_errors["att"])
+    est, se = float(sd.params["ATT"]), float(sd.std_errors["ATT"])
     p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
     return FewTreatedInference(
         method, est, p, np.nan, counts, sd,

@@ -265,7 +265,7 @@ def _fit(estimator: str, data, yname, tname, idname):
     if estimator == "twfe":
         res = pe.TWFE().fit(data, yname=yname, tname=tname, idname=idname, gname="_placebo_g")
         dist = res._reference_distribution()
-        return float(res.params["treated"]), float(res.std_errors["treated"]), dist
+        return float(res.params["ATT"]), float(res.std_errors["ATT"]), dist
     res = pe.CallawaySantAnna(control_group="never_treated", allow_unbalanced_panel=True,
                               progress=False).fit(data, yname=yname, tname=tname,
                                                   idname=idname, gname="_placebo_g")

@@ -61,9 +61,9 @@ def default_statistic(result) -> float:
       summary (:class:`~policyeval.ImputationDiD`);
     * the ``"simple"`` aggregation of a
       :class:`~policyeval.CallawaySantAnna` result (analytic, no bootstrap);
-    * the ``"att"`` aggregation of a :class:`~policyeval.SunAbraham` result;
-    * otherwise the first parameter (TWFE's treatment term, the ATT of
-      synthetic control / synthetic DiD).
+    * the ``"simple"`` aggregation of a :class:`~policyeval.SunAbraham` result;
+    * otherwise the term ``"ATT"`` (TWFE, two-stage, synthetic control /
+      synthetic DiD), or the first parameter.
 
     Raises
     ------
@@ -80,8 +80,10 @@ def default_statistic(result) -> float:
     if hasattr(result, "att_gt") and callable(getattr(result, "aggregate", None)):
         return float(result.aggregate("simple", n_bootstrap=0).overall["estimate"])
     if hasattr(result, "cohort_effects") and callable(getattr(result, "aggregate", None)):
-        return float(result.aggregate("att").params.iloc[0])
+        return float(result.aggregate("simple").params.iloc[0])
     params = result.params
+    if "ATT" in params.index:
+        return float(params["ATT"])
     if getattr(params.index, "name", None) == "event_time" or \
             getattr(result, "index_name", None) == "event_time":
         raise ArgumentValueError(

@@ -43,6 +43,7 @@ from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
     DroppedObservationsWarning,
+    PolicyevalFutureWarning,
     EstimationError,
     EstimationWarning,
     UnknownTermError,
@@ -449,6 +450,11 @@ def _resolve_term(term, names: list, result) -> int:
     for i, name in enumerate(names):
         if name == term or str(name) == str(term):
             return i
+    aliases = getattr(result, "term_aliases", {}) or {}
+    if isinstance(term, str) and term in aliases and aliases[term] in names:
+        warnings.warn(f"term={term!r} is now called {aliases[term]!r}; the old name stops working "
+                      "in the next release", PolicyevalFutureWarning, stacklevel=3)
+        return names.index(aliases[term])
     raise UnknownTermError(f"term={term!r} is not a coefficient of the model; available terms: "
                            f"{examples(names, 12)}")
 

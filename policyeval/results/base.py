@@ -10,6 +10,7 @@ subclass it only to add what is theirs (an influence function, an
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -17,9 +18,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from policyeval.exceptions import ArgumentValueError
+from policyeval.exceptions import ArgumentValueError, PolicyevalFutureWarning
 
-__all__ = ["EstimationResult", "Summary", "check_level"]
+__all__ = ["EstimationResult", "Summary", "check_level", "HEADLINE"]
+
+#: Name of the headline treatment effect in every result's ``params`` (TWFE, imputation,
+#: two-stage, synthetic control, Sun-Abraham and Callaway-Sant'Anna overall aggregations).
+HEADLINE = "ATT"
 
 
 def check_level(level) -> float:
@@ -32,6 +37,47 @@ def check_level(level) -> float:
             or not 0 < float(level) < 1:
         raise ArgumentValueError(f"level={level!r} must lie strictly between 0 and 1")
     return float(level)
+
+
+class _AliasedSeries(pd.Series):
+    """A Series of estimates that still answers to a renamed term (with a FutureWarning).
+
+    ``series["treated"]`` returns ``series["ATT"]`` when ``"treated"`` was
+    the term's old name. Arithmetic on it gives plain Series.
+    """
+
+    _metadata = ["_aliases", "_where"]
+
+    @property
+    def _constructor(self):
+        return pd.Series
+
+    def _resolve(self, key):
+        aliases = getattr(self, "_aliases", None) or {}
+        if isinstance(key, str) and key in aliases and key not in self.index:
+            new = aliases[key]
+            warnings.warn(
+                f"term {key!r} of {getattr(self, '_where', 'this result')} is now called {new!r}; "
+                f"the old name stops working in the next release",
+                PolicyevalFutureWarning, stacklevel=3)
+            return new
+        return key
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._resolve(key))
+
+    def get(self, key, default=None):
+        return super().get(self._resolve(key), default)
+
+
+def with_term_aliases(series: pd.Series, aliases: Mapping[str, str], where: str = "this result"):
+    """Return ``series`` answering to the old term names in ``aliases`` (old -> new)."""
+    if not aliases:
+        return series
+    out = _AliasedSeries(series)
+    out._aliases = dict(aliases)
+    out._where = where
+    return out
 
 
 @dataclass
@@ -123,6 +169,10 @@ class EstimationResult:
         Confidence level the result was fitted at (default 0.95). It is the
         default of :meth:`conf_int`, :meth:`to_frame`, :meth:`summary` and
         :meth:`plot`, and the level of ``critical_value``.
+    term_aliases : mapping, optional
+        Old term name -> new one (e.g. ``{"treated": "ATT"}``): ``params``,
+        ``std_errors`` and ``pvalues`` still answer to the old name, with a
+        :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
     uniform_draws : numpy.ndarray, optional
         Bootstrap draws of :math:`\\hat\\theta^* - \\hat\\theta`
         (``n_bootstrap x len(params)``) behind ``critical_value``; kept so a
@@ -150,9 +200,12 @@ class EstimationResult:
         extra: Mapping[str, Any] | None = None,
         level: float = 0.95,
         uniform_draws: np.ndarray | None = None,
+        term_aliases: Mapping[str, str] | None = None,
     ) -> None:
-        self.params = pd.Series(params, dtype=float)
-        self.std_errors = pd.Series(std_errors, dtype=float).reindex(self.params.index)
+        self.term_aliases = dict(term_aliases or {})
+        self.params = with_term_aliases(pd.Series(params, dtype=float), self.term_aliases, estimator)
+        self.std_errors = with_term_aliases(
+            pd.Series(std_errors, dtype=float).reindex(self.params.index), self.term_aliases, estimator)
         self.nobs = int(nobs)
         self.n_units = int(n_units)
         self.spec = dict(spec)
@@ -183,7 +236,9 @@ class EstimationResult:
     def pvalues(self) -> pd.Series:
         """Two-sided p-values of H0: parameter = 0."""
         dist = self._reference_distribution()
-        return pd.Series(2 * dist.sf(np.abs(self.tstats.to_numpy())), index=self.params.index)
+        return with_term_aliases(
+            pd.Series(2 * dist.sf(np.abs(self.tstats.to_numpy())), index=self.params.index),
+            self.term_aliases, self.estimator)
 
     def _level(self, level: float | None) -> float:
         return self.level if level is None else check_level(level)

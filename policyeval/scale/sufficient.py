@@ -253,7 +253,8 @@ def fit_within(engine: Engine, spec: PanelSpec, features: Sequence[Feature], nam
             "df_resid": int(df_resid), "n_params": int(K), "n_clusters": n_clusters}
 
 
-def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, extra):
+def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, extra,
+                       term_aliases=None):
     from policyeval.estimators.twfe import RegressionResult
 
     params = fit["params"].loc[list(terms)]
@@ -271,6 +272,7 @@ def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, e
         params, pd.Series(np.sqrt(np.diag(V)), index=params.index), nobs=facts.n_rows,
         n_units=facts.n_units, spec=spec, estimator=estimator, vcov=V, influence=None,
         df_resid=fit["df_resid"], index_name=index_name, level=spec.get("level", 0.95),
+        term_aliases=term_aliases,
         extra={"vcov_type": spec["vcov"], "n_clusters": fit["n_clusters"],
                "n_params_ssc": fit["n_params"], "ssc": corr, "full_params": fit["params"],
                "full_vcov": fit["vcov"], "notes": notes, "backend": spec["backend"], **extra})
@@ -320,13 +322,15 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
     spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"],
                      int(facts.periods.max()))
     _warn_always(facts, gname, idname)
-    term = treatment if treatment is not None else "treated"
+    old = treatment if treatment is not None else "treated"
+    term = "ATT"
     features = [Feature("col", treatment) if treatment else Feature("treated")]
     features += [Feature("col", c) for c in covs]
     names = [term, *covs]
     fit = fit_within(engine, spec, features, names, vcov=estimator.vcov, ssc=estimator.ssc, facts=facts)
     return _regression_result(fit, names, estimator="TWFE", spec=spec_d, index_name="term",
-                              facts=facts, ssc=estimator.ssc, extra={"treatment": term})
+                              facts=facts, ssc=estimator.ssc, extra={"treatment": term},
+                              term_aliases={old: term})
 
 
 def _warn_always(facts: PanelFacts, gname, idname):
