@@ -562,7 +562,7 @@ def test_bad_results(beta_sigma):
         honest_did(_hand_result(params, vcov=V), event_time=5)
     with pytest.raises(EstimationError, match="reference_period'\\] is missing"):
         honest_did(_hand_result(params, vcov=V, reference=None))
-    with pytest.raises(EstimationError, match="neither a covariance"):
+    with pytest.raises(EstimationError, match="no joint covariance.*only standard errors"):
         honest_did(_hand_result(params))
     gap = {k: v for k, v in params.items() if k != -4}
     with pytest.raises(EstimationError, match=r"consecutive.*missing \[-4\]"):

@@ -307,8 +307,9 @@ def test_result_contract_and_plot(df_het):
     text = str(res)
     assert "Pre-trend test (BJS Test 1)" in text and "Overall ATT" in text
     assert "<table" in res._repr_html_() and "tabular" in res.summary().as_latex()
-    assert res.influence.shape == (1_000, 5)
-    np.testing.assert_allclose(res.influence.T @ res.influence / 1_000 ** 2,
+    psi = res.influence.to_dense()
+    assert psi.shape == (1_000, 5)
+    np.testing.assert_allclose(psi.T @ psi / 1_000 ** 2,
                                res.vcov.loc[[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]].to_numpy(), rtol=1e-12)
     eff = res.effects
     np.testing.assert_allclose(eff["tau"], eff["y"] - eff["y0_hat"])

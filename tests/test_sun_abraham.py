@@ -272,5 +272,5 @@ def test_influence_function_carries_through_aggregation():
     df = simulate_staggered(n_units=60, seed=12)
     res = SunAbraham(ssc="none").fit(df, "y", "year", "county", "first_treat")
     for agg in (res, res.aggregate("simple"), res.aggregate("group")):
-        psi = agg.influence
+        psi = agg.influence.to_dense()
         np.testing.assert_allclose(psi.T @ psi / 60**2, agg.vcov.to_numpy(), rtol=1e-10)

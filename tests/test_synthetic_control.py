@@ -277,10 +277,12 @@ def test_summary_plot_and_frame(prop99_equal):
     frame = prop99_equal.to_frame()
     assert frame.loc[0, "term"] == "ATT" and np.isnan(frame.loc[0, "std_error"])
     assert frame.loc[0, "p_value"] == prop99_equal.permutation_pvalue
-    assert len(prop99_equal.plot("paths").lines) >= 2
-    assert len(prop99_equal.plot("gaps").lines) >= 39
+    assert len(prop99_equal.plot(kind="paths").lines) >= 2
+    assert len(prop99_equal.plot(kind="gaps").lines) >= 39
     with pytest.raises(ValueError, match="kind='bars'"):
-        prop99_equal.plot("bars")
+        prop99_equal.plot(kind="bars")
+    with pytest.warns(FutureWarning, match="pass kind='gaps'"):
+        assert len(prop99_equal.plot("gaps").lines) >= 39
 
 
 def test_row_order_labels_and_common_shocks_do_not_matter():

@@ -116,7 +116,9 @@ def test_dense_gmm_sandwich(fe, horizons):
     V = (Jinv @ S @ Jinv.T)[p:, p:]
     np.testing.assert_allclose(res.params.to_numpy(), beta, rtol=1e-10)
     np.testing.assert_allclose(res.vcov.to_numpy(), V, rtol=1e-8, atol=1e-14)
-    np.testing.assert_allclose(res.influence.T @ res.influence / 4**2, V, rtol=1e-8, atol=1e-14)
+    psi = res.influence.to_dense()
+    np.testing.assert_allclose(psi.T @ psi / 4**2, V, rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(res.influence.vcov(), V, rtol=1e-8, atol=1e-14)
 
 
 def test_point_estimates_equal_imputation():

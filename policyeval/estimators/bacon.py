@@ -36,7 +36,9 @@ class BaconResult:
     decomposition is descriptive and carries no standard errors, so only
     the parts of the contract that make sense are offered — ``to_frame``,
     ``summary`` (text, ``_repr_html_``, LaTeX), ``plot``, ``nobs``,
-    ``n_units`` and the decomposed ``twfe_estimate``.
+    ``n_units`` and the decomposed ``twfe_estimate``. As every test result it
+    answers ``statistic`` (the TWFE estimate) and ``p_value`` (NaN: nothing
+    is tested).
 
     Attributes
     ----------
@@ -62,6 +64,16 @@ class BaconResult:
     def estimate(self) -> float:
         """Alias of :attr:`twfe_estimate`."""
         return self.twfe_estimate
+
+    @property
+    def statistic(self) -> float:
+        """The decomposed number, :attr:`twfe_estimate` (the test-result contract's ``statistic``)."""
+        return self.twfe_estimate
+
+    @property
+    def p_value(self) -> float:
+        """Always NaN: the decomposition describes the TWFE estimate and tests nothing."""
+        return float("nan")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per 2×2: ``treated``, ``control``, ``type``, ``estimate``, ``weight``.

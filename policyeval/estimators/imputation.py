@@ -140,8 +140,10 @@ class ImputationResult(EstimationResult):
       ``y0_hat`` and ``tau = y - y0_hat``.
 
     ``influence`` has one row per cluster and one column per imputation term
-    (``extra["influence_terms"]``), scaled so that
-    ``influence.T @ influence / n_clusters**2`` is their covariance. Lead
+    (``extra["influence_terms"]``; a
+    :class:`~policyeval.inference.influence.DenseInfluence`), scaled so that
+    ``influence.vcov()`` (``psi.T @ psi / n_clusters**2`` with
+    ``psi = influence.to_dense()``) is their covariance. Lead
     coefficients of the pre-trend test come from a separate regression;
     their covariance with the imputation terms is not estimated (``nan`` in
     ``vcov``).

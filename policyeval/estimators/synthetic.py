@@ -25,6 +25,7 @@ from policyeval.exceptions import (
     DesignError,
     EstimationError,
     EstimationWarning,
+    PolicyevalFutureWarning,
 )
 from policyeval.inference import placebo as _placebo
 from policyeval.inference.few_treated import warn_placebo_resolution
@@ -476,10 +477,30 @@ class SyntheticControlResult(EstimationResult):
             y, Y0, block.n_pre, 0.0, _outcome_sc, permutation, q, n_permutations, random_state)
         return table
 
-    def plot(self, kind: str = "paths", ax=None, **kwargs):
-        """Plot ``"paths"`` (treated vs synthetic) or ``"gaps"`` (with placebo gaps if run)."""
+    def plot(self, ax=None, label: str | None = None, kind: str = "paths", **kwargs):
+        """Plot ``"paths"`` (treated vs synthetic) or ``"gaps"`` (with placebo gaps if run).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+        kind : {"paths", "gaps"}
+            What to draw. (Before 0.2 ``kind`` was the first argument;
+            ``plot("gaps")`` still works for one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.)
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
+        if isinstance(ax, str):
+            warnings.warn(f"plot({ax!r}): pass kind={ax!r}; plot's first argument is now ax",
+                          PolicyevalFutureWarning, stacklevel=2)
+            kind, ax = ax, None
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         x = self.paths.index
@@ -499,6 +520,8 @@ class SyntheticControlResult(EstimationResult):
             require_option(kind, "kind", ("paths", "gaps"))
         ax.axvline(self.spec["treat_time"], color="0.5", linestyle=":")
         ax.set_xlabel(self.spec["tname"])
+        if label is not None:
+            ax.set_title(label)
         ax.legend(frameon=False)
         return ax
 
@@ -797,8 +820,20 @@ class SyntheticDiDResult(EstimationResult):
                   ("Effective N0", f"{eff(self.unit_weights):.1f}")]
         return facts
 
-    def plot(self, ax=None, **kwargs):
-        """Treated vs synthetic trajectories with the time weights shaded at the bottom."""
+    def plot(self, ax=None, label: str | None = None, **kwargs):
+        """Treated vs synthetic trajectories with the time weights shaded at the bottom.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -813,5 +848,7 @@ class SyntheticDiDResult(EstimationResult):
         ax.axvline(self.spec["treat_time"], color="0.5", linestyle=":")
         ax.set_xlabel(self.spec["tname"])
         ax.set_ylabel(self.spec["yname"])
+        if label is not None:
+            ax.set_title(label)
         ax.legend(frameon=False)
         return ax

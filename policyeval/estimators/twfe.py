@@ -64,8 +64,8 @@ class RegressionResult(EstimationResult):
     Adds the standard-error type to the summary header; everything else is
     :class:`~policyeval.results.base.EstimationResult`. ``influence`` holds
     the per-unit influence function :math:`\psi_i = N (\tilde X'\tilde X)^{-1}
-    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.T @ influence / N**2``
-    is the unit-clustered covariance without small-sample correction (for
+    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.vcov()`` (a
+    :class:`~policyeval.inference.influence.DenseInfluence`) is the unit-clustered covariance without small-sample correction (for
     bootstraps and aggregation without refitting); ``vcov`` is the corrected
     one. ``extra`` keeps the full coefficient vector and covariance
     (``full_params``, ``full_vcov``), the covariance type, the number of

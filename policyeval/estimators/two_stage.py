@@ -31,9 +31,9 @@ class TwoStageResult(EstimationResult):
     ``params`` holds the static effect (term ``"ATT"``; ``"treated"`` before 0.2, still answered for one release) or one effect
     per event time (index ``event_time``; negative event times are
     pre-treatment placebo coefficients: the mean first-stage residual of
-    treated-to-be units, zero under parallel trends). ``influence`` has one
-    row per cluster, scaled so that ``influence.T @ influence /
-    n_clusters**2`` is ``vcov``. ``extra["first_stage"]`` keeps the
+    treated-to-be units, zero under parallel trends). ``influence`` (a
+    :class:`~policyeval.inference.influence.DenseInfluence`) has one row per
+    cluster, scaled so that ``influence.vcov()`` is ``vcov``. ``extra["first_stage"]`` keeps the
     first-stage coefficients (fixed-effect levels and covariates) and
     ``extra["residualized"]`` the outcome net of them for every row.
     """

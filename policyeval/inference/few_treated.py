@@ -296,6 +296,11 @@ class FewTreatedInference:
     detail: Any = field(repr=False)
     notes: list = field(default_factory=list)
 
+    @property
+    def statistic(self) -> float:
+        """The estimate tested (same as :attr:`estimate`)."""
+        return self.estimate
+
     def to_frame(self) -> pd.DataFrame:
         """One row: method, estimate, p_value, resolution, n_treated, n_units."""
         return pd.DataFrame([{

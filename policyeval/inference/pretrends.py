@@ -23,6 +23,7 @@ from scipy import optimize, stats
 
 from policyeval.exceptions import EstimationError
 from policyeval.inference.sensitivity import _from_result, _validate_arrays
+from policyeval.results.base import Summary
 
 __all__ = ["PretrendPower", "PretrendTest", "pretrend_power", "pretrend_test"]
 
@@ -71,6 +72,18 @@ class PretrendTest:
         return pd.DataFrame({"statistic": [self.statistic], "df": [self.df],
                              "p_value": [self.p_value],
                              "event_times": [", ".join(map(str, self.event_times))]})
+
+    def summary(self) -> Summary:
+        """Text / HTML / LaTeX summary."""
+        table = pd.DataFrame({"statistic": [self.statistic], "df": [str(self.df)],
+                              "p_value": [self.p_value]}, index=pd.Index(["chi2"], name="test"))
+        facts = [("Test", "joint Wald, all pre-period coefficients = 0"),
+                 ("Event times", ", ".join(map(str, self.event_times)))]
+        return Summary(title="Pre-trend test", facts=facts, table=table,
+                       notes=[f"Wald statistic referred to chi2({self.df})."])
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
 
     def __str__(self) -> str:
         return (f"Joint pre-trend Wald test: chi2({self.df}) = {self.statistic:.4f}, "
@@ -173,6 +186,20 @@ class PretrendPower:
         """One row per target power: ``target_power``, ``slope``."""
         return pd.DataFrame({"target_power": self.slopes.index.to_numpy(),
                              "slope": self.slopes.to_numpy()})
+
+    def summary(self) -> Summary:
+        """Text / HTML / LaTeX summary."""
+        table = self.to_frame().set_index("target_power")
+        facts = [("Test", f"{self.test}, level {self.level:.0%}"),
+                 ("Pre-periods", ", ".join(map(str, self.event_times)))]
+        notes = []
+        if self.hypothesis is not None:
+            notes.append(f"Power against the hypothesis: {self.power:.4f}; Bayes factor "
+                         f"{self.bayes_factor:.4f}; likelihood ratio {self.likelihood_ratio:.4f}.")
+        return Summary(title="Pre-trend power (Roth 2022)", facts=facts, table=table, notes=notes)
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
 
     def __str__(self) -> str:
         head = (f"Pre-trend power ({self.test} test at level {self.level:.0%}; pre-periods "

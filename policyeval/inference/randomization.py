@@ -131,6 +131,11 @@ class RandomizationResult:
     random_state: Any = None
     estimator: str = ""
 
+    @property
+    def statistic(self) -> float:
+        """The statistic on the actual assignment (same as :attr:`observed`)."""
+        return self.observed
+
     def to_frame(self) -> pd.DataFrame:
         """One row: statistic, observed, p_value, n_permutations, ..."""
         valid = self.distribution[np.isfinite(self.distribution)]

@@ -67,7 +67,16 @@ def _covariance_of(result, index: pd.Index) -> np.ndarray:
                 f"result.vcov lacks rows/columns for {len(missing)} terms of result.params "
                 f"(e.g. {missing[:3]}); the covariance must be indexed like params"
             )
-        return V.loc[list(index), list(index)].to_numpy(dtype=float)
+        out = V.loc[list(index), list(index)].to_numpy(dtype=float)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            pairs = [(index[i], index[j]) for i, j in zip(*np.nonzero(bad))]
+            raise EstimationError(
+                f"result has no joint covariance of its coefficients: result.vcov is NaN for "
+                f"{len(pairs)} entries (e.g. {pairs[:3]}), i.e. only standard errors (or separate "
+                "blocks) were estimated; the joint covariance of the event-study coefficients is "
+                "needed, not only their standard errors")
+        return out
     infl = getattr(result, "influence", None)
     if infl is None:
         raise EstimationError(
@@ -526,6 +535,25 @@ class HonestDiDResult:
         self.pre_times = pre_times
         self.post_times = post_times
         self.reference_period = reference_period
+
+    @property
+    def statistic(self) -> float:
+        """z-statistic of the target under exact parallel trends (``estimate / std_error``).
+
+        The sensitivity analysis itself reports intervals (:meth:`to_frame`)
+        and the :attr:`breakdown` value; ``statistic`` and :attr:`p_value`
+        are the conventional test it relaxes.
+        """
+        oc = self.original_ci
+        return float(oc["estimate"] / oc["std_error"]) if oc["std_error"] > 0 else float("nan")
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided normal p-value of the target under exact parallel trends."""
+        from scipy import stats
+
+        z = self.statistic
+        return float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
 
     @property
     def m_name(self) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from policyeval.exceptions import ArgumentValueError, PolicyevalFutureWarning
+from policyeval.exceptions import ArgumentValueError, EstimationError, PolicyevalFutureWarning
 
 __all__ = ["EstimationResult", "Summary", "check_level", "HEADLINE"]
 
@@ -78,6 +78,17 @@ def with_term_aliases(series: pd.Series, aliases: Mapping[str, str], where: str 
     out._aliases = dict(aliases)
     out._where = where
     return out
+
+
+def _as_influence(influence):
+    """Wrap an ``n x k`` array in a DenseInfluence (one row per unit or cluster, no clustering)."""
+    if influence is None or not isinstance(influence, np.ndarray):
+        return influence
+    from policyeval.inference.influence import DenseInfluence
+
+    values = influence[:, None] if influence.ndim == 1 else influence
+    n = values.shape[0]
+    return DenseInfluence(values, cohort=np.zeros(n, dtype=np.intp), weights=np.ones(n))
 
 
 @dataclass
@@ -156,10 +167,22 @@ class EstimationResult:
     estimator : str
         Human-readable estimator name used in summaries.
     vcov : pandas.DataFrame, optional
-        Covariance matrix of ``params``.
-    influence : numpy.ndarray, optional
-        Influence function, shape ``(n_units, len(params))``; the
-        covariance is ``influence.T @ influence / n_units**2``.
+        Covariance matrix of ``params``. When omitted, :attr:`vcov` is
+        computed from ``influence``, or else is the diagonal matrix of
+        squared standard errors with NaN off the diagonal (covariances not
+        estimated). It is never None.
+    influence : InfluenceFunction or numpy.ndarray, optional
+        Influence function. Stored as an
+        :class:`~policyeval.inference.influence.InfluenceFunction` (an
+        ``n x len(params)`` array is wrapped in a
+        :class:`~policyeval.inference.influence.DenseInfluence`, one row per
+        unit or cluster), scaled so that ``influence.vcov()`` (``gram / n**2``)
+        is the covariance without small-sample correction. ``None`` only for
+        results that have no per-unit influence function: synthetic control
+        (no sampling standard error), synthetic DiD (standard errors from
+        placebo / bootstrap / jackknife replications), the 2x2 table and
+        the out-of-core (DuckDB / Dask) regressions, which keep only
+        sufficient statistics.
     df_resid : int, optional
         Degrees of freedom for t-based inference; ``None`` uses the normal.
     critical_value : float, optional
@@ -210,8 +233,8 @@ class EstimationResult:
         self.n_units = int(n_units)
         self.spec = dict(spec)
         self.estimator = estimator
-        self.vcov = vcov
-        self.influence = influence
+        self._vcov = vcov
+        self.influence = _as_influence(influence)
         self.df_resid = df_resid
         self.critical_value = critical_value
         self.index_name = index_name
@@ -220,6 +243,35 @@ class EstimationResult:
         self.uniform_draws = uniform_draws
 
     # --- the contract -------------------------------------------------
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of ``params`` (a DataFrame indexed like ``params``; never None).
+
+        The estimator's covariance when it gave one; else the one of the
+        influence function; else squared standard errors on the diagonal
+        and NaN off it (covariances not estimated).
+        """
+        if self._vcov is None:
+            index = self.params.index
+            if self.influence is not None:
+                V = np.asarray(self.influence.vcov(), dtype=float)
+            else:
+                V = np.full((len(index), len(index)), np.nan)
+                np.fill_diagonal(V, self.std_errors.to_numpy(dtype=float) ** 2)
+            self._vcov = pd.DataFrame(V, index=index, columns=index)
+        elif not isinstance(self._vcov, pd.DataFrame):
+            arr = np.asarray(self._vcov, dtype=float)
+            k = len(self.params)
+            if arr.shape != (k, k):
+                raise EstimationError(f"result.vcov has shape {arr.shape}; expected ({k}, {k}) "
+                                      "matching result.params")
+            self._vcov = pd.DataFrame(arr, index=self.params.index, columns=self.params.index)
+        return self._vcov
+
+    @vcov.setter
+    def vcov(self, value) -> None:
+        self._vcov = value
+
     @property
     def estimate(self) -> pd.Series:
         """Alias of :attr:`params`."""

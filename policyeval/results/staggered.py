@@ -84,8 +84,8 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
 
     @property
     def vcov_matrix(self) -> pd.DataFrame:
-        """Analytic covariance of the ATT(g,t), from the influence function."""
-        return pd.DataFrame(self.influence.vcov(), index=self.params.index, columns=self.params.index)
+        """Analytic covariance of the ATT(g,t), from the influence function (same as :attr:`vcov`)."""
+        return self.vcov
 
     @property
     def att_gt(self) -> pd.DataFrame:
