@@ -52,8 +52,8 @@ def _estimate(args: argparse.Namespace):
     panel = pe.read_panel(args.data, idname=args.idname, tname=args.tname)
     cols = dict(yname=args.yname, tname=args.tname, idname=args.idname)
     if args.method == "cs":
-        res = pe.CallawaySantAnna(control_group=args.control_group).fit(
-            panel, gname=args.gname, covariates=args.covariates, cluster=args.cluster, **cols)
+        res = pe.CallawaySantAnna(control_group=args.control_group, cluster=args.cluster).fit(
+            panel, gname=args.gname, covariates=args.covariates, **cols)
         return res.aggregate(args.aggregate)
     if args.method == "twfe":
         return pe.TWFE(cluster=args.cluster or args.idname).fit(panel, gname=args.gname, **cols)

@@ -220,7 +220,7 @@ def test_covariates_reg_ipw_dr_equal_per_cell_statsmodels():
 def test_cluster_se_equals_cluster_sums_of_dense_influence():
     df = _sim(n=200, seed=5)
     df["state"] = df["id"] % 17
-    res = CallawaySantAnna().fit(df, yname="y", tname="year", idname="id", gname="g", cluster="state")
+    res = CallawaySantAnna(cluster="state").fit(df, yname="y", tname="year", idname="id", gname="g")
     plain = CallawaySantAnna().fit(df, yname="y", tname="year", idname="id", gname="g")
     psi = plain.influence.to_dense()                          # rows: plain.unit_ids
     np.testing.assert_array_equal(plain.unit_ids, df["id"].unique())
@@ -322,7 +322,7 @@ def test_bootstrap_seeded_close_to_analytic_with_uniform_band(mpdta):
     assert dyn.critical_value > 1.96
     assert dyn.overall["std_error"] == pytest.approx(CallawaySantAnna().fit(mpdta, **KW)
                                                      .aggregate("dynamic").overall["std_error"], rel=0.15)
-    mam = CallawaySantAnna().fit(mpdta, **KW).bootstrap(499, weights="mammen", random_state=1, progress=False)
+    mam = CallawaySantAnna().fit(mpdta, **KW).bootstrap(499, multiplier="mammen", random_state=1, progress=False)
     np.testing.assert_allclose(mam.att_gt["std_error"], analytic, rtol=0.2)
 
 
@@ -482,7 +482,7 @@ def test_covariate_path_clustered_se_and_bootstrap_use_the_same_influence():
     df["state"] = df["id"] % 11
     kw = dict(yname="y", tname="year", idname="id", gname="g", covariates=["x"])
     plain = CallawaySantAnna(method="dr").fit(df, **kw)
-    clustered = CallawaySantAnna(method="dr").fit(df, cluster="state", **kw)
+    clustered = CallawaySantAnna(method="dr", cluster="state").fit(df, **kw)
     psi = plain.influence.to_dense()
     np.testing.assert_allclose(plain.att_gt["std_error"], np.sqrt((psi ** 2).sum(0)) / len(psi), rtol=1e-10)
     s = pd.DataFrame(psi).groupby(df["id"].unique() % 11).sum().to_numpy()
@@ -553,3 +553,22 @@ def _cs_level_panel():
         for t in range(1, 9):
             rows.append((i, t, g, 0.1 * t + (1.0 if g and t >= g else 0.0) + rng.normal(0, 1)))
     return pd.DataFrame(rows, columns=["id", "t", "g", "y"])
+
+
+def test_renamed_arguments_still_work_for_one_release():
+    """Issue 12 vocabulary: cluster in the constructor, multiplier= for the bootstrap's law."""
+    df = _cs_level_panel().assign(state=lambda d: d["id"] % 30)
+    kw = dict(yname="y", tname="t", idname="id", gname="g")
+    new = CallawaySantAnna(cluster="state").fit(df, **kw)
+    with pytest.warns(FutureWarning, match=r"fit\(cluster=...\) is now CallawaySantAnna\(cluster=...\)"):
+        old = CallawaySantAnna().fit(df, cluster="state", **kw)
+    pd.testing.assert_series_equal(new.std_errors, old.std_errors)
+    with pytest.raises(ValueError, match="contradicts"):
+        CallawaySantAnna(cluster="state").fit(df, cluster="id", **kw)
+    with pytest.warns(FutureWarning, match=r"bootstrap_weights=...\) is now .*multiplier"):
+        est = CallawaySantAnna(bootstrap_weights="mammen")
+    assert est.multiplier == "mammen"
+    a = new.bootstrap(199, multiplier="mammen", random_state=2, progress=False)
+    with pytest.warns(FutureWarning, match="weights=...\\) is now .*multiplier"):
+        b = new.bootstrap(199, weights="mammen", random_state=2, progress=False)
+    pd.testing.assert_series_equal(a.std_errors, b.std_errors)

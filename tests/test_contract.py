@@ -314,3 +314,97 @@ def test_not_tests_still_render():
     pp = _quiet(lambda: inf_mod.pretrend_power(_event_study()))
     assert isinstance(pp.to_frame(), pd.DataFrame)
     assert "tabular" in pp.summary().as_latex()
+
+
+# --- one vocabulary (issue 12) ---------------------------------------------------------------
+STAGGERED_CONTROL = {
+    "CallawaySantAnna": {"never_treated", "not_yet_treated"},
+    "SunAbraham": {"never_treated", "last_treated"},
+    "ImputationDiD": {"not_yet_treated"},
+    "TwoStageDiD": {"not_yet_treated"},
+}
+CLUSTERING = {"TWFE", "EventStudy", "SunAbraham", "CallawaySantAnna", "ImputationDiD",
+              "TwoStageDiD"}
+REPLICATION_COUNTS = {"n_bootstrap", "n_permutations", "n_replications", "n_simulations"}
+
+
+def _public_callables():
+    """(label, signature) of every public constructor, fit method and function."""
+    out = []
+    for mod in (est_mod, inf_mod):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if name.endswith("Result") or name in ("PretrendTest", "PretrendPower",
+                                                     "FewTreatedInference"):
+                continue
+            if inspect.isclass(obj):
+                out.append((f"{name}()", inspect.signature(obj.__init__)))
+                if hasattr(obj, "fit"):
+                    out.append((f"{name}.fit", inspect.signature(obj.fit)))
+            else:
+                out.append((name, inspect.signature(obj)))
+    out.append(("GroupTimeResult.bootstrap", inspect.signature(est_mod.GroupTimeResult.bootstrap)))
+    return out
+
+
+def test_first_argument_of_every_fit_is_data():
+    for name in _estimators() + sorted(DECOMPOSITIONS):
+        obj = getattr(est_mod, name)
+        sig = inspect.signature(obj.fit if inspect.isclass(obj) else obj)
+        params = [p for p in sig.parameters if p != "self"]
+        assert params[0] == "data", f"{name}: first argument {params[0]!r}"
+    for fn in (inf_mod.randomization_inference, inf_mod.few_treated_inference):
+        assert list(inspect.signature(fn).parameters)[:2] == ["estimator", "data"], fn.__name__
+
+
+def test_control_group_comes_first_with_the_same_values():
+    for name, allowed in STAGGERED_CONTROL.items():
+        cls = getattr(est_mod, name)
+        params = list(inspect.signature(cls.__init__).parameters.values())
+        assert params[1].name == "control_group", f"{name}: {params[1].name}"
+        assert params[1].default in allowed, name
+        for value in allowed:
+            assert cls(control_group=value).control_group == value
+        with pytest.raises(ValueError, match="control_group='sometimes'"):
+            cls(control_group="sometimes")
+
+
+def test_cluster_is_a_keyword_only_constructor_argument():
+    for name in CLUSTERING:
+        cls = getattr(est_mod, name)
+        p = inspect.signature(cls.__init__).parameters.get("cluster")
+        assert p is not None and p.kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert cls(cluster="prov").cluster == "prov", name
+
+
+def test_level_random_state_counts_and_weights():
+    sigs = _public_callables()
+    for label, sig in sigs:
+        names = set(sig.parameters)
+        assert "seed" not in names, f"{label} still takes seed= (use random_state=)"
+        counts = {n for n in names if n.startswith("n_") and n not in ("n_units", "n_treated",
+                                                                        "n_pre", "n_post")}
+        assert counts <= REPLICATION_COUNTS, f"{label}: {counts - REPLICATION_COUNTS}"
+        if counts:
+            assert "random_state" in names, \
+                f"{label} draws at random but has no random_state"
+        if "weights" in names:  # sampling weights: a column of the data, given to fit
+            assert label.endswith(".fit") or label == "did_table", f"{label} takes weights="
+    for name in _estimators() + sorted(DECOMPOSITIONS):
+        obj = getattr(est_mod, name)
+        if name in DECOMPOSITIONS:
+            continue
+        target = obj.__init__ if inspect.isclass(obj) else obj
+        assert "level" in inspect.signature(target).parameters, f"{name} has no level="
+    for fn in (est_mod.CallawaySantAnna.__init__, est_mod.GroupTimeResult.bootstrap,
+               inf_mod.wild_cluster_bootstrap):
+        assert "multiplier" in inspect.signature(fn).parameters, fn.__qualname__
+
+
+def test_sun_abraham_aggregations_are_named_as_callaway_santanna():
+    sa = _results("SunAbraham")
+    cs = _results("CallawaySantAnna")
+    for kind in ("simple", "dynamic", "group"):
+        assert kind in sa and kind in cs
+        assert sa[kind].index_name == cs[kind].index_name, kind
+    assert list(sa["simple"].params.index) == list(cs["simple"].params.index) == ["ATT"]

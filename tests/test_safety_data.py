@@ -51,8 +51,8 @@ def fit(name: str, df: pd.DataFrame, *, covariates=None, weights=None, cluster=N
             return pe.SunAbraham(cluster=cluster).fit(df, gname=gname, covariates=covariates,
                                                       weights=weights, **kw)
         if name == "callaway_santanna":
-            return pe.CallawaySantAnna().fit(df, gname=gname, covariates=covariates,
-                                             weights=weights, cluster=cluster, **kw)
+            return pe.CallawaySantAnna(cluster=cluster).fit(df, gname=gname, covariates=covariates,
+                                                            weights=weights, **kw)
         if name == "imputation":
             return pe.ImputationDiD(cluster=cluster).fit(df, gname=gname, covariates=covariates,
                                                          weights=weights, **kw)

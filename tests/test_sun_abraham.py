@@ -138,12 +138,17 @@ def test_sun_abraham_equals_ols_with_interaction_dummies_and_delta_method():
 def test_last_cohort_control_equals_recoded_never_treated_fit():
     df = simulate_staggered(n_units=90, cohorts=(2004, 2006, 2009), seed=6)
     with pytest.warns(DroppedObservationsWarning, match="dropped 180 rows from period 2009 on"):
-        last = SunAbraham().fit(df, "y", "year", "county", "first_treat", control_cohort="last")
+        last = SunAbraham(control_group="last_treated").fit(df, "y", "year", "county", "first_treat")
     manual = df.query("year < 2009").assign(
         first_treat=lambda d: d["first_treat"].where(d["first_treat"] != 2009, 0))
     never = SunAbraham().fit(manual, "y", "year", "county", "first_treat")
     pd.testing.assert_series_equal(last.params, never.params, rtol=1e-10)
     pd.testing.assert_series_equal(last.std_errors, never.std_errors, rtol=1e-10)
+    # the pre-0.2 spelling, fit(control_cohort="last"), still works for one release
+    with pytest.warns(FutureWarning, match=r"control_cohort='last'\) is now SunAbraham\(control_group="
+                                           "'last_treated'"):
+        old = SunAbraham().fit(df, "y", "year", "county", "first_treat", control_cohort="last")
+    pd.testing.assert_series_equal(old.params, last.params)
 
 
 def test_weights_enter_regression_and_cohort_shares():
@@ -214,15 +219,15 @@ def test_sun_abraham_invariances(seed, scale):
 def test_no_never_treated_units_is_an_error():
     df = simulate_staggered(n_units=30, cohorts=(2004, 2006, 2008), seed=1)
     with pytest.raises(EstimationError, match=r"gname='first_treat': no never-treated unit .* "
-                                              r"use control_cohort='last'"):
+                                              r"use control_group='last_treated'"):
         SunAbraham().fit(df, "y", "year", "county", "first_treat")
     one = df.query("first_treat == 2004 or first_treat == 2006").assign(
         first_treat=2004)
-    with pytest.raises(EstimationError, match="control_cohort='last' needs at least two "
+    with pytest.raises(EstimationError, match="control_group='last_treated' needs at least two "
                                               "treated cohorts; found 2004"):
-        SunAbraham().fit(one, "y", "year", "county", "first_treat", control_cohort="last")
-    with pytest.raises(ValueError, match="control_cohort='first' must be 'never' or 'last'"):
-        SunAbraham().fit(df, "y", "year", "county", "first_treat", control_cohort="first")
+        SunAbraham(control_group="last_treated").fit(one, "y", "year", "county", "first_treat")
+    with pytest.raises(ValueError, match="control_group='first' must be"):
+        SunAbraham(control_group="first")
 
 
 def test_always_treated_units_are_dropped_with_a_warning():

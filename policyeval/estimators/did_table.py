@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples, numeric_column, require_columns, require_frame
 from policyeval.exceptions import DataError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import linear_combination
@@ -115,8 +116,9 @@ def _cell_covariance(y, cell, unit, kind, n_cells=4):
     return means, V, n_g
 
 
+@renamed_arguments(df="data")
 def did_table(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     yname: str,
     group: str,
     period: str,
@@ -132,7 +134,7 @@ def did_table(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         Long data, one row per observation (unit × period for a panel).
     yname : str
         Outcome column.
@@ -229,6 +231,7 @@ def did_table(
     >>> res.table(digits=2).loc["difference", "change"]
     '1.64 (0.19)'
     """
+    df = data
     require_frame(df)
     kind = _VCOV.get(vcov) if isinstance(vcov, str) else None
     if kind is None:

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import check_clusters, column_list, examples, varies_within
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference.few_treated import warn_few_treated
-from policyeval.results.base import EstimationResult, check_level
+from policyeval.results.base import EstimationResult, check_level, check_untreated_control
 
 __all__ = ["ImputationDiD", "ImputationResult"]
 
@@ -175,6 +176,12 @@ class ImputationDiD:
 
     Parameters
     ----------
+    control_group : {"not_yet_treated"}
+        The comparison observations: every untreated observation, of
+        never-treated units and of not-yet-treated ones (the only choice of
+        this estimator: its first stage uses all of them; the argument is
+        here so that every staggered estimator takes ``control_group`` first,
+        with Callaway-Sant'Anna's values).
     horizons : None, True, or iterable of int
         ``None`` reports the overall average effect (term ``"ATT"``; called
         ``"overall"`` before 0.2, a name that still works for one release);
@@ -268,10 +275,12 @@ class ImputationDiD:
     2.0
     """
 
-    def __init__(self, horizons: bool | Iterable[int] | None = None,
-                 pretrends: int | Iterable[int] | None = None,
+    def __init__(self, control_group: str = "not_yet_treated",
+                 horizons: bool | Iterable[int] | None = None,
+                 pretrends: int | Iterable[int] | None = None, *,
                  cluster: str | None = None, anticipation: int = 0,
                  pretrend_vcov: str = "cluster", level: float = 0.95) -> None:
+        self.control_group = check_untreated_control(control_group, "ImputationDiD")
         self.level = check_level(level)
         self.horizons = horizons
         self.pretrends = pretrends
@@ -321,14 +330,15 @@ class ImputationDiD:
                 )
         return delta, horizons, leads
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
             covariates: Sequence[str] | str | None = None, weights: str | None = None,
             dname: str | None = None) -> ImputationResult:
         """Estimate average treatment effects by imputation.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Long panel (balanced or not), one row per unit and period.
         yname, tname, idname : str
             Outcome, integer period and unit id columns.
@@ -357,6 +367,7 @@ class ImputationDiD:
             period has no untreated observation), a requested horizon or
             lead has no observation, or covariates are collinear.
         """
+        df = data
         delta, horizons, leads = self._check_options()
         panel = prepare_panel(df, yname=yname, tname=tname, idname=idname, gname=gname, dname=dname,
                               covariates=covariates, weights=weights, cluster=self.cluster)
@@ -377,7 +388,8 @@ class ImputationDiD:
         spec = dict(yname=yname, tname=tname, idname=idname, gname=gname, dname=dname, covariates=covs,
                     weights=weights, cluster=self.cluster or idname, horizons=horizons,
                     pretrends=leads, anticipation=delta, pretrend_vcov=self.pretrend_vcov,
-                    level=check_level(self.level))
+                    level=check_level(self.level),
+                    control_group=check_untreated_control(self.control_group, "ImputationDiD"))
         return _estimate(panel, spec, delta, horizons, leads)
 
 

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval.estimators._fixed_effects import (
     examples,
     fit_fe_ols,
@@ -38,6 +39,7 @@ from policyeval.exceptions import (
     EstimationError,
     PolicyevalFutureWarning,
 )
+from policyeval.exceptions import ArgumentTypeError
 from policyeval.inference.covariance import (
     SmallSampleCorrection,
     linear_combination,
@@ -135,6 +137,23 @@ class SunAbrahamResult(RegressionResult):
         )
 
 
+#: SunAbraham.fit(control_cohort=...) values before 0.2 -> control_group values
+_OLD_CONTROL = {"never": "never_treated", "last": "last_treated"}
+
+
+def _control_group(value) -> str:
+    if value in _OLD_CONTROL:
+        warnings.warn(f"control_group={value!r} is now {_OLD_CONTROL[value]!r}; the old value stops "
+                      "working in the next release", PolicyevalFutureWarning, stacklevel=3)
+        return _OLD_CONTROL[value]
+    if not isinstance(value, str):
+        raise ArgumentTypeError(
+            f"control_group={value!r} must be 'never_treated' or 'last_treated' (control_group is "
+            "the first argument of every staggered estimator; pass reference= by name)")
+    require_option(value, "control_group", ("never_treated", "last_treated"))
+    return value
+
+
 #: aggregation names before 0.2 -> Callaway-Sant'Anna's names
 _OLD_KINDS = {"att": "simple", "period": "dynamic", "cohort": "group"}
 
@@ -155,6 +174,11 @@ class SunAbraham:
 
     Parameters
     ----------
+    control_group : {"never_treated", "last_treated"}
+        The clean controls: never-treated units, or the last-treated cohort
+        (see Notes). Called ``control_cohort`` with values ``"never"`` /
+        ``"last"`` and given to ``fit`` before 0.2; both still work for one
+        release, with a :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
     reference : int or sequence of int
         Relative period(s) left out for every cohort (default -1).
     vcov : {"cluster", "hetero", "iid"}
@@ -191,9 +215,9 @@ class SunAbraham:
     ``fixest::sunab`` does; the paper's variance also accounts for the
     estimated shares, fixest's and ours treat them as fixed).
 
-    ``control_cohort="never"`` uses never-treated units as controls and drops
+    ``control_group="never_treated"`` uses never-treated units as controls and drops
     units treated in every observed period (always treated);
-    ``control_cohort="last"`` uses the last-treated cohort as the control and
+    ``control_group="last_treated"`` uses the last-treated cohort as the control and
     keeps only periods before it is treated (never-treated units, if any,
     stay in as controls).
 
@@ -213,12 +237,15 @@ class SunAbraham:
 
     def __init__(
         self,
+        control_group: str = "never_treated",
         reference: int | Sequence[int] = -1,
         vcov: str = "cluster",
+        *,
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
         level: float = 0.95,
     ) -> None:
+        self.control_group = _control_group(control_group)
         refs, _ = _event_options(reference, None)
         _check_vcov_args(vcov, cluster, ssc)
         self.level = check_level(level)
@@ -227,14 +254,15 @@ class SunAbraham:
         self.cluster = cluster
         self.ssc = ssc
 
+    @renamed_arguments(df="data")
     def fit(
         self,
-        df: pd.DataFrame,
+        data: pd.DataFrame,
         yname: str,
         tname: str,
         idname: str,
         gname: str,
-        control_cohort: str = "never",
+        control_cohort: str | None = None,
         covariates: str | Sequence[str] | None = None,
         weights: str | None = None,
     ) -> SunAbrahamResult:
@@ -242,14 +270,16 @@ class SunAbraham:
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Long panel.
         yname, tname, idname : str
             Outcome, integer period and unit columns.
         gname : str
             First treated period; 0 or missing for never treated.
-        control_cohort : {"never", "last"}
-            The clean control group.
+        control_cohort : {"never", "last"}, optional
+            Deprecated: pass ``control_group`` to the constructor
+            (``"never_treated"`` / ``"last_treated"``), as for every staggered
+            estimator. Still accepted for one release, with a warning.
         covariates : str or list of str, optional
             Time-varying controls (``result.extra["covariates"]``).
         weights : str, optional
@@ -263,13 +293,22 @@ class SunAbraham:
         Raises
         ------
         EstimationError
-            If there is no never-treated unit with ``control_cohort="never"``,
-            fewer than two treated cohorts with ``"last"``, or the
+            If there is no never-treated unit with ``control_group="never_treated"``,
+            fewer than two treated cohorts with ``"last_treated"``, or the
             interactions are collinear.
         TreatmentTimingError
             If ``gname`` varies within a unit.
         """
-        require_option(control_cohort, "control_cohort", ("never", "last"))
+        df = data
+        if control_cohort is not None:
+            require_option(control_cohort, "control_cohort", ("never", "last"))
+            warnings.warn(
+                f"SunAbraham.fit(control_cohort={control_cohort!r}) is now SunAbraham(control_group="
+                f"{_OLD_CONTROL[control_cohort]!r}), as for every staggered estimator; the old "
+                "argument stops working in the next release", PolicyevalFutureWarning, stacklevel=2)
+            control_group = _OLD_CONTROL[control_cohort]
+        else:
+            control_group = _control_group(self.control_group)
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
         self.reference, _ = _event_options(self.reference, None)
         panel, covs = prepare_fe_panel(
@@ -295,11 +334,11 @@ class SunAbraham:
             )
         drop = always
         control = ~treated
-        if control_cohort == "last":
+        if control_group == "last_treated":
             cohorts = np.unique(panel.cohort[treated & ~always])
             if cohorts.size < 2:
                 raise EstimationError(
-                    "control_cohort='last' needs at least two treated cohorts; found "
+                    "control_group='last_treated' needs at least two treated cohorts; found "
                     f"{examples(cohorts)}"
                 )
             last = cohorts.max()
@@ -307,7 +346,7 @@ class SunAbraham:
             if (late & ~drop).any():
                 warnings.warn(
                     f"dropped {int((late & ~drop).sum())} rows from period {last} on, when the "
-                    f"last cohort (control_cohort='last', gname={last}) is treated",
+                    f"last cohort (control_group='last_treated', gname={last}) is treated",
                     DroppedObservationsWarning,
                     stacklevel=2,
                 )
@@ -316,7 +355,7 @@ class SunAbraham:
         elif not (control & ~drop).any():
             raise EstimationError(
                 f"gname={gname!r}: no never-treated unit (gname 0 or missing, or first treated "
-                "after the last period); use control_cohort='last'"
+                "after the last period); use control_group='last_treated'"
             )
         if drop.any():
             panel = subset_panel(panel, ~drop)
@@ -351,7 +390,7 @@ class SunAbraham:
         index = pd.Index([int(k) for k in labels], name="event_time")
         spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
                      covariates=covs, weights=weights, reference=self.reference,
-                     control_group=control_cohort)
+                     control_group=control_group)
         ssc = resolve_ssc(self.ssc)
         return SunAbrahamResult(
             pd.Series(est, index=index),

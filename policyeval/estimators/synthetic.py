@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import p_value_text, require_option
 from policyeval.estimators._simplex import frank_wolfe_weights, simplex_lstsq, sparsify
 from policyeval.estimators._synthetic_panel import Block, prepare_block
@@ -227,14 +228,15 @@ class SyntheticControl:
             specs.append((label, col, periods))
         return specs
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, *,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, *,
             treatment: str | None = None, treated_units: Sequence | None = None,
             treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticControlResult":
         """Fit the synthetic control for one treated unit.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Balanced long panel.
         yname, tname, idname : str
             Outcome, period and unit columns.
@@ -258,6 +260,7 @@ class SyntheticControl:
         DataError
             Missing outcomes in the donor pool (names donors and periods).
         """
+        df = data
         require_option(self.v_method, "v_method", _V_METHODS)
         require_option(self.placebo_donors, "placebo_donors", ("exclude_treated", "all"))
         block = prepare_block(df, yname, tname, idname, treatment=treatment,
@@ -665,14 +668,15 @@ class SyntheticDiD:
         omega = np.full(N0, 1.0 / N0) if self.method == "did" else None
         return omega, lam
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, *,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, *,
             treatment: str | None = None, treated_units: Sequence | None = None,
             treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticDiDResult":
         """Estimate the ATT of a common-adoption design.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Balanced long panel.
         yname, tname, idname : str
             Outcome, period and unit columns.
@@ -697,6 +701,7 @@ class SyntheticDiD:
         DataError
             Missing outcomes (names units and periods), unbalanced panel.
         """
+        df = data
         require_option(self.method, "method", _SDID_METHODS)
         require_option(self.se_method, "se_method", _SE_METHODS)
         block = prepare_block(df, yname, tname, idname, treatment=treatment,

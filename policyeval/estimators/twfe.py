@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval.estimators._fixed_effects import (
     FEFit,
     FEPanel,
@@ -247,6 +248,7 @@ class TWFE:
     def __init__(
         self,
         vcov: str = "cluster",
+        *,
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
         allow_switching_off: bool = False,
@@ -259,9 +261,10 @@ class TWFE:
         self.ssc = ssc
         self.allow_switching_off = allow_switching_off
 
+    @renamed_arguments(df="data")
     def fit(
         self,
-        df: pd.DataFrame,
+        data: pd.DataFrame,
         yname: str,
         tname: str,
         idname: str,
@@ -274,7 +277,7 @@ class TWFE:
 
         Parameters
         ----------
-        df : pandas.DataFrame, path, duckdb relation or dask DataFrame
+        data : pandas.DataFrame, path, duckdb relation or dask DataFrame
             Long panel, one row per unit and period. Anything but a pandas
             DataFrame (a Parquet file/folder, a DuckDB relation, a Dask
             DataFrame) is estimated out of core by :func:`policyeval.scale.fit_twfe`
@@ -318,6 +321,7 @@ class TWFE:
             Fewer than 30 clusters: the message gives the count and points to
             :func:`~policyeval.inference.wild_bootstrap.wild_cluster_bootstrap`.
         """
+        df = data
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
         if (treatment is None) == (gname is None):
             raise ArgumentValueError("give exactly one of treatment= (a 0/1 column) and gname= "
@@ -445,6 +449,7 @@ class EventStudy:
         window: tuple[int, int] | None = (-5, 5),
         bin_endpoints: bool = True,
         vcov: str = "cluster",
+        *,
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
         level: float = 0.95,
@@ -459,9 +464,10 @@ class EventStudy:
         self.cluster = cluster
         self.ssc = ssc
 
+    @renamed_arguments(df="data")
     def fit(
         self,
-        df: pd.DataFrame,
+        data: pd.DataFrame,
         yname: str,
         tname: str,
         idname: str,
@@ -473,7 +479,7 @@ class EventStudy:
 
         Parameters
         ----------
-        df : pandas.DataFrame, path, duckdb relation or dask DataFrame
+        data : pandas.DataFrame, path, duckdb relation or dask DataFrame
             Long panel; non-pandas data go to
             :func:`policyeval.scale.fit_event_study` (out of core).
         yname, tname, idname : str
@@ -501,6 +507,7 @@ class EventStudy:
             If no treated unit is observed at a reference period, or the
             event-time dummies are collinear with the fixed effects.
         """
+        df = data
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
         self.reference, self.window = _event_options(self.reference, self.window)
         if not isinstance(df, pd.DataFrame):

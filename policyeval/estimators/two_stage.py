@@ -17,10 +17,11 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import column_list, examples, require_columns
 from policyeval.estimators._fixed_effects import prepare_fe_panel
 from policyeval.exceptions import ArgumentTypeError, DataError, EstimationError
-from policyeval.results.base import EstimationResult, check_level
+from policyeval.results.base import EstimationResult, check_level, check_untreated_control
 
 __all__ = ["TwoStageDiD", "TwoStageResult"]
 
@@ -56,6 +57,12 @@ class TwoStageDiD:
 
     Parameters
     ----------
+    control_group : {"not_yet_treated"}
+        The comparison observations: every untreated observation, of
+        never-treated units and of not-yet-treated ones (the only choice of
+        this estimator: its first stage uses all of them; the argument is
+        here so that every staggered estimator takes ``control_group`` first,
+        with Callaway-Sant'Anna's values).
     horizons : None, True or iterable of int
         ``None`` (default) estimates one static effect (term ``"ATT"``; ``"treated"`` before 0.2, still answered for one release);
         ``True`` one coefficient per event time :math:`e = t - g` observed
@@ -124,9 +131,11 @@ class TwoStageDiD:
     [0, 1, 2]
     """
 
-    def __init__(self, horizons: bool | Iterable[int] | None = None,
-                 fe: Sequence[str] | None = None, cluster: str | None = None,
+    def __init__(self, control_group: str = "not_yet_treated",
+                 horizons: bool | Iterable[int] | None = None,
+                 fe: Sequence[str] | None = None, *, cluster: str | None = None,
                  level: float = 0.95) -> None:
+        self.control_group = check_untreated_control(control_group, "TwoStageDiD")
         self.level = check_level(level)
         if horizons is False or isinstance(horizons, (str, bytes)):
             raise ArgumentTypeError(f"horizons={horizons!r} must be None, True or integers")
@@ -144,14 +153,15 @@ class TwoStageDiD:
             raise ArgumentTypeError("fe is empty; name at least one fixed-effect column")
         self.cluster = cluster
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str,
             gname: str | None = None, treatment: str | None = None,
             covariates: str | Sequence[str] | None = None) -> TwoStageResult:
         """Estimate the two stages and the GMM standard errors.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Long panel, one row per unit and period.
         yname, tname, idname : str
             Outcome, integer period and unit columns.
@@ -180,6 +190,7 @@ class TwoStageDiD:
             estimated); a requested horizon has no observation; the first
             stage is singular.
         """
+        df = data
         if (treatment is None) == (gname is None):
             raise EstimationError("give exactly one of gname= (first treated period) and "
                                   "treatment= (a 0/1 column)")
@@ -301,7 +312,7 @@ class TwoStageDiD:
             "factor (as R did2s)."]
         spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname,
                 "treatment": treatment, "covariates": covs, "fe": list(fe), "cluster": cluster,
-                "horizons": self.horizons}
+                "horizons": self.horizons, "control_group": self.control_group}
         return TwoStageResult(
             pd.Series(beta, index=index),
             pd.Series(np.sqrt(np.diag(V)), index=index),

@@ -23,6 +23,7 @@ from scipy import optimize, stats
 
 from policyeval.exceptions import EstimationError
 from policyeval.inference.sensitivity import _from_result, _validate_arrays
+from policyeval._deprecation import renamed_arguments
 from policyeval.results.base import Summary
 
 __all__ = ["PretrendPower", "PretrendTest", "pretrend_power", "pretrend_test"]
@@ -215,10 +216,11 @@ class PretrendPower:
     __repr__ = __str__
 
 
+@renamed_arguments(seed="random_state")
 def pretrend_power(result: Any = None, *, slope: float | None = None,
                    deltatrue: Sequence[float] | None = None,
                    target_power: Sequence[float] = (0.5, 0.8), test: str = "individual",
-                   level: float = 0.95, seed: int = 0,
+                   level: float = 0.95, random_state: int = 0,
                    betahat: Sequence[float] | None = None, sigma: Any = None,
                    num_pre_periods: int | None = None) -> PretrendPower:
     r"""Power of the pre-trend test against a linear violation (Roth 2022).
@@ -240,7 +242,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
         ``level``; ``"wald"``: the joint test of :func:`pretrend_test`.
     level : float
         Confidence level of the pre-test.
-    seed : int
+    random_state : int
         Seed of the quasi-Monte-Carlo multivariate normal probabilities.
     betahat, sigma, num_pre_periods
         Raw input instead of ``result``.
@@ -286,7 +288,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
         raise EstimationError(f"level={level!r} must lie strictly between 0 and 1")
     b, S, pre, ref = _pre_block(result, betahat, sigma, num_pre_periods)
     rel = pre - ref
-    size = _power(np.zeros(len(b)), S, test, level, seed)
+    size = _power(np.zeros(len(b)), S, test, level, random_state)
     targets = [float(p) for p in np.atleast_1d(target_power)]
     bad = [p for p in targets if not size < p < 1]
     if bad:
@@ -294,7 +296,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
             f"target_power {bad} must lie between the test's size ({size:.3f}) and 1")
 
     def power_at(g):
-        return _power(g * rel, S, test, level, seed)
+        return _power(g * rel, S, test, level, random_state)
 
     scale = float(np.sqrt(np.max(np.diag(S))) / np.max(np.abs(rel)))
     slopes = {}
@@ -317,7 +319,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
         hyp = float(slope) * rel
     power = bf = lr = float("nan")
     if hyp is not None:
-        power = _power(hyp, S, test, level, seed)
+        power = _power(hyp, S, test, level, random_state)
         bf = (1 - power) / (1 - size)
         mvn0 = stats.multivariate_normal(mean=np.zeros(len(b)), cov=S, allow_singular=True)
         mvn1 = stats.multivariate_normal(mean=hyp, cov=S, allow_singular=True)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import (
     check_draws,
     constant_within,
@@ -343,9 +344,10 @@ class _Permuter:
         return self.df, {**self.kw, "treated_units": self.fixed_treated + chosen}
 
 
+@renamed_arguments(df="data")
 def randomization_inference(
     estimator,
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     statistic: Callable[[Any], float] | None = None,
     n_permutations: int = 999,
@@ -361,7 +363,7 @@ def randomization_inference(
     estimator : object
         Any policyeval estimator: something with ``fit(df, **fit_kwargs)``
         returning a result.
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         The panel.
     statistic : callable, optional
         ``statistic(result) -> float``; default :func:`default_statistic`
@@ -450,6 +452,7 @@ def randomization_inference(
     'p = 0.03 (99 random draws; resolution 1/100)'
     >>> ax = ri.plot()          # histogram of the 99 statistics with the observed one
     """
+    df = data
     if not hasattr(estimator, "fit"):
         raise ArgumentTypeError(
             f"estimator must have a fit(df, ...) method, got {type(estimator).__name__}")

@@ -30,6 +30,7 @@ from scipy import stats
 
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference import _honest_lp as lp
+from policyeval._deprecation import renamed_arguments
 from policyeval.results.base import Summary
 
 __all__ = ["HonestDiDResult", "honest_did"]
@@ -258,6 +259,7 @@ def _default_m_grid(method: str, beta, sigma, n_pre: int, alpha: float) -> np.nd
 
 
 # --- the public function --------------------------------------------------------
+@renamed_arguments(seed="random_state")
 def honest_did(
     result: Any = None,
     *,
@@ -270,7 +272,7 @@ def honest_did(
     grid_points: int = 1000,
     grid_bounds: tuple[float, float] | None = None,
     hybrid_kappa: float | None = None,
-    seed: int = 0,
+    random_state: int = 0,
     r_compatible: bool = False,
     betahat: Sequence[float] | None = None,
     sigma: Any = None,
@@ -315,9 +317,10 @@ def honest_did(
         one grid step.
     hybrid_kappa : float, optional
         First-stage size of the C-LF hybrid (default ``alpha / 10``).
-    seed : int
+    random_state : int
         Seed of the normal draws for the least-favourable critical value
-        (R's ``set.seed`` stream, so ``seed=0`` gives HonestDiD's draws).
+        (R's ``set.seed`` stream, so ``random_state=0`` gives HonestDiD's draws;
+        called ``seed`` before 0.2).
     r_compatible : bool
         Use HonestDiD's simulated folded-normal quantile (:math:`10^6` draws)
         in the FLCI instead of the exact one, to match R's printed digits.
@@ -450,7 +453,7 @@ def honest_did(
         theta_grid = _theta_grid(method, grid_bounds, grid_points, sd_theta, n_pre, n_post,
                                  lv, m)
         accept = _arp_accept(method, inference, beta, S, n_pre, n_post, lv, m,
-                             theta_grid, alpha, hybrid_kappa, seed)
+                             theta_grid, alpha, hybrid_kappa, random_state)
         if not accept.any():
             return np.nan, np.nan
         if warn and (accept[0] or accept[-1]):

@@ -20,7 +20,26 @@ from scipy import stats
 
 from policyeval.exceptions import ArgumentValueError, EstimationError, PolicyevalFutureWarning
 
-__all__ = ["EstimationResult", "Summary", "check_level", "HEADLINE"]
+__all__ = ["EstimationResult", "Summary", "check_level", "check_untreated_control", "HEADLINE"]
+
+def check_untreated_control(value, estimator: str) -> str:
+    """``control_group`` of an estimator that compares with every untreated observation.
+
+    >>> check_untreated_control("not_yet_treated", "ImputationDiD")
+    'not_yet_treated'
+    """
+    if value == "not_yet_treated":
+        return value
+    if not isinstance(value, str):
+        raise ArgumentValueError(
+            f"control_group={value!r}: {estimator}'s first argument is now control_group "
+            "('not_yet_treated'); pass horizons= (and the other options) by name")
+    raise ArgumentValueError(
+        f"control_group={value!r}: {estimator} compares with every untreated observation (never "
+        "treated and not yet treated), so control_group must be 'not_yet_treated'; for "
+        "never-treated controls only use CallawaySantAnna(control_group='never_treated') or "
+        "SunAbraham()")
+
 
 #: Name of the headline treatment effect in every result's ``params`` (TWFE, imputation,
 #: two-stage, synthetic control, Sun-Abraham and Callaway-Sant'Anna overall aggregations).

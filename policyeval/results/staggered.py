@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.exceptions import ArgumentValueError, EstimationError, EstimationWarning
+from policyeval._deprecation import renamed_arguments
 from policyeval.inference.bootstrap import multiplier_bootstrap
 from policyeval.results.base import EstimationResult
 
@@ -38,8 +39,8 @@ def _overall_series(estimate, se, level, crit=None):
 class _BootstrapMixin:
     """Shared: re-run the multiplier bootstrap on the stored influence function."""
 
-    def _bootstrapped(self, influence, n_bootstrap, weights, random_state, level, progress):
-        boot = multiplier_bootstrap(influence, n_bootstrap, level=level, weights=weights,
+    def _bootstrapped(self, influence, n_bootstrap, multiplier, random_state, level, progress):
+        boot = multiplier_bootstrap(influence, n_bootstrap, level=level, weights=multiplier,
                                     random_state=random_state, progress=progress)
         return boot
 
@@ -115,7 +116,8 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         out["n_control"] = self._cells["n_control"].to_numpy()
         return out
 
-    def bootstrap(self, n_bootstrap: int = 999, *, weights: str = "rademacher", random_state=None,
+    @renamed_arguments(weights="multiplier")
+    def bootstrap(self, n_bootstrap: int = 999, *, multiplier: str = "rademacher", random_state=None,
                   level: float | None = None, progress: bool = True) -> GroupTimeResult:
         """Multiplier-bootstrap standard errors and a uniform band, without refitting.
 
@@ -123,8 +125,8 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         ----------
         n_bootstrap : int
             Number of draws.
-        weights : {"rademacher", "mammen"}
-            Multiplier distribution.
+        multiplier : {"rademacher", "mammen"}
+            Multiplier distribution (called ``weights`` before 0.2).
         random_state : int or numpy.random.Generator, optional
             Seed (the same seed reproduces the draws).
         level : float, optional
@@ -139,8 +141,8 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             whose ``critical_value`` gives the uniform band.
         """
         level = self.level if level is None else level
-        boot = self._bootstrapped(self.influence, n_bootstrap, weights, random_state, level, progress)
-        spec = dict(self.spec, n_bootstrap=n_bootstrap, bootstrap_weights=weights, random_state=random_state)
+        boot = self._bootstrapped(self.influence, n_bootstrap, multiplier, random_state, level, progress)
+        spec = dict(self.spec, n_bootstrap=n_bootstrap, multiplier=multiplier, random_state=random_state)
         return GroupTimeResult(self._cells, self.influence, group_shares=self.group_shares,
                                cohort_of_code=self.cohort_of_code, cohort_values=self.cohort_values,
                                nobs=self.nobs, n_units=self.n_units, spec=spec, level=level,
@@ -307,7 +309,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         boot = boot_overall = None
         if n_boot:
             seed = self.spec.get("random_state") if random_state is None else random_state
-            wts = self.spec.get("bootstrap_weights", "rademacher")
+            wts = self.spec.get("multiplier", "rademacher")
             boot = multiplier_bootstrap(per_term, n_boot, level=level, weights=wts, random_state=seed,
                                         progress=self.spec.get("progress", True))
             if overall_inf is not None:

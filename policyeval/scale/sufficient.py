@@ -581,7 +581,7 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
               "method": estimator.method, "base_period": estimator.base_period,
               "anticipation": anticipation, "panel": True, "first_period": float(keep_periods[0]),
               "periods": keep_periods.tolist(), "n_bootstrap": estimator.n_bootstrap,
-              "bootstrap_weights": estimator.bootstrap_weights, "random_state": estimator.random_state,
+              "multiplier": estimator.multiplier, "random_state": estimator.random_state,
               "progress": estimator.progress, "backend": engine.name}
     notes.append(f"Computed out of core from cohort sufficient statistics (backend: {engine.name}).")
     result = GroupTimeResult(table, infl, group_shares=shares, cohort_of_code=np.arange(C),
@@ -591,7 +591,7 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         if cluster is None:
             raise EstimationError("n_bootstrap > 0 out of core needs cluster=<column> (one multiplier per "
                                   "cluster); with unit-level clusters use analytic standard errors")
-        result = result.bootstrap(estimator.n_bootstrap, weights=estimator.bootstrap_weights,
+        result = result.bootstrap(estimator.n_bootstrap, multiplier=estimator.multiplier,
                                   random_state=estimator.random_state, progress=estimator.progress)
     return result
 
@@ -612,7 +612,7 @@ def _cs_result(estimator, engine, spec, cells, keep_periods, cohort_values, coun
               "control_group": estimator.control_group, "method": estimator.method,
               "base_period": estimator.base_period, "anticipation": estimator.anticipation, "panel": True,
               "first_period": float(keep_periods[0]), "periods": keep_periods.tolist(),
-              "n_bootstrap": estimator.n_bootstrap, "bootstrap_weights": estimator.bootstrap_weights,
+              "n_bootstrap": estimator.n_bootstrap, "multiplier": estimator.multiplier,
               "random_state": estimator.random_state, "progress": estimator.progress, "backend": engine.name}
     notes = [*notes, f"Computed out of core from cohort sufficient statistics (backend: {engine.name})."]
     result = GroupTimeResult(table, infl, group_shares=counts / n, cohort_of_code=np.arange(len(counts)),
@@ -622,7 +622,7 @@ def _cs_result(estimator, engine, spec, cells, keep_periods, cohort_values, coun
         if spec.cluster is None:
             raise EstimationError("n_bootstrap > 0 out of core needs cluster=<column> (one multiplier per "
                                   "cluster); with unit-level clusters use analytic standard errors")
-        result = result.bootstrap(estimator.n_bootstrap, weights=estimator.bootstrap_weights,
+        result = result.bootstrap(estimator.n_bootstrap, multiplier=estimator.multiplier,
                                   random_state=estimator.random_state, progress=estimator.progress)
     return result
 
