@@ -29,12 +29,12 @@ from policyeval.results.base import Summary
 __all__ = ["PretrendPower", "PretrendTest", "pretrend_power", "pretrend_test"]
 
 
-def _pre_block(result, betahat, sigma, num_pre_periods):
+def _pre_block(result, betahat, sigma, num_pre_periods, purpose="pretrend_power"):
     """Pre-period coefficients, their covariance, their event times and the reference."""
     if result is not None:
         if betahat is not None or sigma is not None:
             raise EstimationError("pass either result or betahat=/sigma=, not both")
-        beta, S, pre, _, ref = _from_result(result)
+        beta, S, pre, _, ref = _from_result(result, purpose)
         n_pre = len(pre)
     else:
         if betahat is None or sigma is None:
@@ -93,6 +93,41 @@ class PretrendTest:
     __repr__ = __str__
 
 
+def _test_block(result):
+    """Pre-period coefficients, covariance and event times for :func:`pretrend_test`.
+
+    Besides event studies with one reference period (as :func:`honest_did`), accepts the two
+    event studies whose pre-period estimates are placebo tests but not a pre-trend path: an
+    ImputationDiD result with ``pretrends`` (BJS Test 1: the lead coefficients of the separate
+    regression on untreated observations) and a Callaway-Sant'Anna dynamic aggregation with
+    ``base_period="varying"`` (each pre-period ATT compares two adjacent periods; all are 0
+    under parallel trends, as R ``did``'s pre-test of parallel trends).
+    """
+    from policyeval.inference.sensitivity import _is_imputation
+
+    if _is_imputation(result):
+        pt = result.pretrend_test
+        if pt is None:
+            raise EstimationError(
+                "this ImputationDiD result has no pre-trend coefficients: fit with "
+                "ImputationDiD(pretrends=K) (BJS Test 1 on K leads)")
+        b = pt["coefficients"].to_numpy(dtype=float)
+        return b, np.asarray(pt["vcov"], dtype=float), np.asarray(pt["leads"], dtype=float)
+    if getattr(result, "kind", None) == "dynamic" and \
+            (getattr(result, "spec", {}) or {}).get("base_period") == "varying":
+        e = np.array([float(x) for x in result.params.index])
+        V = result.vcov.to_numpy(dtype=float)
+        se = np.sqrt(np.clip(np.diag(V), 0, None))
+        keep = np.flatnonzero((e < 0) & np.isfinite(result.params.to_numpy()) & (se > 0))
+        if len(keep) == 0:
+            raise EstimationError(
+                "no pre-period coefficients (event time < 0) with a standard error: there is no "
+                "pre-trend to test")
+        return (result.params.to_numpy(dtype=float)[keep], V[np.ix_(keep, keep)], e[keep])
+    b, S, pre, _ = _pre_block(result, None, None, None, purpose="pretrend_test")
+    return b, S, pre
+
+
 def pretrend_test(result: Any = None, *, betahat: Sequence[float] | None = None,
                   sigma: Any = None, num_pre_periods: int | None = None) -> PretrendTest:
     r"""Joint Wald test of :math:`H_0: \beta_{pre} = 0`.
@@ -100,7 +135,12 @@ def pretrend_test(result: Any = None, *, betahat: Sequence[float] | None = None,
     Parameters
     ----------
     result : EstimationResult, optional
-        Event-study result (as for :func:`policyeval.honest_did`).
+        Any event-study result: ``EventStudy``, ``SunAbraham``, a
+        ``CallawaySantAnna`` dynamic aggregation (``base_period`` universal:
+        the pre-period path against the reference; varying: the one-period
+        placebo ATTs, all zero under parallel trends), or an ``ImputationDiD``
+        result fitted with ``pretrends`` (its lead coefficients: BJS Test 1,
+        chi-square form).
     betahat, sigma, num_pre_periods
         Raw input instead: coefficients (pre-periods first, reference
         omitted), their covariance and the number of pre-periods.
@@ -128,7 +168,10 @@ def pretrend_test(result: Any = None, *, betahat: Sequence[float] | None = None,
     ...               num_pre_periods=2).df
     2
     """
-    b, S, pre, _ = _pre_block(result, betahat, sigma, num_pre_periods)
+    if result is not None and betahat is None and sigma is None:
+        b, S, pre = _test_block(result)
+    else:
+        b, S, pre, _ = _pre_block(result, betahat, sigma, num_pre_periods, purpose="pretrend_test")
     rank = int(np.linalg.matrix_rank(S))
     W = float(b @ np.linalg.pinv(S) @ b)
     return PretrendTest(W, rank, float(stats.chi2.sf(W, rank)), pre.astype(int).tolist())

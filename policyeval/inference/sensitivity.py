@@ -103,8 +103,38 @@ def _covariance_of(result, index: pd.Index) -> np.ndarray:
     return V
 
 
-def _from_result(result) -> tuple[np.ndarray, np.ndarray, list[int], list[int], int]:
+def _is_imputation(result) -> bool:
+    return hasattr(result, "pretrend_test") and hasattr(result, "effects") \
+        and isinstance(getattr(result, "spec", None), dict) and "pretrend_vcov" in result.spec
+
+
+def _check_event_study(result, purpose: str) -> None:
+    """Refuse, with the reason, results that are not an event study of one reference period."""
+    if hasattr(result, "att_gt") and callable(getattr(result, "aggregate", None)):
+        raise EstimationError(
+            f"{purpose} needs event-time coefficients: pass result.aggregate('dynamic') of this "
+            "Callaway-Sant'Anna ATT(g,t) result (fitted with base_period='universal' for "
+            "honest_did)")
+    if getattr(result, "kind", None) in ("simple", "group", "calendar"):
+        raise EstimationError(
+            f"{purpose} needs the dynamic (event-time) aggregation; this is the "
+            f"{result.kind!r} aggregation: use aggregate('dynamic')")
+    if _is_imputation(result):
+        raise EstimationError(
+            f"{purpose} cannot use an ImputationDiD result: its pre-period (lead) coefficients come "
+            "from BJS's separate test regression on the untreated observations, measured against "
+            "all earlier untreated periods rather than one reference period, and their covariance "
+            "with the imputed effects is not estimated (NaN in result.vcov); relating the two as "
+            "Rambachan-Roth requires would misstate the violation. Test the leads with "
+            "pretrend_test(result) (BJS Test 1), and run the sensitivity analysis on an event "
+            "study with one reference period: EventStudy, SunAbraham, or CallawaySantAnna("
+            "base_period='universal').aggregate('dynamic')")
+
+
+def _from_result(result, purpose: str = "honest_did"
+                 ) -> tuple[np.ndarray, np.ndarray, list[int], list[int], int]:
     """betahat, sigma, pre and post event times and the reference period of a result."""
+    _check_event_study(result, purpose)
     params = getattr(result, "params", None)
     if not isinstance(params, pd.Series):
         raise ArgumentTypeError(
@@ -284,12 +314,18 @@ def honest_did(
     Parameters
     ----------
     result : EstimationResult, optional
-        An event-study result (``EventStudy``, ``SunAbraham``,
-        ``ImputationDiD``, or ``CallawaySantAnna`` dynamic aggregation with
-        ``base_period="universal"``): ``params`` indexed by event time, a
-        covariance ``vcov`` (or an ``influence`` function) and
-        ``extra["reference_period"]``. Event times before the reference are
-        pre-periods, after it post-periods; both must be consecutive.
+        An event-study result with one reference period: ``EventStudy``,
+        ``SunAbraham``, or the ``CallawaySantAnna`` dynamic aggregation with
+        ``base_period="universal"`` (``params`` indexed by event time, a
+        covariance ``vcov`` and ``extra["reference_period"]``). Event times
+        before the reference are pre-periods, after it post-periods; both
+        must be consecutive. Refused, with the reason: an ``ImputationDiD``
+        result (its leads are not measured against one reference period and
+        have no covariance with the imputed effects; test them with
+        :func:`~policyeval.inference.pretrends.pretrend_test`), a
+        Callaway-Sant'Anna dynamic aggregation with ``base_period="varying"``
+        (its pre-period estimates are one-period placebo differences), and
+        results that are not event studies.
     event_time : int or "average"
         Post-period event time whose effect is analysed (default 0, the
         on-impact effect), or ``"average"`` for the mean over all
