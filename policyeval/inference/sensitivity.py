@@ -297,7 +297,7 @@ def honest_did(
     l_vec: Sequence[float] | None = None,
     method: str = "relative_magnitude",
     m_grid: Sequence[float] | None = None,
-    level: float = 0.95,
+    level: float | None = None,
     inference: str | None = None,
     grid_points: int = 1000,
     grid_bounds: tuple[float, float] | None = None,
@@ -339,8 +339,8 @@ def honest_did(
         Values of :math:`\bar M` (relative magnitudes; default 0, 0.5, ..., 2)
         or :math:`M` (smoothness; default ten values from 0 to an upper
         confidence bound on the largest pre-period second difference).
-    level : float
-        Confidence level.
+    level : float, optional
+        Confidence level; default the result's ``level`` (0.95 with ``betahat=``).
     inference : str, optional
         ``"C-LF"`` (default for relative magnitudes) or ``"conditional"``
         ARP tests; for smoothness also ``"FLCI"`` (default).
@@ -441,6 +441,8 @@ def honest_did(
     """
     if method not in _METHODS:
         raise EstimationError(f"method={method!r} must be one of {tuple(_METHODS)}")
+    if level is None:
+        level = float(getattr(result, "level", 0.95)) if result is not None else 0.95
     if not 0 < level < 1:
         raise EstimationError(f"level={level!r} must lie strictly between 0 and 1")
     alpha = 1 - level

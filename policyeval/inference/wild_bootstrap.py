@@ -508,7 +508,7 @@ def wild_cluster_bootstrap(
     null: float = 0.0,
     n_bootstrap: int = 9999,
     random_state: Any = None,
-    level: float = 0.95,
+    level: float | None = None,
     progress: bool = True,
     **fit_kwargs,
 ) -> WildBootstrapResult:
@@ -546,8 +546,9 @@ def wild_cluster_bootstrap(
         (:math:`B = 2^G`, deterministic), as Stata ``boottest`` does.
     random_state : int, numpy.random.Generator or None
         Seed of the weights.
-    level : float
-        Confidence level.
+    level : float, optional
+        Confidence level; default the fitted result's ``level`` (0.95 when
+        an estimator is passed, or a result without one).
     progress : bool
         Show a tqdm progress bar over batches of draws.
     **fit_kwargs
@@ -651,6 +652,8 @@ def wild_cluster_bootstrap(
     """
     from policyeval.estimators.twfe import TWFE, EventStudy
 
+    if level is None:
+        level = getattr(result_or_model, "level", 0.95)
     _validate_args(multiplier, n_bootstrap, level, impose_null)
     if not isinstance(data, pd.DataFrame):
         raise ArgumentTypeError(
