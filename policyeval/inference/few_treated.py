@@ -516,13 +516,19 @@ def _few_treated_inference(estimator, data, method, n_permutations, n_bootstrap,
     if method == "wild_bootstrap":
         from policyeval.inference.wild_bootstrap import wild_cluster_bootstrap
 
-        kw = {"weights": "webb", **options}
+        kw = dict(options)
+        if "weights" in kw:     # the multiplier law's name before 0.2
+            from policyeval._deprecation import warn_renamed
+
+            warn_renamed("few_treated_inference(options=...)", "weights", "multiplier")
+            kw["multiplier"] = kw.pop("weights")
+        kw.setdefault("multiplier", "webb")
         wb = wild_cluster_bootstrap(estimator, data=data, n_bootstrap=n_bootstrap,
                                     random_state=random_state, progress=progress,
                                     **kw, **fit_kwargs)
         return FewTreatedInference(
             method, wb.estimate, wb.p_value, 1.0 / wb.n_bootstrap, counts, wb,
-            notes=[f"Wild cluster bootstrap ({wb.method}, {wb.weights}), {wb.n_clusters} "
+            notes=[f"Wild cluster bootstrap ({wb.method}, {wb.multiplier}), {wb.n_clusters} "
                    "clusters; unreliable with one or two treated clusters (MacKinnon & Webb "
                    "2017)."])
 
