@@ -563,7 +563,7 @@ def test_renamed_arguments_still_work_for_one_release():
     with pytest.warns(FutureWarning, match=r"fit\(cluster=...\) is now CallawaySantAnna\(cluster=...\)"):
         old = CallawaySantAnna().fit(df, cluster="state", **kw)
     pd.testing.assert_series_equal(new.std_errors, old.std_errors)
-    with pytest.raises(ValueError, match="contradicts"):
+    with pytest.raises(ValueError, match="contradicts"), pytest.warns(FutureWarning):
         CallawaySantAnna(cluster="state").fit(df, cluster="id", **kw)
     with pytest.warns(FutureWarning, match=r"bootstrap_weights=...\) is now .*multiplier"):
         est = CallawaySantAnna(bootstrap_weights="mammen")
