@@ -283,6 +283,12 @@ def test_summary_plot_and_frame(prop99_equal):
         prop99_equal.plot(kind="bars")
     with pytest.warns(FutureWarning, match="pass kind='gaps'"):
         assert len(prop99_equal.plot("gaps").lines) >= 39
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    with pytest.warns(FutureWarning, match="pass kind='paths'"):
+        assert prop99_equal.plot("paths", ax) is ax          # the pre-0.2 order plot(kind, ax)
+    plt.close("all")
 
 
 def test_row_order_labels_and_common_shocks_do_not_matter():

@@ -504,6 +504,8 @@ class SyntheticControlResult(EstimationResult):
             warnings.warn(f"plot({ax!r}): pass kind={ax!r}; plot's first argument is now ax",
                           PolicyevalFutureWarning, stacklevel=2)
             kind, ax = ax, None
+            if label is not None and not isinstance(label, str):   # old plot(kind, ax)
+                ax, label = label, None
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         x = self.paths.index
