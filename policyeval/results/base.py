@@ -90,7 +90,17 @@ class _AliasedSeries(pd.Series):
 
 
 def with_term_aliases(series: pd.Series, aliases: Mapping[str, str], where: str = "this result"):
-    """Return ``series`` answering to the old term names in ``aliases`` (old -> new)."""
+    """Return ``series`` answering to the old term names in ``aliases`` (old -> new).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> s = with_term_aliases(pd.Series({"ATT": 1.5}), {"treated": "ATT"}, "TWFE")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     float(s["treated"])
+    1.5
+    """
     if not aliases:
         return series
     out = _AliasedSeries(series)
