@@ -63,9 +63,9 @@ def child(method: str, estimator: str, folder: str, out: str) -> None:
         # hold every firm's partial sums at once
         opts = {"split_out": data.npartitions}
     if estimator == "cs":
-        est = pe.CallawaySantAnna(method="reg", progress=False)
+        est = pe.CallawaySantAnna(method="reg", progress=False, cluster="county_code")
         if method == "pandas":
-            res = est.fit(data, "y", "year", "firm_id", "first_treat", cluster="county_code")
+            res = est.fit(data, "y", "year", "firm_id", "first_treat")
         else:
             res = fit_callaway_santanna(data, "y", "year", "firm_id", "first_treat", cluster="county_code",
                                         estimator=est, backend=method, **opts)

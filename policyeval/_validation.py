@@ -596,7 +596,7 @@ def check_clusters(n_clusters: int, cluster, *, estimator: str = "this estimator
             "estimated variance is zero by construction). Cluster on a finer level."
         )
     if n_clusters < MIN_CLUSTERS:
-        webb = " with weights='webb'" if n_clusters < 12 else ""
+        webb = " with multiplier='webb'" if n_clusters < 12 else ""
         warnings.warn(
             f"{label} has only {n_clusters} clusters (fewer than {MIN_CLUSTERS}); cluster-robust "
             f"standard errors and t-tests from {estimator} over-reject with so few clusters "

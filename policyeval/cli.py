@@ -171,13 +171,13 @@ def _estimate(args: argparse.Namespace, panel, aggregate: str):
     if args.method == "cs":
         options = dict(control_group=args.control_group, method=args.est_method,
                        base_period=args.base_period, anticipation=args.anticipation,
-                       n_bootstrap=args.n_bootstrap, bootstrap_weights=args.bootstrap_weights,
+                       n_bootstrap=args.n_bootstrap, multiplier=args.bootstrap_weights,
                        random_state=args.random_state, allow_unbalanced_panel=args.allow_unbalanced_panel,
                        panel=None if args.repeated_cross_sections is None else False,
                        trim_level=args.trim_level)
         options = {k: v for k, v in options.items() if v is not None}
-        gt = pe.CallawaySantAnna(level=args.level, progress=args.progress, **options).fit(
-            panel, covariates=args.covariates, cluster=args.cluster, **cols)
+        gt = pe.CallawaySantAnna(level=args.level, progress=args.progress, cluster=args.cluster,
+                                 **options).fit(panel, covariates=args.covariates, **cols)
         if aggregate == "none":
             return gt
         return gt.aggregate(aggregate, min_e=args.min_e, max_e=args.max_e, balance_e=args.balance_e)

@@ -44,6 +44,7 @@ __all__ = [
     "DataQualityWarning",
     "FewTreatedWarning",
     "LocationUnknownWarning",
+    "PolicyevalFutureWarning",
 ]
 
 
@@ -168,6 +169,13 @@ class LocationUnknownWarning(PolicyevalWarning):
 
     The simulator gives such an enclave no effect; :func:`policyeval.enclave_design` treats no
     unit with it and keeps the prefecture's units out of every control group.
+    """
+
+
+class PolicyevalFutureWarning(PolicyevalWarning, FutureWarning):
+    """A name (argument, term, option value) was renamed; the old one works for one more release.
+
+    Also a :class:`FutureWarning`, so it is shown by default. The message gives the new name.
     """
 
 

@@ -32,6 +32,7 @@ LAYERS = ["core", "data", "plots", "machinery", "results", "estimators", "infere
 #: Sub-packages and modules -> layer (the longest matching prefix wins).
 LAYER_OF = {
     "policyeval.exceptions": "core", "policyeval._validation": "core", "policyeval._out_of_core": "core",
+    "policyeval._deprecation": "core",
     "policyeval.data": "data",
     "policyeval.plots": "plots",
     "policyeval.inference.covariance": "machinery", "policyeval.inference.influence": "machinery",

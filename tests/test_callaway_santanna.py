@@ -220,7 +220,7 @@ def test_covariates_reg_ipw_dr_equal_per_cell_statsmodels():
 def test_cluster_se_equals_cluster_sums_of_dense_influence():
     df = _sim(n=200, seed=5)
     df["state"] = df["id"] % 17
-    res = CallawaySantAnna().fit(df, yname="y", tname="year", idname="id", gname="g", cluster="state")
+    res = CallawaySantAnna(cluster="state").fit(df, yname="y", tname="year", idname="id", gname="g")
     plain = CallawaySantAnna().fit(df, yname="y", tname="year", idname="id", gname="g")
     psi = plain.influence.to_dense()                          # rows: plain.unit_ids
     np.testing.assert_array_equal(plain.unit_ids, df["id"].unique())
@@ -322,7 +322,7 @@ def test_bootstrap_seeded_close_to_analytic_with_uniform_band(mpdta):
     assert dyn.critical_value > 1.96
     assert dyn.overall["std_error"] == pytest.approx(CallawaySantAnna().fit(mpdta, **KW)
                                                      .aggregate("dynamic").overall["std_error"], rel=0.15)
-    mam = CallawaySantAnna().fit(mpdta, **KW).bootstrap(499, weights="mammen", random_state=1, progress=False)
+    mam = CallawaySantAnna().fit(mpdta, **KW).bootstrap(499, multiplier="mammen", random_state=1, progress=False)
     np.testing.assert_allclose(mam.att_gt["std_error"], analytic, rtol=0.2)
 
 
@@ -482,7 +482,7 @@ def test_covariate_path_clustered_se_and_bootstrap_use_the_same_influence():
     df["state"] = df["id"] % 11
     kw = dict(yname="y", tname="year", idname="id", gname="g", covariates=["x"])
     plain = CallawaySantAnna(method="dr").fit(df, **kw)
-    clustered = CallawaySantAnna(method="dr").fit(df, cluster="state", **kw)
+    clustered = CallawaySantAnna(method="dr", cluster="state").fit(df, **kw)
     psi = plain.influence.to_dense()
     np.testing.assert_allclose(plain.att_gt["std_error"], np.sqrt((psi ** 2).sum(0)) / len(psi), rtol=1e-10)
     s = pd.DataFrame(psi).groupby(df["id"].unique() % 11).sum().to_numpy()
@@ -516,3 +516,59 @@ def test_dr_imp_propensity_balances_covariates_and_att_matches_definition():
     att = r[D == 1].mean() - odds @ r[D == 0] / odds.sum()
     got = res.att_gt.set_index(["group", "time"]).loc[(2003, 2006), "estimate"]
     assert got == pytest.approx(att, rel=1e-9)
+
+
+def test_level_is_honoured_by_conf_int_to_frame_summary_and_uniform_band():
+    """Issue 12: CallawaySantAnna(level=0.9) gives 90% intervals everywhere, uniform band included,
+    and conf_int(level, uniform=True) honours its level (recomputed from the stored draws)."""
+    from scipy import stats
+
+    df = _cs_level_panel()
+    fit = CallawaySantAnna(level=0.9, n_bootstrap=999, random_state=5, progress=False).fit(
+        df, yname="y", tname="t", idname="id", gname="g")
+    assert fit.level == 0.9
+    z = stats.norm.ppf(0.95)
+    ci = fit.conf_int()
+    np.testing.assert_allclose(ci["conf_high"] - fit.params, z * fit.std_errors, rtol=1e-12)
+    frame = fit.to_frame()
+    np.testing.assert_allclose(frame["conf_high"], fit.att_gt["conf_high"])
+    assert "90%" in str(fit.summary())
+    u90 = fit.conf_int(uniform=True)
+    u80 = fit.conf_int(0.8, uniform=True)
+    u99 = fit.conf_int(0.99, uniform=True)
+    width = lambda c: float(np.nanmean(c["conf_high"] - c["conf_low"]))
+    assert width(u80) < width(u90) < width(u99)
+    np.testing.assert_allclose(frame["uniform_high"], u90["conf_high"].to_numpy())
+    dyn = fit.aggregate("dynamic")
+    assert dyn.level == 0.9
+    np.testing.assert_allclose(dyn.conf_int()["conf_high"] - dyn.params, z * dyn.std_errors, rtol=1e-12)
+    assert width(dyn.conf_int(0.8, uniform=True)) < width(dyn.conf_int(uniform=True))
+
+
+def _cs_level_panel():
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(120):
+        g = [0, 4, 6][i % 3]
+        for t in range(1, 9):
+            rows.append((i, t, g, 0.1 * t + (1.0 if g and t >= g else 0.0) + rng.normal(0, 1)))
+    return pd.DataFrame(rows, columns=["id", "t", "g", "y"])
+
+
+def test_renamed_arguments_still_work_for_one_release():
+    """Issue 12 vocabulary: cluster in the constructor, multiplier= for the bootstrap's law."""
+    df = _cs_level_panel().assign(state=lambda d: d["id"] % 30)
+    kw = dict(yname="y", tname="t", idname="id", gname="g")
+    new = CallawaySantAnna(cluster="state").fit(df, **kw)
+    with pytest.warns(FutureWarning, match=r"fit\(cluster=...\) is now CallawaySantAnna\(cluster=...\)"):
+        old = CallawaySantAnna().fit(df, cluster="state", **kw)
+    pd.testing.assert_series_equal(new.std_errors, old.std_errors)
+    with pytest.raises(ValueError, match="contradicts"), pytest.warns(FutureWarning):
+        CallawaySantAnna(cluster="state").fit(df, cluster="id", **kw)
+    with pytest.warns(FutureWarning, match=r"bootstrap_weights=...\) is now .*multiplier"):
+        est = CallawaySantAnna(bootstrap_weights="mammen")
+    assert est.multiplier == "mammen"
+    a = new.bootstrap(199, multiplier="mammen", random_state=2, progress=False)
+    with pytest.warns(FutureWarning, match="weights=...\\) is now .*multiplier"):
+        b = new.bootstrap(199, weights="mammen", random_state=2, progress=False)
+    pd.testing.assert_series_equal(a.std_errors, b.std_errors)

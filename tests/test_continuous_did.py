@@ -172,7 +172,7 @@ def test_clusters_sum_influence_within_clusters():
     same = ContinuousDiD(degree=2).fit(df, cluster="unit", **ARGS)
     np.testing.assert_allclose(same.std_errors, by_unit.std_errors, rtol=1e-12)
     clustered = ContinuousDiD(degree=2).fit(df, cluster="prefecture", **ARGS)
-    psi = by_unit.influence
+    psi = by_unit.influence.to_dense()
     codes = df.drop_duplicates("unit").sort_values("unit")["prefecture"].to_numpy()
     summed = np.vstack([psi[codes == c].sum(axis=0) for c in np.unique(codes)])
     np.testing.assert_allclose(clustered.std_errors, np.sqrt((summed ** 2).sum(axis=0)), rtol=1e-12)

@@ -239,10 +239,10 @@ def test_region_by_year_effects_remove_regional_shocks_that_bias_twfe():
     good = TWFE(vcov="CR2", cluster="province", fe=["county", "province^year"]).fit(
         df, "y", "year", "county", treatment="D")
     plain = TWFE().fit(df, "y", "year", "county", treatment="D")
-    assert abs(good.params["D"] - 1.5) < 4 * good.std_errors["D"]
-    assert abs(good.params["D"] - 1.5) < 0.1
-    assert plain.params["D"] - 1.5 > 0.3          # the regional shocks load on D
-    lo, hi = good.conf_int().loc["D"]
+    assert abs(good.params["ATT"] - 1.5) < 4 * good.std_errors["ATT"]
+    assert abs(good.params["ATT"] - 1.5) < 0.1
+    assert plain.params["ATT"] - 1.5 > 0.3          # the regional shocks load on D
+    lo, hi = good.conf_int().loc["ATT"]
     assert lo < 1.5 < hi
     assert good.df_resid[0] < 7                    # BM df below G - 1 = 7 with 8 provinces
 

@@ -154,3 +154,21 @@ def test_unbalanced_callaway_santanna_counts_units():
     df = _panel(2).iloc[1:]  # unit 100 misses its first period: estimated as cross-sections
     with pytest.warns(FewTreatedWarning, match=r"CallawaySantAnna: only 2 treated units of 60"):
         pe.CallawaySantAnna(allow_unbalanced_panel=True).fit(df, **KW)
+
+
+def test_wild_bootstrap_route_uses_webb_multipliers_without_deprecation_warnings():
+    """Issue 12: the route names the multiplier law multiplier=; an old options={"weights": ...}
+    still works for one release, with a FutureWarning."""
+    df = _panel(6, n_units=60).assign(prov=lambda d: d["unit"] % 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PolicyevalWarning)
+        warnings.simplefilter("error", FutureWarning)
+        res = pe.few_treated_inference(pe.TWFE(cluster="prov"), df, method="wild_bootstrap",
+                                       n_bootstrap=99, random_state=1, **KW)
+    assert res.detail.multiplier == "webb" and "webb" in res.notes[0]
+    assert res.statistic == res.estimate and 0 <= res.p_value <= 1
+    with pytest.warns(FutureWarning, match="multiplier"):
+        old = pe.few_treated_inference(pe.TWFE(cluster="prov"), df, method="wild_bootstrap",
+                                       n_bootstrap=99, random_state=1,
+                                       options={"weights": "rademacher"}, **KW)
+    assert old.detail.multiplier == "rademacher"

@@ -562,7 +562,7 @@ def test_bad_results(beta_sigma):
         honest_did(_hand_result(params, vcov=V), event_time=5)
     with pytest.raises(EstimationError, match="reference_period'\\] is missing"):
         honest_did(_hand_result(params, vcov=V, reference=None))
-    with pytest.raises(EstimationError, match="neither a covariance"):
+    with pytest.raises(EstimationError, match="no joint covariance.*only standard errors"):
         honest_did(_hand_result(params))
     gap = {k: v for k, v in params.items() if k != -4}
     with pytest.raises(EstimationError, match=r"consecutive.*missing \[-4\]"):
@@ -592,3 +592,18 @@ def test_sun_abraham_result_path(sample, event_study):
     a = honest_did(sa, m_grid=[0.5, 1.0], grid_points=200).to_frame()
     b = honest_did(event_study, m_grid=[0.5, 1.0], grid_points=200).to_frame()
     pd.testing.assert_frame_equal(a, b, rtol=1e-7)
+
+
+def test_level_defaults_to_the_results_level():
+    """Issue 12: a result fitted at level 0.9 gives 90% robust intervals unless told otherwise."""
+    from _fe_panels import simulate_staggered
+
+    df = simulate_staggered(n_units=90, seed=8)
+    cols = ("y", "year", "county", "first_treat")
+    r90 = pe.EventStudy(window=(-3, 3), level=0.9).fit(df, *cols)
+    r95 = pe.EventStudy(window=(-3, 3)).fit(df, *cols)
+    a = honest_did(r90, m_grid=[0.5], grid_points=100)
+    assert a.level == 0.9
+    b = honest_did(r95, m_grid=[0.5], grid_points=100, level=0.9)
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+    assert honest_did(r90, m_grid=[0.5], grid_points=100, level=0.95).level == 0.95

@@ -110,9 +110,9 @@ def slow_bjs(df, covariates=(), weights=None, cluster="unit", horizons=None, ant
 def test_static_matches_didimputation_readme(df_het):
     res = ImputationDiD().fit(df_het, yname="dep_var", tname="year", idname="unit", gname="g")
     est, se = REF.STATIC
-    assert list(res.params.index) == ["overall"]
-    assert res.params["overall"] == pytest.approx(est, rel=REF.RTOL)
-    assert res.std_errors["overall"] == pytest.approx(se, rel=REF.RTOL)
+    assert list(res.params.index) == ["ATT"]
+    assert res.params["ATT"] == pytest.approx(est, rel=REF.RTOL)
+    assert res.std_errors["ATT"] == pytest.approx(se, rel=REF.RTOL)
 
 
 def test_event_study_matches_didimputation_readme(df_het):
@@ -147,7 +147,7 @@ def test_matches_diff_diff_full_precision(df_het, record):
     res = ImputationDiD(**options).fit(df, yname="dep_var", tname="year", idname="unit", gname="g", **fit_kw)
     assert len(res.params) == len(record["terms"])
     for term, (est, se) in record["terms"].items():
-        key = term if term == "overall" else int(term)
+        key = "ATT" if term == "overall" else int(term)   # diff-diff names it "overall"
         assert res.params[key] == pytest.approx(est, rel=1e-9), term
         assert res.std_errors[key] == pytest.approx(se, rel=1e-9), term
 
@@ -167,6 +167,7 @@ def test_matches_explicit_dummy_computation(covariates, weights, cluster, horizo
         weights=weights)
     slow, tau = slow_bjs(df.sort_values(["unit", "t"]), covariates, weights, cluster, horizons)
     for term, (est, se) in slow.items():
+        term = "ATT" if term == "overall" else term
         assert res.params[term] == pytest.approx(est, rel=1e-9)
         assert res.std_errors[term] == pytest.approx(se, rel=1e-9)
     np.testing.assert_allclose(res.effects["tau"].to_numpy(), tau, rtol=1e-9, atol=1e-10)
@@ -185,7 +186,7 @@ def test_equals_ols_with_one_dummy_per_treated_observation():
     coef = np.linalg.lstsq(np.hstack([U, Tm, Dm]), df["y"].to_numpy(), rcond=None)[0]
     res = ImputationDiD().fit(df, yname="y", tname="t", idname="unit", gname="g")
     np.testing.assert_allclose(res.effects["tau"].to_numpy(), coef[-len(idx):], rtol=1e-8, atol=1e-10)
-    assert res.params["overall"] == pytest.approx(coef[-len(idx):].mean(), rel=1e-9)
+    assert res.params["ATT"] == pytest.approx(coef[-len(idx):].mean(), rel=1e-9)
 
 
 def test_pretrend_test_matches_statsmodels_cluster_regression():
@@ -230,8 +231,8 @@ def test_standard_errors_are_calibrated_in_monte_carlo():
     for rep in range(60):
         df = simulate(1000 + rep, n_units=45, periods=range(1, 7), cohorts=(0, 3, 5), hetero=False)
         res = ImputationDiD().fit(df, yname="y", tname="t", idname="unit", gname="g")
-        ests.append(res.params["overall"])
-        ses.append(res.std_errors["overall"])
+        ests.append(res.params["ATT"])
+        ses.append(res.std_errors["ATT"])
     ests, ses = np.array(ests), np.array(ses)
     assert abs(ests.mean() - 1.5) < 3 * ests.std() / np.sqrt(len(ests))
     assert 0.7 < ses.mean() / ests.std(ddof=1) < 1.4
@@ -306,8 +307,9 @@ def test_result_contract_and_plot(df_het):
     text = str(res)
     assert "Pre-trend test (BJS Test 1)" in text and "Overall ATT" in text
     assert "<table" in res._repr_html_() and "tabular" in res.summary().as_latex()
-    assert res.influence.shape == (1_000, 5)
-    np.testing.assert_allclose(res.influence.T @ res.influence / 1_000 ** 2,
+    psi = res.influence.to_dense()
+    assert psi.shape == (1_000, 5)
+    np.testing.assert_allclose(psi.T @ psi / 1_000 ** 2,
                                res.vcov.loc[[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]].to_numpy(), rtol=1e-12)
     eff = res.effects
     np.testing.assert_allclose(eff["tau"], eff["y"] - eff["y0_hat"])
@@ -404,3 +406,11 @@ def test_collinear_covariates_are_named():
     df["unit_const"] = df["unit"] * 1.0  # absorbed by the unit effects
     with pytest.raises(EstimationError, match=r"no variation left in covariate 'unit_const' after removing unit"):
         fit(df, covariates=["unit_const"])
+
+
+def test_overall_term_is_now_att_and_the_old_name_warns():
+    df = simulate(3)
+    res = ImputationDiD().fit(df, yname="y", tname="t", idname="unit", gname="g")
+    assert list(res.params.index) == ["ATT"]
+    with pytest.warns(FutureWarning, match="term 'overall' .* is now called 'ATT'"):
+        assert res.params["overall"] == res.params["ATT"]

@@ -60,7 +60,7 @@ def test_analytic_mde_matches_simulation_on_iid_design():
     df = _iid_panel()
     mde = pe.minimum_detectable_effect(80, 40, 5, 5, sigma=1.0)
     res = pe.power_analysis(df, "y", "year", "unit", n_treated=40, n_pre=5, n_post=5,
-                            effects=[0.0, mde], n_simulations=300, seed=7)
+                            effects=[0.0, mde], n_simulations=300, random_state=7)
     power = res.curve["power"].to_numpy()
     mc = np.sqrt(0.8 * 0.2 / 300)
     assert abs(power[1] - 0.8) < 3.5 * mc, power
@@ -84,7 +84,7 @@ def test_shifting_the_placebo_estimate_equals_refitting(estimator):
 def test_cs_power_curve_and_summary():
     df = _iid_panel(n_units=40, n_periods=6, seed=5)
     res = pe.power_analysis(df, "y", "year", "unit", n_treated=10, n_post=2, estimator="cs",
-                            n_simulations=20, seed=1)
+                            n_simulations=20, random_state=1)
     assert res.spec["n_pre"] == 4 and len(res.curve) == 13
     assert res.curve["power"].iloc[-1] >= res.curve["power"].iloc[0]
     text = str(res)
@@ -94,12 +94,12 @@ def test_cs_power_curve_and_summary():
 def test_one_treated_unit_over_rejects_and_is_flagged():
     df = _iid_panel(n_units=40, n_periods=8, seed=2)
     res = pe.power_analysis(df, "y", "year", "unit", n_treated=1, n_post=4, n_simulations=60,
-                            seed=0)
+                            random_state=0)
     assert res.size > 0.15
     assert "too small for this design" in str(res)
     # a target power the placebo already reaches at effect 0 has no meaningful MDE
     low = pe.power_analysis(df, "y", "year", "unit", n_treated=1, n_post=4, n_simulations=60,
-                            seed=0, power=0.1)
+                            random_state=0, power=0.1)
     assert low.curve["power"].iloc[0] >= 0.1 and np.isnan(low.mde)
 
 
@@ -108,7 +108,7 @@ def test_gname_drops_treated_rows():
     df["g"] = np.where(df["unit"] < 4, 2004, 0)
     with pytest.warns(pe.DroppedObservationsWarning, match="dropped 8 treated rows"):
         res = pe.power_analysis(df, "y", "year", "unit", n_treated=3, n_post=2, n_pre=2,
-                                gname="g", n_simulations=5, seed=0)
+                                gname="g", n_simulations=5, random_state=0)
     assert res.spec["n_units"] == 20
 
 
@@ -143,3 +143,14 @@ def test_bad_types_and_simulation_input():
         pe.power_analysis(df, "y", "year", "unit", n_treated=2, n_post=2, power=1.5)
     with pytest.raises(pe.exceptions.ColumnNotFoundError, match="yname='lemp' is not a column"):
         pe.power_analysis(df, "lemp", "year", "unit", n_treated=2, n_post=2)
+
+
+
+def test_seed_is_now_random_state():
+    """Issue 12: random_state wherever a random draw happens; seed= warns for one release."""
+    df = _iid_panel(n_units=40, n_periods=6, seed=5)
+    kw = dict(n_treated=3, n_post=2, n_pre=2, n_simulations=10)
+    new = pe.power_analysis(df, "y", "year", "unit", random_state=4, **kw)
+    with pytest.warns(FutureWarning, match=r"seed=...\) is now .*random_state=...\)"):
+        old = pe.power_analysis(df, "y", "year", "unit", seed=4, **kw)
+    pd.testing.assert_frame_equal(new.to_frame(), old.to_frame())

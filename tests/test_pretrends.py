@@ -167,3 +167,89 @@ def test_bad_input(event_study):
                                  extra={"reference_period": -1})
     with pytest.raises(EstimationError, match="no pre-period coefficients"):
         pretrend_test(post_only)
+
+
+# --- any event-study result (issue 12) -----------------------------------------------------
+def _staggered(seed: int = 4, n_units: int = 90) -> pd.DataFrame:
+    """SIMULATED staggered panel with parallel trends: cohorts 2004, 2006 and never treated."""
+    rng = np.random.default_rng(seed)
+    years = np.arange(2000, 2010)
+    unit = np.repeat(np.arange(n_units), len(years))
+    year = np.tile(years, n_units)
+    g = np.array([2004, 2006, 0])[np.arange(n_units) % 3][unit]
+    post = (g > 0) & (year >= g)
+    y = (rng.normal(0, 1, n_units)[unit] + 0.1 * (year - 2000) + np.where(post, 1.0, 0.0)
+         + rng.normal(0, 0.5, len(unit)))
+    return pd.DataFrame({"unit": unit, "year": year, "g": g, "y": y})
+
+
+ES_COLS = dict(yname="y", tname="year", idname="unit", gname="g")
+
+
+def _wald(params: pd.Series, vcov: pd.DataFrame, terms) -> float:
+    b = params.loc[terms].to_numpy(dtype=float)
+    V = vcov.loc[terms, terms].to_numpy(dtype=float)
+    return float(b @ np.linalg.solve(V, b))
+
+
+@pytest.fixture(scope="module")
+def event_studies():
+    df = _staggered()
+    return {
+        "EventStudy": pe.EventStudy(window=None).fit(df, **ES_COLS),
+        "SunAbraham": pe.SunAbraham().fit(df, **ES_COLS),
+        "CS universal": pe.CallawaySantAnna(base_period="universal").fit(
+            df, **ES_COLS).aggregate("dynamic"),
+    }
+
+
+@pytest.mark.parametrize("name", ["EventStudy", "SunAbraham", "CS universal"])
+def test_event_studies_with_one_reference_go_to_both(event_studies, name):
+    res = event_studies[name]
+    pre = [e for e in res.params.index if e < -1]
+    test = pretrend_test(res)
+    assert test.event_times == pre
+    assert test.statistic == pytest.approx(_wald(res.params, res.vcov, pre), rel=1e-8)
+    assert test.df == len(pre)
+    hd = pe.honest_did(res, event_time=0, m_grid=[0.0, 1.0], grid_points=100)
+    assert hd.original_ci["estimate"] == pytest.approx(res.params.loc[0], rel=1e-12)
+    # parallel trends hold in the simulation: the robust interval at M = 0 covers the effect 1
+    row = hd.to_frame().iloc[0]
+    assert row["lower"] < 1.0 < row["upper"]
+
+
+def test_callaway_santanna_varying_base_goes_to_pretrend_test_only():
+    df = _staggered()
+    dyn = pe.CallawaySantAnna().fit(df, **ES_COLS).aggregate("dynamic")
+    pre = [e for e in dyn.params.index if e < 0]           # e = -1 included: a placebo ATT
+    test = pretrend_test(dyn)
+    assert test.event_times == pre
+    assert test.statistic == pytest.approx(_wald(dyn.params, dyn.vcov, pre), rel=1e-8)
+    with pytest.raises(EstimationError, match="base_period='universal'"):
+        pe.honest_did(dyn)
+
+
+def test_imputation_leads_go_to_pretrend_test_and_honest_did_says_why_not():
+    df = _staggered()
+    res = pe.ImputationDiD(horizons=True, pretrends=3).fit(df, **ES_COLS)
+    test = pretrend_test(res)
+    assert test.event_times == [-3, -2, -1] and test.df == 3
+    assert test.statistic == pytest.approx(res.pretrend_test["statistic"], rel=1e-10)
+    assert test.p_value == pytest.approx(res.pretrend_test["p_value"], rel=1e-10)
+    with pytest.raises(EstimationError, match="cannot use an ImputationDiD result.*pretrend_test"):
+        pe.honest_did(res)
+    with pytest.raises(EstimationError, match=r"fit with ImputationDiD\(pretrends=K\)"):
+        pretrend_test(pe.ImputationDiD(horizons=True).fit(df, **ES_COLS))
+
+
+def test_results_that_are_not_event_studies_are_refused_with_the_remedy():
+    df = _staggered()
+    gt = pe.CallawaySantAnna(base_period="universal").fit(df, **ES_COLS)
+    with pytest.raises(EstimationError, match=r"pass result.aggregate\('dynamic'\)"):
+        pretrend_test(gt)
+    with pytest.raises(EstimationError, match=r"pass result.aggregate\('dynamic'\)"):
+        pe.honest_did(gt)
+    with pytest.raises(EstimationError, match="'simple' aggregation: use aggregate"):
+        pe.honest_did(gt.aggregate("simple"))
+    with pytest.raises(EstimationError, match="reference_period'\\] is missing"):
+        pretrend_test(pe.TWFE().fit(df, **ES_COLS))

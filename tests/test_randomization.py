@@ -174,8 +174,8 @@ def test_default_statistic_and_result_api():
         tw = pe.TWFE().fit(df, **FIT)
     assert default_statistic(cs) == pytest.approx(
         float(cs.aggregate("simple", n_bootstrap=0).overall["estimate"]))
-    assert default_statistic(sa) == pytest.approx(float(sa.aggregate("att").params.iloc[0]))
-    assert default_statistic(tw) == pytest.approx(float(tw.params["treated"]))
+    assert default_statistic(sa) == pytest.approx(float(sa.aggregate("simple").params.iloc[0]))
+    assert default_statistic(tw) == pytest.approx(float(tw.params["ATT"]))
     with pytest.raises(ValueError, match=r"event-time coefficients \(first: -2\); pass statistic="):
         default_statistic(es)
     ri = randomization_inference(DiffInDiff(), _two_period(), n_permutations=99,

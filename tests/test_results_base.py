@@ -62,3 +62,39 @@ def test_plot_marks_reference_period(result):
     ax = result.plot()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("reference period (-1)" in label for label in labels)
+
+
+# --- the level is stored and honoured everywhere (issue 12) -------------------------------
+
+def test_level_is_the_default_of_conf_int_to_frame_and_summary():
+    params = pd.Series([1.0, -2.0], index=["a", "b"])
+    ses = pd.Series([0.5, 1.0], index=["a", "b"])
+    res = EstimationResult(params, ses, nobs=10, n_units=10, spec={}, estimator="Toy", level=0.9)
+    z90 = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(res.conf_int()["conf_high"], [1 + z90 * 0.5, -2 + z90])
+    np.testing.assert_allclose(res.to_frame()["conf_low"], [1 - z90 * 0.5, -2 - z90])
+    assert "90%" in str(res.summary())
+    z95 = stats.norm.ppf(0.975)
+    np.testing.assert_allclose(res.conf_int(0.95)["conf_high"], [1 + z95 * 0.5, -2 + z95])
+
+
+def test_uniform_band_recomputed_at_another_level_from_stored_draws():
+    rng = np.random.default_rng(3)
+    draws = rng.normal(size=(4000, 2)) * [0.5, 1.0]
+    ses = pd.Series([0.5, 1.0], index=[0, 1])
+    t_max = np.max(np.abs(draws / ses.to_numpy()), axis=1)
+    crit95 = float(np.quantile(t_max, 0.95, method="inverted_cdf"))
+    res = EstimationResult(pd.Series([0.0, 0.0], index=[0, 1]), ses, nobs=10, n_units=10, spec={},
+                           estimator="Toy", critical_value=crit95, uniform_draws=draws)
+    crit80 = float(np.quantile(t_max, 0.8, method="inverted_cdf"))
+    assert crit80 < crit95 - 0.2
+    np.testing.assert_allclose(res.conf_int(0.8, uniform=True)["conf_high"], crit80 * ses)
+    np.testing.assert_allclose(res.conf_int(uniform=True)["conf_high"], crit95 * ses)
+    np.testing.assert_allclose(res.to_frame(0.8)["uniform_high"], crit80 * ses.to_numpy())
+
+
+def test_uniform_band_at_another_level_without_draws_names_the_argument(result):
+    result.critical_value = 2.5
+    with pytest.raises(ValueError, match=r"level=0.9 with uniform=True.*computed at level=0.95"):
+        result.conf_int(0.9, uniform=True)
+    assert "uniform_low" not in result.to_frame(0.9)

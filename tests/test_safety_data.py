@@ -51,8 +51,8 @@ def fit(name: str, df: pd.DataFrame, *, covariates=None, weights=None, cluster=N
             return pe.SunAbraham(cluster=cluster).fit(df, gname=gname, covariates=covariates,
                                                       weights=weights, **kw)
         if name == "callaway_santanna":
-            return pe.CallawaySantAnna().fit(df, gname=gname, covariates=covariates,
-                                             weights=weights, cluster=cluster, **kw)
+            return pe.CallawaySantAnna(cluster=cluster).fit(df, gname=gname, covariates=covariates,
+                                                            weights=weights, **kw)
         if name == "imputation":
             return pe.ImputationDiD(cluster=cluster).fit(df, gname=gname, covariates=covariates,
                                                          weights=weights, **kw)
@@ -175,4 +175,4 @@ def test_gname_of_ones_is_fine_when_periods_start_at_one():
     df = simulated_panel(years=range(1, 9))
     df["first_treat"] = df["first_treat"].map({0: 0, 2004: 4, 2006: 6})
     res = fit("imputation", df)
-    assert np.isfinite(res.params["overall"])
+    assert np.isfinite(res.params["ATT"])

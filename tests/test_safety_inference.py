@@ -35,7 +35,7 @@ def _fit(name, df, cluster):
     if name == "sun_abraham":
         return pe.SunAbraham(cluster=cluster).fit(df, gname="first_treat", **KW)
     if name == "callaway_santanna":
-        return pe.CallawaySantAnna().fit(df, gname="first_treat", cluster=cluster, **KW)
+        return pe.CallawaySantAnna(cluster=cluster).fit(df, gname="first_treat", **KW)
     return pe.ImputationDiD(cluster=cluster).fit(df, gname="first_treat", **KW)
 
 
@@ -58,7 +58,7 @@ def test_one_cluster_is_an_error(panel, name):
 def test_few_clusters_warn_with_the_count_and_the_wild_bootstrap(panel, name):
     with pytest.warns(EstimationWarning, match=r"cluster='prov' has only 10 clusters \(fewer than "
                                                r"30\).*wild_cluster_bootstrap with "
-                                               r"weights='webb'"):
+                                               r"multiplier='webb'"):
         _fit(name, panel, "prov")
 
 
@@ -93,7 +93,7 @@ def test_wild_bootstrap_rademacher_with_few_clusters_points_to_webb(panel):
         warnings.simplefilter("ignore", EstimationWarning)
         res = pe.TWFE(cluster="prov").fit(panel, gname="first_treat", **KW)
     with pytest.warns(EstimationWarning, match=r"cluster='prov' has 10 clusters: Rademacher weights "
-                                               r"give only 2\^10 = 1024 distinct.*weights='webb'"):
+                                               r"give only 2\^10 = 1024 distinct.*multiplier='webb'"):
         wb = wild_cluster_bootstrap(res, data=panel, n_bootstrap=9999, progress=False)
     assert wb.enumerated and wb.n_bootstrap == 1024
     # the effect is strong: no sign vector is as extreme, so p is reported as < 1/1024
@@ -136,7 +136,7 @@ def test_wild_bootstrap_random_draws_below_99_are_refused(panel):
         warnings.simplefilter("ignore", EstimationWarning)
         res = pe.TWFE(cluster="prov").fit(panel, gname="first_treat", **KW)
     with pytest.raises(ArgumentValueError, match="n_bootstrap=50 is too few draws"):
-        wild_cluster_bootstrap(res, data=panel, weights="webb", n_bootstrap=50, progress=False)
+        wild_cluster_bootstrap(res, data=panel, multiplier="webb", n_bootstrap=50, progress=False)
 
 
 def test_wild_bootstrap_p_value_of_zero_is_reported_as_below_1_over_b():

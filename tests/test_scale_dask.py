@@ -69,8 +69,8 @@ def test_event_study(panel, ddf, est):
     ({"control_group": "not_yet_treated", "base_period": "universal"}, "county"),
 ])
 def test_callaway_santanna(panel, ddf, opts, cluster):
-    est = pe.CallawaySantAnna(method="reg", **opts)
-    a = est.fit(panel, "y", "year", "firm", "first_treat", cluster=cluster)
+    est = pe.CallawaySantAnna(method="reg", cluster=cluster, **opts)
+    a = est.fit(panel, "y", "year", "firm", "first_treat")
     b = fit_callaway_santanna(ddf, "y", "year", "firm", "first_treat", cluster=cluster, estimator=est)
     same_cs(a, b)
 
@@ -104,8 +104,8 @@ def test_callaway_santanna_regression_adjustment(panel, client):
     from tests.test_scale_equality import with_firm_covariates
 
     df = with_firm_covariates(panel)
-    est = pe.CallawaySantAnna(method="reg", control_group="not_yet_treated")
-    a = est.fit(df, "y", "year", "firm", "first_treat", covariates=["size", "age"], cluster="county")
+    est = pe.CallawaySantAnna(method="reg", control_group="not_yet_treated", cluster="county")
+    a = est.fit(df, "y", "year", "firm", "first_treat", covariates=["size", "age"])
     b = fit_callaway_santanna(dd.from_pandas(df.sample(frac=1, random_state=3), npartitions=3), "y", "year",
                               "firm", "first_treat", covariates=["size", "age"], cluster="county", estimator=est)
     same_cs(a, b)

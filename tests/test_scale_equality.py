@@ -85,7 +85,7 @@ def test_twfe_treatment_column_and_parquet_folder_through_fit(panel, folder):
     a = est.fit(panel, "y", "year", "firm", treatment="d", covariates="x")
     b = est.fit(str(folder), "y", "year", "firm", treatment="d", covariates="x")   # dispatch in fit()
     same_regression(a, b)
-    assert list(b.params.index) == ["d", "x"]
+    assert list(b.params.index) == ["ATT", "x"]
 
 
 ES_CASES = [
@@ -137,8 +137,8 @@ def same_cs(a, b):
 @pytest.mark.parametrize("opts", CS_OPTIONS)
 @pytest.mark.parametrize("cluster", [None, "county"])
 def test_callaway_santanna_equals_in_memory(panel, opts, cluster):
-    est = pe.CallawaySantAnna(method="reg", **opts)
-    a = est.fit(panel, "y", "year", "firm", "first_treat", cluster=cluster)
+    est = pe.CallawaySantAnna(method="reg", cluster=cluster, **opts)
+    a = est.fit(panel, "y", "year", "firm", "first_treat")
     b = fit_callaway_santanna(duckdb.from_df(panel), "y", "year", "firm", "first_treat", cluster=cluster,
                               estimator=est)
     same_cs(a, b)
@@ -171,8 +171,9 @@ def test_callaway_santanna_cluster_bootstrap_equals_in_memory(panel):
     # the bootstrap draws one multiplier per cluster; in memory the clusters are numbered in order
     # of appearance, so sort by cluster to give both paths the same numbering
     df = panel.sort_values(["county", "firm", "year"]).reset_index(drop=True)
-    est = pe.CallawaySantAnna(method="reg", n_bootstrap=199, random_state=7, progress=False)
-    a = est.fit(df, "y", "year", "firm", "first_treat", cluster="county")
+    est = pe.CallawaySantAnna(method="reg", n_bootstrap=199, random_state=7, progress=False,
+                              cluster="county")
+    a = est.fit(df, "y", "year", "firm", "first_treat")
     b = fit_callaway_santanna(duckdb.from_df(df), "y", "year", "firm", "first_treat", cluster="county",
                               estimator=est)
     close(a.std_errors, b.std_errors)
@@ -220,8 +221,8 @@ def with_firm_covariates(df, seed=1):
 @pytest.mark.parametrize("cluster", [None, "county"])
 def test_callaway_santanna_regression_adjustment_equals_in_memory(panel, opts, cluster):
     df = with_firm_covariates(panel)
-    est = pe.CallawaySantAnna(method="reg", **opts)
-    a = est.fit(df, "y", "year", "firm", "first_treat", covariates=["size", "age"], cluster=cluster)
+    est = pe.CallawaySantAnna(method="reg", cluster=cluster, **opts)
+    a = est.fit(df, "y", "year", "firm", "first_treat", covariates=["size", "age"])
     b = fit_callaway_santanna(duckdb.from_df(df), "y", "year", "firm", "first_treat",
                               covariates=["size", "age"], cluster=cluster, estimator=est)
     same_cs(a, b)
@@ -229,8 +230,8 @@ def test_callaway_santanna_regression_adjustment_equals_in_memory(panel, opts, c
 
 def test_public_fit_dispatches_out_of_core_for_callaway_santanna(panel, folder):
     # pe.CallawaySantAnna().fit on a Parquet folder or a DuckDB relation: no rewrite needed.
-    est = pe.CallawaySantAnna(control_group="not_yet_treated", method="reg")
-    cols = dict(yname="y", tname="year", idname="firm", gname="first_treat", cluster="county")
+    est = pe.CallawaySantAnna(control_group="not_yet_treated", method="reg", cluster="county")
+    cols = dict(yname="y", tname="year", idname="firm", gname="first_treat")
     mem = est.fit(panel, **cols)
     for source in (folder, duckdb.from_df(panel)):
         out = est.fit(source, **cols)

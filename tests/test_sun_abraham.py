@@ -59,7 +59,7 @@ def test_att_covariate_and_cohort_cells_match_fixest_printout(fit_x1):
     x1 = fit_x1.extra["covariates"].loc["x1"]
     assert x1["estimate"] == pytest.approx(ref["x1"]["estimate"], abs=5e-7)
     assert x1["std_error"] == pytest.approx(ref["x1"]["std_error"], abs=5e-7)
-    att = fit_x1.aggregate("att").to_frame().iloc[0]
+    att = fit_x1.aggregate("simple").to_frame().iloc[0]
     assert att["estimate"] == pytest.approx(ref["att"]["estimate"], abs=5e-7)
     assert att["std_error"] == pytest.approx(ref["att"]["std_error"], abs=5e-7)
     assert att["statistic"] == pytest.approx(ref["att"]["t_value"], abs=5e-7)
@@ -138,12 +138,17 @@ def test_sun_abraham_equals_ols_with_interaction_dummies_and_delta_method():
 def test_last_cohort_control_equals_recoded_never_treated_fit():
     df = simulate_staggered(n_units=90, cohorts=(2004, 2006, 2009), seed=6)
     with pytest.warns(DroppedObservationsWarning, match="dropped 180 rows from period 2009 on"):
-        last = SunAbraham().fit(df, "y", "year", "county", "first_treat", control_cohort="last")
+        last = SunAbraham(control_group="last_treated").fit(df, "y", "year", "county", "first_treat")
     manual = df.query("year < 2009").assign(
         first_treat=lambda d: d["first_treat"].where(d["first_treat"] != 2009, 0))
     never = SunAbraham().fit(manual, "y", "year", "county", "first_treat")
     pd.testing.assert_series_equal(last.params, never.params, rtol=1e-10)
     pd.testing.assert_series_equal(last.std_errors, never.std_errors, rtol=1e-10)
+    # the pre-0.2 spelling, fit(control_cohort="last"), still works for one release
+    with pytest.warns(FutureWarning, match=r"control_cohort='last'\) is now SunAbraham\(control_group="
+                                           "'last_treated'"):
+        old = SunAbraham().fit(df, "y", "year", "county", "first_treat", control_cohort="last")
+    pd.testing.assert_series_equal(old.params, last.params)
 
 
 def test_weights_enter_regression_and_cohort_shares():
@@ -182,7 +187,7 @@ def test_heterogeneous_dynamic_effects_are_recovered():
     assert np.all(np.abs(z) < 4), z
     pre = res.params[res.params.index < -1] / res.std_errors[res.params.index < -1]
     assert np.all(np.abs(pre) < 4)
-    att = res.aggregate("att")
+    att = res.aggregate("simple")
     true_att = treated.query("year >= first_treat")["tau"].mean()
     assert abs(att.params["ATT"] - true_att) < 4 * att.std_errors["ATT"]
 
@@ -214,15 +219,15 @@ def test_sun_abraham_invariances(seed, scale):
 def test_no_never_treated_units_is_an_error():
     df = simulate_staggered(n_units=30, cohorts=(2004, 2006, 2008), seed=1)
     with pytest.raises(EstimationError, match=r"gname='first_treat': no never-treated unit .* "
-                                              r"use control_cohort='last'"):
+                                              r"use control_group='last_treated'"):
         SunAbraham().fit(df, "y", "year", "county", "first_treat")
     one = df.query("first_treat == 2004 or first_treat == 2006").assign(
         first_treat=2004)
-    with pytest.raises(EstimationError, match="control_cohort='last' needs at least two "
+    with pytest.raises(EstimationError, match="control_group='last_treated' needs at least two "
                                               "treated cohorts; found 2004"):
-        SunAbraham().fit(one, "y", "year", "county", "first_treat", control_cohort="last")
-    with pytest.raises(ValueError, match="control_cohort='first' must be 'never' or 'last'"):
-        SunAbraham().fit(df, "y", "year", "county", "first_treat", control_cohort="first")
+        SunAbraham(control_group="last_treated").fit(one, "y", "year", "county", "first_treat")
+    with pytest.raises(ValueError, match="control_group='first' must be"):
+        SunAbraham(control_group="first")
 
 
 def test_always_treated_units_are_dropped_with_a_warning():
@@ -250,12 +255,18 @@ def test_aggregations_and_plot(fit_x1):
     import matplotlib
 
     matplotlib.use("Agg")
-    cohort = fit_x1.aggregate("cohort")
+    cohort = fit_x1.aggregate("group")
     assert list(cohort.params.index) == list(range(2, 11))
-    period = fit_x1.aggregate("period")
+    period = fit_x1.aggregate("dynamic")
     pd.testing.assert_series_equal(period.params, fit_x1.params, check_names=False)
     with pytest.raises(ValueError, match="kind='calendar' must be"):
         fit_x1.aggregate("calendar")
+    # the names used before 0.2 still work for one release, with a FutureWarning
+    with pytest.warns(FutureWarning, match="kind='cohort' is now called 'group'"):
+        old = fit_x1.aggregate("cohort")
+    pd.testing.assert_series_equal(old.params, cohort.params)
+    with pytest.warns(FutureWarning, match="'att' is now called 'simple'"):
+        assert fit_x1.aggregate("att").params.index.tolist() == ["ATT"]
     assert fit_x1.extra["reference_period"] == -1
     assert "Sun & Abraham (2021) results" in str(fit_x1.summary())
     ax = fit_x1.plot()
@@ -265,6 +276,6 @@ def test_aggregations_and_plot(fit_x1):
 def test_influence_function_carries_through_aggregation():
     df = simulate_staggered(n_units=60, seed=12)
     res = SunAbraham(ssc="none").fit(df, "y", "year", "county", "first_treat")
-    for agg in (res, res.aggregate("att"), res.aggregate("cohort")):
-        psi = agg.influence
+    for agg in (res, res.aggregate("simple"), res.aggregate("group")):
+        psi = agg.influence.to_dense()
         np.testing.assert_allclose(psi.T @ psi / 60**2, agg.vcov.to_numpy(), rtol=1e-10)

@@ -96,7 +96,7 @@ def test_weights_with_identity_v_equal_brute_force_qp(prop99, prop99_equal):
     # the synthetic path is the weighted donor path, the ATT the mean post gap
     synth = ours @ wide.drop("California").to_numpy()
     np.testing.assert_allclose(prop99_equal.paths["synthetic"].to_numpy(), synth, rtol=1e-12)
-    assert prop99_equal.params["att"] == pytest.approx(np.mean(wide.loc["California", 1989:] - synth[19:]))
+    assert prop99_equal.params["ATT"] == pytest.approx(np.mean(wide.loc["California", 1989:] - synth[19:]))
 
 
 def test_nested_v_attains_the_best_pre_period_fit(prop99, prop99_equal):
@@ -125,12 +125,12 @@ def test_a_stalled_reference_fails_as_a_reference_failure():
 def test_recovers_known_effect(v_method):
     df = simulate(n_donors=20 if v_method == "equal" else 10, effect=4.0, seed=1)
     res = SyntheticControl(v_method=v_method).fit(df, **SIM)
-    assert res.params["att"] == pytest.approx(4.0, abs=0.4)
+    assert res.params["ATT"] == pytest.approx(4.0, abs=0.4)
     # with a rank-3 factor model many donor mixes fit equally well, so check the fit, not w
     assert res.rmspe_pre < 0.6  # noise sd is 0.3 on treated and donors
     n = len(res.weights) + 1
     assert res.permutation_pvalue == pytest.approx(1 / n)  # largest post/pre ratio of all units
-    assert res.pvalues["att"] == res.permutation_pvalue
+    assert res.pvalues["ATT"] == res.permutation_pvalue
     assert res.placebos["treated"].sum() == 1 and len(res.placebos) == n
 
 
@@ -152,7 +152,7 @@ def test_cv_with_covariate_predictors():
     res = SyntheticControl(predictors=["x", "y", *lags], v_method="cv", placebos=False).fit(df, **SIM)
     assert list(res.predictor_weights.index) == ["x", "y"] + [f"y[{y}]" for y in range(1990, 2010, 4)]
     assert res.predictor_weights.sum() == pytest.approx(1.0)
-    assert res.params["att"] == pytest.approx(2.0, abs=0.6)
+    assert res.params["ATT"] == pytest.approx(2.0, abs=0.6)
     bal = res.predictor_balance
     assert abs(bal.loc["x", "treated"] - bal.loc["x", "synthetic"]) < abs(bal.loc["x", "treated"] - bal.loc["x", "donor_mean"]) + 1e-9
 
@@ -163,7 +163,7 @@ def test_in_time_placebo_uses_only_pre_treatment_data():
     res = SyntheticControl(v_method="equal", placebos=False).fit(df, **SIM)
     fake = res.in_time_placebo(2003)
     assert fake.paths.index.max() == 2009 and fake.spec["treat_time"] == 2003
-    assert abs(fake.params["att"]) < 0.5  # no effect before the real treatment
+    assert abs(fake.params["ATT"]) < 0.5  # no effect before the real treatment
     with pytest.raises(DesignError, match="placebo_time=2015 must be a pre-treatment period"):
         res.in_time_placebo(2015)
 
@@ -275,12 +275,20 @@ def test_summary_plot_and_frame(prop99_equal):
     text = str(prop99_equal.summary())
     assert "Synthetic control" in text and "California" in text and "Pre RMSPE" in text
     frame = prop99_equal.to_frame()
-    assert frame.loc[0, "term"] == "att" and np.isnan(frame.loc[0, "std_error"])
+    assert frame.loc[0, "term"] == "ATT" and np.isnan(frame.loc[0, "std_error"])
     assert frame.loc[0, "p_value"] == prop99_equal.permutation_pvalue
-    assert len(prop99_equal.plot("paths").lines) >= 2
-    assert len(prop99_equal.plot("gaps").lines) >= 39
+    assert len(prop99_equal.plot(kind="paths").lines) >= 2
+    assert len(prop99_equal.plot(kind="gaps").lines) >= 39
     with pytest.raises(ValueError, match="kind='bars'"):
-        prop99_equal.plot("bars")
+        prop99_equal.plot(kind="bars")
+    with pytest.warns(FutureWarning, match="pass kind='gaps'"):
+        assert len(prop99_equal.plot("gaps").lines) >= 39
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    with pytest.warns(FutureWarning, match="pass kind='paths'"):
+        assert prop99_equal.plot("paths", ax) is ax          # the pre-0.2 order plot(kind, ax)
+    plt.close("all")
 
 
 def test_row_order_labels_and_common_shocks_do_not_matter():
@@ -294,7 +302,7 @@ def test_row_order_labels_and_common_shocks_do_not_matter():
     moved = SyntheticControl(v_method="equal", standardize=False, placebos=False).fit(shocked, **SIM)
     plain = SyntheticControl(v_method="equal", standardize=False, placebos=False).fit(df, **SIM)
     np.testing.assert_allclose(moved.weights, plain.weights, atol=1e-8)
-    assert moved.params["att"] == pytest.approx(plain.params["att"], abs=1e-8)
+    assert moved.params["ATT"] == pytest.approx(plain.params["ATT"], abs=1e-8)
 
 
 def test_simplex_lstsq_satisfies_kkt_property():

@@ -71,8 +71,8 @@ SIM = dict(yname="y", tname="year", idname="unit", treatment="d")
 @pytest.mark.parametrize("method, expected", [("sdid", ref.SDID), ("sc", ref.SC), ("did", ref.DID)])
 def test_prop99_point_estimates_match_synthdid(fits, method, expected):
     # printed to 5 decimals; achieved |diff| 2.1e-6 (sdid), 3.5e-6 (sc), 1.1e-6 (did)
-    assert fits[method].params["att"] == pytest.approx(expected, abs=5e-6)
-    assert round(fits[method].params["att"], 1) == ref.TABLE1_ROUNDED[method]
+    assert fits[method].params["ATT"] == pytest.approx(expected, abs=5e-6)
+    assert round(fits[method].params["ATT"], 1) == ref.TABLE1_ROUNDED[method]
 
 
 @pytest.mark.parametrize("col, method", [(0, "did"), (1, "sc"), (2, "sdid")])
@@ -101,7 +101,7 @@ def test_did_special_case_is_the_two_by_two_difference_in_means(prop99, fits):
     post = d.Year >= 1989
     y = d.PacksPerCapita
     by_hand = (y[cal & post].mean() - y[cal & ~post].mean()) - (y[~cal & post].mean() - y[~cal & ~post].mean())
-    assert fits["did"].params["att"] == pytest.approx(by_hand, abs=1e-10)
+    assert fits["did"].params["ATT"] == pytest.approx(by_hand, abs=1e-10)
 
 
 def test_did_special_case_equals_twfe_with_dummies():
@@ -111,7 +111,7 @@ def test_did_special_case_equals_twfe_with_dummies():
     X = pd.concat([X, pd.get_dummies(df["year"].astype(str), drop_first=True).astype(float)], axis=1)
     X["d"] = df["d"]
     beta = np.linalg.lstsq(X.to_numpy(), df["y"].to_numpy(), rcond=None)[0]
-    assert res.params["att"] == pytest.approx(beta[-1], abs=1e-9)
+    assert res.params["ATT"] == pytest.approx(beta[-1], abs=1e-9)
 
 
 def test_sdid_is_the_weighted_twfe_regression(fits, prop99):
@@ -127,7 +127,7 @@ def test_sdid_is_the_weighted_twfe_regression(fits, prop99):
     X["treated"] = w.treated.astype(float)
     sw = np.sqrt((w.wu * w.wt).to_numpy())
     beta = np.linalg.lstsq(X.to_numpy() * sw[:, None], w.PacksPerCapita.to_numpy() * sw, rcond=None)[0]
-    assert res.params["att"] == pytest.approx(beta[-1], abs=1e-8)
+    assert res.params["ATT"] == pytest.approx(beta[-1], abs=1e-8)
 
 
 def test_unit_weights_solve_the_regularised_problem(fits, prop99):
@@ -161,9 +161,9 @@ def test_unit_weights_solve_the_regularised_problem(fits, prop99):
 def test_recovers_known_effect(n_treated):
     df = simulate(n_control=40, n_treated=n_treated, n_pre=20, n_post=6, effect=5.0, seed=11)
     res = SyntheticDiD(se_method=None).fit(df, **SIM)
-    assert res.params["att"] == pytest.approx(5.0, abs=0.5)
+    assert res.params["ATT"] == pytest.approx(5.0, abs=0.5)
     assert res.effects.index.tolist() == list(range(2020, 2026))
-    assert res.effects.mean() == pytest.approx(res.params["att"], abs=1e-9)
+    assert res.effects.mean() == pytest.approx(res.params["ATT"], abs=1e-9)
 
 
 def test_treated_units_and_treat_time_equal_treatment_column():
@@ -171,19 +171,19 @@ def test_treated_units_and_treat_time_equal_treatment_column():
     a = SyntheticDiD(se_method=None).fit(df, **SIM)
     b = SyntheticDiD(se_method=None).fit(df, yname="y", tname="year", idname="unit",
                                          treated_units=["u30", "u31", "u32"], treat_time=2015)
-    assert a.params["att"] == pytest.approx(b.params["att"], abs=1e-12)
+    assert a.params["ATT"] == pytest.approx(b.params["ATT"], abs=1e-12)
 
 
 # --- invariances (synthdid issues #38 and #43) -----------------------------------------
 @pytest.mark.parametrize("method", ["sdid", "did"])
 def test_unit_and_time_effects_leave_estimate_unchanged(method):
     df = simulate(n_treated=2, seed=3)
-    base = SyntheticDiD(method=method, se_method=None).fit(df, **SIM).params["att"]
+    base = SyntheticDiD(method=method, se_method=None).fit(df, **SIM).params["ATT"]
     codes = df.unit.str[1:].astype(int)
     # unit effects arbitrary; time effects linear, as in synthdid's own test: a non-linear
     # time effect changes the sd of first differences and with it the regularisation zeta
     shifted = df.assign(y=df.y + 2.5 * codes ** 1.5 + 2.0 * (df.year - 2000))
-    assert SyntheticDiD(method=method, se_method=None).fit(shifted, **SIM).params["att"] == \
+    assert SyntheticDiD(method=method, se_method=None).fit(shifted, **SIM).params["ATT"] == \
         pytest.approx(base, abs=1e-6)
 
 
@@ -193,15 +193,15 @@ def test_scaling_y_scales_estimate_and_se(method):
     kw = dict(method=method, se_method="placebo", n_replications=3, random_state=9)
     a = SyntheticDiD(**kw).fit(df, **SIM)
     b = SyntheticDiD(**kw).fit(df.assign(y=df.y * 1000.0), **SIM)
-    assert b.params["att"] == pytest.approx(1000 * a.params["att"], rel=1e-6)
-    assert b.std_errors["att"] == pytest.approx(1000 * a.std_errors["att"], rel=1e-6)
+    assert b.params["ATT"] == pytest.approx(1000 * a.params["ATT"], rel=1e-6)
+    assert b.std_errors["ATT"] == pytest.approx(1000 * a.std_errors["ATT"], rel=1e-6)
 
 
 def test_row_order_and_labels_do_not_matter():
     df = simulate(n_treated=2, seed=6)
-    a = SyntheticDiD(se_method=None).fit(df, **SIM).params["att"]
+    a = SyntheticDiD(se_method=None).fit(df, **SIM).params["ATT"]
     shuffled = df.sample(frac=1.0, random_state=1).assign(unit=lambda x: "id_" + x.unit)
-    assert SyntheticDiD(se_method=None).fit(shuffled, **SIM).params["att"] == pytest.approx(a, abs=1e-9)
+    assert SyntheticDiD(se_method=None).fit(shuffled, **SIM).params["ATT"] == pytest.approx(a, abs=1e-9)
 
 
 # --- standard errors ---------------------------------------------------------------------
@@ -219,7 +219,7 @@ def test_jackknife_did_equals_hand_jackknife():
     u = np.array([did(wide.drop(i), treated[wide.index != i]) for i in wide.index])
     n = len(u)
     se = np.sqrt((n - 1) / n * np.sum((u - u.mean()) ** 2))
-    assert res.std_errors["att"] == pytest.approx(se, rel=1e-10)
+    assert res.std_errors["ATT"] == pytest.approx(se, rel=1e-10)
 
 
 def test_placebo_se_is_seeded_and_sensible(prop99):
@@ -227,23 +227,23 @@ def test_placebo_se_is_seeded_and_sensible(prop99):
     a = SyntheticDiD(random_state=1, **kw).fit(prop99, treatment="treated", **ARGS)
     b = SyntheticDiD(random_state=1, **kw).fit(prop99, treatment="treated", **ARGS)
     c = SyntheticDiD(random_state=2, **kw).fit(prop99, treatment="treated", **ARGS)
-    assert a.std_errors["att"] == b.std_errors["att"]
-    assert a.std_errors["att"] != c.std_errors["att"]
+    assert a.std_errors["ATT"] == b.std_errors["ATT"]
+    assert a.std_errors["ATT"] != c.std_errors["ATT"]
     assert len(a.replications) == 5
     # placebo estimates on never-treated states: centred near zero, spread of the order of
     # the published placebo SE (8.4 in Table 1 of the paper; 9.2-10.1 in reruns)
-    assert 2.0 < a.std_errors["att"] < 25.0
+    assert 2.0 < a.std_errors["ATT"] < 25.0
     ci = a.conf_int()
-    assert ci.loc["att", "conf_low"] < a.params["att"] < ci.loc["att", "conf_high"]
+    assert ci.loc["ATT", "conf_low"] < a.params["ATT"] < ci.loc["ATT", "conf_high"]
 
 
 def test_bootstrap_se_with_several_treated_units():
     df = simulate(n_control=20, n_treated=5, n_pre=10, n_post=4, effect=2.0, seed=8)
     res = SyntheticDiD(se_method="bootstrap", n_replications=12, random_state=3).fit(df, **SIM)
     jk = SyntheticDiD(se_method="jackknife").fit(df, **SIM)
-    assert np.isfinite(res.std_errors["att"]) and res.std_errors["att"] > 0
-    assert 0.2 < res.std_errors["att"] / jk.std_errors["att"] < 5
-    assert abs(res.params["att"] - 2.0) < 4 * res.std_errors["att"]
+    assert np.isfinite(res.std_errors["ATT"]) and res.std_errors["ATT"] > 0
+    assert 0.2 < res.std_errors["ATT"] / jk.std_errors["ATT"] < 5
+    assert abs(res.params["ATT"] - 2.0) < 4 * res.std_errors["ATT"]
     table = res.to_frame()
     assert list(table.columns[:3]) == ["term", "estimate", "std_error"]
     assert "Synthetic DiD" in str(res.summary())
@@ -323,7 +323,7 @@ def test_plot_draws_paths(fits):
     assert len(ax.lines) >= 2
     res = fits["sdid"]
     post = res.paths.loc[1989:, "gap"].mean()
-    assert post == pytest.approx(res.params["att"], abs=1e-9)
+    assert post == pytest.approx(res.params["ATT"], abs=1e-9)
 
 
 def _did_rows(Y, rows_c, rows_t, T0):
@@ -343,7 +343,7 @@ def test_placebo_and_bootstrap_se_follow_algorithms_4_and_2_by_hand():
         draws.append(_did_rows(Y, perm[: N0 - N1], perm[N0 - N1:], T0))
     placebo_se = np.sqrt((B - 1) / B) * np.std(draws, ddof=1)
     res = SyntheticDiD(method="did", se_method="placebo", n_replications=B, random_state=42).fit(df, **SIM)
-    assert res.std_errors["att"] == pytest.approx(placebo_se, rel=1e-12)
+    assert res.std_errors["ATT"] == pytest.approx(placebo_se, rel=1e-12)
 
     rng = np.random.default_rng(7)
     draws = []
@@ -354,4 +354,4 @@ def test_placebo_and_bootstrap_se_follow_algorithms_4_and_2_by_hand():
         draws.append(_did_rows(Y, ind[ind < N0], ind[ind >= N0], T0))
     boot_se = np.sqrt((B - 1) / B) * np.std(draws, ddof=1)
     res = SyntheticDiD(method="did", se_method="bootstrap", n_replications=B, random_state=7).fit(df, **SIM)
-    assert res.std_errors["att"] == pytest.approx(boot_se, rel=1e-12)
+    assert res.std_errors["ATT"] == pytest.approx(boot_se, rel=1e-12)

@@ -81,8 +81,8 @@ def test_static_twfe_equals_event_study_regression_in_fixest_form(base_did):
     res = TWFE(allow_switching_off=True).fit(df, "y", "period", "id", treatment="p6",
                                              covariates=[n for n in names if n != "p6"] + ["x1"])
     ref = REF["base_did_event_study"]
-    assert res.params["p6"] == pytest.approx(ref["estimate"][5], rel=1e-9)
-    assert res.conf_int()["conf_low"]["p6"] == pytest.approx(ref["ci_low"][5], rel=1e-9)
+    assert res.params["ATT"] == pytest.approx(ref["estimate"][5], rel=1e-9)
+    assert res.conf_int()["conf_low"]["ATT"] == pytest.approx(ref["ci_low"][5], rel=1e-9)
 
 
 # --- pyfixest (whose test suite checks against R fixest) at 1e-8 ----------------------------
@@ -134,8 +134,8 @@ def test_weighted_twfe_matches_pyfixest(castle):
     ref = pf.feols("l_homicide ~ post | sid + year", data=castle, vcov={"CRV1": "sid"},
                    weights="popwt")
     res = TWFE().fit(castle, "l_homicide", "year", "sid", treatment="post", weights="popwt")
-    assert res.params["post"] == pytest.approx(ref.coef()["post"], rel=1e-8)
-    assert res.std_errors["post"] == pytest.approx(ref.se()["post"], rel=1e-8)
+    assert res.params["ATT"] == pytest.approx(ref.coef()["post"], rel=1e-8)
+    assert res.std_errors["ATT"] == pytest.approx(ref.se()["post"], rel=1e-8)
 
 
 # --- the slow obvious computation ------------------------------------------------------------
@@ -148,15 +148,15 @@ def test_within_estimator_equals_ols_with_dummies_on_unbalanced_weighted_panel()
     df = df.assign(treated=((df.first_treat > 0) & (df.year >= df.first_treat)).astype(float))
     ols = smf.wls("y ~ treated + x + C(county) + C(year)", df, weights=df["w"]).fit(
         cov_type="cluster", cov_kwds={"groups": df["county"], "use_correction": True})
-    np.testing.assert_allclose(res.params[["treated", "x"]], ols.params[["treated", "x"]],
+    np.testing.assert_allclose(res.params[["ATT", "x"]], ols.params[["treated", "x"]],
                                rtol=1e-10)
     # ssc="full" counts every dummy, exactly what statsmodels' correction does
-    np.testing.assert_allclose(res.std_errors[["treated", "x"]], ols.bse[["treated", "x"]],
+    np.testing.assert_allclose(res.std_errors[["ATT", "x"]], ols.bse[["treated", "x"]],
                                rtol=1e-10)
     # fixest's default only rescales K: sqrt((n - K_full) / (n - K_nested))
     fx = TWFE().fit(df, "y", "year", "county", gname="first_treat", covariates="x", weights="w")
     n, k_full, k_nested = len(df), len(ols.params), 2 + df["year"].nunique()
-    np.testing.assert_allclose(fx.std_errors["treated"],
+    np.testing.assert_allclose(fx.std_errors["ATT"],
                                ols.bse["treated"] * np.sqrt((n - k_full) / (n - k_nested)),
                                rtol=1e-10)
 
@@ -169,8 +169,8 @@ def test_twfe_matches_linearmodels_panelols(castle):
                   time_effects=True).fit(cov_type="clustered", cluster_entity=True,
                                          debiased=True, group_debias=True)
     res = TWFE(ssc="full").fit(castle, "l_homicide", "year", "sid", treatment="post")
-    assert res.params["post"] == pytest.approx(lm.params["post"], rel=1e-10)
-    assert res.std_errors["post"] == pytest.approx(lm.std_errors["post"], rel=1e-10)
+    assert res.params["ATT"] == pytest.approx(lm.params["post"], rel=1e-10)
+    assert res.std_errors["ATT"] == pytest.approx(lm.std_errors["post"], rel=1e-10)
 
 
 def test_binned_event_study_equals_ols_with_clipped_dummies():
@@ -197,7 +197,7 @@ def test_binned_event_study_equals_ols_with_clipped_dummies():
 def test_homogeneous_effect_is_recovered():
     df = simulate_staggered(n_units=600, seed=5, effect=lambda g, e: 2.0)
     res = TWFE().fit(df, "y", "year", "county", gname="first_treat", covariates="x")
-    est, se = res.params["treated"], res.std_errors["treated"]
+    est, se = res.params["ATT"], res.std_errors["ATT"]
     assert abs(est - 2.0) < 4 * se and se < 0.1
     assert res.params["x"] == pytest.approx(0.5, abs=4 * res.std_errors["x"])
     es = EventStudy(window=(-4, 4)).fit(df, "y", "year", "county", "first_treat",
@@ -242,7 +242,7 @@ def test_treatment_switching_off_is_rejected(panel):
                        match=r"treatment='D' switches off .* for 1 units \(e\.g\. 320000\)"):
         TWFE().fit(df, "y", "year", "county", treatment="D")
     res = TWFE(allow_switching_off=True).fit(df, "y", "year", "county", treatment="D")
-    assert np.isfinite(res.params["D"])
+    assert np.isfinite(res.params["ATT"])
 
 
 def test_non_integer_time_is_rejected(panel):
@@ -354,6 +354,26 @@ def test_result_contract_and_plot(panel):
 def test_influence_function_reproduces_the_raw_unit_clustered_covariance(panel):
     res = TWFE(ssc="none").fit(panel, "y", "year", "county", gname="first_treat",
                                covariates="x")
-    psi = res.influence
+    psi = res.influence.to_dense()
     assert psi.shape == (240, 2)
     np.testing.assert_allclose(psi.T @ psi / 240**2, res.vcov.to_numpy(), rtol=1e-10)
+
+
+def test_headline_term_is_att_and_old_names_warn():
+    """Issue 12: the treatment effect is "ATT" whatever the input; the names used before 0.2
+    (the treatment column, or "treated") still answer for one release, with a FutureWarning."""
+    df = simulate_staggered(n_units=40, seed=5)
+    res = TWFE().fit(df, "y", "year", "county", gname="first_treat")
+    assert res.params.index[0] == "ATT"
+    with pytest.warns(FutureWarning, match="term 'treated' of TWFE is now called 'ATT'"):
+        old = res.params["treated"]
+    assert old == res.params["ATT"]
+    with pytest.warns(FutureWarning, match="now called 'ATT'"):
+        assert res.pvalues["treated"] == res.pvalues["ATT"]
+    df = df.assign(D=((df.first_treat > 0) & (df.year >= df.first_treat)).astype(int))
+    res_d = TWFE().fit(df, "y", "year", "county", treatment="D")
+    assert res_d.params["ATT"] == pytest.approx(res.params["ATT"], rel=1e-12)
+    with pytest.warns(FutureWarning, match="term 'D'"):
+        assert res_d.std_errors["D"] == res_d.std_errors["ATT"]
+    with pytest.raises(KeyError):
+        res.params["no such term"]

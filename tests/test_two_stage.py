@@ -34,8 +34,8 @@ def test_r_did2s_readme_static(df_het):
     res = pe.TwoStageDiD(fe=["state", "year"], cluster="state").fit(
         df_het, "dep_var", "year", "unit", treatment="treat")
     est, se = README.STATIC
-    assert abs(res.params["treated"] - est) <= README.TOL[0]
-    assert abs(res.std_errors["treated"] - se) <= README.TOL[1]
+    assert abs(res.params["ATT"] - est) <= README.TOL[0]
+    assert abs(res.std_errors["ATT"] - se) <= README.TOL[1]
     assert res.nobs == README.NOBS
 
 
@@ -44,8 +44,8 @@ def test_r_did2s_readme_static(df_het):
 def test_pyfixest_static(df_het, name, fe):
     ref = PYFIXEST["fits"][name]
     res = pe.TwoStageDiD(fe=fe, cluster="state").fit(df_het, "dep_var", "year", "unit", gname="g")
-    assert res.params["treated"] == pytest.approx(ref["estimate"][0], rel=PF_RTOL)
-    assert res.std_errors["treated"] == pytest.approx(ref["std_error"][0], rel=PF_RTOL)
+    assert res.params["ATT"] == pytest.approx(ref["estimate"][0], rel=PF_RTOL)
+    assert res.std_errors["ATT"] == pytest.approx(ref["std_error"][0], rel=PF_RTOL)
 
 
 def test_pyfixest_event_study(df_het):
@@ -116,7 +116,9 @@ def test_dense_gmm_sandwich(fe, horizons):
     V = (Jinv @ S @ Jinv.T)[p:, p:]
     np.testing.assert_allclose(res.params.to_numpy(), beta, rtol=1e-10)
     np.testing.assert_allclose(res.vcov.to_numpy(), V, rtol=1e-8, atol=1e-14)
-    np.testing.assert_allclose(res.influence.T @ res.influence / 4**2, V, rtol=1e-8, atol=1e-14)
+    psi = res.influence.to_dense()
+    np.testing.assert_allclose(psi.T @ psi / 4**2, V, rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(res.influence.vcov(), V, rtol=1e-8, atol=1e-14)
 
 
 def test_point_estimates_equal_imputation():
@@ -139,9 +141,9 @@ def test_known_heterogeneous_effect_recovered_where_twfe_is_biased():
                + effect + rng.normal(0, 1, len(df)))
     truth = effect[e >= 0].mean()
     res = pe.TwoStageDiD().fit(df, "y", "year", "unit", gname="g")
-    assert abs(res.params["treated"] - truth) < 4 * res.std_errors["treated"]
+    assert abs(res.params["ATT"] - truth) < 4 * res.std_errors["ATT"]
     twfe = pe.TWFE().fit(df, "y", "year", "unit", gname="g")
-    assert abs(twfe.params["treated"] - truth) > 10 * twfe.std_errors["treated"]
+    assert abs(twfe.params["ATT"] - truth) > 10 * twfe.std_errors["ATT"]
     es = pe.TwoStageDiD(horizons=[-2, -1, 0, 3, 6]).fit(df, "y", "year", "unit", gname="g")
     true_es = np.array([0, 0, 1.0, 2.5, 4.0])
     assert np.all(np.abs(es.params.to_numpy() - true_es) < 4 * es.std_errors.to_numpy())

@@ -148,7 +148,7 @@ def test_fast_equals_brute_force_refit(weights, impose_null, regression_weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimationWarning)
         res = pe.TWFE(cluster="prov").fit(df, covariates="x", **FIT, **kw)
-    wb = wild_cluster_bootstrap(res, data=df, weights=weights, impose_null=impose_null,
+    wb = wild_cluster_bootstrap(res, data=df, multiplier=weights, impose_null=impose_null,
                                 n_bootstrap=99, random_state=7, progress=False)
     # 6 clusters: Rademacher enumerates its 2^6 = 64 sign vectors (random draws below 99 are
     # refused), Webb and Mammen draw 99 at random; the brute force replays the same weights
@@ -174,7 +174,7 @@ def test_event_study_coefficient_equals_brute_force():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimationWarning)
         res = pe.EventStudy(window=(-2, 2), cluster="prov").fit(df, covariates="x", **FIT)
-    wb = wild_cluster_bootstrap(res, term=1, data=df, weights="webb", n_bootstrap=99,
+    wb = wild_cluster_bootstrap(res, term=1, data=df, multiplier="webb", n_bootstrap=99,
                                 random_state=3, progress=False)
     assert wb.term == 1
     _, _, batches = _weight_batches("webb", wb.n_clusters, 99, 3)
@@ -195,7 +195,7 @@ def test_event_study_coefficient_equals_brute_force():
 def test_wcr_interval_is_test_inversion():
     df = _panel(seed=2, effect=1.0)
     res = _fit(df)
-    kw = {"data": df, "weights": "webb", "n_bootstrap": 499, "random_state": 4,
+    kw = {"data": df, "multiplier": "webb", "n_bootstrap": 499, "random_state": 4,
           "progress": False}
     wb = wild_cluster_bootstrap(res, **kw)
     assert wb.conf_low < wb.estimate < wb.conf_high
@@ -210,7 +210,7 @@ def test_wcr_interval_is_test_inversion():
 def test_wcu_interval_is_symmetric_percentile_t():
     df = _panel(seed=2, effect=1.0)
     res = _fit(df)
-    wb = wild_cluster_bootstrap(res, data=df, weights="webb", impose_null=False,
+    wb = wild_cluster_bootstrap(res, data=df, multiplier="webb", impose_null=False,
                                 n_bootstrap=400, random_state=4, progress=False)
     q = np.sort(np.abs(wb.t_boot))[::-1][20]                  # floor(0.05 * 400)
     assert wb.conf_low == pytest.approx(wb.estimate - q * wb.std_error)
@@ -220,11 +220,11 @@ def test_wcu_interval_is_symmetric_percentile_t():
 def test_seeds_enumeration_and_model_entry_point():
     df = _panel()
     res = _fit(df)
-    a = wild_cluster_bootstrap(res, data=df, weights="webb", n_bootstrap=200,
+    a = wild_cluster_bootstrap(res, data=df, multiplier="webb", n_bootstrap=200,
                                random_state=9, progress=False)
-    b = wild_cluster_bootstrap(res, data=df, weights="webb", n_bootstrap=200,
+    b = wild_cluster_bootstrap(res, data=df, multiplier="webb", n_bootstrap=200,
                                random_state=9, progress=False)
-    c = wild_cluster_bootstrap(res, data=df, weights="webb", n_bootstrap=200,
+    c = wild_cluster_bootstrap(res, data=df, multiplier="webb", n_bootstrap=200,
                                random_state=10, progress=False)
     np.testing.assert_array_equal(a.t_boot, b.t_boot)
     assert not np.array_equal(a.t_boot, c.t_boot)
@@ -239,7 +239,7 @@ def test_seeds_enumeration_and_model_entry_point():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimationWarning)
         m = wild_cluster_bootstrap(pe.TWFE(cluster="prov"), data=df, covariates="x",
-                                   weights="webb", n_bootstrap=200, random_state=9,
+                                   multiplier="webb", n_bootstrap=200, random_state=9,
                                    progress=False, **FIT)
     np.testing.assert_array_equal(m.t_boot, a.t_boot)
     frame = a.to_frame()
@@ -253,7 +253,7 @@ def test_covariate_term_and_other_cluster():
     df = _panel()
     res = _fit(df)
     wb = wild_cluster_bootstrap(res, term="x", data=df, cluster="prov", n_bootstrap=99,
-                                weights="webb", random_state=0, progress=False)
+                                multiplier="webb", random_state=0, progress=False)
     assert wb.term == "x" and wb.estimate == pytest.approx(res.extra["full_params"]["x"])
 
 
@@ -264,7 +264,7 @@ def test_size_under_null_is_close_to_nominal_quick():
     for seed in range(40):
         df = _panel(seed=100 + seed, effect=0.0)
         res = _fit(df)
-        pvals.append(wild_cluster_bootstrap(res, data=df, weights="webb", n_bootstrap=99,
+        pvals.append(wild_cluster_bootstrap(res, data=df, multiplier="webb", n_bootstrap=99,
                                             random_state=seed, progress=False).p_value)
     pvals = np.asarray(pvals)
     assert np.mean(pvals < 0.05) <= 0.15
@@ -275,14 +275,14 @@ def test_size_under_null_is_close_to_nominal_quick():
 def test_bad_input_errors():
     df = _panel()
     res = _fit(df)
-    with pytest.raises(KeyError, match=r"term='nope' is not a coefficient.*treated, x"):
+    with pytest.raises(KeyError, match=r"term='nope' is not a coefficient.*ATT, x"):
         wild_cluster_bootstrap(res, "nope", data=df, progress=False)
     with pytest.raises(ValueError, match=r"n_bootstrap=0 must be at least 1"):
         wild_cluster_bootstrap(res, data=df, n_bootstrap=0)
     with pytest.raises(ArgumentTypeError, match=r"n_bootstrap must be an integer"):
         wild_cluster_bootstrap(res, data=df, n_bootstrap=99.5)
-    with pytest.raises(ValueError, match=r"weights='normal' must be one of"):
-        wild_cluster_bootstrap(res, data=df, weights="normal")
+    with pytest.raises(ValueError, match=r"multiplier='normal' must be one of"):
+        wild_cluster_bootstrap(res, data=df, multiplier="normal")
     with pytest.raises(ValueError, match=r"level=1.5"):
         wild_cluster_bootstrap(res, data=df, level=1.5)
     with pytest.raises(ArgumentTypeError, match=r"data= must be the pandas DataFrame"):
@@ -341,7 +341,7 @@ def test_warns_with_one_treated_cluster():
     df = _panel()
     df["first_treat"] = np.where(df["prov"] == 32, df["first_treat"], 0)
     res = _fit(df)
-    with pytest.warns(EstimationWarning, match=r"term='treated' has only 1 treated cluster\(s\) "
+    with pytest.warns(EstimationWarning, match=r"term='ATT' has only 1 treated cluster\(s\) "
                                                r"of 6 \(cluster='prov'\)"):
         wild_cluster_bootstrap(res, data=df, n_bootstrap=99, progress=False)
 
@@ -358,3 +358,17 @@ def test_docstring_examples_run():
         warnings.simplefilter("ignore")
         result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_weights_argument_is_now_multiplier():
+    """Issue 12: ``weights`` means sampling weights only; the multiplier law is ``multiplier``."""
+    df = simulate_staggered(n_units=60, seed=21)
+    res = pe.TWFE(cluster="province").fit(df, "y", "year", "county", gname="first_treat")
+    new = wild_cluster_bootstrap(res, data=df, multiplier="webb", n_bootstrap=99, random_state=1,
+                                 progress=False)
+    with pytest.warns(FutureWarning, match=r"weights=...\) is now .*multiplier=...\)"):
+        old = wild_cluster_bootstrap(res, data=df, weights="webb", n_bootstrap=99, random_state=1,
+                                     progress=False)
+    assert old.p_value == new.p_value and new.multiplier == "webb"
+    with pytest.warns(FutureWarning, match="multiplier"):
+        assert new.weights == "webb"

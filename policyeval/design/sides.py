@@ -164,12 +164,15 @@ class TwoSidedResult(EstimationResult):
                        table=self.to_frame(level).set_index(list(self.index_name)),
                        notes=self._summary_notes())
 
-    def plot(self, ax=None, level: float | None = None, title: str | None = None, offset: float = 0.12):
+    def plot(self, ax=None, label: str | None = None, level: float | None = None,
+             title: str | None = None, offset: float = 0.12):
         """Both event studies on one figure, origins and destinations side by side.
 
         Parameters
         ----------
         ax : matplotlib Axes, optional
+        label : str, optional
+            Title (the result contract's name for it; ``title`` is the same).
         level : float, optional
             Pointwise confidence level of the bars.
         title : str, optional
@@ -206,7 +209,7 @@ class TwoSidedResult(EstimationResult):
         ax.axvline(-0.5, color="0.6", linestyle=":", linewidth=1)
         ax.set_xlabel("事件时间 event time (years since start)")
         ax.set_ylabel(f"ATT: {self.spec.get('yname', '')}")
-        ax.set_title(title or "飞出地与飞入地效应 Effects on origins and destinations")
+        ax.set_title(label or title or "飞出地与飞入地效应 Effects on origins and destinations")
         ax.legend(frameon=False, fontsize="small")
         return ax
 

@@ -21,6 +21,10 @@
 Names are imported lazily from their modules on first use (``did_table``, a
 small module, on import), so importing this package computes nothing and loads
 no estimator until one is asked for.
+
+``__all__`` lists the estimators and the result classes they return;
+``tests/test_contract.py`` fits every estimator and checks the result contract
+(:class:`policyeval.results.base.EstimationResult`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,17 @@ _LAZY = {
     "TripleDiDResult": "policyeval.estimators.triple",
     "SwitchingDiD": "policyeval.estimators.switching",
     "SwitchingDiDResult": "policyeval.estimators.switching",
+    # the results of the estimators above that live elsewhere or are not listed yet
+    "GroupTimeResult": "policyeval.results.staggered",
+    "AggregateResult": "policyeval.results.staggered",
+    "RegressionResult": "policyeval.estimators.twfe",
+    "SunAbrahamResult": "policyeval.estimators.sun_abraham",
+    "ImputationResult": "policyeval.estimators.imputation",
+    "TwoStageResult": "policyeval.estimators.two_stage",
+    "SyntheticControlResult": "policyeval.estimators.synthetic",
+    "SyntheticDiDResult": "policyeval.estimators.synthetic",
+    "BaconResult": "policyeval.estimators.bacon",
+    "DiDTableResult": "policyeval.estimators.did_table",
 }
 
 __all__ = [*_LAZY, "did_table"]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples
 from policyeval.estimators._did_inputs import prepare_panel
 from policyeval.exceptions import DataError, EstimationError
@@ -36,7 +37,9 @@ class BaconResult:
     decomposition is descriptive and carries no standard errors, so only
     the parts of the contract that make sense are offered — ``to_frame``,
     ``summary`` (text, ``_repr_html_``, LaTeX), ``plot``, ``nobs``,
-    ``n_units`` and the decomposed ``twfe_estimate``.
+    ``n_units`` and the decomposed ``twfe_estimate``. As every test result it
+    answers ``statistic`` (the TWFE estimate) and ``p_value`` (NaN: nothing
+    is tested).
 
     Attributes
     ----------
@@ -62,6 +65,16 @@ class BaconResult:
     def estimate(self) -> float:
         """Alias of :attr:`twfe_estimate`."""
         return self.twfe_estimate
+
+    @property
+    def statistic(self) -> float:
+        """The decomposed number, :attr:`twfe_estimate` (the test-result contract's ``statistic``)."""
+        return self.twfe_estimate
+
+    @property
+    def p_value(self) -> float:
+        """Always NaN: the decomposition describes the TWFE estimate and tests nothing."""
+        return float("nan")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per 2×2: ``treated``, ``control``, ``type``, ``estimate``, ``weight``.
@@ -204,13 +217,14 @@ class BaconDecomposition:
     ['Treated vs Untreated', 'Treated vs Untreated', 'Earlier vs Later Treated', 'Later vs Earlier Treated']
     """
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
             dname: str | None = None) -> BaconResult:
         """Compute every 2×2 comparison, its weight and the TWFE estimate.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Balanced long panel, one row per unit and period.
         yname, tname, idname : str
             Outcome, integer period and unit id columns.
@@ -234,6 +248,7 @@ class BaconDecomposition:
         EstimationError
             Treatment does not vary (no timing variation to decompose).
         """
+        df = data
         panel = prepare_panel(df, yname=yname, tname=tname, idname=idname, gname=gname, dname=dname,
                               drop_missing=False)
         periods = np.unique(panel.t)

@@ -16,10 +16,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples, numeric_column, require_columns, require_frame
 from policyeval.exceptions import DataError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import linear_combination
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level
 
 __all__ = ["did_table", "DiDTableResult"]
 
@@ -115,8 +116,9 @@ def _cell_covariance(y, cell, unit, kind, n_cells=4):
     return means, V, n_g
 
 
+@renamed_arguments(df="data")
 def did_table(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     yname: str,
     group: str,
     period: str,
@@ -126,12 +128,13 @@ def did_table(
     idname: str | None = None,
     balanced: bool = False,
     vcov: str = "hc2",
+    level: float = 0.95,
 ) -> DiDTableResult:
     r"""The 2×2 difference-in-differences table with standard errors.
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         Long data, one row per observation (unit × period for a panel).
     yname : str
         Outcome column.
@@ -162,6 +165,9 @@ def did_table(
         \sum_{i\in c} e_i^2/n_c^2` (Stata's ``regress ..., robust``);
         ``"iid"`` (= ``"pooled"``) :math:`s^2/n_c` with the pooled
         :math:`s^2 = \sum_i e_i^2/(n-4)`.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Returns
     -------
@@ -225,6 +231,7 @@ def did_table(
     >>> res.table(digits=2).loc["difference", "change"]
     '1.64 (0.19)'
     """
+    df = data
     require_frame(df)
     kind = _VCOV.get(vcov) if isinstance(vcov, str) else None
     if kind is None:
@@ -337,6 +344,7 @@ def did_table(
         vcov=pd.DataFrame(cov, index=index, columns=index),
         df_resid=None,
         index_name="term",
+        level=check_level(level),
         extra={"rows": rows, "columns": columns, "notes": notes,
                "counts": pd.Series(counts, index=[f"{labels_g[c // 2]} | {labels_p[c % 2]}"
                                                   for c in range(4)]),

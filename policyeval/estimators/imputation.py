@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import check_clusters, column_list, examples, varies_within
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level, check_untreated_control
 
 __all__ = ["ImputationDiD", "ImputationResult"]
 
@@ -140,8 +141,10 @@ class ImputationResult(EstimationResult):
       ``y0_hat`` and ``tau = y - y0_hat``.
 
     ``influence`` has one row per cluster and one column per imputation term
-    (``extra["influence_terms"]``), scaled so that
-    ``influence.T @ influence / n_clusters**2`` is their covariance. Lead
+    (``extra["influence_terms"]``; a
+    :class:`~policyeval.inference.influence.DenseInfluence`), scaled so that
+    ``influence.vcov()`` (``psi.T @ psi / n_clusters**2`` with
+    ``psi = influence.to_dense()``) is their covariance. Lead
     coefficients of the pre-trend test come from a separate regression;
     their covariance with the imputation terms is not estimated (``nan`` in
     ``vcov``).
@@ -173,8 +176,15 @@ class ImputationDiD:
 
     Parameters
     ----------
+    control_group : {"not_yet_treated"}
+        The comparison observations: every untreated observation, of
+        never-treated units and of not-yet-treated ones (the only choice of
+        this estimator: its first stage uses all of them; the argument is
+        here so that every staggered estimator takes ``control_group`` first,
+        with Callaway-Sant'Anna's values).
     horizons : None, True, or iterable of int
-        ``None`` reports the overall average effect (term ``"overall"``);
+        ``None`` reports the overall average effect (term ``"ATT"``; called
+        ``"overall"`` before 0.2, a name that still works for one release);
         an iterable reports one average per event time :math:`e = t - g`;
         ``True`` uses every event time with a treated observation
         (``e >= -anticipation``).
@@ -194,6 +204,9 @@ class ImputationDiD:
         Covariance of the lead coefficients in the pre-trend test:
         cluster-robust (default, as BJS recommend) or classical OLS
         ``"iid"`` (what R didimputation's README prints, via fixest).
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -258,14 +271,17 @@ class ImputationDiD:
     >>> df["y"] = (df["unit"] % 7 + 0.1 * (df["year"] - 2000) + rng.normal(0, 0.2, len(df))
     ...            + 2.0 * ((df["g"] > 0) & (df["year"] >= df["g"])))
     >>> res = pe.ImputationDiD().fit(df, yname="y", tname="year", idname="unit", gname="g")
-    >>> round(float(res.params["overall"]), 1)
+    >>> round(float(res.params["ATT"]), 1)
     2.0
     """
 
-    def __init__(self, horizons: bool | Iterable[int] | None = None,
-                 pretrends: int | Iterable[int] | None = None,
+    def __init__(self, control_group: str = "not_yet_treated",
+                 horizons: bool | Iterable[int] | None = None,
+                 pretrends: int | Iterable[int] | None = None, *,
                  cluster: str | None = None, anticipation: int = 0,
-                 pretrend_vcov: str = "cluster") -> None:
+                 pretrend_vcov: str = "cluster", level: float = 0.95) -> None:
+        self.control_group = check_untreated_control(control_group, "ImputationDiD")
+        self.level = check_level(level)
         self.horizons = horizons
         self.pretrends = pretrends
         self.cluster = cluster
@@ -314,14 +330,15 @@ class ImputationDiD:
                 )
         return delta, horizons, leads
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
             covariates: Sequence[str] | str | None = None, weights: str | None = None,
             dname: str | None = None) -> ImputationResult:
         """Estimate average treatment effects by imputation.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Long panel (balanced or not), one row per unit and period.
         yname, tname, idname : str
             Outcome, integer period and unit id columns.
@@ -350,6 +367,7 @@ class ImputationDiD:
             period has no untreated observation), a requested horizon or
             lead has no observation, or covariates are collinear.
         """
+        df = data
         delta, horizons, leads = self._check_options()
         panel = prepare_panel(df, yname=yname, tname=tname, idname=idname, gname=gname, dname=dname,
                               covariates=covariates, weights=weights, cluster=self.cluster)
@@ -369,7 +387,9 @@ class ImputationDiD:
         covs = column_list(covariates, "covariates")
         spec = dict(yname=yname, tname=tname, idname=idname, gname=gname, dname=dname, covariates=covs,
                     weights=weights, cluster=self.cluster or idname, horizons=horizons,
-                    pretrends=leads, anticipation=delta, pretrend_vcov=self.pretrend_vcov)
+                    pretrends=leads, anticipation=delta, pretrend_vcov=self.pretrend_vcov,
+                    level=check_level(self.level),
+                    control_group=check_untreated_control(self.control_group, "ImputationDiD"))
         return _estimate(panel, spec, delta, horizons, leads)
 
 
@@ -386,7 +406,7 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     # --- targets: for each reported term, treated rows and their weights --
     t1_all = np.flatnonzero(treated)
     e1_all = e[t1_all]
-    names: list[Any] = ["overall"]
+    names: list[Any] = ["ATT"]
     selections = [e1_all >= 0]
     if horizons is True:
         horizons = sorted(int(h) for h in np.unique(e1_all))
@@ -539,6 +559,8 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         influence=psi[:, post_cols] * G,
         df_resid=None,
         index_name="term" if horizons is None else "event_time",
+        level=spec.get("level", 0.95),
+        term_aliases={"overall": "ATT"} if horizons is None else None,
         extra={
             "influence_terms": post_terms,
             "n_clusters": G,

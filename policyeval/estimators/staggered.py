@@ -30,11 +30,13 @@ from scipy import sparse
 
 from policyeval._out_of_core import out_of_core
 from policyeval._validation import check_clusters, check_draws, column_list, require_option
+from policyeval._deprecation import renamed_arguments, warn_renamed
 from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
     EstimationError,
     EstimationWarning,
+    PolicyevalFutureWarning,
 )
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
@@ -111,6 +113,9 @@ class CallawaySantAnna:
         (which then appears with ATT = 0).
     anticipation : int
         Number of periods before ``g`` in which units may already react.
+    cluster : str, optional
+        Cluster column for standard errors (a unit or a coarser level,
+        constant within unit). Default: the unit.
     panel : bool
         ``True``: panel data (one row per unit and period). ``False``:
         repeated cross-sections (``idname`` optional).
@@ -123,12 +128,13 @@ class CallawaySantAnna:
         0 (default) for analytic influence-function standard errors; else
         the number of multiplier-bootstrap draws, which also gives uniform
         confidence bands.
-    bootstrap_weights : {"rademacher", "mammen"}
-        Multiplier distribution.
+    multiplier : {"rademacher", "mammen"}
+        Distribution of the bootstrap multipliers (called ``bootstrap_weights``
+        before 0.2; ``weights`` means sampling weights only).
     random_state : int, optional
         Seed of the bootstrap.
     level : float
-        Confidence level.
+        Confidence level of every interval and of the uniform band.
     trim_level : float
         Controls with propensity score above this get zero weight (ipw, dr).
     progress : bool
@@ -197,17 +203,20 @@ class CallawaySantAnna:
     True
     """
 
+    @renamed_arguments(bootstrap_weights="multiplier")
     def __init__(self, control_group: str = "never_treated", method: str = "dr",
-                 base_period: str = "varying", anticipation: int = 0, *, panel: bool = True,
+                 base_period: str = "varying", anticipation: int = 0, *,
+                 cluster: str | None = None, panel: bool = True,
                  allow_unbalanced_panel: bool = False, n_bootstrap: int = 0,
-                 bootstrap_weights: str = "rademacher", random_state=None, level: float = 0.95,
+                 multiplier: str = "rademacher", random_state=None, level: float = 0.95,
                  trim_level: float = 0.995, progress: bool = True) -> None:
         self.control_group = control_group
         self.method = method
         self.base_period = base_period
         self.anticipation = anticipation
+        self.cluster = cluster
         self.n_bootstrap = n_bootstrap
-        self.bootstrap_weights = bootstrap_weights
+        self.multiplier = multiplier
         self.level = level
         self.trim_level = trim_level
         self._check_options(warn=False)
@@ -227,13 +236,24 @@ class CallawaySantAnna:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 0:
             raise ArgumentTypeError(f"anticipation={a!r} must be a non-negative integer")
         check_draws(self.n_bootstrap, "n_bootstrap", allow_zero=True, warn=warn, stacklevel=4)
-        require_option(self.bootstrap_weights, "bootstrap_weights", ("rademacher", "mammen"))
+        require_option(self.multiplier, "multiplier", ("rademacher", "mammen"))
         if isinstance(self.level, bool) or not isinstance(self.level, (int, float)) \
                 or not 0 < self.level < 1:
             raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
         tl = self.trim_level
         if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not 0.5 < tl <= 1:
             raise ArgumentValueError(f"trim_level={tl!r} must lie in (0.5, 1]")
+
+    @property
+    def bootstrap_weights(self) -> str:
+        """Old name of :attr:`multiplier` (before 0.2); warns."""
+        warn_renamed("CallawaySantAnna", "bootstrap_weights", "multiplier")
+        return self.multiplier
+
+    @bootstrap_weights.setter
+    def bootstrap_weights(self, value: str) -> None:
+        warn_renamed("CallawaySantAnna", "bootstrap_weights", "multiplier")
+        self.multiplier = value
 
     def __repr__(self) -> str:
         return (f"CallawaySantAnna(control_group={self.control_group!r}, method={self.method!r}, "
@@ -262,8 +282,10 @@ class CallawaySantAnna:
         weights : str, optional
             Sampling-weight column (constant within unit for panels).
         cluster : str, optional
-            Cluster column for standard errors (a unit or a coarser level,
-            constant within unit). Default: the unit.
+            Deprecated: pass ``cluster`` to the constructor, as for every
+            estimator (``CallawaySantAnna(cluster="prov")``). Still accepted
+            for one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
 
         Returns
         -------
@@ -301,6 +323,17 @@ class CallawaySantAnna:
             controls, one control carrying much of the weight), once per fit.
         """
         self._check_options(warn=False)   # the bootstrap itself warns about few draws
+        if cluster is not None:
+            warnings.warn(
+                "CallawaySantAnna.fit(cluster=...) is now CallawaySantAnna(cluster=...), as for "
+                "every estimator; the fit argument stops working in the next release",
+                PolicyevalFutureWarning, stacklevel=2)
+            if self.cluster is not None and self.cluster != cluster:
+                raise ArgumentValueError(
+                    f"cluster={cluster!r} in fit() contradicts CallawaySantAnna(cluster="
+                    f"{self.cluster!r}); pass it to the constructor only")
+        else:
+            cluster = self.cluster
         if gname is None:
             raise ArgumentTypeError("gname is required: the column with the first treated period")
         if self.panel and idname is None:
@@ -365,14 +398,14 @@ class CallawaySantAnna:
                 "method": self.method, "base_period": self.base_period,
                 "anticipation": self.anticipation, "panel": d.panel,
                 "first_period": float(d.periods[0]), "periods": d.periods.tolist(),
-                "n_bootstrap": self.n_bootstrap, "bootstrap_weights": self.bootstrap_weights,
+                "n_bootstrap": self.n_bootstrap, "multiplier": self.multiplier,
                 "random_state": self.random_state, "progress": self.progress}
         result = GroupTimeResult(table, infl, group_shares=shares, cohort_of_code=code_cohort,
                                  cohort_values=cohort_values, nobs=d.nobs, n_units=d.n_units, spec=spec,
                                  level=self.level, notes=d.notes,
                                  unit_ids=d.ids if d.panel else None)
         if self.n_bootstrap:
-            result = result.bootstrap(self.n_bootstrap, weights=self.bootstrap_weights,
+            result = result.bootstrap(self.n_bootstrap, multiplier=self.multiplier,
                                       random_state=self.random_state, progress=self.progress)
         return result
 

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval.estimators._fixed_effects import (
     examples,
     fit_fe_ols,
@@ -33,7 +34,14 @@ from policyeval.estimators.twfe import (
     _spec,
 )
 from policyeval._validation import require_option
-from policyeval.exceptions import ArgumentValueError, DroppedObservationsWarning, EstimationError
+from policyeval.results.base import check_level
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    DroppedObservationsWarning,
+    EstimationError,
+    PolicyevalFutureWarning,
+)
 from policyeval.inference.covariance import (
     SmallSampleCorrection,
     linear_combination,
@@ -49,8 +57,9 @@ class SunAbrahamResult(RegressionResult):
 
     ``params`` are indexed by event time. :attr:`cohort_effects` holds every
     :math:`CATT_{g,e}` with its standard error and the number of
-    observations behind it; :meth:`aggregate` re-weights them (``"att"``,
-    ``"period"``, ``"cohort"``) without refitting.
+    observations behind it; :meth:`aggregate` re-weights them (``"simple"``,
+    ``"dynamic"``, ``"group"``: the names of
+    :meth:`policyeval.results.staggered.GroupTimeResult.aggregate`) without refitting.
     """
 
     @property
@@ -60,16 +69,20 @@ class SunAbrahamResult(RegressionResult):
         se = np.sqrt(np.diag(self.extra["cell_vcov"]))
         return cells.assign(estimate=self.extra["cell_params"], std_error=se)
 
-    def aggregate(self, kind: str = "att") -> RegressionResult:
+    def aggregate(self, kind: str = "simple") -> RegressionResult:
         r"""Aggregate the cohort-specific effects.
 
         Parameters
         ----------
-        kind : {"att", "period", "cohort"}
-            ``"att"``: one overall effect over all post-treatment cells
-            (:math:`e \ge 0`); ``"period"``: one per event time (the
-            ``params`` of this result); ``"cohort"``: one per cohort over its
-            post-treatment cells.
+        kind : {"simple", "dynamic", "group"}
+            The names of Callaway-Sant'Anna's aggregations:
+            ``"simple"``: one overall effect ``"ATT"`` over all
+            post-treatment cells (:math:`e \ge 0`); ``"dynamic"``: one per
+            event time (the ``params`` of this result); ``"group"``: one per
+            cohort over its post-treatment cells. The names used before 0.2
+            (``"att"``, ``"period"``, ``"cohort"``) still work for one
+            release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
 
         Returns
         -------
@@ -83,24 +96,29 @@ class SunAbrahamResult(RegressionResult):
         cell, as in ``fixest::aggregate``; its variance is
         :math:`\omega' \hat V \omega`.
         """
+        if kind in _OLD_KINDS:
+            warnings.warn(f"kind={kind!r} is now called {_OLD_KINDS[kind]!r} (the name of the "
+                          "Callaway-Sant'Anna aggregation); the old name stops working in the next "
+                          "release", PolicyevalFutureWarning, stacklevel=2)
+            kind = _OLD_KINDS[kind]
         cells = self.extra["cells"]
         post = cells["event_time"].to_numpy() >= 0
-        if kind == "period":
+        if kind == "dynamic":
             keys, mask = cells["event_time"].to_numpy(), np.ones(len(cells), bool)
             index_name = "event_time"
-        elif kind == "cohort":
-            keys, mask, index_name = cells["cohort"].to_numpy(), post, "cohort"
-        elif kind == "att":
+        elif kind == "group":
+            keys, mask, index_name = cells["cohort"].to_numpy(), post, "group"
+        elif kind == "simple":
             keys, mask, index_name = np.zeros(len(cells), dtype=int), post, "term"
         else:
-            require_option(kind, "kind", ("att", "period", "cohort"))
+            require_option(kind, "kind", ("simple", "dynamic", "group"))
         if not mask.any():
             raise EstimationError("no post-treatment cohort effects to aggregate")
         params, vcov, labels, W = _aggregate(
             self.extra["cell_params"], self.extra["cell_vcov"], cells["weight"].to_numpy(),
             keys, mask,
         )
-        if kind == "att":
+        if kind == "simple":
             labels = ["ATT"]
         index = pd.Index(labels, name=index_name)
         return RegressionResult(
@@ -114,10 +132,32 @@ class SunAbrahamResult(RegressionResult):
             influence=self.extra["cell_influence"] @ W.T,
             df_resid=self.df_resid,
             index_name=index_name,
+            level=self.level,
             extra={k: v for k, v in self.extra.items() if k in ("vcov_type", "n_clusters", "ssc",
                                                                   "notes")}
-            | ({"reference_period": self.extra["reference_period"]} if kind == "period" else {}),
+            | ({"reference_period": self.extra["reference_period"]} if kind == "dynamic" else {}),
         )
+
+
+#: SunAbraham.fit(control_cohort=...) values before 0.2 -> control_group values
+_OLD_CONTROL = {"never": "never_treated", "last": "last_treated"}
+
+
+def _control_group(value) -> str:
+    if value in _OLD_CONTROL:
+        warnings.warn(f"control_group={value!r} is now {_OLD_CONTROL[value]!r}; the old value stops "
+                      "working in the next release", PolicyevalFutureWarning, stacklevel=3)
+        return _OLD_CONTROL[value]
+    if not isinstance(value, str):
+        raise ArgumentTypeError(
+            f"control_group={value!r} must be 'never_treated' or 'last_treated' (control_group is "
+            "the first argument of every staggered estimator; pass reference= by name)")
+    require_option(value, "control_group", ("never_treated", "last_treated"))
+    return value
+
+
+#: aggregation names before 0.2 -> Callaway-Sant'Anna's names
+_OLD_KINDS = {"att": "simple", "period": "dynamic", "cohort": "group"}
 
 
 def _aggregate(beta, vcov, weight, keys, mask):
@@ -144,6 +184,11 @@ class SunAbraham:
 
     Parameters
     ----------
+    control_group : {"never_treated", "last_treated"}
+        The clean controls: never-treated units, or the last-treated cohort
+        (see Notes). Called ``control_cohort`` with values ``"never"`` /
+        ``"last"`` and given to ``fit`` before 0.2; both still work for one
+        release, with a :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
     reference : int or sequence of int
         Relative period(s) left out for every cohort (default -1).
     vcov : {"cluster", "CR1", "hetero", "HC1", "iid"}
@@ -154,6 +199,9 @@ class SunAbraham:
     ssc : {"fixest", "full", "none"} or SmallSampleCorrection
         Small-sample convention (see :class:`policyeval.TWFE`); the default
         reproduces ``fixest``.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -178,9 +226,9 @@ class SunAbraham:
     ``fixest::sunab`` does; the paper's variance also accounts for the
     estimated shares, fixest's and ours treat them as fixed).
 
-    ``control_cohort="never"`` uses never-treated units as controls and drops
+    ``control_group="never_treated"`` uses never-treated units as controls and drops
     units treated in every observed period (always treated);
-    ``control_cohort="last"`` uses the last-treated cohort as the control and
+    ``control_group="last_treated"`` uses the last-treated cohort as the control and
     keeps only periods before it is treated (never-treated units, if any,
     stay in as controls).
 
@@ -199,34 +247,40 @@ class SunAbraham:
     >>> panel = pe.load_simulated_panel()
     >>> res = pe.SunAbraham().fit(panel, "log_gdp", "year", "county_code",
     ...                           "first_treat_destination")
-    >>> att = res.aggregate("att")
+    >>> att = res.aggregate("simple")
     >>> round(float(att.params.iloc[0]), 4), round(float(att.std_errors.iloc[0]), 4)
     (0.1008, 0.0148)
     """
 
     def __init__(
         self,
+        control_group: str = "never_treated",
         reference: int | Sequence[int] = -1,
         vcov: str = "cluster",
+        *,
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
+        level: float = 0.95,
     ) -> None:
+        self.control_group = _control_group(control_group)
         refs, _ = _event_options(reference, None)
         _check_vcov_args(vcov, cluster, ssc)
         _no_bias_reduced(vcov)
+        self.level = check_level(level)
         self.reference = refs
         self.vcov = vcov
         self.cluster = cluster
         self.ssc = ssc
 
+    @renamed_arguments(df="data")
     def fit(
         self,
-        df: pd.DataFrame,
+        data: pd.DataFrame,
         yname: str,
         tname: str,
         idname: str,
         gname: str,
-        control_cohort: str = "never",
+        control_cohort: str | None = None,
         covariates: str | Sequence[str] | None = None,
         weights: str | None = None,
     ) -> SunAbrahamResult:
@@ -234,14 +288,16 @@ class SunAbraham:
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Long panel.
         yname, tname, idname : str
             Outcome, integer period and unit columns.
         gname : str
             First treated period; 0 or missing for never treated.
-        control_cohort : {"never", "last"}
-            The clean control group.
+        control_cohort : {"never", "last"}, optional
+            Deprecated: pass ``control_group`` to the constructor
+            (``"never_treated"`` / ``"last_treated"``), as for every staggered
+            estimator. Still accepted for one release, with a warning.
         covariates : str or list of str, optional
             Time-varying controls (``result.extra["covariates"]``).
         weights : str, optional
@@ -255,13 +311,22 @@ class SunAbraham:
         Raises
         ------
         EstimationError
-            If there is no never-treated unit with ``control_cohort="never"``,
-            fewer than two treated cohorts with ``"last"``, or the
+            If there is no never-treated unit with ``control_group="never_treated"``,
+            fewer than two treated cohorts with ``"last_treated"``, or the
             interactions are collinear.
         TreatmentTimingError
             If ``gname`` varies within a unit.
         """
-        require_option(control_cohort, "control_cohort", ("never", "last"))
+        df = data
+        if control_cohort is not None:
+            require_option(control_cohort, "control_cohort", ("never", "last"))
+            warnings.warn(
+                f"SunAbraham.fit(control_cohort={control_cohort!r}) is now SunAbraham(control_group="
+                f"{_OLD_CONTROL[control_cohort]!r}), as for every staggered estimator; the old "
+                "argument stops working in the next release", PolicyevalFutureWarning, stacklevel=2)
+            control_group = _OLD_CONTROL[control_cohort]
+        else:
+            control_group = _control_group(self.control_group)
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
         _no_bias_reduced(self.vcov)
         self.reference, _ = _event_options(self.reference, None)
@@ -288,11 +353,11 @@ class SunAbraham:
             )
         drop = always
         control = ~treated
-        if control_cohort == "last":
+        if control_group == "last_treated":
             cohorts = np.unique(panel.cohort[treated & ~always])
             if cohorts.size < 2:
                 raise EstimationError(
-                    "control_cohort='last' needs at least two treated cohorts; found "
+                    "control_group='last_treated' needs at least two treated cohorts; found "
                     f"{examples(cohorts)}"
                 )
             last = cohorts.max()
@@ -300,7 +365,7 @@ class SunAbraham:
             if (late & ~drop).any():
                 warnings.warn(
                     f"dropped {int((late & ~drop).sum())} rows from period {last} on, when the "
-                    f"last cohort (control_cohort='last', gname={last}) is treated",
+                    f"last cohort (control_group='last_treated', gname={last}) is treated",
                     DroppedObservationsWarning,
                     stacklevel=2,
                 )
@@ -309,7 +374,7 @@ class SunAbraham:
         elif not (control & ~drop).any():
             raise EstimationError(
                 f"gname={gname!r}: no never-treated unit (gname 0 or missing, or first treated "
-                "after the last period); use control_cohort='last'"
+                "after the last period); use control_group='last_treated'"
             )
         if drop.any():
             panel = subset_panel(panel, ~drop)
@@ -344,7 +409,7 @@ class SunAbraham:
         index = pd.Index([int(k) for k in labels], name="event_time")
         spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
                      covariates=covs, weights=weights, reference=self.reference,
-                     control_group=control_cohort)
+                     control_group=control_group)
         ssc = resolve_ssc(self.ssc)
         return SunAbrahamResult(
             pd.Series(est, index=index),
@@ -357,6 +422,7 @@ class SunAbraham:
             influence=fit.influence[:, : len(cells)] @ W.T,
             df_resid=fit.cov.df_resid,
             index_name="event_time",
+            level=self.level,
             extra={
                 "reference_period": self.reference[0],
                 "references": list(self.reference),

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import p_value_text, require_option
 from policyeval.estimators._simplex import frank_wolfe_weights, simplex_lstsq, sparsify
 from policyeval.estimators._synthetic_panel import Block, prepare_block
@@ -26,10 +27,11 @@ from policyeval.exceptions import (
     DesignError,
     EstimationError,
     EstimationWarning,
+    PolicyevalFutureWarning,
 )
 from policyeval.inference import placebo as _placebo
 from policyeval.inference.treated_counts import warn_placebo_resolution
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level, with_term_aliases
 
 __all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]
 
@@ -153,6 +155,9 @@ class SyntheticControl:
         ``benchmarks/mc_synthetic_placebo.md`` for the size of each).
     progress : bool
         Show a progress bar over placebo refits.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -201,7 +206,9 @@ class SyntheticControl:
 
     def __init__(self, predictors: Sequence | None = None, v_method: str = "nested",
                  standardize: bool = True, placebos: bool = True,
-                 placebo_donors: str = "exclude_treated", progress: bool = False) -> None:
+                 placebo_donors: str = "exclude_treated", progress: bool = False,
+                 level: float = 0.95) -> None:
+        self.level = check_level(level)
         self.predictors = predictors
         self.v_method = v_method
         self.standardize = standardize
@@ -235,14 +242,15 @@ class SyntheticControl:
             specs.append((label, col, periods))
         return specs
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, *,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, *,
             treatment: str | None = None, treated_units: Sequence | None = None,
             treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticControlResult":
         """Fit the synthetic control for one treated unit.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Balanced long panel.
         yname, tname, idname : str
             Outcome, period and unit columns.
@@ -266,6 +274,7 @@ class SyntheticControl:
         DataError
             Missing outcomes in the donor pool (names donors and periods).
         """
+        df = data
         require_option(self.v_method, "v_method", _V_METHODS)
         require_option(self.placebo_donors, "placebo_donors", ("exclude_treated", "all"))
         block = prepare_block(df, yname, tname, idname, treatment=treatment,
@@ -318,7 +327,7 @@ class SyntheticControl:
                 "treated_units": block.treated_units, "treat_time": block.treat_time,
                 "donors": donors, "predictors": self.predictors, "v_method": self.v_method,
                 "standardize": self.standardize, "placebo_donors": self.placebo_donors,
-                "method": f"sc, V {self.v_method}"},
+                "method": f"sc, V {self.v_method}", "level": self.level},
             data=df, placebo_table=placebo_table, placebo_gaps=placebo_gaps, pvalue=pvalue)
 
     @staticmethod
@@ -356,7 +365,8 @@ class SyntheticControl:
 class SyntheticControlResult(EstimationResult):
     """Result of :class:`SyntheticControl`.
 
-    ``params`` holds ``att`` (mean post-period gap); ``std_errors`` are NaN
+    ``params`` holds ``ATT`` (mean post-period gap; ``att`` before 0.2, still answered for
+    one release); ``std_errors`` are NaN
     (synthetic control has no sampling-based standard error) and ``pvalues``
     is the in-space permutation p-value when placebos were run.
 
@@ -384,10 +394,10 @@ class SyntheticControlResult(EstimationResult):
         gap = block.Y[treated] - fit["synthetic"]
         n_pre = block.n_pre
         super().__init__(
-            params=pd.Series({"att": gap[n_pre:].mean()}),
-            std_errors=pd.Series({"att": np.nan}),
+            params=pd.Series({"ATT": gap[n_pre:].mean()}),
+            std_errors=pd.Series({"ATT": np.nan}), term_aliases={"att": "ATT"},
             nobs=block.nobs, n_units=len(block.units), spec=spec,
-            estimator="Synthetic control", index_name="term",
+            estimator="Synthetic control", index_name="term", level=spec.get("level", 0.95),
             extra={"notes": ["Std. errors are not defined for synthetic control; p_value is the "
                              "in-space permutation p-value (post/pre RMSPE ratio rank)."]})
         self._problem, self._data = problem, data
@@ -410,7 +420,8 @@ class SyntheticControlResult(EstimationResult):
     @property
     def pvalues(self) -> pd.Series:
         """In-space permutation p-value of the treated unit's post/pre RMSPE ratio."""
-        return pd.Series({"att": self.permutation_pvalue})
+        return with_term_aliases(pd.Series({"ATT": self.permutation_pvalue}), self.term_aliases,
+                                 self.estimator)
 
     def _summary_facts(self):
         facts = super()._summary_facts()
@@ -483,10 +494,32 @@ class SyntheticControlResult(EstimationResult):
             y, Y0, block.n_pre, 0.0, _outcome_sc, permutation, q, n_permutations, random_state)
         return table
 
-    def plot(self, kind: str = "paths", ax=None, **kwargs):
-        """Plot ``"paths"`` (treated vs synthetic) or ``"gaps"`` (with placebo gaps if run)."""
+    def plot(self, ax=None, label: str | None = None, kind: str = "paths", **kwargs):
+        """Plot ``"paths"`` (treated vs synthetic) or ``"gaps"`` (with placebo gaps if run).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+        kind : {"paths", "gaps"}
+            What to draw. (Before 0.2 ``kind`` was the first argument;
+            ``plot("gaps")`` still works for one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.)
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
+        if isinstance(ax, str):
+            warnings.warn(f"plot({ax!r}): pass kind={ax!r}; plot's first argument is now ax",
+                          PolicyevalFutureWarning, stacklevel=2)
+            kind, ax = ax, None
+            if label is not None and not isinstance(label, str):   # old plot(kind, ax)
+                ax, label = label, None
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         x = self.paths.index
@@ -506,6 +539,8 @@ class SyntheticControlResult(EstimationResult):
             require_option(kind, "kind", ("paths", "gaps"))
         ax.axvline(self.spec["treat_time"], color="0.5", linestyle=":")
         ax.set_xlabel(self.spec["tname"])
+        if label is not None:
+            ax.set_title(label)
         ax.legend(frameon=False)
         return ax
 
@@ -585,6 +620,11 @@ class SyntheticDiD:
     sparsify : bool
         Restart the solver from weights with entries at most a quarter of the
         largest set to zero (synthdid's default behaviour).
+    progress : bool
+        Show a progress bar over the replications.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -639,7 +679,8 @@ class SyntheticDiD:
     def __init__(self, method: str = "sdid", se_method: str | None = "placebo",
                  n_replications: int = 200, random_state=None, max_iter: int = 10_000,
                  sparsify: bool = True, progress: bool = False,
-                 eta_omega: float | None = None) -> None:
+                 eta_omega: float | None = None, level: float = 0.95) -> None:
+        self.level = check_level(level)
         self.method = method
         self.eta_omega = eta_omega
         self.se_method = se_method
@@ -668,14 +709,15 @@ class SyntheticDiD:
         omega = np.full(N0, 1.0 / N0) if self.method == "did" else None
         return omega, lam
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, *,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, *,
             treatment: str | None = None, treated_units: Sequence | None = None,
             treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticDiDResult":
         """Estimate the ATT of a common-adoption design.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Balanced long panel.
         yname, tname, idname : str
             Outcome, period and unit columns.
@@ -700,6 +742,7 @@ class SyntheticDiD:
         DataError
             Missing outcomes (names units and periods), unbalanced panel.
         """
+        df = data
         require_option(self.method, "method", _SDID_METHODS)
         require_option(self.se_method, "se_method", _SE_METHODS)
         if self.eta_omega is not None and not (
@@ -722,7 +765,8 @@ class SyntheticDiD:
         spec = {"yname": yname, "tname": tname, "idname": idname, "treatment": treatment,
                 "treated_units": block.treated_units, "treat_time": block.treat_time,
                 "method": self.method, "se_method": self.se_method, "eta_omega": self.eta_omega,
-                "n_replications": self.n_replications, "random_state": self.random_state}
+                "n_replications": self.n_replications, "random_state": self.random_state,
+                "level": self.level}
         return SyntheticDiDResult(block, tau, se, omega, lam, opts, spec, reps)
 
     def _check_se(self, N0: int, N1: int) -> None:
@@ -787,7 +831,7 @@ class SyntheticDiDResult(EstimationResult):
         :math:`\\hat\\omega`-weighted controls shifted by the
         :math:`\\hat\\lambda`-weighted pre-period difference) and ``gap``.
     effects : pandas.Series
-        Per-period gaps in the post period; their mean is ``att``.
+        Per-period gaps in the post period; their mean is ``params["ATT"]``.
     replications : ndarray or None
         Placebo / bootstrap / jackknife estimates behind the standard error.
     noise_level, zeta_omega : float
@@ -797,9 +841,10 @@ class SyntheticDiDResult(EstimationResult):
     def __init__(self, block, tau, se, omega, lam, opts, spec, reps):
         names = {"sdid": "Synthetic DiD", "sc": "Synthetic control (synthdid)", "did": "DiD (synthdid)",
                  "difp": "De-meaned synthetic control (DIFP)"}
-        super().__init__(params=pd.Series({"att": tau}), std_errors=pd.Series({"att": se}),
+        super().__init__(params=pd.Series({"ATT": tau}), std_errors=pd.Series({"ATT": se}),
+                         term_aliases={"att": "ATT"},
                          nobs=block.nobs, n_units=len(block.units), spec=spec,
-                         estimator=names[spec["method"]])
+                         estimator=names[spec["method"]], level=spec.get("level", 0.95))
         Y, N0, T0 = block.Y, block.n_control, block.n_pre
         self.unit_weights = pd.Series(omega, index=block.donors, name="omega")
         self.time_weights = pd.Series(lam, index=block.periods[:T0], name="lambda")
@@ -828,8 +873,20 @@ class SyntheticDiDResult(EstimationResult):
                   ("Effective N0", f"{eff(self.unit_weights):.1f}")]
         return facts
 
-    def plot(self, ax=None, **kwargs):
-        """Treated vs synthetic trajectories with the time weights shaded at the bottom."""
+    def plot(self, ax=None, label: str | None = None, **kwargs):
+        """Treated vs synthetic trajectories with the time weights shaded at the bottom.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -844,5 +901,7 @@ class SyntheticDiDResult(EstimationResult):
         ax.axvline(self.spec["treat_time"], color="0.5", linestyle=":")
         ax.set_xlabel(self.spec["tname"])
         ax.set_ylabel(self.spec["yname"])
+        if label is not None:
+            ax.set_title(label)
         ax.legend(frameon=False)
         return ax

@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval.estimators._fixed_effects import (
     FEFit,
     FEPanel,
@@ -43,7 +44,7 @@ from policyeval.exceptions import (
 )
 from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import HEADLINE, EstimationResult, check_level
 
 __all__ = ["TWFE", "EventStudy", "RegressionResult"]
 
@@ -77,8 +78,8 @@ class RegressionResult(EstimationResult):
     Adds the standard-error type to the summary header; everything else is
     :class:`~policyeval.results.base.EstimationResult`. ``influence`` holds
     the per-unit influence function :math:`\psi_i = N (\tilde X'\tilde X)^{-1}
-    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.T @ influence / N**2``
-    is the unit-clustered covariance without small-sample correction (for
+    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.vcov()`` (a
+    :class:`~policyeval.inference.influence.DenseInfluence`) is the unit-clustered covariance without small-sample correction (for
     bootstraps and aggregation without refitting); ``vcov`` is the corrected
     one. ``extra`` keeps the full coefficient vector and covariance
     (``full_params``, ``full_vcov``), the covariance type, the number of
@@ -106,6 +107,7 @@ def _result(
     ssc: SmallSampleCorrection,
     extra: dict,
     result_class=RegressionResult,
+    term_aliases: dict | None = None,
 ) -> EstimationResult:
     params = fit.params.loc[list(terms)]
     notes = list(panel.notes) + [_describe_vcov(fit, spec["cluster_columns"], ssc)]
@@ -123,6 +125,8 @@ def _result(
         influence=fit.influence[:, [fit.params.index.get_loc(t) for t in terms]],
         df_resid=df,
         index_name=index_name,
+        level=spec.get("level", 0.95),
+        term_aliases=term_aliases,
         extra={
             "vcov_type": fit.cov.kind,
             "df_all": fit.cov.df_resid,
@@ -150,6 +154,7 @@ def _spec(est, **kwargs) -> dict:
         "cluster": ", ".join(cluster_columns) if cluster_columns else None,
         "cluster_columns": cluster_columns,
         "ssc": est.ssc,
+        "level": getattr(est, "level", 0.95),
     }
 
 
@@ -284,6 +289,9 @@ class TWFE:
         have up to 3,000 levels in all. :math:`K` in the small-sample
         factor counts :math:`\sum_f L_f - (F-1)` levels, as fixest does
         by default. Pandas input only.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -342,21 +350,25 @@ class TWFE:
     def __init__(
         self,
         vcov: str = "cluster",
+        *,
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
         allow_switching_off: bool = False,
         fe: Sequence[str | tuple[str, ...]] | None = None,
+        level: float = 0.95,
     ) -> None:
         _check_vcov_args(vcov, cluster, ssc, fe)
+        self.level = check_level(level)
         self.vcov = vcov
         self.cluster = cluster
         self.ssc = ssc
         self.allow_switching_off = allow_switching_off
         self.fe = fe
 
+    @renamed_arguments(df="data")
     def fit(
         self,
-        df: pd.DataFrame,
+        data: pd.DataFrame,
         yname: str,
         tname: str,
         idname: str,
@@ -369,7 +381,7 @@ class TWFE:
 
         Parameters
         ----------
-        df : pandas.DataFrame, path, duckdb relation or dask DataFrame
+        data : pandas.DataFrame, path, duckdb relation or dask DataFrame
             Long panel, one row per unit and period. Anything but a pandas
             DataFrame (a Parquet file/folder, a DuckDB relation, a Dask
             DataFrame) is estimated out of core by :func:`policyeval.scale.fit_twfe`
@@ -390,8 +402,11 @@ class TWFE:
         Returns
         -------
         RegressionResult
-            ``params`` indexed by term: the treatment (named after the
-            ``treatment`` column, or ``"treated"``) then the covariates.
+            ``params`` indexed by term: the treatment effect ``"ATT"``, then
+            the covariates. (Before 0.2 the effect was named after the
+            ``treatment`` column, or ``"treated"``; those names still work for
+            one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.)
 
         Raises
         ------
@@ -410,6 +425,7 @@ class TWFE:
             Fewer than 30 clusters: the message gives the count and points to
             :func:`~policyeval.inference.wild_bootstrap.wild_cluster_bootstrap`.
         """
+        df = data
         _check_vcov_args(self.vcov, self.cluster, self.ssc, self.fe)
         kind = _vcov_kind(self.vcov)
         if (treatment is None) == (gname is None):
@@ -437,11 +453,15 @@ class TWFE:
                 )
             if not self.allow_switching_off:
                 _check_absorbing(panel, d, treatment, idname)
-            term = treatment
+            old = treatment
         else:
             t = panel.periods[panel.time]
             d = ((panel.cohort > 0) & (t >= panel.cohort)).astype(float)
-            term = "treated"
+            old = "treated"
+        term = HEADLINE
+        if HEADLINE in covs:
+            raise ArgumentValueError(f"covariates={covs!r}: a covariate may not be called {HEADLINE!r}, "
+                                     "the name of the treatment effect; rename the column")
         _warn_always_treated(panel, d, idname)
         warn_few_treated(panel.unit, treatment=d, time=panel.periods[panel.time], estimator="TWFE",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
@@ -451,7 +471,8 @@ class TWFE:
         spec = _spec(self, model="twfe", yname=yname, tname=tname, idname=idname, treatment=treatment,
                      gname=gname, covariates=covs, weights=weights)
         return _result(fit, names, estimator="TWFE", spec=spec, index_name="term", panel=panel,
-                       ssc=resolve_ssc(self.ssc), extra={"treatment": term})
+                       ssc=resolve_ssc(self.ssc), extra={"treatment": term},
+                       term_aliases={old: HEADLINE} if old != HEADLINE else None)
 
 
 def _check_absorbing(panel: FEPanel, d: np.ndarray, treatment: str, idname: str) -> None:
@@ -490,7 +511,7 @@ class EventStudy:
         :math:`e \le` first and :math:`e \ge` last). If False, the rows of
         treated units outside the window are dropped with a
         :class:`~policyeval.exceptions.DroppedObservationsWarning`.
-    vcov, cluster, ssc, fe
+    vcov, cluster, ssc, fe, level
         As in :class:`TWFE`; with ``"CR2"``/``"HC2"`` each event-time
         coefficient has its own Bell-McCaffrey degrees of freedom
         (``result.df_resid`` is then an array).
@@ -545,12 +566,15 @@ class EventStudy:
         window: tuple[int, int] | None = (-5, 5),
         bin_endpoints: bool = True,
         vcov: str = "cluster",
+        *,
         cluster: str | Sequence[str] | None = None,
         ssc: str | SmallSampleCorrection = "fixest",
         fe: Sequence[str | tuple[str, ...]] | None = None,
+        level: float = 0.95,
     ) -> None:
         refs, window = _event_options(reference, window)
         _check_vcov_args(vcov, cluster, ssc, fe)
+        self.level = check_level(level)
         self.reference = refs
         self.window = window
         self.bin_endpoints = bin_endpoints
@@ -559,9 +583,10 @@ class EventStudy:
         self.ssc = ssc
         self.fe = fe
 
+    @renamed_arguments(df="data")
     def fit(
         self,
-        df: pd.DataFrame,
+        data: pd.DataFrame,
         yname: str,
         tname: str,
         idname: str,
@@ -573,7 +598,7 @@ class EventStudy:
 
         Parameters
         ----------
-        df : pandas.DataFrame, path, duckdb relation or dask DataFrame
+        data : pandas.DataFrame, path, duckdb relation or dask DataFrame
             Long panel; non-pandas data go to
             :func:`policyeval.scale.fit_event_study` (out of core).
         yname, tname, idname : str
@@ -601,6 +626,7 @@ class EventStudy:
             If no treated unit is observed at a reference period, or the
             event-time dummies are collinear with the fixed effects.
         """
+        df = data
         _check_vcov_args(self.vcov, self.cluster, self.ssc, self.fe)
         kind = _vcov_kind(self.vcov)
         self.reference, self.window = _event_options(self.reference, self.window)

@@ -17,10 +17,11 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import column_list, examples, require_columns
 from policyeval.estimators._fixed_effects import prepare_fe_panel
 from policyeval.exceptions import ArgumentTypeError, DataError, EstimationError
-from policyeval.results.base import EstimationResult
+from policyeval.results.base import EstimationResult, check_level, check_untreated_control
 
 __all__ = ["TwoStageDiD", "TwoStageResult"]
 
@@ -28,12 +29,12 @@ __all__ = ["TwoStageDiD", "TwoStageResult"]
 class TwoStageResult(EstimationResult):
     """Result of :class:`TwoStageDiD`.
 
-    ``params`` holds the static effect (term ``"treated"``) or one effect
+    ``params`` holds the static effect (term ``"ATT"``; ``"treated"`` before 0.2, still answered for one release) or one effect
     per event time (index ``event_time``; negative event times are
     pre-treatment placebo coefficients: the mean first-stage residual of
-    treated-to-be units, zero under parallel trends). ``influence`` has one
-    row per cluster, scaled so that ``influence.T @ influence /
-    n_clusters**2`` is ``vcov``. ``extra["first_stage"]`` keeps the
+    treated-to-be units, zero under parallel trends). ``influence`` (a
+    :class:`~policyeval.inference.influence.DenseInfluence`) has one row per
+    cluster, scaled so that ``influence.vcov()`` is ``vcov``. ``extra["first_stage"]`` keeps the
     first-stage coefficients (fixed-effect levels and covariates) and
     ``extra["residualized"]`` the outcome net of them for every row.
     """
@@ -56,8 +57,14 @@ class TwoStageDiD:
 
     Parameters
     ----------
+    control_group : {"not_yet_treated"}
+        The comparison observations: every untreated observation, of
+        never-treated units and of not-yet-treated ones (the only choice of
+        this estimator: its first stage uses all of them; the argument is
+        here so that every staggered estimator takes ``control_group`` first,
+        with Callaway-Sant'Anna's values).
     horizons : None, True or iterable of int
-        ``None`` (default) estimates one static effect (term ``"treated"``);
+        ``None`` (default) estimates one static effect (term ``"ATT"``; ``"treated"`` before 0.2, still answered for one release);
         ``True`` one coefficient per event time :math:`e = t - g` observed
         for ever-treated units (leads included, as R ``did2s`` with
         ``i(rel_year, ref = Inf)``); an iterable only those event times
@@ -69,6 +76,9 @@ class TwoStageDiD:
         Default: ``(idname, tname)``, unit and period effects.
     cluster : str, optional
         Cluster column for the GMM standard errors; default ``idname``.
+    level : float
+        Confidence level of the result's intervals (default 0.95); stored on
+        the result as ``result.level``.
 
     Notes
     -----
@@ -114,15 +124,19 @@ class TwoStageDiD:
     >>> df["y"] = (df["unit"] % 7 + 0.1 * (df["year"] - 2000) + rng.normal(0, 0.2, len(df))
     ...            + 2.0 * ((df["g"] > 0) & (df["year"] >= df["g"])))
     >>> res = pe.TwoStageDiD().fit(df, yname="y", tname="year", idname="unit", gname="g")
-    >>> round(float(res.params["treated"]), 1)
+    >>> round(float(res.params["ATT"]), 1)
     2.0
     >>> es = pe.TwoStageDiD(horizons=[0, 1, 2]).fit(df, "y", "year", "unit", gname="g")
     >>> es.params.index.tolist()
     [0, 1, 2]
     """
 
-    def __init__(self, horizons: bool | Iterable[int] | None = None,
-                 fe: Sequence[str] | None = None, cluster: str | None = None) -> None:
+    def __init__(self, control_group: str = "not_yet_treated",
+                 horizons: bool | Iterable[int] | None = None,
+                 fe: Sequence[str] | None = None, *, cluster: str | None = None,
+                 level: float = 0.95) -> None:
+        self.control_group = check_untreated_control(control_group, "TwoStageDiD")
+        self.level = check_level(level)
         if horizons is False or isinstance(horizons, (str, bytes)):
             raise ArgumentTypeError(f"horizons={horizons!r} must be None, True or integers")
         if horizons is not None and horizons is not True:
@@ -139,14 +153,15 @@ class TwoStageDiD:
             raise ArgumentTypeError("fe is empty; name at least one fixed-effect column")
         self.cluster = cluster
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str,
             gname: str | None = None, treatment: str | None = None,
             covariates: str | Sequence[str] | None = None) -> TwoStageResult:
         """Estimate the two stages and the GMM standard errors.
 
         Parameters
         ----------
-        df : pandas.DataFrame
+        data : pandas.DataFrame
             Long panel, one row per unit and period.
         yname, tname, idname : str
             Outcome, integer period and unit columns.
@@ -175,6 +190,7 @@ class TwoStageDiD:
             estimated); a requested horizon has no observation; the first
             stage is singular.
         """
+        df = data
         if (treatment is None) == (gname is None):
             raise EstimationError("give exactly one of gname= (first treated period) and "
                                   "treatment= (a 0/1 column)")
@@ -254,7 +270,7 @@ class TwoStageDiD:
 
         # ---- stage two ------------------------------------------------------
         if self.horizons is None:
-            terms = ["treated"]
+            terms = ["ATT"]
             Z = d.astype(float)[:, None]
             index_name = "term"
         else:
@@ -296,7 +312,7 @@ class TwoStageDiD:
             "factor (as R did2s)."]
         spec = {"yname": yname, "tname": tname, "idname": idname, "gname": gname,
                 "treatment": treatment, "covariates": covs, "fe": list(fe), "cluster": cluster,
-                "horizons": self.horizons}
+                "horizons": self.horizons, "control_group": self.control_group}
         return TwoStageResult(
             pd.Series(beta, index=index),
             pd.Series(np.sqrt(np.diag(V)), index=index),
@@ -308,6 +324,8 @@ class TwoStageDiD:
             influence=G * infl,
             df_resid=None,
             index_name=index_name,
+            level=self.level,
+            term_aliases={"treated": "ATT"} if self.horizons is None else None,
             extra={"n_clusters": G, "notes": notes,
                    "n_treated_obs": int(d.sum()), "n_untreated_obs": int((~d).sum()),
                    "first_stage": pd.Series(gamma, index=names),

@@ -112,6 +112,11 @@ class FewTreatedInference:
     detail: Any = field(repr=False)
     notes: list = field(default_factory=list)
 
+    @property
+    def statistic(self) -> float:
+        """The estimate tested (same as :attr:`estimate`)."""
+        return self.estimate
+
     def to_frame(self) -> pd.DataFrame:
         """One row: method, estimate, p_value, resolution, n_treated, n_units."""
         return pd.DataFrame([{
@@ -327,13 +332,19 @@ def _few_treated_inference(estimator, data, method, n_permutations, n_bootstrap,
     if method == "wild_bootstrap":
         from policyeval.inference.wild_bootstrap import wild_cluster_bootstrap
 
-        kw = {"weights": "webb", **options}
+        kw = dict(options)
+        if "weights" in kw:     # the multiplier law's name before 0.2
+            from policyeval._deprecation import warn_renamed
+
+            warn_renamed("few_treated_inference(options=...)", "weights", "multiplier")
+            kw["multiplier"] = kw.pop("weights")
+        kw.setdefault("multiplier", "webb")
         wb = wild_cluster_bootstrap(estimator, data=data, n_bootstrap=n_bootstrap,
                                     random_state=random_state, progress=progress,
                                     **kw, **fit_kwargs)
         return FewTreatedInference(
             method, wb.estimate, wb.p_value, 1.0 / wb.n_bootstrap, counts, wb,
-            notes=[f"Wild cluster bootstrap ({wb.method}, {wb.weights}), {wb.n_clusters} "
+            notes=[f"Wild cluster bootstrap ({wb.method}, {wb.multiplier}), {wb.n_clusters} "
                    "clusters; unreliable with one or two treated clusters (MacKinnon & Webb "
                    "2017)."])
 
@@ -353,14 +364,14 @@ def _few_treated_inference(estimator, data, method, n_permutations, n_bootstrap,
         sc = SyntheticControl(**sc_opts).fit(sample, **design)
         n = sc.placebos.shape[0] if sc.placebos is not None else np.nan
         return FewTreatedInference(
-            method, float(sc.params["att"]), float(sc.permutation_pvalue), 1.0 / n, counts, sc,
+            method, float(sc.params["ATT"]), float(sc.permutation_pvalue), 1.0 / n, counts, sc,
             notes=[f"In-space placebo permutation test over {n} units (post/pre RMSPE ratio); "
                    "conformal p-values: result.detail.conformal_inference() (moving-block "
                    "p-values are multiples of 1/T for T periods)."])
     sd_opts = {"se_method": "placebo", "n_replications": n_replications,
                "random_state": random_state, "progress": progress, **options}
     sd = SyntheticDiD(**sd_opts).fit(sample, **design)
-    est, se = float(sd.params["att"]), float(sd.std_errors["att"])
+    est, se = float(sd.params["ATT"]), float(sd.std_errors["ATT"])
     p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
     return FewTreatedInference(
         method, est, p, np.nan, counts, sd,

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples, numeric_column, require_columns, require_frame
 from policyeval.exceptions import (
     ArgumentTypeError,
@@ -265,7 +266,7 @@ def _fit(estimator: str, data, yname, tname, idname):
     if estimator == "twfe":
         res = pe.TWFE().fit(data, yname=yname, tname=tname, idname=idname, gname="_placebo_g")
         dist = res._reference_distribution()
-        return float(res.params["treated"]), float(res.std_errors["treated"]), dist
+        return float(res.params["ATT"]), float(res.std_errors["ATT"]), dist
     res = pe.CallawaySantAnna(control_group="never_treated", allow_unbalanced_panel=True,
                               progress=False).fit(data, yname=yname, tname=tname,
                                                   idname=idname, gname="_placebo_g")
@@ -273,6 +274,7 @@ def _fit(estimator: str, data, yname, tname, idname):
     return float(agg.overall["estimate"]), float(agg.overall["std_error"]), stats.norm
 
 
+@renamed_arguments(seed="random_state")
 def power_analysis(
     data: pd.DataFrame,
     yname: str,
@@ -288,7 +290,7 @@ def power_analysis(
     alpha: float = 0.05,
     power: float = 0.8,
     gname: str | None = None,
-    seed: int | None = None,
+    random_state: int | None = None,
 ) -> PowerResult:
     r"""Simulated power of a DiD design on the user's own pre-period data.
 
@@ -326,7 +328,7 @@ def power_analysis(
     gname : str, optional
         First treated period; rows of treated units from that period on are
         dropped (with a warning) so only untreated outcomes remain.
-    seed : int, optional
+    random_state : int, optional
         Seed of the random draws.
 
     Returns
@@ -372,11 +374,11 @@ def power_analysis(
     >>> panel["log_va_per_mu"] = panel["log_industrial_va"] - panel["log_industrial_land"]
     >>> pre = panel[panel["first_treat"] == 0].dropna(subset=["log_va_per_mu"])
     >>> one = pe.power_analysis(pre, "log_va_per_mu", "year", "county_code", n_treated=1,
-    ...                         n_post=5, n_pre=5, n_simulations=40, seed=1)
+    ...                         n_post=5, n_pre=5, n_simulations=40, random_state=1)
     >>> one.size > 0.05   # one treated unit: the clustered test over-rejects
     True
     >>> ten = pe.power_analysis(pre, "log_va_per_mu", "year", "county_code", n_treated=10,
-    ...                         n_post=5, n_pre=5, n_simulations=40, seed=1)
+    ...                         n_post=5, n_pre=5, n_simulations=40, random_state=1)
     >>> bool(ten.analytic_mde < one.analytic_mde)
     True
     """
@@ -424,7 +426,7 @@ def power_analysis(
         if effects.ndim != 1 or not effects.size or not np.isfinite(effects).all():
             raise DesignError(f"effects={effects!r} must be a non-empty list of finite numbers")
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     starts = np.arange(len(periods) - window + 1)
     est, se, crit = np.empty(n_simulations), np.empty(n_simulations), np.empty(n_simulations)
     t_all = frame[tname].to_numpy()
@@ -485,5 +487,5 @@ def power_analysis(
     analytic = float((df_t.ppf(power) + df_t.ppf(1 - alpha / 2)) * se_analytic)
     spec = {"yname": yname, "tname": tname, "idname": idname, "n_units": n_units,
             "n_treated": n_treated, "n_pre": n_pre, "n_post": n_post, "estimator": estimator,
-            "n_simulations": n_simulations, "alpha": alpha, "power": power, "seed": seed}
+            "n_simulations": n_simulations, "alpha": alpha, "power": power, "random_state": random_state}
     return PowerResult(curve, size, mde, analytic, est, se, spec)

@@ -23,16 +23,18 @@ from scipy import optimize, stats
 
 from policyeval.exceptions import EstimationError
 from policyeval.inference.sensitivity import _from_result, _validate_arrays
+from policyeval._deprecation import renamed_arguments
+from policyeval.results.base import Summary
 
 __all__ = ["PretrendPower", "PretrendTest", "pretrend_power", "pretrend_test"]
 
 
-def _pre_block(result, betahat, sigma, num_pre_periods):
+def _pre_block(result, betahat, sigma, num_pre_periods, purpose="pretrend_power"):
     """Pre-period coefficients, their covariance, their event times and the reference."""
     if result is not None:
         if betahat is not None or sigma is not None:
             raise EstimationError("pass either result or betahat=/sigma=, not both")
-        beta, S, pre, _, ref = _from_result(result)
+        beta, S, pre, _, ref = _from_result(result, purpose)
         n_pre = len(pre)
     else:
         if betahat is None or sigma is None:
@@ -72,11 +74,58 @@ class PretrendTest:
                              "p_value": [self.p_value],
                              "event_times": [", ".join(map(str, self.event_times))]})
 
+    def summary(self) -> Summary:
+        """Text / HTML / LaTeX summary."""
+        table = pd.DataFrame({"statistic": [self.statistic], "df": [str(self.df)],
+                              "p_value": [self.p_value]}, index=pd.Index(["chi2"], name="test"))
+        facts = [("Test", "joint Wald, all pre-period coefficients = 0"),
+                 ("Event times", ", ".join(map(str, self.event_times)))]
+        return Summary(title="Pre-trend test", facts=facts, table=table,
+                       notes=[f"Wald statistic referred to chi2({self.df})."])
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
     def __str__(self) -> str:
         return (f"Joint pre-trend Wald test: chi2({self.df}) = {self.statistic:.4f}, "
                 f"p = {self.p_value:.4f} (event times {self.event_times})")
 
     __repr__ = __str__
+
+
+def _test_block(result):
+    """Pre-period coefficients, covariance and event times for :func:`pretrend_test`.
+
+    Besides event studies with one reference period (as :func:`honest_did`), accepts the two
+    event studies whose pre-period estimates are placebo tests but not a pre-trend path: an
+    ImputationDiD result with ``pretrends`` (BJS Test 1: the lead coefficients of the separate
+    regression on untreated observations) and a Callaway-Sant'Anna dynamic aggregation with
+    ``base_period="varying"`` (each pre-period ATT compares two adjacent periods; all are 0
+    under parallel trends, as R ``did``'s pre-test of parallel trends).
+    """
+    from policyeval.inference.sensitivity import _is_imputation
+
+    if _is_imputation(result):
+        pt = result.pretrend_test
+        if pt is None:
+            raise EstimationError(
+                "this ImputationDiD result has no pre-trend coefficients: fit with "
+                "ImputationDiD(pretrends=K) (BJS Test 1 on K leads)")
+        b = pt["coefficients"].to_numpy(dtype=float)
+        return b, np.asarray(pt["vcov"], dtype=float), np.asarray(pt["leads"], dtype=float)
+    if getattr(result, "kind", None) == "dynamic" and \
+            (getattr(result, "spec", {}) or {}).get("base_period") == "varying":
+        e = np.array([float(x) for x in result.params.index])
+        V = result.vcov.to_numpy(dtype=float)
+        se = np.sqrt(np.clip(np.diag(V), 0, None))
+        keep = np.flatnonzero((e < 0) & np.isfinite(result.params.to_numpy()) & (se > 0))
+        if len(keep) == 0:
+            raise EstimationError(
+                "no pre-period coefficients (event time < 0) with a standard error: there is no "
+                "pre-trend to test")
+        return (result.params.to_numpy(dtype=float)[keep], V[np.ix_(keep, keep)], e[keep])
+    b, S, pre, _ = _pre_block(result, None, None, None, purpose="pretrend_test")
+    return b, S, pre
 
 
 def pretrend_test(result: Any = None, *, betahat: Sequence[float] | None = None,
@@ -86,7 +135,12 @@ def pretrend_test(result: Any = None, *, betahat: Sequence[float] | None = None,
     Parameters
     ----------
     result : EstimationResult, optional
-        Event-study result (as for :func:`policyeval.honest_did`).
+        Any event-study result: ``EventStudy``, ``SunAbraham``, a
+        ``CallawaySantAnna`` dynamic aggregation (``base_period`` universal:
+        the pre-period path against the reference; varying: the one-period
+        placebo ATTs, all zero under parallel trends), or an ``ImputationDiD``
+        result fitted with ``pretrends`` (its lead coefficients: BJS Test 1,
+        chi-square form).
     betahat, sigma, num_pre_periods
         Raw input instead: coefficients (pre-periods first, reference
         omitted), their covariance and the number of pre-periods.
@@ -114,7 +168,10 @@ def pretrend_test(result: Any = None, *, betahat: Sequence[float] | None = None,
     ...               num_pre_periods=2).df
     2
     """
-    b, S, pre, _ = _pre_block(result, betahat, sigma, num_pre_periods)
+    if result is not None and betahat is None and sigma is None:
+        b, S, pre = _test_block(result)
+    else:
+        b, S, pre, _ = _pre_block(result, betahat, sigma, num_pre_periods, purpose="pretrend_test")
     rank = int(np.linalg.matrix_rank(S))
     W = float(b @ np.linalg.pinv(S) @ b)
     return PretrendTest(W, rank, float(stats.chi2.sf(W, rank)), pre.astype(int).tolist())
@@ -174,6 +231,20 @@ class PretrendPower:
         return pd.DataFrame({"target_power": self.slopes.index.to_numpy(),
                              "slope": self.slopes.to_numpy()})
 
+    def summary(self) -> Summary:
+        """Text / HTML / LaTeX summary."""
+        table = self.to_frame().set_index("target_power")
+        facts = [("Test", f"{self.test}, level {self.level:.0%}"),
+                 ("Pre-periods", ", ".join(map(str, self.event_times)))]
+        notes = []
+        if self.hypothesis is not None:
+            notes.append(f"Power against the hypothesis: {self.power:.4f}; Bayes factor "
+                         f"{self.bayes_factor:.4f}; likelihood ratio {self.likelihood_ratio:.4f}.")
+        return Summary(title="Pre-trend power (Roth 2022)", facts=facts, table=table, notes=notes)
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
     def __str__(self) -> str:
         head = (f"Pre-trend power ({self.test} test at level {self.level:.0%}; pre-periods "
                 f"{self.event_times})")
@@ -188,10 +259,11 @@ class PretrendPower:
     __repr__ = __str__
 
 
+@renamed_arguments(seed="random_state")
 def pretrend_power(result: Any = None, *, slope: float | None = None,
                    deltatrue: Sequence[float] | None = None,
                    target_power: Sequence[float] = (0.5, 0.8), test: str = "individual",
-                   level: float = 0.95, seed: int = 0,
+                   level: float = 0.95, random_state: int = 0,
                    betahat: Sequence[float] | None = None, sigma: Any = None,
                    num_pre_periods: int | None = None) -> PretrendPower:
     r"""Power of the pre-trend test against a linear violation (Roth 2022).
@@ -213,7 +285,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
         ``level``; ``"wald"``: the joint test of :func:`pretrend_test`.
     level : float
         Confidence level of the pre-test.
-    seed : int
+    random_state : int
         Seed of the quasi-Monte-Carlo multivariate normal probabilities.
     betahat, sigma, num_pre_periods
         Raw input instead of ``result``.
@@ -259,7 +331,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
         raise EstimationError(f"level={level!r} must lie strictly between 0 and 1")
     b, S, pre, ref = _pre_block(result, betahat, sigma, num_pre_periods)
     rel = pre - ref
-    size = _power(np.zeros(len(b)), S, test, level, seed)
+    size = _power(np.zeros(len(b)), S, test, level, random_state)
     targets = [float(p) for p in np.atleast_1d(target_power)]
     bad = [p for p in targets if not size < p < 1]
     if bad:
@@ -267,7 +339,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
             f"target_power {bad} must lie between the test's size ({size:.3f}) and 1")
 
     def power_at(g):
-        return _power(g * rel, S, test, level, seed)
+        return _power(g * rel, S, test, level, random_state)
 
     scale = float(np.sqrt(np.max(np.diag(S))) / np.max(np.abs(rel)))
     slopes = {}
@@ -290,7 +362,7 @@ def pretrend_power(result: Any = None, *, slope: float | None = None,
         hyp = float(slope) * rel
     power = bf = lr = float("nan")
     if hyp is not None:
-        power = _power(hyp, S, test, level, seed)
+        power = _power(hyp, S, test, level, random_state)
         bf = (1 - power) / (1 - size)
         mvn0 = stats.multivariate_normal(mean=np.zeros(len(b)), cov=S, allow_singular=True)
         mvn1 = stats.multivariate_normal(mean=hyp, cov=S, allow_singular=True)

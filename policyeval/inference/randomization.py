@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import (
     check_draws,
     constant_within,
@@ -61,9 +62,9 @@ def default_statistic(result) -> float:
       summary (:class:`~policyeval.ImputationDiD`);
     * the ``"simple"`` aggregation of a
       :class:`~policyeval.CallawaySantAnna` result (analytic, no bootstrap);
-    * the ``"att"`` aggregation of a :class:`~policyeval.SunAbraham` result;
-    * otherwise the first parameter (TWFE's treatment term, the ATT of
-      synthetic control / synthetic DiD).
+    * the ``"simple"`` aggregation of a :class:`~policyeval.SunAbraham` result;
+    * otherwise the term ``"ATT"`` (TWFE, two-stage, synthetic control /
+      synthetic DiD), or the first parameter.
 
     Raises
     ------
@@ -80,8 +81,10 @@ def default_statistic(result) -> float:
     if hasattr(result, "att_gt") and callable(getattr(result, "aggregate", None)):
         return float(result.aggregate("simple", n_bootstrap=0).overall["estimate"])
     if hasattr(result, "cohort_effects") and callable(getattr(result, "aggregate", None)):
-        return float(result.aggregate("att").params.iloc[0])
+        return float(result.aggregate("simple").params.iloc[0])
     params = result.params
+    if "ATT" in params.index:
+        return float(params["ATT"])
     if getattr(params.index, "name", None) == "event_time" or \
             getattr(result, "index_name", None) == "event_time":
         raise ArgumentValueError(
@@ -128,6 +131,11 @@ class RandomizationResult:
     statistic_name: str = "statistic"
     random_state: Any = None
     estimator: str = ""
+
+    @property
+    def statistic(self) -> float:
+        """The statistic on the actual assignment (same as :attr:`observed`)."""
+        return self.observed
 
     def to_frame(self) -> pd.DataFrame:
         """One row: statistic, observed, p_value, n_permutations, ..."""
@@ -336,9 +344,10 @@ class _Permuter:
         return self.df, {**self.kw, "treated_units": self.fixed_treated + chosen}
 
 
+@renamed_arguments(df="data")
 def randomization_inference(
     estimator,
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     statistic: Callable[[Any], float] | None = None,
     n_permutations: int = 999,
@@ -354,7 +363,7 @@ def randomization_inference(
     estimator : object
         Any policyeval estimator: something with ``fit(df, **fit_kwargs)``
         returning a result.
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         The panel.
     statistic : callable, optional
         ``statistic(result) -> float``; default :func:`default_statistic`
@@ -443,6 +452,7 @@ def randomization_inference(
     'p = 0.03 (99 random draws; resolution 1/100)'
     >>> ax = ri.plot()          # histogram of the 99 statistics with the observed one
     """
+    df = data
     if not hasattr(estimator, "fit"):
         raise ArgumentTypeError(
             f"estimator must have a fit(df, ...) method, got {type(estimator).__name__}")

@@ -30,6 +30,7 @@ from scipy import stats
 
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference import _honest_lp as lp
+from policyeval._deprecation import renamed_arguments
 from policyeval.results.base import Summary
 
 __all__ = ["HonestDiDResult", "honest_did"]
@@ -67,7 +68,16 @@ def _covariance_of(result, index: pd.Index) -> np.ndarray:
                 f"result.vcov lacks rows/columns for {len(missing)} terms of result.params "
                 f"(e.g. {missing[:3]}); the covariance must be indexed like params"
             )
-        return V.loc[list(index), list(index)].to_numpy(dtype=float)
+        out = V.loc[list(index), list(index)].to_numpy(dtype=float)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            pairs = [(index[i], index[j]) for i, j in zip(*np.nonzero(bad))]
+            raise EstimationError(
+                f"result has no joint covariance of its coefficients: result.vcov is NaN for "
+                f"{len(pairs)} entries (e.g. {pairs[:3]}), i.e. only standard errors (or separate "
+                "blocks) were estimated; the joint covariance of the event-study coefficients is "
+                "needed, not only their standard errors")
+        return out
     infl = getattr(result, "influence", None)
     if infl is None:
         raise EstimationError(
@@ -93,8 +103,38 @@ def _covariance_of(result, index: pd.Index) -> np.ndarray:
     return V
 
 
-def _from_result(result) -> tuple[np.ndarray, np.ndarray, list[int], list[int], int]:
+def _is_imputation(result) -> bool:
+    return hasattr(result, "pretrend_test") and hasattr(result, "effects") \
+        and isinstance(getattr(result, "spec", None), dict) and "pretrend_vcov" in result.spec
+
+
+def _check_event_study(result, purpose: str) -> None:
+    """Refuse, with the reason, results that are not an event study of one reference period."""
+    if hasattr(result, "att_gt") and callable(getattr(result, "aggregate", None)):
+        raise EstimationError(
+            f"{purpose} needs event-time coefficients: pass result.aggregate('dynamic') of this "
+            "Callaway-Sant'Anna ATT(g,t) result (fitted with base_period='universal' for "
+            "honest_did)")
+    if getattr(result, "kind", None) in ("simple", "group", "calendar"):
+        raise EstimationError(
+            f"{purpose} needs the dynamic (event-time) aggregation; this is the "
+            f"{result.kind!r} aggregation: use aggregate('dynamic')")
+    if _is_imputation(result):
+        raise EstimationError(
+            f"{purpose} cannot use an ImputationDiD result: its pre-period (lead) coefficients come "
+            "from BJS's separate test regression on the untreated observations, measured against "
+            "all earlier untreated periods rather than one reference period, and their covariance "
+            "with the imputed effects is not estimated (NaN in result.vcov); relating the two as "
+            "Rambachan-Roth requires would misstate the violation. Test the leads with "
+            "pretrend_test(result) (BJS Test 1), and run the sensitivity analysis on an event "
+            "study with one reference period: EventStudy, SunAbraham, or CallawaySantAnna("
+            "base_period='universal').aggregate('dynamic')")
+
+
+def _from_result(result, purpose: str = "honest_did"
+                 ) -> tuple[np.ndarray, np.ndarray, list[int], list[int], int]:
     """betahat, sigma, pre and post event times and the reference period of a result."""
+    _check_event_study(result, purpose)
     params = getattr(result, "params", None)
     if not isinstance(params, pd.Series):
         raise ArgumentTypeError(
@@ -249,6 +289,7 @@ def _default_m_grid(method: str, beta, sigma, n_pre: int, alpha: float) -> np.nd
 
 
 # --- the public function --------------------------------------------------------
+@renamed_arguments(seed="random_state")
 def honest_did(
     result: Any = None,
     *,
@@ -256,12 +297,12 @@ def honest_did(
     l_vec: Sequence[float] | None = None,
     method: str = "relative_magnitude",
     m_grid: Sequence[float] | None = None,
-    level: float = 0.95,
+    level: float | None = None,
     inference: str | None = None,
     grid_points: int = 1000,
     grid_bounds: tuple[float, float] | None = None,
     hybrid_kappa: float | None = None,
-    seed: int = 0,
+    random_state: int = 0,
     r_compatible: bool = False,
     betahat: Sequence[float] | None = None,
     sigma: Any = None,
@@ -273,12 +314,18 @@ def honest_did(
     Parameters
     ----------
     result : EstimationResult, optional
-        An event-study result (``EventStudy``, ``SunAbraham``,
-        ``ImputationDiD``, or ``CallawaySantAnna`` dynamic aggregation with
-        ``base_period="universal"``): ``params`` indexed by event time, a
-        covariance ``vcov`` (or an ``influence`` function) and
-        ``extra["reference_period"]``. Event times before the reference are
-        pre-periods, after it post-periods; both must be consecutive.
+        An event-study result with one reference period: ``EventStudy``,
+        ``SunAbraham``, or the ``CallawaySantAnna`` dynamic aggregation with
+        ``base_period="universal"`` (``params`` indexed by event time, a
+        covariance ``vcov`` and ``extra["reference_period"]``). Event times
+        before the reference are pre-periods, after it post-periods; both
+        must be consecutive. Refused, with the reason: an ``ImputationDiD``
+        result (its leads are not measured against one reference period and
+        have no covariance with the imputed effects; test them with
+        :func:`~policyeval.inference.pretrends.pretrend_test`), a
+        Callaway-Sant'Anna dynamic aggregation with ``base_period="varying"``
+        (its pre-period estimates are one-period placebo differences), and
+        results that are not event studies.
     event_time : int or "average"
         Post-period event time whose effect is analysed (default 0, the
         on-impact effect), or ``"average"`` for the mean over all
@@ -292,8 +339,8 @@ def honest_did(
         Values of :math:`\bar M` (relative magnitudes; default 0, 0.5, ..., 2)
         or :math:`M` (smoothness; default ten values from 0 to an upper
         confidence bound on the largest pre-period second difference).
-    level : float
-        Confidence level.
+    level : float, optional
+        Confidence level; default the result's ``level`` (0.95 with ``betahat=``).
     inference : str, optional
         ``"C-LF"`` (default for relative magnitudes) or ``"conditional"``
         ARP tests; for smoothness also ``"FLCI"`` (default).
@@ -306,9 +353,10 @@ def honest_did(
         one grid step.
     hybrid_kappa : float, optional
         First-stage size of the C-LF hybrid (default ``alpha / 10``).
-    seed : int
+    random_state : int
         Seed of the normal draws for the least-favourable critical value
-        (R's ``set.seed`` stream, so ``seed=0`` gives HonestDiD's draws).
+        (R's ``set.seed`` stream, so ``random_state=0`` gives HonestDiD's draws;
+        called ``seed`` before 0.2).
     r_compatible : bool
         Use HonestDiD's simulated folded-normal quantile (:math:`10^6` draws)
         in the FLCI instead of the exact one, to match R's printed digits.
@@ -393,6 +441,8 @@ def honest_did(
     """
     if method not in _METHODS:
         raise EstimationError(f"method={method!r} must be one of {tuple(_METHODS)}")
+    if level is None:
+        level = float(getattr(result, "level", 0.95)) if result is not None else 0.95
     if not 0 < level < 1:
         raise EstimationError(f"level={level!r} must lie strictly between 0 and 1")
     alpha = 1 - level
@@ -441,7 +491,7 @@ def honest_did(
         theta_grid = _theta_grid(method, grid_bounds, grid_points, sd_theta, n_pre, n_post,
                                  lv, m)
         accept = _arp_accept(method, inference, beta, S, n_pre, n_post, lv, m,
-                             theta_grid, alpha, hybrid_kappa, seed)
+                             theta_grid, alpha, hybrid_kappa, random_state)
         if not accept.any():
             return np.nan, np.nan
         if warn and (accept[0] or accept[-1]):
@@ -526,6 +576,25 @@ class HonestDiDResult:
         self.pre_times = pre_times
         self.post_times = post_times
         self.reference_period = reference_period
+
+    @property
+    def statistic(self) -> float:
+        """z-statistic of the target under exact parallel trends (``estimate / std_error``).
+
+        The sensitivity analysis itself reports intervals (:meth:`to_frame`)
+        and the :attr:`breakdown` value; ``statistic`` and :attr:`p_value`
+        are the conventional test it relaxes.
+        """
+        oc = self.original_ci
+        return float(oc["estimate"] / oc["std_error"]) if oc["std_error"] > 0 else float("nan")
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided normal p-value of the target under exact parallel trends."""
+        from scipy import stats
+
+        z = self.statistic
+        return float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
 
     @property
     def m_name(self) -> str:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from policyeval._deprecation import renamed_arguments, warn_renamed
 from policyeval._validation import check_draws, examples, p_value_text, require_option
 from policyeval.estimators._fixed_effects import (
     absorb_unit_time,
@@ -43,6 +44,7 @@ from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
     DroppedObservationsWarning,
+    PolicyevalFutureWarning,
     EstimationError,
     EstimationWarning,
     UnknownTermError,
@@ -254,8 +256,9 @@ class WildBootstrapResult:
         Confidence interval at ``level`` (test inversion for WCR, symmetric
         percentile-t for WCU); ``-inf``/``inf`` if the test never rejects.
     level : float
-    weights : str
-        ``"rademacher"``, ``"webb"`` or ``"mammen"``.
+    multiplier : str
+        ``"rademacher"``, ``"webb"`` or ``"mammen"`` (the law of the cluster
+        multipliers; ``weights`` before 0.2, still readable with a warning).
     impose_null : bool
         True for WCR (restricted), False for WCU.
     n_bootstrap : int
@@ -282,7 +285,7 @@ class WildBootstrapResult:
     conf_low: float
     conf_high: float
     level: float
-    weights: str
+    multiplier: str
     impose_null: bool
     n_bootstrap: int
     enumerated: bool
@@ -293,6 +296,12 @@ class WildBootstrapResult:
     random_state: Any = None
     nobs: int = 0
     estimator: str = ""
+
+    @property
+    def weights(self) -> str:
+        """Old name of :attr:`multiplier` (before 0.2); warns."""
+        warn_renamed("WildBootstrapResult", "weights", "multiplier")
+        return self.multiplier
 
     @property
     def method(self) -> str:
@@ -324,7 +333,7 @@ class WildBootstrapResult:
             "term": self.term, "estimate": self.estimate, "std_error": self.std_error,
             "statistic": self.statistic, "null": self.null, "p_value": self.p_value,
             "conf_low": self.conf_low, "conf_high": self.conf_high, "level": self.level,
-            "method": self.method, "weights": self.weights, "n_bootstrap": self.n_bootstrap,
+            "method": self.method, "multiplier": self.multiplier, "n_bootstrap": self.n_bootstrap,
             "enumerated": self.enumerated, "n_clusters": self.n_clusters,
             "p_value_resolution": self.p_value_resolution,
         }])
@@ -335,7 +344,7 @@ class WildBootstrapResult:
                                  "conf_low", "conf_high"]].set_index("term")
         facts = [
             ("Model", self.estimator or "-"),
-            ("Bootstrap", f"{self.method}, {self.weights}"),
+            ("Bootstrap", f"{self.method}, {self.multiplier}"),
             ("Draws", f"{self.n_bootstrap:,}" + (" (all)" if self.enumerated else "")),
             ("Clusters", f"{self.n_clusters} ({self.cluster})"),
             ("Observations", f"{self.nobs:,}"),
@@ -451,6 +460,11 @@ def _resolve_term(term, names: list, result) -> int:
     for i, name in enumerate(names):
         if name == term or str(name) == str(term):
             return i
+    aliases = getattr(result, "term_aliases", {}) or {}
+    if isinstance(term, str) and term in aliases and aliases[term] in names:
+        warnings.warn(f"term={term!r} is now called {aliases[term]!r}; the old name stops working "
+                      "in the next release", PolicyevalFutureWarning, stacklevel=3)
+        return names.index(aliases[term])
     raise UnknownTermError(f"term={term!r} is not a coefficient of the model; available terms: "
                            f"{examples(names, 12)}")
 
@@ -472,8 +486,8 @@ def _warn_few_treated(x: np.ndarray, codes: np.ndarray, G: int, term, cluster: s
         )
 
 
-def _validate_args(weights, n_bootstrap, level, impose_null) -> None:
-    require_option(weights, "weights", _WEIGHTS)
+def _validate_args(multiplier, n_bootstrap, level, impose_null) -> None:
+    require_option(multiplier, "multiplier", _WEIGHTS)
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)):
         raise ArgumentTypeError(f"n_bootstrap must be an integer, got {n_bootstrap!r}")
     if n_bootstrap < 1:
@@ -484,18 +498,19 @@ def _validate_args(weights, n_bootstrap, level, impose_null) -> None:
         raise ArgumentTypeError(f"impose_null must be True or False, got {impose_null!r}")
 
 
+@renamed_arguments(weights="multiplier")
 def wild_cluster_bootstrap(
     result_or_model,
     term: Any = None,
     *,
     data: pd.DataFrame | None = None,
     cluster: str | None = None,
-    weights: str = "rademacher",
+    multiplier: str = "rademacher",
     impose_null: bool = True,
     null: float = 0.0,
     n_bootstrap: int = 9999,
     random_state: Any = None,
-    level: float = 0.95,
+    level: float | None = None,
     progress: bool = True,
     **fit_kwargs,
 ) -> WildBootstrapResult:
@@ -515,7 +530,7 @@ def wild_cluster_bootstrap(
     cluster : str, optional
         Cluster column for the bootstrap and the standard error. Default:
         the cluster of the fit (the unit when the fit was not clustered).
-    weights : {"rademacher", "webb", "mammen"}
+    multiplier : {"rademacher", "webb", "mammen"}
         Distribution of the cluster weights :math:`v_g`: Rademacher
         :math:`\pm 1`; Webb's six-point :math:`\pm\sqrt{1/2}, \pm 1,
         \pm\sqrt{3/2}` (each 1/6), recommended for fewer than about 10-12
@@ -533,8 +548,9 @@ def wild_cluster_bootstrap(
         (:math:`B = 2^G`, deterministic), as Stata ``boottest`` does.
     random_state : int, numpy.random.Generator or None
         Seed of the weights.
-    level : float
-        Confidence level.
+    level : float, optional
+        Confidence level; default the fitted result's ``level`` (0.95 when
+        an estimator is passed, or a result without one).
     progress : bool
         Show a tqdm progress bar over batches of draws.
     **fit_kwargs
@@ -554,7 +570,7 @@ def wild_cluster_bootstrap(
         If ``term`` is not a coefficient of the model (the message lists
         them) or ``cluster`` is not a column.
     ValueError, EstimationError
-        For unknown ``weights``, ``n_bootstrap < 1``, fewer than two
+        For unknown ``multiplier``, ``n_bootstrap < 1``, fewer than two
         clusters, two-way clustered fits without ``cluster=``, or data that
         do not reproduce the result.
 
@@ -631,14 +647,16 @@ def wild_cluster_bootstrap(
     >>> panel = pe.load_simulated_panel()
     >>> res = pe.TWFE(cluster="prefecture_code").fit(
     ...     panel, "log_gdp", "year", "county_code", gname="first_treat")
-    >>> wb = wild_cluster_bootstrap(res, data=panel, weights="webb", n_bootstrap=999,
+    >>> wb = wild_cluster_bootstrap(res, data=panel, multiplier="webb", n_bootstrap=999,
     ...                             random_state=1, progress=False)
     >>> wb.n_clusters, wb.method, round(wb.p_value, 2)
     (32, 'WCR', 0.02)
     """
     from policyeval.estimators.twfe import TWFE, EventStudy
 
-    _validate_args(weights, n_bootstrap, level, impose_null)
+    if level is None:
+        level = getattr(result_or_model, "level", 0.95)
+    _validate_args(multiplier, n_bootstrap, level, impose_null)
     if not isinstance(data, pd.DataFrame):
         raise ArgumentTypeError(
             "data= must be the pandas DataFrame the model is (or was) fitted on, got "
@@ -683,14 +701,14 @@ def wild_cluster_bootstrap(
             f"cluster={cluster!r} has {G} cluster(s); the wild cluster bootstrap needs at "
             "least 2 (and is meant for few, not one)"
         )
-    if not (weights == "rademacher" and G < 63 and 2**G <= n_bootstrap):
+    if not (multiplier == "rademacher" and G < 63 and 2**G <= n_bootstrap):
         # random draws (not every sign vector enumerated): too few cannot resolve 5% / 1%
         check_draws(int(n_bootstrap), "n_bootstrap", stacklevel=3)
-    if weights == "rademacher" and G < 12:
+    if multiplier == "rademacher" and G < 12:
         warnings.warn(
             f"cluster={cluster!r} has {G} clusters: Rademacher weights give only 2^{G} = {2**G} "
             f"distinct bootstrap samples, so p-values move in steps of at least 1/{2**G}; use "
-            "weights='webb' (six-point weights, 6^G samples) with fewer than about 12 clusters "
+            "multiplier='webb' (six-point weights, 6^G samples) with fewer than about 12 clusters "
             "(Webb 2023).", EstimationWarning, stacklevel=2)
     _warn_few_treated(design.raw[:, j], codes, G, design.names[j], cluster)
     sw = None if design.weights is None else np.sqrt(design.weights)
@@ -711,7 +729,7 @@ def wild_cluster_bootstrap(
     beta = fast.beta_j
     se = float(np.sqrt(scale * np.sum(fast.cluster_scores(fast.resid) ** 2)))
 
-    B, enumerated, batches = _weight_batches(weights, G, int(n_bootstrap), random_state)
+    B, enumerated, batches = _weight_batches(multiplier, G, int(n_bootstrap), random_state)
     n_batches = math.ceil(B / _CHUNK)
     if impose_null:
         # u(b0) = uA - b0 * x_check with uA the residuals restricted at b0 = 0
@@ -737,14 +755,14 @@ def wild_cluster_bootstrap(
         warnings.warn(
             f"the {level:.0%} wild bootstrap confidence set for term={design.names[j]!r} is "
             f"unbounded: with {G} clusters and {B} draws the test never rejects "
-            f"(try weights='webb')",
+            f"(try multiplier='webb')",
             EstimationWarning, stacklevel=2,
         )
     t_boot = draws.t(null if impose_null else 0.0, scale)
     return WildBootstrapResult(
         term=design.names[j], estimate=beta, std_error=se, statistic=(beta - null) / se,
         null=float(null), p_value=pvalue(float(null)), conf_low=float(low),
-        conf_high=float(high), level=float(level), weights=weights,
+        conf_high=float(high), level=float(level), multiplier=multiplier,
         impose_null=bool(impose_null), n_bootstrap=B, enumerated=enumerated, n_clusters=G,
         cluster=cluster, t_boot=t_boot, cluster_labels=np.asarray(labels),
         random_state=random_state, nobs=n, estimator=result.estimator,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.exceptions import ArgumentValueError, EstimationError, EstimationWarning
+from policyeval._deprecation import renamed_arguments
 from policyeval.inference.bootstrap import multiplier_bootstrap
 from policyeval.results.base import EstimationResult
 
@@ -38,8 +39,8 @@ def _overall_series(estimate, se, level, crit=None):
 class _BootstrapMixin:
     """Shared: re-run the multiplier bootstrap on the stored influence function."""
 
-    def _bootstrapped(self, influence, n_bootstrap, weights, random_state, level, progress):
-        boot = multiplier_bootstrap(influence, n_bootstrap, level=level, weights=weights,
+    def _bootstrapped(self, influence, n_bootstrap, multiplier, random_state, level, progress):
+        boot = multiplier_bootstrap(influence, n_bootstrap, level=level, weights=multiplier,
                                     random_state=random_state, progress=progress)
         return boot
 
@@ -71,9 +72,9 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             estimator="Callaway-Sant'Anna ATT(g,t)",
             vcov=None, influence=influence,
             critical_value=None if bootstrap is None else bootstrap.critical_value,
-            index_name=["group", "time"], extra={"notes": list(notes)})
+            uniform_draws=None if bootstrap is None else bootstrap.draws,
+            index_name=["group", "time"], extra={"notes": list(notes)}, level=level)
         self._cells = cells.reset_index(drop=True)
-        self.level = level
         self.group_shares = np.asarray(group_shares, dtype=float)   # per cohort code: mean(w 1{G=g})
         self.cohort_of_code = cohort_of_code
         self.cohort_values = np.asarray(cohort_values, dtype=float)
@@ -84,16 +85,21 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
 
     @property
     def vcov_matrix(self) -> pd.DataFrame:
-        """Analytic covariance of the ATT(g,t), from the influence function."""
-        return pd.DataFrame(self.influence.vcov(), index=self.params.index, columns=self.params.index)
+        """Analytic covariance of the ATT(g,t), from the influence function (same as :attr:`vcov`)."""
+        return self.vcov
 
     @property
     def att_gt(self) -> pd.DataFrame:
         """The ATT(g,t) table (see class docstring)."""
         return self.to_frame(self.level)
 
-    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        """One row per (group, time) with estimates, inference and cell sizes."""
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One row per (group, time) with estimates, inference and cell sizes.
+
+        ``level`` defaults to the result's; the uniform band, when there is
+        one, is given at the same level.
+        """
+        level = self._level(level)
         ci = self.conf_int(level)
         out = self._cells[["group", "time", "base_period", "post"]].copy()
         out["estimate"] = self.params.to_numpy()
@@ -102,15 +108,16 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         out["p_value"] = self.pvalues.to_numpy()
         out["conf_low"] = ci["conf_low"].to_numpy()
         out["conf_high"] = ci["conf_high"].to_numpy()
-        if self.critical_value is not None:
-            half = self.critical_value * self.std_errors.to_numpy()
-            out["uniform_low"] = out["estimate"] - half
-            out["uniform_high"] = out["estimate"] + half
+        if self._uniform_available(level):
+            band = self.conf_int(level, uniform=True)
+            out["uniform_low"] = band["conf_low"].to_numpy()
+            out["uniform_high"] = band["conf_high"].to_numpy()
         out["n_treated"] = self._cells["n_treated"].to_numpy()
         out["n_control"] = self._cells["n_control"].to_numpy()
         return out
 
-    def bootstrap(self, n_bootstrap: int = 999, *, weights: str = "rademacher", random_state=None,
+    @renamed_arguments(weights="multiplier")
+    def bootstrap(self, n_bootstrap: int = 999, *, multiplier: str = "rademacher", random_state=None,
                   level: float | None = None, progress: bool = True) -> GroupTimeResult:
         """Multiplier-bootstrap standard errors and a uniform band, without refitting.
 
@@ -118,8 +125,8 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         ----------
         n_bootstrap : int
             Number of draws.
-        weights : {"rademacher", "mammen"}
-            Multiplier distribution.
+        multiplier : {"rademacher", "mammen"}
+            Multiplier distribution (called ``weights`` before 0.2).
         random_state : int or numpy.random.Generator, optional
             Seed (the same seed reproduces the draws).
         level : float, optional
@@ -134,8 +141,8 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             whose ``critical_value`` gives the uniform band.
         """
         level = self.level if level is None else level
-        boot = self._bootstrapped(self.influence, n_bootstrap, weights, random_state, level, progress)
-        spec = dict(self.spec, n_bootstrap=n_bootstrap, bootstrap_weights=weights, random_state=random_state)
+        boot = self._bootstrapped(self.influence, n_bootstrap, multiplier, random_state, level, progress)
+        spec = dict(self.spec, n_bootstrap=n_bootstrap, multiplier=multiplier, random_state=random_state)
         return GroupTimeResult(self._cells, self.influence, group_shares=self.group_shares,
                                cohort_of_code=self.cohort_of_code, cohort_values=self.cohort_values,
                                nobs=self.nobs, n_units=self.n_units, spec=spec, level=level,
@@ -302,7 +309,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         boot = boot_overall = None
         if n_boot:
             seed = self.spec.get("random_state") if random_state is None else random_state
-            wts = self.spec.get("bootstrap_weights", "rademacher")
+            wts = self.spec.get("multiplier", "rademacher")
             boot = multiplier_bootstrap(per_term, n_boot, level=level, weights=wts, random_state=seed,
                                         progress=self.spec.get("progress", True))
             if overall_inf is not None:
@@ -323,6 +330,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
             estimator=f"Callaway-Sant'Anna, {kind} aggregation", influence=per_term,
             vcov=pd.DataFrame(per_term.vcov(), index=term_index, columns=term_index),
             critical_value=None if boot is None or kind == "simple" else boot.critical_value,
+            uniform_draws=None if boot is None or kind == "simple" else boot.draws,
             index_name=index_name,
             extra={"reference_period": ref, "notes": self.extra.get("notes", [])},
             overall=_overall_series(overall_est, overall_se, level), overall_influence=overall_inf,
@@ -335,11 +343,25 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         facts.append(("SE", "bootstrap" if self.bootstrap_result is not None else "analytic (IF)"))
         return facts
 
-    def plot(self, ax=None, level: float | None = None, **kwargs):
-        """ATT(g,t) against time, one colour per cohort; hollow points are pre-treatment."""
+    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
+        """ATT(g,t) against time, one colour per cohort; hollow points are pre-treatment.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title; default the estimator's name.
+        level : float, optional
+            Coverage of the intervals; default the result's ``level``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
-        level = self.level if level is None else level
+        level = self._level(level)
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))
         frame = self.to_frame(level)
@@ -357,7 +379,7 @@ class GroupTimeResult(EstimationResult, _BootstrapMixin):
         ax.axhline(0, color="0.3", linewidth=0.8)
         ax.set_xlabel(self.spec.get("tname", "time"))
         ax.set_ylabel("ATT(g,t)")
-        ax.set_title(kwargs.get("title", self.estimator))
+        ax.set_title(label if label is not None else kwargs.get("title", self.estimator))
         ax.legend(frameon=False, fontsize="small")
         return ax
 
@@ -378,11 +400,10 @@ class AggregateResult(EstimationResult):
 
     def __init__(self, params, std_errors, *, overall, overall_influence, kind, level,
                  **kwargs: Any) -> None:
-        super().__init__(params, std_errors, **kwargs)
+        super().__init__(params, std_errors, level=level, **kwargs)
         self.overall = overall
         self.overall_influence = overall_influence
         self.kind = kind
-        self.level = level
 
     def _summary_notes(self) -> list[str]:
         o = self.overall

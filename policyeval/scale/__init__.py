@@ -218,6 +218,8 @@ def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: st
     from policyeval.scale.sufficient import callaway_santanna_from_engine
 
     engine = make_engine(source, backend, **engine_options)
+    if cluster is None and estimator is not None:
+        cluster = getattr(estimator, "cluster", None)
     return callaway_santanna_from_engine(engine, estimator or CallawaySantAnna(method="reg"), yname=yname,
                                          tname=tname, idname=idname, gname=gname, covariates=covariates,
                                          weights=weights, cluster=cluster)

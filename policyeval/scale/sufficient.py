@@ -260,7 +260,8 @@ def fit_within(engine: Engine, spec: PanelSpec, features: Sequence[Feature], nam
             "df_resid": int(df_resid), "n_params": int(K), "n_clusters": n_clusters}
 
 
-def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, extra):
+def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, extra,
+                       term_aliases=None):
     from policyeval.estimators.twfe import RegressionResult
 
     params = fit["params"].loc[list(terms)]
@@ -277,7 +278,8 @@ def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, e
     return RegressionResult(
         params, pd.Series(np.sqrt(np.diag(V)), index=params.index), nobs=facts.n_rows,
         n_units=facts.n_units, spec=spec, estimator=estimator, vcov=V, influence=None,
-        df_resid=fit["df_resid"], index_name=index_name,
+        df_resid=fit["df_resid"], index_name=index_name, level=spec.get("level", 0.95),
+        term_aliases=term_aliases,
         extra={"vcov_type": spec["vcov"], "n_clusters": fit["n_clusters"],
                "n_params_ssc": fit["n_params"], "ssc": corr, "full_params": fit["params"],
                "full_vcov": fit["vcov"], "notes": notes, "backend": spec["backend"], **extra})
@@ -293,7 +295,8 @@ def _spec_dict(est, backend, **kwargs) -> dict:
     if est.vcov == "cluster" and cluster is None:
         cluster = kwargs["idname"]
     return {**kwargs, "vcov": est.vcov, "cluster": cluster,
-            "cluster_columns": [cluster] if cluster else [], "ssc": est.ssc, "backend": backend}
+            "cluster_columns": [cluster] if cluster else [], "ssc": est.ssc, "backend": backend,
+            "level": getattr(est, "level", 0.95)}
 
 
 def _covariates(covariates) -> tuple[str, ...]:
@@ -326,13 +329,15 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
     spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"],
                      int(facts.periods.max()))
     _warn_always(facts, gname, idname)
-    term = treatment if treatment is not None else "treated"
+    old = treatment if treatment is not None else "treated"
+    term = "ATT"
     features = [Feature("col", treatment) if treatment else Feature("treated")]
     features += [Feature("col", c) for c in covs]
     names = [term, *covs]
     fit = fit_within(engine, spec, features, names, vcov=estimator.vcov, ssc=estimator.ssc, facts=facts)
     return _regression_result(fit, names, estimator="TWFE", spec=spec_d, index_name="term",
-                              facts=facts, ssc=estimator.ssc, extra={"treatment": term})
+                              facts=facts, ssc=estimator.ssc, extra={"treatment": term},
+                              term_aliases={old: term})
 
 
 def _warn_always(facts: PanelFacts, gname, idname):
@@ -584,7 +589,7 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
               "method": estimator.method, "base_period": estimator.base_period,
               "anticipation": anticipation, "panel": True, "first_period": float(keep_periods[0]),
               "periods": keep_periods.tolist(), "n_bootstrap": estimator.n_bootstrap,
-              "bootstrap_weights": estimator.bootstrap_weights, "random_state": estimator.random_state,
+              "multiplier": estimator.multiplier, "random_state": estimator.random_state,
               "progress": estimator.progress, "backend": engine.name}
     notes.append(f"Computed out of core from cohort sufficient statistics (backend: {engine.name}).")
     result = GroupTimeResult(table, infl, group_shares=shares, cohort_of_code=np.arange(C),
@@ -594,7 +599,7 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         if cluster is None:
             raise EstimationError("n_bootstrap > 0 out of core needs cluster=<column> (one multiplier per "
                                   "cluster); with unit-level clusters use analytic standard errors")
-        result = result.bootstrap(estimator.n_bootstrap, weights=estimator.bootstrap_weights,
+        result = result.bootstrap(estimator.n_bootstrap, multiplier=estimator.multiplier,
                                   random_state=estimator.random_state, progress=estimator.progress)
     return result
 
@@ -615,7 +620,7 @@ def _cs_result(estimator, engine, spec, cells, keep_periods, cohort_values, coun
               "control_group": estimator.control_group, "method": estimator.method,
               "base_period": estimator.base_period, "anticipation": estimator.anticipation, "panel": True,
               "first_period": float(keep_periods[0]), "periods": keep_periods.tolist(),
-              "n_bootstrap": estimator.n_bootstrap, "bootstrap_weights": estimator.bootstrap_weights,
+              "n_bootstrap": estimator.n_bootstrap, "multiplier": estimator.multiplier,
               "random_state": estimator.random_state, "progress": estimator.progress, "backend": engine.name}
     notes = [*notes, f"Computed out of core from cohort sufficient statistics (backend: {engine.name})."]
     result = GroupTimeResult(table, infl, group_shares=counts / n, cohort_of_code=np.arange(len(counts)),
@@ -625,7 +630,7 @@ def _cs_result(estimator, engine, spec, cells, keep_periods, cohort_values, coun
         if spec.cluster is None:
             raise EstimationError("n_bootstrap > 0 out of core needs cluster=<column> (one multiplier per "
                                   "cluster); with unit-level clusters use analytic standard errors")
-        result = result.bootstrap(estimator.n_bootstrap, weights=estimator.bootstrap_weights,
+        result = result.bootstrap(estimator.n_bootstrap, multiplier=estimator.multiplier,
                                   random_state=estimator.random_state, progress=estimator.progress)
     return result
 
