@@ -143,7 +143,8 @@ def prepare_fe_panel(
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
                                *([weights] if weights else [])]))
-    frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))].copy()
+    # selecting columns already gives a new frame (a copy, or copy-on-write in pandas 3)
+    frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))]
     missing = frame[used].isna()
     if missing.to_numpy().any():
         bad = missing.any(axis=1)
@@ -160,7 +161,9 @@ def prepare_fe_panel(
         raise DataError("no rows left to estimate on")
 
     t = _integer_column(frame, tname, "tname", idname, allow_na=False)
-    dup = frame.duplicated([idname, tname], keep=False).to_numpy()
+    unit = pd.factorize(frame[idname])[0].astype(np.intp)
+    periods, time = _period_codes(t)
+    dup = _duplicated_pairs(unit, time, int(unit.max()) + 1, len(periods))
     if dup.any():
         raise DuplicateObservationError(
             f"{int(dup.sum())} rows share an (idname={idname!r}, tname={tname!r}) pair, "
@@ -182,13 +185,11 @@ def prepare_fe_panel(
         w = pd.to_numeric(frame[weights], errors="coerce").to_numpy(dtype=float)
         require_weights(w, weights, frame[idname].to_numpy(), positive=True)
 
-    unit = pd.factorize(frame[idname])[0].astype(np.intp)
-    periods, time = np.unique(t.astype(np.int64), return_inverse=True)
     require_two_periods(periods, "tname", tname)
     notes: list[str] = []
     cohort = None
     if gname is not None:
-        cohort, notes = _cohorts(frame, gname, idname, periods)
+        cohort, notes = _cohorts(frame, gname, idname, periods, unit)
     if estimator is not None:
         for c in clusters:
             label = c if c != idname or cluster else f"cluster=idname={idname!r} (the default)"
@@ -207,8 +208,40 @@ def prepare_fe_panel(
     return panel, covs
 
 
-def _cohorts(frame, gname, idname, periods) -> tuple[np.ndarray, list[str]]:
-    """First treated period per row; 0 marks never treated within the sample."""
+def _constant_per_unit(values: np.ndarray, unit: np.ndarray) -> bool:
+    """True when ``values`` takes one value within each unit code (no NaN in ``values``)."""
+    first = np.empty(int(unit.max()) + 1, dtype=values.dtype)
+    first[unit] = values                     # one row's value per unit; all must agree
+    return bool((values == first[unit]).all())
+
+
+def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct periods and each row's code (``np.unique(..., return_inverse=True)``
+    by hashing: a panel has few periods and many rows, so no sort of the rows)."""
+    codes, uniques = pd.factorize(t.astype(np.int64))
+    order = np.argsort(uniques)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return uniques[order], rank[codes]
+
+
+def _duplicated_pairs(unit: np.ndarray, time: np.ndarray, n_units: int, n_times: int) -> np.ndarray:
+    """Rows whose (unit, period) pair occurs more than once (all of them, like ``keep=False``)."""
+    if n_units * n_times <= 4 * len(unit) + 1_000_000:
+        key = unit.astype(np.int64) * n_times + time
+        counts = np.bincount(key, minlength=n_units * n_times)
+        if counts.max() <= 1:
+            return np.zeros(len(unit), dtype=bool)
+        return counts[key] > 1
+    return pd.DataFrame({"u": unit, "t": time}).duplicated(keep=False).to_numpy()
+
+
+def _cohorts(frame, gname, idname, periods, unit=None) -> tuple[np.ndarray, list[str]]:
+    """First treated period per row; 0 marks never treated within the sample.
+
+    ``unit`` (codes of ``idname``, no missing ids) lets the constancy check run on
+    codes; only a failing check goes through the message-building one.
+    """
     g = _integer_column(frame, gname, "gname", idname, allow_na=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
     require_not_indicator(g, periods, gname)
@@ -217,7 +250,8 @@ def _cohorts(frame, gname, idname, periods) -> tuple[np.ndarray, list[str]]:
             f"gname={gname!r} must be the first treated period or 0 for never treated; found "
             f"negative values for units {examples(frame.loc[g < 0, idname])}"
         )
-    constant_within(frame, idname, gname, "gname", values=g)  # missing already means 0 here
+    if unit is None or not _constant_per_unit(g, unit):
+        constant_within(frame, idname, gname, "gname", values=g)  # missing already means 0 here
     notes = []
     late = g > periods.max()
     if late.any():
@@ -266,6 +300,8 @@ def absorb_unit_time(
     n = len(unit)
     n_units = int(unit.max()) + 1
     n_times = int(time.max()) + 1
+    if weights is None and n == n_units * n_times and _each_pair_once(unit, time, n_times):
+        return _demean_balanced(Z, unit, time, n_units, n_times)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     # weighted group-sum operators (sparse products beat np.add.at by far)
     U = sp.csr_matrix((w, (unit, np.arange(n))), shape=(n_units, n))
@@ -291,6 +327,31 @@ def absorb_unit_time(
     G -= unit_means(G)[unit]
     Zu -= G
     return Zu
+
+
+def _each_pair_once(unit: np.ndarray, time: np.ndarray, n_times: int) -> bool:
+    key = unit.astype(np.int64) * n_times + time
+    counts = np.bincount(key, minlength=len(key))
+    return len(counts) == len(key) and bool((counts == 1).all())
+
+
+def _demean_balanced(Z: np.ndarray, unit: np.ndarray, time: np.ndarray, n_units: int,
+                     n_times: int) -> np.ndarray:
+    r"""Two-way demeaning of a balanced, unweighted panel in closed form.
+
+    With every unit observed once in every period the unit and period dummies
+    are orthogonal after removing the grand mean, so
+    :math:`M_{[U,D]} z_{it} = z_{it} - \bar z_{i\cdot} - \bar z_{\cdot t} + \bar z`
+    (one pass for the unit and period sums, one for the result).
+    """
+    out = np.empty_like(Z)
+    for j in range(Z.shape[1]):
+        z = Z[:, j]
+        unit_mean = np.bincount(unit, weights=z, minlength=n_units) / n_times
+        time_mean = np.bincount(time, weights=z, minlength=n_times) / n_units
+        time_mean -= unit_mean.mean()          # = grand mean on a balanced panel
+        out[:, j] = z - unit_mean[unit] - time_mean[time]
+    return out
 
 
 @dataclass

@@ -143,23 +143,27 @@ def count_treated(unit, cohort=None, *, treatment=None, time=None,
             raise ArgumentTypeError("treatment= needs time= (the period of each row)")
         d = np.asarray(treatment, dtype=float)
         t = np.asarray(time, dtype=float)
-        cohort = np.where(d == 1, t, np.inf)
-        if unit is not None:
-            codes = pd.factorize(np.asarray(unit))[0]
-            first = np.full(codes.max() + 1 if codes.size else 0, np.inf)
-            np.minimum.at(first, codes, cohort)
-            cohort = first[codes]
-    g = np.asarray(cohort, dtype=float)
+        if unit is None:
+            g, ids, n_units = np.where(d == 1, t, np.inf), np.arange(d.size), d.size
+        else:
+            # a unit's cohort is its first period with treatment 1 (one hashed group-by)
+            ids, labels = pd.factorize(np.asarray(unit))
+            n_units = len(labels) + int((ids < 0).any())      # a missing id counts as one unit
+            on = d == 1
+            first = pd.Series(t[on]).groupby(ids[on], sort=False).min()
+            g, ids = first.to_numpy(dtype=float), first.index.to_numpy()
+    else:
+        g = np.asarray(cohort, dtype=float)
+        if unit is None:
+            ids, n_units = np.arange(g.size), g.size
+        else:
+            ids, labels = pd.factorize(np.asarray(unit))
+            n_units = len(labels) + int((ids < 0).any())      # a missing id counts as one unit
     treated = np.isfinite(g) & (g != 0)
     if last_period is not None:
         treated &= g <= last_period
-    if unit is None:
-        ids = np.arange(g.size)
-    else:
-        ids = pd.factorize(np.asarray(unit))[0]
-    n_units = int(np.unique(ids).size)
-    per_unit = pd.Series(g[treated], index=ids[treated])
-    per_unit = per_unit[~per_unit.index.duplicated()]
+    first = ~pd.Series(ids[treated]).duplicated().to_numpy()   # each treated unit once
+    per_unit = pd.Series(g[treated][first], index=ids[treated][first])
     by_cohort = per_unit.value_counts().sort_index().astype(int)
     by_cohort.index.name = "cohort"
     return TreatedCounts(total=int(per_unit.size), by_cohort=by_cohort, n_units=n_units)
