@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from policyeval.inference import _distributions as stats   # scipy.stats is slow to import
 from policyeval._validation import check_draws, require_option
 from policyeval.exceptions import ArgumentValueError
 from policyeval.inference._multiplier import MultiplierStream

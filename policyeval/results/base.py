@@ -15,8 +15,8 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from policyeval.inference import _distributions as stats   # scipy.stats is slow to import
 from policyeval.exceptions import ArgumentValueError
 
 __all__ = ["EstimationResult", "Summary"]
