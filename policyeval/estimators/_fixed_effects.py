@@ -344,13 +344,21 @@ def _demean_balanced(Z: np.ndarray, unit: np.ndarray, time: np.ndarray, n_units:
     :math:`M_{[U,D]} z_{it} = z_{it} - \bar z_{i\cdot} - \bar z_{\cdot t} + \bar z`
     (one pass for the unit and period sums, one for the result).
     """
-    out = np.empty_like(Z)
-    for j in range(Z.shape[1]):
-        z = Z[:, j]
+    n, p = Z.shape
+    if p == 1:
+        z = Z[:, 0]
         unit_mean = np.bincount(unit, weights=z, minlength=n_units) / n_times
         time_mean = np.bincount(time, weights=z, minlength=n_times) / n_units
         time_mean -= unit_mean.mean()          # = grand mean on a balanced panel
-        out[:, j] = z - unit_mean[unit] - time_mean[time]
+        return (z - unit_mean[unit] - time_mean[time])[:, None]
+    # many columns: group sums of whole rows (sparse indicator products), then one pass
+    ones = np.ones(n)
+    rows = np.arange(n)
+    unit_mean = (sp.csr_matrix((ones, (unit, rows)), shape=(n_units, n)) @ Z) / n_times
+    time_mean = (sp.csr_matrix((ones, (time, rows)), shape=(n_times, n)) @ Z) / n_units
+    time_mean -= unit_mean.mean(axis=0)
+    out = Z - unit_mean[unit]
+    out -= time_mean[time]
     return out
 
 
@@ -393,9 +401,10 @@ def fit_fe_ols(
         Z = Z * sw[:, None]
     yt, Xt = Z[:, 0], Z[:, 1:]
     Xw = X if sw is None else X * sw[:, None]
-    scale = np.sqrt((Xw**2).sum(axis=0) / len(X))
+    # column sums of squares without an n x k temporary
+    scale = np.sqrt(np.einsum("ij,ij->j", Xw, Xw) / len(X))
     scale[scale == 0] = 1.0
-    absorbed = np.sqrt((Xt**2).sum(axis=0) / len(X)) <= 1e-10 * scale
+    absorbed = np.sqrt(np.einsum("ij,ij->j", Xt, Xt) / len(X)) <= 1e-10 * scale
     if absorbed.any():
         raise EstimationError(
             f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
