@@ -503,6 +503,8 @@ def require_not_indicator(g, periods, column: str, argument: str = "gname") -> N
     policyeval.exceptions.TreatmentTimingError: gname='treat' holds only 0 and 1, but the periods run from 2001 to 2002: gname is the first treated period, not a 0/1 treatment indicator. Pass the first year each unit was treated (0 or missing for never treated), or give the 0/1 column as treatment= / dname= where the estimator offers it.
     """
     v = np.asarray(g, dtype=float)
+    if not (v == 1).any():          # the common case, in one pass: no first treated period of 1
+        return
     known = v[np.isfinite(v)]
     p = np.asarray(periods, dtype=float)
     p = p[np.isfinite(p)]
@@ -531,10 +533,10 @@ def require_varying(values, argument: str, column: str) -> None:
     policyeval.exceptions.EstimationError: yname='y' is constant (every non-missing value is 3.0); there is no variation to estimate an effect from. Check that yname names the outcome column.
     """
     v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    if v.size and v.min() == v.max():
+    lo, hi = np.fmin.reduce(v, initial=np.nan), np.fmax.reduce(v, initial=np.nan)  # NaN ignored
+    if lo == hi:                     # False when every value is missing (NaN == NaN is False)
         raise EstimationError(
-            f"{argument}={column!r} is constant (every non-missing value is {float(v[0])!r}); there is "
+            f"{argument}={column!r} is constant (every non-missing value is {float(lo)!r}); there is "
             f"no variation to estimate an effect from. Check that {argument} names the outcome "
             "column."
         )
