@@ -33,6 +33,7 @@ from policyeval.exceptions import (
 )
 
 __all__ = [
+    "duplicated_unit_periods",
     "examples", "require_frame", "require_name", "require_columns", "column_list", "numeric_column",
     "integer_periods", "constant_within", "varies_within", "require_finite", "require_weights",
     "require_not_datetime", "require_two_periods", "require_not_indicator", "require_varying",
@@ -705,3 +706,26 @@ def require_option(value, argument: str, allowed) -> None:
         choice = (f"be {names[0]} or {names[1]}" if len(names) == 2
                   else f"be one of {', '.join(names)}")
         raise ArgumentValueError(f"{argument}={value!r} must {choice}")
+
+
+def duplicated_unit_periods(ids, periods) -> np.ndarray:
+    """Rows whose (unit, period) pair occurs more than once, all of them (``keep=False``).
+
+    The same mask as ``frame.duplicated([idname, tname], keep=False)``, from
+    hashed codes and one ``bincount`` instead of a sort of the rows.
+
+    Examples
+    --------
+    >>> duplicated_unit_periods(["a", "a", "b", "a"], [2001, 2002, 2001, 2001]).tolist()
+    [True, False, False, True]
+    """
+    unit, uniq_u = pd.factorize(np.asarray(ids), use_na_sentinel=False)
+    time, uniq_t = pd.factorize(np.asarray(periods), use_na_sentinel=False)
+    n_units, n_times = len(uniq_u), len(uniq_t)
+    if n_units * n_times > 4 * len(unit) + 1_000_000:     # a sparse grid: hash the pairs instead
+        return pd.DataFrame({"u": unit, "t": time}).duplicated(keep=False).to_numpy()
+    key = unit.astype(np.int64) * n_times + time
+    counts = np.bincount(key, minlength=n_units * n_times)
+    if counts.max(initial=0) <= 1:
+        return np.zeros(len(key), dtype=bool)
+    return counts[key] > 1

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from policyeval._validation import duplicated_unit_periods
 from policyeval.estimators import _fixed_effects as fe
 from policyeval.estimators.twfe import TWFE
 from policyeval.inference import covariance as cov
@@ -150,3 +151,13 @@ def test_count_treated_from_treatment_matches_cohort_route():
     b = count_treated(unit, np.repeat(g, T))
     assert (a.total, a.n_units) == (b.total, b.n_units) == (int((g > 0).sum()), n)
     pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
+
+
+def test_duplicated_unit_periods_matches_pandas():
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"id": rng.choice(["a", "b", "c", "d"], 300), "t": rng.integers(2000, 2040, 300)})
+    expect = df.duplicated(["id", "t"], keep=False).to_numpy()
+    assert expect.any() and not expect.all()
+    np.testing.assert_array_equal(duplicated_unit_periods(df["id"], df["t"]), expect)
+    once = df.loc[~expect]
+    assert not duplicated_unit_periods(once["id"], once["t"]).any()
