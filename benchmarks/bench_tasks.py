@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "benchmarks"))     # bench_staggered.make_panel; policyeval from PYTHONPATH
 
 TASKS = ("cs_boot", "cs_dr_cov", "twfe", "twfe_unbal", "event_study", "sun_abraham", "imputation",
          "cold_start")
@@ -260,6 +260,8 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-8)
     ap.add_argument("--peer-python", default=sys.executable)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tasks.md"))
+    ap.add_argument("--policyeval-path", default=str(ROOT),
+                    help="checkout whose policyeval is timed (e.g. another branch, for before/after)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -277,7 +279,8 @@ def main():
                 if tool not in tools:
                     continue
                 py = sys.executable if tool == "policyeval" else args.peer_python
-                env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+                env = dict(os.environ, PYTHONPATH=f"{args.policyeval_path}{os.pathsep}{ROOT / 'benchmarks'}",
+                           MPLBACKEND="Agg")
                 cmd = [py, __file__, "--child", f"{task}:{tool}:{n}:{T}"]
                 try:
                     p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
@@ -308,6 +311,7 @@ def write(rows, args, started):
         "# Issue 13 tasks: policyeval and peers",
         "",
         f"Command: `python benchmarks/bench_tasks.py {' '.join(sys.argv[1:])}`, started {started}, "
+        f"policyeval from `{args.policyeval_path}`, "
         f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs (load average at the "
         f"end: {os.getloadavg()[0]:.1f}), Python {platform.python_version()}. Data: SIMULATED, "
         "seeded (`bench_staggered.make_panel`). `seconds`: the timed call only (cold_start: "

@@ -149,3 +149,15 @@ def test_callaway_santanna_bootstrap_equals_obvious(covariates):
     q75, q25 = np.quantile(boot_e, [0.75, 0.25], axis=0, method="inverted_cdf")
     np.testing.assert_allclose(agg.std_errors.to_numpy(), (q75 - q25) / (2 * 0.6744897501960817),
                                rtol=1e-10)
+
+
+def test_two_workers_give_the_same_draws(monkeypatch):
+    from policyeval.inference import _multiplier
+
+    infl = _cohort_influence(4003, 5, 4, 6, seed=11)
+    one = infl.multiplier_sums(MultiplierStream("rademacher", np.random.default_rng(2), 999), 999, 999)
+    monkeypatch.setattr(_multiplier, "_workers", lambda n_rows: 2)
+    infl._draw_cache.clear()
+    two = infl.multiplier_sums(MultiplierStream("rademacher", np.random.default_rng(2), 999), 999, 999)
+    np.testing.assert_array_equal(one, two)
+    _close(two, _obvious_sums(infl, "rademacher", 2, 999, 999))

@@ -105,6 +105,14 @@ def _codes(rows: np.ndarray) -> np.ndarray:
     return code
 
 
+def _workers(n_rows: int) -> int:
+    """Threads for :func:`binary_cell_sums`: two on large problems when there are two cores."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if n_rows >= 200_000 and cores >= 2 else 1
+
+
 def binary_cell_sums(stream: MultiplierStream, n_draws: int, n_multipliers: int, index,
                      cell: np.ndarray, n_cells: int, features: np.ndarray, progress=None):
     """Per-cell multiplier sums of feature rows, draw by draw.
@@ -122,36 +130,59 @@ def binary_cell_sums(stream: MultiplierStream, n_draws: int, n_multipliers: int,
     group = int(np.clip(np.floor(np.log2(max(n_rows / max(n_cells, 1), 2.0))), 1, GROUP))
     table = 2 ** group
     cell32 = cell.astype(np.int32)
-    onehot = sparse.csc_matrix((np.ones(n_rows), cell32.copy(), np.arange(n_rows + 1, dtype=np.int32)),
-                               shape=(table * n_cells, n_rows))
     members = sparse.csr_matrix((np.ones(n_rows), (cell, np.arange(n_rows))), shape=(n_cells, n_rows))
     total = np.asarray(members @ features)
     Z = np.empty((n_draws, n_cells, n_feat))
-    pending, done = [], 0
+    # the sparse product and the table sums release the GIL: with two workers one group's sums
+    # overlap the next group's random bits. Each group writes its own rows of Z, so the result
+    # does not depend on the number of workers.
+    workers = _workers(n_rows)
+    onehots = [sparse.csc_matrix((np.ones(n_rows), cell32.copy(), np.arange(n_rows + 1, dtype=np.int32)),
+                                 shape=(table * n_cells, n_rows)) for _ in range(max(workers, 1))]
 
-    def flush(rows):
-        nonlocal done
+    def group_sums(rows, start, onehot):
         code = _codes(rows)
         onehot.indices = (code if index is None else code[index]) * np.int32(n_cells) + cell32
         S = np.asarray(onehot @ features).reshape(table, n_cells, n_feat)   # row: (code, cell)
-        m = rows.shape[0]
-        for j in range(m):
+        for j in range(rows.shape[0]):
             # rows whose code has bit j set (a sum, not a product with a 0/1 matrix: tiny BLAS
             # calls stall when other processes hold the cores)
-            Z[done + j] = S.reshape(table >> (j + 1), 2, 1 << j, n_cells, n_feat)[:, 1].sum(axis=(0, 1))
-        done += m
-        if progress is not None:
-            progress.update(m)
+            Z[start + j] = S.reshape(table >> (j + 1), 2, 1 << j, n_cells, n_feat)[:, 1].sum(axis=(0, 1))
+        return rows.shape[0]
 
-    for _, rows in stream.indicator_rows(n_draws, n_multipliers):
-        pending.append(rows)
-        have = sum(len(p) for p in pending)
-        while have >= group:
-            block = np.concatenate(pending) if len(pending) > 1 else pending[0]
-            flush(block[:group])
-            rest = block[group:]
-            pending = [rest] if len(rest) else []
-            have = len(rest)
-    if pending:
-        flush(np.concatenate(pending))
+    def groups():
+        pending, done = [], 0
+        for _, rows in stream.indicator_rows(n_draws, n_multipliers):
+            pending.append(rows)
+            have = sum(len(p) for p in pending)
+            while have >= group:
+                block = np.concatenate(pending) if len(pending) > 1 else pending[0]
+                yield block[:group], done
+                done += group
+                rest = block[group:]
+                pending = [rest] if len(rest) else []
+                have = len(rest)
+        if pending:
+            yield np.concatenate(pending), done
+
+    if workers <= 1:
+        for rows, start in groups():
+            m = group_sums(rows, start, onehots[0])
+            if progress is not None:
+                progress.update(m)
+        return Z, total
+    from concurrent.futures import ThreadPoolExecutor
+
+    running: list = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i, (rows, start) in enumerate(groups()):
+            if len(running) >= workers:          # a worker's matrix is reused two groups later
+                m = running.pop(0).result()
+                if progress is not None:
+                    progress.update(m)
+            running.append(pool.submit(group_sums, rows, start, onehots[i % workers]))
+        for fut in running:
+            m = fut.result()
+            if progress is not None:
+                progress.update(m)
     return Z, total
