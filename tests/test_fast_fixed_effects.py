@@ -161,3 +161,17 @@ def test_duplicated_unit_periods_matches_pandas():
     np.testing.assert_array_equal(duplicated_unit_periods(df["id"], df["t"]), expect)
     once = df.loc[~expect]
     assert not duplicated_unit_periods(once["id"], once["t"]).any()
+
+
+def test_alternating_projections_equal_the_exact_unbalanced_path(monkeypatch):
+    Z, unit, time = _balanced(n_units=60, n_times=9, seed=9)
+    rng = np.random.default_rng(10)
+    keep = rng.random(len(unit)) > 0.25
+    Z, unit, time = Z[keep], pd.factorize(unit[keep])[0], time[keep]
+    w = rng.uniform(0.5, 2.0, len(unit))
+    for weights in (None, w):
+        exact = fe.absorb_unit_time(Z, unit, time, weights)
+        monkeypatch.setattr(fe, "_EXACT_MAX_PERIODS", 1)
+        fast = fe.absorb_unit_time(Z, unit, time, weights)
+        monkeypatch.setattr(fe, "_EXACT_MAX_PERIODS", 2000)
+        np.testing.assert_allclose(fast, exact, atol=1e-10, rtol=0)
