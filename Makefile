@@ -8,15 +8,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LOCK   := requirements/lock.txt
 UV_VERSION := 0.13.9
-EXTRAS := scale,notebooks,test
+EXTRAS := scale,notebooks,test,docs
 # uv resolves for the target platform whatever machine it runs on (pip-compile cannot).
 UV     := .venv-tools/bin/uv
-COMPILE = $(UV) pip compile pyproject.toml requirements/build.in --extra scale --extra notebooks --extra test \
+COMPILE = $(UV) pip compile pyproject.toml requirements/build.in --extra scale --extra notebooks --extra test --extra docs \
 	--python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes --no-header
 PYTEST_ARGS = -q -p no:cacheprovider tests notebooks --nbval --nbval-current-env \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: demo test install lock test-latest test-lowest wheel clean
+.PHONY: demo test install lock test-latest test-lowest wheel clean docs
 
 $(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ demo: $(STAMP)
 # (see docs/notebooks.md).
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
+
+# The API reference (numpydoc docstrings) and the guides of docs/, as HTML in docs/_build/html.
+# -W: a warning fails the build (tests/test_docs.py checks the same).
+docs: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
 
 $(UV):
 	$(PYTHON) -m venv .venv-tools
@@ -79,4 +85,4 @@ wheel:
 	cd /tmp && MPLBACKEND=Agg $(CURDIR)/.venv-wheel/bin/python $(CURDIR)/scripts/wheel_smoke.py
 
 clean:
-	rm -rf $(VENV) .venv-tools .venv-latest .venv-lowest .venv-wheel dist reports .pytest_cache
+	rm -rf $(VENV) .venv-tools .venv-latest .venv-lowest .venv-wheel dist reports .pytest_cache docs/_build

@@ -11,9 +11,11 @@ Public names are re-exported here and imported lazily on first use, so
 Examples
 --------
 >>> import policyeval as pe
->>> panel = pe.load_simulated_panel()          # doctest: +SKIP
->>> res = pe.CallawaySantAnna().fit(panel, yname="y", tname="year",
-...                                 idname="county_code", gname="first_treat")  # doctest: +SKIP
+>>> panel = pe.load_simulated_panel()          # SIMULATED county panel, 2000-2023
+>>> res = pe.CallawaySantAnna().fit(panel, yname="log_gdp", tname="year",
+...                                 idname="county_code", gname="first_treat_destination")
+>>> round(float(res.aggregate("simple").overall["estimate"]), 4)
+0.0761
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _LAZY = {
     # data
     "read_panel": "policyeval.data.panel",
     "read_yearbook": "policyeval.data.yearbook",
+    "read_industry_sheet": "policyeval.data.industry_sheet",
     "harmonize_codes": "policyeval.data.admin_codes",
     "load_enclaves": "policyeval.data.registry",
     "simulate_enclave_panel": "policyeval.data.simulate",
@@ -79,6 +82,9 @@ _LAZY = {
     # results and figures
     "EstimationResult": "policyeval.results.base",
     "plot_estimates": "policyeval.plots.estimates",
+    "plot_treatment_timing": "policyeval.plots.timing",
+    "results_table": "policyeval.reporting.tables",
+    "ResultsTable": "policyeval.reporting.tables",
 }
 
 # subpackages reachable as ``pe.data``, ``pe.scale``, ... after ``import policyeval as pe``

@@ -4,26 +4,29 @@
 
 Runs ``policyeval.data.simulate.simulate_enclave_panel(**BUNDLED_PARAMETERS)``
 (fixed seed, real Jiangsu/Zhejiang county list of vintage 2019, the shipped
-enclave registry) and writes, to both ``data/`` and ``policyeval/data/``:
+enclave registry) and writes, once, into the package (``policyeval/data/``, read by
+``policyeval.load_simulated_panel``), as gzipped CSV:
 
-- ``simulated_enclave_panel.csv`` -- county x year panel (first column
+- ``simulated_enclave_panel.csv.gz`` -- county x year panel (first column
   ``is_simulated`` = True on every row: these are NOT real statistics);
-- ``simulated_enclave_truth.csv`` -- the injected effects (the truth an
+- ``simulated_enclave_truth.csv.gz`` -- the injected effects (the truth an
   estimator should recover);
-- ``simulated_enclave_roles.csv`` -- which unit each registry enclave treats,
+- ``simulated_enclave_roles.csv.gz`` -- which unit each registry enclave treats,
   how prefecture codes were mapped, which enclaves were skipped or left
   unlocated and why, and how each effect was sized;
 
 and refreshes the calibration table of ``docs/calibration.md`` (simulated vs
 published, between its ``calibration-table`` markers).
 
-Numbers are written with 10 significant digits. ``tests/test_simulate.py``
+Numbers are written with 10 significant digits; the gzip header carries no time stamp
+or file name, so the same tables give the same bytes. ``tests/test_simulate.py``
 checks that the files equal a fresh run, so rerun this script whenever the
 simulator, the registry or the county list changes.
 """
 
 from __future__ import annotations
 
+import gzip
 import sys
 from pathlib import Path
 
@@ -45,9 +48,9 @@ MARKERS = ("<!-- calibration-table:start -->", "<!-- calibration-table:end -->")
 
 FLOAT_FORMAT = "%.10g"
 FILES = {
-    "panel": "simulated_enclave_panel.csv",
-    "truth": "simulated_enclave_truth.csv",
-    "roles": "simulated_enclave_roles.csv",
+    "panel": "simulated_enclave_panel.csv.gz",
+    "truth": "simulated_enclave_truth.csv.gz",
+    "roles": "simulated_enclave_roles.csv.gz",
 }
 
 
@@ -67,12 +70,13 @@ def main() -> None:
     for w in caught:
         print(f"{w.category.__name__}: {w.message}")
     tables = {"panel": result.panel, "truth": result.truth, "roles": result.roles}
-    for folder in (ROOT / "data", ROOT / "policyeval" / "data"):
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, table in tables.items():
-            path = folder / FILES[name]
-            table.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-            print(f"wrote {path.relative_to(ROOT)}: {len(table)} rows, {path.stat().st_size / 1e6:.2f} MB")
+    folder = ROOT / "policyeval" / "data"
+    for name, table in tables.items():
+        path = folder / FILES[name]
+        text = table.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+        path.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+        print(f"wrote {path.relative_to(ROOT)}: {len(table)} rows, {path.stat().st_size / 1e6:.2f} MB "
+              f"({len(text.encode('utf-8')) / 1e6:.2f} MB uncompressed)")
     panel = result.panel
     print(
         f"SIMULATED panel: {panel['county_code'].nunique()} units x {panel['year'].nunique()} years, "

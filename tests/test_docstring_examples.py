@@ -18,7 +18,7 @@ import policyeval
 
 matplotlib.use("Agg")
 
-MODULES = sorted(
+MODULES = ["policyeval"] + sorted(
     info.name for info in pkgutil.walk_packages(policyeval.__path__, prefix="policyeval.")
 )
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
@@ -31,6 +31,26 @@ def test_every_module_is_found_and_examples_exist():
     count = sum(len(t.examples) for name in MODULES
                 for t in finder.find(importlib.import_module(name), name))
     assert count > 100, count
+
+
+# Every public estimator, test and out-of-core entry point shows a run on real (bundled) objects.
+CORE = ["CallawaySantAnna", "TWFE", "EventStudy", "SunAbraham", "ImputationDiD", "TwoStageDiD",
+        "BaconDecomposition", "SyntheticControl", "SyntheticDiD", "did_table", "wild_cluster_bootstrap",
+        "randomization_inference", "few_treated_inference", "honest_did", "pretrend_test",
+        "pretrend_power", "power_analysis", "minimum_detectable_effect", "simulate_enclave_panel",
+        "load_simulated_panel", "scale.fit_twfe", "scale.fit_event_study", "scale.fit_callaway_santanna"]
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_core_public_names_have_examples_that_are_not_skipped(name):
+    obj = policyeval
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    tests = [t for t in doctest.DocTestFinder().find(obj, name) if t.name == name]
+    examples = [e for t in tests for e in t.examples]
+    assert len(examples) >= 2, f"{name} has no Examples section"
+    skipped = [e.source for e in examples if e.options.get(doctest.SKIP)]
+    assert not skipped, f"{name} skips {len(skipped)} example line(s): {skipped[0]!r}"
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -24,7 +24,8 @@ import pytest
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_suzhou_suqian", "02_quzhou_reverse_enclave", "03_zhejiang_mountain_sea",
-            "04_methods_compared", "05_bring_your_own_data", "06_two_way_enclaves"]
+            "04_methods_compared", "05_bring_your_own_data", "06_two_way_enclaves",
+            "07_which_industry_which_partner"]
 
 
 def _load(name: str):
@@ -60,7 +61,7 @@ def test_stored_outputs_come_from_one_clean_run(path):
         kinds = {(o["output_type"], o.get("name")) for o in cell.outputs}
         assert ("error", None) not in {(k, None) for k, _ in kinds}, f"{path.name} cell {i} stored an error"
         assert ("stream", "stderr") not in kinds, (
-            f"{path.name} code cell {i} wrote to stderr; route warnings through nbhelpers")
+            f"{path.name} code cell {i} wrote to stderr; route warnings through policyeval.reporting.notebook")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -108,8 +109,18 @@ def test_sanitize_rules_touch_volatile_text_only():
     assert clean(headline) == headline
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_needs_only_policyeval(path):
+    """A notebook copied out of the repository runs: it imports no helper module from notebooks/."""
+    nb = nbformat.read(path, as_version=4)
+    local = {p.stem for p in NB_DIR.glob("*.py")}
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        imported = set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", cell.source, flags=re.M))
+        assert not imported & local, f"{path.name} code cell {i} imports {sorted(imported & local)} from notebooks/"
+
+
 def test_truth_for_sample_weights_cohorts_by_units_in_the_sample():
-    nbh = _load("nbhelpers")
+    from policyeval.design import truth as nbh
     truth = pd.DataFrame({
         "aggregation": "cohort_event", "role": "destination", "log_outcome": "y", "enclave_type": np.nan,
         "cohort": [2002, 2002, 2002, 2003, 2003],
@@ -133,7 +144,7 @@ def test_truth_for_sample_weights_cohorts_by_units_in_the_sample():
 
 
 def test_add_ratio_truth_is_the_difference_of_log_effects():
-    nbh = _load("nbhelpers")
+    from policyeval.design import truth as nbh
     base = dict(is_simulated=True, aggregation="cohort_event", outcome="o", role="origin",
                 enclave_type=np.nan, cohort=2010, event_time=0, n_obs=1, n_units=1, att=1.0)
     truth = pd.DataFrame([{**base, "log_outcome": "log_va", "att_log": 0.30},
@@ -146,7 +157,8 @@ def test_add_ratio_truth_is_the_difference_of_log_effects():
 def test_echo_warnings_prints_each_warning_once_to_stdout(capsys):
     import warnings
 
-    nbh = _load("nbhelpers")
+    from policyeval.reporting import notebook as nbh
+
     with nbh.echo_warnings("fit"):
         for _ in range(3):
             warnings.warn("dropped 2 rows", UserWarning)
@@ -157,7 +169,8 @@ def test_echo_warnings_prints_each_warning_once_to_stdout(capsys):
 
 
 def test_write_headline_and_summary_round_trip(tmp_path):
-    nbh = _load("nbhelpers")
+    from policyeval.reporting import notebook as nbh
+
     run_all = _load("run_all")
     out = tmp_path / "notebooks" / "09_toy"
     out.mkdir(parents=True)

@@ -211,3 +211,66 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r'pip install "policyeval\[scale\]"') as info:
         pe.scale.make_engine("anything.parquet")
     assert isinstance(info.value, ex.MissingDependencyError)
+
+
+def test_every_bundled_data_file_is_declared_package_data():
+    """A data file the loaders read but pyproject.toml does not declare is missing from the wheel."""
+    import fnmatch
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["policyeval"]
+    shipped = [p.relative_to(ROOT / "policyeval").as_posix() for p in (ROOT / "policyeval" / "data").iterdir()
+               if p.is_file() and p.suffix not in (".py", ".pyc")]
+    undeclared = [f for f in shipped if not any(fnmatch.fnmatch(f, g) for g in globs)]
+    assert not undeclared, f"add to [tool.setuptools.package-data]: {undeclared}"
+    assert {"data/enclaves.csv", "data/simulated_enclave_panel.csv.gz", "data/simulated_enclave_truth.csv.gz",
+            "data/simulated_enclave_roles.csv.gz"} <= set(shipped)
+
+
+@pytest.mark.parametrize("table", ["panel", "truth", "roles"])
+def test_bundled_tables_load_from_the_package_copy(table):
+    df = pe.load_simulated_panel(table)
+    assert len(df) > 0 and df["is_simulated"].all()
+
+
+@pytest.mark.parametrize("package", ["estimators", "inference", "data", "design", "assess"])
+def test_layer_packages_export_their_public_names(package):
+    import importlib
+
+    mod = importlib.import_module(f"policyeval.{package}")
+    assert mod.__all__, f"policyeval.{package} exports nothing"
+    for name in mod.__all__:
+        value = getattr(mod, name)
+        if not callable(value):
+            continue  # a constant (assess's default weights, ...)
+        assert not isinstance(value, type(importlib)), f"policyeval.{package}.{name} is a module"
+        home = importlib.import_module(value.__module__)
+        assert name in getattr(home, "__all__", ()), f"{name} is not public in {value.__module__}"
+    assert set(mod.__all__) <= set(dir(mod))
+    namespace: dict = {}
+    exec(f"from policyeval.{package} import *", namespace)
+    assert set(mod.__all__) <= set(namespace)
+
+
+def test_top_level_estimators_and_tests_are_the_layer_exports():
+    from policyeval import estimators, inference
+
+    for name in estimators.__all__ + inference.__all__:
+        owner = estimators if name in estimators.__all__ else inference
+        if name in pe.__all__:
+            assert getattr(pe, name) is getattr(owner, name), name
+    assert set(estimators.__all__) <= set(pe.__all__), "every estimator is reachable as pe.<name>"
+
+
+def test_importing_the_layers_loads_no_estimator():
+    # did_table (a function named like its module) is imported eagerly, with the covariance it needs
+    import subprocess
+    import sys
+
+    code = ("import sys, policyeval.estimators, policyeval.inference, policyeval as pe; pe.scale; pe.reporting; "
+            "print(sorted(m for m in sys.modules if m.startswith(('policyeval.estimators.', "
+            "'policyeval.inference.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    allowed = "['policyeval.estimators.did_table', 'policyeval.inference.covariance']"
+    assert out.stdout.strip() == allowed, out.stdout

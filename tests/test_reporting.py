@@ -25,7 +25,7 @@ def test_side_by_side_with_missing_terms_and_stars():
     assert frame.iloc[2].tolist() == ["0.01", ""]             # 'pre' absent from TWFE
     assert frame.loc["N obs."].tolist() == ["200", "1,500"]
     latex = table.to_latex()
-    assert "\\toprule" in latex and "0.50***" in latex and "p$<$0.01" in latex  # notes typeset, escaped
+    assert "\\toprule" in latex and "0.50$^{***}$" in latex and "p$<$0.01" in latex  # notes typeset
     assert "<table" in table._repr_html_()
 
 
@@ -68,7 +68,9 @@ def test_latex_table_of_simulated_result_says_simulated_in_visible_notes_and_cap
     assert table.simulated
     visible = _visible_latex(table.to_latex())
     assert "SIMULATED DATA" in visible
-    assert "\\multicolumn" in visible and "\\bottomrule" in visible
+    assert "\\begin{tablenotes}" in visible and "\\bottomrule" in visible
+    notes = visible.split("\\begin{tablenotes}")[1]
+    assert "\\item SIMULATED DATA" in notes
     floated = _visible_latex(table.to_latex(caption="Forward parks"))
     assert "\\caption{SIMULATED DATA (not real statistics). Forward parks}" in floated
     assert "SIMULATED DATA" in str(table) and "SIMULATED DATA" in table._repr_html_()
@@ -98,7 +100,7 @@ def test_simulated_label_cannot_be_switched_off():
 
 
 def test_provenance_flows_from_the_bundled_panel():
-    from policyeval.data._simulate_label import is_simulated
+    from policyeval.data.simulated_label import is_simulated
     from policyeval.data.simulate import load_simulated_panel
 
     panel = load_simulated_panel()

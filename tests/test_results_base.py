@@ -52,7 +52,7 @@ def test_to_frame_and_summary_formats(result):
     assert "Toy results" in text and "Observations" in text
     assert "<table" in result._repr_html_()
     latex = result.summary().as_latex()
-    assert "\\begin{tabular}" in latex and "-2.0000" in latex
+    assert "\\begin{tabular}" in latex and "$-$2.0000" in latex   # a real minus sign
 
 
 def test_plot_marks_reference_period(result):

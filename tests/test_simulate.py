@@ -8,6 +8,7 @@ list and registry that ship with the package.
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -370,17 +371,24 @@ def test_real_panel_magnitudes(real):
 def test_bundled_files_equal_a_fresh_run(real, table):
     bundled = load_simulated_panel(table)
     pd.testing.assert_frame_equal(bundled, getattr(real, table), check_dtype=False, rtol=1e-9)
-    name = f"simulated_enclave_{table}.csv"
-    repo_copy = ROOT / "data" / name
-    assert repo_copy.read_bytes() == (ROOT / "policyeval" / "data" / name).read_bytes()
-    assert repo_copy.stat().st_size < 5e6
+    shipped = ROOT / "policyeval" / "data" / f"simulated_enclave_{table}.csv.gz"
+    assert shipped.stat().st_size < 1e6  # gzipped: 0.50 MB for the panel, 0.24 MB for the truth
+
+
+def test_bundled_files_are_stored_once():
+    """The package copy is the only one: no CSV duplicate of it anywhere in the repository."""
+    stems = [f"simulated_enclave_{t}" for t in ("panel", "truth", "roles")]
+    copies = [p.relative_to(ROOT).as_posix() for folder in ("data", "policyeval/data", "notebooks", "tests")
+              for stem in stems for p in (ROOT / folder).glob(f"{stem}.csv*")]
+    assert sorted(copies) == sorted(f"policyeval/data/{stem}.csv.gz" for stem in stems)
 
 
 def test_bundled_files_say_simulated():
     for table in ("panel", "truth"):
         df = load_simulated_panel(table)
         assert df.columns[0] == "is_simulated" and df["is_simulated"].all()
-    first_line = (ROOT / "data" / "simulated_enclave_panel.csv").read_text(encoding="utf-8").splitlines()[0]
+    with gzip.open(ROOT / "policyeval" / "data" / "simulated_enclave_panel.csv.gz", "rt", encoding="utf-8") as f:
+        first_line = f.readline()
     assert first_line.startswith("is_simulated,")
 
 

@@ -311,6 +311,32 @@ def test_bad_input_errors():
         wild_cluster_bootstrap(res, data=df, yname="y")
 
 
+def test_behaviour_follows_the_model_not_the_display_label():
+    """Renaming a result's label (as a result-class refactor might) changes nothing; the model does."""
+    import copy
+
+    df = _panel(seed=5)
+    res = _fit(df)
+    assert res.spec["model"] == "twfe"
+    renamed = copy.copy(res)
+    renamed.estimator = "Two-way fixed effects"
+    kw = dict(data=df, weights="webb", n_bootstrap=99, random_state=2, progress=False)
+    a, b = wild_cluster_bootstrap(res, **kw), wild_cluster_bootstrap(renamed, **kw)
+    assert a.p_value == b.p_value and a.statistic == b.statistic
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimationWarning)
+        es = pe.EventStudy(window=(-2, 2), cluster="prov").fit(df, covariates="x", **FIT)
+    assert es.spec["model"] == "event_study"
+    es_renamed = copy.copy(es)
+    es_renamed.estimator = "TWFE"  # a label that once meant "static TWFE" to this function
+    c, d = (wild_cluster_bootstrap(r, term=1, **kw) for r in (es, es_renamed))
+    assert c.statistic == d.statistic == pytest.approx(es.tstats.loc[1], rel=1e-10)
+    unknown = copy.copy(res)
+    unknown.spec = {**res.spec, "model": "sun_abraham"}
+    with pytest.raises(ArgumentTypeError, match=r"supports TWFE and EventStudy"):
+        wild_cluster_bootstrap(unknown, **kw)
+
+
 def test_warns_with_one_treated_cluster():
     df = _panel()
     df["first_treat"] = np.where(df["prov"] == 32, df["first_treat"], 0)

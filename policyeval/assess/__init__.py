@@ -36,6 +36,8 @@ _LAZY = {
     "shift_share": "policyeval.assess.industry",
     "industry_fit": "policyeval.assess.industry",
     "example_industry_panel": "policyeval.assess.industry",
+    "validate_scores": "policyeval.assess.validate",
+    "ScoreValidation": "policyeval.assess.validate",
     "partner_scores": "policyeval.assess.partners",
     "plot_partner_scores": "policyeval.assess.partners",
     "plot_partner_map": "policyeval.assess.partners",

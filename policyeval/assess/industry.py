@@ -30,7 +30,6 @@ Chinese names: :func:`gbt4754_sections`) or two-digit divisions (大类 01--97);
 from __future__ import annotations
 
 import warnings
-from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -42,6 +41,7 @@ from policyeval._validation import (
     require_columns,
     require_frame,
 )
+from policyeval.data.industry_sheet import gbt4754_sections
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
@@ -53,27 +53,6 @@ __all__ = ["gbt4754_sections", "industry_matrix", "location_quotients", "rca", "
            "relatedness_density", "shift_share", "industry_fit", "example_industry_panel"]
 
 _COLS = {"idname": "county_code", "industry": "industry", "tname": "year", "yname": "employment"}
-
-
-def gbt4754_sections() -> pd.DataFrame:
-    """The 20 sections (门类 A--T) of GB/T 4754-2017 with Chinese and English names.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``code``, ``name_zh``, ``name_en``, ``source_url`` (where the
-        Chinese name was read; the English names are descriptive translations).
-
-    Examples
-    --------
-    >>> from policyeval.assess import gbt4754_sections
-    >>> s = gbt4754_sections().set_index("code")
-    >>> len(s), s.loc["C", "name_zh"], s.loc["I", "name_zh"]
-    (20, '制造业', '信息传输、软件和信息技术服务业')
-    """
-    path = resources.files("policyeval.data").joinpath("gbt4754_sections.csv")
-    with resources.as_file(path) as p:
-        return pd.read_csv(p, dtype=str)
 
 
 def _check_codes(labels: pd.Series, codes, industry: str) -> None:

@@ -12,6 +12,7 @@ _LAZY = {
     "read_panel": "policyeval.data.panel",
     "validate_panel": "policyeval.data.panel",
     "read_yearbook": "policyeval.data.yearbook",
+    "read_industry_sheet": "policyeval.data.industry_sheet",
     "harmonize_codes": "policyeval.data.admin_codes",
     "code_history": "policyeval.data.admin_codes",
     "list_counties": "policyeval.data.admin_codes",

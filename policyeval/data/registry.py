@@ -1,8 +1,8 @@
 """The enclave registry: a real, citable table of Chinese enclaves (飞地).
 
 :func:`load_enclaves` reads and validates the registry that ships with
-policyeval (``policyeval/data/enclaves.csv``, an identical copy of the
-repository's ``data/enclaves.csv``) or a file of the same layout, and returns
+policyeval (``policyeval/data/enclaves.csv``, the only copy in the
+repository) or a file of the same layout, and returns
 it with typed columns. :func:`enclave_roles` turns the one-row-per-enclave
 table into a long table with one row per (enclave, role, jurisdiction), the
 form a treatment design needs: every enclave treats its origin (飞出地) and its
@@ -134,7 +134,7 @@ def load_enclaves(path: str | PathLike | pd.DataFrame | None = None, *, check_co
     path : str, path-like, DataFrame or None, default None
         A CSV file with exactly the columns in :data:`REGISTRY_COLUMNS`, or a
         DataFrame with those columns. ``None`` loads the registry that ships
-        inside the package (identical to the repository's ``data/enclaves.csv``).
+        inside the package (``policyeval/data/enclaves.csv``).
     check_codes : bool, default True
         Check every administrative code against the GB/T 2260 snapshot of its
         ``code_vintage`` (policyeval's GB/T 2260 code history, see

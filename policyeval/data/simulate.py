@@ -22,9 +22,9 @@ the 亩均 gradient, the Suzhou--Suqian park) and below for the effect sizes;
 (docs/calibration.md).
 
 The bundled output (:func:`load_simulated_panel`) is
-``policyeval/data/simulated_enclave_{panel,truth,roles}.csv`` (copies in the
-repository's ``data/``), written by ``scripts/make_simulated_panel.py`` with
-:data:`BUNDLED_PARAMETERS`; the panel's first column is ``is_simulated``.
+``policyeval/data/simulated_enclave_{panel,truth,roles}.csv.gz`` (gzipped CSV,
+stored once, inside the package), written by ``scripts/make_simulated_panel.py``
+with :data:`BUNDLED_PARAMETERS`; the panel's first column is ``is_simulated``.
 Rerun the script when the simulator, the registry or the county list changes
 (``tests/test_simulate.py`` fails until you do).
 """
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from policyeval.data import _simulate_calibration as cal
-from policyeval.data._simulate_label import SIMULATED_COLUMN, is_simulated, mark_simulated
+from policyeval.data.simulated_label import SIMULATED_COLUMN, is_simulated, mark_simulated
 from policyeval.data._simulate_truth import truth_table
 from policyeval.design.revenue import enclave_transfers
 from policyeval.design.roles import (
@@ -86,9 +86,9 @@ FLOW_COLUMNS = ("shared_revenue_in_wan", "shared_revenue_out_wan")
 BUNDLED_PARAMETERS = {"seed": 20240601, "years": range(2000, 2024), "spillover": 0.0,
                       "revenue_sharing": True, "missing": True, "effects": True}  # fmt: skip
 _BUNDLED_FILES = {
-    "panel": "simulated_enclave_panel.csv",
-    "truth": "simulated_enclave_truth.csv",
-    "roles": "simulated_enclave_roles.csv",
+    "panel": "simulated_enclave_panel.csv.gz",
+    "truth": "simulated_enclave_truth.csv.gz",
+    "roles": "simulated_enclave_roles.csv.gz",
 }
 _COUNTY_COLUMNS = ("code", "name", "prefecture_code", "province_code")
 _HETEROGENEITY_SD = 0.3
@@ -523,10 +523,13 @@ def simulate_enclave_panel(
 
     Examples
     --------
+    A short run (2015--2023) without missing values; it unpacks as
+    ``panel, truth``:
+
     >>> from policyeval.data.simulate import simulate_enclave_panel
-    >>> panel, truth = simulate_enclave_panel(seed=1)   # doctest: +SKIP
-    >>> bool(panel["is_simulated"].all())               # doctest: +SKIP
-    True
+    >>> panel, truth = simulate_enclave_panel(seed=1, years=range(2015, 2024), missing=False)
+    >>> bool(panel["is_simulated"].all()), int(panel["year"].nunique())
+    (True, 9)
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ArgumentTypeError(f"seed must be an integer, got {type(seed).__name__}.")
@@ -955,6 +958,7 @@ def _read_bundled(name: str) -> pd.DataFrame:
     # Codes are text ("320102"), never numbers; dtype=str keeps what the simulator returns.
     text_cols = ("county_code", "prefecture_code", "province_code", "registry_code")
     with resources.as_file(path) as p:
+        # compression is inferred from the ".gz" suffix
         head = pd.read_csv(p, nrows=0).columns
         return pd.read_csv(p, dtype={c: str for c in text_cols if c in head})
 
@@ -985,9 +989,11 @@ def load_simulated_panel(table: str = "panel") -> pd.DataFrame:
 
     Notes
     -----
-    The files are ``policyeval/data/simulated_enclave_{panel,truth,roles}.csv``,
-    copies of ``data/`` in the repository, written by
-    ``scripts/make_simulated_panel.py`` with :data:`BUNDLED_PARAMETERS`.
+    The files are ``policyeval/data/simulated_enclave_{panel,truth,roles}.csv.gz``
+    (gzipped UTF-8 CSV; the only copy, also in the repository), written by
+    ``scripts/make_simulated_panel.py`` with :data:`BUNDLED_PARAMETERS`. To hand
+    a table to R or a spreadsheet, write it out:
+    ``load_simulated_panel().to_csv("panel.csv", index=False)``.
 
     Examples
     --------

@@ -8,7 +8,8 @@ estimation samples; :func:`two_sided` estimates effects on both sides;
 2021); :func:`attribute_revenue` turns revenue booked where the firm sits
 (在地统计) into revenue attributed to each side under the agreed sharing
 terms; :func:`relocation_tax_sharing` applies 财预〔2015〕92号 firm by firm;
-:func:`truth_for_sample` gives the SIMULATED truth of a sample's estimand.
+:func:`truth_for_sample` gives the SIMULATED truth of a sample's estimand
+(:func:`add_ratio_truth` that of a log ratio such as 亩均 value added).
 
 Names are imported lazily from their modules on first use.
 """
@@ -32,6 +33,7 @@ _LAZY = {
     "relocation_tax_sharing": "policyeval.design.revenue",
     "expected_gainer": "policyeval.design.sides",
     "truth_for_sample": "policyeval.design.truth",
+    "add_ratio_truth": "policyeval.design.truth",
 }
 
 __all__ = list(_LAZY)

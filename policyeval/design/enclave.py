@@ -175,51 +175,67 @@ class EnclaveDesign:
                 f"{int(((t.first_treat_any == 0) & (t.first_exposed > 0)).sum())} "
                 f"({self.neighbours}); {len(self.skipped)} registry roles skipped>")
 
-    def plot(self, ax=None, max_units: int = 60):
+    def plot(self, ax=None, max_units: int | None = None, max_labels: int = 40):
         """Treatment-timing chart: one row per treated unit, its start year in each role.
 
-        Origins (飞出地) are circles, destinations (飞入地) squares, neighbour
-        exposure (if any) a grey bar; units are ordered by first treatment.
+        Origins (飞出地) are circles, destinations (飞入地) squares, the treated
+        span a grey bar; units are ordered by first treatment. Every treated
+        unit is drawn (60, 200 or more); the y labels are thinned to at most
+        ``max_labels`` (every k-th unit, said in the axis label) so they stay
+        legible.
 
         Parameters
         ----------
         ax : matplotlib Axes, optional
-        max_units : int, default 60
-            Show at most this many treated units (the earliest first).
+        max_units : int, optional
+            Draw only the first ``max_units`` treated units (the earliest);
+            the title then says how many of how many. Default: all.
+        max_labels : int, default 40
+            At most this many unit labels on the y axis.
 
         Returns
         -------
         matplotlib.axes.Axes
         """
+        import math
+
         import matplotlib.pyplot as plt
 
-        try:
-            from policyeval.plots.fonts import use_cjk_font
+        from policyeval.plots.fonts import apply_cjk_font
 
-            use_cjk_font()
-        except FileNotFoundError:  # still draws; Chinese glyphs may show as boxes
-            pass
-        t = self.timing[self.timing["first_treat_any"] > 0].sort_values(
-            ["first_treat_any", self.idname], kind="stable").head(max_units)
+        treated = self.timing[self.timing["first_treat_any"] > 0].sort_values(
+            ["first_treat_any", self.idname], kind="stable")
+        t = treated if max_units is None else treated.head(max_units)
         names = self.assignments.dropna(subset=["county_code"]).drop_duplicates("county_code") \
             .set_index("county_code")["county_name"]
         years = pd.to_numeric(self.panel[self.tname])
         lo, hi = int(years.min()), int(years.max())
+        n = len(t)
         if ax is None:
-            _, ax = plt.subplots(figsize=(8, max(3.0, 0.22 * len(t) + 1)))
-        y = np.arange(len(t))[::-1]
+            _, ax = plt.subplots(figsize=(8, min(12.0, max(3.0, 0.22 * n + 1))))
+        y = np.arange(n)[::-1]
+        size = 6.0 if n <= 60 else max(2.0, 6.0 * 60 / n)
         for yy, (_, r) in zip(y, t.iterrows()):
-            ax.hlines(yy, max(r["first_treat_any"], lo), hi, color="0.8", linewidth=3)
+            ax.hlines(yy, max(r["first_treat_any"], lo), hi, color="0.8",
+                      linewidth=3 if n <= 60 else max(0.8, 180 / n))
         for role, marker, colour in (("origin", "o", "C0"), ("destination", "s", "C1")):
             sel = t[f"first_treat_{role}"].to_numpy() > 0
             ax.plot(t[f"first_treat_{role}"].to_numpy()[sel], y[sel], marker, color=colour, linestyle="none",
+                    markersize=size,
                     label={"origin": "飞出地 origin", "destination": "飞入地 destination"}[role])
-        ax.set_yticks(y)
-        ax.set_yticklabels([f"{names.get(c, '')} {c}".strip() for c in t[self.idname]], fontsize="small")
+        step = max(1, math.ceil(n / max_labels))
+        shown = np.arange(0, n, step)
+        ax.set_yticks(y[shown])
+        ax.set_yticklabels([f"{names.get(c, '')} {c}".strip() for c in t[self.idname].to_numpy()[shown]],
+                           fontsize="small" if n <= 30 else "x-small")
+        if step > 1:
+            ax.set_ylabel(f"1 in {step} of {n} units labelled")
         ax.axvline(lo - 0.5, color="0.5", linestyle=":", linewidth=1)
         ax.set_xlabel("首次处理年份 first treatment year")
-        ax.set_title("处理时点 Treatment timing by role")
+        ax.set_title("处理时点 Treatment timing by role"
+                     + (f" (first {n} of {len(treated)} treated units)" if n < len(treated) else ""))
         ax.legend(frameon=False, fontsize="small", loc="lower right")
+        apply_cjk_font(ax)
         return ax
 
     # ------------------------------------------------------------------

@@ -6,7 +6,9 @@ role group. An estimate on a design sample (other roles, undated
 participants and exposed neighbours dropped, cohorts with no pre-period
 gone) targets the average over the cohorts that sample keeps, weighted as
 the estimator weights them. :func:`truth_for_sample` does that re-weighting,
-so an estimate is always printed beside the truth of its own estimand.
+so an estimate is always printed beside the truth of its own estimand;
+:func:`add_ratio_truth` derives the truth of a log ratio (亩均 outcomes) from
+the stored truths of its numerator and denominator.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 from policyeval._validation import require_columns
 from policyeval.exceptions import DesignError
 
-__all__ = ["truth_for_sample"]
+__all__ = ["truth_for_sample", "add_ratio_truth"]
 
 
 def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, *, log_outcome: str, role: str,
@@ -112,3 +114,76 @@ def truth_for_sample(truth: pd.DataFrame, sample: pd.DataFrame, *, log_outcome: 
     post = rows[rows["event_time"] >= 0]
     overall = float(np.average(post["att_log"], weights=post["size"])) if len(post) else float("nan")
     return path.rename("truth"), overall
+
+
+def add_ratio_truth(truth: pd.DataFrame, numerator: str, denominator: str, name: str) -> pd.DataFrame:
+    """Append the true effect on ``log(numerator / denominator)`` to a truth table -- SIMULATED DATA.
+
+    Parameters
+    ----------
+    truth : DataFrame
+        The simulator's truth table (``load_simulated_panel("truth")`` or the
+        ``truth`` of :func:`~policyeval.data.simulate_enclave_panel`).
+    numerator, denominator : str
+        ``log_outcome`` values of the two parts, e.g. ``"log_industrial_va"``
+        and ``"log_industrial_land"``.
+    name : str
+        ``log_outcome`` (and ``outcome``) of the new rows, e.g.
+        ``"log_va_per_mu"``: the column name the sample uses, so that
+        :func:`truth_for_sample` finds it.
+
+    Returns
+    -------
+    DataFrame
+        ``truth`` with one new ``cohort_event`` row per (role, cohort, event
+        time) that both parts have; ``att`` (a level, not defined for a
+        ratio) is NaN on the new rows. The input is not modified.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        ``truth`` lacks a truth-table column.
+    DesignError
+        ``numerator`` or ``denominator`` has no ``cohort_event`` row, or
+        ``name`` is already an outcome of ``truth``.
+
+    Notes
+    -----
+    The truth stores mean effects on log outcomes per cohort and event time,
+    over the same units for every outcome, so the effect on a log ratio is
+    the difference :math:`\\tau_{\\log(a/b)}(g, e) = \\tau_{\\log a}(g, e) -
+    \\tau_{\\log b}(g, e)`. Only ``cohort_event`` rows are built: they are
+    what :func:`truth_for_sample` reads without ``enclave_type``.
+
+    Examples
+    --------
+    >>> import policyeval as pe
+    >>> from policyeval.design.truth import add_ratio_truth
+    >>> truth = add_ratio_truth(pe.load_simulated_panel("truth"), "log_industrial_va",
+    ...                         "log_industrial_land", "log_va_per_mu")
+    >>> cell = truth[(truth["aggregation"] == "cohort_event") & (truth["role"] == "destination")
+    ...              & (truth["cohort"] == 2006) & (truth["event_time"] == 3)].set_index("log_outcome")
+    >>> round(float(cell.loc["log_va_per_mu", "att_log"]), 4)
+    -0.056
+    >>> bool(abs(cell.loc["log_va_per_mu", "att_log"] - (cell.loc["log_industrial_va", "att_log"]
+    ...          - cell.loc["log_industrial_land", "att_log"])) < 1e-15)
+    True
+    """
+    keys = ["role", "cohort", "event_time"]
+    require_columns(truth, where="truth", columns=["aggregation", "log_outcome", "outcome", "att", "att_log", *keys])
+    if name in set(truth["log_outcome"].dropna()):
+        raise DesignError(f"name={name!r} is already a log_outcome of truth; choose another name.")
+    cells = truth[truth["aggregation"] == "cohort_event"]
+    parts = {}
+    for arg, outcome in (("numerator", numerator), ("denominator", denominator)):
+        part = cells[cells["log_outcome"] == outcome]
+        if part.empty:
+            known = sorted(cells["log_outcome"].dropna().unique())
+            raise DesignError(f"{arg}={outcome!r} has no cohort_event row in truth (log outcomes: {known}).")
+        parts[arg] = part.set_index(keys)
+    num, den = parts["numerator"], parts["denominator"]
+    common = num.index.intersection(den.index)
+    rows = num.loc[common].copy()
+    rows["att_log"] = num.loc[common, "att_log"] - den.loc[common, "att_log"]
+    rows["log_outcome"], rows["outcome"], rows["att"] = name, name, np.nan
+    return pd.concat([truth, rows.reset_index()[truth.columns]], ignore_index=True)

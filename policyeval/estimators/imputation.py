@@ -20,7 +20,7 @@ from scipy import linalg, sparse, stats
 from policyeval._validation import check_clusters, column_list, examples, varies_within
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
-from policyeval.inference.few_treated import warn_few_treated
+from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
 
 __all__ = ["ImputationDiD", "ImputationResult"]

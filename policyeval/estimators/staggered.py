@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from policyeval._out_of_core import out_of_core
 from policyeval._validation import check_clusters, check_draws, column_list, require_option
 from policyeval.exceptions import (
     ArgumentTypeError,
@@ -37,7 +38,14 @@ from policyeval.exceptions import (
 )
 from policyeval.estimators._staggered_cov import att_panel_batch, att_rc, check_design
 from policyeval.estimators._staggered_data import StaggeredData, prepare
-from policyeval.inference.few_treated import warn_few_treated
+from policyeval.estimators.group_time import (
+    cells_from_cohort_sums,
+    check_cohort_sizes,
+    control_cohorts,
+    group_time_cells,
+    treated_cohorts,
+)
+from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.inference.influence import BlockInfluence, CohortInfluence
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
 
@@ -298,10 +306,8 @@ class CallawaySantAnna:
         if self.panel and idname is None:
             raise ArgumentTypeError("idname is required with panel=True")
         if not isinstance(data, pd.DataFrame):
-            from policyeval.scale import fit_callaway_santanna
-
-            return fit_callaway_santanna(data, yname, tname, idname, gname, covariates, weights,
-                                         cluster, estimator=self)
+            return out_of_core("CallawaySantAnna")(data, yname, tname, idname, gname, covariates, weights,
+                                                   cluster, estimator=self)
         covs = column_list(covariates, "covariates")
         d = prepare(data, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covs,
                     weights=weights, cluster=cluster, panel=self.panel,
@@ -319,9 +325,7 @@ class CallawaySantAnna:
                                   "method='dr', 'ipw' or 'reg'")
         cohort_values = np.unique(d.group)                  # sorted, inf (never treated) last
         cohort = np.searchsorted(cohort_values, d.group)
-        glist = cohort_values[np.isfinite(cohort_values)]
-        if not np.isinf(cohort_values).any():
-            glist = glist[:-1]                              # last cohort is only a control
+        glist = treated_cohorts(cohort_values)              # without never treated, the last is a control
         if len(glist) == 0:
             raise EstimationError(f"gname={gname!r}: no treated cohort left to estimate")
         cells = self._cells(d.periods, glist)
@@ -373,39 +377,18 @@ class CallawaySantAnna:
         return result
 
     # ------------------------------------------------------------------
+    # The cell arithmetic is plain functions (policyeval.estimators.group_time), shared with the
+    # out-of-core path; these methods pass this estimator's options to them.
     def _cells(self, periods, glist):
         """(g, t index, base index, post) for every ATT(g,t), in R did's order."""
-        out = []
-        first_t = 1 if self.base_period == "varying" else 0
-        for g in glist:
-            pre = np.flatnonzero(periods + self.anticipation < g)
-            if len(pre) == 0:       # cannot happen: such units were dropped in prepare()
-                continue
-            last_pre = int(pre[-1])
-            for ti in range(first_t, len(periods)):
-                post = bool(g <= periods[ti])
-                b = last_pre if (post or self.base_period == "universal") else ti - 1
-                out.append((float(g), ti, b, post))
-        return out
+        return group_time_cells(periods, glist, base_period=self.base_period, anticipation=self.anticipation)
 
     def _controls(self, cohort_values, g, periods, ti, b):
-        never = np.isinf(cohort_values)
-        if self.control_group == "never_treated":
-            return never
-        cutoff = periods[max(ti, b)] + self.anticipation
-        return never | ((cohort_values > cutoff) & (cohort_values != g))
+        return control_cohorts(cohort_values, g, periods, ti, b, control_group=self.control_group,
+                               anticipation=self.anticipation)
 
     def _check_cohort_sizes(self, cohort_values, sizes, covs, gname):
-        k = len(covs) + 1
-        for value, size in zip(cohort_values, sizes):
-            label = "never treated" if np.isinf(value) else f"{value:g}"
-            if size < k + 1:
-                raise EstimationError(
-                    f"cohort {gname}={label} has {size} units, too few for {len(covs)} covariates "
-                    f"{covs} plus an intercept; drop covariates or merge cohorts.")
-            if size < k + 4:
-                warnings.warn(f"cohort {gname}={label} has only {size} units for {len(covs)} covariates; "
-                              "estimates may be unstable.", EstimationWarning, stacklevel=3)
+        check_cohort_sizes(cohort_values, sizes, covs, gname, stacklevel=4)
 
     def _panel_means(self, d: StaggeredData, cohort, cohort_values, cells):
         """All ATT(g,t) from cohort x period sums; influence function kept implicitly."""
@@ -422,41 +405,9 @@ class CallawaySantAnna:
         return est, infl, n_t, n_c
 
     def _cells_from_cohort_sums(self, cells, cohort_values, periods, counts, W, S, n):
-        """Every ATT(g,t) as a difference of cohort-period means, with its influence weights.
-
-        ``S[c, t]`` is cohort ``c``'s weighted outcome sum in period ``t``, ``W[c]`` its
-        weight total and ``counts[c]`` its size. Returns the estimates, the coefficients
-        ``coef[c, t, j]`` that turn a unit's outcomes (and, at ``t = T``, its weight) into
-        its influence on cell ``j``, and the treated / control counts per cell. Shared by
-        the in-memory path and the out-of-core one (:mod:`policyeval.scale`), which feed it
-        the same sums computed elsewhere.
-        """
-        T = S.shape[1]
-        k = len(cells)
-        coef = np.zeros((len(cohort_values), T + 2, k))
-        est = np.full(k, np.nan)
-        n_t = np.zeros(k, dtype=np.int64)
-        n_c = np.zeros(k, dtype=np.int64)
-        for j, (g, ti, b, _) in enumerate(cells):
-            cg = int(np.searchsorted(cohort_values, g))
-            ctrl = self._controls(cohort_values, g, periods, ti, b)
-            n_t[j], n_c[j] = counts[cg], counts[ctrl].sum()
-            if ti == b:
-                est[j] = 0.0
-                continue
-            w1, w0 = W[cg], W[ctrl].sum()
-            if w1 <= 0 or w0 <= 0:
-                continue
-            mu1 = (S[cg, ti] - S[cg, b]) / w1
-            mu0 = (S[ctrl, ti].sum() - S[ctrl, b].sum()) / w0
-            est[j] = mu1 - mu0
-            coef[cg, ti, j] += n / w1
-            coef[cg, b, j] -= n / w1
-            coef[cg, T, j] = -n * mu1 / w1
-            coef[ctrl, ti, j] -= n / w0
-            coef[ctrl, b, j] += n / w0
-            coef[ctrl, T, j] = n * mu0 / w0
-        return est, coef, n_t, n_c
+        """Every ATT(g,t) from cohort-period sums: :func:`~policyeval.estimators.group_time.cells_from_cohort_sums`."""
+        return cells_from_cohort_sums(cells, cohort_values, periods, counts, W, S, n,
+                                      control_group=self.control_group, anticipation=self.anticipation)
 
     def _panel_covariates(self, d: StaggeredData, cohort, cohort_values, cells, covs):
         """2x2 estimators (reg / ipw / dr) per cell, batched over cells that share nuisances.

@@ -27,7 +27,7 @@ from policyeval.exceptions import (
     EstimationWarning,
 )
 from policyeval.inference import placebo as _placebo
-from policyeval.inference.few_treated import warn_placebo_resolution
+from policyeval.inference.treated_counts import warn_placebo_resolution
 from policyeval.results.base import EstimationResult
 
 __all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]
@@ -178,11 +178,24 @@ class SyntheticControl:
 
     Examples
     --------
-    >>> import pandas as pd, policyeval as pe                       # doctest: +SKIP
-    >>> res = pe.SyntheticControl(v_method="equal").fit(
-    ...     df, yname="PacksPerCapita", tname="Year", idname="State",
-    ...     treated_units=["California"], treat_time=1989)            # doctest: +SKIP
-    >>> res.weights.sort_values().tail(3)                            # doctest: +SKIP
+    宿城区 (321302), host of the Suzhou--Suqian park from 2006, against the
+    never-treated Jiangsu counties with a complete log GDP series (SIMULATED
+    panel, 2000--2015):
+
+    >>> import policyeval as pe
+    >>> panel = pe.load_simulated_panel()
+    >>> js = panel[(panel["province"] == "江苏省") & panel["year"].between(2000, 2015)]
+    >>> full = js.groupby("county_code")["log_gdp"].transform("count") == 16
+    >>> js = js[full & ((js["first_treat"] == 0) | (js["county_code"] == "321302"))]
+    >>> res = pe.SyntheticControl(placebos=False).fit(js, "log_gdp", "year", "county_code",
+    ...                                               treated_units=["321302"], treat_time=2006)
+    >>> round(float(res.params.iloc[0]), 4)
+    -0.0348
+    >>> res.weights.sort_values().tail(3).round(3)
+    321181    0.127
+    321102    0.253
+    320922    0.620
+    Name: weight, dtype: float64
     """
 
     def __init__(self, predictors: Sequence | None = None, v_method: str = "nested",
@@ -596,11 +609,19 @@ class SyntheticDiD:
 
     Examples
     --------
-    >>> res = pe.SyntheticDiD(se_method="placebo", random_state=1).fit(
-    ...     df, yname="PacksPerCapita", tname="Year", idname="State",
-    ...     treatment="treated")                                      # doctest: +SKIP
-    >>> round(res.params["att"], 5)                                   # doctest: +SKIP
-    -15.60383
+    宿城区 (321302) from 2006 against the never-treated Jiangsu counties with a
+    complete log GDP series (SIMULATED panel, 2000--2015):
+
+    >>> import policyeval as pe
+    >>> panel = pe.load_simulated_panel()
+    >>> js = panel[(panel["province"] == "江苏省") & panel["year"].between(2000, 2015)]
+    >>> full = js.groupby("county_code")["log_gdp"].transform("count") == 16
+    >>> js = js[full & ((js["first_treat"] == 0) | (js["county_code"] == "321302"))]
+    >>> js = js.assign(enclave=((js["county_code"] == "321302") & (js["year"] >= 2006)).astype(int))
+    >>> res = pe.SyntheticDiD(se_method="placebo", n_replications=50, random_state=1).fit(
+    ...     js, "log_gdp", "year", "county_code", treatment="enclave")
+    >>> round(float(res.params.iloc[0]), 4), round(float(res.std_errors.iloc[0]), 4)
+    (-0.0443, 0.0618)
     """
 
     def __init__(self, method: str = "sdid", se_method: str | None = "placebo",

@@ -260,7 +260,7 @@ class PowerResult:
 
 
 def _fit(estimator: str, data, yname, tname, idname):
-    import policyeval as pe
+    from policyeval import estimators as pe  # the layer below, not the package root
 
     if estimator == "twfe":
         res = pe.TWFE().fit(data, yname=yname, tname=tname, idname=idname, gname="_placebo_g")

@@ -362,7 +362,9 @@ class WildBootstrapResult:
 
 
 # --------------------------------------------------------------------------- design
-_SUPPORTED = ("TWFE", "Event study (TWFE)")
+# The regression behind a result is named by ``result.spec["model"]`` (set by TWFE and EventStudy,
+# in memory and out of core), never by the display label ``result.estimator``.
+_MODELS = ("twfe", "event_study")
 
 
 @dataclass
@@ -381,7 +383,7 @@ class _Design:
 def _rebuild_design(result, data: pd.DataFrame, cluster: str) -> _Design:
     """Rebuild the regression behind a TWFE / EventStudy result from its spec."""
     spec = result.spec
-    is_event = result.estimator == "Event study (TWFE)"
+    is_event = spec["model"] == "event_study"
     treatment = spec.get("treatment")
     with warnings.catch_warnings():
         # the fit already reported these rows; the sample is checked below
@@ -440,7 +442,7 @@ def _check_reproduces(design: _Design, result, fast: _FastWild) -> None:
 
 def _resolve_term(term, names: list, result) -> int:
     if term is None:
-        if result.estimator == "TWFE":
+        if result.spec["model"] == "twfe":
             return 0
         raise ArgumentValueError(
             f"term=None: name the event-study coefficient to test, one of "
@@ -649,7 +651,8 @@ def wild_cluster_bootstrap(
                                 "only used with an unfitted TWFE / EventStudy estimator")
     else:
         result = result_or_model
-    if getattr(result, "estimator", None) not in _SUPPORTED or not hasattr(result, "spec"):
+    spec = getattr(result, "spec", None)
+    if not hasattr(spec, "get") or spec.get("model") not in _MODELS:
         raise ArgumentTypeError(
             "wild_cluster_bootstrap supports TWFE and EventStudy results or estimators; got "
             f"{type(result_or_model).__name__}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-__all__ = ["use_cjk_font", "cjk_font_path"]
+__all__ = ["use_cjk_font", "cjk_font_path", "apply_cjk_font"]
 
 _FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
@@ -65,3 +65,38 @@ def use_cjk_font() -> str:
     mpl.rcParams["font.family"] = ["DejaVu Sans", family]
     mpl.rcParams["axes.unicode_minus"] = False
     return family
+
+
+def apply_cjk_font(ax) -> bool:
+    """Give every text of ``ax`` (title, labels, ticks, legend) the CJK fallback font.
+
+    :func:`use_cjk_font` changes the defaults, which only texts created
+    afterwards follow; axes made before it (``plt.subplots()`` then a policyeval
+    plot on them) keep tick labels without Chinese glyphs. This sets the
+    family on the existing texts too.
+
+    Returns
+    -------
+    bool
+        False when the font is not available (the texts are left as they are).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plt.figure().add_subplot()
+    >>> _ = ax.set_yticks([0]); _ = ax.set_yticklabels(["苏州"])
+    >>> apply_cjk_font(ax)
+    True
+    >>> plt.close("all")
+    """
+    import matplotlib as mpl
+    from matplotlib.text import Text
+
+    try:
+        use_cjk_font()
+    except FileNotFoundError:  # still draws; Chinese glyphs may show as boxes
+        return False
+    family = list(mpl.rcParams["font.family"])
+    for text in ax.findobj(Text):
+        text.set_fontfamily(family)
+    return True

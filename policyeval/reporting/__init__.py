@@ -5,6 +5,6 @@ text and exported CSV files carry "SIMULATED" (see :func:`export_csv`).
 """
 
 from policyeval.reporting.export import export_csv
-from policyeval.reporting.tables import ResultsTable, results_table
+from policyeval.reporting.tables import LATEX_PREAMBLE, ResultsTable, results_table, summary_latex
 
-__all__ = ["ResultsTable", "results_table", "export_csv"]
+__all__ = ["ResultsTable", "results_table", "summary_latex", "export_csv", "LATEX_PREAMBLE"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from policyeval.data._simulate_label import SIMULATED_COLUMN, resolve_simulated
+from policyeval.data.simulated_label import SIMULATED_COLUMN, resolve_simulated
 from policyeval.exceptions import ArgumentTypeError
 
 __all__ = ["export_csv"]
@@ -30,7 +30,7 @@ def export_csv(obj, path: str | Path, *, simulated: bool | None = None, level: f
         Target file.
     simulated : bool, optional
         Default (None): from the object's provenance
-        (:func:`policyeval.data._simulate_label.is_simulated`). ``False`` for
+        (:func:`policyeval.data.simulated_label.is_simulated`). ``False`` for
         simulated input is refused.
     level : float, default 0.95
         Confidence level of a result's intervals.

@@ -72,10 +72,14 @@ class Summary:
         )
 
     def as_latex(self, digits: int = 4) -> str:
-        """Return the coefficient table as a LaTeX ``tabular`` with notes."""
-        body = self._formatted_table(digits).to_latex(escape=True)
-        notes = "".join(f"% {n}\n" for n in self.notes)
-        return f"% {self.title}\n{body}{notes}"
+        """LaTeX in the paper-table layout (estimate over (SE), booktabs, threeparttable notes).
+
+        One renderer for every LaTeX table: see
+        :func:`policyeval.reporting.tables.summary_latex`.
+        """
+        from policyeval.reporting.tables import summary_latex
+
+        return summary_latex(self, digits)
 
 
 class EstimationResult:

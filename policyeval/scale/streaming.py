@@ -84,8 +84,13 @@ def scan_folder(path, *, years: Sequence[int] | None = None, pattern: str | None
 
     Examples
     --------
-    >>> scan_folder("firms/")                        # doctest: +SKIP
-    PanelFolder(files=[...firms_2005.parquet, ...], years=[2005, ...], ...)
+    >>> import shutil, tempfile
+    >>> from policyeval.scale.simulate_firms import simulate_firm_panel
+    >>> folder = tempfile.mkdtemp()        # SIMULATED firms, one Parquet file per year
+    >>> _ = simulate_firm_panel(folder, 200, years=range(2010, 2013), progress=False)
+    >>> scan_folder(folder)
+    PanelFolder(files=[...firms_2010.parquet'), ...], years=[2010, 2011, 2012], format='parquet', ...)
+    >>> shutil.rmtree(folder)
     """
     p = Path(path)
     if not p.exists():

@@ -80,6 +80,13 @@ from policyeval.exceptions import (
     EstimationError,
     EstimationWarning,
 )
+from policyeval.estimators.group_time import (
+    cells_from_cohort_sums,
+    check_cohort_sizes,
+    control_cohorts,
+    group_time_cells,
+    treated_cohorts,
+)
 from policyeval.inference.covariance import resolve_ssc
 from policyeval.inference.influence import CohortCoefficients, InfluenceFunction
 
@@ -312,7 +319,7 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
         raise ArgumentValueError("give exactly one of treatment= (a 0/1 column) and gname= (first treated period)")
     _no_weights(weights)
     covs = _covariates(covariates)
-    spec_d = _spec_dict(estimator, engine.name, yname=yname, tname=tname, idname=idname,
+    spec_d = _spec_dict(estimator, engine.name, model="twfe", yname=yname, tname=tname, idname=idname,
                         treatment=treatment, gname=gname, covariates=list(covs), weights=None)
     spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"])
     facts = engine.facts(spec)
@@ -346,8 +353,9 @@ def event_study_from_engine(engine: Engine, estimator, *, yname, tname, idname, 
     """:class:`policyeval.EventStudy` on an engine; see :func:`policyeval.scale.fit_event_study`."""
     _no_weights(weights)
     covs = _covariates(covariates)
-    spec_d = _spec_dict(estimator, engine.name, yname=yname, tname=tname, idname=idname, gname=gname,
-                        covariates=list(covs), weights=None, reference=estimator.reference,
+    spec_d = _spec_dict(estimator, engine.name, model="event_study", yname=yname, tname=tname,
+                        idname=idname, gname=gname, covariates=list(covs), weights=None,
+                        reference=estimator.reference,
                         window=estimator.window, bin_endpoints=estimator.bin_endpoints)
     spec = PanelSpec(yname, tname, idname, gname, None, covs, spec_d["cluster"])
     facts = engine.facts(spec)
@@ -536,15 +544,15 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     T = len(keep_periods)
     C = len(cohort_values)
     n = int(counts.sum())
-    glist = cohort_values[np.isfinite(cohort_values)]
-    if not np.isinf(cohort_values).any():
-        glist = glist[:-1]
+    glist = treated_cohorts(cohort_values)
     if len(glist) == 0:
         raise EstimationError(f"gname={gname!r}: no treated cohort left to estimate")
-    cells = estimator._cells(keep_periods, glist)
+    options = {"control_group": estimator.control_group, "anticipation": estimator.anticipation}
+    cells = group_time_cells(keep_periods, glist, base_period=estimator.base_period,
+                             anticipation=estimator.anticipation)
     W = counts.astype(float)
-    est, coef, n_t, n_c = estimator._cells_from_cohort_sums(cells, cohort_values, keep_periods,
-                                                            counts, W, S, n)
+    est, coef, n_t, n_c = cells_from_cohort_sums(cells, cohort_values, keep_periods, counts, W, S, n,
+                                                 **options)
     # f = (y_1..y_T, w, 1) with w = 1: the last two features coincide
     M = np.zeros((C, T + 2, T + 2))
     M[:, :T, :T] = Q
@@ -638,7 +646,7 @@ def _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, no
     cohort_values = np.where(gvals == 0, np.inf, gvals).astype(float)
     order = np.argsort(cohort_values)
     cohort_values, counts, Fs, FF = cohort_values[order], counts[order], Fs[order], FF[order]
-    estimator._check_cohort_sizes(cohort_values, counts, covs, spec.gname)
+    check_cohort_sizes(cohort_values, counts, covs, spec.gname)
     T, q, C = len(keep_periods), len(covs) + 1, len(cohort_values)
     nf = q * T + q * q
     iy = lambda j, s: j * T + s
@@ -646,12 +654,11 @@ def _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, no
     XX = Fs[:, q * T:].reshape(C, q, q)                    # per cohort sum x x'
     XY = Fs[:, :q * T].reshape(C, q, T)                    # per cohort sum x Y_s
     n = int(counts.sum())
-    glist = cohort_values[np.isfinite(cohort_values)]
-    if not np.isinf(cohort_values).any():
-        glist = glist[:-1]
+    glist = treated_cohorts(cohort_values)
     if len(glist) == 0:
         raise EstimationError(f"gname={spec.gname!r}: no treated cohort left to estimate")
-    cells = estimator._cells(keep_periods, glist)
+    cells = group_time_cells(keep_periods, glist, base_period=estimator.base_period,
+                             anticipation=estimator.anticipation)
     k = len(cells)
     coef = np.zeros((C, nf + 2, k))
     est = np.full(k, np.nan)
@@ -659,7 +666,8 @@ def _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, no
     n_c = np.zeros(k, dtype=np.int64)
     for j, (g, ti, b, _) in enumerate(cells):
         cg = int(np.searchsorted(cohort_values, g))
-        ctrl = estimator._controls(cohort_values, g, keep_periods, ti, b)
+        ctrl = control_cohorts(cohort_values, g, keep_periods, ti, b, control_group=estimator.control_group,
+                               anticipation=estimator.anticipation)
         n_t[j], n_c[j] = counts[cg], counts[ctrl].sum()
         if ti == b:
             est[j] = 0.0

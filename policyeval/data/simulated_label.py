@@ -58,7 +58,7 @@ def is_simulated(obj, _depth: int = 0) -> bool:
     Examples
     --------
     >>> import pandas as pd
-    >>> from policyeval.data._simulate_label import is_simulated
+    >>> from policyeval.data.simulated_label import is_simulated
     >>> is_simulated(pd.DataFrame({"is_simulated": [True], "y": [1.0]}))
     True
     >>> is_simulated(pd.DataFrame({"y": [1.0]}))
