@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from policyeval.inference import _distributions
+from policyeval.inference import distributions as _distributions
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("dask", "duckdb", "matplotlib", "linearmodels", "cvxpy", "statsmodels", "scipy.stats",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from policyeval.inference import _distributions as stats   # scipy.stats is slow to import
+from policyeval.inference import distributions as stats   # scipy.stats is slow to import
 from policyeval._validation import check_draws, require_option
 from policyeval.exceptions import ArgumentValueError
 from policyeval.inference._multiplier import MultiplierStream

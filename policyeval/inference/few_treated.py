@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policyeval.inference import _distributions as stats   # scipy.stats is slow to import
+from policyeval.inference import distributions as stats   # scipy.stats is slow to import
 from policyeval._validation import examples, require_columns, require_frame
 from policyeval.exceptions import (
     ArgumentTypeError,

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from policyeval.inference import _distributions as stats   # scipy.stats is slow to import
+from policyeval.inference import distributions as stats   # scipy.stats is slow to import
 from policyeval.exceptions import ArgumentValueError
 
 __all__ = ["EstimationResult", "Summary"]

@@ -25,7 +25,7 @@ _KINDS = ("simple", "group", "calendar", "dynamic")
 
 
 def _overall_series(estimate, se, level, crit=None):
-    from policyeval.inference import _distributions as stats
+    from policyeval.inference import distributions as stats
 
     z = stats.norm.ppf(0.5 + level / 2)
     out = {"estimate": estimate, "std_error": se,
