@@ -10,6 +10,9 @@
 :class:`BaconDecomposition` the 2x2 comparisons inside a TWFE coefficient (Goodman-Bacon 2021)
 :class:`SyntheticControl`   synthetic control (Abadie, Diamond & Hainmueller 2010)
 :class:`SyntheticDiD`       synthetic difference-in-differences (Arkhangelsky et al. 2021)
+:class:`ContinuousDiD`      continuous dose: ATT(d) and ACRT (Callaway, Goodman-Bacon & Sant'Anna 2024)
+:class:`TripleDiD`          triple differences, staggered (Olden & Moen 2022)
+:class:`SwitchingDiD`       treatments switching on and off (de Chaisemartin & D'Haultfoeuille)
 :func:`did_table`           the 2x2 table of means, its DiD and its standard error
 ==========================  ===============================================================
 
@@ -37,6 +40,12 @@ _LAZY = {
     "BaconDecomposition": "policyeval.estimators.bacon",
     "SyntheticControl": "policyeval.estimators.synthetic",
     "SyntheticDiD": "policyeval.estimators.synthetic",
+    "ContinuousDiD": "policyeval.estimators.continuous",
+    "ContinuousDiDResult": "policyeval.estimators.continuous",
+    "TripleDiD": "policyeval.estimators.triple",
+    "TripleDiDResult": "policyeval.estimators.triple",
+    "SwitchingDiD": "policyeval.estimators.switching",
+    "SwitchingDiDResult": "policyeval.estimators.switching",
 }
 
 __all__ = [*_LAZY, "did_table"]

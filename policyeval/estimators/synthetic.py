@@ -20,6 +20,7 @@ from policyeval.estimators._simplex import frank_wolfe_weights, simplex_lstsq, s
 from policyeval.estimators._synthetic_panel import Block, prepare_block
 from policyeval.exceptions import (
     ArgumentTypeError,
+    ArgumentValueError,
     ColumnNotFoundError,
     DataError,
     DesignError,
@@ -512,7 +513,7 @@ class SyntheticControlResult(EstimationResult):
 # ---------------------------------------------------------------------------
 # Synthetic difference-in-differences
 # ---------------------------------------------------------------------------
-_SDID_METHODS = ("sdid", "sc", "did")
+_SDID_METHODS = ("sdid", "sc", "did", "difp")
 _SE_METHODS = ("placebo", "bootstrap", "jackknife", None)
 
 
@@ -556,11 +557,22 @@ class SyntheticDiD:
 
     Parameters
     ----------
-    method : {"sdid", "sc", "did"}
+    method : {"sdid", "sc", "did", "difp"}
         ``"sdid"``: regularised unit weights with intercept and time weights;
         ``"sc"``: unit weights without intercept, negligible ridge, no time
         weights (synthetic control in the synthdid framework); ``"did"``:
-        uniform weights (the 2×2 difference in means).
+        uniform weights (the 2×2 difference in means); ``"difp"``: unit
+        weights with an intercept (the de-meaned synthetic control of
+        Doudchenko & Imbens 2016 and Ferman & Pinto 2021) and uniform time
+        weights :math:`\lambda_t = 1/T_0`.
+    eta_omega : float, optional
+        Ridge strength of the unit weights relative to the noise level,
+        :math:`\zeta_\omega = \eta_\omega\hat\sigma`. Default: synthdid's,
+        :math:`(N_1 T_1)^{1/4}` for ``"sdid"`` and :math:`10^{-6}` (no
+        penalty in effect) for ``"sc"`` and ``"difp"``. Passing
+        ``(N1 * T1) ** 0.25`` with ``"sc"`` or ``"difp"`` gives the
+        regularised variants ``sc_reg`` and ``difp_reg`` of the synthdid
+        paper-results article. Ignored by ``"did"``.
     se_method : {"placebo", "bootstrap", "jackknife", None}
         Algorithms 4, 2 and 3 of the paper. Placebo needs more donors than
         treated units; bootstrap and jackknife need at least 2 treated units.
@@ -626,8 +638,10 @@ class SyntheticDiD:
 
     def __init__(self, method: str = "sdid", se_method: str | None = "placebo",
                  n_replications: int = 200, random_state=None, max_iter: int = 10_000,
-                 sparsify: bool = True, progress: bool = False) -> None:
+                 sparsify: bool = True, progress: bool = False,
+                 eta_omega: float | None = None) -> None:
         self.method = method
+        self.eta_omega = eta_omega
         self.se_method = se_method
         self.n_replications = n_replications
         self.random_state = random_state
@@ -639,14 +653,18 @@ class SyntheticDiD:
         N1, T1 = Y.shape[0] - N0, Y.shape[1] - T0
         diffs = np.diff(Y[:N0, :T0], axis=1)
         sigma = float(np.std(diffs, ddof=1)) if diffs.size > 1 else 0.0
-        eta_omega = (N1 * T1) ** 0.25 if self.method == "sdid" else 1e-6
+        if self.eta_omega is not None:
+            eta_omega = float(self.eta_omega)
+        else:
+            eta_omega = (N1 * T1) ** 0.25 if self.method == "sdid" else 1e-6
         return {"noise_level": sigma, "zeta_omega": eta_omega * sigma, "zeta_lambda": 1e-6 * sigma,
                 "omega_intercept": self.method != "sc", "update_omega": self.method != "did",
                 "update_lambda": self.method == "sdid", "min_decrease": 1e-5 * sigma,
                 "max_iter": self.max_iter, "max_iter_pre_sparsify": 100, "sparsify": self.sparsify}
 
     def _initial(self, N0, T0):
-        lam = np.zeros(T0) if self.method == "sc" else (np.full(T0, 1.0 / T0) if self.method == "did" else None)
+        lam = np.zeros(T0) if self.method == "sc" else (
+            np.full(T0, 1.0 / T0) if self.method in ("did", "difp") else None)
         omega = np.full(N0, 1.0 / N0) if self.method == "did" else None
         return omega, lam
 
@@ -684,6 +702,12 @@ class SyntheticDiD:
         """
         require_option(self.method, "method", _SDID_METHODS)
         require_option(self.se_method, "se_method", _SE_METHODS)
+        if self.eta_omega is not None and not (
+                isinstance(self.eta_omega, (int, float)) and np.isfinite(self.eta_omega)
+                and self.eta_omega > 0):
+            raise ArgumentValueError(
+                f"eta_omega={self.eta_omega!r} must be a positive finite number (or None for "
+                "the method's default)")
         block = prepare_block(df, yname, tname, idname, treatment=treatment,
                               treated_units=treated_units, treat_time=treat_time, donors=donors,
                               estimator="SyntheticDiD")
@@ -697,7 +721,7 @@ class SyntheticDiD:
         se, reps = self._standard_error(Y, N0, T0, opts, omega, lam)
         spec = {"yname": yname, "tname": tname, "idname": idname, "treatment": treatment,
                 "treated_units": block.treated_units, "treat_time": block.treat_time,
-                "method": self.method, "se_method": self.se_method,
+                "method": self.method, "se_method": self.se_method, "eta_omega": self.eta_omega,
                 "n_replications": self.n_replications, "random_state": self.random_state}
         return SyntheticDiDResult(block, tau, se, omega, lam, opts, spec, reps)
 
@@ -771,7 +795,8 @@ class SyntheticDiDResult(EstimationResult):
     """
 
     def __init__(self, block, tau, se, omega, lam, opts, spec, reps):
-        names = {"sdid": "Synthetic DiD", "sc": "Synthetic control (synthdid)", "did": "DiD (synthdid)"}
+        names = {"sdid": "Synthetic DiD", "sc": "Synthetic control (synthdid)", "did": "DiD (synthdid)",
+                 "difp": "De-meaned synthetic control (DIFP)"}
         super().__init__(params=pd.Series({"att": tau}), std_errors=pd.Series({"att": se}),
                          nobs=block.nobs, n_units=len(block.units), spec=spec,
                          estimator=names[spec["method"]])

@@ -64,3 +64,19 @@ TIME_WEIGHTS = {  # year: (did, sc, sdid)
 # same line for its port (pypi.org/project/synthdid-py). Effective N0 = 1 / sum(omega^2).
 EFFECTIVE_N0 = {"sdid": 16.4, "sc": 3.8, "did": 38.0}
 EFFECTIVE_T0_SDID = 2.8
+
+# --- the rest of Table 1 of the same article (synthdid 0.0.9 pkgdown, articles/paper-results.html,
+# github.com/synth-inference/synthdid at d4be2b2109b84a2c35a120e38cf85c4f4b4d69be) ---------------
+#   difp_estimate     = synthdid_estimate(Y, N0, T0, weights=list(lambda=rep(1/T0, T0)), eta.omega=1e-6)
+#   difp_estimate_reg = synthdid_estimate(Y, N0, T0, weights=list(lambda=rep(1/T0, T0)))
+#   sc_estimate_reg   = sc_estimate(Y, N0, T0, eta.omega=((nrow(Y)-N0)*(ncol(Y)-T0))^(1/4))
+#   standard.errors: set.seed(12345) before each; sqrt(vcov(estimate, method='placebo'))
+#     (200 replications, synthdid's default)
+#   round(california.table, digits=1) printed:
+#                  DID    SC  SDID  DIFP    MC SC_REG DIFP_REG
+#   estimate       -27.3 -19.6 -15.6 -11.1 -20.2  -21.7    -16.1
+#   standard error  17.7   9.9   8.4   9.5  11.5   10.0      9.2
+TABLE1_ESTIMATE = {"did": -27.3, "sc": -19.6, "sdid": -15.6, "difp": -11.1,
+                   "sc_reg": -21.7, "difp_reg": -16.1}
+TABLE1_PLACEBO_SE = {"did": 17.7, "sc": 9.9, "sdid": 8.4, "difp": 9.5, "sc_reg": 10.0,
+                     "difp_reg": 9.2}
