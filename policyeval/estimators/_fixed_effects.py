@@ -387,12 +387,16 @@ def _demean_balanced(Z: np.ndarray, unit: np.ndarray, time: np.ndarray, n_units:
     (one pass for the unit and period sums, one for the result).
     """
     n, p = Z.shape
-    if p == 1:
-        z = Z[:, 0]
-        unit_mean = np.bincount(unit, weights=z, minlength=n_units) / n_times
-        time_mean = np.bincount(time, weights=z, minlength=n_times) / n_units
-        time_mean -= unit_mean.mean()          # = grand mean on a balanced panel
-        return (z - unit_mean[unit] - time_mean[time])[:, None]
+    if p <= 8:
+        # few columns: bincounts per column (building indicator matrices costs more)
+        out = np.empty_like(Z)
+        for j in range(p):
+            z = np.ascontiguousarray(Z[:, j])
+            unit_mean = np.bincount(unit, weights=z, minlength=n_units) / n_times
+            time_mean = np.bincount(time, weights=z, minlength=n_times) / n_units
+            time_mean -= unit_mean.mean()          # = grand mean on a balanced panel
+            out[:, j] = z - unit_mean[unit] - time_mean[time]
+        return out
     # many columns: group sums of whole rows (sparse indicator products), then one pass
     ones = np.ones(n)
     rows = np.arange(n)
