@@ -302,7 +302,10 @@ def integer_periods(values, argument: str, column: str, ids=None, *,
     ...
     policyeval.exceptions.DataError: tname='year' must hold integer periods; found non-integer values 2002.5, inf for units b, c
     """
-    v = np.asarray(values, dtype=float)
+    raw = np.asarray(values)
+    v = raw.astype(float)
+    if raw.dtype.kind in "iu":            # integers: whole and finite by construction
+        return v
     finite = np.isfinite(v)
     bad = (finite & (v != np.round(v))) if allow_nonfinite else ~finite | (v != np.round(v))
     if bad.any():

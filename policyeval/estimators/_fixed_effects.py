@@ -479,9 +479,14 @@ def fit_fe_ols(
         Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
     )
     n_units = panel.n_units
-    unit_scores = sp.csr_matrix(
-        (np.ones(len(yt)), (panel.unit, np.arange(len(yt)))), shape=(n_units, len(yt))
-    ) @ (Xt * resid[:, None])
+    if Xt.shape[1] <= 8:      # few regressors: per-column bincounts, no indicator matrix
+        unit_scores = np.column_stack([
+            np.bincount(panel.unit, weights=Xt[:, j] * resid, minlength=n_units)
+            for j in range(Xt.shape[1])])
+    else:
+        unit_scores = sp.csr_matrix(
+            (np.ones(len(yt)), (panel.unit, np.arange(len(yt)))), shape=(n_units, len(yt))
+        ) @ (Xt * resid[:, None])
     return FEFit(
         params=pd.Series(beta, index=names),
         vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
