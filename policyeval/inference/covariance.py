@@ -161,15 +161,15 @@ def _codes(values) -> np.ndarray:
             # integer labels in a compact range (ids, codes): rank the labels present, no hashing
             present = np.bincount(v - lo if lo else v, minlength=hi - lo + 1) > 0
             rank = np.cumsum(present) - 1
-            return rank[v - lo if lo else v].astype(np.intp)
+            return rank[v - lo if lo else v]
     return pd.factorize(pd.Series(v), use_na_sentinel=False)[0].astype(np.intp)
 
 
 def _is_nested(i: np.ndarray, o: np.ndarray) -> bool:
     """True when every level of codes ``i`` lies within a single level of codes ``o``."""
-    first = np.full(int(i.max()) + 1, -1, dtype=np.intp)
-    first[i[::-1]] = np.arange(len(i))[::-1]         # some row of each inner level
-    return bool((o == o[first[i]]).all())
+    rep = np.empty(int(i.max()) + 1, dtype=o.dtype)
+    rep[i] = o                     # the outer level of some row of each inner level
+    return bool((o == rep[i]).all())
 
 
 def count_parameters(
