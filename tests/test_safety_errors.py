@@ -105,7 +105,7 @@ def panel():
     (pe.CallawaySantAnna, "trim_level", 0.2, {"gname": "first_treat"},
      r"trim_level=0.2 must lie in \(0.5, 1\]"),
     (pe.TWFE, "vcov", "robust", {"gname": "first_treat"},
-     r"vcov='robust' must be one of 'cluster', 'hetero', 'iid'"),
+     r"vcov='robust' must be one of 'iid', 'HC1' \(= 'hetero'\), 'HC2', 'CR1'"),
     (pe.EventStudy, "window", (3, -3), {"gname": "first_treat"},
      r"window=\(3, -3\) must be two integers \(first, last\) with first < last"),
     (pe.SunAbraham, "reference", "minus one", {"gname": "first_treat"},

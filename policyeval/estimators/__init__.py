@@ -1,20 +1,22 @@
 """One estimator per module: each constructor stores options, ``fit(data, ...)`` returns a result.
 
-==========================  ===============================================================
-:class:`TWFE`               two-way fixed effects (static), with a Goodman-Bacon warning
-:class:`EventStudy`         TWFE event study with binned endpoints
-:class:`CallawaySantAnna`   group-time ATTs and their aggregations (Callaway & Sant'Anna 2021)
-:class:`SunAbraham`         interaction-weighted event study (Sun & Abraham 2021)
-:class:`ImputationDiD`      imputation estimator (Borusyak, Jaravel & Spiess 2024)
-:class:`TwoStageDiD`        two-stage DiD (Gardner 2021)
-:class:`BaconDecomposition` the 2x2 comparisons inside a TWFE coefficient (Goodman-Bacon 2021)
-:class:`SyntheticControl`   synthetic control (Abadie, Diamond & Hainmueller 2010)
-:class:`SyntheticDiD`       synthetic difference-in-differences (Arkhangelsky et al. 2021)
-:class:`ContinuousDiD`      continuous dose: ATT(d) and ACRT (Callaway, Goodman-Bacon & Sant'Anna 2024)
-:class:`TripleDiD`          triple differences, staggered (Olden & Moen 2022)
-:class:`SwitchingDiD`       treatments switching on and off (de Chaisemartin & D'Haultfoeuille)
-:func:`did_table`           the 2x2 table of means, its DiD and its standard error
-==========================  ===============================================================
+============================= ===============================================================
+:class:`TWFE`                 two-way fixed effects (static), with a Goodman-Bacon warning
+:class:`EventStudy`           TWFE event study with binned endpoints
+:class:`CallawaySantAnna`     group-time ATTs and their aggregations (Callaway & Sant'Anna 2021)
+:class:`SunAbraham`           interaction-weighted event study (Sun & Abraham 2021)
+:class:`ImputationDiD`        imputation estimator (Borusyak, Jaravel & Spiess 2024)
+:class:`TwoStageDiD`          two-stage DiD (Gardner 2021)
+:class:`ExtendedTWFE`         cohort x period regression (Wooldridge 2021, 2023; etwfe, jwdid)
+:class:`LocalProjectionsDiD`  local-projections DiD (Dube, Girardi, Jorda & Taylor 2023)
+:class:`BaconDecomposition`   the 2x2 comparisons inside a TWFE coefficient (Goodman-Bacon 2021)
+:class:`SyntheticControl`     synthetic control (Abadie, Diamond & Hainmueller 2010)
+:class:`SyntheticDiD`         synthetic difference-in-differences (Arkhangelsky et al. 2021)
+:class:`ContinuousDiD`        continuous dose: ATT(d) and ACRT (Callaway, Goodman-Bacon & Sant'Anna 2024)
+:class:`TripleDiD`            triple differences, staggered (Olden & Moen 2022)
+:class:`SwitchingDiD`         treatments switching on and off (de Chaisemartin & D'Haultfoeuille)
+:func:`did_table`             the 2x2 table of means, its DiD and its standard error
+============================= ===============================================================
 
 Names are imported lazily from their modules on first use (``did_table``, a
 small module, on import), so importing this package computes nothing and loads
@@ -37,6 +39,10 @@ _LAZY = {
     "SunAbraham": "policyeval.estimators.sun_abraham",
     "ImputationDiD": "policyeval.estimators.imputation",
     "TwoStageDiD": "policyeval.estimators.two_stage",
+    "ExtendedTWFE": "policyeval.estimators.etwfe",
+    "ExtendedTWFEResult": "policyeval.estimators.etwfe",
+    "LocalProjectionsDiD": "policyeval.estimators.local_projections",
+    "LocalProjectionsResult": "policyeval.estimators.local_projections",
     "BaconDecomposition": "policyeval.estimators.bacon",
     "SyntheticControl": "policyeval.estimators.synthetic",
     "SyntheticDiD": "policyeval.estimators.synthetic",

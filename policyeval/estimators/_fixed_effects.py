@@ -41,6 +41,7 @@ from policyeval._validation import (
     require_weights,
 )
 from policyeval.exceptions import (
+    ArgumentValueError,
     DataError,
     DroppedObservationsWarning,
     DuplicateObservationError,
@@ -50,6 +51,9 @@ from policyeval.exceptions import (
 )
 from policyeval.inference.covariance import (
     CovarianceEstimate,
+    bias_reduced_covariance,
+    is_nested,
+    label_codes,
     count_parameters,
     resolve_ssc,
     sandwich_covariance,
@@ -57,10 +61,10 @@ from policyeval.inference.covariance import (
 
 __all__ = [
     "FEPanel", "FEFit", "prepare_fe_panel", "subset_panel", "absorb_unit_time", "fit_fe_ols",
-    "examples",
+    "examples", "parse_fe", "absorb_effects", "effects_design",
 ]
 
-VCOV_KINDS = ("cluster", "hetero", "iid")
+VCOV_KINDS = ("cluster", "hetero", "iid", "HC2", "CR2")
 
 
 @dataclass
@@ -76,6 +80,15 @@ class FEPanel:
     clusters: list[np.ndarray]
     cohort: np.ndarray | None    # first treated period; 0 for never treated in sample
     notes: list[str] = field(default_factory=list)
+    # absorbed effects: None means unit + period (the exact two-way path); otherwise one code
+    # array per effect (an interaction is one effect) and its label, e.g. "region^year"
+    fe_codes: list[np.ndarray] | None = None
+    fe_labels: list[str] | None = None
+
+    @property
+    def effects(self) -> list[np.ndarray]:
+        """Integer codes of every absorbed effect."""
+        return [self.unit, self.time] if self.fe_codes is None else self.fe_codes
 
     @property
     def n_units(self) -> int:
@@ -110,6 +123,7 @@ def prepare_fe_panel(
     cluster=None,
     vcov: str = "cluster",
     estimator: str | None = "this estimator",
+    fe: list[tuple[str, ...]] | None = None,
 ) -> tuple[FEPanel, list[str]]:
     """Check the inputs of a fixed-effects regression and encode the panel.
 
@@ -129,8 +143,9 @@ def prepare_fe_panel(
     require_frame(df)
     require_option(vcov, "vcov", VCOV_KINDS)
     covs = column_list(covariates, "covariates", strict=True)
-    clusters = column_list(cluster, "cluster", strict=True) if vcov == "cluster" else []
-    if vcov == "cluster" and not clusters:
+    clustered = vcov in ("cluster", "CR2")
+    clusters = column_list(cluster, "cluster", strict=True) if clustered else []
+    if clustered and not clusters:
         clusters = [idname]
     named = {"yname": [yname], "tname": [tname], "idname": [idname], "covariates": covs,
              "cluster": clusters}
@@ -138,11 +153,13 @@ def prepare_fe_panel(
         if name is not None:
             named[arg] = column_list(name, arg, strict=True)
     named["treatment"] = list(regressors)
+    fe_cols = list(dict.fromkeys(c for term in (fe or []) for c in term))
+    named["fe"] = fe_cols
     require_columns(df, **named)
     require_not_datetime(df, tname)
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
-                               *([weights] if weights else [])]))
+                               *([weights] if weights else []), *fe_cols]))
     # selecting columns already gives a new frame (a copy, or copy-on-write in pandas 3)
     frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))]
     missing = frame[used].isna()
@@ -205,7 +222,143 @@ def prepare_fe_panel(
         cohort=cohort,
         notes=notes,
     )
+    if fe is not None:
+        panel.fe_codes = [_fe_codes(frame, term) for term in fe]
+        panel.fe_labels = ["^".join(term) for term in fe]
     return panel, covs
+
+
+def parse_fe(fe, idname: str, tname: str) -> list[tuple[str, ...]] | None:
+    """Normalise ``fe=``: a list of effects, each a column or an interaction of columns.
+
+    ``None`` means unit + period. An interaction is a tuple of names or a
+    string ``"region^year"`` (fixest's notation). Raises
+    :class:`~policyeval.exceptions.ArgumentValueError` for an empty list or a
+    repeated effect.
+    """
+    if fe is None:
+        return None
+    items = [fe] if isinstance(fe, (str, tuple)) else list(fe)
+    if not items:
+        raise ArgumentValueError("fe=[] absorbs nothing; name at least one fixed effect, e.g. "
+                                 f"fe=[{tname!r}] or fe=[{idname!r}, {tname!r}]")
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            term = tuple(p.strip() for p in item.split("^"))
+        elif isinstance(item, (tuple, list)) and item and all(isinstance(c, str) for c in item):
+            term = tuple(item)
+        else:
+            raise ArgumentValueError(f"fe={fe!r}: each effect must be a column name, a tuple of "
+                                     f"names or 'a^b'; got {item!r}")
+        if any(not c for c in term) or len(set(term)) != len(term):
+            raise ArgumentValueError(f"fe={fe!r}: {item!r} is not a valid effect")
+        out.append(term)
+    if len({frozenset(t) for t in out}) != len(out):
+        raise ArgumentValueError(f"fe={fe!r} names the same effect twice")
+    return out
+
+
+def _fe_codes(frame: pd.DataFrame, term: tuple[str, ...]) -> np.ndarray:
+    if len(term) == 1:
+        return pd.factorize(frame[term[0]])[0].astype(np.intp)
+    return frame.groupby(list(term), sort=False).ngroup().to_numpy(np.intp)
+
+
+#: most dummy columns the exact multi-way absorption (and the HC2/CR2 hat matrix) will build
+MAX_FE_COLUMNS = 3000
+
+
+def _group_means(Z: np.ndarray, codes: np.ndarray, w: np.ndarray) -> np.ndarray:
+    n_levels = int(codes.max()) + 1
+    S = sp.csr_matrix((w, (codes, np.arange(len(codes)))), shape=(n_levels, len(codes)))
+    return (S @ Z) / np.asarray(S.sum(axis=1)).ravel()[:, None]
+
+
+def _stacked_dummies(codes: Sequence[np.ndarray]) -> sp.csr_matrix:
+    n = len(codes[0])
+    blocks = [sp.csr_matrix((np.ones(n), (np.arange(n), c)), shape=(n, int(c.max()) + 1))
+              for c in codes]
+    return sp.hstack(blocks, format="csr")
+
+
+def _largest_first(codes: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return sorted(codes, key=lambda c: -(int(c.max()) + 1))
+
+
+def absorb_effects(
+    Z: np.ndarray, codes: Sequence[np.ndarray], weights: np.ndarray | None = None,
+    labels: Sequence[str] | None = None,
+) -> tuple[np.ndarray, int]:
+    r"""Residuals of ``Z`` on any set of fixed effects (exact), and the effects' rank.
+
+    The effect with most levels :math:`A` is removed by (weighted) demeaning;
+    the others enter as dummies :math:`R`, solved exactly on the normal
+    equations :math:`R'WM_AR\,\Gamma = R'WM_AZ` with a pseudo-inverse, so
+    redundant levels (a unit nested in a region, a region-by-year effect
+    beside unit effects) cost nothing and no iteration is needed. The rank
+    of the effects' dummy matrix is :math:`L_A + \operatorname{rank}(R'WM_AR)`.
+
+    Raises
+    ------
+    EstimationError
+        If the non-largest effects have more than :data:`MAX_FE_COLUMNS` levels.
+    """
+    Z = np.asarray(Z, dtype=float)
+    Z = Z[:, None] if Z.ndim == 1 else Z
+    n = len(Z)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    first, *rest = _largest_first(codes)
+    Zu = Z - _group_means(Z, first, w)[first]
+    n_first = int(first.max()) + 1
+    if not rest:
+        return Zu, n_first
+    _check_fe_columns(rest, codes, labels)
+    R = _stacked_dummies(rest)
+    n_first_w = np.bincount(first, w, n_first)
+    A = sp.csr_matrix((w, (first, np.arange(n))), shape=(n_first, n)) @ R      # level sums of R
+    WR = R.multiply(w[:, None]).tocsr()
+    C = (R.T @ WR).toarray() - (A.T @ sp.diags(1.0 / n_first_w) @ A).toarray()
+    vals, vecs = np.linalg.eigh((C + C.T) / 2)
+    keep = vals > 1e-10 * max(float(vals.max(initial=0.0)), 1e-300)
+    gamma = (vecs[:, keep] / vals[keep]) @ (vecs[:, keep].T @ (WR.T @ Zu))
+    G = np.asarray(R @ gamma)
+    G -= _group_means(G, first, w)[first]
+    return Zu - G, n_first + int(keep.sum())
+
+
+def _check_fe_columns(rest, codes, labels) -> None:
+    n_cols = sum(int(c.max()) + 1 for c in rest)
+    if n_cols > MAX_FE_COLUMNS:
+        sizes = ", ".join(
+            f"{lab}: {int(c.max()) + 1}" for lab, c in zip(labels or [f"effect {i + 1}" for i in
+                                                                  range(len(codes))], codes))
+        raise EstimationError(
+            f"the fixed effects other than the largest have {n_cols} levels in all ({sizes}); "
+            f"at most {MAX_FE_COLUMNS} are solved exactly. Use coarser effects (e.g. province^year "
+            "instead of county^year)."
+        )
+
+
+def effects_design(
+    panel: FEPanel, X: np.ndarray, keep: Sequence[int], absorb: Sequence[int],
+) -> np.ndarray:
+    """``[X, dummies of the effects in keep]`` with the effects in ``absorb`` removed.
+
+    Used for the hat matrix of HC2/CR2: the full projection is that of the
+    absorbed effects plus that of this design.
+    """
+    effects = panel.effects
+    kept = [effects[j] for j in keep]
+    if kept:
+        _check_fe_columns(kept, effects, panel.fe_labels)
+        D = _stacked_dummies(kept).toarray()
+        Z = np.column_stack([X, D])
+    else:
+        Z = X
+    if absorb:
+        Z = absorb_effects(Z, [effects[j] for j in absorb], panel.weights)[0]
+    return Z
 
 
 def _constant_per_unit(values: np.ndarray, unit: np.ndarray) -> bool:
@@ -419,6 +572,7 @@ class FEFit:
     nobs: int
     n_units: int
     influence: np.ndarray  # (n_units, k): N * (X'X)^{-1} sum_t x_it e_it, unit-clustered, raw
+    contrast_df: np.ndarray | None = None  # HC2/CR2: Bell-McCaffrey df of the given contrasts
 
 
 
@@ -429,6 +583,7 @@ def fit_fe_ols(
     *,
     vcov: str,
     ssc,
+    contrasts: np.ndarray | None = None,
 ) -> FEFit:
     """OLS (or WLS) of ``panel.y`` on ``X`` with unit and period effects absorbed.
 
@@ -441,7 +596,12 @@ def fit_fe_ols(
     """
     names = list(names)
     X = np.asarray(X, dtype=float).reshape(len(panel.y), -1)
-    Z = absorb_unit_time(np.column_stack([panel.y, X]), panel.unit, panel.time, panel.weights)
+    if panel.fe_codes is None:
+        Z = absorb_unit_time(np.column_stack([panel.y, X]), panel.unit, panel.time, panel.weights)
+    else:
+        # K counts sum(levels) - (F - 1) as fixest does by default (not the exact rank)
+        Z, _ = absorb_effects(np.column_stack([panel.y, X]), panel.fe_codes, panel.weights,
+                                 panel.fe_labels)
     sw = None if panel.weights is None else np.sqrt(panel.weights)
     if sw is not None:
         Z = Z * sw[:, None]
@@ -451,10 +611,12 @@ def fit_fe_ols(
     scale = np.sqrt(np.einsum("ij,ij->j", Xw, Xw) / len(X))
     scale[scale == 0] = 1.0
     absorbed = np.sqrt(np.einsum("ij,ij->j", Xt, Xt) / len(X)) <= 1e-10 * scale
+    fe_text = "unit and period fixed effects" if panel.fe_codes is None else \
+        f"fixed effects {' + '.join(panel.fe_labels)}"
     if absorbed.any():
         raise EstimationError(
-            f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
-            f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
+            f"{int(absorbed.sum())} regressor(s) are absorbed by the {fe_text} (no variation "
+            f"left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
         )
     XtX = Xt.T @ Xt
     # pivoted Cholesky of the correlation-scaled Gram matrix: a k x k problem (a QR of the
@@ -464,20 +626,24 @@ def fit_fe_ols(
     if rank < Xt.shape[1]:
         dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
         raise EstimationError(
-            f"the regressors are collinear given the unit and period fixed effects; "
+            f"the regressors are collinear given the {fe_text}; "
             f"cannot separate {examples(dropped, 8)} from the other terms"
         )
     bread = np.linalg.inv(XtX)
     beta = bread @ (Xt.T @ yt)
     resid = yt - Xt @ beta
     corr = resolve_ssc(ssc)
-    k = count_parameters(
-        Xt.shape[1], [panel.unit, panel.time], panel.clusters if vcov == "cluster" else None,
-        corr.fixef_k,
-    )
-    cov = sandwich_covariance(
-        Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
-    )
+    contrast_df = None
+    if vcov in ("HC2", "CR2"):
+        cov, contrast_df = _bias_reduced(panel, X, Xt, resid, bread, vcov, sw, contrasts)
+    else:
+        k = count_parameters(
+            Xt.shape[1], panel.effects, panel.clusters if vcov == "cluster" else None,
+            corr.fixef_k,
+        )
+        cov = sandwich_covariance(
+            Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
+        )
     n_units = panel.n_units
     if Xt.shape[1] <= 8:      # few regressors: per-column bincounts, no indicator matrix
         unit_scores = np.column_stack([
@@ -495,7 +661,40 @@ def fit_fe_ols(
         nobs=len(yt),
         n_units=n_units,
         influence=n_units * unit_scores @ bread,
+        contrast_df=contrast_df,
     )
+
+
+def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw, contrasts=None):
+    """HC2 or CR2 with Bell-McCaffrey df; the hat matrix includes every fixed effect."""
+    effects = panel.effects
+    n = len(resid)
+    if vcov == "CR2":
+        if len(panel.clusters) != 1:
+            raise ArgumentValueError(
+                f"vcov='CR2' takes one cluster variable; got {len(panel.clusters)} (two-way "
+                "clustering is available with vcov='cluster')")
+        cl = label_codes(panel.clusters[0])
+        # effects nested in the clusters are absorbed (Pustejovsky & Tipton 2018, Theorem 2);
+        # the others enter the hat matrix as dummies
+        nested = [j for j, c in enumerate(effects) if is_nested(c, cl)]
+        others = [j for j in range(len(effects)) if j not in nested]
+        design = effects_design(panel, X, others, nested)
+        if sw is not None:
+            design = design * sw[:, None]
+        res = bias_reduced_covariance(Xt, resid, design, clusters=cl, bread=bread,
+                                      contrasts=contrasts)
+    else:
+        big = int(np.argmax([int(c.max()) + 1 for c in effects]))
+        others = [j for j in range(len(effects)) if j != big]
+        design = effects_design(panel, X, others, [big])
+        if sw is not None:
+            design = design * sw[:, None]
+        res = bias_reduced_covariance(
+            Xt, resid, design, bread=bread,
+            absorbed=(effects[big], np.ones(n) if sw is None else sw), contrasts=contrasts)
+    return CovarianceEstimate(res.vcov, vcov, res.df, Xt.shape[1],
+                              (res.n_clusters,) if vcov == "CR2" else ()), res.contrast_df
 
 
 def subset_panel(panel: FEPanel, keep: np.ndarray) -> FEPanel:
@@ -514,4 +713,7 @@ def subset_panel(panel: FEPanel, keep: np.ndarray) -> FEPanel:
         clusters=[c[keep] for c in panel.clusters],
         cohort=None if panel.cohort is None else panel.cohort[keep],
         notes=list(panel.notes),
+        fe_codes=None if panel.fe_codes is None else [
+            pd.factorize(c[keep])[0].astype(np.intp) for c in panel.fe_codes],
+        fe_labels=panel.fe_labels,
     )

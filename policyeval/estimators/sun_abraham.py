@@ -26,13 +26,14 @@ from policyeval.estimators._fixed_effects import (
 from policyeval.estimators.twfe import (
     RegressionResult,
     _check_vcov_args,
+    _vcov_kind,
     _covariate_table,
     _event_options,
     _describe_vcov,
     _spec,
 )
 from policyeval._validation import require_option
-from policyeval.exceptions import DroppedObservationsWarning, EstimationError
+from policyeval.exceptions import ArgumentValueError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import (
     SmallSampleCorrection,
     linear_combination,
@@ -130,6 +131,14 @@ def _aggregate(beta, vcov, weight, keys, mask):
     return est, cov, labels, W
 
 
+def _no_bias_reduced(vcov) -> None:
+    if _vcov_kind(vcov) in ("HC2", "CR2"):
+        raise ArgumentValueError(
+            f"vcov={vcov!r}: SunAbraham reports aggregated cells, whose Bell-McCaffrey df are "
+            "not computed here; use ExtendedTWFE(control_group='never', vcov='CR2'), the same "
+            "saturated regression, whose aggregations carry their own df")
+
+
 class SunAbraham:
     r"""Interaction-weighted event-study estimator of Sun & Abraham (2021).
 
@@ -137,8 +146,9 @@ class SunAbraham:
     ----------
     reference : int or sequence of int
         Relative period(s) left out for every cohort (default -1).
-    vcov : {"cluster", "hetero", "iid"}
-        Covariance type (default clustered).
+    vcov : {"cluster", "CR1", "hetero", "HC1", "iid"}
+        Covariance type (default clustered); see :class:`policyeval.TWFE`.
+        For CR2/HC2 use :class:`policyeval.ExtendedTWFE`.
     cluster : str or list of str, optional
         Cluster column(s); default the unit.
     ssc : {"fixest", "full", "none"} or SmallSampleCorrection
@@ -203,6 +213,7 @@ class SunAbraham:
     ) -> None:
         refs, _ = _event_options(reference, None)
         _check_vcov_args(vcov, cluster, ssc)
+        _no_bias_reduced(vcov)
         self.reference = refs
         self.vcov = vcov
         self.cluster = cluster
@@ -252,10 +263,11 @@ class SunAbraham:
         """
         require_option(control_cohort, "control_cohort", ("never", "last"))
         _check_vcov_args(self.vcov, self.cluster, self.ssc)
+        _no_bias_reduced(self.vcov)
         self.reference, _ = _event_options(self.reference, None)
         panel, covs = prepare_fe_panel(
             df, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covariates,
-            weights=weights, cluster=self.cluster, vcov=self.vcov, estimator="SunAbraham",
+            weights=weights, cluster=self.cluster, vcov=_vcov_kind(self.vcov), estimator="SunAbraham",
         )
         t = panel.periods[panel.time]
         e = t - panel.cohort
@@ -322,7 +334,7 @@ class SunAbraham:
         for j, c in enumerate(covs):
             X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
         names = [f"{g}:{k}" for g, k in cell_id] + covs
-        fit = fit_fe_ols(panel, X, names, vcov=self.vcov, ssc=self.ssc)
+        fit = fit_fe_ols(panel, X, names, vcov=_vcov_kind(self.vcov), ssc=self.ssc)
 
         beta = fit.params.to_numpy()[: len(cells)]
         V = fit.vcov.to_numpy()[: len(cells), : len(cells)]

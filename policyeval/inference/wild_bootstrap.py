@@ -658,6 +658,11 @@ def wild_cluster_bootstrap(
             f"{type(result_or_model).__name__}"
             + (f" ({result.estimator})" if hasattr(result, "estimator") else "")
         )
+    if result.spec.get("fe"):
+        raise EstimationError(
+            f"the fit absorbs fe={result.spec['fe']}; the wild cluster bootstrap re-estimates "
+            "with unit + period effects only: refit without fe= to bootstrap it"
+        )
     if cluster is None:
         cols = result.spec.get("cluster_columns") or [result.spec["idname"]]
         if len(cols) > 1:

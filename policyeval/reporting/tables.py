@@ -205,8 +205,11 @@ def _facts(res) -> dict[str, object]:
         fe = [spec.get("idname"), spec.get("tname")]
     vcov = spec.get("vcov")
     cluster = _listed(spec.get("cluster_columns") or spec.get("cluster"))
-    if isinstance(vcov, str) and vcov != "cluster":
+    clustered = isinstance(vcov, str) and vcov.lower() in ("cluster", "cr1", "cr2")
+    if isinstance(vcov, str) and not clustered:
         cluster_text = vcov.upper()
+    elif cluster and isinstance(vcov, str) and vcov.lower() == "cr2":
+        cluster_text = " + ".join(cluster) + " (CR2)"
     elif cluster:
         cluster_text = " + ".join(cluster)
     elif cls in ("GroupTimeResult", "AggregateResult") and spec.get("idname"):
