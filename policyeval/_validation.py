@@ -33,6 +33,7 @@ from policyeval.exceptions import (
 )
 
 __all__ = [
+    "duplicated_unit_periods",
     "examples", "require_frame", "require_name", "require_columns", "column_list", "numeric_column",
     "integer_periods", "constant_within", "varies_within", "require_finite", "require_weights",
     "require_not_datetime", "require_two_periods", "require_not_indicator", "require_varying",
@@ -301,7 +302,10 @@ def integer_periods(values, argument: str, column: str, ids=None, *,
     ...
     policyeval.exceptions.DataError: tname='year' must hold integer periods; found non-integer values 2002.5, inf for units b, c
     """
-    v = np.asarray(values, dtype=float)
+    raw = np.asarray(values)
+    v = raw.astype(float)
+    if raw.dtype.kind in "iu":            # integers: whole and finite by construction
+        return v
     finite = np.isfinite(v)
     bad = (finite & (v != np.round(v))) if allow_nonfinite else ~finite | (v != np.round(v))
     if bad.any():
@@ -503,6 +507,8 @@ def require_not_indicator(g, periods, column: str, argument: str = "gname") -> N
     policyeval.exceptions.TreatmentTimingError: gname='treat' holds only 0 and 1, but the periods run from 2001 to 2002: gname is the first treated period, not a 0/1 treatment indicator. Pass the first year each unit was treated (0 or missing for never treated), or give the 0/1 column as treatment= / dname= where the estimator offers it.
     """
     v = np.asarray(g, dtype=float)
+    if not (v == 1).any():          # the common case, in one pass: no first treated period of 1
+        return
     known = v[np.isfinite(v)]
     p = np.asarray(periods, dtype=float)
     p = p[np.isfinite(p)]
@@ -531,10 +537,10 @@ def require_varying(values, argument: str, column: str) -> None:
     policyeval.exceptions.EstimationError: yname='y' is constant (every non-missing value is 3.0); there is no variation to estimate an effect from. Check that yname names the outcome column.
     """
     v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    if v.size and v.min() == v.max():
+    lo, hi = np.fmin.reduce(v, initial=np.nan), np.fmax.reduce(v, initial=np.nan)  # NaN ignored
+    if lo == hi:                     # False when every value is missing (NaN == NaN is False)
         raise EstimationError(
-            f"{argument}={column!r} is constant (every non-missing value is {float(v[0])!r}); there is "
+            f"{argument}={column!r} is constant (every non-missing value is {float(lo)!r}); there is "
             f"no variation to estimate an effect from. Check that {argument} names the outcome "
             "column."
         )
@@ -703,3 +709,26 @@ def require_option(value, argument: str, allowed) -> None:
         choice = (f"be {names[0]} or {names[1]}" if len(names) == 2
                   else f"be one of {', '.join(names)}")
         raise ArgumentValueError(f"{argument}={value!r} must {choice}")
+
+
+def duplicated_unit_periods(ids, periods) -> np.ndarray:
+    """Rows whose (unit, period) pair occurs more than once, all of them (``keep=False``).
+
+    The same mask as ``frame.duplicated([idname, tname], keep=False)``, from
+    hashed codes and one ``bincount`` instead of a sort of the rows.
+
+    Examples
+    --------
+    >>> duplicated_unit_periods(["a", "a", "b", "a"], [2001, 2002, 2001, 2001]).tolist()
+    [True, False, False, True]
+    """
+    unit, uniq_u = pd.factorize(np.asarray(ids), use_na_sentinel=False)
+    time, uniq_t = pd.factorize(np.asarray(periods), use_na_sentinel=False)
+    n_units, n_times = len(uniq_u), len(uniq_t)
+    if n_units * n_times > 4 * len(unit) + 1_000_000:     # a sparse grid: hash the pairs instead
+        return pd.DataFrame({"u": unit, "t": time}).duplicated(keep=False).to_numpy()
+    key = unit.astype(np.int64) * n_times + time
+    counts = np.bincount(key, minlength=n_units * n_times)
+    if counts.max(initial=0) <= 1:
+        return np.zeros(len(key), dtype=bool)
+    return counts[key] > 1

@@ -38,6 +38,7 @@ LAYER_OF = {
     "policyeval.inference.covariance": "machinery", "policyeval.inference.influence": "machinery",
     "policyeval.inference.bootstrap": "machinery", "policyeval.inference.placebo": "machinery",
     "policyeval.inference.treated_counts": "machinery",
+    "policyeval.inference.distributions": "machinery", "policyeval.inference._multiplier": "machinery",
     "policyeval.results": "results",
     "policyeval.estimators": "estimators",
     "policyeval.inference": "inference",

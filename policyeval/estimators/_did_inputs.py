@@ -18,6 +18,7 @@ import pandas as pd
 from policyeval._validation import (
     constant_within,
     column_list,
+    duplicated_unit_periods,
     examples,
     integer_periods,
     numeric_column,
@@ -139,7 +140,8 @@ def prepare_panel(
         )
     frame[tname] = integer_periods(t, "tname", tname, frame[idname]).astype(np.int64)
 
-    dup = frame.duplicated([idname, tname], keep=False)
+    dup = pd.Series(duplicated_unit_periods(frame[idname].to_numpy(), frame[tname].to_numpy()),
+                    index=frame.index)
     if dup.any():
         ids = frame.loc[dup, idname]
         raise DuplicateObservationError(

@@ -160,7 +160,8 @@ def prepare_fe_panel(
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
                                *([weights] if weights else []), *fe_cols]))
-    frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))].copy()
+    # selecting columns already gives a new frame (a copy, or copy-on-write in pandas 3)
+    frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))]
     missing = frame[used].isna()
     if missing.to_numpy().any():
         bad = missing.any(axis=1)
@@ -177,7 +178,9 @@ def prepare_fe_panel(
         raise DataError("no rows left to estimate on")
 
     t = _integer_column(frame, tname, "tname", idname, allow_na=False)
-    dup = frame.duplicated([idname, tname], keep=False).to_numpy()
+    unit = pd.factorize(frame[idname])[0].astype(np.intp)
+    periods, time = _period_codes(t)
+    dup = _duplicated_pairs(unit, time, int(unit.max()) + 1, len(periods))
     if dup.any():
         raise DuplicateObservationError(
             f"{int(dup.sum())} rows share an (idname={idname!r}, tname={tname!r}) pair, "
@@ -199,13 +202,11 @@ def prepare_fe_panel(
         w = pd.to_numeric(frame[weights], errors="coerce").to_numpy(dtype=float)
         require_weights(w, weights, frame[idname].to_numpy(), positive=True)
 
-    unit = pd.factorize(frame[idname])[0].astype(np.intp)
-    periods, time = np.unique(t.astype(np.int64), return_inverse=True)
     require_two_periods(periods, "tname", tname)
     notes: list[str] = []
     cohort = None
     if gname is not None:
-        cohort, notes = _cohorts(frame, gname, idname, periods)
+        cohort, notes = _cohorts(frame, gname, idname, periods, unit)
     if estimator is not None:
         for c in clusters:
             label = c if c != idname or cluster else f"cluster=idname={idname!r} (the default)"
@@ -360,8 +361,40 @@ def effects_design(
     return Z
 
 
-def _cohorts(frame, gname, idname, periods) -> tuple[np.ndarray, list[str]]:
-    """First treated period per row; 0 marks never treated within the sample."""
+def _constant_per_unit(values: np.ndarray, unit: np.ndarray) -> bool:
+    """True when ``values`` takes one value within each unit code (no NaN in ``values``)."""
+    first = np.empty(int(unit.max()) + 1, dtype=values.dtype)
+    first[unit] = values                     # one row's value per unit; all must agree
+    return bool((values == first[unit]).all())
+
+
+def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct periods and each row's code (``np.unique(..., return_inverse=True)``
+    by hashing: a panel has few periods and many rows, so no sort of the rows)."""
+    codes, uniques = pd.factorize(t.astype(np.int64))
+    order = np.argsort(uniques)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return uniques[order], rank[codes]
+
+
+def _duplicated_pairs(unit: np.ndarray, time: np.ndarray, n_units: int, n_times: int) -> np.ndarray:
+    """Rows whose (unit, period) pair occurs more than once (all of them, like ``keep=False``)."""
+    if n_units * n_times <= 4 * len(unit) + 1_000_000:
+        key = unit.astype(np.int64) * n_times + time
+        counts = np.bincount(key, minlength=n_units * n_times)
+        if counts.max() <= 1:
+            return np.zeros(len(unit), dtype=bool)
+        return counts[key] > 1
+    return pd.DataFrame({"u": unit, "t": time}).duplicated(keep=False).to_numpy()
+
+
+def _cohorts(frame, gname, idname, periods, unit=None) -> tuple[np.ndarray, list[str]]:
+    """First treated period per row; 0 marks never treated within the sample.
+
+    ``unit`` (codes of ``idname``, no missing ids) lets the constancy check run on
+    codes; only a failing check goes through the message-building one.
+    """
     g = _integer_column(frame, gname, "gname", idname, allow_na=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
     require_not_indicator(g, periods, gname)
@@ -370,7 +403,8 @@ def _cohorts(frame, gname, idname, periods) -> tuple[np.ndarray, list[str]]:
             f"gname={gname!r} must be the first treated period or 0 for never treated; found "
             f"negative values for units {examples(frame.loc[g < 0, idname])}"
         )
-    constant_within(frame, idname, gname, "gname", values=g)  # missing already means 0 here
+    if unit is None or not _constant_per_unit(g, unit):
+        constant_within(frame, idname, gname, "gname", values=g)  # missing already means 0 here
     notes = []
     late = g > periods.max()
     if late.any():
@@ -419,7 +453,12 @@ def absorb_unit_time(
     n = len(unit)
     n_units = int(unit.max()) + 1
     n_times = int(time.max()) + 1
+    if weights is None and n == n_units * n_times and _each_pair_once(unit, time, n_times):
+        return _demean_balanced(Z, unit, time, n_units, n_times)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    if n_times > _EXACT_MAX_PERIODS:
+        # the exact path solves a dense periods x periods system: too big here
+        return _demean_alternating(Z, unit, time, w, n_units, n_times)
     # weighted group-sum operators (sparse products beat np.add.at by far)
     U = sp.csr_matrix((w, (unit, np.arange(n))), shape=(n_units, n))
     w_unit = np.asarray(U.sum(axis=1)).ravel()
@@ -444,6 +483,82 @@ def absorb_unit_time(
     G -= unit_means(G)[unit]
     Zu -= G
     return Zu
+
+
+_EXACT_MAX_PERIODS = 2000      # above this many periods, alternating projections
+
+
+def _demean_alternating(Z, unit, time, w, n_units, n_times, tol=1e-14, max_iter=10_000):
+    r"""Two-way demeaning by alternating projections with Irons–Tuck acceleration.
+
+    Alternately subtracts weighted unit means and weighted period means (each
+    a projection, so the composition :math:`T = M_T M_U` converges to
+    :math:`M_{[U,D]}`, Gaure 2013), and every third step extrapolates with the
+    Irons & Tuck (1969) rule, as ``fixest`` does. Stops when the largest change
+    of a step is below ``tol`` times the scale of the data; the exact path
+    (:func:`absorb_unit_time` with few periods) is the reference in the tests.
+    """
+    unit_w = np.bincount(unit, weights=w, minlength=n_units)
+    time_w = np.bincount(time, weights=w, minlength=n_times)
+    out = np.empty_like(Z)
+    for j in range(Z.shape[1]):
+        x = Z[:, j].copy()
+        scale = max(float(np.abs(x).max()), 1.0)
+
+        def step(v):
+            v = v - (np.bincount(unit, weights=w * v, minlength=n_units) / unit_w)[unit]
+            return v - (np.bincount(time, weights=w * v, minlength=n_times) / time_w)[time]
+
+        x = step(x)
+        for _ in range(max_iter):
+            gx = step(x)
+            ggx = step(gx)
+            dg, d2 = ggx - gx, ggx - 2 * gx + x
+            denom = float(d2 @ d2)
+            new = ggx - (float(dg @ d2) / denom) * dg if denom > 0 else ggx
+            change = float(np.abs(new - x).max())
+            x = step(new)          # a plain step after the jump keeps the iterate feasible
+            if change <= tol * scale:
+                break
+        out[:, j] = x
+    return out
+
+
+def _each_pair_once(unit: np.ndarray, time: np.ndarray, n_times: int) -> bool:
+    key = unit.astype(np.int64) * n_times + time
+    counts = np.bincount(key, minlength=len(key))
+    return len(counts) == len(key) and bool((counts == 1).all())
+
+
+def _demean_balanced(Z: np.ndarray, unit: np.ndarray, time: np.ndarray, n_units: int,
+                     n_times: int) -> np.ndarray:
+    r"""Two-way demeaning of a balanced, unweighted panel in closed form.
+
+    With every unit observed once in every period the unit and period dummies
+    are orthogonal after removing the grand mean, so
+    :math:`M_{[U,D]} z_{it} = z_{it} - \bar z_{i\cdot} - \bar z_{\cdot t} + \bar z`
+    (one pass for the unit and period sums, one for the result).
+    """
+    n, p = Z.shape
+    if p <= 8:
+        # few columns: bincounts per column (building indicator matrices costs more)
+        out = np.empty_like(Z)
+        for j in range(p):
+            z = np.ascontiguousarray(Z[:, j])
+            unit_mean = np.bincount(unit, weights=z, minlength=n_units) / n_times
+            time_mean = np.bincount(time, weights=z, minlength=n_times) / n_units
+            time_mean -= unit_mean.mean()          # = grand mean on a balanced panel
+            out[:, j] = z - unit_mean[unit] - time_mean[time]
+        return out
+    # many columns: group sums of whole rows (sparse indicator products), then one pass
+    ones = np.ones(n)
+    rows = np.arange(n)
+    unit_mean = (sp.csr_matrix((ones, (unit, rows)), shape=(n_units, n)) @ Z) / n_times
+    time_mean = (sp.csr_matrix((ones, (time, rows)), shape=(n_times, n)) @ Z) / n_units
+    time_mean -= unit_mean.mean(axis=0)
+    out = Z - unit_mean[unit]
+    out -= time_mean[time]
+    return out
 
 
 @dataclass
@@ -492,9 +607,10 @@ def fit_fe_ols(
         Z = Z * sw[:, None]
     yt, Xt = Z[:, 0], Z[:, 1:]
     Xw = X if sw is None else X * sw[:, None]
-    scale = np.sqrt((Xw**2).sum(axis=0) / len(X))
+    # column sums of squares without an n x k temporary
+    scale = np.sqrt(np.einsum("ij,ij->j", Xw, Xw) / len(X))
     scale[scale == 0] = 1.0
-    absorbed = np.sqrt((Xt**2).sum(axis=0) / len(X)) <= 1e-10 * scale
+    absorbed = np.sqrt(np.einsum("ij,ij->j", Xt, Xt) / len(X)) <= 1e-10 * scale
     fe_text = "unit and period fixed effects" if panel.fe_codes is None else \
         f"fixed effects {' + '.join(panel.fe_labels)}"
     if absorbed.any():
@@ -529,9 +645,14 @@ def fit_fe_ols(
             Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
         )
     n_units = panel.n_units
-    unit_scores = sp.csr_matrix(
-        (np.ones(len(yt)), (panel.unit, np.arange(len(yt)))), shape=(n_units, len(yt))
-    ) @ (Xt * resid[:, None])
+    if Xt.shape[1] <= 8:      # few regressors: per-column bincounts, no indicator matrix
+        unit_scores = np.column_stack([
+            np.bincount(panel.unit, weights=Xt[:, j] * resid, minlength=n_units)
+            for j in range(Xt.shape[1])])
+    else:
+        unit_scores = sp.csr_matrix(
+            (np.ones(len(yt)), (panel.unit, np.arange(len(yt)))), shape=(n_units, len(yt))
+        ) @ (Xt * resid[:, None])
     return FEFit(
         params=pd.Series(beta, index=names),
         vcov=pd.DataFrame(cov.vcov, index=names, columns=names),

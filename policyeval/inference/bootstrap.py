@@ -22,14 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from policyeval.inference import distributions as stats   # scipy.stats is slow to import
 from policyeval._validation import check_draws, require_option
 from policyeval.exceptions import ArgumentValueError
+from policyeval.inference._multiplier import MultiplierStream
 
 __all__ = ["BootstrapResult", "multiplier_bootstrap", "multiplier_draws"]
-
-_GOLDEN = (1 + np.sqrt(5)) / 2
 
 
 def multiplier_draws(kind: str, rng: np.random.Generator):
@@ -44,17 +43,8 @@ def multiplier_draws(kind: str, rng: np.random.Generator):
         moment 1.
     rng : numpy.random.Generator
     """
-    if kind == "rademacher":
-        def draw(m, size):
-            return rng.integers(0, 2, size=(m, size), dtype=np.int8).astype(float) * 2.0 - 1.0
-    elif kind == "mammen":
-        p_low = _GOLDEN / np.sqrt(5)
-
-        def draw(m, size):
-            return np.where(rng.random((m, size)) < p_low, 1.0 - _GOLDEN, _GOLDEN)
-    else:
-        require_option(kind, "weights", ("rademacher", "mammen"))
-    return draw
+    require_option(kind, "weights", ("rademacher", "mammen"))
+    return MultiplierStream(kind, rng, chunk=1)
 
 
 @dataclass
@@ -149,9 +139,13 @@ def multiplier_bootstrap(influence, n_bootstrap: int = 999, *, level: float = 0.
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ArgumentValueError(f"level={level!r} must lie strictly between 0 and 1")
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
-    draw = multiplier_draws(weights, rng)
     n_cols = influence.n_clusters
     chunk = int(max(1, min(n_bootstrap, 4_000_000 // max(n_cols, 1))))
+    # the same seed gives the same draws: sums computed from them may be reused (same law, same
+    # seed, same number of draws, same generator calls)
+    seeded = isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    key = (weights, int(random_state), int(n_bootstrap), chunk) if seeded else None
+    draw = MultiplierStream(weights, rng, chunk, key)
     bar = None
     if progress:
         from tqdm.auto import tqdm

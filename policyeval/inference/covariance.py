@@ -158,14 +158,23 @@ class CovarianceEstimate:
 
 
 def _codes(values) -> np.ndarray:
-    """Integer codes 0..G-1 of any 1-d array of labels."""
-    return pd.factorize(pd.Series(np.asarray(values)), use_na_sentinel=False)[0].astype(np.intp)
+    """Integer codes 0..G-1 of any 1-d array of labels (only the grouping matters, not the order)."""
+    v = np.asarray(values)
+    if v.dtype.kind in "iu" and v.size:
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * v.size:
+            # integer labels in a compact range (ids, codes): rank the labels present, no hashing
+            present = np.bincount(v - lo if lo else v, minlength=hi - lo + 1) > 0
+            rank = np.cumsum(present) - 1
+            return rank[v - lo if lo else v]
+    return pd.factorize(pd.Series(v), use_na_sentinel=False)[0].astype(np.intp)
 
 
-def _is_nested(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """True when every level of ``inner`` lies within a single level of ``outer``."""
-    pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
-    return len(pairs) == pairs["i"].nunique()
+def _is_nested(i: np.ndarray, o: np.ndarray) -> bool:
+    """True when every level of codes ``i`` lies within a single level of codes ``o``."""
+    rep = np.empty(int(i.max()) + 1, dtype=o.dtype)
+    rep[i] = o                     # the outer level of some row of each inner level
+    return bool((o == rep[i]).all())
 
 
 def label_codes(values) -> np.ndarray:
@@ -231,9 +240,14 @@ def count_parameters(
 
 def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int]:
     n_groups = int(codes.max()) + 1
-    summed = sp.csr_matrix(
-        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes))
-    ) @ scores
+    if scores.shape[1] <= 8:
+        # few regressors: one bincount per column beats building a sparse indicator matrix
+        summed = np.column_stack([np.bincount(codes, weights=scores[:, j], minlength=n_groups)
+                                  for j in range(scores.shape[1])])
+    else:
+        summed = sp.csr_matrix(
+            (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes))
+        ) @ scores
     return summed.T @ summed, n_groups
 
 

@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from policyeval.inference import distributions as stats   # scipy.stats is slow to import
 from policyeval._validation import examples, require_columns, require_frame
 from policyeval.exceptions import (
     ArgumentTypeError,

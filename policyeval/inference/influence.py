@@ -35,6 +35,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 from scipy import sparse
 
+from policyeval.inference._multiplier import MultiplierStream, binary_cell_sums
+
 __all__ = ["InfluenceFunction", "DenseInfluence", "BlockInfluence", "CohortInfluence", "cluster_codes"]
 
 
@@ -201,6 +203,15 @@ class DenseInfluence(InfluenceFunction):
         return self.values.toarray() if sparse.issparse(self.values) else self.values
 
     def multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        if isinstance(draws_fn, MultiplierStream) and self.cluster is None \
+                and not sparse.issparse(self.values):
+            Z, total = binary_cell_sums(draws_fn, n_draws, self.n, None, np.zeros(self.n, np.intp), 1,
+                                        self.values, progress)
+            return draws_fn.a * total[0] + draws_fn.b * Z[:, 0]
+        return self._reference_multiplier_sums(draws_fn, n_draws, chunk, progress)
+
+    def _reference_multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        """The obvious computation: a ``chunk x n`` matrix of multipliers per step."""
         s = self.values if self.cluster is None else self.cluster_sums()
         out = np.empty((n_draws, self.n_terms))
         for start in range(0, n_draws, chunk):
@@ -263,7 +274,7 @@ class CohortInfluence(CohortCoefficients, InfluenceFunction):
     """
 
     def __init__(self, outcomes, weights, cohort, coef, cluster=None, n_clusters=None,
-                 moments=None, cluster_features=None):
+                 moments=None, cluster_features=None, draw_cache=None):
         self.outcomes = outcomes
         self.weights = weights
         self.cohort = cohort
@@ -274,11 +285,14 @@ class CohortInfluence(CohortCoefficients, InfluenceFunction):
         self.n_clusters = self.n if cluster is None else int(n_clusters)
         self._moments = moments
         self._cluster_features = cluster_features
+        # multiplier sums of the features per cohort, by seeded draws (shared by all combinations)
+        self._draw_cache = {} if draw_cache is None else draw_cache
 
     # the cached statistics are shared by every combination of this IF
     def _like(self, coef):
         return CohortInfluence(self.outcomes, self.weights, self.cohort, coef, self.cluster,
-                               self.n_clusters, self._moments, self._cluster_features)
+                               self.n_clusters, self._moments, self._cluster_features,
+                               self._draw_cache)
 
     def _features(self, rows):
         w = self.weights[rows]
@@ -361,6 +375,37 @@ class CohortInfluence(CohortCoefficients, InfluenceFunction):
         return out
 
     def multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        if isinstance(draws_fn, MultiplierStream):
+            return self._fast_multiplier_sums(draws_fn, n_draws, progress)
+        return self._reference_multiplier_sums(draws_fn, n_draws, chunk, progress)
+
+    def _fast_multiplier_sums(self, stream, n_draws, progress=None):
+        r""":meth:`multiplier_sums` from per-cohort sums of multiplied features.
+
+        :math:`\sum_i V_{ri}\psi_i = \sum_c (\sum_{i\in c} V_{ri} f_i)^\top D_c`: the
+        per-cohort sums (``n_draws x n_cohorts x F``) do not depend on the terms, so
+        every combination of this influence function (aggregations, their overall
+        summary) reuses them when the draws are seeded.
+        """
+        cached = self._draw_cache.get(stream.key) if stream.key is not None else None
+        if cached is None:
+            if self.cluster is None:
+                Z, total = binary_cell_sums(stream, n_draws, self.n, None, self.cohort, self.n_cohorts,
+                                            self._features(slice(None)), progress)
+            else:
+                pc, pk, f = self.cluster_features
+                Z, total = binary_cell_sums(stream, n_draws, self.n_clusters, pc, pk, self.n_cohorts,
+                                            f, progress)
+            cached = stream.a * total[None] + stream.b * Z
+            if stream.key is not None:
+                self._draw_cache.clear()            # one seeded set of draws kept at a time
+                self._draw_cache[stream.key] = cached
+        elif progress is not None:
+            progress.update(n_draws)
+        return np.einsum("rcf,cfk->rk", cached, self.coef, optimize=True)
+
+    def _reference_multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        """The obvious computation: a ``chunk x n`` matrix of multipliers per step."""
         out = np.zeros((n_draws, self.n_terms))
         if self.cluster is not None:
             s = self.cluster_sums()
@@ -457,6 +502,29 @@ class BlockInfluence(InfluenceFunction):
         return s.T @ s
 
     def multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        if isinstance(draws_fn, MultiplierStream) and self.cluster is None and self.blocks:
+            # every block's rows in one pass: block b is a cell, its values the features
+            width = max(len(cols) for _, cols, _ in self.blocks)
+            n_rows = sum(len(rows) for rows, _, _ in self.blocks)
+            feats = np.zeros((n_rows, width))
+            index = np.empty(n_rows, dtype=np.intp)
+            cell = np.empty(n_rows, dtype=np.intp)
+            at = 0
+            for b, (rows, cols, vals) in enumerate(self.blocks):
+                feats[at:at + len(rows), :len(cols)] = vals
+                index[at:at + len(rows)] = rows
+                cell[at:at + len(rows)] = b
+                at += len(rows)
+            Z, total = binary_cell_sums(draws_fn, n_draws, self.n, index, cell, len(self.blocks),
+                                        feats, progress)
+            out = np.zeros((n_draws, self.n_terms))
+            for b, (_, cols, _) in enumerate(self.blocks):
+                out[:, cols] += draws_fn.a * total[b, :len(cols)] + draws_fn.b * Z[:, b, :len(cols)]
+            return out
+        return self._reference_multiplier_sums(draws_fn, n_draws, chunk, progress)
+
+    def _reference_multiplier_sums(self, draws_fn, n_draws, chunk, progress=None):
+        """The obvious computation: a ``chunk x n`` matrix of multipliers per step."""
         out = np.zeros((n_draws, self.n_terms))
         s = self.cluster_sums() if self.cluster is not None else None
         for start in range(0, n_draws, chunk):

@@ -78,6 +78,19 @@ def _fmt(value) -> str:
     return str(int(value)) if value.is_integer() else f"{value:g}"
 
 
+def _unit_codes(unit) -> tuple[np.ndarray, int]:
+    """Codes ``0..K-1`` of the units (any order) and ``K``; a missing id counts as one unit."""
+    v = np.asarray(unit)
+    if v.dtype.kind in "iu" and v.size:
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * v.size:            # compact integer ids or codes: rank, no hashing
+            present = np.bincount(v - lo, minlength=hi - lo + 1) > 0
+            rank = np.cumsum(present) - 1
+            return rank[v - lo].astype(np.intp), int(present.sum())
+    ids, labels = pd.factorize(v, use_na_sentinel=False)
+    return ids.astype(np.intp), len(labels)
+
+
 def count_treated(unit, cohort=None, *, treatment=None, time=None,
                   last_period: float | None = None) -> TreatedCounts:
     """Count treated units per cohort and in total.
@@ -113,23 +126,26 @@ def count_treated(unit, cohort=None, *, treatment=None, time=None,
             raise ArgumentTypeError("treatment= needs time= (the period of each row)")
         d = np.asarray(treatment, dtype=float)
         t = np.asarray(time, dtype=float)
-        cohort = np.where(d == 1, t, np.inf)
-        if unit is not None:
-            codes = pd.factorize(np.asarray(unit))[0]
-            first = np.full(codes.max() + 1 if codes.size else 0, np.inf)
-            np.minimum.at(first, codes, cohort)
-            cohort = first[codes]
-    g = np.asarray(cohort, dtype=float)
+        if unit is None:
+            g, ids, n_units = np.where(d == 1, t, np.inf), np.arange(d.size), d.size
+        else:
+            # a unit's cohort is its first period with treatment 1
+            ids, n_units = _unit_codes(unit)
+            on = d == 1
+            first = np.full(n_units, np.inf)
+            np.minimum.at(first, ids[on], t[on])
+            g, ids = first, np.arange(n_units)
+    else:
+        g = np.asarray(cohort, dtype=float)
+        if unit is None:
+            ids, n_units = np.arange(g.size), g.size
+        else:
+            ids, n_units = _unit_codes(unit)
     treated = np.isfinite(g) & (g != 0)
     if last_period is not None:
         treated &= g <= last_period
-    if unit is None:
-        ids = np.arange(g.size)
-    else:
-        ids = pd.factorize(np.asarray(unit))[0]
-    n_units = int(np.unique(ids).size)
-    per_unit = pd.Series(g[treated], index=ids[treated])
-    per_unit = per_unit[~per_unit.index.duplicated()]
+    first = ~pd.Series(ids[treated]).duplicated().to_numpy()   # each treated unit once
+    per_unit = pd.Series(g[treated][first], index=ids[treated][first])
     by_cohort = per_unit.value_counts().sort_index().astype(int)
     by_cohort.index.name = "cohort"
     return TreatedCounts(total=int(per_unit.size), by_cohort=by_cohort, n_units=n_units)

@@ -16,8 +16,8 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from policyeval.inference import distributions as stats   # scipy.stats is slow to import
 from policyeval.exceptions import ArgumentValueError, EstimationError, PolicyevalFutureWarning
 
 __all__ = ["EstimationResult", "Summary", "check_level", "check_untreated_control", "HEADLINE"]

@@ -26,7 +26,7 @@ _KINDS = ("simple", "group", "calendar", "dynamic")
 
 
 def _overall_series(estimate, se, level, crit=None):
-    from scipy import stats
+    from policyeval.inference import distributions as stats
 
     z = stats.norm.ppf(0.5 + level / 2)
     out = {"estimate": estimate, "std_error": se,

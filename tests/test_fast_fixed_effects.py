@@ -1,0 +1,177 @@
+"""Fast paths of the fixed-effects machinery against the slow obvious computations.
+
+* closed-form two-way demeaning of a balanced panel against OLS on unit and
+  period dummies (and against the general Frisch-Waugh-Lovell path);
+* the hashed (unit, period) duplicate check and period coding against pandas
+  ``duplicated`` and ``numpy.unique``;
+* the integer-range cluster coding and the nesting test against
+  ``pandas.factorize`` and ``drop_duplicates``;
+* the cluster meat by bincount against the sparse indicator product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from policyeval._validation import duplicated_unit_periods
+from policyeval.estimators import _fixed_effects as fe
+from policyeval.estimators.twfe import TWFE
+from policyeval.inference import covariance as cov
+from policyeval.inference.few_treated import count_treated
+
+
+def _dummy_residuals(Z, unit, time):
+    D = np.column_stack([np.eye(unit.max() + 1)[unit], np.eye(time.max() + 1)[time][:, 1:]])
+    beta = np.linalg.lstsq(D, Z, rcond=None)[0]
+    return Z - D @ beta
+
+
+def _balanced(n_units=40, n_times=7, seed=0, shuffle=True):
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(n_units), n_times)
+    time = np.tile(np.arange(n_times), n_units)
+    if shuffle:
+        order = rng.permutation(len(unit))
+        unit, time = unit[order], time[order]
+    Z = rng.normal(size=(len(unit), 3)) + unit[:, None] * 0.3 - time[:, None] * 0.2
+    return Z, unit, time
+
+
+def test_closed_form_demeaning_equals_dummy_regression():
+    Z, unit, time = _balanced()
+    fast = fe.absorb_unit_time(Z, unit, time)
+    np.testing.assert_allclose(fast, _dummy_residuals(Z, unit, time), atol=1e-10, rtol=0)
+    general = fe.absorb_unit_time(Z, unit, time, weights=np.ones(len(unit)))  # the FWL path
+    np.testing.assert_allclose(fast, general, atol=1e-10, rtol=0)
+
+
+def test_unbalanced_panel_takes_the_exact_general_path():
+    Z, unit, time = _balanced(seed=1)
+    keep = np.random.default_rng(2).random(len(unit)) > 0.2
+    Z, unit, time = Z[keep], unit[keep], time[keep]
+    unit = pd.factorize(unit)[0]
+    assert not fe._each_pair_once(unit, time, time.max() + 1) or len(unit) < (unit.max() + 1) * (time.max() + 1)
+    np.testing.assert_allclose(fe.absorb_unit_time(Z, unit, time), _dummy_residuals(Z, unit, time),
+                               atol=1e-10, rtol=0)
+
+
+def test_duplicate_pairs_and_period_codes_match_pandas_and_numpy():
+    rng = np.random.default_rng(3)
+    unit = rng.integers(0, 50, 600)
+    t = rng.choice([2003, 2001, 2010, 2002], 600).astype(float)
+    periods, time = fe._period_codes(t)
+    ref_periods, ref_time = np.unique(t.astype(np.int64), return_inverse=True)
+    np.testing.assert_array_equal(periods, ref_periods)
+    np.testing.assert_array_equal(time, ref_time)
+    expect = pd.DataFrame({"u": unit, "t": time}).duplicated(keep=False).to_numpy()
+    assert expect.any()
+    np.testing.assert_array_equal(fe._duplicated_pairs(unit, time, 50, 4), expect)
+    # the sparse fallback (huge unit x period grid) agrees too
+    np.testing.assert_array_equal(fe._duplicated_pairs(unit * 10**6, time, 50 * 10**6, 4), expect)
+    once = ~expect
+    assert not fe._duplicated_pairs(unit[once], time[once], 50, 4).any()
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([5, 9, 5, 7, 9, 9, 12]),
+    np.array([-3, 4, 4, -3, 0]),
+    np.array([10**12, 3, 10**12]),           # too wide a range: hashed
+    np.array(["b", "a", "b", "c"], dtype=object),
+])
+def test_cluster_codes_are_the_factorize_partition(labels):
+    codes = cov._codes(labels)
+    ref = pd.factorize(pd.Series(labels))[0]
+    assert codes.min() == 0 and codes.max() == ref.max()
+    # same partition: a code maps to exactly one reference code and back
+    assert len(set(zip(codes, ref))) == len(set(ref))
+
+
+def test_nesting_test_matches_drop_duplicates():
+    rng = np.random.default_rng(4)
+    inner = rng.integers(0, 30, 400)
+    outer_nested = inner // 3
+    outer_not = rng.integers(0, 5, 400)
+    for outer in (outer_nested, outer_not):
+        pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
+        expect = len(pairs) == pairs["i"].nunique()
+        assert cov._is_nested(cov._codes(inner), cov._codes(outer)) == expect
+    assert cov._is_nested(cov._codes(inner), cov._codes(outer_nested))
+
+
+def test_cluster_meat_bincount_equals_indicator_product():
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=(500, 3))
+    codes = rng.integers(0, 37, 500)
+    meat, groups = cov._cluster_meat(scores, codes)
+    S = np.zeros((37, 3))
+    np.add.at(S, codes, scores)
+    np.testing.assert_allclose(meat, S.T @ S, rtol=1e-12)
+    assert groups == 37
+
+
+def test_twfe_balanced_fast_path_equals_dummy_ols_with_cr1():
+    rng = np.random.default_rng(6)
+    n, T = 60, 6
+    g = rng.choice([0, 3, 5], n)
+    df = pd.DataFrame({"id": np.repeat(np.arange(n) + 100, T), "year": np.tile(np.arange(1, T + 1), n),
+                       "g": np.repeat(g, T)})
+    d = ((df.g > 0) & (df.year >= df.g)).to_numpy(float)
+    df["y"] = rng.normal(size=len(df)) + 0.5 * d + np.repeat(rng.normal(size=n), T)
+    df = df.sample(frac=1, random_state=1)            # row order must not matter
+    res = TWFE().fit(df, yname="y", tname="year", idname="id", gname="g")
+    # slow obvious: OLS on treatment + unit and year dummies, CR1 by unit with fixest's small
+    # sample K: the slope, the T period effects, and the unit effects (nested in the unit
+    # clusters) counted as a single level
+    unit = pd.factorize(df["id"])[0]
+    time = pd.factorize(df["year"], sort=True)[0]
+    dd = ((df.g > 0) & (df.year >= df.g)).to_numpy(float)
+    X = np.column_stack([dd, np.eye(n)[unit], np.eye(T)[time][:, 1:]])
+    beta, *_ = np.linalg.lstsq(X, df["y"].to_numpy(), rcond=None)
+    e = df["y"].to_numpy() - X @ beta
+    bread = np.linalg.pinv(X.T @ X)
+    S = np.zeros((n, X.shape[1]))
+    np.add.at(S, unit, X * e[:, None])
+    N = len(e)
+    K = 1 + T
+    V = n / (n - 1) * (N - 1) / (N - K) * bread @ (S.T @ S) @ bread
+    assert res.params.iloc[0] == pytest.approx(beta[0], abs=1e-10)
+    assert res.std_errors.iloc[0] == pytest.approx(np.sqrt(V[0, 0]), rel=1e-8)
+
+
+def test_count_treated_from_treatment_matches_cohort_route():
+    rng = np.random.default_rng(7)
+    n, T = 50, 5
+    g = rng.choice([0, 2, 4], n)
+    unit = np.repeat(np.arange(n), T)
+    t = np.tile(np.arange(1, T + 1), n)
+    d = ((np.repeat(g, T) > 0) & (t >= np.repeat(g, T))).astype(float)
+    a = count_treated(unit, treatment=d, time=t)
+    b = count_treated(unit, np.repeat(g, T))
+    assert (a.total, a.n_units) == (b.total, b.n_units) == (int((g > 0).sum()), n)
+    pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
+
+
+def test_duplicated_unit_periods_matches_pandas():
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"id": rng.choice(["a", "b", "c", "d"], 300), "t": rng.integers(2000, 2040, 300)})
+    expect = df.duplicated(["id", "t"], keep=False).to_numpy()
+    assert expect.any() and not expect.all()
+    np.testing.assert_array_equal(duplicated_unit_periods(df["id"], df["t"]), expect)
+    once = df.loc[~expect]
+    assert not duplicated_unit_periods(once["id"], once["t"]).any()
+
+
+def test_alternating_projections_equal_the_exact_unbalanced_path(monkeypatch):
+    Z, unit, time = _balanced(n_units=60, n_times=9, seed=9)
+    rng = np.random.default_rng(10)
+    keep = rng.random(len(unit)) > 0.25
+    Z, unit, time = Z[keep], pd.factorize(unit[keep])[0], time[keep]
+    w = rng.uniform(0.5, 2.0, len(unit))
+    for weights in (None, w):
+        exact = fe.absorb_unit_time(Z, unit, time, weights)
+        monkeypatch.setattr(fe, "_EXACT_MAX_PERIODS", 1)
+        fast = fe.absorb_unit_time(Z, unit, time, weights)
+        monkeypatch.setattr(fe, "_EXACT_MAX_PERIODS", 2000)
+        np.testing.assert_allclose(fast, exact, atol=1e-10, rtol=0)
