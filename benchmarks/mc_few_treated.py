@@ -244,7 +244,7 @@ def table(results: pd.DataFrame) -> str:
     out = []
     for design in results["design"].unique():
         sub = results[results["design"] == design]
-        out.append(f"\n### Design `{design}` (true effect for power: {EFFECT[design]:g})\n")
+        out.append(f"\n## Design `{design}` (true effect for power: {EFFECT[design]:g})\n")
         out.append("| treated | method | size (5%) | MC s.e. | power | MC s.e. | draws (size/power) |")
         out.append("|---:|:---|---:|---:|---:|---:|---:|")
         for n in sorted(sub["n_treated"].unique()):

@@ -35,11 +35,12 @@ __all__ = [
 #: Fewer treated units than this trigger :class:`FewTreatedWarning`. Justified by
 #: ``benchmarks/mc_few_treated.py`` (table in ``docs/montecarlo_few_treated.md``): at the
 #: 5% level the analytic tests of TWFE, Callaway-Sant'Anna and the imputation estimator
-#: reject a true null in 69-90% of draws with 1 treated unit, 34-46% with 2 and up to
+#: reject a true null in 69-89% of draws with 1 treated unit, 34-49% with 2 and up to
 #: 20% with 5 (four times the nominal level); with 10 treated units the worst of them
-#: is at 10% (two times) and most are within two Monte Carlo standard errors of 5%.
+#: is at 10% (two times) and several are within two Monte Carlo standard errors of 5%.
 #: Ten is therefore the smallest count at which the analytic p-value is usable, not a
-#: guarantee: between 10 and 30 treated units a mild over-rejection remains possible.
+#: guarantee: on the county panel the worst analytic test still rejects 10% of the time
+#: with 30 treated units, while randomization inference holds 2-7% in every cell.
 MIN_TREATED_UNITS = 10
 
 #: A placebo / permutation p-value over ``n`` units has resolution ``1/n``; it can
