@@ -20,6 +20,7 @@ from policyeval._validation import examples
 from policyeval.estimators._did_inputs import prepare_panel
 from policyeval.exceptions import DataError, EstimationError
 from policyeval.results.base import Summary
+from policyeval.results.provenance import records_provenance
 
 __all__ = ["BaconDecomposition", "BaconResult"]
 
@@ -218,6 +219,7 @@ class BaconDecomposition:
     """
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
             dname: str | None = None) -> BaconResult:
         """Compute every 2×2 comparison, its weight and the TWFE estimate.

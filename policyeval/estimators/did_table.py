@@ -21,6 +21,7 @@ from policyeval._validation import examples, numeric_column, require_columns, re
 from policyeval.exceptions import DataError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import linear_combination
 from policyeval.results.base import EstimationResult, check_level
+from policyeval.results.provenance import records_provenance
 
 __all__ = ["did_table", "DiDTableResult"]
 
@@ -117,6 +118,7 @@ def _cell_covariance(y, cell, unit, kind, n_cells=4):
 
 
 @renamed_arguments(df="data")
+@records_provenance(method=False)
 def did_table(
     data: pd.DataFrame,
     yname: str,

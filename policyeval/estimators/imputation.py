@@ -23,6 +23,7 @@ from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult, check_level, check_untreated_control
+from policyeval.results.provenance import records_provenance
 
 __all__ = ["ImputationDiD", "ImputationResult"]
 
@@ -331,6 +332,7 @@ class ImputationDiD:
         return delta, horizons, leads
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, gname: str | None = None,
             covariates: Sequence[str] | str | None = None, weights: str | None = None,
             dname: str | None = None) -> ImputationResult:

@@ -31,6 +31,7 @@ from scipy import sparse
 from policyeval._out_of_core import out_of_core
 from policyeval._validation import check_clusters, check_draws, column_list, require_option
 from policyeval._deprecation import renamed_arguments, warn_renamed
+from policyeval.results.provenance import records_provenance
 from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -260,6 +261,7 @@ class CallawaySantAnna:
                 f"base_period={self.base_period!r}, anticipation={self.anticipation})")
 
     # ------------------------------------------------------------------
+    @records_provenance
     def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str | None = None,
             gname: str | None = None, covariates=None, weights: str | None = None,
             cluster: str | None = None) -> GroupTimeResult:

@@ -35,6 +35,7 @@ from policyeval.estimators.twfe import (
 )
 from policyeval._validation import require_option
 from policyeval.results.base import check_level
+from policyeval.results.provenance import records_provenance
 from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -273,6 +274,7 @@ class SunAbraham:
         self.ssc = ssc
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(
         self,
         data: pd.DataFrame,

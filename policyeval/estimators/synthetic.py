@@ -32,6 +32,7 @@ from policyeval.exceptions import (
 from policyeval.inference import placebo as _placebo
 from policyeval.inference.treated_counts import warn_placebo_resolution
 from policyeval.results.base import EstimationResult, check_level, with_term_aliases
+from policyeval.results.provenance import records_provenance
 
 __all__ = ["SyntheticControl", "SyntheticControlResult", "SyntheticDiD", "SyntheticDiDResult"]
 
@@ -243,6 +244,7 @@ class SyntheticControl:
         return specs
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, *,
             treatment: str | None = None, treated_units: Sequence | None = None,
             treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticControlResult":
@@ -710,6 +712,7 @@ class SyntheticDiD:
         return omega, lam
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, *,
             treatment: str | None = None, treated_units: Sequence | None = None,
             treat_time: Any = None, donors: Sequence | None = None) -> "SyntheticDiDResult":

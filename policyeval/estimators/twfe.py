@@ -45,6 +45,7 @@ from policyeval.exceptions import (
 from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import HEADLINE, EstimationResult, check_level
+from policyeval.results.provenance import records_provenance
 
 __all__ = ["TWFE", "EventStudy", "RegressionResult"]
 
@@ -366,6 +367,7 @@ class TWFE:
         self.fe = fe
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(
         self,
         data: pd.DataFrame,
@@ -584,6 +586,7 @@ class EventStudy:
         self.fe = fe
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(
         self,
         data: pd.DataFrame,

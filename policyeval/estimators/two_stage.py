@@ -22,6 +22,7 @@ from policyeval._validation import column_list, examples, require_columns
 from policyeval.estimators._fixed_effects import prepare_fe_panel
 from policyeval.exceptions import ArgumentTypeError, DataError, EstimationError
 from policyeval.results.base import EstimationResult, check_level, check_untreated_control
+from policyeval.results.provenance import records_provenance
 
 __all__ = ["TwoStageDiD", "TwoStageResult"]
 
@@ -154,6 +155,7 @@ class TwoStageDiD:
         self.cluster = cluster
 
     @renamed_arguments(df="data")
+    @records_provenance
     def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str,
             gname: str | None = None, treatment: str | None = None,
             covariates: str | Sequence[str] | None = None) -> TwoStageResult:
