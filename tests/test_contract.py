@@ -81,6 +81,15 @@ def _two_by_two() -> pd.DataFrame:
     return df
 
 
+def _dose_panel() -> pd.DataFrame:
+    """SIMULATED: PANEL with a dose per treated unit (0.2 to 1, seven values) and an extra
+    effect 2 * dose after adoption; never-treated units have dose 0."""
+    df = PANEL.copy()
+    df["dose"] = np.where(df["g"] > 0, 0.2 + 0.8 * (df["unit"] % 7) / 6, 0.0)
+    df["y"] = df["y"] + 2.0 * df["dose"] * (df["year"] >= df["g"]) * (df["g"] > 0)
+    return df
+
+
 def _quiet(fn):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PolicyevalWarning)
@@ -114,6 +123,15 @@ FIT = {
         CA[CA["unit"] >= 2], **SC_COLS)},
     "SyntheticDiD": lambda level: {"sdid": est_mod.SyntheticDiD(
         n_replications=50, random_state=3, level=level).fit(CA, **SC_COLS)},
+    "ExtendedTWFE": lambda level: (lambda r: {
+        "cells": r, **{kind: r.aggregate(kind) for kind in ("simple", "dynamic", "group",
+                                                            "calendar")}})(
+        est_mod.ExtendedTWFE(level=level).fit(PANEL, **COLS)),
+    "LocalProjectionsDiD": lambda level: (lambda r: {"horizons": r, "pooled": r.pooled})(
+        est_mod.LocalProjectionsDiD(level=level).fit(PANEL, **COLS)),
+    # the estimators merged with 0.2 that need other columns than the standard call's
+    "ContinuousDiD": lambda level: {"dose": est_mod.ContinuousDiD(degree=2, level=level).fit(
+        _dose_panel(), **COLS, dname="dose")},
     "did_table": lambda level: {"2x2": est_mod.did_table(
         _two_by_two(), "y", group="treated", period="post", idname="unit", level=level)},
 }
@@ -322,9 +340,11 @@ STAGGERED_CONTROL = {
     "SunAbraham": {"never_treated", "last_treated"},
     "ImputationDiD": {"not_yet_treated"},
     "TwoStageDiD": {"not_yet_treated"},
+    "ExtendedTWFE": {"not_yet_treated", "never_treated"},
+    "ContinuousDiD": {"never_treated", "not_yet_treated"},
 }
 CLUSTERING = {"TWFE", "EventStudy", "SunAbraham", "CallawaySantAnna", "ImputationDiD",
-              "TwoStageDiD"}
+              "TwoStageDiD", "ExtendedTWFE", "LocalProjectionsDiD", "ContinuousDiD"}
 REPLICATION_COUNTS = {"n_bootstrap", "n_permutations", "n_replications", "n_simulations"}
 
 
