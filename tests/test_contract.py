@@ -132,6 +132,8 @@ FIT = {
     # the estimators merged with 0.2 that need other columns than the standard call's
     "ContinuousDiD": lambda level: {"dose": est_mod.ContinuousDiD(degree=2, level=level).fit(
         _dose_panel(), **COLS, dname="dose")},
+    "TripleDiD": lambda level: {"ddd": est_mod.TripleDiD(level=level).fit(
+        PANEL.assign(eligible=PANEL["unit"] % 2), **COLS, qname="eligible")},
     "did_table": lambda level: {"2x2": est_mod.did_table(
         _two_by_two(), "y", group="treated", period="post", idname="unit", level=level)},
 }
@@ -342,9 +344,11 @@ STAGGERED_CONTROL = {
     "TwoStageDiD": {"not_yet_treated"},
     "ExtendedTWFE": {"not_yet_treated", "never_treated"},
     "ContinuousDiD": {"never_treated", "not_yet_treated"},
+    "TripleDiD": {"never_treated", "not_yet_treated"},
 }
 CLUSTERING = {"TWFE", "EventStudy", "SunAbraham", "CallawaySantAnna", "ImputationDiD",
-              "TwoStageDiD", "ExtendedTWFE", "LocalProjectionsDiD", "ContinuousDiD"}
+              "TwoStageDiD", "ExtendedTWFE", "LocalProjectionsDiD", "ContinuousDiD",
+              "TripleDiD"}
 REPLICATION_COUNTS = {"n_bootstrap", "n_permutations", "n_replications", "n_simulations"}
 
 
