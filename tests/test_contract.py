@@ -90,6 +90,16 @@ def _dose_panel() -> pd.DataFrame:
     return df
 
 
+def _switching_panel() -> pd.DataFrame:
+    """SIMULATED: PANEL's treatment, switched off again from 2008 in every second unit of the
+    2004 cohort (a treatment that goes on and off); the effect stops with it."""
+    df = PANEL.copy()
+    off = (df["unit"] % 6 == 0) & (df["year"] >= 2008)
+    df["d"] = np.where(off, 0, df["d"])
+    df["y"] = df["y"] - np.where(off, 1 + 0.3 * (df["year"] - df["g"]), 0.0)
+    return df
+
+
 def _quiet(fn):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PolicyevalWarning)
@@ -134,6 +144,8 @@ FIT = {
         _dose_panel(), **COLS, dname="dose")},
     "TripleDiD": lambda level: {"ddd": est_mod.TripleDiD(level=level).fit(
         PANEL.assign(eligible=PANEL["unit"] % 2), **COLS, qname="eligible")},
+    "SwitchingDiD": lambda level: {"switch": est_mod.SwitchingDiD(level=level).fit(
+        _switching_panel(), yname="y", tname="year", idname="unit", dname="d")},
     "did_table": lambda level: {"2x2": est_mod.did_table(
         _two_by_two(), "y", group="treated", period="post", idname="unit", level=level)},
 }
@@ -267,6 +279,11 @@ def test_headline_effect_is_att_everywhere():
         "SyntheticDiD": _results("SyntheticDiD")["sdid"],
         "SunAbraham": _results("SunAbraham")["simple"],
         "CallawaySantAnna": _results("CallawaySantAnna")["simple"],
+        "ExtendedTWFE": _results("ExtendedTWFE")["simple"],
+        "LocalProjectionsDiD": _results("LocalProjectionsDiD")["pooled"],
+        "ContinuousDiD": _results("ContinuousDiD")["dose"],
+        "TripleDiD": _results("TripleDiD")["ddd"],
+        "SwitchingDiD": _results("SwitchingDiD")["switch"],
     }
     for name, res in heads.items():
         assert "ATT" in res.params.index, f"{name}: {list(res.params.index)}"
@@ -348,7 +365,7 @@ STAGGERED_CONTROL = {
 }
 CLUSTERING = {"TWFE", "EventStudy", "SunAbraham", "CallawaySantAnna", "ImputationDiD",
               "TwoStageDiD", "ExtendedTWFE", "LocalProjectionsDiD", "ContinuousDiD",
-              "TripleDiD"}
+              "TripleDiD", "SwitchingDiD"}
 REPLICATION_COUNTS = {"n_bootstrap", "n_permutations", "n_replications", "n_simulations"}
 
 
