@@ -239,9 +239,11 @@ class ContinuousDiD:
             raise DesignError(f"gname={gname!r} has no cohort treated within the panel "
                               f"({periods.min():g}..{periods.max():g})")
         warn_few_treated(wide.index.to_numpy(), g, estimator="ContinuousDiD",
-                         argument=f"gname={gname!r}", last_period=float(periods.max()))
+                         argument=f"gname={gname!r}", last_period=float(periods.max()),
+                         stacklevel=4)
         if clusters is not None:
-            check_clusters(int(pd.unique(clusters).size), cluster, estimator="ContinuousDiD")
+            check_clusters(int(pd.unique(clusters).size), cluster, estimator="ContinuousDiD",
+                           stacklevel=4)
         treated_doses = d[(g > 0) & (g <= periods.max())]
         scale = float(treated_doses.max())
         grid = (np.linspace(*np.quantile(treated_doses, [0.05, 0.95]), 50) if self.dose_grid is None

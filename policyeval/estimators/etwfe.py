@@ -357,7 +357,7 @@ class ExtendedTWFE:
         if cohorts.size == 0:
             raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
         warn_few_treated(panel.unit, panel.cohort, estimator="ExtendedTWFE",
-                         argument=f"gname={gname!r}")
+                         argument=f"gname={gname!r}", stacklevel=4)
         cells = []
         for gg in cohorts:
             for tt in np.unique(t[g == gg]):
@@ -408,7 +408,7 @@ class ExtendedTWFE:
             warnings.warn(
                 f"dropped {int(always.sum())} rows of {ids.nunique()} units treated in every "
                 f"observed period (e.g. {examples(ids)}); they have no untreated period to "
-                "compare with", DroppedObservationsWarning, stacklevel=3)
+                "compare with", DroppedObservationsWarning, stacklevel=4)
             panel = subset_panel(panel, ~always)
             t = panel.periods[panel.time]
         if (panel.cohort == 0).any():
@@ -422,7 +422,7 @@ class ExtendedTWFE:
         warnings.warn(
             f"no never-treated units: the last cohort ({last}) serves as the control group and "
             f"the {int(late.sum())} rows from period {last} on are dropped",
-            DroppedObservationsWarning, stacklevel=3)
+            DroppedObservationsWarning, stacklevel=4)
         notes.append(f"No never-treated units: cohort {last} is the control group; periods "
                      f">= {last} dropped.")
         panel = subset_panel(panel, ~late)

@@ -230,7 +230,8 @@ class LocalProjectionsDiD:
             cluster=self.cluster, vcov=kind, estimator="LocalProjectionsDiD")
         grid = _Grid(panel, treatment, idname, covs, int(self.baseline_lags))
         warn_few_treated(panel.unit, grid.first_treated_per_row(), estimator="LocalProjectionsDiD",
-                         argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
+                         argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}",
+                         stacklevel=4)
         K, H = int(self.pre_window), int(self.post_window)
         horizons = [*range(-K, -1), *range(0, H + 1)]
         rows, est, se, dfs, scores = [], [], [], [], []

@@ -186,9 +186,10 @@ class SwitchingDiD:
                 f"({int((S > 0).sum())} on, {int((S < 0).sum())} off) of {n}; with fewer than "
                 f"{MIN_TREATED_UNITS} the analytic standard errors and p-values are not valid "
                 "(docs/montecarlo_few_treated.md): read them as descriptive.",
-                FewTreatedWarning, stacklevel=2)
+                FewTreatedWarning, stacklevel=3)
         if clusters is not None:
-            check_clusters(int(pd.unique(clusters).size), cluster, estimator="SwitchingDiD")
+            check_clusters(int(pd.unique(clusters).size), cluster, estimator="SwitchingDiD",
+                           stacklevel=4)
 
         rows, direction_rows, dropped = [], [], {}
         for kind, horizons in (("effect", range(1, self.effects + 1)),
@@ -220,7 +221,7 @@ class SwitchingDiD:
             warnings.warn(
                 "SwitchingDiD: switchers without a control unit (same starting treatment, not yet "
                 "switched) were left out of: " + ", ".join(f"{k} ({v})" for k, v in dropped.items()),
-                DroppedObservationsWarning, stacklevel=2)
+                DroppedObservationsWarning, stacklevel=3)
         effects = [r for r in rows if r["term"].startswith("effect")]
         w = np.array([r["n_switchers"] for r in effects], dtype=float)
         att = float(w @ [r["estimate"] for r in effects] / w.sum())

@@ -182,9 +182,10 @@ class TripleDiD:
         eligible = q == 1
         warn_few_treated(wide.index.to_numpy()[eligible], g[eligible], estimator="TripleDiD",
                          argument=f"gname={gname!r} among qname={qname!r} == 1 cells",
-                         last_period=float(periods.max()))
+                         last_period=float(periods.max()), stacklevel=4)
         if clusters is not None:
-            check_clusters(int(pd.unique(clusters).size), cluster, estimator="TripleDiD")
+            check_clusters(int(pd.unique(clusters).size), cluster, estimator="TripleDiD",
+                           stacklevel=4)
 
         def group(mask, what):
             idx = np.flatnonzero(mask)
