@@ -333,6 +333,21 @@ def test_influence_reproduces_cr1_and_hc1_standard_errors(family, vcov, cluster)
                                    rtol=1e-9)
 
 
+@pytest.mark.parametrize("fe, cluster, covariates", [("cohort", None, "x"),
+                                                    ("unit", "year_group", None),
+                                                    ("unit", "year_group", "x")])
+def test_influence_with_mundlak_effects_covariates_and_clusters_across_units(fe, cluster,
+                                                                            covariates):
+    """Score rows on observations when the clusters cut across units (SIMULATED data)."""
+    df = _staggered(seed=6, n=90)
+    df["x"] = np.random.default_rng(6).normal(size=len(df))
+    df["year_group"] = df["year"] * 10 + df["county"] % 4       # not nested in units
+    res = ExtendedTWFE(fe=fe, cluster=cluster).fit(df, "y", "year", "county", "g",
+                                                   covariates=covariates)
+    assert res.influence.n == (90 if cluster is None else df["year_group"].nunique())
+    np.testing.assert_allclose(res.influence.std_errors(), res.std_errors.to_numpy(), rtol=1e-9)
+
+
 @pytest.mark.parametrize("vcov", ["CR2", "HC2", "iid"])
 def test_influence_for_cr2_hc2_iid_is_the_unscaled_cr0_hc0_one(vcov):
     """Documented exception: no score rows reproduce CR2/HC2/iid; the influence function is
