@@ -169,16 +169,21 @@ def test_staggered_cohorts_event_study_and_overall():
 def test_clusters_sum_influence_within_clusters():
     df = staggered_panel(n=600)
     by_unit = ContinuousDiD(degree=2).fit(df, **ARGS)
-    same = ContinuousDiD(degree=2).fit(df, cluster="unit", **ARGS)
+    same = ContinuousDiD(degree=2, cluster="unit").fit(df, **ARGS)
     np.testing.assert_allclose(same.std_errors, by_unit.std_errors, rtol=1e-12)
-    clustered = ContinuousDiD(degree=2).fit(df, cluster="prefecture", **ARGS)
-    psi = by_unit.influence.to_dense()
+    clustered = ContinuousDiD(degree=2, cluster="prefecture").fit(df, **ARGS)
+    psi = by_unit.influence.to_dense() / by_unit.influence.n     # rows scaled by n (contract)
     codes = df.drop_duplicates("unit").sort_values("unit")["prefecture"].to_numpy()
     summed = np.vstack([psi[codes == c].sum(axis=0) for c in np.unique(codes)])
     np.testing.assert_allclose(clustered.std_errors, np.sqrt((summed ** 2).sum(axis=0)), rtol=1e-12)
     np.testing.assert_allclose(clustered.params, by_unit.params, rtol=0, atol=0)
+    for res in (by_unit, same, clustered):      # the influence function carries the clusters
+        np.testing.assert_allclose(res.influence.std_errors(), res.std_errors, rtol=1e-12)
+        np.testing.assert_allclose(res.influence.vcov(), res.vcov.to_numpy(), rtol=1e-12,
+                                   atol=1e-15)
     with pytest.warns(EstimationWarning, match="only 5 clusters"):
-        ContinuousDiD(degree=2).fit(df.assign(prefecture=df.unit % 5), cluster="prefecture", **ARGS)
+        ContinuousDiD(degree=2, cluster="prefecture").fit(df.assign(prefecture=df.unit % 5),
+                                                          **ARGS)
 
 
 def test_invariances(panel, fit):
@@ -245,3 +250,22 @@ def test_missing_unbalanced_and_options(panel):
     with pytest.warns(FewTreatedWarning, match="only 3 treated units"):
         with pytest.raises(EstimationError, match="3 distinct doses but a degree-3 polynomial has 4"):
             ContinuousDiD(degree=3).fit(few, **ARGS)
+
+
+def test_names_before_0_2_still_work_with_a_future_warning(panel, fit):
+    from policyeval.exceptions import PolicyevalFutureWarning
+
+    with pytest.warns(PolicyevalFutureWarning, match="control_group is now the first"):
+        old = ContinuousDiD(3, "not_yet_treated", GRID)
+    assert (old.control_group, old.degree) == ("not_yet_treated", 3)
+    with pytest.warns(PolicyevalFutureWarning, match="data="):
+        again = ContinuousDiD(degree=3, dose_grid=GRID).fit(df=panel, **ARGS)
+    np.testing.assert_allclose(again.params, fit.params, rtol=0, atol=0)
+    with pytest.warns(PolicyevalFutureWarning, match="ContinuousDiD\\(cluster=...\\)"):
+        clustered = ContinuousDiD(degree=3, dose_grid=GRID).fit(panel, cluster="unit", **ARGS)
+    np.testing.assert_allclose(clustered.std_errors, fit.std_errors, rtol=1e-12)
+    with pytest.raises(ArgumentValueError, match="contradicts"), \
+            pytest.warns(PolicyevalFutureWarning):
+        ContinuousDiD(cluster="unit").fit(panel, cluster="year", **ARGS)
+    with pytest.warns(PolicyevalFutureWarning, match="kind='acrt'"):
+        assert fit.plot("acrt") is not None

@@ -81,6 +81,25 @@ def _two_by_two() -> pd.DataFrame:
     return df
 
 
+def _dose_panel() -> pd.DataFrame:
+    """SIMULATED: PANEL with a dose per treated unit (0.2 to 1, seven values) and an extra
+    effect 2 * dose after adoption; never-treated units have dose 0."""
+    df = PANEL.copy()
+    df["dose"] = np.where(df["g"] > 0, 0.2 + 0.8 * (df["unit"] % 7) / 6, 0.0)
+    df["y"] = df["y"] + 2.0 * df["dose"] * (df["year"] >= df["g"]) * (df["g"] > 0)
+    return df
+
+
+def _switching_panel() -> pd.DataFrame:
+    """SIMULATED: PANEL's treatment, switched off again from 2008 in every second unit of the
+    2004 cohort (a treatment that goes on and off); the effect stops with it."""
+    df = PANEL.copy()
+    off = (df["unit"] % 6 == 0) & (df["year"] >= 2008)
+    df["d"] = np.where(off, 0, df["d"])
+    df["y"] = df["y"] - np.where(off, 1 + 0.3 * (df["year"] - df["g"]), 0.0)
+    return df
+
+
 def _quiet(fn):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PolicyevalWarning)
@@ -114,6 +133,19 @@ FIT = {
         CA[CA["unit"] >= 2], **SC_COLS)},
     "SyntheticDiD": lambda level: {"sdid": est_mod.SyntheticDiD(
         n_replications=50, random_state=3, level=level).fit(CA, **SC_COLS)},
+    "ExtendedTWFE": lambda level: (lambda r: {
+        "cells": r, **{kind: r.aggregate(kind) for kind in ("simple", "dynamic", "group",
+                                                            "calendar")}})(
+        est_mod.ExtendedTWFE(level=level).fit(PANEL, **COLS)),
+    "LocalProjectionsDiD": lambda level: (lambda r: {"horizons": r, "pooled": r.pooled})(
+        est_mod.LocalProjectionsDiD(level=level).fit(PANEL, **COLS)),
+    # the estimators merged with 0.2 that need other columns than the standard call's
+    "ContinuousDiD": lambda level: {"dose": est_mod.ContinuousDiD(degree=2, level=level).fit(
+        _dose_panel(), **COLS, dname="dose")},
+    "TripleDiD": lambda level: {"ddd": est_mod.TripleDiD(level=level).fit(
+        PANEL.assign(eligible=PANEL["unit"] % 2), **COLS, qname="eligible")},
+    "SwitchingDiD": lambda level: {"switch": est_mod.SwitchingDiD(level=level).fit(
+        _switching_panel(), yname="y", tname="year", idname="unit", dname="d")},
     "did_table": lambda level: {"2x2": est_mod.did_table(
         _two_by_two(), "y", group="treated", period="post", idname="unit", level=level)},
 }
@@ -247,6 +279,11 @@ def test_headline_effect_is_att_everywhere():
         "SyntheticDiD": _results("SyntheticDiD")["sdid"],
         "SunAbraham": _results("SunAbraham")["simple"],
         "CallawaySantAnna": _results("CallawaySantAnna")["simple"],
+        "ExtendedTWFE": _results("ExtendedTWFE")["simple"],
+        "LocalProjectionsDiD": _results("LocalProjectionsDiD")["pooled"],
+        "ContinuousDiD": _results("ContinuousDiD")["dose"],
+        "TripleDiD": _results("TripleDiD")["ddd"],
+        "SwitchingDiD": _results("SwitchingDiD")["switch"],
     }
     for name, res in heads.items():
         assert "ATT" in res.params.index, f"{name}: {list(res.params.index)}"
@@ -322,9 +359,13 @@ STAGGERED_CONTROL = {
     "SunAbraham": {"never_treated", "last_treated"},
     "ImputationDiD": {"not_yet_treated"},
     "TwoStageDiD": {"not_yet_treated"},
+    "ExtendedTWFE": {"not_yet_treated", "never_treated"},
+    "ContinuousDiD": {"never_treated", "not_yet_treated"},
+    "TripleDiD": {"never_treated", "not_yet_treated"},
 }
 CLUSTERING = {"TWFE", "EventStudy", "SunAbraham", "CallawaySantAnna", "ImputationDiD",
-              "TwoStageDiD"}
+              "TwoStageDiD", "ExtendedTWFE", "LocalProjectionsDiD", "ContinuousDiD",
+              "TripleDiD", "SwitchingDiD"}
 REPLICATION_COUNTS = {"n_bootstrap", "n_permutations", "n_replications", "n_simulations"}
 
 

@@ -18,7 +18,9 @@ from policyeval.exceptions import (
     DataError,
     DroppedObservationsWarning,
     EstimationError,
+    PolicyevalFutureWarning,
 )
+from policyeval.inference.influence import InfluenceFunction
 
 HERE = Path(__file__).parent
 
@@ -35,7 +37,8 @@ def mpdta():
     return pd.read_csv(HERE / "data" / "mpdta.csv")
 
 
-@pytest.mark.parametrize("control_group, ref", [("notyet", NOTYET), ("never", NEVER)])
+@pytest.mark.parametrize("control_group, ref",
+                         [("not_yet_treated", NOTYET), ("never_treated", NEVER)])
 def test_reproduces_stata_jwdid_on_mpdta(mpdta, control_group, ref):
     res = ExtendedTWFE(control_group=control_group).fit(mpdta, "lemp", "year", "countyreal",
                                                         "first.treat")
@@ -47,7 +50,7 @@ def test_reproduces_stata_jwdid_on_mpdta(mpdta, control_group, ref):
 
 
 def test_never_treated_controls_reproduce_callaway_santanna(mpdta):
-    res = ExtendedTWFE(control_group="never").fit(mpdta, "lemp", "year", "countyreal",
+    res = ExtendedTWFE(control_group="never_treated").fit(mpdta, "lemp", "year", "countyreal",
                                                   "first.treat")
     cols = dict(yname="lemp", tname="year", idname="countyreal", gname="first.treat")
     varying = pe.CallawaySantAnna(control_group="never_treated", method="reg").fit(mpdta, **cols)
@@ -191,14 +194,14 @@ def test_without_never_treated_the_last_cohort_is_the_control(mpdta):
 
 def test_bad_input(mpdta):
     with pytest.raises(ArgumentValueError, match="control_group"):
-        ExtendedTWFE(control_group="not_yet_treated")
+        ExtendedTWFE(control_group="sometimes")
     with pytest.raises(ArgumentValueError, match="family"):
         ExtendedTWFE(family="logit")
     with pytest.raises(ArgumentValueError, match="linear models"):
         ExtendedTWFE(family="poisson", vcov="CR2")
     with pytest.raises(EstimationError, match="needs never-treated units"):
-        ExtendedTWFE(control_group="never").fit(mpdta.loc[mpdta["first.treat"] > 0], "lemp",
-                                                "year", "countyreal", "first.treat")
+        ExtendedTWFE(control_group="never_treated").fit(
+            mpdta.loc[mpdta["first.treat"] > 0], "lemp", "year", "countyreal", "first.treat")
     with pytest.raises(DataError, match="non-negative yname='lemp'"):
         ExtendedTWFE(family="poisson").fit(mpdta.assign(lemp=mpdta["lemp"] - 10), "lemp",
                                            "year", "countyreal", "first.treat")
@@ -238,7 +241,7 @@ def test_reproduces_r_etwfe_emfx_with_a_covariate(mpdta):
     _check(res.aggregate("event"), ref.EVENT, 1e-10, 1e-6)
     _check(res.aggregate("group"), ref.GROUP, 1e-10, 1e-6)
     _check(res.aggregate("calendar"), ref.CALENDAR, 1e-10, 1e-6)
-    never = ExtendedTWFE(fe="cohort", control_group="never").fit(
+    never = ExtendedTWFE(fe="cohort", control_group="never_treated").fit(
         mpdta, "lemp", "year", "countyreal", "first.treat", covariates="lpop")
     _check(never.aggregate("event"), ref.EVENT_NEVER, 1e-10, 1e-6)
     # unit effects absorb lpop and its cohort interactions: same cell effects (balanced panel)
@@ -296,7 +299,7 @@ def test_saturated_regression_standard_errors_match_clubsandwich(vcov, se_key, d
     rows = [(8 * c + u, t, g) for c, g in enumerate(SA_COHORTS) for u in range(8)
             for t in range(1, 9)]
     d = pd.DataFrame(rows, columns=["unit", "time", "g"]).assign(y=SA_Y)
-    res = ExtendedTWFE(control_group="never", vcov=vcov,
+    res = ExtendedTWFE(control_group="never_treated", vcov=vcov,
                        cluster="unit" if vcov == "CR2" else None).fit(d, "y", "time", "unit", "g")
     j = list(res.params.index).index((4, 4))
     assert res.std_errors.iloc[j] == pytest.approx(SA_TARGET[se_key], rel=1e-10)
@@ -304,3 +307,68 @@ def test_saturated_regression_standard_errors_match_clubsandwich(vcov, se_key, d
         assert res.df_resid[j] == pytest.approx(SA_TARGET[df_key], rel=1e-10)
     else:
         assert res.df_resid == 320 - 75           # lm's residual df
+
+
+@pytest.mark.parametrize("family, vcov, cluster", [
+    ("linear", "cluster", None), ("linear", "cluster", "prefecture"), ("linear", "hetero", None),
+    ("poisson", "cluster", None), ("poisson", "cluster", "prefecture"),
+    ("poisson", "hetero", None)])
+def test_influence_reproduces_cr1_and_hc1_standard_errors(family, vcov, cluster):
+    """sqrt(diag(gram)) / n of the influence function is the reported CR1 / HC1 std_errors,
+    for the cells and for every aggregation (SIMULATED data)."""
+    df = _staggered(seed=5, n=90, poisson=family == "poisson")
+    df["prefecture"] = df["county"] // 9            # 10 clusters
+    res = ExtendedTWFE(family=family, vcov=vcov, cluster=cluster).fit(
+        df, "y", "year", "county", "g")
+    assert isinstance(res.influence, InfluenceFunction)
+    n_rows = {"cluster": 10 if cluster else 90, "hetero": len(df)}[vcov]
+    assert res.influence.n == n_rows
+    se = np.sqrt(res.influence.gram_diagonal()) / res.influence.n
+    np.testing.assert_allclose(se, res.std_errors.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(res.influence.vcov(), res.vcov.to_numpy(), rtol=1e-8,
+                               atol=1e-14)
+    for kind in ("simple", "dynamic", "group", "calendar"):
+        agg = res.aggregate(kind)
+        np.testing.assert_allclose(agg.influence.std_errors(), agg.std_errors.to_numpy(),
+                                   rtol=1e-9)
+
+
+@pytest.mark.parametrize("fe, cluster, covariates", [("cohort", None, "x"),
+                                                    ("unit", "year_group", None),
+                                                    ("unit", "year_group", "x")])
+def test_influence_with_mundlak_effects_covariates_and_clusters_across_units(fe, cluster,
+                                                                            covariates):
+    """Score rows on observations when the clusters cut across units (SIMULATED data)."""
+    df = _staggered(seed=6, n=90)
+    df["x"] = np.random.default_rng(6).normal(size=len(df))
+    df["year_group"] = df["year"] * 10 + df["county"] % 4       # not nested in units
+    res = ExtendedTWFE(fe=fe, cluster=cluster).fit(df, "y", "year", "county", "g",
+                                                   covariates=covariates)
+    assert res.influence.n == (90 if cluster is None else df["year_group"].nunique())
+    np.testing.assert_allclose(res.influence.std_errors(), res.std_errors.to_numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("vcov", ["CR2", "HC2", "iid"])
+def test_influence_for_cr2_hc2_iid_is_the_unscaled_cr0_hc0_one(vcov):
+    """Documented exception: no score rows reproduce CR2/HC2/iid; the influence function is
+    the CR0 (clusters) / HC0 (observations) one."""
+    df = _staggered(seed=5, n=90)
+    res = ExtendedTWFE(vcov=vcov, cluster="county" if vcov == "CR2" else None).fit(
+        df, "y", "year", "county", "g")
+    raw = ExtendedTWFE(vcov="cluster" if vcov == "CR2" else "hetero",
+                       ssc="none").fit(df, "y", "year", "county", "g")
+    np.testing.assert_allclose(res.influence.vcov(), raw.vcov.to_numpy(), rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(res.params, raw.params, rtol=1e-12)
+
+
+def test_old_spellings_still_work_with_a_future_warning(mpdta):
+    cols = ("lemp", "year", "countyreal", "first.treat")
+    new = ExtendedTWFE(control_group="never_treated").fit(mpdta, *cols)
+    for old, value in (("never", "never_treated"), ("notyet", "not_yet_treated")):
+        with pytest.warns(PolicyevalFutureWarning, match=f"control_group='{old}'"):
+            est = ExtendedTWFE(control_group=old)
+        assert est.control_group == value
+    with pytest.warns(PolicyevalFutureWarning, match="data="):
+        old = ExtendedTWFE(control_group="never_treated").fit(
+            df=mpdta, yname="lemp", tname="year", idname="countyreal", gname="first.treat")
+    pd.testing.assert_series_equal(old.params, new.params)

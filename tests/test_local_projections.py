@@ -13,7 +13,13 @@ import pytest
 import policyeval as pe
 from reference.lpdid_r_golden import DIRECT, EW, PMD, POOLED, VW
 from policyeval.estimators.local_projections import LocalProjectionsDiD
-from policyeval.exceptions import ArgumentValueError, EstimationError, TreatmentTimingError
+from policyeval.exceptions import (
+    ArgumentValueError,
+    EstimationError,
+    PolicyevalFutureWarning,
+    TreatmentTimingError,
+)
+from policyeval.inference.influence import InfluenceFunction
 
 HERE = Path(__file__).parent
 
@@ -177,3 +183,41 @@ def test_bad_input(golden_panel):
     with pytest.raises(EstimationError, match="h=9: 0 newly treated"):
         LocalProjectionsDiD(post_window=11).fit(golden_panel, "y", "time", "unit",
                                                 treatment="treat")
+
+
+@pytest.mark.parametrize("options, n_rows", [
+    ({}, 300), ({"cluster": "state"}, 30), ({"vcov": "hetero"}, None),
+    ({"reweight": True}, 300), ({"reweight": True, "cluster": "state"}, 30)])
+def test_influence_reproduces_cr1_and_hc1_standard_errors(options, n_rows):
+    """sqrt(diag(gram)) / n of the joint influence function is each horizon's reported CR1 /
+    HC1 standard error, for the horizons and the pooled windows (SIMULATED data)."""
+    df = _simulate(seed=3)
+    df["state"] = df["county"] // 10                 # 30 clusters
+    res = LocalProjectionsDiD(pre_window=3, post_window=3, **options).fit(
+        df, "y", "year", "county", gname="g")
+    for r in (res, res.pooled):
+        assert isinstance(r.influence, InfluenceFunction)
+        assert r.influence.n_terms == len(r.params)
+        se = np.sqrt(r.influence.gram_diagonal()) / r.influence.n
+        np.testing.assert_allclose(se, r.std_errors.to_numpy(), rtol=1e-9)
+    # one row per cluster in some horizon's sample, or per (unit, period) observation
+    assert res.influence.n <= (len(df) if n_rows is None else n_rows)
+    assert res.influence.n > (len(df) // 2 if n_rows is None else 0.9 * n_rows)
+
+
+@pytest.mark.parametrize("vcov", ["CR2", "iid"])
+def test_influence_for_cr2_and_iid_is_the_unscaled_cr0_hc0_one(vcov):
+    """Documented exception: CR2 and iid have no score-row representation."""
+    df = _simulate(seed=3)
+    res = LocalProjectionsDiD(vcov=vcov).fit(df, "y", "year", "county", gname="g")
+    raw = LocalProjectionsDiD(vcov="cluster" if vcov == "CR2" else "hetero", ssc="none").fit(
+        df, "y", "year", "county", gname="g")
+    np.testing.assert_allclose(res.influence.std_errors(), raw.std_errors.to_numpy(), rtol=1e-9)
+
+
+def test_df_is_now_data(golden_panel):
+    new = LocalProjectionsDiD().fit(golden_panel, "y", "time", "unit", treatment="treat")
+    with pytest.warns(PolicyevalFutureWarning, match="data="):
+        old = LocalProjectionsDiD().fit(df=golden_panel, yname="y", tname="time",
+                                        idname="unit", treatment="treat")
+    pd.testing.assert_series_equal(old.params, new.params)

@@ -162,11 +162,15 @@ def test_coverage_in_repeated_simulations():
 
 
 def test_clusters_and_contract(sim, fit):
-    cl = SwitchingDiD(effects=3, placebos=2).fit(sim, cluster="region", **ARGS)
+    cl = SwitchingDiD(effects=3, placebos=2, cluster="region").fit(sim, **ARGS)
     np.testing.assert_allclose(cl.params, fit.params, rtol=0, atol=0)
     assert (cl.std_errors > 0).all()
-    same = SwitchingDiD(effects=3, placebos=2).fit(sim, cluster="unit", **ARGS)
+    same = SwitchingDiD(effects=3, placebos=2, cluster="unit").fit(sim, **ARGS)
     np.testing.assert_allclose(same.std_errors, fit.std_errors, rtol=1e-12)
+    for res in (fit, cl, same):     # the influence function (centred terms) gives the SEs back
+        assert res.influence.n_terms == len(res.params)
+        np.testing.assert_allclose(res.influence.std_errors(), res.std_errors, rtol=1e-12)
+    assert cl.influence.n_clusters == sim["region"].nunique()
     assert fit.level == 0.95 and fit.vcov.shape == (6, 6)
     assert list(fit.to_frame().columns[:3]) == ["term", "estimate", "std_error"]
     assert "Switching DiD" in str(fit.summary())
@@ -203,3 +207,14 @@ def test_row_order_labels_and_unit_effects_do_not_matter(sim, fit):
     again = SwitchingDiD(effects=3, placebos=2).fit(moved.sample(frac=1.0, random_state=3), **ARGS)
     np.testing.assert_allclose(again.params.to_numpy(), fit.params.to_numpy(), atol=1e-9)
     np.testing.assert_allclose(again.std_errors.to_numpy(), fit.std_errors.to_numpy(), rtol=1e-9)
+
+
+def test_names_before_0_2_still_work_with_a_future_warning(sim, fit):
+    from policyeval.exceptions import PolicyevalFutureWarning
+
+    with pytest.warns(PolicyevalFutureWarning, match="SwitchingDiD\\(cluster=...\\)"):
+        old = SwitchingDiD(effects=3, placebos=2).fit(sim, cluster="unit", **ARGS)
+    np.testing.assert_allclose(old.std_errors, fit.std_errors, rtol=1e-12)
+    with pytest.warns(PolicyevalFutureWarning, match="data="):
+        old = SwitchingDiD(effects=3, placebos=2).fit(df=sim, **ARGS)
+    np.testing.assert_allclose(old.params, fit.params, rtol=0, atol=0)

@@ -79,7 +79,7 @@ def test_two_by_two_by_two_equals_saturated_ols():
     assert res.params["ATT"] == pytest.approx(hc0.params["S:targeted"], abs=1e-10)
     assert res.std_errors["ATT"] == pytest.approx(hc0.bse["S:targeted"], rel=1e-10)
     # clustered by county: statsmodels' cluster sandwich without its small-sample factor
-    by_county = TripleDiD().fit(df, cluster="county", **ARGS)
+    by_county = TripleDiD(cluster="county").fit(df, **ARGS)
     cl = smf.ols("dy ~ S * targeted", data=cs).fit(
         cov_type="cluster", cov_kwds={"groups": cs.county, "use_correction": False})
     assert by_county.std_errors["ATT"] == pytest.approx(cl.bse["S:targeted"], rel=1e-10)
@@ -110,7 +110,7 @@ def staggered():
 
 
 def test_staggered_event_study_recovers_the_effect(staggered):
-    res = TripleDiD().fit(staggered, cluster="county", **ARGS)
+    res = TripleDiD(cluster="county").fit(staggered, **ARGS)
     es = res.event_study.set_index("event_time")
     pre = es.loc[es.index < -1]
     assert (np.abs(pre.estimate) / pre.std_error).max() < 4
@@ -152,7 +152,7 @@ def test_coverage_in_repeated_simulations():
     least 51 (binomial(60, 0.95) falls below 51 with probability 0.4 %)."""
     hits = 0
     for seed in range(60):
-        res = TripleDiD().fit(two_period(seed=200 + seed, n_counties=60), cluster="county", **ARGS)
+        res = TripleDiD(cluster="county").fit(two_period(seed=200 + seed, n_counties=60), **ARGS)
         ci = res.conf_int().loc["ATT"]
         hits += ci.conf_low <= 1.0 <= ci.conf_high
     assert hits >= 51, hits
@@ -210,4 +210,32 @@ def test_small_groups_and_few_treated():
         with pytest.raises(EstimationError, match="cohort 2012, qname=1 has 1 cells"):
             TripleDiD().fit(one, **ARGS)
     with pytest.warns(EstimationWarning, match="only 8 clusters"):
-        TripleDiD().fit(df.assign(region=df.county % 8), cluster="region", **ARGS)
+        TripleDiD(cluster="region").fit(df.assign(region=df.county % 8), **ARGS)
+
+
+@pytest.mark.parametrize("cluster", [None, "county"])
+def test_influence_function_reproduces_the_standard_error(cluster):
+    """The result's influence function (rows scaled by n, clusters attached) gives back
+    std_errors and vcov (SIMULATED data)."""
+    res = TripleDiD(cluster=cluster).fit(two_period(seed=3, n_counties=80), **ARGS)
+    assert res.influence.n_clusters == (80 if cluster else res.n_units)
+    np.testing.assert_allclose(res.influence.std_errors(), res.std_errors, rtol=1e-12)
+    np.testing.assert_allclose(res.influence.vcov(), res.vcov.to_numpy(), rtol=1e-12)
+
+
+def test_names_before_0_2_still_work_with_a_future_warning():
+    from policyeval.exceptions import ArgumentValueError, PolicyevalFutureWarning
+
+    df = two_period(seed=3, n_counties=80)
+    new = TripleDiD(cluster="county").fit(df, **ARGS)
+    with pytest.warns(PolicyevalFutureWarning, match="TripleDiD\\(cluster=...\\)"):
+        old = TripleDiD().fit(df, cluster="county", **ARGS)
+    assert old.std_errors["ATT"] == new.std_errors["ATT"]
+    with pytest.warns(PolicyevalFutureWarning, match="data="):
+        old = TripleDiD(cluster="county").fit(df=df, **ARGS)
+    assert old.params["ATT"] == new.params["ATT"]
+    with pytest.raises(ArgumentValueError, match="contradicts"), \
+            pytest.warns(PolicyevalFutureWarning):
+        TripleDiD(cluster="county").fit(df, cluster="cell", **ARGS)
+    with pytest.raises(ArgumentValueError, match="control_group='pooled'"):
+        TripleDiD(control_group="pooled")

@@ -1,11 +1,14 @@
 """A balanced long panel turned into a units x periods outcome matrix, checked once.
 
 Shared by the estimators that work on long differences of unit outcomes
-(:mod:`~policyeval.estimators.continuous`, :mod:`~policyeval.estimators.triple`).
+(:mod:`~policyeval.estimators.continuous`, :mod:`~policyeval.estimators.triple`,
+:mod:`~policyeval.estimators.switching`).
 Every check names the argument, the column and example units; nothing is dropped.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,9 +20,15 @@ from policyeval._validation import (
     require_columns,
     require_frame,
 )
-from policyeval.exceptions import DataError, DesignError, DuplicateObservationError
+from policyeval.exceptions import (
+    ArgumentValueError,
+    DataError,
+    DesignError,
+    DuplicateObservationError,
+    PolicyevalFutureWarning,
+)
 
-__all__ = ["balanced_unit_panel"]
+__all__ = ["balanced_unit_panel", "fit_cluster", "unit_influence"]
 
 
 def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: str,
@@ -123,3 +132,37 @@ def cluster_sums(psi: np.ndarray, clusters) -> np.ndarray:
     summed = np.zeros((codes.max() + 1,) + psi.shape[1:])
     np.add.at(summed, codes, psi)
     return summed
+
+
+def fit_cluster(estimator, cluster_in_fit):
+    """The cluster column: the constructor's, or (deprecated since 0.2) the one given to fit."""
+    name = type(estimator).__name__
+    if cluster_in_fit is None:
+        return estimator.cluster
+    warnings.warn(f"{name}.fit(cluster=...) is now {name}(cluster=...), as for every estimator; "
+                  "the fit argument stops working in the next release",
+                  PolicyevalFutureWarning, stacklevel=4)   # user -> renamed_arguments -> fit
+    if estimator.cluster is not None and estimator.cluster != cluster_in_fit:
+        raise ArgumentValueError(f"cluster={cluster_in_fit!r} in fit() contradicts {name}("
+                                 f"cluster={estimator.cluster!r}); pass it to the constructor only")
+    return cluster_in_fit
+
+
+def unit_influence(psi: np.ndarray, clusters):
+    """A :class:`~policyeval.inference.influence.DenseInfluence` from per-unit terms ``psi``.
+
+    ``psi`` (units x k) sums to the estimation error (``sum_i psi_i = theta_hat - theta``), so
+    the variance is :math:`\\sum_c S_c S_c'` over cluster sums; the rows are scaled by the
+    number of units ``n`` so that ``vcov() = gram / n**2`` is that variance.
+    """
+    from policyeval.inference.influence import DenseInfluence
+
+    psi = np.asarray(psi, dtype=float)
+    psi = psi[:, None] if psi.ndim == 1 else psi
+    n = psi.shape[0]
+    codes, n_clusters = None, None
+    if clusters is not None:
+        codes = pd.factorize(clusters)[0].astype(np.intp)
+        n_clusters = int(codes.max()) + 1
+    return DenseInfluence(n * psi, cohort=np.zeros(n, dtype=np.intp), weights=np.ones(n),
+                          cluster=codes, n_clusters=n_clusters)

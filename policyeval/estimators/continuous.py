@@ -9,12 +9,26 @@ land in the year before the park opens) this module estimates the effect of each
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import check_clusters, examples, require_option
-from policyeval.estimators._unit_panel import balanced_unit_panel, cluster_sums, influence_se
-from policyeval.exceptions import ArgumentValueError, DesignError, EstimationError
+from policyeval.estimators._unit_panel import (
+    balanced_unit_panel,
+    cluster_sums,
+    fit_cluster,
+    influence_se,
+    unit_influence,
+)
+from policyeval.exceptions import (
+    ArgumentValueError,
+    DesignError,
+    EstimationError,
+    PolicyevalFutureWarning,
+)
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
 
@@ -38,16 +52,19 @@ class ContinuousDiD:
 
     Parameters
     ----------
+    control_group : {"never_treated", "not_yet_treated"}
+        Comparison units: dose 0 throughout, or also units whose park comes after the
+        period compared. (Before 0.2 ``degree`` came first; ``ContinuousDiD(2)`` still works
+        for one release, with a :class:`~policyeval.exceptions.PolicyevalFutureWarning`.)
     degree : int, default 3
         Degree of the polynomial in the dose fitted to treated units' outcome changes
         (a global polynomial, the parametric estimator of the paper and of R ``contdid``
         with no interior knots).
-    control_group : {"never_treated", "not_yet_treated"}
-        Comparison units: dose 0 throughout, or also units whose park comes after the
-        period compared.
     dose_grid : array-like, optional
         Doses at which :math:`ATT(d)` and :math:`ACRT(d)` are reported. Default: 50 points
         evenly spaced between the 5th and 95th percentile of treated units' doses.
+    cluster : str, optional
+        Keyword-only. Column of clusters containing units (e.g. prefecture); default: units.
     level : float, default 0.95
         Confidence level of the intervals in ``dose_response`` and of ``conf_int()``.
 
@@ -91,7 +108,7 @@ class ContinuousDiD:
 
     Standard errors come from the influence function of each estimate (least-squares
     sandwich for the polynomial, sampling variance of the comparison mean), summed by unit
-    or by ``cluster``.
+    or by ``cluster``; the result's ``influence`` holds them for ``ATT`` and ``ACRT``.
 
     References
     ----------
@@ -118,12 +135,21 @@ class ContinuousDiD:
     ['dose', 'att', 'att_se', 'att_low']
     """
 
-    def __init__(self, degree: int = 3, control_group: str = "never_treated",
-                 dose_grid=None, level: float = 0.95) -> None:
-        self.degree = degree
+    def __init__(self, control_group: str = "never_treated", degree: int = 3,
+                 dose_grid=None, *, cluster: str | None = None, level: float = 0.95) -> None:
+        if isinstance(control_group, (int, np.integer)) and not isinstance(control_group, bool):
+            # the order before 0.2: ContinuousDiD(degree, control_group, ...)
+            warnings.warn(f"ContinuousDiD({control_group!r}, ...): control_group is now the first "
+                          f"argument; pass degree={control_group!r} by name (the old order stops "
+                          "working in the next release)", PolicyevalFutureWarning, stacklevel=2)
+            control_group, degree = (degree if isinstance(degree, str) else "never_treated",
+                                     control_group)
         self.control_group = control_group
+        self.degree = degree
         self.dose_grid = dose_grid
+        self.cluster = cluster
         self.level = level
+        self._check_options()
 
     # ------------------------------------------------------------------
     def _check_options(self) -> None:
@@ -159,14 +185,15 @@ class ContinuousDiD:
         return wide, g, d, clusters
 
     # ------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str, dname: str,
-            *, cluster: str | None = None) -> "ContinuousDiDResult":
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, gname: str,
+            dname: str, *, cluster: str | None = None) -> "ContinuousDiDResult":
         """Estimate :math:`ATT(d)`, :math:`ACRT(d)` and their averages.
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            Balanced long panel.
+        data : pandas.DataFrame
+            Balanced long panel (``df=`` before 0.2).
         yname, tname, idname : str
             Outcome, period and unit columns.
         gname : str
@@ -175,7 +202,9 @@ class ContinuousDiD:
             Dose of each unit, constant over time: positive for treated units, 0 for never
             treated.
         cluster : str, optional
-            Column of clusters containing units (e.g. prefecture); default: units.
+            Deprecated: pass ``cluster`` to the constructor
+            (``ContinuousDiD(cluster="prefecture")``). Still accepted for one release,
+            with a :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
 
         Returns
         -------
@@ -200,7 +229,8 @@ class ContinuousDiD:
             Fewer than the recommended number of clusters.
         """
         self._check_options()
-        wide, g, d, clusters = self._prepare(df, yname, tname, idname, gname, dname, cluster)
+        cluster = fit_cluster(self, cluster)
+        wide, g, d, clusters = self._prepare(data, yname, tname, idname, gname, dname, cluster)
         periods = wide.columns.to_numpy(dtype=float)
         Y = wide.to_numpy(dtype=float)
         n = Y.shape[0]
@@ -209,9 +239,11 @@ class ContinuousDiD:
             raise DesignError(f"gname={gname!r} has no cohort treated within the panel "
                               f"({periods.min():g}..{periods.max():g})")
         warn_few_treated(wide.index.to_numpy(), g, estimator="ContinuousDiD",
-                         argument=f"gname={gname!r}", last_period=float(periods.max()))
+                         argument=f"gname={gname!r}", last_period=float(periods.max()),
+                         stacklevel=4)
         if clusters is not None:
-            check_clusters(int(pd.unique(clusters).size), cluster, estimator="ContinuousDiD")
+            check_clusters(int(pd.unique(clusters).size), cluster, estimator="ContinuousDiD",
+                           stacklevel=4)
         treated_doses = d[(g > 0) & (g <= periods.max())]
         scale = float(treated_doses.max())
         grid = (np.linspace(*np.quantile(treated_doses, [0.05, 0.95]), 50) if self.dose_grid is None
@@ -309,7 +341,7 @@ class ContinuousDiD:
         return ContinuousDiDResult(
             params=params, std_errors=pd.Series(np.sqrt(np.diag(vcov)), index=params.index),
             vcov=vcov, nobs=int(Y.size), n_units=n, spec=spec, dose_response=dose_response,
-            cells=cell_table, event_study=event, influence=psi_head,
+            cells=cell_table, event_study=event, influence=unit_influence(psi_head, clusters),
             n_treated=int(((g > 0) & (g <= periods.max())).sum()), n_never=int((g == 0).sum()),
             n_clusters=None if clusters is None else int(pd.unique(clusters).size))
 
@@ -354,28 +386,17 @@ class ContinuousDiDResult(EstimationResult):
                  event_study, influence, n_treated, n_never, n_clusters):
         super().__init__(params=params, std_errors=std_errors, nobs=nobs, n_units=n_units,
                          spec=spec, estimator="Continuous-dose DiD (CGBS 2024)", vcov=vcov,
-                         influence=influence, index_name="term",
+                         influence=influence, index_name="term", level=spec["level"],
                          extra={"notes": [
                              "ATT = E[ATT(D|D) | D > 0] needs parallel trends; ACRT is the "
                              "average causal response only under strong parallel trends "
                              "(no selection on gains)."]})
-        self.level = spec["level"]
         self.dose_response = dose_response
         self.cells = cells
         self.event_study = event_study
         self.n_treated = n_treated
         self.n_never = n_never
         self.n_clusters = n_clusters
-
-    def conf_int(self, level: float | None = None, uniform: bool = False) -> pd.DataFrame:
-        """Confidence intervals at ``level`` (default: the level given at fit)."""
-        return super().conf_int(self.level if level is None else level, uniform=uniform)
-
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        return super().to_frame(self.level if level is None else level)
-
-    def summary(self, level: float | None = None):
-        return super().summary(self.level if level is None else level)
 
     def _summary_facts(self):
         facts = super()._summary_facts()
@@ -384,13 +405,37 @@ class ContinuousDiDResult(EstimationResult):
                   ("Clusters", "units" if self.n_clusters is None else str(self.n_clusters))]
         return facts
 
-    def plot(self, kind: str = "att", ax=None, **kwargs):
-        """Plot ``"att"`` (:math:`ATT(d)`), ``"acrt"`` (:math:`ACRT(d)`) or ``"event"``."""
+    def plot(self, ax=None, label: str | None = None, kind: str = "att", **kwargs):
+        """Plot ``"att"`` (:math:`ATT(d)`), ``"acrt"`` (:math:`ACRT(d)`) or ``"event"``.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+        kind : {"att", "acrt", "event"}
+            What to draw. (Before 0.2 ``kind`` was the first argument; ``plot("acrt")``
+            still works for one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.)
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
+        if isinstance(ax, str):
+            warnings.warn(f"plot({ax!r}): pass kind={ax!r}; plot's first argument is now ax",
+                          PolicyevalFutureWarning, stacklevel=2)
+            kind, ax = ax, None
+            if label is not None and not isinstance(label, str):   # old plot(kind, ax)
+                ax, label = label, None
         require_option(kind, "kind", ("att", "acrt", "event"))
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
+        if label is not None:
+            ax.set_title(label)
         if kind == "event":
             es = self.event_study
             z = float(np.abs(self.dose_response["att_high"] - self.dose_response["att"]).iloc[0]

@@ -22,23 +22,30 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples, require_option
 from policyeval.estimators._fixed_effects import fit_fe_ols, prepare_fe_panel, subset_panel
+from policyeval.estimators._regression_influence import regression_score_rows, small_sample_factor
 from policyeval.estimators.twfe import _check_vcov_args, _vcov_kind
 from policyeval.exceptions import (
     ArgumentValueError,
     DataError,
     DroppedObservationsWarning,
     EstimationError,
+    PolicyevalFutureWarning,
     SolverError,
 )
 from policyeval.inference.covariance import count_parameters, resolve_ssc, sandwich_covariance
+from policyeval.inference.influence import DenseInfluence
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
+from policyeval.results.staggered import GroupTimeResult
 
 __all__ = ["ExtendedTWFE", "ExtendedTWFEResult"]
 
-_CONTROL = ("notyet", "never")
+_CONTROL = ("not_yet_treated", "never_treated")
+#: spellings before 0.2 (etwfe's cgroup / jwdid's option) -> the package's vocabulary
+_OLD_CONTROL = {"notyet": "not_yet_treated", "never": "never_treated"}
 _FAMILY = ("linear", "poisson")
 _KINDS = ("simple", "dynamic", "group", "calendar")
 
@@ -51,6 +58,20 @@ class ExtendedTWFEResult(EstimationResult):
     observations (the aggregation weights). :meth:`aggregate` averages them
     without refitting. ``vcov`` is the cells' covariance matrix (the
     regression's, or its delta-method image for Poisson).
+
+    ``influence`` is a :class:`~policyeval.inference.influence.DenseInfluence`
+    with one row per cluster (``vcov="cluster"``/``"CR2"``) or per observation
+    (``"hetero"``/``"HC2"``/``"iid"``): the rows' sums of the regression scores
+    :math:`(\tilde X'\tilde X)^{-1}\tilde x_{it}\tilde e_{it}` mapped to the
+    cells (through the Poisson delta method for ``family="poisson"``), scaled by
+    the square root of the small-sample factor. For ``vcov="cluster"`` (CR1) and
+    ``"hetero"`` (HC1) ``influence.vcov()`` therefore equals ``vcov`` and
+    ``influence.std_errors()`` equals ``std_errors``. CR2 and HC2 rescale each
+    cluster's residuals by its own bias-reduction matrix and ``"iid"`` is
+    model-based, so no score rows reproduce them: for these the influence
+    function is the unscaled CR0 / HC0 one and ``influence.vcov()`` differs
+    from ``vcov`` (slightly smaller for CR2/HC2). Aggregations carry the
+    influence function of their weighted averages.
     """
 
     def __init__(self, cells: pd.DataFrame, vcov: np.ndarray, *, df_resid, level, contrast_df,
@@ -60,9 +81,8 @@ class ExtendedTWFEResult(EstimationResult):
             pd.Series(cells["estimate"].to_numpy(), index=idx),
             pd.Series(np.sqrt(np.diag(vcov)), index=idx),
             vcov=pd.DataFrame(vcov, index=idx, columns=idx), df_resid=df_resid,
-            index_name=["group", "time"], **kwargs)
+            index_name=["group", "time"], level=level, **kwargs)
         self.cells = cells.reset_index(drop=True)
-        self.level = level
         self._contrast_df = contrast_df or {}
 
     @property
@@ -87,12 +107,14 @@ class ExtendedTWFEResult(EstimationResult):
         """Text / HTML / LaTeX summary of the cell effects."""
         from policyeval.results.base import Summary
 
+        level = self._level(level)
         table = self.to_frame(level).set_index(["group", "time"])
-        return Summary(title=f"{self.estimator} results", facts=self._summary_facts(),
+        return Summary(title=f"{self.estimator} results",
+                       facts=self._summary_facts() + [("Confidence level", f"{level:.0%}")],
                        table=table, notes=self._summary_notes())
 
-    def conf_int(self, level: float | None = None, uniform: bool = False) -> pd.DataFrame:
-        return super().conf_int(self.level if level is None else level, uniform)
+    # the cells have GroupTimeResult's layout (group, time, post): draw them the same way
+    plot = GroupTimeResult.plot
 
     def _weights(self, kind: str) -> tuple[list, np.ndarray, str]:
         c = self.cells
@@ -120,7 +142,7 @@ class ExtendedTWFEResult(EstimationResult):
         kind : {"simple", "dynamic", "group", "calendar"}
             ``simple``: one overall ATT over every post-treatment cell (term
             ``"ATT"``); ``dynamic``: by event time :math:`e = t - g` (with
-            ``control_group="never"`` the pre-treatment placebo cells too;
+            ``control_group="never_treated"`` the pre-treatment placebo cells too;
             ``etwfe``'s ``type = "event"``, also accepted as ``"event"``);
             ``group``: by cohort; ``calendar``: by period.
         level : float, optional
@@ -154,6 +176,7 @@ class ExtendedTWFEResult(EstimationResult):
             nobs=self.nobs, n_units=self.n_units, spec={**self.spec, "aggregation": kind},
             estimator=f"{self.estimator}, {kind} aggregation",
             vcov=pd.DataFrame(cov, index=index, columns=index), df_resid=df, index_name=name,
+            influence=None if self.influence is None else self.influence.combine(W.T),
             extra={"weights": pd.DataFrame(W, index=index, columns=self.params.index),
                    "notes": list(self.extra.get("notes", []))})
         res.level = self.level if level is None else level
@@ -165,15 +188,18 @@ class ExtendedTWFE:
 
     Parameters
     ----------
-    control_group : {"notyet", "never"}
-        ``"notyet"`` (default; ``etwfe``/``jwdid``'s default) gives a
+    control_group : {"not_yet_treated", "never_treated"}
+        ``"not_yet_treated"`` (default; ``etwfe``/``jwdid``'s default) gives a
         coefficient to every post-treatment cell :math:`t \ge g`, so
         not-yet-treated and never-treated observations are the controls.
-        ``"never"`` also gives one to every pre-treatment cell except
+        ``"never_treated"`` also gives one to every pre-treatment cell except
         :math:`t = g-1` (``jwdid ..., never``; ``etwfe(cgroup="never")``):
         only never-treated units are controls, the post-treatment cells
         equal Callaway & Sant'Anna's ATT(g,t) with never-treated controls,
         and the pre-treatment cells are placebo tests against :math:`g-1`.
+        The spellings before 0.2, ``"notyet"`` and ``"never"`` (``etwfe``'s
+        ``cgroup``), still work for one release with a
+        :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
     family : {"linear", "poisson"}
         Linear regression with unit and period effects, or Poisson
         quasi-maximum likelihood with cohort and period effects
@@ -186,7 +212,7 @@ class ExtendedTWFE:
         of the standard errors differs (unit effects nested in the clusters
         are not counted). The Poisson model always uses cohort effects.
     vcov, cluster, ssc
-        As in :class:`policyeval.TWFE` (default: clustered by unit with
+        As in :class:`policyeval.TWFE` (``cluster`` keyword-only; default: clustered by unit with
         fixest's small-sample factors, which equal Stata ``reghdfe``'s and
         so ``jwdid``'s). ``family="poisson"`` takes ``"cluster"``/``"CR1"``,
         ``"hetero"``/``"HC1"`` or ``"iid"``.
@@ -203,8 +229,8 @@ class ExtendedTWFE:
 
     and :math:`\hat\tau_{gt}` estimates :math:`ATT(g,t)` under no
     anticipation and parallel trends in the untreated outcome (for all
-    cohorts and periods with ``"notyet"``; between each cohort and the
-    never treated with ``"never"``). Unit effects equal the Mundlak form
+    cohorts and periods with ``"not_yet_treated"``; between each cohort and the
+    never treated with ``"never_treated"``). Unit effects equal the Mundlak form
     (cohort dummies) in a balanced panel without covariates. The Poisson
     model is :math:`E[y_{it}] = \exp(\mu_{G_i} + \lambda_t + \sum \tau_{gt'}
     1[\cdot])`, assuming parallel trends in the *ratio* of untreated means;
@@ -213,7 +239,7 @@ class ExtendedTWFE:
 
     Units treated in every observed period are dropped with a
     :class:`~policyeval.exceptions.DroppedObservationsWarning` (they have no
-    untreated period). Without never-treated units, ``"notyet"`` uses the
+    untreated period). Without never-treated units, ``"not_yet_treated"`` uses the
     last cohort as the control and drops the periods from its treatment on
     (with a warning), as ``etwfe`` does.
 
@@ -250,9 +276,14 @@ class ExtendedTWFE:
     True
     """
 
-    def __init__(self, control_group: str = "notyet", family: str = "linear",
-                 fe: str = "unit", vcov: str = "cluster", cluster: str | None = None,
+    def __init__(self, control_group: str = "not_yet_treated", family: str = "linear",
+                 fe: str = "unit", vcov: str = "cluster", *, cluster: str | None = None,
                  ssc="fixest", level: float = 0.95) -> None:
+        if control_group in _OLD_CONTROL:
+            warnings.warn(f"ExtendedTWFE(control_group={control_group!r}) is now "
+                          f"control_group={_OLD_CONTROL[control_group]!r}; the old value stops "
+                          "working in the next release", PolicyevalFutureWarning, stacklevel=2)
+            control_group = _OLD_CONTROL[control_group]
         self.control_group = control_group
         self.family = family
         self.fe = fe
@@ -276,14 +307,15 @@ class ExtendedTWFE:
         if not 0 < self.level < 1:
             raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str,
             gname: str, covariates: str | list[str] | None = None) -> ExtendedTWFEResult:
-        """Estimate the cohort × period effects.
+        r"""Estimate the cohort × period effects.
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            Long panel, one row per unit and period.
+        data : pandas.DataFrame
+            Long panel, one row per unit and period (``df=`` before 0.2).
         yname, tname, idname : str
             Outcome, integer period and unit columns.
         gname : str
@@ -307,14 +339,14 @@ class ExtendedTWFE:
             Bad columns or timing (as :class:`policyeval.TWFE`); a negative
             outcome with ``family="poisson"``.
         EstimationError
-            No treated cohort; ``control_group="never"`` without never-treated
+            No treated cohort; ``control_group="never_treated"`` without never-treated
             units; a Poisson cell whose outcomes are all zero.
         """
         self._check()
         kind = _vcov_kind(self.vcov)
         if self.family == "poisson" and kind not in ("cluster", "hetero", "iid"):
             raise ArgumentValueError(f"vcov={self.vcov!r} is not available for Poisson")
-        panel, covs = prepare_fe_panel(df, yname=yname, tname=tname, idname=idname, gname=gname,
+        panel, covs = prepare_fe_panel(data, yname=yname, tname=tname, idname=idname, gname=gname,
                                        covariates=covariates, cluster=self.cluster, vcov=kind,
                                        estimator="ExtendedTWFE")
         notes = list(panel.notes)
@@ -325,11 +357,11 @@ class ExtendedTWFE:
         if cohorts.size == 0:
             raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
         warn_few_treated(panel.unit, panel.cohort, estimator="ExtendedTWFE",
-                         argument=f"gname={gname!r}")
+                         argument=f"gname={gname!r}", stacklevel=4)
         cells = []
         for gg in cohorts:
             for tt in np.unique(t[g == gg]):
-                if tt >= gg or (self.control_group == "never" and tt != gg - 1):
+                if tt >= gg or (self.control_group == "never_treated" and tt != gg - 1):
                     cells.append((int(gg), int(tt)))
         X = np.column_stack([(g == gg) & (t == tt) for gg, tt in cells]).astype(float)
         table = pd.DataFrame(cells, columns=["group", "time"])
@@ -345,14 +377,15 @@ class ExtendedTWFE:
                 "control_group": self.control_group, "family": self.family, "vcov": self.vcov,
                 "cluster": self.cluster or idname, "ssc": self.ssc, "method": self.family}
         if self.family == "linear":
-            est, V, df_resid, contrast_df, cov_note = self._linear(panel, design, table, kind)
+            est, V, df_resid, contrast_df, cov_note, influence = self._linear(
+                panel, design, table, kind)
         else:
             if (panel.y < 0).any():
                 bad = panel.y < 0
                 raise DataError(f"family='poisson' needs a non-negative yname={yname!r}; found "
                                 f"{int(bad.sum())} negative values (units "
                                 f"{examples(panel.frame.loc[bad, idname])})")
-            est, V, coefs, cov_note = _poisson(panel, design, table, kind, self.ssc)
+            est, V, coefs, cov_note, influence = _poisson(panel, design, table, kind, self.ssc)
             df_resid, contrast_df = None, None
             notes.append("Poisson cell coefficients (log scale): "
                          + ", ".join(f"({a}, {b}): {c:.4f}" for (a, b), c in
@@ -362,7 +395,7 @@ class ExtendedTWFE:
         notes.append(cov_note)
         return ExtendedTWFEResult(
             table, V, df_resid=df_resid, level=self.level, contrast_df=contrast_df,
-            nobs=len(panel.y), n_units=panel.n_units, spec=spec,
+            nobs=len(panel.y), n_units=panel.n_units, spec=spec, influence=influence,
             estimator=f"Extended TWFE ({self.family}, {self.control_group} controls)",
             extra={"notes": notes, "n_cohorts": int(cohorts.size)})
 
@@ -375,21 +408,21 @@ class ExtendedTWFE:
             warnings.warn(
                 f"dropped {int(always.sum())} rows of {ids.nunique()} units treated in every "
                 f"observed period (e.g. {examples(ids)}); they have no untreated period to "
-                "compare with", DroppedObservationsWarning, stacklevel=3)
+                "compare with", DroppedObservationsWarning, stacklevel=4)
             panel = subset_panel(panel, ~always)
             t = panel.periods[panel.time]
         if (panel.cohort == 0).any():
             return panel
-        if self.control_group == "never":
+        if self.control_group == "never_treated":
             raise EstimationError(
-                "control_group='never' needs never-treated units and there are none; use "
-                "control_group='notyet'")
+                "control_group='never_treated' needs never-treated units and there are none; use "
+                "control_group='not_yet_treated'")
         last = panel.cohort.max()
         late = t >= last
         warnings.warn(
             f"no never-treated units: the last cohort ({last}) serves as the control group and "
             f"the {int(late.sum())} rows from period {last} on are dropped",
-            DroppedObservationsWarning, stacklevel=3)
+            DroppedObservationsWarning, stacklevel=4)
         notes.append(f"No never-treated units: cohort {last} is the control group; periods "
                      f">= {last} dropped.")
         panel = subset_panel(panel, ~late)
@@ -429,7 +462,9 @@ class ExtendedTWFE:
             note = (f"Standard errors: {kind} ({', '.join(map(str, fit.cov.n_clusters))} "
                     f"clusters), small-sample convention {self.ssc!r}, K = {fit.cov.n_params}; "
                     f"t with {df} df. Aggregations by the delta method with fixed weights.")
-        return J @ beta, J @ Vb @ J.T, df, contrast_df, note
+        rows = regression_score_rows(panel, design.X, fit, kind, self.ssc)
+        return J @ beta, J @ Vb @ J.T, df, contrast_df, note, _influence(rows.values @ J.T,
+                                                                         rows.factor)
 
 
 class _Design:
@@ -551,8 +586,24 @@ def _poisson(panel, design, table, kind, ssc):
         att[j] = (m1 - m0).mean()
         J[j] = (Zr * m1[:, None]).mean(axis=0) - (Z0 * m0[:, None]).mean(axis=0)
     V = J @ Vb @ J.T
+    rows = (Z * resid[:, None]) @ bread @ J.T
+    n_cl = None
+    if kind == "cluster":
+        codes, keys = pd.factorize(pd.Series(np.asarray(panel.clusters[0], dtype=object)),
+                                   sort=True)
+        summed = np.zeros((len(keys), rows.shape[1]))
+        np.add.at(summed, codes, rows)
+        rows, n_cl = summed, len(keys)
+    influence = _influence(rows, small_sample_factor(kind, corr, len(y), K, n_cl))
     note = (f"Poisson QMLE with cohort and period effects; standard errors {kind}"
             + (f" ({cov.n_clusters[0]} clusters, G/(G-1) and (n-1)/(n-K) factors)"
                if kind == "cluster" else "")
             + "; ATT(g,t) on the outcome scale by the delta method; normal reference.")
-    return att, V, tau, note
+    return att, V, tau, note, influence
+
+
+def _influence(rows: np.ndarray, factor: float) -> DenseInfluence:
+    """Rows (clusters or observations) of B x e scores, scaled so ``vcov()`` is CR1 / HC1."""
+    n = rows.shape[0]
+    return DenseInfluence(n * np.sqrt(factor) * rows, cohort=np.zeros(n, dtype=np.intp),
+                          weights=np.ones(n))

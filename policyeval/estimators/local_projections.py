@@ -22,8 +22,10 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples
 from policyeval.estimators._fixed_effects import FEPanel, fit_fe_ols, prepare_fe_panel
+from policyeval.estimators._regression_influence import regression_score_rows
 from policyeval.estimators.twfe import _check_vcov_args, _vcov_kind
 from policyeval.exceptions import (
     ArgumentValueError,
@@ -31,6 +33,7 @@ from policyeval.exceptions import (
     EstimationError,
     TreatmentTimingError,
 )
+from policyeval.inference.influence import DenseInfluence
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
 
@@ -49,6 +52,21 @@ class LocalProjectionsResult(EstimationResult):
     and of clusters. ``pooled`` is an
     :class:`~policyeval.results.base.EstimationResult` with terms ``"ATT"``
     (post window) and ``"pre"`` (pre window placebo).
+
+    ``influence`` (here and in ``pooled``) is a
+    :class:`~policyeval.inference.influence.DenseInfluence` with one row per
+    cluster (``vcov="cluster"``/``"CR2"``; the units by default) or per
+    (unit, period) observation (``"hetero"``/``"HC2"``/``"iid"``), shared by all
+    horizons: column :math:`h` holds the row sums of horizon :math:`h`'s scores
+    :math:`[(\tilde X'\tilde X)^{-1}\tilde x\tilde e]_{\text{treated}}`
+    (zero for rows outside its sample), scaled by the square root of that
+    regression's small-sample factor. For ``vcov="cluster"`` (CR1) and
+    ``"hetero"`` (HC1) ``influence.std_errors()`` equals ``std_errors``, and
+    ``influence.vcov()`` adds the covariances across horizons that the diagonal
+    ``vcov`` leaves out. CR2 and HC2 rescale each cluster's residuals by its own
+    bias-reduction matrix and ``"iid"`` is model-based, so no score rows
+    reproduce them: for these the influence function is the unscaled CR0 / HC0
+    one and ``influence.std_errors()`` differs from ``std_errors``.
     """
 
     @property
@@ -88,7 +106,8 @@ class LocalProjectionsDiD:
         treated observations at :math:`t` in the horizon-0 sample (the
         pre-treatment regressions reuse the horizon-0 weights).
     vcov, cluster, ssc
-        As in :class:`policyeval.TWFE`; default clustered by unit.
+        As in :class:`policyeval.TWFE` (``cluster`` keyword-only); default
+        clustered by unit.
     level : float
         Confidence level kept with the result.
 
@@ -138,7 +157,7 @@ class LocalProjectionsDiD:
     """
 
     def __init__(self, pre_window: int = 3, post_window: int = 4, reweight: bool = False,
-                 baseline_lags: int = 1, vcov: str = "cluster", cluster: str | None = None,
+                 baseline_lags: int = 1, vcov: str = "cluster", *, cluster: str | None = None,
                  ssc="fixest", level: float = 0.95) -> None:
         self.pre_window = pre_window
         self.post_window = post_window
@@ -167,15 +186,17 @@ class LocalProjectionsDiD:
         if not 0 < self.level < 1:
             raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str,
             treatment: str | None = None, gname: str | None = None,
             covariates: str | list[str] | None = None) -> LocalProjectionsResult:
         """Estimate the per-horizon and pooled LP-DiD effects.
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            Long panel, one row per unit and period (gaps allowed).
+        data : pandas.DataFrame
+            Long panel, one row per unit and period (gaps allowed; ``df=``
+            before 0.2).
         yname, tname, idname : str
             Outcome, integer period and unit columns.
         treatment : str, optional
@@ -204,15 +225,16 @@ class LocalProjectionsDiD:
                                      "(first treated period)")
         kind = _vcov_kind(self.vcov)
         panel, covs = prepare_fe_panel(
-            df, yname=yname, tname=tname, idname=idname, gname=gname,
+            data, yname=yname, tname=tname, idname=idname, gname=gname,
             regressors=[treatment] if treatment else [], covariates=covariates,
             cluster=self.cluster, vcov=kind, estimator="LocalProjectionsDiD")
         grid = _Grid(panel, treatment, idname, covs, int(self.baseline_lags))
         warn_few_treated(panel.unit, grid.first_treated_per_row(), estimator="LocalProjectionsDiD",
-                         argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
+                         argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}",
+                         stacklevel=4)
         K, H = int(self.pre_window), int(self.post_window)
         horizons = [*range(-K, -1), *range(0, H + 1)]
-        rows, est, se, dfs = [], [], [], []
+        rows, est, se, dfs, scores = [], [], [], [], []
         w0 = s0 = None
         for h in sorted(horizons, key=lambda h: (h < 0, h)):   # h = 0 first: its weights
             sample = grid.sample(h)
@@ -224,7 +246,8 @@ class LocalProjectionsDiD:
                         w0, s0 = weights, sample
                 else:
                     weights = grid.reuse(w0, s0, sample)
-            fit, facts = self._regress(grid, sample, weights, f"h={h}")
+            fit, facts, score = self._regress(grid, sample, weights, f"h={h}")
+            scores.append(score)
             rows.append({"event_time": h, **facts})
             est.append(fit.params.iloc[0])
             se.append(math.sqrt(fit.vcov.iloc[0, 0]))
@@ -251,10 +274,10 @@ class LocalProjectionsDiD:
             estimator="LP-DiD (Dube, Girardi, Jorda & Taylor)" + (
                 ", equally weighted" if self.reweight else ""),
             vcov=pd.DataFrame(np.diag(std.to_numpy() ** 2), index=index, columns=index),
-            df_resid=df_resid, index_name="event_time",
+            df_resid=df_resid, index_name="event_time", level=self.level,
+            influence=_joint_influence([scores[i] for i in order]),
             extra={"notes": notes, "horizons": table})
         res.pooled = pooled
-        res.level = self.level
         return res
 
     # ------------------------------------------------------------------
@@ -283,17 +306,25 @@ class LocalProjectionsDiD:
             raise EstimationError(f"{label}: {err}") from None
         facts = {"nobs": len(dy), "n_treated": n_treat, "n_control": n_ctrl,
                  "n_clusters": int(pd.Series(cl).nunique())}
-        return fit, facts
+        score = regression_score_rows(fp, np.column_stack([d.astype(float), C]), fit, kind,
+                                      self.ssc)
+        if kind not in ("cluster", "CR2"):      # observations: key them by (unit, period)
+            score.keys = pd.MultiIndex.from_arrays([unit, time])[score.keys].to_numpy()
+        score.values = score.values[:, 0]
+        return fit, facts, score
 
     def _pooled(self, grid, K, H, kind, spec):
         post = grid.sample_pooled(0, H, clean_at=H)
         w = grid.equal_weights(post) if self.reweight else None
-        fit_post, facts_post = self._regress(grid, post, w, "pooled post window")
+        fit_post, facts_post, score_post = self._regress(grid, post, w, "pooled post window")
         out = [("ATT", fit_post, facts_post)]
+        scores = [score_post]
         if K >= 2:
             pre = grid.sample_pooled(-K, -2, clean_at=0)
             wpre = grid.reuse(w, post, pre) if self.reweight else None
-            out.append(("pre", *self._regress(grid, pre, wpre, "pooled pre window")))
+            fit_pre, facts_pre, score_pre = self._regress(grid, pre, wpre, "pooled pre window")
+            out.append(("pre", fit_pre, facts_pre))
+            scores.append(score_pre)
         index = pd.Index([k for k, _, _ in out], name="term")
         est = [f.params.iloc[0] for _, f, _ in out]
         se = [math.sqrt(f.vcov.iloc[0, 0]) for _, f, _ in out]
@@ -302,13 +333,25 @@ class LocalProjectionsDiD:
             pd.Series(est, index=index), pd.Series(se, index=index),
             nobs=facts_post["nobs"], n_units=len(np.unique(post[2])),
             spec={**spec, "pooled": True},
-            estimator="LP-DiD pooled", df_resid=dfs, index_name="term",
+            estimator="LP-DiD pooled", df_resid=dfs, index_name="term", level=self.level,
+            influence=_joint_influence(scores),
             extra={"notes": [f"ATT: mean of y over [t, t+{H}] minus the baseline "
                              f"({grid.baseline_text()}), clean controls untreated through "
                              f"t+{H}; pre: mean over [t-{K}, t-2] minus the baseline."],
                    "samples": pd.DataFrame([f for _, _, f in out], index=index)})
-        res.level = self.level
         return res
+
+
+def _joint_influence(scores) -> DenseInfluence:
+    """One influence function for separate regressions: their score rows on a common key set."""
+    keys = pd.Index(np.concatenate([np.asarray(s.keys, dtype=object) for s in scores]),
+                    tupleize_cols=False).unique()
+    values = np.zeros((len(keys), len(scores)))
+    for j, s in enumerate(scores):
+        at = keys.get_indexer(pd.Index(np.asarray(s.keys, dtype=object), tupleize_cols=False))
+        values[at, j] = np.sqrt(s.factor) * s.values
+    n = len(keys)
+    return DenseInfluence(n * values, cohort=np.zeros(n, dtype=np.intp), weights=np.ones(n))
 
 
 class _Grid:
@@ -355,7 +398,8 @@ class _Grid:
         self.unit_ids = np.empty(n_units, dtype=object)
         self.unit_ids[panel.unit] = panel.frame[idname].to_numpy()
         cl = np.empty(n_units, dtype=object)
-        cl[panel.unit] = panel.clusters[0]
+        # vcov="hetero"/"HC2"/"iid" carry no cluster column: the unit stands in (only counted)
+        cl[panel.unit] = panel.clusters[0] if panel.clusters else panel.frame[idname].to_numpy()
         self.cluster = cl
         self.n_pos = n_pos
         self.panel = panel

@@ -176,7 +176,7 @@ def _no_bias_reduced(vcov) -> None:
     if _vcov_kind(vcov) in ("HC2", "CR2"):
         raise ArgumentValueError(
             f"vcov={vcov!r}: SunAbraham reports aggregated cells, whose Bell-McCaffrey df are "
-            "not computed here; use ExtendedTWFE(control_group='never', vcov='CR2'), the same "
+            "not computed here; use ExtendedTWFE(control_group='never_treated', vcov='CR2'), the same "
             "saturated regression, whose aggregations carry their own df")
 
 

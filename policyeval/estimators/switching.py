@@ -13,8 +13,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import check_clusters, examples
-from policyeval.estimators._unit_panel import balanced_unit_panel
+from policyeval.estimators._unit_panel import balanced_unit_panel, fit_cluster, unit_influence
 from policyeval.exceptions import (
     ArgumentValueError,
     DataError,
@@ -39,6 +40,8 @@ class SwitchingDiD:
         the switch period counting as 1).
     placebos : int, default 2
         Number of placebo (pre-switch) estimates.
+    cluster : str, optional
+        Keyword-only. Column of clusters containing units; default: units.
     level : float, default 0.95
         Confidence level of ``conf_int()``.
 
@@ -69,7 +72,8 @@ class SwitchingDiD:
     not centred, as in ``did_multiplegt_dyn``), and
     :math:`\widehat{\mathrm{Var}}(DID_\ell) = \sum_g (U_g - \bar U_{k(g)})^2 / N_\ell^2`,
     conservative when effects differ within a cohort. ``cluster`` sums the centred terms
-    within clusters first. This reproduces R ``DIDmultiplegtDYN`` 2.3.3 on its 4-group
+    within clusters first; the result's ``influence`` holds these centred terms, one column
+    per term of ``params``. This reproduces R ``DIDmultiplegtDYN`` 2.3.3 on its 4-group
     worked example exactly; on a 120-group panel it is 6 % (effect) and 5 % (placebo) below
     R's, whose variance has further terms not reproduced here.
 
@@ -96,10 +100,13 @@ class SwitchingDiD:
     [{'direction': 'on', 'estimate': 2.0, 'n_switchers': 1}, {'direction': 'off', 'estimate': 3.0, 'n_switchers': 1}]
     """
 
-    def __init__(self, effects: int = 3, placebos: int = 2, level: float = 0.95) -> None:
+    def __init__(self, effects: int = 3, placebos: int = 2, *, cluster: str | None = None,
+                 level: float = 0.95) -> None:
         self.effects = effects
         self.placebos = placebos
+        self.cluster = cluster
         self.level = level
+        self._check_options()
 
     def _check_options(self) -> None:
         for name, value, low in (("effects", self.effects, 1), ("placebos", self.placebos, 0)):
@@ -108,20 +115,23 @@ class SwitchingDiD:
         if not 0 < self.level < 1:
             raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, dname: str, *,
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, dname: str, *,
             cluster: str | None = None) -> "SwitchingDiDResult":
         """Estimate the effects of the first switch.
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            Balanced long panel.
+        data : pandas.DataFrame
+            Balanced long panel (``df=`` before 0.2).
         yname, tname, idname : str
             Outcome, period and unit columns.
         dname : str
             0/1 treatment of each unit in each period (may switch on and off).
         cluster : str, optional
-            Column of clusters containing units.
+            Deprecated: pass ``cluster`` to the constructor
+            (``SwitchingDiD(cluster="prefecture")``). Still accepted for one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
 
         Returns
         -------
@@ -145,11 +155,12 @@ class SwitchingDiD:
             Fewer switchers than analytic standard errors need.
         """
         self._check_options()
-        wide, _, clusters = balanced_unit_panel(df, estimator="SwitchingDiD", yname=yname,
+        cluster = fit_cluster(self, cluster)
+        wide, _, clusters = balanced_unit_panel(data, estimator="SwitchingDiD", yname=yname,
                                                 tname=tname, idname=idname, unit_columns={},
                                                 cluster=cluster, extra_columns={"dname": dname})
-        data = df.assign(**{tname: pd.to_numeric(df[tname], errors="coerce")})
-        D = (data.pivot(index=idname, columns=tname, values=dname)
+        frame = data.assign(**{tname: pd.to_numeric(data[tname], errors="coerce")})
+        D = (frame.pivot(index=idname, columns=tname, values=dname)
              .reindex(index=wide.index))
         D.columns = D.columns.astype(float)
         D = D.reindex(columns=wide.columns)
@@ -175,9 +186,10 @@ class SwitchingDiD:
                 f"({int((S > 0).sum())} on, {int((S < 0).sum())} off) of {n}; with fewer than "
                 f"{MIN_TREATED_UNITS} the analytic standard errors and p-values are not valid "
                 "(docs/montecarlo_few_treated.md): read them as descriptive.",
-                FewTreatedWarning, stacklevel=2)
+                FewTreatedWarning, stacklevel=3)
         if clusters is not None:
-            check_clusters(int(pd.unique(clusters).size), cluster, estimator="SwitchingDiD")
+            check_clusters(int(pd.unique(clusters).size), cluster, estimator="SwitchingDiD",
+                           stacklevel=4)
 
         rows, direction_rows, dropped = [], [], {}
         for kind, horizons in (("effect", range(1, self.effects + 1)),
@@ -189,15 +201,16 @@ class SwitchingDiD:
                 if not parts:
                     continue
                 total = self._contributions(parts, S, n)
-                est, se = self._aggregate(parts, total, len(parts), base, F, S, clusters)
+                est, se, centred = self._aggregate(parts, total, len(parts), base, F, S,
+                                                   clusters)
                 rows.append({"term": f"{kind}_{ell}", "event_time": ell if kind == "effect" else -ell,
                              "estimate": est, "std_error": se, "n_switchers": len(parts),
-                             "total": total})
+                             "total": total, "centred": centred})
                 for label, sign in (("on", 1.0), ("off", -1.0)):
                     sub = [p for p in parts if S[p[0]] == sign]
                     if sub:
-                        e, s_ = self._aggregate(sub, self._contributions(sub, S, n), len(sub),
-                                                base, F, S, clusters)
+                        e, s_, _ = self._aggregate(sub, self._contributions(sub, S, n),
+                                                   len(sub), base, F, S, clusters)
                         direction_rows.append({"term": f"{kind}_{ell}", "direction": label,
                                                "estimate": e, "std_error": s_,
                                                "n_switchers": len(sub)})
@@ -208,7 +221,7 @@ class SwitchingDiD:
             warnings.warn(
                 "SwitchingDiD: switchers without a control unit (same starting treatment, not yet "
                 "switched) were left out of: " + ", ".join(f"{k} ({v})" for k, v in dropped.items()),
-                DroppedObservationsWarning, stacklevel=2)
+                DroppedObservationsWarning, stacklevel=3)
         effects = [r for r in rows if r["term"].startswith("effect")]
         w = np.array([r["n_switchers"] for r in effects], dtype=float)
         att = float(w @ [r["estimate"] for r in effects] / w.sum())
@@ -216,14 +229,16 @@ class SwitchingDiD:
         u = sum(r["total"] for r in effects) / w.sum()
         centred = self._centre(u, base, F, S)
         att_se = float(np.sqrt(np.sum(self._cluster_sum(centred, clusters) ** 2)))
-        table = pd.DataFrame([{k: v for k, v in r.items() if k != "total"}
+        table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("total", "centred")}
                               for r in rows])
+        psi = np.column_stack([centred] + [r["centred"] for r in rows])
         params = pd.Series({"ATT": att, **dict(zip(table.term, table.estimate))})
         ses = pd.Series({"ATT": att_se, **dict(zip(table.term, table.std_error))})
         spec = {"yname": yname, "tname": tname, "idname": idname, "dname": dname,
                 "cluster": cluster, "effects": self.effects, "placebos": self.placebos,
                 "level": self.level, "method": "dCDH first-switch event study"}
         return SwitchingDiDResult(params=params, std_errors=ses, nobs=int(Y.size), n_units=n,
+                                  influence=unit_influence(psi, clusters),
                                   spec=spec, event_study=table.sort_values("event_time").reset_index(drop=True),
                                   by_direction=pd.DataFrame(direction_rows),
                                   n_switchers=(int((S > 0).sum()), int((S < 0).sum())))
@@ -279,7 +294,7 @@ class SwitchingDiD:
     def _aggregate(self, parts, total, n_l, base, F, S, clusters):
         est = float(np.mean([S[g] * (dy[g] - dy[ctrl].mean()) for g, ctrl, dy in parts]))
         centred = self._centre(total / n_l, base, F, S)
-        return est, float(np.sqrt(np.sum(self._cluster_sum(centred, clusters) ** 2)))
+        return est, float(np.sqrt(np.sum(self._cluster_sum(centred, clusters) ** 2))), centred
 
 
 class SwitchingDiDResult(EstimationResult):
@@ -301,42 +316,48 @@ class SwitchingDiDResult(EstimationResult):
     """
 
     def __init__(self, *, params, std_errors, nobs, n_units, spec, event_study, by_direction,
-                 n_switchers):
+                 n_switchers, influence=None):
         super().__init__(params=params, std_errors=std_errors, nobs=nobs, n_units=n_units,
                          spec=spec, estimator="Switching DiD (dCDH)", index_name="term",
+                         influence=influence, level=spec["level"],
                          extra={"notes": ["Effects of the first switch (on: +, off: sign-flipped) "
                                           "against units not yet switched with the same "
                                           "starting treatment."]})
         self.vcov = pd.DataFrame(np.diag(self.std_errors.to_numpy() ** 2), index=params.index,
                                  columns=params.index)
-        self.level = spec["level"]
         self.event_study = event_study
         self.by_direction = by_direction
         self.n_switchers = n_switchers
-
-    def conf_int(self, level: float | None = None, uniform: bool = False) -> pd.DataFrame:
-        """Confidence intervals at ``level`` (default: the level given at fit)."""
-        return super().conf_int(self.level if level is None else level, uniform=uniform)
-
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        return super().to_frame(self.level if level is None else level)
-
-    def summary(self, level: float | None = None):
-        return super().summary(self.level if level is None else level)
 
     def _summary_facts(self):
         return super()._summary_facts() + [
             ("Switchers on/off", f"{self.n_switchers[0]} / {self.n_switchers[1]}")]
 
-    def plot(self, ax=None, **kwargs):
-        """Event-study plot: placebos (negative) and effects (positive) with intervals."""
+    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
+        """Event-study plot: placebos (negative) and effects (positive) with intervals.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+        level : float, optional
+            Coverage of the intervals; default the result's ``level``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
         from scipy import stats
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
+        if label is not None:
+            ax.set_title(label)
         es = self.event_study
-        z = stats.norm.ppf(0.5 + self.level / 2)
+        z = stats.norm.ppf(0.5 + self._level(level) / 2)
         ax.errorbar(es["event_time"], es["estimate"], yerr=z * es["std_error"], fmt="o",
                     color="C0", capsize=3)
         ax.axhline(0, color="0.3", linewidth=0.8)

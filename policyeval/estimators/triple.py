@@ -11,8 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import check_clusters, examples, require_option
-from policyeval.estimators._unit_panel import balanced_unit_panel, cluster_sums, influence_se
+from policyeval.estimators._unit_panel import (
+    balanced_unit_panel,
+    cluster_sums,
+    fit_cluster,
+    influence_se,
+    unit_influence,
+)
 from policyeval.exceptions import ArgumentValueError, DesignError, EstimationError
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
@@ -42,6 +49,8 @@ class TripleDiD:
         and these are averaged (weights: the cohort's number of units), never pooled into one
         group: pooling mixes cohorts whose eligible/ineligible composition differs, which
         biases the DDD (Ortiz-Villavicencio & Sant'Anna 2025, Sec. 4).
+    cluster : str, optional
+        Keyword-only. Column of clusters containing cells; use the county.
     level : float, default 0.95
         Confidence level of ``conf_int()`` and of the event-study table.
 
@@ -69,7 +78,7 @@ class TripleDiD:
     :math:`e = t - g` (negative :math:`e` are pre-trend checks against :math:`g - 1`).
     Standard errors come from the influence function (each cell mean's sampling variance),
     summed by unit or by ``cluster``; cluster by county, since a county's industries share
-    its shocks.
+    its shocks. The result's ``influence`` holds the one of ``ATT``.
 
     References
     ----------
@@ -90,24 +99,33 @@ class TripleDiD:
     ...                             + 2.0 * host * targeted) + rng.normal(0, 0.1, 80)})
     ...         for t in (2010, 2011)]
     >>> df = pd.concat(rows)
-    >>> res = pe.TripleDiD().fit(df, yname="y", tname="year", idname="cell",
-    ...                          gname="first_treat", qname="targeted", cluster="county")
+    >>> res = pe.TripleDiD(cluster="county").fit(df, yname="y", tname="year", idname="cell",
+    ...                                          gname="first_treat", qname="targeted")
     >>> print(f"{res.params['ATT']:.2f} ({res.std_errors['ATT']:.3f})")
     2.02 (0.063)
     """
 
-    def __init__(self, control_group: str = "never_treated", level: float = 0.95) -> None:
+    def __init__(self, control_group: str = "never_treated", *, cluster: str | None = None,
+                 level: float = 0.95) -> None:
         self.control_group = control_group
+        self.cluster = cluster
         self.level = level
+        self._check()
 
-    def fit(self, df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str, qname: str,
-            *, cluster: str | None = None) -> "TripleDiDResult":
+    def _check(self) -> None:
+        require_option(self.control_group, "control_group", _CONTROL_GROUPS)
+        if not 0 < self.level < 1:
+            raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
+
+    @renamed_arguments(df="data")
+    def fit(self, data: pd.DataFrame, yname: str, tname: str, idname: str, gname: str,
+            qname: str, *, cluster: str | None = None) -> "TripleDiDResult":
         """Estimate the DDD effects.
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            Balanced long panel of cells (e.g. county x industry).
+        data : pandas.DataFrame
+            Balanced long panel of cells (e.g. county x industry; ``df=`` before 0.2).
         yname, tname, idname : str
             Outcome, period and cell columns.
         gname : str
@@ -115,7 +133,9 @@ class TripleDiD:
         qname : str
             1 if the cell is eligible (a targeted industry), else 0; constant per cell.
         cluster : str, optional
-            Column of clusters containing cells; use the county.
+            Deprecated: pass ``cluster`` to the constructor
+            (``TripleDiD(cluster="county")``). Still accepted for one release, with a
+            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
 
         Returns
         -------
@@ -138,11 +158,10 @@ class TripleDiD:
         EstimationWarning
             Fewer than the recommended number of clusters.
         """
-        require_option(self.control_group, "control_group", _CONTROL_GROUPS)
-        if not 0 < self.level < 1:
-            raise ArgumentValueError(f"level={self.level!r} must lie strictly between 0 and 1")
+        self._check()
+        cluster = fit_cluster(self, cluster)
         wide, units, clusters = balanced_unit_panel(
-            df, estimator="TripleDiD", yname=yname, tname=tname, idname=idname,
+            data, estimator="TripleDiD", yname=yname, tname=tname, idname=idname,
             unit_columns={"gname": gname, "qname": qname}, cluster=cluster)
         g = units["gname"].to_numpy(dtype=float, copy=True)
         g[~np.isfinite(g)] = 0.0
@@ -163,9 +182,10 @@ class TripleDiD:
         eligible = q == 1
         warn_few_treated(wide.index.to_numpy()[eligible], g[eligible], estimator="TripleDiD",
                          argument=f"gname={gname!r} among qname={qname!r} == 1 cells",
-                         last_period=float(periods.max()))
+                         last_period=float(periods.max()), stacklevel=4)
         if clusters is not None:
-            check_clusters(int(pd.unique(clusters).size), cluster, estimator="TripleDiD")
+            check_clusters(int(pd.unique(clusters).size), cluster, estimator="TripleDiD",
+                           stacklevel=4)
 
         def group(mask, what):
             idx = np.flatnonzero(mask)
@@ -242,7 +262,7 @@ class TripleDiD:
         return TripleDiDResult(
             params=pd.Series({"ATT": att}), std_errors=pd.Series({"ATT": float(np.sqrt(vcov.iloc[0, 0]))}),
             vcov=vcov, nobs=int(Y.size), n_units=n, spec=spec, cells=table,
-            event_study=pd.DataFrame(event), influence=psi[:, None],
+            event_study=pd.DataFrame(event), influence=unit_influence(psi[:, None], clusters),
             n_eligible_treated=int(((g > 0) & eligible).sum()),
             n_clusters=None if clusters is None else int(pd.unique(clusters).size))
 
@@ -263,25 +283,14 @@ class TripleDiDResult(EstimationResult):
                  influence, n_eligible_treated, n_clusters):
         super().__init__(params=params, std_errors=std_errors, nobs=nobs, n_units=n_units,
                          spec=spec, estimator="Triple differences (DDD)", vcov=vcov,
-                         influence=influence, index_name="term",
+                         influence=influence, index_name="term", level=spec["level"],
                          extra={"notes": ["DDD parallel trends: the eligible-ineligible gap in "
                                           "untreated trends is the same in treated and "
                                           "comparison groups."]})
-        self.level = spec["level"]
         self.cells = cells
         self.event_study = event_study
         self.n_eligible_treated = n_eligible_treated
         self.n_clusters = n_clusters
-
-    def conf_int(self, level: float | None = None, uniform: bool = False) -> pd.DataFrame:
-        """Confidence intervals at ``level`` (default: the level given at fit)."""
-        return super().conf_int(self.level if level is None else level, uniform=uniform)
-
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        return super().to_frame(self.level if level is None else level)
-
-    def summary(self, level: float | None = None):
-        return super().summary(self.level if level is None else level)
 
     def _summary_facts(self):
         facts = super()._summary_facts()
@@ -289,15 +298,31 @@ class TripleDiDResult(EstimationResult):
                   ("Clusters", "units" if self.n_clusters is None else str(self.n_clusters))]
         return facts
 
-    def plot(self, ax=None, **kwargs):
-        """Event-study plot of the DDD with pointwise intervals at ``level``."""
+    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
+        """Event-study plot of the DDD with pointwise intervals.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+        level : float, optional
+            Coverage of the intervals; default the result's ``level``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
         from scipy import stats
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
+        if label is not None:
+            ax.set_title(label)
         es = self.event_study
-        z = stats.norm.ppf(0.5 + self.level / 2)
+        z = stats.norm.ppf(0.5 + self._level(level) / 2)
         ax.errorbar(es["event_time"], es["estimate"], yerr=z * es["std_error"], fmt="o",
                     color="C0", capsize=3)
         ax.axhline(0, color="0.3", linewidth=0.8)
