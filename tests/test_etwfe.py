@@ -314,22 +314,28 @@ def test_saturated_regression_standard_errors_match_clubsandwich(vcov, se_key, d
     ("poisson", "cluster", None), ("poisson", "cluster", "prefecture"),
     ("poisson", "hetero", None)])
 def test_influence_reproduces_cr1_and_hc1_standard_errors(family, vcov, cluster):
-    """sqrt(diag(gram)) / n of the influence function is the reported CR1 / HC1 std_errors,
-    for the cells and for every aggregation (SIMULATED data)."""
+    """sqrt(diag(gram)) / n of the influence function is the CR1 / HC1 std_errors without the
+    small-sample factor (ssc="none"), for the cells and every aggregation (SIMULATED data)."""
     df = _staggered(seed=5, n=90, poisson=family == "poisson")
     df["prefecture"] = df["county"] // 9            # 10 clusters
     res = ExtendedTWFE(family=family, vcov=vcov, cluster=cluster).fit(
+        df, "y", "year", "county", "g")
+    # the influence function carries no small-sample factor (as for every result): it
+    # reproduces the CR0 / HC0 errors, i.e. the fit with ssc="none"
+    raw = ExtendedTWFE(family=family, vcov=vcov, cluster=cluster, ssc="none").fit(
         df, "y", "year", "county", "g")
     assert isinstance(res.influence, InfluenceFunction)
     n_rows = {"cluster": 10 if cluster else 90, "hetero": len(df)}[vcov]
     assert res.influence.n == n_rows
     se = np.sqrt(res.influence.gram_diagonal()) / res.influence.n
-    np.testing.assert_allclose(se, res.std_errors.to_numpy(), rtol=1e-9)
-    np.testing.assert_allclose(res.influence.vcov(), res.vcov.to_numpy(), rtol=1e-8,
+    np.testing.assert_allclose(se, raw.std_errors.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(res.influence.vcov(), raw.vcov.to_numpy(), rtol=1e-8,
                                atol=1e-14)
+    ratio = res.std_errors.to_numpy() / se                # the small-sample factor's root
+    assert np.all(ratio > 1) and np.ptp(ratio) < 1e-9
     for kind in ("simple", "dynamic", "group", "calendar"):
-        agg = res.aggregate(kind)
-        np.testing.assert_allclose(agg.influence.std_errors(), agg.std_errors.to_numpy(),
+        agg, agg0 = res.aggregate(kind), raw.aggregate(kind)
+        np.testing.assert_allclose(agg.influence.std_errors(), agg0.std_errors.to_numpy(),
                                    rtol=1e-9)
 
 
@@ -344,8 +350,10 @@ def test_influence_with_mundlak_effects_covariates_and_clusters_across_units(fe,
     df["year_group"] = df["year"] * 10 + df["county"] % 4       # not nested in units
     res = ExtendedTWFE(fe=fe, cluster=cluster).fit(df, "y", "year", "county", "g",
                                                    covariates=covariates)
+    raw = ExtendedTWFE(fe=fe, cluster=cluster, ssc="none").fit(df, "y", "year", "county", "g",
+                                                               covariates=covariates)
     assert res.influence.n == (90 if cluster is None else df["year_group"].nunique())
-    np.testing.assert_allclose(res.influence.std_errors(), res.std_errors.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(res.influence.std_errors(), raw.std_errors.to_numpy(), rtol=1e-9)
 
 
 @pytest.mark.parametrize("vcov", ["CR2", "HC2", "iid"])

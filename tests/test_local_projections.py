@@ -189,17 +189,22 @@ def test_bad_input(golden_panel):
     ({}, 300), ({"cluster": "state"}, 30), ({"vcov": "hetero"}, None),
     ({"reweight": True}, 300), ({"reweight": True, "cluster": "state"}, 30)])
 def test_influence_reproduces_cr1_and_hc1_standard_errors(options, n_rows):
-    """sqrt(diag(gram)) / n of the joint influence function is each horizon's reported CR1 /
-    HC1 standard error, for the horizons and the pooled windows (SIMULATED data)."""
+    """sqrt(diag(gram)) / n of the joint influence function is each horizon's CR1 / HC1
+    standard error without the small-sample factor (ssc="none"), for the horizons and the
+    pooled windows (SIMULATED data)."""
     df = _simulate(seed=3)
     df["state"] = df["county"] // 10                 # 30 clusters
     res = LocalProjectionsDiD(pre_window=3, post_window=3, **options).fit(
         df, "y", "year", "county", gname="g")
-    for r in (res, res.pooled):
+    raw = LocalProjectionsDiD(pre_window=3, post_window=3, ssc="none", **options).fit(
+        df, "y", "year", "county", gname="g")
+    for r, r0 in ((res, raw), (res.pooled, raw.pooled)):
         assert isinstance(r.influence, InfluenceFunction)
         assert r.influence.n_terms == len(r.params)
         se = np.sqrt(r.influence.gram_diagonal()) / r.influence.n
-        np.testing.assert_allclose(se, r.std_errors.to_numpy(), rtol=1e-9)
+        # no small-sample factor in the influence function (as for every result)
+        np.testing.assert_allclose(se, r0.std_errors.to_numpy(), rtol=1e-9)
+        assert np.all(r.std_errors.to_numpy() > se)
     # one row per cluster in some horizon's sample, or per (unit, period) observation
     assert res.influence.n <= (len(df) if n_rows is None else n_rows)
     assert res.influence.n > (len(df) // 2 if n_rows is None else 0.9 * n_rows)

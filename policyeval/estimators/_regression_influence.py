@@ -1,4 +1,4 @@
-"""Influence functions of fixed-effects regressions that reproduce their reported covariance.
+"""Influence functions of fixed-effects regressions (without small-sample correction).
 
 A least-squares coefficient vector has the linear representation
 :math:`\\hat\\beta - \\beta = B \\sum_i \\tilde x_i \\tilde e_i`, with
@@ -6,14 +6,15 @@ A least-squares coefficient vector has the linear representation
 regressors and residuals after absorbing the fixed effects. Summing the scores
 within the rows the covariance treats as independent (clusters for
 ``vcov="cluster"``/``"CR2"``, observations for ``"hetero"``/``"HC2"``/``"iid"``)
-and multiplying by the square root of the small-sample factor gives an
-:class:`~policyeval.inference.influence.DenseInfluence` whose ``vcov()`` is the
-reported CR1 (clustered) or HC1 (heteroskedasticity-robust) matrix exactly.
+gives an :class:`~policyeval.inference.influence.DenseInfluence` whose
+``vcov()`` is the CR0 (clustered) or HC0 (heteroskedasticity-robust) matrix:
+like every result's influence function it carries no small-sample factor, so
+it equals the reported CR1 / HC1 matrix of a fit with ``ssc="none"``.
 
 CR2, HC2 and iid have no such representation: CR2/HC2 rescale each cluster's
 residuals by its own bias-reduction matrix and iid is model-based. For them the
-influence function here is the unscaled CR0 (cluster) or HC0 (observation)
-one, whose ``vcov()`` differs from the reported matrix.
+influence function is the CR0 / HC0 one too, whose ``vcov()`` differs from the
+reported matrix.
 """
 
 from __future__ import annotations
@@ -24,41 +25,23 @@ import numpy as np
 import pandas as pd
 
 from policyeval.estimators._fixed_effects import absorb_effects, absorb_unit_time
-from policyeval.inference.covariance import resolve_ssc
 
-__all__ = ["ScoreRows", "regression_score_rows", "small_sample_factor"]
-
-#: covariance kinds the influence function reproduces exactly
-REPRODUCED = ("cluster", "hetero")
+__all__ = ["ScoreRows", "regression_score_rows"]
 
 
 @dataclass
 class ScoreRows:
     """Per-row sums of :math:`B\\,\\tilde x_i \\tilde e_i` (one row per cluster or observation).
 
-    ``keys`` labels the rows (cluster labels, or observation positions), ``values``
-    is ``len(keys) x k`` and ``factor`` the small-sample factor of the reported
-    covariance (1 where it is not reproduced).
+    ``keys`` labels the rows (cluster labels, or observation positions) and
+    ``values`` is ``len(keys) x k``.
     """
 
     keys: np.ndarray
     values: np.ndarray
-    factor: float
 
 
-def small_sample_factor(kind: str, ssc, nobs: int, n_params: int, n_clusters: int | None) -> float:
-    """The scalar :math:`c` with ``vcov = c * B meat B`` for one-way CR1 and HC1 (else 1)."""
-    corr = resolve_ssc(ssc)
-    if kind == "cluster":
-        adj = (nobs - 1) / (nobs - n_params) if corr.adj else 1.0
-        g = int(n_clusters)
-        return adj * (g / (g - 1) if corr.cluster_adj and g > 1 else 1.0)
-    if kind == "hetero":
-        return nobs / (nobs - n_params) if corr.adj else 1.0
-    return 1.0
-
-
-def regression_score_rows(panel, X: np.ndarray, fit, kind: str, ssc) -> ScoreRows:
+def regression_score_rows(panel, X: np.ndarray, fit, kind: str) -> ScoreRows:
     """Score rows of :func:`fit_fe_ols` ``fit`` of ``panel.y`` on ``X``.
 
     Clustered kinds (``cluster``, ``CR2``) sum within ``panel.clusters[0]``; the
@@ -74,7 +57,6 @@ def regression_score_rows(panel, X: np.ndarray, fit, kind: str, ssc) -> ScoreRow
         codes, keys = pd.factorize(pd.Series(labels), sort=True)
         values = np.zeros((len(keys), unit_rows.shape[1]))
         np.add.at(values, codes, unit_rows)
-        n_cl = len(keys)
     else:
         X = np.asarray(X, dtype=float).reshape(len(panel.y), -1)
         if panel.fe_codes is None:
@@ -92,12 +74,9 @@ def regression_score_rows(panel, X: np.ndarray, fit, kind: str, ssc) -> ScoreRow
                                        sort=True)
             values = np.zeros((len(keys), rows.shape[1]))
             np.add.at(values, codes, rows)
-            n_cl = len(keys)
         else:
-            keys, values, n_cl = np.arange(len(rows)), rows, None
-    factor = small_sample_factor(kind, ssc, fit.nobs, fit.cov.n_params, n_cl) \
-        if kind in REPRODUCED and (kind != "cluster" or len(panel.clusters) == 1) else 1.0
-    return ScoreRows(np.asarray(keys), values, factor)
+            keys, values = np.arange(len(rows)), rows
+    return ScoreRows(np.asarray(keys), values)
 
 
 def _nested(unit: np.ndarray, cluster) -> bool:

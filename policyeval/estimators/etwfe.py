@@ -25,7 +25,7 @@ import pandas as pd
 from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples, require_option
 from policyeval.estimators._fixed_effects import fit_fe_ols, prepare_fe_panel, subset_panel
-from policyeval.estimators._regression_influence import regression_score_rows, small_sample_factor
+from policyeval.estimators._regression_influence import regression_score_rows
 from policyeval.estimators.twfe import _check_vcov_args, _vcov_kind
 from policyeval.exceptions import (
     ArgumentValueError,
@@ -63,14 +63,14 @@ class ExtendedTWFEResult(EstimationResult):
     with one row per cluster (``vcov="cluster"``/``"CR2"``) or per observation
     (``"hetero"``/``"HC2"``/``"iid"``): the rows' sums of the regression scores
     :math:`(\tilde X'\tilde X)^{-1}\tilde x_{it}\tilde e_{it}` mapped to the
-    cells (through the Poisson delta method for ``family="poisson"``), scaled by
-    the square root of the small-sample factor. For ``vcov="cluster"`` (CR1) and
-    ``"hetero"`` (HC1) ``influence.vcov()`` therefore equals ``vcov`` and
-    ``influence.std_errors()`` equals ``std_errors``. CR2 and HC2 rescale each
-    cluster's residuals by its own bias-reduction matrix and ``"iid"`` is
-    model-based, so no score rows reproduce them: for these the influence
-    function is the unscaled CR0 / HC0 one and ``influence.vcov()`` differs
-    from ``vcov`` (slightly smaller for CR2/HC2). Aggregations carry the
+    cells (through the Poisson delta method for ``family="poisson"``). As for
+    every result, it carries no small-sample correction: ``influence.vcov()``
+    is the CR0 / HC0 covariance, which equals ``vcov`` for ``vcov="cluster"``
+    (CR1) and ``"hetero"`` (HC1) with ``ssc="none"`` and is smaller than it by
+    the small-sample factor otherwise. CR2 and HC2 rescale each cluster's
+    residuals by its own bias-reduction matrix and ``"iid"`` is model-based, so
+    no score rows reproduce them: ``influence.vcov()`` is the CR0 / HC0
+    covariance there too. Aggregations carry the
     influence function of their weighted averages.
     """
 
@@ -462,9 +462,8 @@ class ExtendedTWFE:
             note = (f"Standard errors: {kind} ({', '.join(map(str, fit.cov.n_clusters))} "
                     f"clusters), small-sample convention {self.ssc!r}, K = {fit.cov.n_params}; "
                     f"t with {df} df. Aggregations by the delta method with fixed weights.")
-        rows = regression_score_rows(panel, design.X, fit, kind, self.ssc)
-        return J @ beta, J @ Vb @ J.T, df, contrast_df, note, _influence(rows.values @ J.T,
-                                                                         rows.factor)
+        rows = regression_score_rows(panel, design.X, fit, kind)
+        return J @ beta, J @ Vb @ J.T, df, contrast_df, note, _influence(rows.values @ J.T)
 
 
 class _Design:
@@ -594,7 +593,7 @@ def _poisson(panel, design, table, kind, ssc):
         summed = np.zeros((len(keys), rows.shape[1]))
         np.add.at(summed, codes, rows)
         rows, n_cl = summed, len(keys)
-    influence = _influence(rows, small_sample_factor(kind, corr, len(y), K, n_cl))
+    influence = _influence(rows)
     note = (f"Poisson QMLE with cohort and period effects; standard errors {kind}"
             + (f" ({cov.n_clusters[0]} clusters, G/(G-1) and (n-1)/(n-K) factors)"
                if kind == "cluster" else "")
@@ -602,8 +601,8 @@ def _poisson(panel, design, table, kind, ssc):
     return att, V, tau, note, influence
 
 
-def _influence(rows: np.ndarray, factor: float) -> DenseInfluence:
-    """Rows (clusters or observations) of B x e scores, scaled so ``vcov()`` is CR1 / HC1."""
+def _influence(rows: np.ndarray) -> DenseInfluence:
+    """Rows (clusters or observations) of B x e scores, scaled so ``vcov()`` is CR0 / HC0."""
     n = rows.shape[0]
-    return DenseInfluence(n * np.sqrt(factor) * rows, cohort=np.zeros(n, dtype=np.intp),
+    return DenseInfluence(n * rows, cohort=np.zeros(n, dtype=np.intp),
                           weights=np.ones(n))

@@ -59,14 +59,14 @@ class LocalProjectionsResult(EstimationResult):
     (unit, period) observation (``"hetero"``/``"HC2"``/``"iid"``), shared by all
     horizons: column :math:`h` holds the row sums of horizon :math:`h`'s scores
     :math:`[(\tilde X'\tilde X)^{-1}\tilde x\tilde e]_{\text{treated}}`
-    (zero for rows outside its sample), scaled by the square root of that
-    regression's small-sample factor. For ``vcov="cluster"`` (CR1) and
-    ``"hetero"`` (HC1) ``influence.std_errors()`` equals ``std_errors``, and
-    ``influence.vcov()`` adds the covariances across horizons that the diagonal
-    ``vcov`` leaves out. CR2 and HC2 rescale each cluster's residuals by its own
-    bias-reduction matrix and ``"iid"`` is model-based, so no score rows
-    reproduce them: for these the influence function is the unscaled CR0 / HC0
-    one and ``influence.std_errors()`` differs from ``std_errors``.
+    (zero for rows outside its sample). As for every result, it carries no
+    small-sample correction: ``influence.std_errors()`` is the CR0 / HC0
+    standard error, equal to ``std_errors`` for ``vcov="cluster"`` (CR1) and
+    ``"hetero"`` (HC1) with ``ssc="none"``, and ``influence.vcov()`` adds the
+    covariances across horizons that the diagonal ``vcov`` leaves out. CR2 and
+    HC2 rescale each cluster's residuals by its own bias-reduction matrix and
+    ``"iid"`` is model-based, so no score rows reproduce them; the influence
+    function is the CR0 / HC0 one there too.
     """
 
     @property
@@ -306,8 +306,7 @@ class LocalProjectionsDiD:
             raise EstimationError(f"{label}: {err}") from None
         facts = {"nobs": len(dy), "n_treated": n_treat, "n_control": n_ctrl,
                  "n_clusters": int(pd.Series(cl).nunique())}
-        score = regression_score_rows(fp, np.column_stack([d.astype(float), C]), fit, kind,
-                                      self.ssc)
+        score = regression_score_rows(fp, np.column_stack([d.astype(float), C]), fit, kind)
         if kind not in ("cluster", "CR2"):      # observations: key them by (unit, period)
             score.keys = pd.MultiIndex.from_arrays([unit, time])[score.keys].to_numpy()
         score.values = score.values[:, 0]
@@ -349,7 +348,7 @@ def _joint_influence(scores) -> DenseInfluence:
     values = np.zeros((len(keys), len(scores)))
     for j, s in enumerate(scores):
         at = keys.get_indexer(pd.Index(np.asarray(s.keys, dtype=object), tupleize_cols=False))
-        values[at, j] = np.sqrt(s.factor) * s.values
+        values[at, j] = s.values
     n = len(keys)
     return DenseInfluence(n * values, cohort=np.zeros(n, dtype=np.intp), weights=np.ones(n))
 
