@@ -10,7 +10,7 @@ import warnings
 
 from policyeval.exceptions import ArgumentTypeError, PolicyevalFutureWarning
 
-__all__ = ["renamed_arguments", "warn_renamed"]
+__all__ = ["renamed_arguments", "warn_renamed", "legacy_plot_kind"]
 
 
 def warn_renamed(what: str, old: str, new: str, stacklevel: int = 3) -> None:
@@ -61,3 +61,23 @@ def renamed_arguments(**old_to_new: str):
         return wrapper
 
     return decorate
+
+
+def legacy_plot_kind(ax, label, kind):
+    """``plot(kind)`` / ``plot(kind, ax)`` of before 0.2 read as ``plot(ax, label, kind=)``.
+
+    Returns ``(ax, label, kind)``; warns when the old order was used.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     legacy_plot_kind("gaps", None, "paths")
+    (None, None, 'gaps')
+    """
+    if isinstance(ax, str):
+        warnings.warn(f"plot({ax!r}): pass kind={ax!r}; plot's first argument is now ax",
+                      PolicyevalFutureWarning, stacklevel=3)
+        kind, ax = ax, None
+        if label is not None and not isinstance(label, str):   # old plot(kind, ax)
+            ax, label = label, None
+    return ax, label, kind

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from policyeval._deprecation import renamed_arguments
+from policyeval._deprecation import legacy_plot_kind, renamed_arguments
 from policyeval._validation import check_clusters, examples, require_option
 from policyeval.estimators._unit_panel import (
     balanced_unit_panel,
@@ -425,12 +425,7 @@ class ContinuousDiDResult(EstimationResult):
         """
         import matplotlib.pyplot as plt
 
-        if isinstance(ax, str):
-            warnings.warn(f"plot({ax!r}): pass kind={ax!r}; plot's first argument is now ax",
-                          PolicyevalFutureWarning, stacklevel=2)
-            kind, ax = ax, None
-            if label is not None and not isinstance(label, str):   # old plot(kind, ax)
-                ax, label = label, None
+        ax, label, kind = legacy_plot_kind(ax, label, kind)
         require_option(kind, "kind", ("att", "acrt", "event"))
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from policyeval._deprecation import renamed_arguments
+from policyeval._deprecation import legacy_plot_kind, renamed_arguments
 from policyeval._validation import p_value_text, require_option
 from policyeval.estimators._simplex import frank_wolfe_weights, simplex_lstsq, sparsify
 from policyeval.estimators._synthetic_panel import Block, prepare_block
@@ -516,12 +516,7 @@ class SyntheticControlResult(EstimationResult):
         """
         import matplotlib.pyplot as plt
 
-        if isinstance(ax, str):
-            warnings.warn(f"plot({ax!r}): pass kind={ax!r}; plot's first argument is now ax",
-                          PolicyevalFutureWarning, stacklevel=2)
-            kind, ax = ax, None
-            if label is not None and not isinstance(label, str):   # old plot(kind, ax)
-                ax, label = label, None
+        ax, label, kind = legacy_plot_kind(ax, label, kind)
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         x = self.paths.index

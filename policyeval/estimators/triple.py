@@ -314,18 +314,7 @@ class TripleDiDResult(EstimationResult):
         -------
         matplotlib.axes.Axes
         """
-        import matplotlib.pyplot as plt
-        from scipy import stats
+        from policyeval.plots.estimates import plot_event_frame
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
-        if label is not None:
-            ax.set_title(label)
-        es = self.event_study
-        z = stats.norm.ppf(0.5 + self._level(level) / 2)
-        ax.errorbar(es["event_time"], es["estimate"], yerr=z * es["std_error"], fmt="o",
-                    color="C0", capsize=3)
-        ax.axhline(0, color="0.3", linewidth=0.8)
-        ax.set_xlabel("periods since treatment")
-        ax.set_ylabel("DDD")
-        return ax
+        return plot_event_frame(self.event_study, self._level(level), ax, label,
+                                xlabel="periods since treatment", ylabel="DDD")

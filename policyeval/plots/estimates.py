@@ -10,7 +10,7 @@ import pandas as pd
 from policyeval.data.simulated_label import SIMULATED_LABEL, resolve_simulated
 from policyeval.exceptions import ArgumentTypeError, ArgumentValueError
 
-__all__ = ["plot_estimates", "label_simulated"]
+__all__ = ["plot_estimates", "plot_event_frame", "label_simulated"]
 
 # Index names whose terms are event times (e = t - g): pre-treatment when negative.
 _EVENT_TIME = {"event_time", "relative_time", "rel_time", "horizon", "e"}
@@ -262,4 +262,51 @@ def plot_estimates(results, labels: Sequence[str] | None = None, ax=None, level:
         from policyeval.plots.fonts import apply_cjk_font
 
         apply_cjk_font(ax)
+    return ax
+
+
+def plot_event_frame(frame: pd.DataFrame, level: float, ax=None, label: str | None = None, *,
+                     xlabel: str = "event time", ylabel: str = "effect"):
+    """Event-study points with pointwise normal intervals from a frame of estimates.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``event_time``, ``estimate`` and ``std_error``.
+    level : float
+        Coverage of the intervals.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+    label : str, optional
+        Title of the plot.
+    xlabel, ylabel : str
+        Axis labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> es = pd.DataFrame({"event_time": [-1, 0, 1], "estimate": [0.0, 0.4, 0.5],
+    ...                    "std_error": [0.1, 0.1, 0.2]})
+    >>> ax = plot_event_frame(es, 0.95, label="toy")
+    >>> ax.get_title()
+    'toy'
+    """
+    import matplotlib.pyplot as plt
+    from scipy.special import ndtri   # the normal quantile
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    if label is not None:
+        ax.set_title(label)
+    z = ndtri(0.5 + level / 2)
+    ax.errorbar(frame["event_time"], frame["estimate"], yerr=z * frame["std_error"], fmt="o",
+                color="C0", capsize=3)
+    ax.axhline(0, color="0.3", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return ax
