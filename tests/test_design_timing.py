@@ -141,9 +141,10 @@ def test_multi_role_and_skipped_reported(design_pref):
     assert ("JS-CSSH", "origin") not in why
     unknown = design_pref.timing_unknown
     assert {"320581", "321324"} <= set(unknown["county_code"])
-    a = design_pref.assignments.set_index(["enclave_id", "role"])
-    assert a.loc[("JS-CSSH", "origin"), "status"] == "timing_unknown"
-    assert "neither opening_year nor agreement_year" in a.loc[("JS-CSSH", "origin"), "reason"]
+    a = design_pref.assignments
+    rows = a[(a["enclave_id"] == "JS-CSSH") & (a["role"] == "origin")]
+    assert len(rows) >= 1 and (rows["status"] == "timing_unknown").all()
+    assert rows["reason"].str.contains("neither opening_year nor agreement_year").all()
 
 
 def test_sample_excludes_other_roles_and_neighbours(design_pref):
