@@ -54,6 +54,19 @@ def aggregate_cells(beta, vcov, weight, keys, mask):
 
     Returns the estimates, their covariance, the sorted labels and the weight matrix ``W``
     (rows: labels, columns: cells; each row's weights are ``weight`` normalised within it).
+    :meth:`SunAbrahamResult.aggregate` and :class:`~policyeval.estimators.SunAbraham` use it.
+
+    Examples
+    --------
+    Two event times, the first from two cohort cells of sizes 1 and 3:
+
+    >>> import numpy as np
+    >>> from policyeval.results.regression import aggregate_cells
+    >>> est, cov, labels, W = aggregate_cells(np.array([1.0, 2.0, 5.0]), np.eye(3),
+    ...                                       np.array([1.0, 3.0, 2.0]), np.array([0, 0, 1]),
+    ...                                       np.ones(3, bool))
+    >>> labels, est.round(2).tolist()
+    ([0, 1], [1.75, 5.0])
     """
     labels = list(dict.fromkeys(keys[mask].tolist()))
     labels.sort()
