@@ -123,7 +123,7 @@ class _SCProblem:
         return _outcome_sc(y, Y_donors, n_fit)
 
     def refit(self, data: pd.DataFrame, spec: dict, treat_time):
-        """:class:`SyntheticControl` with the options in ``spec``, fitted on ``data`` with treatment at ``treat_time``."""
+        """Fit :class:`SyntheticControl` again: the options in ``spec``, ``data``, ``treat_time``."""
         s = spec
         est = SyntheticControl(predictors=s["predictors"], v_method=s["v_method"],
                                standardize=s["standardize"], placebos=False)
