@@ -70,6 +70,16 @@ def test_estimators_do_not_import_scale_and_scale_calls_no_private_method():
     assert not calls, calls
 
 
+def test_result_classes_live_in_the_results_layer():
+    """Every result class the estimators export is defined under policyeval.results (issue 12)."""
+    import policyeval.estimators as estimators
+
+    homes = {name: getattr(estimators, name).__module__ for name in estimators.__all__
+             if name.endswith("Result")}
+    assert len(homes) >= 15, homes
+    assert not {n: m for n, m in homes.items() if graph.layer(m) != "results"}, homes
+
+
 def test_architecture_doc_shows_the_current_layer_graph():
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     start, end = "<!-- import-graph:start -->", "<!-- import-graph:end -->"

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from policyeval._deprecation import legacy_plot_kind, renamed_arguments
+from policyeval._deprecation import renamed_arguments
 from policyeval._validation import check_clusters, examples, require_option
 from policyeval.estimators._unit_panel import (
     balanced_unit_panel,
@@ -30,7 +30,7 @@ from policyeval.exceptions import (
     PolicyevalFutureWarning,
 )
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.results.base import EstimationResult
+from policyeval.results.extensions import ContinuousDiDResult
 
 __all__ = ["ContinuousDiD", "ContinuousDiDResult"]
 
@@ -360,93 +360,3 @@ class ContinuousDiD:
             psi = sum(wi * p for wi, (_, _, p) in zip(wts, items))
             rows.append({"event_time": e, "estimate": est, "std_error": float(se(psi))})
         return pd.DataFrame(rows)
-
-
-class ContinuousDiDResult(EstimationResult):
-    """Result of :class:`ContinuousDiD`.
-
-    ``params`` holds ``ATT`` (:math:`ATT^o`, needs parallel trends) and ``ACRT``
-    (:math:`ACRT^o`, causal only under strong parallel trends).
-
-    Attributes
-    ----------
-    dose_response : pandas.DataFrame
-        One row per dose of the grid: ``dose``, ``att`` (:math:`ATT(d)`), ``att_se``,
-        ``att_low``, ``att_high``, ``acrt`` (:math:`ACRT(d)`), ``acrt_se``, ``acrt_low``,
-        ``acrt_high`` (pointwise intervals at ``level``).
-    cells : pandas.DataFrame
-        Every (cohort, period) comparison: binarized ``ATT`` with ``ATT_se``, ``ACRT``
-        (post-periods), group sizes.
-    event_study : pandas.DataFrame
-        Binarized ATT by event time (negative: pre-trend checks against period g - 1).
-    level : float
-    """
-
-    def __init__(self, *, params, std_errors, vcov, nobs, n_units, spec, dose_response, cells,
-                 event_study, influence, n_treated, n_never, n_clusters):
-        super().__init__(params=params, std_errors=std_errors, nobs=nobs, n_units=n_units,
-                         spec=spec, estimator="Continuous-dose DiD (CGBS 2024)", vcov=vcov,
-                         influence=influence, index_name="term", level=spec["level"],
-                         extra={"notes": [
-                             "ATT = E[ATT(D|D) | D > 0] needs parallel trends; ACRT is the "
-                             "average causal response only under strong parallel trends "
-                             "(no selection on gains)."]})
-        self.dose_response = dose_response
-        self.cells = cells
-        self.event_study = event_study
-        self.n_treated = n_treated
-        self.n_never = n_never
-        self.n_clusters = n_clusters
-
-    def _summary_facts(self):
-        facts = super()._summary_facts()
-        facts += [("Treated / never", f"{self.n_treated} / {self.n_never}"),
-                  ("Dose", str(self.spec["dname"])),
-                  ("Clusters", "units" if self.n_clusters is None else str(self.n_clusters))]
-        return facts
-
-    def plot(self, ax=None, label: str | None = None, kind: str = "att", **kwargs):
-        """Plot ``"att"`` (:math:`ATT(d)`), ``"acrt"`` (:math:`ACRT(d)`) or ``"event"``.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-            Axes to draw on; a new figure when omitted.
-        label : str, optional
-            Title of the plot.
-        kind : {"att", "acrt", "event"}
-            What to draw. (Before 0.2 ``kind`` was the first argument; ``plot("acrt")``
-            still works for one release, with a
-            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.)
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        import matplotlib.pyplot as plt
-
-        ax, label, kind = legacy_plot_kind(ax, label, kind)
-        require_option(kind, "kind", ("att", "acrt", "event"))
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
-        if label is not None:
-            ax.set_title(label)
-        if kind == "event":
-            es = self.event_study
-            z = float(np.abs(self.dose_response["att_high"] - self.dose_response["att"]).iloc[0]
-                      / self.dose_response["att_se"].iloc[0]) if len(self.dose_response) else 1.96
-            ax.errorbar(es["event_time"], es["estimate"], yerr=z * es["std_error"], fmt="o",
-                        color="C0", capsize=3)
-            ax.axhline(0, color="0.3", linewidth=0.8)
-            ax.set_xlabel("periods since treatment")
-            ax.set_ylabel("binarized ATT")
-            return ax
-        dr = self.dose_response
-        ax.plot(dr["dose"], dr[kind], color="C0", label=kind.upper() + "(d)")
-        ax.fill_between(dr["dose"], dr[f"{kind}_low"], dr[f"{kind}_high"], color="C0", alpha=0.2,
-                        label=f"{self.level:.0%} pointwise")
-        ax.axhline(0, color="0.3", linewidth=0.8)
-        ax.set_xlabel(f"dose ({self.spec['dname']})")
-        ax.set_ylabel(kind.upper())
-        ax.legend(frameon=False)
-        return ax

@@ -20,8 +20,9 @@ from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples, numeric_column, require_columns, require_frame
 from policyeval.exceptions import DataError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import linear_combination
-from policyeval.results.base import EstimationResult, check_level
+from policyeval.results.base import check_level
 from policyeval.results.provenance import records_provenance
+from policyeval.results.two_by_two import DiDTableResult
 
 __all__ = ["did_table", "DiDTableResult"]
 
@@ -32,59 +33,6 @@ _VCOV_TEXT = {
            "saturated regression)",
     "iid": "pooled / classical: each cell mean has variance s^2 / n_g with s^2 = sum(e^2)/(n-4)",
 }
-
-
-class DiDTableResult(EstimationResult):
-    """Result of :func:`did_table`: the nine entries of the 2×2 table.
-
-    ``params`` and ``std_errors`` are indexed by ``(row, column)`` labels
-    flattened to strings ``"row | column"``, where the rows are the control
-    group, the treated group and ``"difference"`` (treated − control) and
-    the columns the pre period, the post period and ``"change"``
-    (post − pre); ``"difference | change"`` is the DiD. :meth:`table`
-    gives the familiar layout; ``extra["counts"]`` the number of
-    observations per cell.
-    """
-
-    @property
-    def did(self) -> float:
-        """The difference-in-differences estimate."""
-        return float(self.params["difference | change"])
-
-    @property
-    def did_std_error(self) -> float:
-        """Standard error of the DiD."""
-        return float(self.std_errors["difference | change"])
-
-    def table(self, digits: int | None = None) -> pd.DataFrame:
-        """The table in its usual layout.
-
-        Parameters
-        ----------
-        digits : int, optional
-            If given, return strings ``"estimate (se)"`` rounded to
-            ``digits`` decimals (as papers print them); otherwise a frame
-            with a column level ``("estimate", "std_error")``.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Rows: control, treated, difference; columns: pre, post, change.
-        """
-        rows, cols = self.extra["rows"], self.extra["columns"]
-        est = pd.DataFrame([[self.params[f"{r} | {c}"] for c in cols] for r in rows],
-                           index=rows, columns=cols)
-        se = pd.DataFrame([[self.std_errors[f"{r} | {c}"] for c in cols] for r in rows],
-                          index=rows, columns=cols)
-        if digits is None:
-            return pd.concat({"estimate": est, "std_error": se}, axis=1)
-        return est.map(lambda v: f"{v:.{digits}f}") + se.map(lambda v: f" ({v:.{digits}f})")
-
-    def _summary_facts(self) -> list[tuple[str, str]]:
-        facts = super()._summary_facts()
-        facts.append(("Std. errors", self.spec["vcov"]))
-        facts.append(("DiD", f"{self.did:.4f} ({self.did_std_error:.4f})"))
-        return facts
 
 
 def _cell_covariance(y, cell, unit, kind, n_cells=4):

@@ -38,8 +38,8 @@ from policyeval.exceptions import (
 from policyeval.inference.covariance import count_parameters, resolve_ssc, sandwich_covariance
 from policyeval.inference.influence import DenseInfluence
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.results.base import EstimationResult
-from policyeval.results.staggered import GroupTimeResult
+from policyeval.results.regression import EXTENDED_TWFE_KINDS as _KINDS
+from policyeval.results.regression import ExtendedTWFEResult
 
 __all__ = ["ExtendedTWFE", "ExtendedTWFEResult"]
 
@@ -47,140 +47,6 @@ _CONTROL = ("not_yet_treated", "never_treated")
 #: spellings before 0.2 (etwfe's cgroup / jwdid's option) -> the package's vocabulary
 _OLD_CONTROL = {"notyet": "not_yet_treated", "never": "never_treated"}
 _FAMILY = ("linear", "poisson")
-_KINDS = ("simple", "dynamic", "group", "calendar")
-
-
-class ExtendedTWFEResult(EstimationResult):
-    """Cohort × period effects of :class:`ExtendedTWFE` and their aggregations.
-
-    ``params`` are the ATT(g,t), indexed by ``(group, time)``; ``cells`` adds
-    the event time, the post-treatment flag and the number of treated
-    observations (the aggregation weights). :meth:`aggregate` averages them
-    without refitting. ``vcov`` is the cells' covariance matrix (the
-    regression's, or its delta-method image for Poisson).
-
-    ``influence`` is a :class:`~policyeval.inference.influence.DenseInfluence`
-    with one row per cluster (``vcov="cluster"``/``"CR2"``) or per observation
-    (``"hetero"``/``"HC2"``/``"iid"``): the rows' sums of the regression scores
-    :math:`(\tilde X'\tilde X)^{-1}\tilde x_{it}\tilde e_{it}` mapped to the
-    cells (through the Poisson delta method for ``family="poisson"``). As for
-    every result, it carries no small-sample correction: ``influence.vcov()``
-    is the CR0 / HC0 covariance, which equals ``vcov`` for ``vcov="cluster"``
-    (CR1) and ``"hetero"`` (HC1) with ``ssc="none"`` and is smaller than it by
-    the small-sample factor otherwise. CR2 and HC2 rescale each cluster's
-    residuals by its own bias-reduction matrix and ``"iid"`` is model-based, so
-    no score rows reproduce them: ``influence.vcov()`` is the CR0 / HC0
-    covariance there too. Aggregations carry the
-    influence function of their weighted averages.
-    """
-
-    def __init__(self, cells: pd.DataFrame, vcov: np.ndarray, *, df_resid, level, contrast_df,
-                 **kwargs) -> None:
-        idx = pd.MultiIndex.from_frame(cells[["group", "time"]])
-        super().__init__(
-            pd.Series(cells["estimate"].to_numpy(), index=idx),
-            pd.Series(np.sqrt(np.diag(vcov)), index=idx),
-            vcov=pd.DataFrame(vcov, index=idx, columns=idx), df_resid=df_resid,
-            index_name=["group", "time"], level=level, **kwargs)
-        self.cells = cells.reset_index(drop=True)
-        self._contrast_df = contrast_df or {}
-
-    @property
-    def ATT(self) -> float:
-        """The overall effect: every post-treatment cell weighted by its treated observations."""
-        return float(self.aggregate("simple").params["ATT"])
-
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        """One row per cell: group, time, event_time, post, estimate, ..., n_treated."""
-        ci = self.conf_int(level)
-        out = self.cells[["group", "time", "event_time", "post"]].copy()
-        out["estimate"] = self.params.to_numpy()
-        out["std_error"] = self.std_errors.to_numpy()
-        out["statistic"] = self.tstats.to_numpy()
-        out["p_value"] = self.pvalues.to_numpy()
-        out["conf_low"] = ci["conf_low"].to_numpy()
-        out["conf_high"] = ci["conf_high"].to_numpy()
-        out["n_treated"] = self.cells["n_treated"].to_numpy()
-        return out
-
-    def summary(self, level: float | None = None):
-        """Text / HTML / LaTeX summary of the cell effects."""
-        from policyeval.results.base import Summary
-
-        level = self._level(level)
-        table = self.to_frame(level).set_index(["group", "time"])
-        return Summary(title=f"{self.estimator} results",
-                       facts=self._summary_facts() + [("Confidence level", f"{level:.0%}")],
-                       table=table, notes=self._summary_notes())
-
-    # the cells have GroupTimeResult's layout (group, time, post): draw them the same way
-    plot = GroupTimeResult.plot
-
-    def _weights(self, kind: str) -> tuple[list, np.ndarray, str]:
-        c = self.cells
-        post = c["post"].to_numpy(bool)
-        n = c["n_treated"].to_numpy(float)
-        if kind == "simple":
-            keys, col, name = ["ATT"], None, "term"
-            masks = [post]
-        else:
-            col, name = {"dynamic": ("event_time", "event_time"), "group": ("group", "group"),
-                         "calendar": ("time", "time")}[kind]
-            use = np.ones(len(c), bool) if kind == "dynamic" else post
-            keys = sorted(c.loc[use, col].unique().tolist())
-            masks = [use & (c[col].to_numpy() == k) for k in keys]
-        W = np.zeros((len(keys), len(c)))
-        for i, m in enumerate(masks):
-            W[i, m] = n[m] / n[m].sum()
-        return keys, W, name
-
-    def aggregate(self, kind: str = "simple", level: float | None = None) -> EstimationResult:
-        r"""Average the cell effects (R ``etwfe::emfx(type=...)``; Stata ``estat``).
-
-        Parameters
-        ----------
-        kind : {"simple", "dynamic", "group", "calendar"}
-            ``simple``: one overall ATT over every post-treatment cell (term
-            ``"ATT"``); ``dynamic``: by event time :math:`e = t - g` (with
-            ``control_group="never_treated"`` the pre-treatment placebo cells too;
-            ``etwfe``'s ``type = "event"``, also accepted as ``"event"``);
-            ``group``: by cohort; ``calendar``: by period.
-        level : float, optional
-            Confidence level; default the fit's.
-
-        Returns
-        -------
-        EstimationResult
-
-        Notes
-        -----
-        Each aggregate is :math:`\sum_{(g,t)} w_{gt}\,ATT(g,t)` with
-        :math:`w_{gt} = N_{gt} / \sum N_{gt}` over the cells it averages
-        (:math:`N_{gt}` treated observations); its variance is
-        :math:`w'Vw` with the weights held fixed, as ``etwfe``/``jwdid`` do.
-        """
-        kind = "dynamic" if kind == "event" else kind
-        require_option(kind, "kind", _KINDS)
-        keys, W, name = self._weights(kind)
-        if not keys:
-            raise EstimationError(f"kind={kind!r}: no cell to aggregate")
-        V = self.vcov.to_numpy()
-        est = W @ self.params.to_numpy()
-        cov = W @ V @ W.T
-        df = self.df_resid
-        if np.ndim(df):
-            df = np.asarray(self._contrast_df.get(kind, np.full(len(keys), np.nan)))
-        index = pd.Index(keys, name=name)
-        res = EstimationResult(
-            pd.Series(est, index=index), pd.Series(np.sqrt(np.diag(cov)), index=index),
-            nobs=self.nobs, n_units=self.n_units, spec={**self.spec, "aggregation": kind},
-            estimator=f"{self.estimator}, {kind} aggregation",
-            vcov=pd.DataFrame(cov, index=index, columns=index), df_resid=df, index_name=name,
-            influence=None if self.influence is None else self.influence.combine(W.T),
-            extra={"weights": pd.DataFrame(W, index=index, columns=self.params.index),
-                   "notes": list(self.extra.get("notes", []))})
-        res.level = self.level if level is None else level
-        return res
 
 
 class ExtendedTWFE:

@@ -22,8 +22,9 @@ from policyeval._validation import check_clusters, column_list, examples, varies
 from policyeval.estimators._did_inputs import StaggeredPanel, prepare_panel
 from policyeval.exceptions import ArgumentTypeError, EstimationError, EstimationWarning
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.results.base import EstimationResult, check_level, check_untreated_control
+from policyeval.results.base import check_level, check_untreated_control
 from policyeval.results.provenance import records_provenance
+from policyeval.results.regression import ImputationResult
 
 __all__ = ["ImputationDiD", "ImputationResult"]
 
@@ -121,52 +122,6 @@ class _TwoWayLS:
 def _cluster_sums(codes, M, n):
     M = np.asarray(M).reshape(len(codes), -1)
     return np.column_stack([np.bincount(codes, M[:, j], n) for j in range(M.shape[1])])
-
-
-# --------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------
-class ImputationResult(EstimationResult):
-    """Result of :class:`ImputationDiD`.
-
-    Besides the shared contract it holds
-
-    - ``overall``: the average effect over all treated observations
-      (``t >= g``) with its standard error, also when ``params`` holds event
-      times;
-    - ``pretrend_test``: BJS Test 1 (``None`` unless ``pretrends`` was set):
-      the lead coefficients, their covariance (cluster-robust, or classical
-      with ``pretrend_vcov="iid"``; key ``vcov_type``) and the joint Wald
-      statistic with chi-square and F p-values;
-    - ``effects``: one row per treated observation with ``y``, the imputed
-      ``y0_hat`` and ``tau = y - y0_hat``.
-
-    ``influence`` has one row per cluster and one column per imputation term
-    (``extra["influence_terms"]``; a
-    :class:`~policyeval.inference.influence.DenseInfluence`), scaled so that
-    ``influence.vcov()`` (``psi.T @ psi / n_clusters**2`` with
-    ``psi = influence.to_dense()``) is their covariance. Lead
-    coefficients of the pre-trend test come from a separate regression;
-    their covariance with the imputation terms is not estimated (``nan`` in
-    ``vcov``).
-    """
-
-    overall: pd.Series
-    pretrend_test: dict[str, Any] | None
-    effects: pd.DataFrame
-
-    def _summary_notes(self) -> list[str]:
-        notes = super()._summary_notes()
-        ov = self.overall
-        notes.append(f"Overall ATT (t >= g): {ov['estimate']:.4f} (s.e. {ov['std_error']:.4f}).")
-        pt = self.pretrend_test
-        if pt is not None:
-            notes.append(
-                f"Pre-trend test (BJS Test 1), leads {pt['leads']}: Wald chi2({pt['df']}) = "
-                f"{pt['statistic']:.3f}, p = {pt['p_value']:.4f}; F({pt['df']}, {pt['df_denom']}) = "
-                f"{pt['f_statistic']:.3f}, p = {pt['f_p_value']:.4f}."
-            )
-        return notes
 
 
 # --------------------------------------------------------------------------

@@ -36,50 +36,9 @@ from policyeval.exceptions import (
 from policyeval.inference.influence import DenseInfluence
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import EstimationResult
+from policyeval.results.regression import LocalProjectionsResult
 
 __all__ = ["LocalProjectionsDiD", "LocalProjectionsResult"]
-
-
-class LocalProjectionsResult(EstimationResult):
-    """Per-horizon LP-DiD effects, with the pooled estimates in :attr:`pooled`.
-
-    ``params`` is indexed by ``event_time`` (the pre-treatment placebos
-    :math:`-K, \\dots, -2`, then :math:`0, \\dots, H`; :math:`-1` is the
-    reference and zero by construction). ``df_resid`` holds one value per
-    horizon (each is its own regression, so there is no joint covariance:
-    ``vcov`` is diagonal). ``horizons`` gives, per horizon, the number of
-    observations, of treated (newly treated) and clean-control observations
-    and of clusters. ``pooled`` is an
-    :class:`~policyeval.results.base.EstimationResult` with terms ``"ATT"``
-    (post window) and ``"pre"`` (pre window placebo).
-
-    ``influence`` (here and in ``pooled``) is a
-    :class:`~policyeval.inference.influence.DenseInfluence` with one row per
-    cluster (``vcov="cluster"``/``"CR2"``; the units by default) or per
-    (unit, period) observation (``"hetero"``/``"HC2"``/``"iid"``), shared by all
-    horizons: column :math:`h` holds the row sums of horizon :math:`h`'s scores
-    :math:`[(\tilde X'\tilde X)^{-1}\tilde x\tilde e]_{\text{treated}}`
-    (zero for rows outside its sample). As for every result, it carries no
-    small-sample correction: ``influence.std_errors()`` is the CR0 / HC0
-    standard error, equal to ``std_errors`` for ``vcov="cluster"`` (CR1) and
-    ``"hetero"`` (HC1) with ``ssc="none"``, and ``influence.vcov()`` adds the
-    covariances across horizons that the diagonal ``vcov`` leaves out. CR2 and
-    HC2 rescale each cluster's residuals by its own bias-reduction matrix and
-    ``"iid"`` is model-based, so no score rows reproduce them; the influence
-    function is the CR0 / HC0 one there too.
-    """
-
-    @property
-    def ATT(self) -> float:
-        """The pooled post-treatment effect."""
-        return float(self.pooled.params["ATT"])
-
-    def _summary_facts(self) -> list[tuple[str, str]]:
-        facts = super()._summary_facts()
-        facts.append(("Pooled ATT", f"{self.ATT:.4f} ({self.pooled.std_errors['ATT']:.4f})"))
-        facts.append(("Weighting", "equal (reweighted)" if self.spec["reweight"]
-                      else "variance (regression)"))
-        return facts
 
 
 class LocalProjectionsDiD:

@@ -25,7 +25,6 @@ from policyeval.estimators._fixed_effects import (
     subset_panel,
 )
 from policyeval.estimators.twfe import (
-    RegressionResult,
     _check_vcov_args,
     _vcov_kind,
     _covariate_table,
@@ -36,6 +35,8 @@ from policyeval.estimators.twfe import (
 from policyeval._validation import require_option
 from policyeval.results.base import check_level
 from policyeval.results.provenance import records_provenance
+from policyeval.results.regression import SunAbrahamResult
+from policyeval.results.regression import aggregate_cells as _aggregate
 from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -45,99 +46,11 @@ from policyeval.exceptions import (
 )
 from policyeval.inference.covariance import (
     SmallSampleCorrection,
-    linear_combination,
     resolve_ssc,
 )
 from policyeval.inference.treated_counts import warn_few_treated
 
 __all__ = ["SunAbraham", "SunAbrahamResult"]
-
-
-class SunAbrahamResult(RegressionResult):
-    """Event-time effects of :class:`SunAbraham`, with the cohort-level effects kept.
-
-    ``params`` are indexed by event time. :attr:`cohort_effects` holds every
-    :math:`CATT_{g,e}` with its standard error and the number of
-    observations behind it; :meth:`aggregate` re-weights them (``"simple"``,
-    ``"dynamic"``, ``"group"``: the names of
-    :meth:`policyeval.results.staggered.GroupTimeResult.aggregate`) without refitting.
-    """
-
-    @property
-    def cohort_effects(self) -> pd.DataFrame:
-        """One row per cohort × event time: estimate, std_error and weight (cell size)."""
-        cells = self.extra["cells"]
-        se = np.sqrt(np.diag(self.extra["cell_vcov"]))
-        return cells.assign(estimate=self.extra["cell_params"], std_error=se)
-
-    def aggregate(self, kind: str = "simple") -> RegressionResult:
-        r"""Aggregate the cohort-specific effects.
-
-        Parameters
-        ----------
-        kind : {"simple", "dynamic", "group"}
-            The names of Callaway-Sant'Anna's aggregations:
-            ``"simple"``: one overall effect ``"ATT"`` over all
-            post-treatment cells (:math:`e \ge 0`); ``"dynamic"``: one per
-            event time (the ``params`` of this result); ``"group"``: one per
-            cohort over its post-treatment cells. The names used before 0.2
-            (``"att"``, ``"period"``, ``"cohort"``) still work for one
-            release, with a
-            :class:`~policyeval.exceptions.PolicyevalFutureWarning`.
-
-        Returns
-        -------
-        RegressionResult
-
-        Notes
-        -----
-        Each aggregate is :math:`\sum_{(g,e)\in S} \omega_{g,e}\,
-        \widehat{CATT}_{g,e}` with :math:`\omega_{g,e} = n_{g,e}/\sum_S n`,
-        :math:`n_{g,e}` the number of observations (sum of weights) in the
-        cell, as in ``fixest::aggregate``; its variance is
-        :math:`\omega' \hat V \omega`.
-        """
-        if kind in _OLD_KINDS:
-            warnings.warn(f"kind={kind!r} is now called {_OLD_KINDS[kind]!r} (the name of the "
-                          "Callaway-Sant'Anna aggregation); the old name stops working in the next "
-                          "release", PolicyevalFutureWarning, stacklevel=2)
-            kind = _OLD_KINDS[kind]
-        cells = self.extra["cells"]
-        post = cells["event_time"].to_numpy() >= 0
-        if kind == "dynamic":
-            keys, mask = cells["event_time"].to_numpy(), np.ones(len(cells), bool)
-            index_name = "event_time"
-        elif kind == "group":
-            keys, mask, index_name = cells["cohort"].to_numpy(), post, "group"
-        elif kind == "simple":
-            keys, mask, index_name = np.zeros(len(cells), dtype=int), post, "term"
-        else:
-            require_option(kind, "kind", ("simple", "dynamic", "group"))
-        if not mask.any():
-            raise EstimationError("no post-treatment cohort effects to aggregate")
-        params, vcov, labels, W = _aggregate(
-            self.extra["cell_params"], self.extra["cell_vcov"], cells["weight"].to_numpy(),
-            keys, mask,
-        )
-        if kind == "simple":
-            labels = ["ATT"]
-        index = pd.Index(labels, name=index_name)
-        return RegressionResult(
-            pd.Series(params, index=index),
-            pd.Series(np.sqrt(np.diag(vcov)), index=index),
-            nobs=self.nobs,
-            n_units=self.n_units,
-            spec={**self.spec, "aggregation": kind},
-            estimator=f"Sun & Abraham ({kind})",
-            vcov=pd.DataFrame(vcov, index=index, columns=index),
-            influence=self.extra["cell_influence"] @ W.T,
-            df_resid=self.df_resid,
-            index_name=index_name,
-            level=self.level,
-            extra={k: v for k, v in self.extra.items() if k in ("vcov_type", "n_clusters", "ssc",
-                                                                  "notes")}
-            | ({"reference_period": self.extra["reference_period"]} if kind == "dynamic" else {}),
-        )
 
 
 #: SunAbraham.fit(control_cohort=...) values before 0.2 -> control_group values
@@ -155,21 +68,6 @@ def _control_group(value) -> str:
             "the first argument of every staggered estimator; pass reference= by name)")
     require_option(value, "control_group", ("never_treated", "last_treated"))
     return value
-
-
-#: aggregation names before 0.2 -> Callaway-Sant'Anna's names
-_OLD_KINDS = {"att": "simple", "period": "dynamic", "cohort": "group"}
-
-
-def _aggregate(beta, vcov, weight, keys, mask):
-    labels = list(dict.fromkeys(keys[mask].tolist()))
-    labels.sort()
-    W = np.zeros((len(labels), len(beta)))
-    for row, key in enumerate(labels):
-        sel = mask & (keys == key)
-        W[row, sel] = weight[sel] / weight[sel].sum()
-    est, cov = linear_combination(W, beta, vcov)
-    return est, cov, labels, W
 
 
 def _no_bias_reduced(vcov) -> None:

@@ -25,7 +25,7 @@ from policyeval.exceptions import (
     FewTreatedWarning,
 )
 from policyeval.inference.treated_counts import MIN_TREATED_UNITS
-from policyeval.results.base import EstimationResult
+from policyeval.results.extensions import SwitchingDiDResult
 
 __all__ = ["SwitchingDiD", "SwitchingDiDResult"]
 
@@ -295,66 +295,3 @@ class SwitchingDiD:
         est = float(np.mean([S[g] * (dy[g] - dy[ctrl].mean()) for g, ctrl, dy in parts]))
         centred = self._centre(total / n_l, base, F, S)
         return est, float(np.sqrt(np.sum(self._cluster_sum(centred, clusters) ** 2))), centred
-
-
-class SwitchingDiDResult(EstimationResult):
-    """Result of :class:`SwitchingDiD`.
-
-    ``params``: ``ATT`` (switcher-weighted average of the effects), ``effect_1``, ...,
-    ``placebo_1``, ....
-
-    Attributes
-    ----------
-    event_study : pandas.DataFrame
-        ``term``, ``event_time`` (effects positive, placebos negative), ``estimate``,
-        ``std_error``, ``n_switchers``.
-    by_direction : pandas.DataFrame
-        The same for units switching ``"on"`` and ``"off"`` separately.
-    n_switchers : tuple
-        (switching on, switching off).
-    level : float
-    """
-
-    def __init__(self, *, params, std_errors, nobs, n_units, spec, event_study, by_direction,
-                 n_switchers, influence=None):
-        super().__init__(params=params, std_errors=std_errors, nobs=nobs, n_units=n_units,
-                         spec=spec, estimator="Switching DiD (dCDH)", index_name="term",
-                         influence=influence, level=spec["level"],
-                         extra={"notes": ["Effects of the first switch (on: +, off: sign-flipped) "
-                                          "against units not yet switched with the same "
-                                          "starting treatment.",
-                                          "Standard errors: centred per-unit terms; they match R "
-                                          "DIDmultiplegtDYN 2.3.3 on its worked example but are "
-                                          "5-6% below R's on a 120-group reference panel "
-                                          "(tests/reference/dcdh_mixed_single_switch.py): read "
-                                          "them as approximate."]})
-        self.vcov = pd.DataFrame(np.diag(self.std_errors.to_numpy() ** 2), index=params.index,
-                                 columns=params.index)
-        self.event_study = event_study
-        self.by_direction = by_direction
-        self.n_switchers = n_switchers
-
-    def _summary_facts(self):
-        return super()._summary_facts() + [
-            ("Switchers on/off", f"{self.n_switchers[0]} / {self.n_switchers[1]}")]
-
-    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
-        """Event-study plot: placebos (negative) and effects (positive) with intervals.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-            Axes to draw on; a new figure when omitted.
-        label : str, optional
-            Title of the plot.
-        level : float, optional
-            Coverage of the intervals; default the result's ``level``.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        from policyeval.plots.estimates import plot_event_frame
-
-        return plot_event_frame(self.event_study, self._level(level), ax, label,
-                                xlabel="periods since the first switch", ylabel="effect of being treated")

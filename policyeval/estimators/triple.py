@@ -22,7 +22,7 @@ from policyeval.estimators._unit_panel import (
 )
 from policyeval.exceptions import ArgumentValueError, DesignError, EstimationError
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.results.base import EstimationResult
+from policyeval.results.extensions import TripleDiDResult
 
 __all__ = ["TripleDiD", "TripleDiDResult"]
 
@@ -265,56 +265,3 @@ class TripleDiD:
             event_study=pd.DataFrame(event), influence=unit_influence(psi[:, None], clusters),
             n_eligible_treated=int(((g > 0) & eligible).sum()),
             n_clusters=None if clusters is None else int(pd.unique(clusters).size))
-
-
-class TripleDiDResult(EstimationResult):
-    """Result of :class:`TripleDiD`.
-
-    Attributes
-    ----------
-    cells : pandas.DataFrame
-        One row per (cohort, period): ``ATT`` (the DDD), ``std_error``, ``n_eligible``.
-    event_study : pandas.DataFrame
-        DDD by event time; negative event times are pre-trend checks.
-    level : float
-    """
-
-    def __init__(self, *, params, std_errors, vcov, nobs, n_units, spec, cells, event_study,
-                 influence, n_eligible_treated, n_clusters):
-        super().__init__(params=params, std_errors=std_errors, nobs=nobs, n_units=n_units,
-                         spec=spec, estimator="Triple differences (DDD)", vcov=vcov,
-                         influence=influence, index_name="term", level=spec["level"],
-                         extra={"notes": ["DDD parallel trends: the eligible-ineligible gap in "
-                                          "untreated trends is the same in treated and "
-                                          "comparison groups."]})
-        self.cells = cells
-        self.event_study = event_study
-        self.n_eligible_treated = n_eligible_treated
-        self.n_clusters = n_clusters
-
-    def _summary_facts(self):
-        facts = super()._summary_facts()
-        facts += [("Eligible treated", str(self.n_eligible_treated)),
-                  ("Clusters", "units" if self.n_clusters is None else str(self.n_clusters))]
-        return facts
-
-    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
-        """Event-study plot of the DDD with pointwise intervals.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-            Axes to draw on; a new figure when omitted.
-        label : str, optional
-            Title of the plot.
-        level : float, optional
-            Coverage of the intervals; default the result's ``level``.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        from policyeval.plots.estimates import plot_event_frame
-
-        return plot_event_frame(self.event_study, self._level(level), ax, label,
-                                xlabel="periods since treatment", ylabel="DDD")

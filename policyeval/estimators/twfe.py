@@ -46,6 +46,7 @@ from policyeval.inference.covariance import SmallSampleCorrection, resolve_ssc
 from policyeval.inference.treated_counts import warn_few_treated
 from policyeval.results.base import HEADLINE, EstimationResult, check_level
 from policyeval.results.provenance import records_provenance
+from policyeval.results.regression import RegressionResult
 
 __all__ = ["TWFE", "EventStudy", "RegressionResult"]
 
@@ -71,30 +72,6 @@ def _describe_vcov(fit: FEFit, clusters: list[str], ssc: SmallSampleCorrection) 
         f"fixef_k={ssc.fixef_k!r}, cluster_adj={ssc.cluster_adj}, cluster_df={ssc.cluster_df!r} "
         f"(K={fit.cov.n_params}); t distribution with {fit.cov.df_resid} df."
     )
-
-
-class RegressionResult(EstimationResult):
-    r"""Result of a fixed-effects regression: the shared contract plus the fit facts.
-
-    Adds the standard-error type to the summary header; everything else is
-    :class:`~policyeval.results.base.EstimationResult`. ``influence`` holds
-    the per-unit influence function :math:`\psi_i = N (\tilde X'\tilde X)^{-1}
-    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.vcov()`` (a
-    :class:`~policyeval.inference.influence.DenseInfluence`) is the unit-clustered covariance without small-sample correction (for
-    bootstraps and aggregation without refitting); ``vcov`` is the corrected
-    one. ``extra`` keeps the full coefficient vector and covariance
-    (``full_params``, ``full_vcov``), the covariance type, the number of
-    clusters and the :class:`~policyeval.inference.covariance.SmallSampleCorrection`.
-    """
-
-    def _summary_facts(self) -> list[tuple[str, str]]:
-        facts = super()._summary_facts()
-        facts.append(("Std. errors", str(self.extra.get("vcov_type", ""))))
-        if self.extra.get("n_clusters"):
-            facts.append(("Clusters", ", ".join(str(g) for g in self.extra["n_clusters"])))
-        fe = self.spec.get("fe") or [self.spec["idname"], self.spec["tname"]]
-        facts.append(("Fixed effects", " + ".join(fe)))
-        return facts
 
 
 def _result(

@@ -21,30 +21,11 @@ from policyeval._deprecation import renamed_arguments
 from policyeval._validation import column_list, examples, require_columns
 from policyeval.estimators._fixed_effects import prepare_fe_panel
 from policyeval.exceptions import ArgumentTypeError, DataError, EstimationError
-from policyeval.results.base import EstimationResult, check_level, check_untreated_control
+from policyeval.results.base import check_level, check_untreated_control
 from policyeval.results.provenance import records_provenance
+from policyeval.results.regression import TwoStageResult
 
 __all__ = ["TwoStageDiD", "TwoStageResult"]
-
-
-class TwoStageResult(EstimationResult):
-    """Result of :class:`TwoStageDiD`.
-
-    ``params`` holds the static effect (term ``"ATT"``; ``"treated"`` before 0.2, still answered for one release) or one effect
-    per event time (index ``event_time``; negative event times are
-    pre-treatment placebo coefficients: the mean first-stage residual of
-    treated-to-be units, zero under parallel trends). ``influence`` (a
-    :class:`~policyeval.inference.influence.DenseInfluence`) has one row per
-    cluster, scaled so that ``influence.vcov()`` is ``vcov``. ``extra["first_stage"]`` keeps the
-    first-stage coefficients (fixed-effect levels and covariates) and
-    ``extra["residualized"]`` the outcome net of them for every row.
-    """
-
-    def _summary_facts(self) -> list[tuple[str, str]]:
-        facts = super()._summary_facts()
-        facts.append(("First-stage FE", " + ".join(self.spec["fe"])))
-        facts.append(("Clusters", f"{self.extra['n_clusters']:,}"))
-        return facts
 
 
 def _dummies(codes: np.ndarray, n_levels: int, drop_first: bool) -> sp.csr_matrix:

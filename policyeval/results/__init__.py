@@ -9,6 +9,19 @@ from policyeval.results.base import EstimationResult, Summary
 _LAZY = {
     "GroupTimeResult": "policyeval.results.staggered",
     "AggregateResult": "policyeval.results.staggered",
+    "RegressionResult": "policyeval.results.regression",
+    "SunAbrahamResult": "policyeval.results.regression",
+    "ImputationResult": "policyeval.results.regression",
+    "TwoStageResult": "policyeval.results.regression",
+    "ExtendedTWFEResult": "policyeval.results.regression",
+    "LocalProjectionsResult": "policyeval.results.regression",
+    "SyntheticControlResult": "policyeval.results.synthetic",
+    "SyntheticDiDResult": "policyeval.results.synthetic",
+    "DiDTableResult": "policyeval.results.two_by_two",
+    "BaconResult": "policyeval.results.two_by_two",
+    "ContinuousDiDResult": "policyeval.results.extensions",
+    "TripleDiDResult": "policyeval.results.extensions",
+    "SwitchingDiDResult": "policyeval.results.extensions",
 }
 
 __all__ = ["EstimationResult", "Summary", *_LAZY]

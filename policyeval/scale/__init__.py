@@ -84,7 +84,7 @@ def fit_twfe(source, yname: str, tname: str, idname: str, treatment: str | None 
 
     Returns
     -------
-    policyeval.estimators.twfe.RegressionResult
+    policyeval.results.regression.RegressionResult
         ``influence`` is ``None`` (per-unit values are not materialised).
 
     Raises
@@ -136,7 +136,7 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
 
     Returns
     -------
-    policyeval.estimators.twfe.RegressionResult
+    policyeval.results.regression.RegressionResult
 
     Raises
     ------
