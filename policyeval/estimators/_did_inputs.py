@@ -27,17 +27,17 @@ from policyeval._validation import (
     require_varying,
     require_weights,
 )
-from policyeval.exceptions import (
-    ArgumentTypeError,
-    DataError,
-    DroppedObservationsWarning,
-    TreatmentTimingError,
-)
 from policyeval.estimators._inputs import (
     check_first_treated,
     finite_column,
     period_column,
     require_unique_unit_periods,
+)
+from policyeval.exceptions import (
+    ArgumentTypeError,
+    DataError,
+    DroppedObservationsWarning,
+    TreatmentTimingError,
 )
 
 __all__ = ["StaggeredPanel", "prepare_panel"]

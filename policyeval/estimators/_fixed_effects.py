@@ -36,18 +36,18 @@ from policyeval._validation import (
     require_varying,
     require_weights,
 )
-from policyeval.exceptions import (
-    ArgumentValueError,
-    DataError,
-    DroppedObservationsWarning,
-    EstimationError,
-)
 from policyeval.estimators._inputs import (
     check_first_treated,
     finite_column,
     integer_column,
     period_column,
     require_unique_unit_periods,
+)
+from policyeval.exceptions import (
+    ArgumentValueError,
+    DataError,
+    DroppedObservationsWarning,
+    EstimationError,
 )
 from policyeval.inference.covariance import (
     CovarianceEstimate,
@@ -165,7 +165,7 @@ def prepare_fe_panel(
     unit, unit_labels = pd.factorize(frame[idname])
     unit = unit.astype(np.intp)
     periods, time = _period_codes(t)
-    require_unique_unit_periods(unit, time, idname, tname, wording="fixed_effects",
+    require_unique_unit_periods(unit, time, idname, tname, wording="short",
                                 id_labels=unit_labels)
     ids = frame[idname].to_numpy()
     text = {} if pd.api.types.is_numeric_dtype(frame[tname]) else {tname: t}

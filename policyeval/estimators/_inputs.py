@@ -137,14 +137,15 @@ def _period_text(t) -> str:
 
 def require_unique_unit_periods(ids, periods, idname: str, tname: str, *,
                                 wording: str = "panel", id_labels=None,
-                                period_labels=None) -> None:
+                                period_labels=None, time_argument: str = "tname") -> None:
     """Raise :class:`DuplicateObservationError` if a (unit, period) pair has more than one row.
 
     The one duplicate-key check of the estimators (on
     :func:`~policyeval._validation.duplicated_unit_periods`). The message counts
     the rows, units and pairs and shows example ids and pairs.
-    ``wording="fixed_effects"`` keeps the shorter sentence the regression
-    estimators have always given. ``id_labels`` / ``period_labels``: ``ids`` /
+    ``wording="short"`` keeps the shorter sentence the regression estimators
+    and :func:`~policyeval.estimators.did_table.did_table` have always given
+    (their tests assert it), naming the period argument ``time_argument``. ``id_labels`` / ``period_labels``: ``ids`` /
     ``periods`` are integer codes into them (the caller has already factorised
     them); the message shows the labels.
 
@@ -162,9 +163,9 @@ def require_unique_unit_periods(ids, periods, idname: str, tname: str, *,
     ids, periods = np.asarray(ids), np.asarray(periods)
     row_ids = ids[dup] if id_labels is None else np.asarray(id_labels)[ids[dup]]
     row_periods = periods[dup] if period_labels is None else np.asarray(period_labels)[periods[dup]]
-    if wording == "fixed_effects":
+    if wording == "short":
         raise DuplicateObservationError(
-            f"{int(dup.sum())} rows share an (idname={idname!r}, tname={tname!r}) pair, "
+            f"{int(dup.sum())} rows share an (idname={idname!r}, {time_argument}={tname!r}) pair, "
             f"e.g. units {examples(row_ids)}; keep one row per unit and period"
         )
     pairs = pd.DataFrame({"u": row_ids, "t": row_periods}).drop_duplicates()

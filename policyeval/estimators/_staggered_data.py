@@ -26,18 +26,18 @@ from policyeval._validation import (
     require_weights,
     varies_within,
 )
+from policyeval.estimators._inputs import (
+    check_first_treated,
+    finite_column,
+    period_column,
+    require_unique_unit_periods,
+)
 from policyeval.exceptions import (
     DataError,
     DroppedObservationsWarning,
     EstimationError,
     EstimationWarning,
     TreatmentTimingError,
-)
-from policyeval.estimators._inputs import (
-    check_first_treated,
-    finite_column,
-    period_column,
-    require_unique_unit_periods,
 )
 
 __all__ = ["StaggeredData", "prepare"]

@@ -20,18 +20,18 @@ from policyeval._validation import (
     require_columns,
     require_frame,
 )
-from policyeval.exceptions import (
-    ArgumentValueError,
-    DataError,
-    DesignError,
-    PolicyevalFutureWarning,
-)
 from policyeval.estimators._inputs import (
     check_first_treated,
     finite_column,
     period_column,
     require_nested_clusters,
     require_unique_unit_periods,
+)
+from policyeval.exceptions import (
+    ArgumentValueError,
+    DataError,
+    DesignError,
+    PolicyevalFutureWarning,
 )
 
 __all__ = ["balanced_unit_panel", "fit_cluster", "unit_influence"]
