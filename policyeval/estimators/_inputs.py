@@ -8,7 +8,8 @@ Callaway-Sant'Anna, :mod:`._fixed_effects` for the regression estimators,
 preparers share are written once, here, and called by all of them:
 
 * :func:`period_column` -- the time column: dates refused ("convert to years"),
-  text that is not a number refused, missing periods refused, whole numbers only;
+  text that is not a number refused, missing periods refused, whole numbers only,
+  implausible years (``20010`` among 2001..2010) refused;
 * :func:`integer_column` -- the same rules for any integer-period column (``gname``);
 * :func:`require_unique_unit_periods` -- the unit x period duplicate-key check, on
   :func:`policyeval._validation.duplicated_unit_periods`;
@@ -125,8 +126,36 @@ def period_column(frame: pd.DataFrame, tname: str, idname: str | None = None) ->
     require_not_datetime(frame, tname)
     s = frame[tname]
     if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s) and not s.hasnans:
-        return s.to_numpy(dtype=np.int64)               # already integer: no conversion pass
-    return integer_column(frame, tname, "tname", idname).astype(np.int64)
+        t = s.to_numpy(dtype=np.int64)                  # already integer: no conversion pass
+    else:
+        t = integer_column(frame, tname, "tname", idname).astype(np.int64)
+    _plausible_years(t, tname, None if idname is None else frame[idname].to_numpy())
+    return t
+
+
+def _plausible_years(t: np.ndarray, tname: str, ids) -> None:
+    """Refuse a time column that mixes four-digit calendar years with other numbers.
+
+    ``20010`` or ``199`` among the years 2001..2010 is a typing error, not a
+    period. Integer codes of any one kind pass: 1..T, event time, ``yyyymm``.
+    """
+    if not len(t):
+        return
+    lo, hi = int(t.min()), int(t.max())
+    if (1000 <= lo and hi <= 9999) or hi < 1000 or lo > 9999:
+        return                                          # one kind of period: the common case
+    year = (t >= 1000) & (t <= 9999)
+    if not year.any():
+        return
+    bad = ~year
+    where = (f"units (e.g. {examples(np.asarray(ids)[bad])})" if ids is not None
+             else f"rows (e.g. {examples(np.flatnonzero(bad))})")
+    raise DataError(
+        f"tname={tname!r} has {int(bad.sum())} implausible year(s) (e.g. {examples(t[bad])}) "
+        f"in {where} among calendar years {int(t[year].min())}..{int(t[year].max())}: a typing "
+        "error such as 20010 for 2010? Periods must be calendar years or integer codes "
+        "(1..T), not both"
+    )
 
 
 def _period_text(t) -> str:
