@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import (
-    constant_within,
     column_list,
     examples,
     numeric_column,
@@ -31,6 +30,7 @@ from policyeval.estimators._inputs import (
     check_first_treated,
     finite_column,
     period_column,
+    require_constant_timing,
     require_unique_unit_periods,
 )
 from policyeval.exceptions import (
@@ -148,7 +148,7 @@ def prepare_panel(
         check_first_treated(g.to_numpy(), frame[tname].to_numpy(), gname, frame[idname].to_numpy())
     frame["_g"] = g
     # never treated is NaN here, so 0 and missing in one unit do not count as varying
-    constant_within(frame, idname, gname if gname is not None else dname, "gname", values=g)
+    require_constant_timing(frame, idname, gname if gname is not None else dname, g)
 
     ids = frame[idname].to_numpy()
     frame[yname] = finite_column(frame, yname, "yname", idname, ids)

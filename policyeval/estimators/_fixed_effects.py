@@ -27,7 +27,6 @@ import scipy.sparse as sp
 from policyeval._validation import (
     check_clusters,
     column_list,
-    constant_within,
     examples,
     require_columns,
     require_frame,
@@ -41,6 +40,7 @@ from policyeval.estimators._inputs import (
     finite_column,
     integer_column,
     period_column,
+    require_constant_timing,
     require_unique_unit_periods,
 )
 from policyeval.exceptions import (
@@ -341,13 +341,6 @@ def effects_design(
     return Z
 
 
-def _constant_per_unit(values: np.ndarray, unit: np.ndarray) -> bool:
-    """True when ``values`` takes one value within each unit code (no NaN in ``values``)."""
-    first = np.empty(int(unit.max()) + 1, dtype=values.dtype)
-    first[unit] = values                     # one row's value per unit; all must agree
-    return bool((values == first[unit]).all())
-
-
 def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct periods and each row's code (``np.unique(..., return_inverse=True)``
     by hashing: a panel has few periods and many rows, so no sort of the rows)."""
@@ -367,8 +360,7 @@ def _cohorts(frame, gname, idname, periods, unit=None) -> tuple[np.ndarray, list
     g = integer_column(frame, gname, "gname", idname, allow_missing=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
     check_first_treated(g, periods, gname, frame[idname].to_numpy())
-    if unit is None or not _constant_per_unit(g, unit):
-        constant_within(frame, idname, gname, "gname", values=g)  # missing already means 0 here
+    require_constant_timing(frame, idname, gname, g, unit)   # missing already means 0 here
     notes = []
     late = g > periods.max()
     if late.any():

@@ -17,6 +17,7 @@ preparers share are written once, here, and called by all of them:
   ``inf`` refused naming the column and the units;
 * :func:`check_first_treated` -- ``gname``: a 0/1 indicator refused, negative or
   fractional first treated periods refused;
+* :func:`require_constant_timing` -- a first treated period that varies within a unit;
 * :func:`require_nested_clusters` -- a cluster column that varies within a unit.
 
 Column presence (``require_columns``) and the per-value validators stay in
@@ -48,7 +49,7 @@ from policyeval.exceptions import (
 
 __all__ = [
     "period_column", "integer_column", "require_unique_unit_periods", "finite_column",
-    "check_first_treated", "require_nested_clusters",
+    "check_first_treated", "require_constant_timing", "require_nested_clusters",
 ]
 
 
@@ -252,6 +253,32 @@ def check_first_treated(g, periods, gname: str, ids=None) -> None:
             f"gname={gname!r} must be a positive integer period (0 or missing for never "
             f"treated); found (e.g. {examples(g[bad])}) {where}"
         )
+
+
+def require_constant_timing(frame: pd.DataFrame, idname: str, gname: str, values=None,
+                            unit=None, *, argument: str = "gname") -> None:
+    """Raise :class:`TreatmentTimingError` unless the first treated period is constant per unit.
+
+    ``values`` are the recoded periods (never treated as one value), one per
+    row; ``unit`` (integer codes of ``idname``, no missing ids) lets the check
+    run on codes, and only a failing check builds the message through
+    :func:`~policyeval._validation.constant_within`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2], "g": [2004, 2004, 0, 2006]})
+    >>> require_constant_timing(df, "id", "g", unit=np.array([0, 0, 1, 1]))
+    Traceback (most recent call last):
+    ...
+    policyeval.exceptions.TreatmentTimingError: gname='g' varies within idname='id' for 1 units (e.g. 2); treatment timing must be constant per unit.
+    """
+    if unit is not None:
+        v = np.asarray(frame[gname] if values is None else values)
+        first = np.empty(int(unit.max()) + 1 if len(unit) else 0, dtype=v.dtype)
+        first[unit] = v                      # one row's value per unit; all must agree
+        if bool((v == first[unit]).all()):
+            return                           # (a NaN never compares equal: the slow path decides)
+    constant_within(frame, idname, gname, argument, values=values)
 
 
 def require_nested_clusters(frame: pd.DataFrame, idname: str, cluster: str, *,

@@ -24,6 +24,7 @@ from policyeval.estimators._inputs import (
     check_first_treated,
     finite_column,
     period_column,
+    require_constant_timing,
     require_nested_clusters,
     require_unique_unit_periods,
 )
@@ -96,7 +97,7 @@ def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: 
                             unit_columns["gname"], data[idname].to_numpy())
     for arg, col in unit_columns.items():
         if arg == "gname":
-            constant_within(data, idname, col, arg)
+            require_constant_timing(data, idname, col)
         else:
             constant_within(data, idname, col, arg, error=DesignError,
                             reason=f"{arg} must be constant per unit.")
