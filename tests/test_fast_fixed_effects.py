@@ -67,11 +67,12 @@ def test_duplicate_pairs_and_period_codes_match_pandas_and_numpy():
     np.testing.assert_array_equal(time, ref_time)
     expect = pd.DataFrame({"u": unit, "t": time}).duplicated(keep=False).to_numpy()
     assert expect.any()
-    np.testing.assert_array_equal(fe._duplicated_pairs(unit, time, 50, 4), expect)
-    # the sparse fallback (huge unit x period grid) agrees too
-    np.testing.assert_array_equal(fe._duplicated_pairs(unit * 10**6, time, 50 * 10**6, 4), expect)
+    # the one duplicate-key check of the input layer (policyeval/_validation.py)
+    np.testing.assert_array_equal(duplicated_unit_periods(unit, time), expect)
+    # very wide unit codes (a huge unit x period grid) agree too
+    np.testing.assert_array_equal(duplicated_unit_periods(unit * 10**6, time), expect)
     once = ~expect
-    assert not fe._duplicated_pairs(unit[once], time[once], 50, 4).any()
+    assert not duplicated_unit_periods(unit[once], time[once]).any()
 
 
 @pytest.mark.parametrize("labels", [

@@ -265,7 +265,8 @@ def test_top_level_estimators_and_tests_are_the_layer_exports():
 
 def test_importing_the_layers_loads_no_estimator():
     # did_table (a function named like its module) is imported eagerly, with the covariance it needs
-    # and the light normal / t distributions (scipy.special) the covariance uses
+    # and the light normal / t distributions (scipy.special) the covariance uses, and the input
+    # checks (estimators._inputs) did_table runs
     import subprocess
     import sys
 
@@ -274,6 +275,6 @@ def test_importing_the_layers_loads_no_estimator():
             "'policyeval.inference.'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
-    allowed = ("['policyeval.estimators.did_table', 'policyeval.inference.covariance', "
-               "'policyeval.inference.distributions']")
+    allowed = ("['policyeval.estimators._inputs', 'policyeval.estimators.did_table', "
+               "'policyeval.inference.covariance', 'policyeval.inference.distributions']")
     assert out.stdout.strip() == allowed, out.stdout

@@ -16,27 +16,27 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import (
-    constant_within,
     column_list,
-    duplicated_unit_periods,
     examples,
-    integer_periods,
     numeric_column,
     require_columns,
-    require_finite,
     require_frame,
     require_name,
-    require_not_datetime,
-    require_not_indicator,
     require_two_periods,
     require_varying,
     require_weights,
+)
+from policyeval.estimators._inputs import (
+    check_first_treated,
+    finite_column,
+    period_column,
+    require_constant_timing,
+    require_unique_unit_periods,
 )
 from policyeval.exceptions import (
     ArgumentTypeError,
     DataError,
     DroppedObservationsWarning,
-    DuplicateObservationError,
     TreatmentTimingError,
 )
 
@@ -131,23 +131,8 @@ def prepare_panel(
 
     if frame[idname].isna().any():
         raise DataError(f"idname={idname!r} has {int(frame[idname].isna().sum())} missing values")
-    require_not_datetime(frame, tname)
-    t = _numeric(frame, "tname", tname, idname)
-    if t.isna().any():
-        raise DataError(
-            f"tname={tname!r} is missing in {int(t.isna().sum())} rows "
-            f"(units (e.g. {examples(frame.loc[t.isna(), idname])}))"
-        )
-    frame[tname] = integer_periods(t, "tname", tname, frame[idname]).astype(np.int64)
-
-    dup = pd.Series(duplicated_unit_periods(frame[idname].to_numpy(), frame[tname].to_numpy()),
-                    index=frame.index)
-    if dup.any():
-        ids = frame.loc[dup, idname]
-        raise DuplicateObservationError(
-            f"{int(dup.sum())} rows share an ({idname}, {tname}) pair in {ids.nunique()} units "
-            f"(e.g. {examples(ids)}); the panel must have one row per unit and period"
-        )
+    frame[tname] = period_column(frame, tname, idname)
+    require_unique_unit_periods(frame[idname].to_numpy(), frame[tname].to_numpy(), idname, tname)
 
     if dname is not None:
         frame["_g"] = _timing_from_treatment(frame, dname, tname, idname)
@@ -160,27 +145,18 @@ def prepare_panel(
     never = g.isna() | (g == 0) | np.isinf(g)
     g = g.where(~never, np.nan)
     if gname is not None:
-        require_not_indicator(g.fillna(0.0).to_numpy(), frame[tname].to_numpy(), gname)
-    if (g[~never] < 0).any() or not np.all(g[~never] == np.round(g[~never])):
-        bad = (~never) & ((g < 0) | (g != np.round(g)))
-        raise TreatmentTimingError(
-            f"gname={gname!r} must be a positive integer period (0 or missing for never treated); "
-            f"found (e.g. {examples(frame.loc[bad, gname])}) in units (e.g. {examples(frame.loc[bad, idname])})"
-        )
+        check_first_treated(g.to_numpy(), frame[tname].to_numpy(), gname, frame[idname].to_numpy())
     frame["_g"] = g
     # never treated is NaN here, so 0 and missing in one unit do not count as varying
-    constant_within(frame, idname, gname if gname is not None else dname, "gname", values=g)
+    require_constant_timing(frame, idname, gname if gname is not None else dname, g)
 
     ids = frame[idname].to_numpy()
-    y = _numeric(frame, "yname", yname, idname)
-    require_finite(y.to_numpy(), "yname", yname, ids)
-    frame[yname] = y
+    frame[yname] = finite_column(frame, yname, "yname", idname, ids)
     for c in covs:
-        frame[c] = _numeric(frame, "covariates", c, idname)
-        require_finite(frame[c].to_numpy(), "covariates", c, ids)
+        frame[c] = finite_column(frame, c, "covariates", idname, ids)
     if weights is not None:
-        wv = _numeric(frame, "weights", weights, idname)
-        require_weights(wv.to_numpy(), weights, ids)
+        wv = numeric_column(frame, weights, "weights", idname)
+        require_weights(wv, weights, ids)
         frame[weights] = wv
     check = [yname, *covs] + ([weights] if weights else []) + ([cluster] if cluster else [])
     missing = frame[check].isna().any(axis=1)

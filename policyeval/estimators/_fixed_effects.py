@@ -27,27 +27,27 @@ import scipy.sparse as sp
 from policyeval._validation import (
     check_clusters,
     column_list,
-    constant_within,
     examples,
-    integer_periods,
     require_columns,
-    require_finite,
     require_frame,
-    require_not_datetime,
-    require_not_indicator,
     require_option,
     require_two_periods,
     require_varying,
     require_weights,
 )
+from policyeval.estimators._inputs import (
+    check_first_treated,
+    finite_column,
+    integer_column,
+    period_column,
+    require_constant_timing,
+    require_unique_unit_periods,
+)
 from policyeval.exceptions import (
     ArgumentValueError,
     DataError,
     DroppedObservationsWarning,
-    DuplicateObservationError,
     EstimationError,
-    NonNumericValueError,
-    TreatmentTimingError,
 )
 from policyeval.inference.covariance import (
     CovarianceEstimate,
@@ -93,21 +93,6 @@ class FEPanel:
     @property
     def n_units(self) -> int:
         return int(self.unit.max()) + 1
-
-
-def _integer_column(frame: pd.DataFrame, col: str, arg: str, idname: str, allow_na: bool):
-    s = frame[col]
-    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
-        bad = frame.loc[pd.to_numeric(s, errors="coerce").isna() & s.notna(), idname]
-        raise NonNumericValueError(
-            f"{arg}={col!r} must hold integer periods (e.g. years); found non-numeric values "
-            f"{examples(s[pd.to_numeric(s, errors='coerce').isna() & s.notna()])} "
-            f"for units {examples(bad)}"
-        )
-    v = integer_periods(s, arg, col, frame[idname], allow_nonfinite=True)
-    if not allow_na and (~np.isfinite(v)).any():
-        raise DataError(f"{arg}={col!r} has missing or infinite values")
-    return v
 
 
 def prepare_fe_panel(
@@ -156,7 +141,6 @@ def prepare_fe_panel(
     fe_cols = list(dict.fromkeys(c for term in (fe or []) for c in term))
     named["fe"] = fe_cols
     require_columns(df, **named)
-    require_not_datetime(df, tname)
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
                                *([weights] if weights else []), *fe_cols]))
@@ -177,25 +161,21 @@ def prepare_fe_panel(
     if frame.empty:
         raise DataError("no rows left to estimate on")
 
-    t = _integer_column(frame, tname, "tname", idname, allow_na=False)
-    unit = pd.factorize(frame[idname])[0].astype(np.intp)
+    t = period_column(frame, tname, idname)
+    unit, unit_labels = pd.factorize(frame[idname])
+    unit = unit.astype(np.intp)
     periods, time = _period_codes(t)
-    dup = _duplicated_pairs(unit, time, int(unit.max()) + 1, len(periods))
-    if dup.any():
-        raise DuplicateObservationError(
-            f"{int(dup.sum())} rows share an (idname={idname!r}, tname={tname!r}) pair, "
-            f"e.g. units {examples(frame.loc[dup, idname])}; keep one row per unit and period"
-        )
+    require_unique_unit_periods(unit, time, idname, tname, wording="short",
+                                id_labels=unit_labels)
+    ids = frame[idname].to_numpy()
+    text = {} if pd.api.types.is_numeric_dtype(frame[tname]) else {tname: t}
     for arg, cols in (("yname", [yname]), ("covariates", covs), ("treatment", list(regressors))):
         for col in cols:
-            s = frame[col]
-            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-                bad = pd.to_numeric(s, errors="coerce").isna()
-                raise NonNumericValueError(
-                    f"{arg}={col!r} must be numeric; found values {examples(s[bad])} "
-                    f"for units {examples(frame.loc[bad, idname])}"
-                )
-            require_finite(s.to_numpy(dtype=float), arg, col, frame[idname].to_numpy())
+            v = finite_column(frame, col, arg, idname, ids)
+            if not pd.api.types.is_numeric_dtype(frame[col]):
+                text[col] = v                   # numeric text, read as numbers
+    if text:
+        frame = frame.assign(**text)
     require_varying(frame[yname].to_numpy(dtype=float), "yname", yname)
     w = None
     if weights is not None:
@@ -361,13 +341,6 @@ def effects_design(
     return Z
 
 
-def _constant_per_unit(values: np.ndarray, unit: np.ndarray) -> bool:
-    """True when ``values`` takes one value within each unit code (no NaN in ``values``)."""
-    first = np.empty(int(unit.max()) + 1, dtype=values.dtype)
-    first[unit] = values                     # one row's value per unit; all must agree
-    return bool((values == first[unit]).all())
-
-
 def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct periods and each row's code (``np.unique(..., return_inverse=True)``
     by hashing: a panel has few periods and many rows, so no sort of the rows)."""
@@ -378,33 +351,16 @@ def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniques[order], rank[codes]
 
 
-def _duplicated_pairs(unit: np.ndarray, time: np.ndarray, n_units: int, n_times: int) -> np.ndarray:
-    """Rows whose (unit, period) pair occurs more than once (all of them, like ``keep=False``)."""
-    if n_units * n_times <= 4 * len(unit) + 1_000_000:
-        key = unit.astype(np.int64) * n_times + time
-        counts = np.bincount(key, minlength=n_units * n_times)
-        if counts.max() <= 1:
-            return np.zeros(len(unit), dtype=bool)
-        return counts[key] > 1
-    return pd.DataFrame({"u": unit, "t": time}).duplicated(keep=False).to_numpy()
-
-
 def _cohorts(frame, gname, idname, periods, unit=None) -> tuple[np.ndarray, list[str]]:
     """First treated period per row; 0 marks never treated within the sample.
 
     ``unit`` (codes of ``idname``, no missing ids) lets the constancy check run on
     codes; only a failing check goes through the message-building one.
     """
-    g = _integer_column(frame, gname, "gname", idname, allow_na=True)
+    g = integer_column(frame, gname, "gname", idname, allow_missing=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
-    require_not_indicator(g, periods, gname)
-    if (g < 0).any():
-        raise TreatmentTimingError(
-            f"gname={gname!r} must be the first treated period or 0 for never treated; found "
-            f"negative values for units {examples(frame.loc[g < 0, idname])}"
-        )
-    if unit is None or not _constant_per_unit(g, unit):
-        constant_within(frame, idname, gname, "gname", values=g)  # missing already means 0 here
+    check_first_treated(g, periods, gname, frame[idname].to_numpy())
+    require_constant_timing(frame, idname, gname, g, unit)   # missing already means 0 here
     notes = []
     late = g > periods.max()
     if late.any():

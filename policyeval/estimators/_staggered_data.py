@@ -18,22 +18,23 @@ import pandas as pd
 from policyeval._validation import (
     column_list,
     examples,
-    integer_periods,
     numeric_column,
     require_columns,
-    require_finite,
     require_frame,
-    require_not_datetime,
-    require_not_indicator,
     require_two_periods,
     require_varying,
     require_weights,
     varies_within,
 )
+from policyeval.estimators._inputs import (
+    check_first_treated,
+    finite_column,
+    period_column,
+    require_unique_unit_periods,
+)
 from policyeval.exceptions import (
     DataError,
     DroppedObservationsWarning,
-    DuplicateObservationError,
     EstimationError,
     EstimationWarning,
     TreatmentTimingError,
@@ -127,28 +128,16 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     notes: list[str] = []
 
     # --- time ---------------------------------------------------------
-    require_not_datetime(df, tname)
-    if pd.api.types.is_integer_dtype(df[tname]) and not df[tname].isna().any():
-        t_all = df[tname].to_numpy(dtype=np.int64)      # already integer: no conversion pass
-    else:
-        t_raw = numeric_column(df, tname, "tname", idname)
-        if np.isnan(t_raw).any():
-            bad = np.flatnonzero(np.isnan(t_raw))
-            raise DataError(f"tname={tname!r} is missing in {len(bad)} rows (row positions e.g. {examples(bad)})")
-        ids = df[idname] if idname is not None else None
-        t_all = integer_periods(t_raw, "tname", tname, ids).astype(np.int64)
+    t_all = period_column(df, tname, idname)
     keep = np.ones(len(df), dtype=bool)
 
     # --- outcome, covariates, weights: rows with missing values go, loudly
-    y_all = numeric_column(df, yname, "yname", idname)
-    x_all = [(numeric_column(df, c, "covariates", idname)) for c in covariates]
-    w_all = None if weights is None else numeric_column(df, weights, "weights", idname)
     # one rule for +-inf (and overflow such as 1e309) everywhere: refuse, naming column and units
     row_ids = None if idname is None else df[idname].to_numpy()
     where = "units" if idname is not None else "rows"
-    require_finite(y_all, "yname", yname, row_ids, where=where)
-    for c, x in zip(covariates, x_all):
-        require_finite(x, "covariates", c, row_ids, where=where)
+    y_all = finite_column(df, yname, "yname", idname, row_ids, where=where)
+    x_all = [finite_column(df, c, "covariates", idname, row_ids, where=where) for c in covariates]
+    w_all = None if weights is None else numeric_column(df, weights, "weights", idname)
     if w_all is not None:
         require_weights(w_all, weights, row_ids)
     missing = np.isnan(y_all)
@@ -167,10 +156,7 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
         require_weights(w_all[keep], weights)
 
     g_all = numeric_column(df, gname, "gname", idname)
-    require_not_indicator(g_all, t_all, gname)
-    if (g_all < 0).any():
-        raise TreatmentTimingError(f"gname={gname!r} must be the first treated period or 0 for never "
-                                   f"treated; found negative values (e.g. {examples(g_all[g_all < 0])})")
+    check_first_treated(g_all, t_all, gname, row_ids)
     if not g_all.flags.writeable or np.shares_memory(g_all, df[gname].to_numpy()):
         g_all = g_all.copy()
     np.copyto(g_all, np.inf, where=~(g_all > 0))   # 0 or missing: never treated
@@ -221,16 +207,9 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
             sorted_full = bool((U[:, 0] == np.arange(n_ids)).all() and (U == U[:, :1]).all()
                                and (tcode_all.reshape(n_ids, T_all) == np.arange(T_all)).all())
         sorted_T = T_all if sorted_full else 0
-        counts = None
         if not sorted_full:
-            key = unit_all.astype(np.int64) * T_all + tcode_all
-            counts = np.bincount(key, minlength=n_ids * T_all)
-        if counts is not None and counts.max(initial=0) > 1:
-            dup = np.flatnonzero(counts > 1)
-            raise DuplicateObservationError(
-                f"{len(dup)} ({idname}, {tname}) pairs appear more than once "
-                f"(e.g. {examples([f'({id_values[k // len(periods_all)]}, {periods_all[k % len(periods_all)]})' for k in dup[:5]])}); "
-                "each unit may have one row per period")
+            require_unique_unit_periods(unit_all, tcode_all, idname, tname, id_labels=id_values,
+                                        period_labels=periods_all)
 
         # treatment timing must be constant within a unit
         _, varying = _per_unit_constant(g_all, unit_all, n_ids, sorted_T)

@@ -1,9 +1,9 @@
 """Turn a long panel into the block matrix the synthetic estimators work on.
 
 Checks every argument once and says what is wrong with which units and
-periods: missing columns, duplicated (unit, period) rows, non-numeric or
-missing outcomes (naming donors and years), unbalanced panels, treatment that
-is not a common-adoption block, too few donors.
+periods: missing columns, duplicated (unit, period) rows, periods that are not
+integers, non-numeric, infinite or missing outcomes (naming donors and years),
+unbalanced panels, treatment that is not a common-adoption block, too few donors.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 
 from policyeval._validation import examples, require_columns, require_frame
+from policyeval.estimators._inputs import finite_column, period_column, require_unique_unit_periods
 from policyeval.exceptions import (
     DataError,
     DesignError,
-    DuplicateObservationError,
     EstimationError,
-    NonNumericValueError,
     TreatmentTimingError,
 )
 
@@ -76,25 +75,11 @@ def prepare_block(df: pd.DataFrame, yname: str, tname: str, idname: str, *,
         raise DesignError("treated_units=... needs treat_time= (the first treated period)")
     cols = [idname, tname, yname] + ([treatment] if treatment else [])
     data = df[cols].copy()
-    for arg, col in (("idname", idname), ("tname", tname)):
-        if data[col].isna().any():
-            raise DataError(f"{arg}={col!r} has {int(data[col].isna().sum())} missing values")
-    dup = data.duplicated([idname, tname], keep=False)
-    if dup.any():
-        keys = data.loc[dup, [idname, tname]].drop_duplicates()
-        ex = examples(f"({u}, {t})" for u, t in keys.itertuples(index=False))
-        raise DuplicateObservationError(
-            f"{len(keys)} (idname={idname!r}, tname={tname!r}) pairs appear more than once "
-            f"(e.g. {ex}); the panel must have one row per unit and period."
-        )
-    y = pd.to_numeric(data[yname], errors="coerce")
-    bad = y.isna() & data[yname].notna()
-    if bad.any():
-        raise NonNumericValueError(
-            f"yname={yname!r} has {int(bad.sum())} values that are not numbers "
-            f"(e.g. {examples(data.loc[bad, yname].astype(str).unique())})"
-        )
-    data[yname] = y.astype(float)
+    if data[idname].isna().any():
+        raise DataError(f"idname={idname!r} has {int(data[idname].isna().sum())} missing values")
+    period_column(data, tname, idname)          # checks only: the periods keep their values
+    require_unique_unit_periods(data[idname].to_numpy(), data[tname].to_numpy(), idname, tname)
+    data[yname] = finite_column(data, yname, "yname", idname)
     periods = sorted(data[tname].unique())
     units_all = sorted(data[idname].unique(), key=lambda u: str(u))
 

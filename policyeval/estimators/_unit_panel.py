@@ -20,11 +20,18 @@ from policyeval._validation import (
     require_columns,
     require_frame,
 )
+from policyeval.estimators._inputs import (
+    check_first_treated,
+    finite_column,
+    period_column,
+    require_constant_timing,
+    require_nested_clusters,
+    require_unique_unit_periods,
+)
 from policyeval.exceptions import (
     ArgumentValueError,
     DataError,
     DesignError,
-    DuplicateObservationError,
     PolicyevalFutureWarning,
 )
 
@@ -68,13 +75,15 @@ def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: 
     cols = list(dict.fromkeys([idname, tname, yname, *unit_columns.values()]
                               + ([cluster] if cluster else [])))
     data = df[cols].copy()
-    for arg, col in (("idname", idname), ("tname", tname), *unit_columns.items()):
+    for arg, col in (("idname", idname), *unit_columns.items()):
         if data[col].isna().any():
             bad = data.loc[data[col].isna(), idname]
             raise DataError(f"{arg}={col!r} is missing in {int(data[col].isna().sum())} rows "
                             f"(units e.g. {examples(bad.unique())}); {estimator} does not drop "
                             "rows silently")
-    for arg, col in (("yname", yname), ("tname", tname), *unit_columns.items()):
+    data[tname] = period_column(data, tname, idname).astype(float)
+    data[yname] = finite_column(data, yname, "yname", idname)
+    for arg, col in unit_columns.items():
         data[col] = numeric_column(data, col, arg, idname)
     if data[yname].isna().any():
         bad = data.loc[data[yname].isna(), [idname, tname]]
@@ -82,15 +91,13 @@ def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: 
             f"yname={yname!r} is missing in {len(bad)} rows (e.g. "
             f"{examples(f'({u}, {t:g})' for u, t in bad.itertuples(index=False))}); drop those "
             f"units or fill the gaps: {estimator} needs a balanced panel")
-    dup = data.duplicated([idname, tname], keep=False)
-    if dup.any():
-        keys = data.loc[dup, [idname, tname]].drop_duplicates()
-        raise DuplicateObservationError(
-            f"{len(keys)} (idname={idname!r}, tname={tname!r}) pairs appear more than once "
-            f"(e.g. {examples(f'({u}, {t:g})' for u, t in keys.itertuples(index=False))})")
+    require_unique_unit_periods(data[idname].to_numpy(), data[tname].to_numpy(), idname, tname)
+    if "gname" in unit_columns:
+        check_first_treated(data[unit_columns["gname"]].to_numpy(), data[tname].to_numpy(),
+                            unit_columns["gname"], data[idname].to_numpy())
     for arg, col in unit_columns.items():
         if arg == "gname":
-            constant_within(data, idname, col, arg)
+            require_constant_timing(data, idname, col)
         else:
             constant_within(data, idname, col, arg, error=DesignError,
                             reason=f"{arg} must be constant per unit.")
@@ -108,8 +115,7 @@ def balanced_unit_panel(df: pd.DataFrame, *, estimator: str, yname: str, tname: 
         attributes = pd.DataFrame(index=wide.index)
     clusters = None
     if cluster:
-        constant_within(data, idname, cluster, "cluster", error=DesignError,
-                        reason="units must be nested in clusters.")
+        require_nested_clusters(data, idname, cluster, error=DesignError)
         clusters = data.groupby(idname, sort=True)[cluster].first().reindex(wide.index).to_numpy()
     return wide, attributes, clusters
 

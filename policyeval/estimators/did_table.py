@@ -18,6 +18,7 @@ import pandas as pd
 
 from policyeval._deprecation import renamed_arguments
 from policyeval._validation import examples, numeric_column, require_columns, require_frame
+from policyeval.estimators._inputs import require_unique_unit_periods
 from policyeval.exceptions import DataError, DroppedObservationsWarning, EstimationError
 from policyeval.inference.covariance import linear_combination
 from policyeval.results.base import check_level
@@ -228,11 +229,8 @@ def did_table(
     unit = None
     notes = []
     if idname is not None:
-        dup = frame.duplicated([idname, period], keep=False).to_numpy()
-        if dup.any():
-            raise DataError(f"{int(dup.sum())} rows share an (idname={idname!r}, "
-                            f"period={period!r}) pair, e.g. units "
-                            f"{examples(frame.loc[dup, idname])}; keep one row per unit and period")
+        require_unique_unit_periods(frame[idname].to_numpy(), frame[period].to_numpy(), idname,
+                                    period, wording="short", time_argument="period")
         moved = frame.groupby(idname)[group].nunique()
         if (moved > 1).any():
             raise DataError(f"group={group!r} varies within idname={idname!r} for "
