@@ -175,3 +175,84 @@ def test_alternating_projections_equal_the_exact_unbalanced_path(monkeypatch):
         fast = fe.absorb_unit_time(Z, unit, time, weights)
         monkeypatch.setattr(fe, "_EXACT_MAX_PERIODS", 2000)
         np.testing.assert_allclose(fast, exact, atol=1e-10, rtol=0)
+
+
+def _cr1_reference(panel, X, ssc):
+    """Slow route: general demeaning, count_parameters and sandwich_covariance on the raw ids."""
+    Z = fe.absorb_unit_time(np.column_stack([panel.y, X]), panel.unit, panel.time, panel.weights)
+    sw = None if panel.weights is None else np.sqrt(panel.weights)
+    if sw is not None:
+        Z = Z * sw[:, None]
+    yt, Xt = Z[:, 0], Z[:, 1:]
+    bread = np.linalg.inv(Xt.T @ Xt)
+    beta = bread @ (Xt.T @ yt)
+    e = yt - Xt @ beta
+    corr = cov.resolve_ssc(ssc)
+    K = cov.count_parameters(Xt.shape[1], [panel.unit, panel.time], panel.clusters, corr.fixef_k)
+    V = cov.sandwich_covariance(Xt, e, clusters=panel.clusters, n_params=K, ssc=corr, bread=bread)
+    return beta, V
+
+
+@pytest.mark.parametrize("ssc", ["fixest", "full", "none"])
+@pytest.mark.parametrize("drop", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_unit_cluster_shortcut_equals_sandwich_on_raw_ids(ssc, drop, weighted):
+    rng = np.random.default_rng(11)
+    n, T = 45, 6
+    g = rng.choice([0, 2003, 2005], n)
+    df = pd.DataFrame({"id": np.repeat(rng.permutation(n) * 7 + 1000, T),
+                       "year": np.tile(np.arange(2001, 2001 + T), n), "g": np.repeat(g, T)})
+    df["x"] = rng.normal(size=len(df))
+    df["w"] = rng.uniform(0.5, 2, len(df))
+    df["y"] = rng.normal(size=len(df)) + np.repeat(rng.normal(size=n), T)
+    if drop:                                           # unbalanced: the general path
+        df = df.loc[rng.random(len(df)) > 0.15]
+    df = df.sample(frac=1, random_state=2)
+    panel, _ = fe.prepare_fe_panel(df, yname="y", tname="year", idname="id", gname="g",
+                                   covariates=["x"], weights="w" if weighted else None,
+                                   estimator=None)
+    assert panel.cluster_is_unit
+    t = panel.periods[panel.time]
+    X = np.column_stack([((panel.cohort > 0) & (t >= panel.cohort)).astype(float),
+                         panel.frame["x"].to_numpy()])
+    fit = fe.fit_fe_ols(panel, X, ["ATT", "x"], vcov="cluster", ssc=ssc)
+    beta, V = _cr1_reference(panel, X, ssc)
+    np.testing.assert_allclose(fit.params.to_numpy(), beta, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fit.vcov.to_numpy(), V.vcov, rtol=1e-10, atol=1e-16)
+    assert (fit.cov.n_params, fit.cov.df_resid, fit.cov.n_clusters) == \
+        (V.n_params, V.df_resid, V.n_clusters)
+
+
+def test_twfe_counts_treated_per_unit_like_the_row_route():
+    rng = np.random.default_rng(12)
+    n, T = 30, 5
+    unit = np.repeat(np.arange(n), T)
+    t = np.tile(np.arange(2001, 2001 + T), n)
+    d = (rng.random(n * T) < 0.3).astype(float)        # switching, some units never on
+    keep = rng.random(n * T) > 0.2
+    order = rng.permutation(int(keep.sum()))
+    unit, t, d = unit[keep][order], t[keep][order], d[keep][order]
+    periods, time = np.unique(t, return_inverse=True)
+    panel = fe.FEPanel(frame=pd.DataFrame({"id": unit}), y=np.zeros(len(unit)), unit=unit,
+                       time=time, periods=periods, weights=None, clusters=[unit], cohort=None)
+    from policyeval.estimators.twfe import _first_treated_period
+
+    a = count_treated(None, cohort=_first_treated_period(panel, d))
+    b = count_treated(unit, treatment=d, time=t)
+    assert (a.total, a.n_units) == (b.total, b.n_units)
+    assert 0 < a.total < n
+    pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
+
+
+def test_one_way_cluster_covariance_is_sandwich_one_way():
+    rng = np.random.default_rng(13)
+    X, e = rng.normal(size=(200, 3)), rng.normal(size=200)
+    g = rng.integers(0, 23, 200)
+    B = np.linalg.inv(X.T @ X)
+    S = np.zeros((23, 3))
+    np.add.at(S, g, X * e[:, None])
+    for ssc in ("fixest", "none"):
+        a = cov.one_way_cluster_covariance(S, 200, 5, ssc, B)
+        b = cov.sandwich_covariance(X, e, clusters=[g], n_params=5, ssc=ssc)
+        np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-12)
+        assert (a.df_resid, a.n_clusters) == (b.df_resid, b.n_clusters)

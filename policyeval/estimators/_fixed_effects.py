@@ -54,7 +54,9 @@ from policyeval.inference.covariance import (
     bias_reduced_covariance,
     is_nested,
     label_codes,
+    _count_coded,
     count_parameters,
+    one_way_cluster_covariance,
     resolve_ssc,
     sandwich_covariance,
 )
@@ -84,6 +86,8 @@ class FEPanel:
     # array per effect (an interaction is one effect) and its label, e.g. "region^year"
     fe_codes: list[np.ndarray] | None = None
     fe_labels: list[str] | None = None
+    # the one cluster variable is idname: clusters[0] groups the rows as ``unit`` does
+    cluster_is_unit: bool = False
 
     @property
     def effects(self) -> list[np.ndarray]:
@@ -163,7 +167,7 @@ def prepare_fe_panel(
     # selecting columns already gives a new frame (a copy, or copy-on-write in pandas 3)
     frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))]
     missing = frame[used].isna()
-    if missing.to_numpy().any():
+    if missing.any().any():          # per-column reductions: no n x columns interleaved copy
         bad = missing.any(axis=1)
         counts = missing.sum()
         which = ", ".join(f"{c!r} ({int(n)})" for c, n in counts[counts > 0].items())
@@ -210,7 +214,8 @@ def prepare_fe_panel(
     if estimator is not None:
         for c in clusters:
             label = c if c != idname or cluster else f"cluster=idname={idname!r} (the default)"
-            check_clusters(frame[c].nunique(), label, estimator=estimator, stacklevel=4)
+            n_clusters = int(unit.max()) + 1 if c == idname else frame[c].nunique()
+            check_clusters(n_clusters, label, estimator=estimator, stacklevel=4)
     panel = FEPanel(
         frame=frame,
         y=frame[yname].to_numpy(dtype=float),
@@ -221,6 +226,7 @@ def prepare_fe_panel(
         clusters=[frame[c].to_numpy() for c in clusters],
         cohort=cohort,
         notes=notes,
+        cluster_is_unit=clusters == [idname],
     )
     if fe is not None:
         panel.fe_codes = [_fe_codes(frame, term) for term in fe]
@@ -596,7 +602,16 @@ def fit_fe_ols(
     """
     names = list(names)
     X = np.asarray(X, dtype=float).reshape(len(panel.y), -1)
-    if panel.fe_codes is None:
+    n_units = panel.n_units
+    n_times = len(panel.periods)
+    # prepare_fe_panel refused repeated (unit, period) pairs, so n = N x T means balanced
+    balanced = panel.fe_codes is None and panel.weights is None and len(X) == n_units * n_times
+    if balanced:
+        Z = np.empty((len(X), 1 + X.shape[1]), order="F")     # contiguous columns
+        Z[:, 0] = panel.y
+        Z[:, 1:] = X
+        Z = _demean_balanced(Z, panel.unit, panel.time, n_units, n_times)
+    elif panel.fe_codes is None:
         Z = absorb_unit_time(np.column_stack([panel.y, X]), panel.unit, panel.time, panel.weights)
     else:
         # K counts sum(levels) - (F - 1) as fixest does by default (not the exact rank)
@@ -634,8 +649,18 @@ def fit_fe_ols(
     resid = yt - Xt @ beta
     corr = resolve_ssc(ssc)
     contrast_df = None
+    unit_scores = None
     if vcov in ("HC2", "CR2"):
         cov, contrast_df = _bias_reduced(panel, X, Xt, resid, bread, vcov, sw, contrasts)
+    elif vcov == "cluster" and panel.cluster_is_unit and panel.fe_codes is None:
+        # clustered by unit: the per-cluster score sums are the influence rows' sums, and
+        # the unit effect is nested in the clusters (the codes are the unit codes themselves)
+        unit_scores = _unit_sums(Xt * resid[:, None] if Xt.shape[1] > 8 else None, Xt, resid,
+                                 panel.unit, n_units)
+        k = Xt.shape[1] if corr.fixef_k == "none" else _count_coded(
+            Xt.shape[1], [panel.unit, panel.time], [n_units, n_times],
+            [panel.unit] if corr.fixef_k == "nested" else [])
+        cov = one_way_cluster_covariance(unit_scores, len(yt), k, corr, bread)
     else:
         k = count_parameters(
             Xt.shape[1], panel.effects, panel.clusters if vcov == "cluster" else None,
@@ -644,15 +669,9 @@ def fit_fe_ols(
         cov = sandwich_covariance(
             Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
         )
-    n_units = panel.n_units
-    if Xt.shape[1] <= 8:      # few regressors: per-column bincounts, no indicator matrix
-        unit_scores = np.column_stack([
-            np.bincount(panel.unit, weights=Xt[:, j] * resid, minlength=n_units)
-            for j in range(Xt.shape[1])])
-    else:
-        unit_scores = sp.csr_matrix(
-            (np.ones(len(yt)), (panel.unit, np.arange(len(yt)))), shape=(n_units, len(yt))
-        ) @ (Xt * resid[:, None])
+    if unit_scores is None:
+        unit_scores = _unit_sums(Xt * resid[:, None] if Xt.shape[1] > 8 else None, Xt, resid,
+                                 panel.unit, n_units)
     return FEFit(
         params=pd.Series(beta, index=names),
         vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
@@ -663,6 +682,16 @@ def fit_fe_ols(
         influence=n_units * unit_scores @ bread,
         contrast_df=contrast_df,
     )
+
+
+def _unit_sums(scores, Xt, resid, unit, n_units) -> np.ndarray:
+    """Scores ``Xt * resid`` summed per unit, shape ``(N, k)``."""
+    if scores is None:      # few regressors: per-column bincounts, no indicator matrix
+        return np.column_stack([np.bincount(unit, weights=Xt[:, j] * resid, minlength=n_units)
+                                for j in range(Xt.shape[1])])
+    return sp.csr_matrix(
+        (np.ones(len(resid)), (unit, np.arange(len(resid)))), shape=(n_units, len(resid))
+    ) @ scores
 
 
 def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw, contrasts=None):
@@ -716,4 +745,5 @@ def subset_panel(panel: FEPanel, keep: np.ndarray) -> FEPanel:
         fe_codes=None if panel.fe_codes is None else [
             pd.factorize(c[keep])[0].astype(np.intp) for c in panel.fe_codes],
         fe_labels=panel.fe_labels,
+        cluster_is_unit=panel.cluster_is_unit,
     )

@@ -232,11 +232,20 @@ def _event_options(reference, window) -> tuple[list[int], tuple[int, int] | None
     return [int(r) for r in refs], window
 
 
+def _first_treated_period(panel: FEPanel, d: np.ndarray) -> np.ndarray:
+    """Per unit code: the first period with ``d == 1``, ``inf`` if there is none."""
+    on = d == 1
+    first = np.full(panel.n_units, len(panel.periods), dtype=np.intp)
+    np.minimum.at(first, panel.unit[on], panel.time[on])
+    out = np.full(panel.n_units, np.inf)
+    seen = first < len(panel.periods)
+    out[seen] = panel.periods[first[seen]]
+    return out
+
+
 def _warn_always_treated(panel: FEPanel, d: np.ndarray, idname: str) -> None:
-    n_units = panel.n_units
-    low = np.full(n_units, np.inf)
-    np.minimum.at(low, panel.unit, d)
-    always = np.flatnonzero(low >= 1)
+    # d is 0/1: a unit is treated in every period it is observed when it has no row below 1
+    always = np.flatnonzero(np.bincount(panel.unit, weights=d < 1, minlength=panel.n_units) == 0)
     if always.size:
         ids = panel.frame[idname].to_numpy()[np.isin(panel.unit, always)]
         warnings.warn(
@@ -465,7 +474,9 @@ class TWFE:
             raise ArgumentValueError(f"covariates={covs!r}: a covariate may not be called {HEADLINE!r}, "
                                      "the name of the treatment effect; rename the column")
         _warn_always_treated(panel, d, idname)
-        warn_few_treated(panel.unit, treatment=d, time=panel.periods[panel.time], estimator="TWFE",
+        # each unit's first period with d = 1 (inf if none), counted per unit: the same
+        # counts as warn_few_treated(panel.unit, treatment=d, time=...) without a row pass there
+        warn_few_treated(None, cohort=_first_treated_period(panel, d), estimator="TWFE",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
         names = [term, *covs]
         X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
