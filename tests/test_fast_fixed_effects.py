@@ -256,3 +256,80 @@ def test_one_way_cluster_covariance_is_sandwich_one_way():
         b = cov.sandwich_covariance(X, e, clusters=[g], n_params=5, ssc=ssc)
         np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-12)
         assert (a.df_resid, a.n_clusters) == (b.df_resid, b.n_clusters)
+
+
+def _event_panel(n=80, T=9, seed=21, never=True):
+    rng = np.random.default_rng(seed)
+    g = rng.choice([0, 2003, 2005, 2008] if never else [2003, 2005, 2008], n)
+    df = pd.DataFrame({"id": np.repeat(rng.permutation(n) * 3 + 7, T),
+                       "year": np.tile(np.arange(2001, 2001 + T), n), "g": np.repeat(g, T)})
+    e = np.where(df.g > 0, df.year - df.g, -99)
+    df["y"] = (rng.normal(size=len(df)) + np.repeat(rng.normal(size=n), T) + 0.1 * df.year
+               + np.where(e >= 0, 0.3 + 0.1 * e, 0.0))
+    return df.sample(frac=1, random_state=seed)
+
+
+def _both_event_fits(monkeypatch, est, df, **kw):
+    from policyeval.estimators import twfe as twfe_mod
+
+    fast = est.fit(df, "y", "year", "id", "g", **kw)
+    with monkeypatch.context() as m:
+        m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+        dense = est.fit(df, "y", "year", "id", "g", **kw)
+    return fast, dense
+
+
+@pytest.mark.parametrize("opts", [dict(window=None), dict(window=(-3, 2)),
+                                  dict(window=(-4, 4), reference=(-1, -4)),
+                                  dict(window=None, ssc="full"), dict(window=(-2, 3), ssc="none")])
+def test_event_study_sufficient_statistics_equal_the_dense_dummies(monkeypatch, opts):
+    from policyeval.estimators.twfe import EventStudy
+    from policyeval.estimators import _fixed_effects as fe_mod
+
+    df = _event_panel()
+    calls = []
+    real = fe_mod.fit_balanced_dummies
+    from policyeval.estimators import twfe as twfe_mod
+
+    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast, dense = _both_event_fits(monkeypatch, EventStudy(**opts), df)
+    assert calls == [1]                                 # the fast path ran once, the dense once
+    assert list(fast.params.index) == list(dense.params.index)
+    np.testing.assert_allclose(fast.params, dense.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.std_errors, dense.std_errors, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.vcov, dense.vcov, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
+                               atol=1e-9)
+    assert fast.extra["df_all"] == dense.extra["df_all"]
+    assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]
+    assert fast.nobs == dense.nobs and fast.n_units == dense.n_units
+
+
+def test_event_study_fast_path_falls_back_and_refuses_like_the_dense_one(monkeypatch):
+    from policyeval.estimators import twfe as twfe_mod
+    from policyeval.exceptions import EstimationError
+    from policyeval.estimators.twfe import EventStudy
+
+    calls = []
+    real = twfe_mod.fit_balanced_dummies
+    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    df = _event_panel()
+    EventStudy(window=None, vcov="hetero").fit(df, "y", "year", "id", "g")
+    EventStudy(window=None).fit(df.iloc[5:], "y", "year", "id", "g")          # unbalanced
+    assert calls == []
+    # no never-treated unit: the fully dynamic model is not identified, both paths say so
+    df = _event_panel(never=False)
+    msgs = []
+    for patch in (False, True):
+        with monkeypatch.context() as m:
+            if patch:
+                m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+            with pytest.raises(EstimationError, match="collinear") as info:
+                EventStudy(window=None).fit(df, "y", "year", "id", "g")
+            msgs.append(str(info.value))
+    assert calls == [1]
+    # which term the pivoted Cholesky names depends on rounding (ties); the refusal does not
+    assert all(m.startswith("the regressors are collinear given the unit and period fixed effects")
+               for m in msgs)

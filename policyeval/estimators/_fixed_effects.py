@@ -63,6 +63,7 @@ from policyeval.inference.covariance import (
 
 __all__ = [
     "FEPanel", "FEFit", "prepare_fe_panel", "subset_panel", "absorb_unit_time", "fit_fe_ols",
+    "fit_balanced_dummies", "balanced_dummy_fit_applies",
     "examples", "parse_fe", "absorb_effects", "effects_design",
 ]
 
@@ -681,6 +682,104 @@ def fit_fe_ols(
         n_units=n_units,
         influence=n_units * unit_scores @ bread,
         contrast_df=contrast_df,
+    )
+
+
+def balanced_dummy_fit_applies(panel: FEPanel, vcov: str, n_covariates: int = 0) -> bool:
+    """True when :func:`fit_balanced_dummies` computes the fit: unit and period effects only,
+    no weights, no covariates, a balanced panel and CR1 clustered by unit."""
+    return (panel.fe_codes is None and panel.weights is None and n_covariates == 0
+            and vcov == "cluster" and panel.cluster_is_unit
+            and len(panel.y) == panel.n_units * len(panel.periods))
+
+
+def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ssc) -> FEFit:
+    r""":func:`fit_fe_ols` for mutually exclusive 0/1 regressors from sufficient statistics.
+
+    Regressor ``j`` is 1 on the rows with ``col == j`` and 0 elsewhere (``col = -1``: no
+    regressor), as an event study's event-time dummies. Only for
+    :func:`balanced_dummy_fit_applies` panels; no ``n x p`` matrix is formed.
+
+    Notes
+    -----
+    On a balanced panel the two-way demeaning is
+    :math:`M = I - P_U - P_T + P_1`, so with :math:`X` the dummies
+
+    .. math::
+
+        \tilde X'\tilde X = X'X - \tfrac1T \textstyle\sum_i s_i s_i'
+        - \tfrac1N \sum_t m_t m_t' + \tfrac1n c\,c',
+        \qquad \tilde X'\tilde y = X'\tilde y,
+
+    with :math:`s_i` and :math:`m_t` the dummies' unit and period sums and :math:`c` their
+    column sums; :math:`s_i` depends only on the unit's cohort (the dummies are functions
+    of period and cohort), so the unit sum runs over cohorts. The residuals sum to zero
+    within each unit, so unit :math:`i`'s score sum is
+    :math:`\sum_t (x_{it} - \bar x_{\cdot t})\tilde e_{it}`: a scatter of the residuals
+    into the unit's dummy column minus the ``N x T`` residual matrix times the ``T x p``
+    period means. :func:`fit_fe_ols` on the dense design is the reference in the tests.
+    """
+    names = list(names)
+    p = len(names)
+    unit, time = panel.unit, panel.time
+    N, T = panel.n_units, len(panel.periods)
+    n = len(panel.y)
+    col = np.asarray(col, dtype=np.intp)
+    on = col >= 0
+    c_on = col[on]
+    counts = np.bincount(c_on, minlength=p).astype(float)
+    # period sums m_t and cohort sums (every unit of a cohort has the same dummy sums)
+    m = np.bincount(time[on] * p + c_on, minlength=T * p).reshape(T, p).astype(float)
+    coh_codes, coh_index = np.unique(panel.cohort, return_inverse=True)
+    n_coh = len(coh_codes)
+    coh_index = coh_index.ravel()
+    units_per = np.bincount(coh_index, minlength=n_coh) / T          # balanced: T rows a unit
+    sg = np.bincount(coh_index[on] * p + c_on, minlength=n_coh * p).reshape(n_coh, p)
+    sg = sg / units_per[:, None]
+    XtX = (np.diag(counts) - (sg.T * units_per) @ sg / T - m.T @ m / N
+           + np.outer(counts, counts) / n)
+    yt = _demean_balanced(panel.y[:, None], unit, time, N, T)[:, 0]
+    Xty = np.bincount(c_on, weights=yt[on], minlength=p)
+    # the checks of fit_fe_ols, on the Gram matrix
+    scale = np.sqrt(counts / n)
+    scale[scale == 0] = 1.0
+    absorbed = np.sqrt(np.clip(np.diag(XtX), 0, None) / n) <= 1e-10 * scale
+    if absorbed.any():
+        raise EstimationError(
+            f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
+            f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
+        )
+    norms = np.sqrt(np.diag(XtX))
+    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(XtX / np.outer(norms, norms), tol=1e-10)
+    if rank < p:
+        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
+        raise EstimationError(
+            "the regressors are collinear given the unit and period fixed effects; "
+            f"cannot separate {examples(dropped, 8)} from the other terms"
+        )
+    bread = np.linalg.inv(XtX)
+    beta = bread @ Xty
+    fitted = np.zeros(n)
+    fitted[on] = beta[c_on]
+    resid = yt - _demean_balanced(fitted[:, None], unit, time, N, T)[:, 0]
+    del fitted
+    E = np.zeros((N, T))
+    E[unit, time] = resid
+    unit_scores = np.bincount(unit[on] * p + c_on, weights=resid[on], minlength=N * p).reshape(N, p)
+    unit_scores -= E @ (m / N)
+    del E
+    corr = resolve_ssc(ssc)
+    k = p if corr.fixef_k == "none" else _count_coded(
+        p, [unit, time], [N, T], [unit] if corr.fixef_k == "nested" else [])
+    cov = one_way_cluster_covariance(unit_scores, n, k, corr, bread)
+    return FEFit(
+        params=pd.Series(beta, index=names),
+        vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
+        cov=cov,
+        residuals=resid,
+        nobs=n,
+        n_units=N,
+        influence=N * unit_scores @ bread,
     )
 
 

@@ -27,6 +27,8 @@ from policyeval.estimators._fixed_effects import (
     FEFit,
     FEPanel,
     examples,
+    balanced_dummy_fit_applies,
+    fit_balanced_dummies,
     fit_fe_ols,
     prepare_fe_panel,
     parse_fe,
@@ -684,11 +686,19 @@ class EventStudy:
                 f"event times: {examples(observed, 12)}); choose another reference"
             )
         terms = [int(k) for k in observed if k not in self.reference]
-        X = np.column_stack(
-            [(treated & (e == k)).astype(float) for k in terms]
-            + [panel.frame[c].to_numpy(dtype=float) for c in covs]
-        )
-        fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=kind, ssc=self.ssc)
+        if balanced_dummy_fit_applies(panel, kind, len(covs)):
+            # balanced, unweighted, unit-clustered: from unit, period and cohort sums, no
+            # rows x terms matrix (fit_fe_ols on the dense dummies is the reference in tests)
+            lut = np.full(int(e.max() - e.min()) + 1, -1, dtype=np.intp)
+            lut[np.asarray(terms) - e.min()] = np.arange(len(terms))
+            col = np.where(treated, lut[e - e.min()], -1)
+            fit = fit_balanced_dummies(panel, col, terms, ssc=self.ssc)
+        else:
+            X = np.column_stack(
+                [(treated & (e == k)).astype(float) for k in terms]
+                + [panel.frame[c].to_numpy(dtype=float) for c in covs]
+            )
+            fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=kind, ssc=self.ssc)
         spec = _spec(self, model="event_study", yname=yname, tname=tname, idname=idname, gname=gname,
                      covariates=covs, weights=weights, reference=self.reference,
                      window=self.window, bin_endpoints=self.bin_endpoints)
