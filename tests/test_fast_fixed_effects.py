@@ -333,3 +333,37 @@ def test_event_study_fast_path_falls_back_and_refuses_like_the_dense_one(monkeyp
     # which term the pivoted Cholesky names depends on rounding (ties); the refusal does not
     assert all(m.startswith("the regressors are collinear given the unit and period fixed effects")
                for m in msgs)
+
+
+@pytest.mark.parametrize("opts,always", [(dict(), False), (dict(control_group="last_treated"), False),
+                                         (dict(), True), (dict(reference=(-1, -3)), False),
+                                         (dict(ssc="full"), False)])
+def test_sun_abraham_sufficient_statistics_equal_the_dense_cells(monkeypatch, opts, always):
+    import warnings
+
+    from policyeval.estimators import sun_abraham as sa_mod
+
+    df = _event_panel(seed=22)
+    if always:                                          # dropped whole units: still balanced
+        df.loc[df.id.isin(df.id.unique()[:3]), "g"] = 2001
+    calls = []
+    real = sa_mod.fit_balanced_dummies
+    monkeypatch.setattr(sa_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = sa_mod.SunAbraham(**opts).fit(df, "y", "year", "id", "g")
+        with monkeypatch.context() as m:
+            m.setattr(sa_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+            dense = sa_mod.SunAbraham(**opts).fit(df, "y", "year", "id", "g")
+    assert calls == [1]
+    assert list(fast.params.index) == list(dense.params.index)
+    np.testing.assert_allclose(fast.params, dense.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.std_errors, dense.std_errors, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.extra["cell_params"], dense.extra["cell_params"], rtol=0,
+                               atol=1e-10)
+    np.testing.assert_allclose(fast.extra["cell_vcov"], dense.extra["cell_vcov"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.extra["cell_influence"], dense.extra["cell_influence"], rtol=0,
+                               atol=1e-9)
+    assert fast.extra["n_clusters"] == dense.extra["n_clusters"]
+    assert fast.nobs == dense.nobs and fast.df_resid == dense.df_resid
