@@ -367,3 +367,19 @@ def test_sun_abraham_sufficient_statistics_equal_the_dense_cells(monkeypatch, op
                                atol=1e-9)
     assert fast.extra["n_clusters"] == dense.extra["n_clusters"]
     assert fast.nobs == dense.nobs and fast.df_resid == dense.df_resid
+
+
+def test_event_times_and_unit_cohorts_shortcuts_match_numpy_and_the_row_counts():
+    from policyeval.estimators.twfe import _sorted_distinct, _unit_cohorts
+
+    rng = np.random.default_rng(30)
+    v = rng.integers(-7, 9, 400)
+    np.testing.assert_array_equal(_sorted_distinct(v), np.unique(v))
+    assert _sorted_distinct(v[:0]).size == 0
+    df = _event_panel(seed=31)
+    panel, _ = fe.prepare_fe_panel(df, yname="y", tname="year", idname="id", gname="g",
+                                   estimator=None)
+    a = count_treated(None, cohort=_unit_cohorts(panel))
+    b = count_treated(panel.unit, panel.cohort)
+    assert (a.total, a.n_units) == (b.total, b.n_units) and 0 < a.total < a.n_units
+    pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)

@@ -730,9 +730,8 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
     counts = np.bincount(c_on, minlength=p).astype(float)
     # period sums m_t and cohort sums (every unit of a cohort has the same dummy sums)
     m = np.bincount(time[on] * p + c_on, minlength=T * p).reshape(T, p).astype(float)
-    coh_codes, coh_index = np.unique(panel.cohort, return_inverse=True)
+    coh_index, coh_codes = pd.factorize(panel.cohort)      # any order: only the grouping counts
     n_coh = len(coh_codes)
-    coh_index = coh_index.ravel()
     units_per = np.bincount(coh_index, minlength=n_coh) / T          # balanced: T rows a unit
     sg = np.bincount(coh_index[on] * p + c_on, minlength=n_coh * p).reshape(n_coh, p)
     sg = sg / units_per[:, None]

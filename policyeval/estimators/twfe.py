@@ -234,6 +234,21 @@ def _event_options(reference, window) -> tuple[list[int], tuple[int, int] | None
     return [int(r) for r in refs], window
 
 
+def _unit_cohorts(panel: FEPanel) -> np.ndarray:
+    """Per unit code: its cohort (``panel.cohort`` is constant within units)."""
+    out = np.empty(panel.n_units, dtype=float)
+    out[panel.unit] = panel.cohort
+    return out
+
+
+def _sorted_distinct(v: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integer event times (a short range) by counting, no sort of the rows."""
+    if v.size == 0:
+        return v
+    lo = int(v.min())
+    return np.flatnonzero(np.bincount(v - lo) > 0) + lo
+
+
 def _first_treated_period(panel: FEPanel, d: np.ndarray) -> np.ndarray:
     """Per unit code: the first period with ``d == 1``, ``inf`` if there is none."""
     on = d == 1
@@ -658,7 +673,9 @@ class EventStudy:
         treated = panel.cohort > 0
         if not treated.any():
             raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
-        warn_few_treated(panel.unit, panel.cohort, estimator="EventStudy", argument=f"gname={gname!r}")
+        # one cohort per unit (checked): the same counts as from the rows, without a row pass
+        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="EventStudy",
+                         argument=f"gname={gname!r}")
         e = np.where(treated, panel.periods[panel.time] - panel.cohort, 0)
         binned = {}
         if self.window is not None:
@@ -679,7 +696,7 @@ class EventStudy:
                     stacklevel=2,
                 )
                 panel, e, treated = subset_panel(panel, ~out), e[~out], treated[~out]
-        observed = np.unique(e[treated])
+        observed = _sorted_distinct(e[treated])
         if not np.isin(self.reference, observed).any():
             raise EstimationError(
                 f"reference={self.reference} is not observed for any treated unit (observed "
