@@ -383,3 +383,24 @@ def test_event_times_and_unit_cohorts_shortcuts_match_numpy_and_the_row_counts()
     b = count_treated(panel.unit, panel.cohort)
     assert (a.total, a.n_units) == (b.total, b.n_units) and 0 < a.total < a.n_units
     pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
+
+
+@pytest.mark.parametrize("ssc", ["fixest", "none"])
+def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc):
+    from policyeval.estimators import twfe as twfe_mod
+
+    df = _event_panel(seed=40)
+    calls = []
+    real = twfe_mod.fit_balanced_dummies
+    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    with monkeypatch.context() as m:
+        m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+        dense = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    assert calls == [1]
+    np.testing.assert_allclose(fast.params, dense.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.std_errors, dense.std_errors, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
+                               atol=1e-9)
+    assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]

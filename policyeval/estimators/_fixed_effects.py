@@ -758,10 +758,15 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
         )
     bread = np.linalg.inv(XtX)
     beta = bread @ Xty
-    fitted = np.zeros(n)
-    fitted[on] = beta[c_on]
-    resid = yt - _demean_balanced(fitted[:, None], unit, time, N, T)[:, 0]
-    del fitted
+    # the demeaned fit is a function of (cohort, period): a cohorts x periods table
+    cell = coh_index * T + time
+    col_tab = np.full(n_coh * T, -1, dtype=np.intp)
+    col_tab[cell] = col
+    b_ext = np.append(beta, 0.0)                         # col -1: no regressor
+    fit_tab = (b_ext[col_tab].reshape(n_coh, T) - (sg @ beta)[:, None] / T
+               - (m @ beta)[None, :] / N + float(counts @ beta) / n)
+    resid = yt - fit_tab.ravel()[cell]
+    del cell
     E = np.zeros((N, T))
     E[unit, time] = resid
     unit_scores = np.bincount(unit[on] * p + c_on, weights=resid[on], minlength=N * p).reshape(N, p)

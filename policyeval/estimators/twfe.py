@@ -496,8 +496,12 @@ class TWFE:
         warn_few_treated(None, cohort=_first_treated_period(panel, d), estimator="TWFE",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
         names = [term, *covs]
-        X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
-        fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc)
+        if treatment is None and balanced_dummy_fit_applies(panel, kind, len(covs)):
+            # d = 1[t >= g] is a 0/1 function of cohort and period: from sums, as EventStudy
+            fit = fit_balanced_dummies(panel, np.where(d == 1, 0, -1), names, ssc=self.ssc)
+        else:
+            X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
+            fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc)
         spec = _spec(self, model="twfe", yname=yname, tname=tname, idname=idname, treatment=treatment,
                      gname=gname, covariates=covs, weights=weights)
         return _result(fit, names, estimator="TWFE", spec=spec, index_name="term", panel=panel,
