@@ -33,6 +33,7 @@ from policyeval.estimators.twfe import (
     _covariate_table,
     _event_options,
     _describe_vcov,
+    _unit_cohorts,
     _spec,
 )
 from policyeval._validation import require_option
@@ -341,12 +342,14 @@ class SunAbraham:
         t = panel.periods[panel.time]
         e = t - panel.cohort
         treated = panel.cohort > 0
-        warn_few_treated(panel.unit, panel.cohort, estimator="SunAbraham", argument=f"gname={gname!r}")
+        # one cohort per unit (checked): the same counts as from the rows, without a row pass
+        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="SunAbraham",
+                         argument=f"gname={gname!r}")
 
         # units treated from their first observed period carry no pre-period: no clean comparison
-        first_e = np.full(panel.n_units, np.inf)
-        np.minimum.at(first_e, panel.unit, np.where(treated, e, -1))
-        always = (first_e >= 0)[panel.unit]
+        # (a unit is always treated when none of its rows is untreated or before its start)
+        before = np.bincount(panel.unit, weights=~treated | (e < 0), minlength=panel.n_units)
+        always = (before == 0)[panel.unit]
         if always.any():
             warnings.warn(
                 f"dropped {int(always.sum())} rows of {len(np.unique(panel.unit[always]))} units "
