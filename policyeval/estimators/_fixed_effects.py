@@ -783,7 +783,7 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
         residuals=resid,
         nobs=n,
         n_units=N,
-        influence=N * unit_scores @ bread,
+        influence=unit_scores @ (N * bread),      # no second units x terms temporary
     )
 
 
