@@ -176,3 +176,232 @@ def test_alternating_projections_equal_the_exact_unbalanced_path(monkeypatch):
         fast = fe.absorb_unit_time(Z, unit, time, weights)
         monkeypatch.setattr(fe, "_EXACT_MAX_PERIODS", 2000)
         np.testing.assert_allclose(fast, exact, atol=1e-10, rtol=0)
+
+
+def _cr1_reference(panel, X, ssc):
+    """Slow route: general demeaning, count_parameters and sandwich_covariance on the raw ids."""
+    Z = fe.absorb_unit_time(np.column_stack([panel.y, X]), panel.unit, panel.time, panel.weights)
+    sw = None if panel.weights is None else np.sqrt(panel.weights)
+    if sw is not None:
+        Z = Z * sw[:, None]
+    yt, Xt = Z[:, 0], Z[:, 1:]
+    bread = np.linalg.inv(Xt.T @ Xt)
+    beta = bread @ (Xt.T @ yt)
+    e = yt - Xt @ beta
+    corr = cov.resolve_ssc(ssc)
+    K = cov.count_parameters(Xt.shape[1], [panel.unit, panel.time], panel.clusters, corr.fixef_k)
+    V = cov.sandwich_covariance(Xt, e, clusters=panel.clusters, n_params=K, ssc=corr, bread=bread)
+    return beta, V
+
+
+@pytest.mark.parametrize("ssc", ["fixest", "full", "none"])
+@pytest.mark.parametrize("drop", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_unit_cluster_shortcut_equals_sandwich_on_raw_ids(ssc, drop, weighted):
+    rng = np.random.default_rng(11)
+    n, T = 45, 6
+    g = rng.choice([0, 2003, 2005], n)
+    df = pd.DataFrame({"id": np.repeat(rng.permutation(n) * 7 + 1000, T),
+                       "year": np.tile(np.arange(2001, 2001 + T), n), "g": np.repeat(g, T)})
+    df["x"] = rng.normal(size=len(df))
+    df["w"] = rng.uniform(0.5, 2, len(df))
+    df["y"] = rng.normal(size=len(df)) + np.repeat(rng.normal(size=n), T)
+    if drop:                                           # unbalanced: the general path
+        df = df.loc[rng.random(len(df)) > 0.15]
+    df = df.sample(frac=1, random_state=2)
+    panel, _ = fe.prepare_fe_panel(df, yname="y", tname="year", idname="id", gname="g",
+                                   covariates=["x"], weights="w" if weighted else None,
+                                   estimator=None)
+    assert panel.cluster_is_unit
+    t = panel.periods[panel.time]
+    X = np.column_stack([((panel.cohort > 0) & (t >= panel.cohort)).astype(float),
+                         panel.frame["x"].to_numpy()])
+    fit = fe.fit_fe_ols(panel, X, ["ATT", "x"], vcov="cluster", ssc=ssc)
+    beta, V = _cr1_reference(panel, X, ssc)
+    np.testing.assert_allclose(fit.params.to_numpy(), beta, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fit.vcov.to_numpy(), V.vcov, rtol=1e-10, atol=1e-16)
+    assert (fit.cov.n_params, fit.cov.df_resid, fit.cov.n_clusters) == \
+        (V.n_params, V.df_resid, V.n_clusters)
+
+
+def test_twfe_counts_treated_per_unit_like_the_row_route():
+    rng = np.random.default_rng(12)
+    n, T = 30, 5
+    unit = np.repeat(np.arange(n), T)
+    t = np.tile(np.arange(2001, 2001 + T), n)
+    d = (rng.random(n * T) < 0.3).astype(float)        # switching, some units never on
+    keep = rng.random(n * T) > 0.2
+    order = rng.permutation(int(keep.sum()))
+    unit, t, d = unit[keep][order], t[keep][order], d[keep][order]
+    periods, time = np.unique(t, return_inverse=True)
+    panel = fe.FEPanel(frame=pd.DataFrame({"id": unit}), y=np.zeros(len(unit)), unit=unit,
+                       time=time, periods=periods, weights=None, clusters=[unit], cohort=None)
+    from policyeval.estimators.twfe import _first_treated_period
+
+    a = count_treated(None, cohort=_first_treated_period(panel, d))
+    b = count_treated(unit, treatment=d, time=t)
+    assert (a.total, a.n_units) == (b.total, b.n_units)
+    assert 0 < a.total < n
+    pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
+
+
+def test_one_way_cluster_covariance_is_sandwich_one_way():
+    rng = np.random.default_rng(13)
+    X, e = rng.normal(size=(200, 3)), rng.normal(size=200)
+    g = rng.integers(0, 23, 200)
+    B = np.linalg.inv(X.T @ X)
+    S = np.zeros((23, 3))
+    np.add.at(S, g, X * e[:, None])
+    for ssc in ("fixest", "none"):
+        a = cov.one_way_cluster_covariance(S, 200, 5, ssc, B)
+        b = cov.sandwich_covariance(X, e, clusters=[g], n_params=5, ssc=ssc)
+        np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-12)
+        assert (a.df_resid, a.n_clusters) == (b.df_resid, b.n_clusters)
+
+
+def _event_panel(n=80, T=9, seed=21, never=True):
+    rng = np.random.default_rng(seed)
+    g = rng.choice([0, 2003, 2005, 2008] if never else [2003, 2005, 2008], n)
+    df = pd.DataFrame({"id": np.repeat(rng.permutation(n) * 3 + 7, T),
+                       "year": np.tile(np.arange(2001, 2001 + T), n), "g": np.repeat(g, T)})
+    e = np.where(df.g > 0, df.year - df.g, -99)
+    df["y"] = (rng.normal(size=len(df)) + np.repeat(rng.normal(size=n), T) + 0.1 * df.year
+               + np.where(e >= 0, 0.3 + 0.1 * e, 0.0))
+    return df.sample(frac=1, random_state=seed)
+
+
+def _both_event_fits(monkeypatch, est, df, **kw):
+    from policyeval.estimators import twfe as twfe_mod
+
+    fast = est.fit(df, "y", "year", "id", "g", **kw)
+    with monkeypatch.context() as m:
+        m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+        dense = est.fit(df, "y", "year", "id", "g", **kw)
+    return fast, dense
+
+
+@pytest.mark.parametrize("opts", [dict(window=None), dict(window=(-3, 2)),
+                                  dict(window=(-4, 4), reference=(-1, -4)),
+                                  dict(window=None, ssc="full"), dict(window=(-2, 3), ssc="none")])
+def test_event_study_sufficient_statistics_equal_the_dense_dummies(monkeypatch, opts):
+    from policyeval.estimators.twfe import EventStudy
+    from policyeval.estimators import _fixed_effects as fe_mod
+
+    df = _event_panel()
+    calls = []
+    real = fe_mod.fit_balanced_dummies
+    from policyeval.estimators import twfe as twfe_mod
+
+    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast, dense = _both_event_fits(monkeypatch, EventStudy(**opts), df)
+    assert calls == [1]                                 # the fast path ran once, the dense once
+    assert list(fast.params.index) == list(dense.params.index)
+    np.testing.assert_allclose(fast.params, dense.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.std_errors, dense.std_errors, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.vcov, dense.vcov, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
+                               atol=1e-9)
+    assert fast.extra["df_all"] == dense.extra["df_all"]
+    assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]
+    assert fast.nobs == dense.nobs and fast.n_units == dense.n_units
+
+
+def test_event_study_fast_path_falls_back_and_refuses_like_the_dense_one(monkeypatch):
+    from policyeval.estimators import twfe as twfe_mod
+    from policyeval.exceptions import EstimationError
+    from policyeval.estimators.twfe import EventStudy
+
+    calls = []
+    real = twfe_mod.fit_balanced_dummies
+    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    df = _event_panel()
+    EventStudy(window=None, vcov="hetero").fit(df, "y", "year", "id", "g")
+    EventStudy(window=None).fit(df.iloc[5:], "y", "year", "id", "g")          # unbalanced
+    assert calls == []
+    # no never-treated unit: the fully dynamic model is not identified, both paths say so
+    df = _event_panel(never=False)
+    msgs = []
+    for patch in (False, True):
+        with monkeypatch.context() as m:
+            if patch:
+                m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+            with pytest.raises(EstimationError, match="collinear") as info:
+                EventStudy(window=None).fit(df, "y", "year", "id", "g")
+            msgs.append(str(info.value))
+    assert calls == [1]
+    # which term the pivoted Cholesky names depends on rounding (ties); the refusal does not
+    assert all(m.startswith("the regressors are collinear given the unit and period fixed effects")
+               for m in msgs)
+
+
+@pytest.mark.parametrize("opts,always", [(dict(), False), (dict(control_group="last_treated"), False),
+                                         (dict(), True), (dict(reference=(-1, -3)), False),
+                                         (dict(ssc="full"), False)])
+def test_sun_abraham_sufficient_statistics_equal_the_dense_cells(monkeypatch, opts, always):
+    import warnings
+
+    from policyeval.estimators import sun_abraham as sa_mod
+
+    df = _event_panel(seed=22)
+    if always:                                          # dropped whole units: still balanced
+        df.loc[df.id.isin(df.id.unique()[:3]), "g"] = 2001
+    calls = []
+    real = sa_mod.fit_balanced_dummies
+    monkeypatch.setattr(sa_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = sa_mod.SunAbraham(**opts).fit(df, "y", "year", "id", "g")
+        with monkeypatch.context() as m:
+            m.setattr(sa_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+            dense = sa_mod.SunAbraham(**opts).fit(df, "y", "year", "id", "g")
+    assert calls == [1]
+    assert list(fast.params.index) == list(dense.params.index)
+    np.testing.assert_allclose(fast.params, dense.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.std_errors, dense.std_errors, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.extra["cell_params"], dense.extra["cell_params"], rtol=0,
+                               atol=1e-10)
+    np.testing.assert_allclose(fast.extra["cell_vcov"], dense.extra["cell_vcov"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.extra["cell_influence"], dense.extra["cell_influence"], rtol=0,
+                               atol=1e-9)
+    assert fast.extra["n_clusters"] == dense.extra["n_clusters"]
+    assert fast.nobs == dense.nobs and fast.df_resid == dense.df_resid
+
+
+def test_event_times_and_unit_cohorts_shortcuts_match_numpy_and_the_row_counts():
+    from policyeval.estimators.twfe import _sorted_distinct, _unit_cohorts
+
+    rng = np.random.default_rng(30)
+    v = rng.integers(-7, 9, 400)
+    np.testing.assert_array_equal(_sorted_distinct(v), np.unique(v))
+    assert _sorted_distinct(v[:0]).size == 0
+    df = _event_panel(seed=31)
+    panel, _ = fe.prepare_fe_panel(df, yname="y", tname="year", idname="id", gname="g",
+                                   estimator=None)
+    a = count_treated(None, cohort=_unit_cohorts(panel))
+    b = count_treated(panel.unit, panel.cohort)
+    assert (a.total, a.n_units) == (b.total, b.n_units) and 0 < a.total < a.n_units
+    pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
+
+
+@pytest.mark.parametrize("ssc", ["fixest", "none"])
+def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc):
+    from policyeval.estimators import twfe as twfe_mod
+
+    df = _event_panel(seed=40)
+    calls = []
+    real = twfe_mod.fit_balanced_dummies
+    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    with monkeypatch.context() as m:
+        m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
+        dense = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    assert calls == [1]
+    np.testing.assert_allclose(fast.params, dense.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.std_errors, dense.std_errors, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
+                               atol=1e-9)
+    assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]

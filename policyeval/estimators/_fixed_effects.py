@@ -54,13 +54,16 @@ from policyeval.inference.covariance import (
     bias_reduced_covariance,
     is_nested,
     label_codes,
+    _count_coded,
     count_parameters,
+    one_way_cluster_covariance,
     resolve_ssc,
     sandwich_covariance,
 )
 
 __all__ = [
     "FEPanel", "FEFit", "prepare_fe_panel", "subset_panel", "absorb_unit_time", "fit_fe_ols",
+    "fit_balanced_dummies", "balanced_dummy_fit_applies",
     "examples", "parse_fe", "absorb_effects", "effects_design",
 ]
 
@@ -84,6 +87,8 @@ class FEPanel:
     # array per effect (an interaction is one effect) and its label, e.g. "region^year"
     fe_codes: list[np.ndarray] | None = None
     fe_labels: list[str] | None = None
+    # the one cluster variable is idname: clusters[0] groups the rows as ``unit`` does
+    cluster_is_unit: bool = False
 
     @property
     def effects(self) -> list[np.ndarray]:
@@ -147,7 +152,7 @@ def prepare_fe_panel(
     # selecting columns already gives a new frame (a copy, or copy-on-write in pandas 3)
     frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))]
     missing = frame[used].isna()
-    if missing.to_numpy().any():
+    if missing.any().any():          # per-column reductions: no n x columns interleaved copy
         bad = missing.any(axis=1)
         counts = missing.sum()
         which = ", ".join(f"{c!r} ({int(n)})" for c, n in counts[counts > 0].items())
@@ -190,7 +195,8 @@ def prepare_fe_panel(
     if estimator is not None:
         for c in clusters:
             label = c if c != idname or cluster else f"cluster=idname={idname!r} (the default)"
-            check_clusters(frame[c].nunique(), label, estimator=estimator, stacklevel=4)
+            n_clusters = int(unit.max()) + 1 if c == idname else frame[c].nunique()
+            check_clusters(n_clusters, label, estimator=estimator, stacklevel=4)
     panel = FEPanel(
         frame=frame,
         y=frame[yname].to_numpy(dtype=float),
@@ -201,6 +207,7 @@ def prepare_fe_panel(
         clusters=[frame[c].to_numpy() for c in clusters],
         cohort=cohort,
         notes=notes,
+        cluster_is_unit=clusters == [idname],
     )
     if fe is not None:
         panel.fe_codes = [_fe_codes(frame, term) for term in fe]
@@ -552,7 +559,16 @@ def fit_fe_ols(
     """
     names = list(names)
     X = np.asarray(X, dtype=float).reshape(len(panel.y), -1)
-    if panel.fe_codes is None:
+    n_units = panel.n_units
+    n_times = len(panel.periods)
+    # prepare_fe_panel refused repeated (unit, period) pairs, so n = N x T means balanced
+    balanced = panel.fe_codes is None and panel.weights is None and len(X) == n_units * n_times
+    if balanced:
+        Z = np.empty((len(X), 1 + X.shape[1]), order="F")     # contiguous columns
+        Z[:, 0] = panel.y
+        Z[:, 1:] = X
+        Z = _demean_balanced(Z, panel.unit, panel.time, n_units, n_times)
+    elif panel.fe_codes is None:
         Z = absorb_unit_time(np.column_stack([panel.y, X]), panel.unit, panel.time, panel.weights)
     else:
         # K counts sum(levels) - (F - 1) as fixest does by default (not the exact rank)
@@ -590,8 +606,18 @@ def fit_fe_ols(
     resid = yt - Xt @ beta
     corr = resolve_ssc(ssc)
     contrast_df = None
+    unit_scores = None
     if vcov in ("HC2", "CR2"):
         cov, contrast_df = _bias_reduced(panel, X, Xt, resid, bread, vcov, sw, contrasts)
+    elif vcov == "cluster" and panel.cluster_is_unit and panel.fe_codes is None:
+        # clustered by unit: the per-cluster score sums are the influence rows' sums, and
+        # the unit effect is nested in the clusters (the codes are the unit codes themselves)
+        unit_scores = _unit_sums(Xt * resid[:, None] if Xt.shape[1] > 8 else None, Xt, resid,
+                                 panel.unit, n_units)
+        k = Xt.shape[1] if corr.fixef_k == "none" else _count_coded(
+            Xt.shape[1], [panel.unit, panel.time], [n_units, n_times],
+            [panel.unit] if corr.fixef_k == "nested" else [])
+        cov = one_way_cluster_covariance(unit_scores, len(yt), k, corr, bread)
     else:
         k = count_parameters(
             Xt.shape[1], panel.effects, panel.clusters if vcov == "cluster" else None,
@@ -600,15 +626,9 @@ def fit_fe_ols(
         cov = sandwich_covariance(
             Xt, resid, kind=vcov, clusters=panel.clusters, n_params=k, ssc=corr, bread=bread
         )
-    n_units = panel.n_units
-    if Xt.shape[1] <= 8:      # few regressors: per-column bincounts, no indicator matrix
-        unit_scores = np.column_stack([
-            np.bincount(panel.unit, weights=Xt[:, j] * resid, minlength=n_units)
-            for j in range(Xt.shape[1])])
-    else:
-        unit_scores = sp.csr_matrix(
-            (np.ones(len(yt)), (panel.unit, np.arange(len(yt)))), shape=(n_units, len(yt))
-        ) @ (Xt * resid[:, None])
+    if unit_scores is None:
+        unit_scores = _unit_sums(Xt * resid[:, None] if Xt.shape[1] > 8 else None, Xt, resid,
+                                 panel.unit, n_units)
     return FEFit(
         params=pd.Series(beta, index=names),
         vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
@@ -619,6 +639,118 @@ def fit_fe_ols(
         influence=n_units * unit_scores @ bread,
         contrast_df=contrast_df,
     )
+
+
+def balanced_dummy_fit_applies(panel: FEPanel, vcov: str, n_covariates: int = 0) -> bool:
+    """True when :func:`fit_balanced_dummies` computes the fit: unit and period effects only,
+    no weights, no covariates, a balanced panel and CR1 clustered by unit."""
+    return (panel.fe_codes is None and panel.weights is None and n_covariates == 0
+            and vcov == "cluster" and panel.cluster_is_unit
+            and len(panel.y) == panel.n_units * len(panel.periods))
+
+
+def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ssc) -> FEFit:
+    r""":func:`fit_fe_ols` for mutually exclusive 0/1 regressors from sufficient statistics.
+
+    Regressor ``j`` is 1 on the rows with ``col == j`` and 0 elsewhere (``col = -1``: no
+    regressor), as an event study's event-time dummies. Only for
+    :func:`balanced_dummy_fit_applies` panels; no ``n x p`` matrix is formed.
+
+    Notes
+    -----
+    On a balanced panel the two-way demeaning is
+    :math:`M = I - P_U - P_T + P_1`, so with :math:`X` the dummies
+
+    .. math::
+
+        \tilde X'\tilde X = X'X - \tfrac1T \textstyle\sum_i s_i s_i'
+        - \tfrac1N \sum_t m_t m_t' + \tfrac1n c\,c',
+        \qquad \tilde X'\tilde y = X'\tilde y,
+
+    with :math:`s_i` and :math:`m_t` the dummies' unit and period sums and :math:`c` their
+    column sums; :math:`s_i` depends only on the unit's cohort (the dummies are functions
+    of period and cohort), so the unit sum runs over cohorts. The residuals sum to zero
+    within each unit, so unit :math:`i`'s score sum is
+    :math:`\sum_t (x_{it} - \bar x_{\cdot t})\tilde e_{it}`: a scatter of the residuals
+    into the unit's dummy column minus the ``N x T`` residual matrix times the ``T x p``
+    period means. :func:`fit_fe_ols` on the dense design is the reference in the tests.
+    """
+    names = list(names)
+    p = len(names)
+    unit, time = panel.unit, panel.time
+    N, T = panel.n_units, len(panel.periods)
+    n = len(panel.y)
+    col = np.asarray(col, dtype=np.intp)
+    on = col >= 0
+    c_on = col[on]
+    counts = np.bincount(c_on, minlength=p).astype(float)
+    # period sums m_t and cohort sums (every unit of a cohort has the same dummy sums)
+    m = np.bincount(time[on] * p + c_on, minlength=T * p).reshape(T, p).astype(float)
+    coh_index, coh_codes = pd.factorize(panel.cohort)      # any order: only the grouping counts
+    n_coh = len(coh_codes)
+    units_per = np.bincount(coh_index, minlength=n_coh) / T          # balanced: T rows a unit
+    sg = np.bincount(coh_index[on] * p + c_on, minlength=n_coh * p).reshape(n_coh, p)
+    sg = sg / units_per[:, None]
+    XtX = (np.diag(counts) - (sg.T * units_per) @ sg / T - m.T @ m / N
+           + np.outer(counts, counts) / n)
+    yt = _demean_balanced(panel.y[:, None], unit, time, N, T)[:, 0]
+    Xty = np.bincount(c_on, weights=yt[on], minlength=p)
+    # the checks of fit_fe_ols, on the Gram matrix
+    scale = np.sqrt(counts / n)
+    scale[scale == 0] = 1.0
+    absorbed = np.sqrt(np.clip(np.diag(XtX), 0, None) / n) <= 1e-10 * scale
+    if absorbed.any():
+        raise EstimationError(
+            f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
+            f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
+        )
+    norms = np.sqrt(np.diag(XtX))
+    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(XtX / np.outer(norms, norms), tol=1e-10)
+    if rank < p:
+        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
+        raise EstimationError(
+            "the regressors are collinear given the unit and period fixed effects; "
+            f"cannot separate {examples(dropped, 8)} from the other terms"
+        )
+    bread = np.linalg.inv(XtX)
+    beta = bread @ Xty
+    # the demeaned fit is a function of (cohort, period): a cohorts x periods table
+    cell = coh_index * T + time
+    col_tab = np.full(n_coh * T, -1, dtype=np.intp)
+    col_tab[cell] = col
+    b_ext = np.append(beta, 0.0)                         # col -1: no regressor
+    fit_tab = (b_ext[col_tab].reshape(n_coh, T) - (sg @ beta)[:, None] / T
+               - (m @ beta)[None, :] / N + float(counts @ beta) / n)
+    resid = yt - fit_tab.ravel()[cell]
+    del cell
+    E = np.zeros((N, T))
+    E[unit, time] = resid
+    unit_scores = np.bincount(unit[on] * p + c_on, weights=resid[on], minlength=N * p).reshape(N, p)
+    unit_scores -= E @ (m / N)
+    del E
+    corr = resolve_ssc(ssc)
+    k = p if corr.fixef_k == "none" else _count_coded(
+        p, [unit, time], [N, T], [unit] if corr.fixef_k == "nested" else [])
+    cov = one_way_cluster_covariance(unit_scores, n, k, corr, bread)
+    return FEFit(
+        params=pd.Series(beta, index=names),
+        vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
+        cov=cov,
+        residuals=resid,
+        nobs=n,
+        n_units=N,
+        influence=unit_scores @ (N * bread),      # no second units x terms temporary
+    )
+
+
+def _unit_sums(scores, Xt, resid, unit, n_units) -> np.ndarray:
+    """Scores ``Xt * resid`` summed per unit, shape ``(N, k)``."""
+    if scores is None:      # few regressors: per-column bincounts, no indicator matrix
+        return np.column_stack([np.bincount(unit, weights=Xt[:, j] * resid, minlength=n_units)
+                                for j in range(Xt.shape[1])])
+    return sp.csr_matrix(
+        (np.ones(len(resid)), (unit, np.arange(len(resid)))), shape=(n_units, len(resid))
+    ) @ scores
 
 
 def _bias_reduced(panel: FEPanel, X, Xt, resid, bread, vcov, sw, contrasts=None):
@@ -672,4 +804,5 @@ def subset_panel(panel: FEPanel, keep: np.ndarray) -> FEPanel:
         fe_codes=None if panel.fe_codes is None else [
             pd.factorize(c[keep])[0].astype(np.intp) for c in panel.fe_codes],
         fe_labels=panel.fe_labels,
+        cluster_is_unit=panel.cluster_is_unit,
     )

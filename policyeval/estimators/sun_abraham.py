@@ -20,6 +20,8 @@ import pandas as pd
 from policyeval._deprecation import renamed_arguments
 from policyeval.estimators._fixed_effects import (
     examples,
+    balanced_dummy_fit_applies,
+    fit_balanced_dummies,
     fit_fe_ols,
     prepare_fe_panel,
     subset_panel,
@@ -30,6 +32,7 @@ from policyeval.estimators.twfe import (
     _covariate_table,
     _event_options,
     _describe_vcov,
+    _unit_cohorts,
     _spec,
 )
 from policyeval._validation import require_option
@@ -237,12 +240,14 @@ class SunAbraham:
         t = panel.periods[panel.time]
         e = t - panel.cohort
         treated = panel.cohort > 0
-        warn_few_treated(panel.unit, panel.cohort, estimator="SunAbraham", argument=f"gname={gname!r}")
+        # one cohort per unit (checked): the same counts as from the rows, without a row pass
+        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="SunAbraham",
+                         argument=f"gname={gname!r}")
 
         # units treated from their first observed period carry no pre-period: no clean comparison
-        first_e = np.full(panel.n_units, np.inf)
-        np.minimum.at(first_e, panel.unit, np.where(treated, e, -1))
-        always = (first_e >= 0)[panel.unit]
+        # (a unit is always treated when none of its rows is untreated or before its start)
+        before = np.bincount(panel.unit, weights=~treated | (e < 0), minlength=panel.n_units)
+        always = (before == 0)[panel.unit]
         if always.any():
             warnings.warn(
                 f"dropped {int(always.sum())} rows of {len(np.unique(panel.unit[always]))} units "
@@ -294,12 +299,19 @@ class SunAbraham:
         cell_key = (cells["cohort"].to_numpy() * span + cells["event_time"].to_numpy() - e.min())
         hit = np.flatnonzero(treated_rows)  # controls and reference periods get no dummy
         row_cell = np.searchsorted(cell_key, panel.cohort[hit] * span + e[hit] - e.min())
-        X = np.zeros((len(panel.y), len(cells) + len(covs)))
-        X[hit, row_cell] = 1.0
-        for j, c in enumerate(covs):
-            X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
         names = [f"{g}:{k}" for g, k in cell_id] + covs
-        fit = fit_fe_ols(panel, X, names, vcov=_vcov_kind(self.vcov), ssc=self.ssc)
+        if balanced_dummy_fit_applies(panel, _vcov_kind(self.vcov), len(covs)):
+            # balanced, unweighted, unit-clustered: the cell dummies' fit from period, cohort
+            # and cell sums, no rows x cells matrix (the dense path is the tests' reference)
+            col = np.full(len(panel.y), -1, dtype=np.intp)
+            col[hit] = row_cell
+            fit = fit_balanced_dummies(panel, col, names, ssc=self.ssc)
+        else:
+            X = np.zeros((len(panel.y), len(cells) + len(covs)))
+            X[hit, row_cell] = 1.0
+            for j, c in enumerate(covs):
+                X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
+            fit = fit_fe_ols(panel, X, names, vcov=_vcov_kind(self.vcov), ssc=self.ssc)
 
         beta = fit.params.to_numpy()[: len(cells)]
         V = fit.vcov.to_numpy()[: len(cells), : len(cells)]

@@ -27,6 +27,8 @@ from policyeval.estimators._fixed_effects import (
     FEFit,
     FEPanel,
     examples,
+    balanced_dummy_fit_applies,
+    fit_balanced_dummies,
     fit_fe_ols,
     prepare_fe_panel,
     parse_fe,
@@ -209,11 +211,35 @@ def _event_options(reference, window) -> tuple[list[int], tuple[int, int] | None
     return [int(r) for r in refs], window
 
 
+def _unit_cohorts(panel: FEPanel) -> np.ndarray:
+    """Per unit code: its cohort (``panel.cohort`` is constant within units)."""
+    out = np.empty(panel.n_units, dtype=float)
+    out[panel.unit] = panel.cohort
+    return out
+
+
+def _sorted_distinct(v: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integer event times (a short range) by counting, no sort of the rows."""
+    if v.size == 0:
+        return v
+    lo = int(v.min())
+    return np.flatnonzero(np.bincount(v - lo) > 0) + lo
+
+
+def _first_treated_period(panel: FEPanel, d: np.ndarray) -> np.ndarray:
+    """Per unit code: the first period with ``d == 1``, ``inf`` if there is none."""
+    on = d == 1
+    first = np.full(panel.n_units, len(panel.periods), dtype=np.intp)
+    np.minimum.at(first, panel.unit[on], panel.time[on])
+    out = np.full(panel.n_units, np.inf)
+    seen = first < len(panel.periods)
+    out[seen] = panel.periods[first[seen]]
+    return out
+
+
 def _warn_always_treated(panel: FEPanel, d: np.ndarray, idname: str) -> None:
-    n_units = panel.n_units
-    low = np.full(n_units, np.inf)
-    np.minimum.at(low, panel.unit, d)
-    always = np.flatnonzero(low >= 1)
+    # d is 0/1: a unit is treated in every period it is observed when it has no row below 1
+    always = np.flatnonzero(np.bincount(panel.unit, weights=d < 1, minlength=panel.n_units) == 0)
     if always.size:
         ids = panel.frame[idname].to_numpy()[np.isin(panel.unit, always)]
         warnings.warn(
@@ -442,11 +468,17 @@ class TWFE:
             raise ArgumentValueError(f"covariates={covs!r}: a covariate may not be called {HEADLINE!r}, "
                                      "the name of the treatment effect; rename the column")
         _warn_always_treated(panel, d, idname)
-        warn_few_treated(panel.unit, treatment=d, time=panel.periods[panel.time], estimator="TWFE",
+        # each unit's first period with d = 1 (inf if none), counted per unit: the same
+        # counts as warn_few_treated(panel.unit, treatment=d, time=...) without a row pass there
+        warn_few_treated(None, cohort=_first_treated_period(panel, d), estimator="TWFE",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
         names = [term, *covs]
-        X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
-        fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc)
+        if treatment is None and balanced_dummy_fit_applies(panel, kind, len(covs)):
+            # d = 1[t >= g] is a 0/1 function of cohort and period: from sums, as EventStudy
+            fit = fit_balanced_dummies(panel, np.where(d == 1, 0, -1), names, ssc=self.ssc)
+        else:
+            X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
+            fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc)
         spec = _spec(self, model="twfe", yname=yname, tname=tname, idname=idname, treatment=treatment,
                      gname=gname, covariates=covs, weights=weights)
         return _result(fit, names, estimator="TWFE", spec=spec, index_name="term", panel=panel,
@@ -622,7 +654,9 @@ class EventStudy:
         treated = panel.cohort > 0
         if not treated.any():
             raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
-        warn_few_treated(panel.unit, panel.cohort, estimator="EventStudy", argument=f"gname={gname!r}")
+        # one cohort per unit (checked): the same counts as from the rows, without a row pass
+        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="EventStudy",
+                         argument=f"gname={gname!r}")
         e = np.where(treated, panel.periods[panel.time] - panel.cohort, 0)
         binned = {}
         if self.window is not None:
@@ -643,18 +677,26 @@ class EventStudy:
                     stacklevel=2,
                 )
                 panel, e, treated = subset_panel(panel, ~out), e[~out], treated[~out]
-        observed = np.unique(e[treated])
+        observed = _sorted_distinct(e[treated])
         if not np.isin(self.reference, observed).any():
             raise EstimationError(
                 f"reference={self.reference} is not observed for any treated unit (observed "
                 f"event times: {examples(observed, 12)}); choose another reference"
             )
         terms = [int(k) for k in observed if k not in self.reference]
-        X = np.column_stack(
-            [(treated & (e == k)).astype(float) for k in terms]
-            + [panel.frame[c].to_numpy(dtype=float) for c in covs]
-        )
-        fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=kind, ssc=self.ssc)
+        if balanced_dummy_fit_applies(panel, kind, len(covs)):
+            # balanced, unweighted, unit-clustered: from unit, period and cohort sums, no
+            # rows x terms matrix (fit_fe_ols on the dense dummies is the reference in tests)
+            lut = np.full(int(e.max() - e.min()) + 1, -1, dtype=np.intp)
+            lut[np.asarray(terms) - e.min()] = np.arange(len(terms))
+            col = np.where(treated, lut[e - e.min()], -1)
+            fit = fit_balanced_dummies(panel, col, terms, ssc=self.ssc)
+        else:
+            X = np.column_stack(
+                [(treated & (e == k)).astype(float) for k in terms]
+                + [panel.frame[c].to_numpy(dtype=float) for c in covs]
+            )
+            fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=kind, ssc=self.ssc)
         spec = _spec(self, model="event_study", yname=yname, tname=tname, idname=idname, gname=gname,
                      covariates=covs, weights=weights, reference=self.reference,
                      window=self.window, bin_endpoints=self.bin_endpoints)

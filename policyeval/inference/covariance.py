@@ -39,6 +39,7 @@ __all__ = [
     "resolve_ssc",
     "count_parameters",
     "sandwich_covariance",
+    "one_way_cluster_covariance",
     "linear_combination",
     "BiasReducedCovariance",
     "bias_reduced_covariance",
@@ -227,28 +228,73 @@ def count_parameters(
         return int(n_slopes)
     codes = [_codes(fe) for fe in fixed_effects]
     levels = [int(c.max()) + 1 for c in codes]
+    cl_codes = [_codes(c) for c in clusters] if fixef_k == "nested" and clusters else []
+    return _count_coded(n_slopes, codes, levels, cl_codes)
+
+
+def _count_coded(n_slopes: int, codes, levels, cl_codes) -> int:
+    """:func:`count_parameters` on codes ``0..L-1`` already made (``levels`` = each ``L``);
+    ``cl_codes`` empty unless ``fixef_k="nested"`` with clusters. A code array that *is*
+    a cluster array (the same object) is nested in it without a pass over the rows."""
     k = n_slopes + sum(levels) - (len(levels) - 1)
-    if fixef_k == "nested" and clusters:
-        cl_codes = [_codes(c) for c in clusters]
-        for fe, n_levels in zip(codes, levels):
-            if any(_is_nested(fe, cl) for cl in cl_codes):
-                # a nested effect costs no degree of freedom beyond its cluster,
-                # but the reference level removed above is given back
-                k -= n_levels - 1
+    for fe, n_levels in zip(codes, levels):
+        if any(fe is cl or _is_nested(fe, cl) for cl in cl_codes):
+            # a nested effect costs no degree of freedom beyond its cluster,
+            # but the reference level removed above is given back
+            k -= n_levels - 1
     return int(k)
 
 
-def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int]:
+def _cluster_sums(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Scores summed within each code ``0..G-1``: shape ``(G, k)``."""
     n_groups = int(codes.max()) + 1
     if scores.shape[1] <= 8:
         # few regressors: one bincount per column beats building a sparse indicator matrix
-        summed = np.column_stack([np.bincount(codes, weights=scores[:, j], minlength=n_groups)
-                                  for j in range(scores.shape[1])])
-    else:
-        summed = sp.csr_matrix(
-            (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes))
-        ) @ scores
-    return summed.T @ summed, n_groups
+        return np.column_stack([np.bincount(codes, weights=scores[:, j], minlength=n_groups)
+                                for j in range(scores.shape[1])])
+    return sp.csr_matrix(
+        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes))
+    ) @ scores
+
+
+def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int]:
+    summed = _cluster_sums(scores, codes)
+    return summed.T @ summed, summed.shape[0]
+
+
+def one_way_cluster_covariance(summed: np.ndarray, n: int, K: int, ssc, bread: np.ndarray
+                               ) -> CovarianceEstimate:
+    r"""CR1 covariance from the scores already summed per cluster.
+
+    The one-way branch of :func:`sandwich_covariance` (which calls it), for
+    callers that have the per-cluster sums :math:`S_g` of
+    :math:`\tilde x_i \tilde e_i` from sufficient statistics: with ``G`` rows,
+    :math:`V = c\,\frac{G}{G-1}\frac{n-1}{n-K}\,B\big(\sum_g S_gS_g'\big)B`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2)); e = rng.normal(size=40); g = np.repeat(np.arange(10), 4)
+    >>> S = np.column_stack([np.bincount(g, X[:, j] * e) for j in range(2)])
+    >>> B = np.linalg.inv(X.T @ X)
+    >>> V = one_way_cluster_covariance(S, 40, 2, "fixest", B).vcov
+    >>> bool(np.allclose(V, sandwich_covariance(X, e, clusters=[g]).vcov, rtol=1e-12))
+    True
+    """
+    corr = resolve_ssc(ssc)
+    G = summed.shape[0]
+    if G < 2:
+        raise EstimationError(f"clustered standard errors need at least 2 clusters; found {G}")
+    if n <= K:
+        raise EstimationError(
+            f"the model has {K} parameters for {n} observations; no degrees of freedom "
+            "are left for the standard errors"
+        )
+    adj = (n - 1) / (n - K) if corr.adj else 1.0
+    g_adj = G / (G - 1) if corr.cluster_adj else 1.0
+    vcov = adj * (bread @ (g_adj * (summed.T @ summed)) @ bread)
+    return CovarianceEstimate(vcov, "cluster", G - 1, K, (G,))
 
 
 def _intersect(codes: Sequence[np.ndarray]) -> np.ndarray:
@@ -368,6 +414,9 @@ def sandwich_covariance(
             f"clustered standard errors need at least 2 clusters; found {min(n_clusters)}"
         )
     g_min = min(n_clusters)
+    if len(dims) == 1:
+        summed = _cluster_sums(scores, dims[0])
+        return one_way_cluster_covariance(summed, n, K, corr, B)
     adj = (n - 1) / (n - K) if corr.adj else 1.0
     meat = np.zeros((k, k))
     # inclusion-exclusion over all non-empty subsets of the clustering dimensions
