@@ -54,7 +54,7 @@ from policyeval.inference.covariance import (
     bias_reduced_covariance,
     is_nested,
     label_codes,
-    _count_coded,
+    count_coded_parameters,
     count_parameters,
     one_way_cluster_covariance,
     resolve_ssc,
@@ -614,7 +614,7 @@ def fit_fe_ols(
         # the unit effect is nested in the clusters (the codes are the unit codes themselves)
         unit_scores = _unit_sums(Xt * resid[:, None] if Xt.shape[1] > 8 else None, Xt, resid,
                                  panel.unit, n_units)
-        k = Xt.shape[1] if corr.fixef_k == "none" else _count_coded(
+        k = Xt.shape[1] if corr.fixef_k == "none" else count_coded_parameters(
             Xt.shape[1], [panel.unit, panel.time], [n_units, n_times],
             [panel.unit] if corr.fixef_k == "nested" else [])
         cov = one_way_cluster_covariance(unit_scores, len(yt), k, corr, bread)
@@ -729,7 +729,7 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
     unit_scores -= E @ (m / N)
     del E
     corr = resolve_ssc(ssc)
-    k = p if corr.fixef_k == "none" else _count_coded(
+    k = p if corr.fixef_k == "none" else count_coded_parameters(
         p, [unit, time], [N, T], [unit] if corr.fixef_k == "nested" else [])
     cov = one_way_cluster_covariance(unit_scores, n, k, corr, bread)
     return FEFit(

@@ -38,6 +38,7 @@ __all__ = [
     "CovarianceEstimate",
     "resolve_ssc",
     "count_parameters",
+    "count_coded_parameters",
     "sandwich_covariance",
     "one_way_cluster_covariance",
     "linear_combination",
@@ -229,10 +230,10 @@ def count_parameters(
     codes = [_codes(fe) for fe in fixed_effects]
     levels = [int(c.max()) + 1 for c in codes]
     cl_codes = [_codes(c) for c in clusters] if fixef_k == "nested" and clusters else []
-    return _count_coded(n_slopes, codes, levels, cl_codes)
+    return count_coded_parameters(n_slopes, codes, levels, cl_codes)
 
 
-def _count_coded(n_slopes: int, codes, levels, cl_codes) -> int:
+def count_coded_parameters(n_slopes: int, codes, levels, cl_codes) -> int:
     """:func:`count_parameters` on codes ``0..L-1`` already made (``levels`` = each ``L``);
     ``cl_codes`` empty unless ``fixef_k="nested"`` with clusters. A code array that *is*
     a cluster array (the same object) is nested in it without a pass over the rows."""
