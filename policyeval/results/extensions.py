@@ -115,7 +115,36 @@ class ContinuousDiDResult(EstimationResult):
         return ax
 
 
-class TripleDiDResult(EstimationResult):
+class _EventFramePlot:
+    """``plot()`` of a result with an ``event_study`` frame (``event_time``, ``estimate``,
+    ``std_error``); subclasses set ``_plot_labels`` (x and y axis labels)."""
+
+    _plot_labels = ("event time", "effect")
+
+    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
+        """Event-study plot with pointwise intervals.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure when omitted.
+        label : str, optional
+            Title of the plot.
+        level : float, optional
+            Coverage of the intervals; default the result's ``level``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from policyeval.plots.estimates import plot_event_frame
+
+        xlabel, ylabel = self._plot_labels
+        return plot_event_frame(self.event_study, self._level(level), ax, label,
+                                xlabel=xlabel, ylabel=ylabel)
+
+
+class TripleDiDResult(_EventFramePlot, EstimationResult):
     """Result of :class:`~policyeval.estimators.TripleDiD`.
 
     Attributes
@@ -146,29 +175,10 @@ class TripleDiDResult(EstimationResult):
                   ("Clusters", "units" if self.n_clusters is None else str(self.n_clusters))]
         return facts
 
-    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
-        """Event-study plot of the DDD with pointwise intervals.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-            Axes to draw on; a new figure when omitted.
-        label : str, optional
-            Title of the plot.
-        level : float, optional
-            Coverage of the intervals; default the result's ``level``.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        from policyeval.plots.estimates import plot_event_frame
-
-        return plot_event_frame(self.event_study, self._level(level), ax, label,
-                                xlabel="periods since treatment", ylabel="DDD")
+    _plot_labels = ("periods since treatment", "DDD")
 
 
-class SwitchingDiDResult(EstimationResult):
+class SwitchingDiDResult(_EventFramePlot, EstimationResult):
     """Result of :class:`~policyeval.estimators.SwitchingDiD`.
 
     ``params``: ``ATT`` (switcher-weighted average of the effects), ``effect_1``, ...,
@@ -209,23 +219,4 @@ class SwitchingDiDResult(EstimationResult):
         return super()._summary_facts() + [
             ("Switchers on/off", f"{self.n_switchers[0]} / {self.n_switchers[1]}")]
 
-    def plot(self, ax=None, label: str | None = None, level: float | None = None, **kwargs):
-        """Event-study plot: placebos (negative) and effects (positive) with intervals.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-            Axes to draw on; a new figure when omitted.
-        label : str, optional
-            Title of the plot.
-        level : float, optional
-            Coverage of the intervals; default the result's ``level``.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        from policyeval.plots.estimates import plot_event_frame
-
-        return plot_event_frame(self.event_study, self._level(level), ax, label,
-                                xlabel="periods since the first switch", ylabel="effect of being treated")
+    _plot_labels = ("periods since the first switch", "effect of being treated")
