@@ -140,3 +140,87 @@ def test_blocks_smaller_than_the_panel(monkeypatch):
     fast = tw.fit_two_way(panel, [panel.frame["D"].to_numpy(float)], ["ATT"], ssc="fixest")
     np.testing.assert_allclose(fast.params, ref.params, rtol=0, atol=1e-10)
     np.testing.assert_allclose(fast.vcov, ref.vcov, rtol=1e-9, atol=1e-14)
+
+
+# ---------------------------------------------------------------- input preparation fast paths
+
+from policyeval.estimators import _fixed_effects as fe  # noqa: E402
+from policyeval.exceptions import PolicyevalError  # noqa: E402
+
+
+@pytest.mark.parametrize("ids", [
+    np.repeat([3, 7, 8, 20], [2, 3, 1, 4]),                 # sorted integers: the no-hash path
+    np.array([5, 5, 2, 2, 9, 9, 2]),                         # unsorted
+    np.array(["b", "b", "a", "c"], dtype=object),            # text
+])
+def test_unit_codes_equal_factorize(ids):
+    unit, labels, starts = fe._unit_codes(pd.Series(ids))
+    ref_codes, ref_labels = pd.factorize(pd.Series(ids))
+    np.testing.assert_array_equal(unit, ref_codes)
+    np.testing.assert_array_equal(np.asarray(labels), np.asarray(ref_labels))
+    if starts is not None:               # each unit's rows are starts[i]:starts[i + 1]
+        np.testing.assert_array_equal(np.repeat(np.arange(len(starts) - 1), np.diff(starts)),
+                                      unit)
+    assert (starts is not None) == bool((np.diff(ref_codes) >= 0).all())
+
+
+@pytest.mark.parametrize("t", [np.array([2003, 2001, 2002, 2001]), np.array([5, 9, 5, 7]),
+                               np.array([10**9, 1, 5])])
+def test_period_codes_equal_numpy_unique(t):
+    periods, time = fe._period_codes(t)
+    ref_periods, ref_time = np.unique(t, return_inverse=True)
+    np.testing.assert_array_equal(periods, ref_periods)
+    np.testing.assert_array_equal(time, ref_time)
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_pairs_unique_equals_pandas_duplicated(sort):
+    rng = np.random.default_rng(2)
+    for _ in range(30):
+        u = rng.integers(0, 6, 25)
+        t = rng.integers(0, 4, 25)
+        if sort:
+            order = np.lexsort((t, u))
+            u, t = u[order], t[order]
+        unit, _, starts = fe._unit_codes(pd.Series(u))
+        time = np.unique(t, return_inverse=True)[1]
+        expect = not pd.DataFrame({"u": u, "t": t}).duplicated().any()
+        assert fe._pairs_unique(unit, time, unit.max() + 1, time.max() + 1, starts) == expect
+
+
+def _gname_error(df, path, monkeypatch):
+    """The error TWFE raises for ``df`` on the unit-level or the row-wise path."""
+    with monkeypatch.context() as m:
+        if path == "rows":
+            m.setattr(fe, "_unit_cohorts", lambda *a, **k: None)
+        try:
+            TWFE().fit(df, yname="y", tname="year", idname="id", gname="g")
+        except PolicyevalError as err:
+            return type(err), str(err)
+    return None
+
+
+@pytest.mark.parametrize("bad", ["negative", "indicator", "varies"])
+def test_gname_checks_once_per_unit_word_the_rows_errors(bad, monkeypatch):
+    df = _panel(n_units=40)
+    if bad == "negative":
+        df.loc[df["id"].isin([105, 111]), "g"] = -1
+    elif bad == "indicator":
+        df["g"] = (df["g"] > 0).astype(int)
+    else:
+        df.loc[(df["id"] == 107) & (df["year"] == 2003), "g"] = 2004
+    fast, slow = _gname_error(df, "units", monkeypatch), _gname_error(df, "rows", monkeypatch)
+    assert fast is not None and fast == slow
+
+
+def test_late_cohorts_note_and_the_callers_column_untouched(monkeypatch):
+    df = _panel(n_units=40)
+    before = df.copy()
+    fast = TWFE().fit(df, yname="y", tname="year", idname="id", gname="g")
+    with monkeypatch.context() as m:
+        m.setattr(fe, "_unit_cohorts", lambda *a, **k: None)
+        slow = TWFE().fit(df, yname="y", tname="year", idname="id", gname="g")
+    pd.testing.assert_frame_equal(df, before)
+    notes = [n for n in fast.extra["notes"] if "after the last period" in n]
+    assert notes and notes == [n for n in slow.extra["notes"] if "after the last period" in n]
+    np.testing.assert_allclose(fast.params, slow.params, rtol=0, atol=1e-10)
