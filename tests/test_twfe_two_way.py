@@ -224,3 +224,26 @@ def test_late_cohorts_note_and_the_callers_column_untouched(monkeypatch):
     notes = [n for n in fast.extra["notes"] if "after the last period" in n]
     assert notes and notes == [n for n in slow.extra["notes"] if "after the last period" in n]
     np.testing.assert_allclose(fast.params, slow.params, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_always_treated_warning_per_unit_equals_the_row_count(shuffle):
+    """Units observed only once treated: the unit-level count and examples of the fast
+    path are those of the row-wise count (cluster on a copy of the id: the row path)."""
+    import warnings
+
+    from policyeval.exceptions import EstimationWarning
+
+    df = _panel(n_units=80, drop=0.0, seed=11, shuffle=shuffle)
+    early = df["id"].isin([101, 104, 117, 130]) & (df["year"] < 2006)
+    df = df.loc[~early].assign(id_copy=lambda d: d["id"])
+
+    def messages(**kw):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            TWFE(**kw).fit(df, yname="y", tname="year", idname="id", gname="g")
+        return [str(w.message) for w in rec if issubclass(w.category, EstimationWarning)
+                and "every period" in str(w.message)]
+
+    fast, rows = messages(), messages(cluster="id_copy")
+    assert len(fast) == 1 and fast == rows

@@ -276,11 +276,21 @@ def _cohort_timing(panel: FEPanel):
     return treated_from, (treated_from <= first_seen, first_treated)
 
 
-def _warn_always_treated(panel: FEPanel, d: np.ndarray, idname: str) -> None:
-    # d is 0/1: a unit is treated in every period it is observed when it has no row below 1
-    always = np.flatnonzero(np.bincount(panel.unit, weights=d < 1, minlength=panel.n_units) == 0)
-    if always.size:
-        ids = panel.frame[idname].to_numpy()[np.isin(panel.unit, always)]
+def _warn_always_treated(panel: FEPanel, d: np.ndarray | None, idname: str,
+                         always: np.ndarray | None = None) -> None:
+    """Warn about units treated in every period they are observed: from the 0/1 rows ``d``,
+    or from ``always`` (a mask per unit code, as :func:`_cohort_timing` gives)."""
+    if always is None:
+        # d is 0/1: a unit is treated in every period it is observed when it has no row below 1
+        always = np.bincount(panel.unit, weights=d < 1, minlength=panel.n_units) == 0
+    if always.any():
+        if panel.unit_starts is not None:
+            # units are numbered in order of first appearance: their first rows' ids show
+            # the same examples as the rows of those units would
+            ids = panel.frame[idname].to_numpy()[panel.unit_starts[:-1][always]]
+        else:
+            ids = panel.frame[idname].to_numpy()[always[panel.unit]]
+        always = np.flatnonzero(always)
         warnings.warn(
             f"{always.size} units are treated in every period they are observed (e.g. "
             f"{examples(ids)}); their treatment is absorbed by the unit effects and they only "
@@ -514,10 +524,7 @@ class TWFE:
             raise ArgumentValueError(f"covariates={covs!r}: a covariate may not be called {HEADLINE!r}, "
                                      "the name of the treatment effect; rename the column")
         if d is None:
-            if first_treated[0].any():      # some unit is treated in every period observed
-                t = panel.periods[panel.time]
-                _warn_always_treated(panel, ((panel.cohort > 0) & (t >= panel.cohort)).astype(float),
-                                     idname)
+            _warn_always_treated(panel, None, idname, always=first_treated[0])
             first_treated = first_treated[1]
         else:
             _warn_always_treated(panel, d, idname)
