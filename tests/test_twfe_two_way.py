@@ -247,3 +247,21 @@ def test_always_treated_warning_per_unit_equals_the_row_count(shuffle):
 
     fast, rows = messages(), messages(cluster="id_copy")
     assert len(fast) == 1 and fast == rows
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_row_wise_unbalanced_absorption_equals_weighted_dummy_ols(weighted):
+    """absorb_unit_time's bincount path on an unbalanced panel: the weighted residuals of
+    least squares on explicit unit and period dummies."""
+    rng = np.random.default_rng(4)
+    unit = np.repeat(np.arange(30), 8)
+    time = np.tile(np.arange(8), 30)
+    keep = rng.random(len(unit)) > 0.3
+    unit, time = pd.factorize(unit[keep])[0], time[keep]
+    Z = rng.normal(size=(len(unit), 2)) + unit[:, None] * 0.7 - time[:, None] * 0.4
+    w = rng.uniform(0.5, 2.0, len(unit)) if weighted else None
+    out = fe.absorb_unit_time(Z, unit, time, w)
+    D = np.column_stack([np.eye(unit.max() + 1)[unit], np.eye(time.max() + 1)[time][:, 1:]])
+    sw = np.ones(len(unit)) if w is None else np.sqrt(w)
+    beta = np.linalg.lstsq(D * sw[:, None], Z * sw[:, None], rcond=None)[0]
+    np.testing.assert_allclose(out, Z - D @ beta, rtol=0, atol=1e-10)

@@ -533,6 +533,8 @@ def absorb_unit_time(
     if n_times > _EXACT_MAX_PERIODS:
         # the exact path solves a dense periods x periods system: too big here
         return _demean_alternating(Z, unit, time, w, n_units, n_times)
+    if Z.shape[1] <= 8 and n_units * n_times <= 4 * n + 1_000_000:
+        return _absorb_unit_time_dense(Z, unit, time, w, n_units, n_times)
     # weighted group-sum operators (sparse products beat np.add.at by far)
     U = sp.csr_matrix((w, (unit, np.arange(n))), shape=(n_units, n))
     w_unit = np.asarray(U.sum(axis=1)).ravel()
@@ -560,6 +562,43 @@ def absorb_unit_time(
 
 
 _EXACT_MAX_PERIODS = 2000      # above this many periods, alternating projections
+
+
+def _absorb_unit_time_dense(Z, unit, time, w, n_units, n_times):
+    """:func:`absorb_unit_time`'s exact path for few columns on a not too sparse grid: group
+    sums by ``bincount`` (no sparse operator to build) and the weights as a dense
+    ``N x T`` grid for the :math:`T \\times T` system."""
+    n, p = Z.shape
+    cell = unit.astype(np.int64) * n_times + time
+    grid = np.zeros(n_units * n_times)
+    grid[cell] = w
+    grid = grid.reshape(n_units, n_times)
+    del cell
+    w_unit = grid.sum(axis=1)
+    w_time = grid.sum(axis=0)
+    C = np.diag(w_time) - (grid / w_unit[:, None]).T @ grid
+    unweighted = bool((w == 1).all())
+    out = np.empty_like(Z)
+    B = np.empty((n_times, p))
+    for j in range(p):
+        z = np.ascontiguousarray(Z[:, j])
+        mean = np.bincount(unit, weights=z if unweighted else w * z, minlength=n_units) / w_unit
+        zu = z - mean[unit]
+        B[:, j] = np.bincount(time, weights=zu if unweighted else w * zu, minlength=n_times)
+        out[:, j] = zu
+    if n_times == 1:
+        return out
+    gamma = np.zeros((n_times, p))
+    try:
+        gamma[1:] = scipy.linalg.solve(C[1:, 1:], B[1:], assume_a="pos")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        # disconnected panels: any solution of the normal equations projects the same
+        gamma[1:] = np.linalg.lstsq(C[1:, 1:], B[1:], rcond=None)[0]
+    unit_part = (grid @ gamma) / w_unit[:, None]      # each unit's weighted mean of gamma_t
+    for j in range(p):
+        out[:, j] -= gamma[time, j]
+        out[:, j] += unit_part[unit, j]
+    return out
 
 
 def _demean_alternating(Z, unit, time, w, n_units, n_times, tol=1e-14, max_iter=10_000):
