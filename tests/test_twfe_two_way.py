@@ -145,6 +145,7 @@ def test_blocks_smaller_than_the_panel(monkeypatch):
 # ---------------------------------------------------------------- input preparation fast paths
 
 from policyeval.estimators import _fixed_effects as fe  # noqa: E402
+from policyeval.estimators import _inputs as inputs  # noqa: E402
 from policyeval.exceptions import PolicyevalError  # noqa: E402
 
 
@@ -154,7 +155,7 @@ from policyeval.exceptions import PolicyevalError  # noqa: E402
     np.array(["b", "b", "a", "c"], dtype=object),            # text
 ])
 def test_unit_codes_equal_factorize(ids):
-    unit, labels, starts = fe._unit_codes(pd.Series(ids))
+    unit, labels, starts = inputs.unit_codes(pd.Series(ids))
     ref_codes, ref_labels = pd.factorize(pd.Series(ids))
     np.testing.assert_array_equal(unit, ref_codes)
     np.testing.assert_array_equal(np.asarray(labels), np.asarray(ref_labels))
@@ -182,17 +183,17 @@ def test_pairs_unique_equals_pandas_duplicated(sort):
         if sort:
             order = np.lexsort((t, u))
             u, t = u[order], t[order]
-        unit, _, starts = fe._unit_codes(pd.Series(u))
+        unit, _, starts = inputs.unit_codes(pd.Series(u))
         time = np.unique(t, return_inverse=True)[1]
         expect = not pd.DataFrame({"u": u, "t": t}).duplicated().any()
-        assert fe._pairs_unique(unit, time, unit.max() + 1, time.max() + 1, starts) == expect
+        assert inputs.pairs_unique(unit, time, unit.max() + 1, time.max() + 1, starts) == expect
 
 
 def _gname_error(df, path, monkeypatch):
     """The error TWFE raises for ``df`` on the unit-level or the row-wise path."""
     with monkeypatch.context() as m:
         if path == "rows":
-            m.setattr(fe, "_unit_cohorts", lambda *a, **k: None)
+            m.setattr(fe, "sorted_unit_cohorts", lambda *a, **k: None)
         try:
             TWFE().fit(df, yname="y", tname="year", idname="id", gname="g")
         except PolicyevalError as err:
@@ -218,7 +219,7 @@ def test_late_cohorts_note_and_the_callers_column_untouched(monkeypatch):
     before = df.copy()
     fast = TWFE().fit(df, yname="y", tname="year", idname="id", gname="g")
     with monkeypatch.context() as m:
-        m.setattr(fe, "_unit_cohorts", lambda *a, **k: None)
+        m.setattr(fe, "sorted_unit_cohorts", lambda *a, **k: None)
         slow = TWFE().fit(df, yname="y", tname="year", idname="id", gname="g")
     pd.testing.assert_frame_equal(df, before)
     notes = [n for n in fast.extra["notes"] if "after the last period" in n]

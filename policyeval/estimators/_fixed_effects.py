@@ -27,7 +27,6 @@ import scipy.sparse as sp
 from policyeval._validation import (
     check_clusters,
     column_list,
-    duplicated_unit_periods,
     examples,
     require_columns,
     require_frame,
@@ -38,6 +37,10 @@ from policyeval._validation import (
 )
 from policyeval.estimators._inputs import (
     check_first_treated,
+    missing_by_column,
+    pairs_unique,
+    sorted_unit_cohorts,
+    unit_codes,
     finite_column,
     integer_column,
     period_column,
@@ -158,7 +161,7 @@ def prepare_fe_panel(
     cols = list(dict.fromkeys(used + ([gname] if gname else [])))
     # no copy of the columns: the rows are only read (a row subset below is a new frame)
     frame = df if len(set(df.columns)) == len(df.columns) else df[cols]
-    missing = _missing_by_column(frame, used)
+    missing = missing_by_column(frame, used)
     if missing:
         bad = np.logical_or.reduce(list(missing.values()))
         which = ", ".join(f"{c!r} ({int(m.sum())})" for c, m in missing.items())
@@ -173,10 +176,10 @@ def prepare_fe_panel(
         raise DataError("no rows left to estimate on")
 
     t = period_column(frame, tname, idname)
-    unit, unit_labels, starts = _unit_codes(frame[idname])
+    unit, unit_labels, starts = unit_codes(frame[idname])
     n_units = len(unit_labels)
     periods, time = _period_codes(t)
-    if not _pairs_unique(unit, time, n_units, len(periods), starts):
+    if not pairs_unique(unit, time, n_units, len(periods), starts):
         require_unique_unit_periods(unit, time, idname, tname, wording="short",
                                     id_labels=unit_labels)
     ids = frame[idname].to_numpy()
@@ -356,60 +359,6 @@ def effects_design(
     return Z
 
 
-def _missing_by_column(frame: pd.DataFrame, used: Sequence[str]) -> dict:
-    """``{column: mask of missing rows}`` for the columns of ``used`` with a missing value,
-    in ``used`` order; integer and boolean columns (which cannot hold one) are not read."""
-    out = {}
-    for c in used:
-        s = frame[c]
-        kind = getattr(s.dtype, "kind", "O")
-        if kind in "iub" and isinstance(s.dtype, np.dtype):
-            continue
-        m = np.isnan(s.to_numpy()) if kind == "f" and isinstance(s.dtype, np.dtype) \
-            else s.isna().to_numpy()
-        if m.any():
-            out[c] = m
-    return out
-
-
-def _unit_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Codes ``0..N-1`` of the unit ids in order of first appearance, the ids, and the row
-    offsets of each unit when the rows come sorted by an integer id (no hashing then:
-    one comparison pass and a cumulative sum), else ``None``."""
-    v = ids.to_numpy()
-    if v.dtype.kind in "iu" and isinstance(ids.dtype, np.dtype) and len(v) > 1 \
-            and bool((v[1:] >= v[:-1]).all()):
-        change = v[1:] != v[:-1]
-        unit = np.empty(len(v), dtype=np.intp)
-        unit[0] = 0
-        np.cumsum(change, out=unit[1:])
-        starts = np.empty(int(unit[-1]) + 2, dtype=np.int64)
-        starts[0], starts[-1] = 0, len(v)
-        starts[1:-1] = np.flatnonzero(change) + 1
-        return unit, v[starts[:-1]], starts
-    unit, labels = pd.factorize(ids)
-    unit = unit.astype(np.intp, copy=False)
-    from policyeval.estimators._two_way import unit_row_starts
-
-    return unit, labels, unit_row_starts(unit, len(labels))
-
-
-def _pairs_unique(unit, time, n_units: int, n_times: int, starts) -> bool:
-    """True when no (unit, period) pair repeats: on sorted rows from comparisons of
-    neighbours (periods increasing within each unit), else one ``bincount`` of the pairs."""
-    n = len(unit)
-    if starts is not None:
-        if n == n_units * n_times and bool((time.reshape(n_units, n_times)
-                                            == np.arange(n_times)).all()):
-            return True                         # rows (unit, period) in order, balanced
-        if n < 2 or bool(((time[1:] > time[:-1]) | (unit[1:] != unit[:-1])).all()):
-            return True
-    if n_units * n_times <= 4 * n + 1_000_000:
-        key = unit.astype(np.int64) * n_times + time
-        return int(np.bincount(key, minlength=n_units * n_times).max(initial=0)) <= 1
-    return not duplicated_unit_periods(unit, time).any()
-
-
 def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct periods and each row's code (``np.unique(..., return_inverse=True)``
     by hashing: a panel has few periods and many rows, so no sort of the rows)."""
@@ -441,7 +390,7 @@ def _cohorts(frame, gname, idname, periods, unit=None, starts=None
     (rows sorted by unit) and an integer column the checks run once per unit.
     """
     if starts is not None:
-        fast = _unit_cohorts(frame, gname, idname, periods, starts)
+        fast = sorted_unit_cohorts(frame, gname, idname, periods, starts)
         if fast is not None:
             return fast
     g = integer_column(frame, gname, "gname", idname, allow_missing=True)
@@ -458,37 +407,6 @@ def _cohorts(frame, gname, idname, periods, unit=None, starts=None
         )
         g = np.where(late, 0.0, g)
     return g.astype(np.int64), notes
-
-
-def _unit_cohorts(frame, gname, idname, periods, starts):
-    """:func:`_cohorts` on rows sorted by unit and an integer ``gname`` column: the same
-    checks and messages on one value per unit (``None`` when the column is not integer
-    or varies within a unit: the row-wise path then decides and words the error)."""
-    s = frame[gname]
-    if not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu"):
-        return None
-    g = s.to_numpy()
-    first = starts[:-1]
-    lo = np.minimum.reduceat(g, first)
-    if not bool((np.maximum.reduceat(g, first) == lo).all()):
-        return None
-    labels = frame[idname].to_numpy()[first]
-    # the unit-level values in code order show the same examples as the rows would
-    # (units are numbered in order of first appearance)
-    check_first_treated(lo, periods, gname, labels)
-    notes = []
-    late = lo > periods.max()
-    if late.any():
-        notes.append(
-            f"{int(late.sum())} units first treated after the last period {periods.max()} "
-            f"(e.g. {examples(labels[late])}) are never treated within the sample and serve "
-            "as controls."
-        )
-        lo = np.where(late, 0, lo)
-        return np.repeat(lo.astype(np.int64), np.diff(starts)), notes
-    cohort = g.astype(np.int64, copy=False).view()
-    cohort.flags.writeable = False          # a view of the caller's column: read only
-    return cohort, notes
 
 
 def absorb_unit_time(

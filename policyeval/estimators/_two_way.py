@@ -34,11 +34,12 @@ import pandas as pd
 import scipy.linalg
 
 from policyeval.estimators._fixed_effects import FEFit, FEPanel
+from policyeval.estimators._inputs import unit_row_starts
 from policyeval.exceptions import EstimationError
 from policyeval.inference.covariance import one_way_cluster_covariance, resolve_ssc
 from policyeval._validation import examples
 
-__all__ = ["two_way_applies", "fit_two_way", "unit_row_starts"]
+__all__ = ["two_way_applies", "fit_two_way"]
 
 #: units x periods cells per block: about 1 MB per float column, so a block's
 #: temporaries stay in cache and are reused instead of touching fresh memory
@@ -47,17 +48,6 @@ BLOCK_CELLS = 1 << 17
 #: the grid may hold at most this many cells per row of data (sparser panels use the
 #: row-wise path of fit_fe_ols)
 MAX_FILL = 4
-
-
-def unit_row_starts(unit: np.ndarray, n_units: int) -> np.ndarray | None:
-    """Row offsets ``starts`` (length ``N + 1``) when the rows of each unit are contiguous
-    and units appear in code order; ``None`` otherwise."""
-    if len(unit) and not bool((unit[1:] >= unit[:-1]).all()):
-        return None
-    counts = np.bincount(unit, minlength=n_units)
-    starts = np.zeros(n_units + 1, dtype=np.int64)
-    np.cumsum(counts, out=starts[1:])
-    return starts
 
 
 def two_way_applies(panel: FEPanel, vcov: str) -> bool:

@@ -34,7 +34,8 @@ from policyeval.estimators._fixed_effects import (
     parse_fe,
     subset_panel,
 )
-from policyeval.estimators._two_way import fit_two_way, two_way_applies, unit_row_starts
+from policyeval.estimators._inputs import unit_row_starts
+from policyeval.estimators._two_way import fit_two_way, two_way_applies
 from policyeval._out_of_core import out_of_core
 from policyeval._validation import column_list
 from policyeval.exceptions import (
