@@ -568,7 +568,7 @@ def _launch(cmd, env, compute_timeout, setup_timeout, mem_limit_gb, as_limit_gb,
     if killed == "memory":
         return {}, f"out of memory (RSS > {mem_limit_gb:g} GiB, killed)", extra
     if killed == "timeout":
-        return {}, f"timeout after {compute_timeout:.0f} s", dict(extra, timeout_s=compute_timeout)
+        return {}, f"timeout after {compute_timeout:.3g} s", dict(extra, timeout_s=compute_timeout)
     if killed == "setup":
         return {}, f"setup (imports, data) over {setup_timeout:.0f} s", extra
     if p.returncode == 0:
@@ -605,7 +605,7 @@ def main():
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--tools", default="policyeval,pyfixest,moderndid,diff-diff,csdid",
                     help="tool names (a variant such as diff-diff:two_stage runs with its tool)")
-    ap.add_argument("--timeout", type=float, default=300, help="cap on a peer's timed call, seconds")
+    ap.add_argument("--timeout", type=float, default=180, help="cap on a peer's timed call, seconds")
     ap.add_argument("--timeout-ratio", type=float, default=8.0,
                     help="a peer's timed call gets this many times policyeval's time ...")
     ap.add_argument("--min-timeout", type=float, default=30.0, help="... but at least this many seconds")
