@@ -609,7 +609,7 @@ def main():
     ap.add_argument("--tools", default="policyeval,pyfixest,moderndid,diff-diff,csdid",
                     help="tool names (a variant such as diff-diff:two_stage runs with its tool)")
     ap.add_argument("--timeout", type=float, default=180, help="cap on a peer's timed call, seconds")
-    ap.add_argument("--timeout-ratio", type=float, default=8.0,
+    ap.add_argument("--timeout-ratio", type=float, default=6.0,
                     help="a peer's timed call gets this many times policyeval's time ...")
     ap.add_argument("--min-timeout", type=float, default=30.0, help="... but at least this many seconds")
     ap.add_argument("--peer-timeout", action="append", default=[], metavar="TOOL=SECONDS",
@@ -751,7 +751,8 @@ def _summary(rows, tol):
             if r is best:
                 continue
             if r.get("seconds") is not None:
-                others.append(f"{r['tool']} {r['seconds']:.1f} s" + ("" if r.get("comparable") else " (not comparable)"))
+                flag = "" if r.get("comparable") else " (not comparable)"
+                others.append(f"{r['tool']} {r['seconds']:.1f} s{flag}")
             else:
                 others.append(f"{r['tool']}: {r['status']}")
                 if r.get("timeout_s") is not None and r["timeout_s"] < GOAL_RATIO * t_pe:
