@@ -540,33 +540,58 @@ def _launch(cmd, env, compute_timeout, setup_timeout, mem_limit_gb, as_limit_gb,
     as_bytes = int(as_limit_gb * 2**30)
 
     def limits():
+        import ctypes
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
+        try:       # Linux: the child gets SIGKILL when the parent dies, however it dies
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
     with open(out_path, "w") as fo, open(err_path, "w") as fe:
         p = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env, preexec_fn=limits, start_new_session=True)
-        started, t_mark, max_kb, killed = time.monotonic(), None, 0, None
-        while p.poll() is None:
-            time.sleep(0.05)
-            now = time.monotonic()
-            max_kb = max(max_kb, _rss_kb(p.pid))
-            if t_mark is None and mark.exists():
-                t_mark = now
-            if max_kb > mem_limit_gb * 2**20:
-                killed = "memory"
-            elif t_mark is not None and now - t_mark > compute_timeout:
-                killed = "timeout"
-            elif t_mark is None and now - started > setup_timeout:
-                killed = "setup"
-            if killed:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.wait()
-                break
-    extra = {"child_max_rss_mb": max_kb / 1024}
+        started, killed = time.monotonic(), None
+        try:
+            killed = _watch(p, mark, compute_timeout, setup_timeout, mem_limit_gb, started)
+        finally:       # the child has its own session: an interrupted parent must not leave it running
+            if p.poll() is None:
+                _kill(p)
+    return _result(p, killed, out_path, err_path, compute_timeout, setup_timeout, mem_limit_gb, as_limit_gb)
+
+
+def _kill(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+
+
+def _watch(p, mark, compute_timeout, setup_timeout, mem_limit_gb, started):
+    """Poll the child: its RSS, the start of its timed call, the clock; kill it past a limit."""
+    t_mark, max_kb, killed = None, 0, None
+    while p.poll() is None:
+        time.sleep(0.05)
+        now = time.monotonic()
+        max_kb = max(max_kb, _rss_kb(p.pid))
+        if t_mark is None and mark.exists():
+            t_mark = now
+        if max_kb > mem_limit_gb * 2**20:
+            killed = "memory"
+        elif t_mark is not None and now - t_mark > compute_timeout:
+            killed = "timeout"
+        elif t_mark is None and now - started > setup_timeout:
+            killed = "setup"
+        if killed:
+            _kill(p)
+            break
+    p.max_kb = max_kb
+    return killed
+
+
+def _result(p, killed, out_path, err_path, compute_timeout, setup_timeout, mem_limit_gb, as_limit_gb):
+    extra = {"child_max_rss_mb": getattr(p, "max_kb", 0) / 1024}
     stderr = err_path.read_text(errors="replace")
     if killed == "memory":
         return {}, f"out of memory (RSS > {mem_limit_gb:g} GiB, killed)", extra
@@ -661,6 +686,7 @@ def run(args):
     env = dict(os.environ, PYTHONPATH=f"{args.policyeval_path}{os.pathsep}{ROOT / 'benchmarks'}",
                MPLBACKEND="Agg", **{_CACHE_ENV: cache})
     rows, ref = [], {}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))    # run the clean-up below on kill -TERM
 
     def cell(task, tool, n, T, timeout):
         py = sys.executable if tool == "policyeval" else args.peer_python
