@@ -21,7 +21,7 @@ imported, except ``cold_start``):
 ``PEERS`` lists, for each task, the peer calls that estimate the same numbers
 (``PEER_NOTES`` says how, and which peers cannot). Every (task, tool, size) runs in
 its own child process. The child reports the wall time of the timed call, its
-resident memory just before the call (``data MB``: the data and the imported
+resident memory just before the call (``data MiB``: the data and the imported
 modules) and its peak during the call (the high-water mark is reset after the data
 are built), and every estimate and standard error the tool reports, by term
 (``e=k`` event times, ``overall`` the dynamic overall, ``simple`` the simple
@@ -128,8 +128,15 @@ PEER_NOTES = {
                                       "demeaning tolerance; GMM standard error",
     ("cold_start", "diff-diff"): "import diff_diff + CallawaySantAnna on the same 300 x 6 panel",
 }
-for _t in ("cs_dr_cov", "cs"):
-    PEER_NOTES[(_t, "diff-diff")] = PEER_NOTES[("cs_boot", "diff-diff")].replace("n_bootstrap=999", "n_bootstrap=0")
+for _t, _dd, _md, _cs in (("cs_dr_cov", ", covariates=['x']", ", xformla='~x'", ", xformla='y~x'"),
+                          ("cs", "", "", "")):
+    PEER_NOTES[(_t, "diff-diff")] = PEER_NOTES[("cs_boot", "diff-diff")].replace(
+        "n_bootstrap=999)", f"n_bootstrap=0){_dd}")
+    PEER_NOTES[(_t, "moderndid")] = f"att_gt(est_method='dr', boot=False{_md}) + aggte('dynamic', boot=False)"
+    PEER_NOTES[(_t, "csdid")] = (f"ATTgt(control_group=['nevertreated']{_cs}).fit(est_method='dr', bstrap=False), "
+                                 "aggte('dynamic', bstrap=False)")
+for _tool in ("csdid", "moderndid"):
+    PEER_NOTES[("cold_start", _tool)] = f"import {_tool} + its CS call (as for cs) on the same 300 x 6 panel"
 PEER_NOTES[("twfe_unbal", "diff-diff")] = PEER_NOTES[("twfe", "diff-diff")]
 PEER_NOTES[("twfe_unbal", "pyfixest")] = PEER_NOTES[("twfe", "pyfixest")]
 NOT_IMPLEMENTED = (
@@ -659,7 +666,11 @@ def main():
         return
     if args.from_log:
         lines = [json.loads(s) for s in Path(args.from_log).read_text().splitlines() if s.strip()]
-        meta = next((r for r in lines if r.get("meta")), {})
+        meta = {}
+        for r in lines:          # the first meta line is written at the start, the last at the end
+            if r.get("meta"):
+                meta.update(r)
+        meta["rendered_from"] = args.from_log
         write([r for r in lines if not r.get("meta")], args, meta)
         return
     run(args)
@@ -841,7 +852,9 @@ def write(rows, args, meta):
         f"`{meta.get('peer_python', args.peer_python)}`; {platform.machine()}, {os.cpu_count()} cores "
         f"shared with other jobs (load average {meta.get('load_start', float('nan')):.1f} at the start, "
         f"{meta.get('load_end', float('nan')):.1f} at the end), Python {platform.python_version()}. "
-        "Data: SIMULATED, seeded (`bench_staggered.make_panel`; 4-5 cohorts, ~1/6 never treated).",
+        "Data: SIMULATED, seeded (`bench_staggered.make_panel`; 4-5 cohorts, ~1/6 never treated)."
+        + (f" Tables re-rendered from `{meta['rendered_from']}` (`--from-log`), with the notes of the "
+           "current script." if meta.get("rendered_from") else ""),
         "",
         "`seconds`: the timed call only (cold_start: imports plus a first 300 x 6 CS fit in a fresh "
         "interpreter). `data MiB`: the child's resident memory just before the call; `over data`: "
