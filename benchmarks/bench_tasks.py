@@ -765,7 +765,7 @@ def _f(v, fmt):
 def _summary(rows, tol):
     """Per (size, task): policyeval, the fastest comparable peer, the ratio and the goals."""
     lines = [
-        "| size | task | policyeval s | over data MiB | fastest comparable peer | its s | ratio | "
+        "| size | task | policyeval s | over data MiB | fastest comparable peer | its s (over data MiB) | ratio | "
         "estimates / SEs vs that peer (rel) | slower or failed peers | time goal | memory goal | "
         f">= {GOAL_RATIO:g}x | goals met |",
         "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- | --- | --- | --- | --- |",
@@ -829,13 +829,14 @@ def _summary(rows, tol):
             met = "undetermined"
         else:
             met = "yes" if all(verdicts) else "NO"
-        agree = ""
+        agree, best_txt = "", ""
         if best is not None:
+            best_txt = f"{best['seconds']:.2f} ({best['peak_mb'] - best['data_mb']:.0f})"
             agree = f"{best.get('est_rel', float('nan')):.0e} / " + (
                 f"{best['se_rel']:.0e}" if best.get("se_rel") is not None else "no SE")
         lines.append(
             f"| {size} | {task} | {t_pe:.2f} | {over:.0f} | {best['tool'] if best else '—'} | "
-            f"{_f(best and best['seconds'], '{:.2f}')} | {_f(ratio, '{:.1f}x')} | {agree} | "
+            f"{best_txt} | {_f(ratio, '{:.1f}x')} | {agree} | "
             f"{'; '.join(others) or '—'} | {time_goal} | {mem_goal} | {ratio_txt} | {met} |")
     return lines
 
