@@ -47,7 +47,7 @@ def child(method: str, estimator: str, folder: str, out: str) -> None:
         data = pd.read_parquet(folder, columns=cols)
     elif method == "duckdb":
         data = folder
-    else:
+    else:          # "dask" (dense per-unit arrays when the ids allow) or "dask_shuffle" (groupby path)
         import dask.dataframe as dd
         from distributed import Client, LocalCluster
 
@@ -57,29 +57,32 @@ def child(method: str, estimator: str, folder: str, out: str) -> None:
         data = dd.read_parquet(files, columns=["firm_id", "year", "first_treat", "county_code", "y"],
                                split_row_groups=True)
     opts = {"memory_limit": "3GB", "threads": 2} if method == "duckdb" else {}
-    if method == "dask":
-        # yearly files split every firm across partitions: hash-shuffle the per-firm groupby
-        # (one output partition per input partition) instead of a tree reduction that would
-        # hold every firm's partial sums at once
+    backend = "dask" if method.startswith("dask") else method
+    if method.startswith("dask"):
+        # yearly files split every firm across partitions: where a per-firm groupby is used,
+        # hash-shuffle it (one output partition per input partition) instead of a tree
+        # reduction that would hold every firm's partial sums at once
         opts = {"split_out": data.npartitions}
+        if method == "dask_shuffle":
+            opts["dense"] = False        # the groupby path for every per-unit sum (the old engine)
     if estimator == "cs":
         est = pe.CallawaySantAnna(method="reg", progress=False, cluster="county_code")
         if method == "pandas":
             res = est.fit(data, "y", "year", "firm_id", "first_treat")
         else:
             res = fit_callaway_santanna(data, "y", "year", "firm_id", "first_treat", cluster="county_code",
-                                        estimator=est, backend=method, **opts)
+                                        estimator=est, backend=backend, **opts)
         agg = res.aggregate("dynamic")
         summary = {"overall": float(agg.overall["estimate"]), "se": float(agg.overall["std_error"])}
     elif estimator == "twfe":
         est = pe.TWFE(cluster="county_code")
         res = (est.fit(data, "y", "year", "firm_id", gname="first_treat") if method == "pandas" else
-               fit_twfe(data, "y", "year", "firm_id", gname="first_treat", estimator=est, backend=method, **opts))
+               fit_twfe(data, "y", "year", "firm_id", gname="first_treat", estimator=est, backend=backend, **opts))
         summary = {"overall": float(res.params.iloc[0]), "se": float(res.std_errors.iloc[0])}
     else:
         est = pe.EventStudy(window=(-5, 5), cluster="county_code")
         res = (est.fit(data, "y", "year", "firm_id", "first_treat") if method == "pandas" else
-               fit_event_study(data, "y", "year", "firm_id", "first_treat", estimator=est, backend=method,
+               fit_event_study(data, "y", "year", "firm_id", "first_treat", estimator=est, backend=backend,
                                **opts))
         summary = {"overall": float(res.params.loc[0]), "se": float(res.std_errors.loc[0])}
     wall = time.perf_counter() - t0
@@ -145,7 +148,7 @@ def main():
             for method in args.methods:
                 if method == "pandas" and large:
                     r = {"status": f"not run: > {args.skip_pandas_above:,} firms (see note)"}
-                elif method == "dask" and n > args.dask_max:
+                elif method.startswith("dask") and n > args.dask_max:
                     r = {"status": f"not run: > {args.dask_max:,} firms (time budget)"}
                 else:
                     r = run_child(method, est, folder, args.timeout)

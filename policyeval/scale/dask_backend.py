@@ -56,6 +56,89 @@ def _sum_frames(frames) -> pd.Series:
     return pd.concat(frames).sum() if isinstance(frames, list) else frames.sum()
 
 
+# ---------------------------------------------------------------------------
+# dense per-unit path: compact integer ids, no shuffle
+# ---------------------------------------------------------------------------
+def _locate(ids: np.ndarray, lo: int):
+    """Positions of a partition's units in the global ``id - lo`` range, in a compact local form.
+
+    Returns ``(where, loc, m)``: ``loc`` indexes ``m`` local slots; ``where`` is the
+    offset ``a`` of a contiguous slice ``[a, a + m)`` of the global range, or, when
+    the partition's ids are scattered (range much wider than its rows), the sorted
+    array of the ``m`` distinct global positions.
+    """
+    idx = ids.astype(np.int64, copy=False) - lo
+    if len(idx) == 0:
+        return 0, idx.astype(np.intp), 0
+    a, b = int(idx.min()), int(idx.max()) + 1
+    if b - a <= 2 * len(idx) + 1024:
+        return a, (idx - a).astype(np.intp, copy=False), b - a
+    u, inv = np.unique(idx, return_inverse=True)
+    return u.astype(np.intp), inv.astype(np.intp, copy=False), len(u)
+
+
+def _slot(where, m):
+    return slice(where, where + m) if isinstance(where, int) else where
+
+
+def _per_unit_extreme(loc, m, values, fill, fn, unique):
+    out = np.full(m, fill, dtype=values.dtype)
+    if unique:
+        out[loc] = values
+    else:
+        fn.at(out, loc, values)
+    return out
+
+
+class _Units:
+    """Per-unit arrays over the compact id range ``lo .. lo + R - 1`` (held by the client)."""
+
+    def __init__(self, lo, R, present, g, cl, key):
+        self.lo, self.R, self.present, self.g, self.cl, self.key = lo, R, present, g, cl, key
+        self.paths = {}            # (yname, periods) -> T x R outcome paths
+
+
+def _stream(frame, fn, add, in_flight=None):
+    """Run ``fn`` on every partition of ``frame`` and fold each small result into the client.
+
+    With a ``distributed`` client at most ``in_flight`` partitions are in progress or
+    waiting to be folded (default: twice the cluster's threads), so memory stays
+    bounded by a few partitions' results; without one, partitions are computed in
+    batches of that size by the current Dask scheduler.
+    """
+    import dask
+
+    parts = frame.to_delayed()
+    tasks = [dask.delayed(fn)(p) for p in parts]
+    client = None
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is None:
+        k = in_flight or 2 * (os.cpu_count() or 1)
+        for s in range(0, len(tasks), k):
+            for r in dask.compute(*tasks[s:s + k]):
+                add(r)
+        return
+    from distributed import as_completed
+
+    k = in_flight or max(2, 2 * sum(client.nthreads().values()))
+    pending = iter(tasks)
+    first = [t for _, t in zip(range(k), pending)]
+    ac = as_completed(client.compute(first))
+    for fut in ac:
+        r = fut.result()
+        fut.release()
+        add(r)
+        del r
+        nxt = next(pending, None)
+        if nxt is not None:
+            ac.add(client.compute(nxt))
+
+
 class DaskEngine:
     """Sufficient statistics computed by Dask.
 
@@ -73,12 +156,22 @@ class DaskEngine:
         small data).
     progress : bool
         Report each pass on stderr.
+    dense : bool, optional
+        Per-unit sums as dense arrays over the id range instead of a ``groupby`` (no
+        shuffle). Default (``None``): used when the ids are integers whose range is at
+        most four times the fewest possible units (rows / periods), there are at most
+        64 periods and the cluster column (if any) is numeric; ``False`` always takes
+        the ``groupby`` path. The arrays (8 bytes per id in the range and per period for
+        the outcome paths) live on the client.
+    in_flight : int, optional
+        Partitions computed at once on the dense path (default: twice the cluster's
+        threads); bounds the memory held by partial results.
     """
 
     name = "dask"
 
     def __init__(self, source, *, split_out: int | None = None, progress: bool = False, years=None,
-                 blocksize=None) -> None:
+                 blocksize=None, dense: bool | None = None, in_flight: int | None = None) -> None:
         dd = require_optional("dask.dataframe", "scale", "Out-of-core estimation with Dask")
 
         if isinstance(source, (str, os.PathLike)):
@@ -95,6 +188,9 @@ class DaskEngine:
         self.df = source
         self.progress = progress
         self.split_out = split_out or (source.npartitions if source.npartitions > 8 else 1)
+        self.dense = dense
+        self.in_flight = in_flight
+        self._units = None
 
     def _say(self, label):
         if self.progress:
@@ -102,6 +198,30 @@ class DaskEngine:
 
     # ------------------------------------------------------------------
     def facts(self, spec: PanelSpec) -> PanelFacts:
+        """Checks and counts (see :class:`~policyeval.scale.sufficient.Engine`).
+
+        Row-level checks and the period list come from one scan. With compact integer
+        ids (range at most 4x the fewest possible units, at most 64 periods, a numeric
+        cluster) the per-unit checks are dense arrays over the id range, summed partition
+        by partition on the client, and kept for the later passes (no shuffle); any
+        irregularity, and any other panel, goes through the per-unit ``groupby``, which
+        also words the errors.
+        """
+        ck, periods, id_range = self._checks(spec)
+        self._units = None
+        if self.dense is not False and id_range is not None:
+            facts = self._facts_dense(spec, ck, periods, id_range)
+            if facts is not None:
+                return facts
+        return self._facts_shuffle(spec, ck, periods)
+
+    def _columns(self, spec: PanelSpec, *extra) -> list:
+        cols = [spec.idname, spec.tname, spec.gname, spec.treatment, spec.cluster, spec.yname,
+                *spec.covariates, *extra]
+        return list(dict.fromkeys(c for c in cols if c is not None))
+
+    def _checks(self, spec: PanelSpec):
+        """Column and row checks, the sorted periods and, for integer ids, ``(min id, max id)``."""
         import dask
 
         df = self.df
@@ -135,9 +255,16 @@ class DaskEngine:
 
         self._say("checks")
         meta = checks(df._meta)
-        ck = df.map_partitions(checks, meta=meta).sum()
-        periods_d = df[t].drop_duplicates()
-        ck, periods = dask.compute(ck, periods_d)
+        slim = df[self._columns(spec)]
+        ck = slim.map_partitions(checks, meta=meta).sum()
+        periods_d = slim[t].drop_duplicates()
+        id_dtype = dtypes[i]
+        want_range = (self.dense is not False and pd.api.types.is_integer_dtype(id_dtype)
+                      and not pd.api.types.is_bool_dtype(id_dtype))
+        if want_range:
+            ck, periods, lo, hi = dask.compute(ck, periods_d, slim[i].min(), slim[i].max())
+        else:
+            ck, periods = dask.compute(ck, periods_d)
         if ck["id_na"]:
             raise DataError(f"idname={i!r} is missing in {ck['id_na']} rows")
         if ck["t_na"]:
@@ -158,6 +285,14 @@ class DaskEngine:
                 raise DataError(f"{arg}={col!r} has {m} missing or infinite values (e.g. {spec.idname} "
                                 f"{examples(ids)}); the out-of-core path drops no rows: remove or impute them first")
         periods = np.sort(periods.to_numpy(dtype=float)).astype(np.int64)
+        id_range = (int(lo), int(hi)) if want_range and ck["n"] else None
+        return ck, periods, id_range
+
+    def _facts_shuffle(self, spec: PanelSpec, ck, periods) -> PanelFacts:
+        import dask
+
+        df = self.df
+        i, t = spec.idname, spec.tname
         T = len(periods)
 
         def per_row(part: pd.DataFrame) -> pd.DataFrame:
@@ -176,7 +311,8 @@ class DaskEngine:
                 out["dbad_sum"] = (~np.isin(d, (0.0, 1.0))).astype(float)
             return out
 
-        rows = df.map_partitions(per_row, meta=per_row(df._meta))
+        slim = df[self._columns(spec)]
+        rows = slim.map_partitions(per_row, meta=per_row(slim._meta))
         aggs = {"one_sum": "sum", "g_min": "min", "g_max": "max", "cl_min": "min", "cl_max": "max"}
         if spec.treatment:
             aggs.update({"t0_max": "max", "t1_min": "min", "dmin_min": "min", "dbad_sum": "sum"})
@@ -235,10 +371,14 @@ class DaskEngine:
                 f"periods of tname={t!r} (e.g. {', '.join(f'{a} ({int(b)} periods)' for a, b in bad.items())}). "
                 "The out-of-core path needs a balanced panel (the two-way within transform is then exact "
                 "from unit and period means); drop or complete these units first, or use the in-memory path.")
+        coh_s = pd.Series(coh.to_numpy(), index=coh.index.to_numpy(dtype=float)) if spec.gname else None
+        return self._finish(spec, ck, periods, int(summ["units"]), coh_s, int(ncl),
+                            int(summ.get("always", 0)))
+
+    def _finish(self, spec, ck, periods, n_units, coh, ncl, always) -> PanelFacts:
         cohorts, n_late, notes = None, 0, []
         if spec.gname:
             cohorts = coh.astype(np.int64)
-            cohorts.index = cohorts.index.astype(float)
             late = cohorts.index > periods.max()
             n_late = int(cohorts[late].sum())
             if n_late:
@@ -247,10 +387,182 @@ class DaskEngine:
                     notes.append(f"{n_late} units first treated after the last period {periods.max()} are "
                                  "never treated within the sample and serve as controls.")
             cohorts = cohorts.sort_index()
-        n_units = int(summ["units"])
         n_clusters = int(ncl) if spec.cluster and spec.cluster != spec.idname else n_units
         return PanelFacts(int(ck["n"]), n_units, periods, n_clusters, cohorts,
-                          always_treated=int(summ.get("always", 0)), notes=notes, n_late=n_late)
+                          always_treated=always, notes=notes, n_late=n_late)
+
+    # ------------------------------------------------------------------
+    # dense per-unit arrays (compact integer ids)
+    # ------------------------------------------------------------------
+    def _facts_dense(self, spec: PanelSpec, ck, periods, id_range):
+        """Per-unit checks as arrays over the id range, or ``None`` to take the groupby path."""
+        T, n_rows = len(periods), int(ck["n"])
+        lo, hi = id_range
+        R = hi - lo + 1
+        if T > 64 or R > 4 * n_rows // max(T, 1) + 1024:
+            return None
+        if spec.cluster is not None:
+            ct = self.df.dtypes[spec.cluster]
+            if not pd.api.types.is_numeric_dtype(ct) or pd.api.types.is_bool_dtype(ct):
+                return None
+            cl_int = pd.api.types.is_integer_dtype(ct)
+        i, t, d = spec.idname, spec.tname, spec.treatment
+        per = np.asarray(periods, dtype=float)
+        cl_dtype = np.int64 if spec.cluster is not None and cl_int else np.float64
+        cl_hi = np.iinfo(np.int64).max if cl_dtype is np.int64 else np.inf
+        cl_lo = np.iinfo(np.int64).min if cl_dtype is np.int64 else -np.inf
+
+        def part_fn(part: pd.DataFrame):
+            where, loc, m = _locate(part[i].to_numpy(), lo)
+            cnt = np.bincount(loc, minlength=m)
+            unique = m == 0 or int(cnt.max()) <= 1
+            tt = part[t].to_numpy(dtype=float)
+            j = np.searchsorted(per, tt)
+            mask = np.zeros(m, dtype=np.uint64)
+            js = np.unique(j)
+            for jj in js:
+                sel = loc if len(js) == 1 else loc[j == jj]
+                mask[sel] |= np.uint64(1) << np.uint64(jj)
+            out = {"where": where, "m": m, "cnt": cnt, "mask": mask}
+            if spec.gname:
+                g = _gnorm(part, spec, late=False)
+                out["gmin"] = _per_unit_extreme(loc, m, g, np.inf, np.minimum, unique)
+                out["gmax"] = _per_unit_extreme(loc, m, g, -np.inf, np.maximum, unique)
+            if spec.cluster is not None:
+                c = part[spec.cluster].to_numpy(dtype=cl_dtype)
+                out["clmin"] = _per_unit_extreme(loc, m, c, cl_hi, np.minimum, unique)
+                out["clmax"] = _per_unit_extreme(loc, m, c, cl_lo, np.maximum, unique)
+            if d:
+                dv = part[d].to_numpy(dtype=float)
+                out["t0max"] = _per_unit_extreme(loc, m, np.where(dv == 0, tt, -np.inf), -np.inf,
+                                                 np.maximum, unique)
+                out["t1min"] = _per_unit_extreme(loc, m, np.where(dv == 1, tt, np.inf), np.inf,
+                                                 np.minimum, unique)
+                out["dmin"] = _per_unit_extreme(loc, m, dv, np.inf, np.minimum, unique)
+                out["dbad"] = int((~np.isin(dv, (0.0, 1.0))).sum())
+            return out
+
+        acc = {"cnt": np.zeros(R, dtype=np.int64), "mask": np.zeros(R, dtype=np.uint64), "dbad": 0}
+        fills = {"gmin": (np.inf, np.minimum), "gmax": (-np.inf, np.maximum),
+                 "clmin": (cl_hi, np.minimum), "clmax": (cl_lo, np.maximum),
+                 "t0max": (-np.inf, np.maximum), "t1min": (np.inf, np.minimum), "dmin": (np.inf, np.minimum)}
+
+        def add(r):
+            sl = _slot(r["where"], r["m"])
+            acc["cnt"][sl] += r["cnt"]
+            acc["mask"][sl] |= r["mask"]
+            acc["dbad"] += r.get("dbad", 0)
+            for key, (fill, fn) in fills.items():
+                if key in r:
+                    if key not in acc:
+                        acc[key] = np.full(R, fill, dtype=cl_dtype if key.startswith("cl") else np.float64)
+                    acc[key][sl] = fn(acc[key][sl], r[key])
+
+        self._say("per-unit checks (dense)")
+        _stream(self.df[self._columns(spec)], part_fn, add, self.in_flight)
+        present = acc["cnt"] > 0
+        full = np.uint64(2**T - 1)
+        bad = present & ((acc["cnt"] != T) | (acc["mask"] != full))    # unbalanced or duplicated
+        if spec.gname:
+            bad |= present & (acc["gmin"] != acc["gmax"])
+        if spec.cluster is not None:
+            bad |= present & (acc["clmin"] != acc["clmax"])
+        if d:
+            bad |= present & (acc["t0max"] > acc["t1min"])
+        if bad.any() or acc["dbad"]:
+            return None            # the groupby path finds and words the problem
+        n_units = int(present.sum())
+        coh = None
+        g = acc["gmin"] if spec.gname else None
+        if spec.gname:
+            vals, counts = np.unique(g[present], return_counts=True)
+            coh = pd.Series(counts, index=vals.astype(float))
+        ncl = len(pd.unique(acc["clmin"][present])) if spec.cluster is not None else n_units
+        always = int((acc["dmin"][present] == 1).sum()) if d else 0
+        self._units = _Units(lo, R, present, g, acc.get("clmin"), (spec.idname, spec.tname, spec.gname))
+        return self._finish(spec, ck, periods, n_units, coh, ncl, always)
+
+    def _dense_units(self, spec, cluster=False):
+        u = getattr(self, "_units", None)
+        if u is None or u.key != (spec.idname, spec.tname, spec.gname) or u.g is None:
+            return None
+        if cluster and u.cl is None:
+            return None
+        return u
+
+    def _paths(self, spec, periods, u: _Units) -> np.ndarray:
+        """``T x R`` outcome paths (one scan of id, period and outcome; kept for the next call)."""
+        key = (spec.yname, spec.tname, tuple(int(p) for p in periods))
+        if key in u.paths:
+            return u.paths[key]
+        u.paths.clear()
+        per = np.asarray(periods, dtype=float)
+        T, lo, i, t, y = len(per), u.lo, spec.idname, spec.tname, spec.yname
+        Y = np.zeros((T, u.R))
+
+        def part_fn(part: pd.DataFrame):
+            where, loc, m = _locate(part[i].to_numpy(), lo)
+            tt = part[t].to_numpy(dtype=float)
+            yy = part[y].to_numpy(dtype=float)
+            j = np.minimum(np.searchsorted(per, tt), T - 1)
+            ok = per[j] == tt
+            js = np.unique(j[ok])
+            if len(js) == 1 and ok.all():
+                return where, m, [(int(js[0]), np.bincount(loc, weights=yy, minlength=m))]
+            out = []
+            for jj in js:
+                sel = ok & (j == jj)
+                out.append((int(jj), np.bincount(loc[sel], weights=yy[sel], minlength=m)))
+            return where, m, out
+
+        def add(r):
+            where, m, cols = r
+            sl = _slot(where, m)
+            for jj, arr in cols:
+                Y[jj, sl] += arr
+
+        self._say("outcome paths (dense)")
+        _stream(self.df[[i, t, y]], part_fn, add, self.in_flight)
+        u.paths[key] = Y
+        return Y
+
+    @staticmethod
+    def _cohort_codes(spec, u: _Units, drop_before):
+        g = u.g
+        if spec.last_period is not None:
+            g = np.where(g > spec.last_period, 0.0, g)
+        keep = u.present & ~((g > 0) & (g <= drop_before))
+        gvals = np.unique(g[keep])
+        code = np.full(u.R, -1, dtype=np.intp)
+        code[keep] = np.searchsorted(gvals, g[keep])
+        return code, keep, gvals
+
+    def _cohort_moments_dense(self, spec, periods, drop_before, u):
+        Y = self._paths(spec, periods, u)
+        code, keep, gvals = self._cohort_codes(spec, u, drop_before)
+        T, C = len(periods), len(gvals)
+        S, Q = np.zeros((C, T)), np.zeros((C, T, T))
+        step = 1 << 20
+        for s in range(0, u.R, step):
+            kb = code[s:s + step]
+            Yb = Y[:, s:s + step]
+            for c in np.unique(kb[kb >= 0]):
+                sub = Yb[:, kb == c]
+                S[c] += sub.sum(axis=1)
+                Q[c] += sub @ sub.T
+        counts = np.bincount(code[keep], minlength=C).astype(np.int64)
+        return gvals, counts, S, Q
+
+    def _cluster_cohort_sums_dense(self, spec, periods, drop_before, u):
+        Y = self._paths(spec, periods, u)
+        code, keep, gvals = self._cohort_codes(spec, u, drop_before)
+        C = len(gvals)
+        _, cl_code = np.unique(u.cl[keep], return_inverse=True)
+        pair_key, inv = np.unique(cl_code.astype(np.int64) * C + code[keep], return_inverse=True)
+        P = len(pair_key)
+        sums = np.column_stack([np.bincount(inv, weights=Y[j][keep], minlength=P) for j in range(len(periods))])
+        n = np.bincount(inv, minlength=P).astype(float)
+        return (pair_key // C).astype(np.intp), gvals[pair_key % C].astype(float), n, sums
 
     # ------------------------------------------------------------------
     def _features(self, spec, features, means=None, cluster=False):
@@ -347,6 +659,13 @@ class DaskEngine:
 
     # ------------------------------------------------------------------
     def cohort_moments(self, spec, periods, drop_before):
+        u = self._dense_units(spec)
+        if u is not None:
+            self._say("cohort moments (dense)")
+            return self._cohort_moments_dense(spec, periods, drop_before, u)
+        return self._cohort_moments_shuffle(spec, periods, drop_before)
+
+    def _cohort_moments_shuffle(self, spec, periods, drop_before):
         T = len(periods)
         per = np.asarray(periods, dtype=float)
 
@@ -458,6 +777,13 @@ class DaskEngine:
                 res[[f"f{a}" for a in range(nf)]].to_numpy(dtype=float))
 
     def cluster_cohort_sums(self, spec, periods, drop_before):
+        u = self._dense_units(spec, cluster=True)
+        if u is not None:
+            self._say("cluster x cohort sums (dense)")
+            return self._cluster_cohort_sums_dense(spec, periods, drop_before, u)
+        return self._cluster_cohort_sums_shuffle(spec, periods, drop_before)
+
+    def _cluster_cohort_sums_shuffle(self, spec, periods, drop_before):
         per = np.asarray(periods, dtype=float)
 
         def rows(part: pd.DataFrame) -> pd.DataFrame:
