@@ -96,6 +96,7 @@ class _Units:
     def __init__(self, lo, R, present, g, cl, key):
         self.lo, self.R, self.present, self.g, self.cl, self.key = lo, R, present, g, cl, key
         self.paths = {}            # (yname, periods) -> T x R outcome paths
+        self.within = None         # (features, means bytes, p x R per-unit sums of demeaned rows)
 
 
 def _stream(frame, fn, add, in_flight=None):
@@ -300,7 +301,13 @@ class DaskEngine:
                                 "one": np.ones(len(part))}, index=part.index)
             out["g_min"] = _gnorm(part, spec, late=False) if spec.gname else 0.0
             out["g_max"] = out["g_min"]
-            out["cl_min"] = part[spec.cluster].to_numpy() if spec.cluster else 0
+            if spec.cluster:
+                c = part[spec.cluster]
+                # a text cluster is compared by its 64-bit hash: pandas' groupby min/max fails on strings
+                out["cl_min"] = c.to_numpy() if pd.api.types.is_numeric_dtype(c.dtype) else \
+                    pd.util.hash_array(c.to_numpy(dtype=object))
+            else:
+                out["cl_min"] = 0
             out["cl_max"] = out["cl_min"]
             if spec.treatment:
                 d = part[spec.treatment].to_numpy(dtype=float)
@@ -482,9 +489,9 @@ class DaskEngine:
         self._units = _Units(lo, R, present, g, acc.get("clmin"), (spec.idname, spec.tname, spec.gname))
         return self._finish(spec, ck, periods, n_units, coh, ncl, always)
 
-    def _dense_units(self, spec, cluster=False):
+    def _dense_units(self, spec, cluster=False, cohorts=True):
         u = getattr(self, "_units", None)
-        if u is None or u.key != (spec.idname, spec.tname, spec.gname) or u.g is None:
+        if u is None or u.key != (spec.idname, spec.tname, spec.gname) or (cohorts and u.g is None):
             return None
         if cluster and u.cl is None:
             return None
@@ -564,6 +571,83 @@ class DaskEngine:
         n = np.bincount(inv, minlength=P).astype(float)
         return (pair_key // C).astype(np.intp), gvals[pair_key % C].astype(float), n, sums
 
+    def _demeaned_rows(self, spec, features, means):
+        """``part -> (ids, u)``: the features and the outcome minus their period means, as numpy."""
+        periods = np.asarray(self._periods, dtype=float)
+
+        def fn(part: pd.DataFrame):
+            u = np.column_stack([_feature(part, f, spec) for f in features]
+                                + [part[spec.yname].to_numpy(dtype=float)])
+            u -= means[np.searchsorted(periods, part[spec.tname].to_numpy(dtype=float))]
+            return part[spec.idname].to_numpy(), u
+
+        return fn
+
+    def _within_gram_dense(self, spec, features, means, u: _Units):
+        p = len(features) + 1
+        rows = self._demeaned_rows(spec, features, means)
+        lo = u.lo
+
+        def part_fn(part: pd.DataFrame):
+            ids, uu = rows(part)
+            where, loc, m = _locate(ids, lo)
+            sums = np.stack([np.bincount(loc, weights=uu[:, j], minlength=m) for j in range(p)])
+            return where, m, sums, uu.T @ uu
+
+        U = np.zeros((p, u.R))
+        G = np.zeros((p, p))
+
+        def add(r):
+            nonlocal G
+            where, m, sums, gram = r
+            U[:, _slot(where, m)] += sums
+            G += gram
+
+        self._say("within pass (dense)")
+        _stream(self.df[self._columns(spec)], part_fn, add, self.in_flight)
+        T = len(self._periods)           # balanced (checked by facts): every unit has T rows
+        UU = np.zeros((p, p))
+        step = 1 << 20
+        for s in range(0, u.R, step):
+            b = U[:, s:s + step]
+            UU += b @ b.T
+        u.within = (tuple(features), np.asarray(means).tobytes(), U)
+        return G, UU / T
+
+    def _score_gram_dense(self, spec, features, means, beta, u: _Units):
+        k = len(features)
+        U = u.within[2]
+        rows = self._demeaned_rows(spec, features, means)
+        lo = u.lo
+
+        def part_fn(part: pd.DataFrame):
+            ids, uu = rows(part)
+            r = uu[:, k] - uu[:, :k] @ beta
+            where, loc, m = _locate(ids, lo)
+            return where, m, np.stack([np.bincount(loc, weights=uu[:, j] * r, minlength=m) for j in range(k)])
+
+        A = np.zeros((k, u.R))
+
+        def add(r):
+            where, m, a = r
+            A[:, _slot(where, m)] += a
+
+        self._say("score pass (dense)")
+        _stream(self.df[self._columns(spec)], part_fn, add, self.in_flight)
+        T = len(self._periods)
+        resid = U[k] - beta @ U[:k]
+        A -= U[:k] * (resid / T)                       # unit scores s_i (zero for ids not in the data)
+        if spec.cluster is not None and spec.cluster != spec.idname:
+            _, code = np.unique(u.cl[u.present], return_inverse=True)
+            S = np.stack([np.bincount(code, weights=A[j][u.present]) for j in range(k)])
+            return S @ S.T
+        meat = np.zeros((k, k))
+        step = 1 << 20
+        for s in range(0, u.R, step):
+            b = A[:, s:s + step]
+            meat += b @ b.T
+        return meat
+
     # ------------------------------------------------------------------
     def _features(self, spec, features, means=None, cluster=False):
         periods = None if means is None else np.asarray(self._periods, dtype=float)
@@ -581,7 +665,8 @@ class DaskEngine:
                 out["cl"] = part[spec.cluster].to_numpy()
             return out
 
-        return self.df.map_partitions(fn, meta=fn(self.df._meta))
+        slim = self.df[self._columns(spec)]
+        return slim.map_partitions(fn, meta=fn(slim._meta))
 
     def time_means(self, spec, features):
         self._say("period means")
@@ -591,6 +676,9 @@ class DaskEngine:
         return m[[f"u{j}" for j in range(len(features) + 1)]].to_numpy(dtype=float)
 
     def within_gram(self, spec, features, means):
+        u = self._dense_units(spec, cohorts=False)
+        if u is not None:
+            return self._within_gram_dense(spec, features, means, u)
         p = len(features) + 1
         cols = [f"u{j}" for j in range(p)]
         f = self._features(spec, features, means)
@@ -614,6 +702,12 @@ class DaskEngine:
         return _sym(r1.to_numpy(), p), _sym(r2.to_numpy(), p)
 
     def score_gram(self, spec, features, means, beta):
+        u = self._dense_units(spec, cohorts=False)
+        beta = np.asarray(beta, dtype=float)
+        by_cluster = spec.cluster is not None and spec.cluster != spec.idname
+        if u is not None and u.within is not None and (u.cl is not None or not by_cluster) \
+                and u.within[:2] == (tuple(features), np.asarray(means).tobytes()):
+            return self._score_gram_dense(spec, features, means, beta, u)
         k = len(features)
         f = self._features(spec, features, means, cluster=True)
         beta = np.asarray(beta, dtype=float)
