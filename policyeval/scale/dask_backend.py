@@ -77,6 +77,13 @@ def _locate(ids: np.ndarray, lo: int):
     return u.astype(np.intp), inv.astype(np.intp, copy=False), len(u)
 
 
+def _distinct(j: np.ndarray) -> np.ndarray:
+    """Sorted distinct period positions (a yearly file holds one: skip the sort)."""
+    if len(j) and j.min() == j.max():
+        return j[:1]
+    return np.unique(j)
+
+
 def _slot(where, m):
     return slice(where, where + m) if isinstance(where, int) else where
 
@@ -223,8 +230,6 @@ class DaskEngine:
 
     def _checks(self, spec: PanelSpec):
         """Column and row checks, the sorted periods and, for integer ids, ``(min id, max id)``."""
-        import dask
-
         df = self.df
         dtypes = df.dtypes
         named = [("yname", spec.yname), ("tname", spec.tname), ("idname", spec.idname),
@@ -244,7 +249,11 @@ class DaskEngine:
             used.append(("treatment", spec.treatment))
         i, t = spec.idname, spec.tname
 
-        def checks(part: pd.DataFrame) -> pd.DataFrame:
+        id_dtype = dtypes[i]
+        want_range = (self.dense is not False and pd.api.types.is_integer_dtype(id_dtype)
+                      and not pd.api.types.is_bool_dtype(id_dtype))
+
+        def checks(part: pd.DataFrame) -> dict:
             tt = part[t].to_numpy(dtype=float)
             out = {"n": len(part), "id_na": int(part[i].isna().sum()), "t_na": int(np.isnan(tt).sum()),
                    "t_frac": int((np.isfinite(tt) & (tt != np.round(tt))).sum()),
@@ -252,26 +261,36 @@ class DaskEngine:
                    "cl_na": int(part[spec.cluster].isna().sum()) if spec.cluster else 0}
             for arg, col in used:
                 out[f"miss_{col}"] = int((~np.isfinite(part[col].to_numpy(dtype=float))).sum())
-            return pd.DataFrame([out])
+            out["periods"] = np.unique(tt[~np.isnan(tt)])
+            if want_range and len(part) and not out["id_na"]:
+                ids = part[i].to_numpy()
+                out["id_min"], out["id_max"] = int(ids.min()), int(ids.max())
+            return out
+
+        ck = {}
+
+        def fold(r: dict):
+            for key, v in r.items():
+                if key not in ck:
+                    ck[key] = v
+                elif key == "periods":
+                    ck[key] = np.union1d(ck[key], v)
+                else:
+                    ck[key] = (min if key == "id_min" else max if key == "id_max" else (lambda a, b: a + b))(
+                        ck[key], v)
 
         self._say("checks")
-        meta = checks(df._meta)
-        slim = df[self._columns(spec)]
-        ck = slim.map_partitions(checks, meta=meta).sum()
-        periods_d = slim[t].drop_duplicates()
-        id_dtype = dtypes[i]
-        want_range = (self.dense is not False and pd.api.types.is_integer_dtype(id_dtype)
-                      and not pd.api.types.is_bool_dtype(id_dtype))
-        if want_range:
-            ck, periods, lo, hi = dask.compute(ck, periods_d, slim[i].min(), slim[i].max())
-        else:
-            ck, periods = dask.compute(ck, periods_d)
+        _stream(df[self._columns(spec)], checks, fold, self.in_flight)
+        for key in ["n", "id_na", "t_na", "t_frac", "g_neg", "cl_na", *(f"miss_{c}" for _, c in used)]:
+            ck.setdefault(key, 0)
+        periods = ck.pop("periods", np.zeros(0))
+        lo, hi = ck.pop("id_min", None), ck.pop("id_max", None)
         if ck["id_na"]:
             raise DataError(f"idname={i!r} is missing in {ck['id_na']} rows")
         if ck["t_na"]:
             raise DataError(f"tname={t!r} is missing in {ck['t_na']} rows")
         if ck["t_frac"]:
-            p = periods.to_numpy(dtype=float)
+            p = np.asarray(periods, dtype=float)
             raise DataError(f"tname={t!r} must hold integer periods; found non-integer values "
                             f"{examples(p[p != np.round(p)])}")
         if ck["g_neg"]:
@@ -285,8 +304,8 @@ class DaskEngine:
                 ids = df[~df[col].astype(float).map_partitions(np.isfinite)][i].head(3, npartitions=-1)
                 raise DataError(f"{arg}={col!r} has {m} missing or infinite values (e.g. {spec.idname} "
                                 f"{examples(ids)}); the out-of-core path drops no rows: remove or impute them first")
-        periods = np.sort(periods.to_numpy(dtype=float)).astype(np.int64)
-        id_range = (int(lo), int(hi)) if want_range and ck["n"] else None
+        periods = np.sort(np.asarray(periods, dtype=float)).astype(np.int64)
+        id_range = (int(lo), int(hi)) if want_range and lo is not None else None
         return ck, periods, id_range
 
     def _facts_shuffle(self, spec: PanelSpec, ck, periods) -> PanelFacts:
@@ -415,6 +434,10 @@ class DaskEngine:
             cl_int = pd.api.types.is_integer_dtype(ct)
         i, t, d = spec.idname, spec.tname, spec.treatment
         per = np.asarray(periods, dtype=float)
+        # staggered designs (gname, no treatment column) also gather every unit's outcome path here,
+        # which saves Callaway-Sant'Anna a scan; the regression passes release it
+        paths = spec.gname is not None and spec.treatment is None
+        Y = np.zeros((T, R)) if paths else None
         cl_dtype = np.int64 if spec.cluster is not None and cl_int else np.float64
         cl_hi = np.iinfo(np.int64).max if cl_dtype is np.int64 else np.inf
         cl_lo = np.iinfo(np.int64).min if cl_dtype is np.int64 else -np.inf
@@ -426,11 +449,15 @@ class DaskEngine:
             tt = part[t].to_numpy(dtype=float)
             j = np.searchsorted(per, tt)
             mask = np.zeros(m, dtype=np.uint64)
-            js = np.unique(j)
+            js = _distinct(j)
+            yy = part[spec.yname].to_numpy(dtype=float) if paths else None
+            ycols = []
             for jj in js:
-                sel = loc if len(js) == 1 else loc[j == jj]
-                mask[sel] |= np.uint64(1) << np.uint64(jj)
-            out = {"where": where, "m": m, "cnt": cnt, "mask": mask}
+                rows = slice(None) if len(js) == 1 else j == jj
+                mask[loc[rows]] |= np.uint64(1) << np.uint64(jj)
+                if paths:
+                    ycols.append((int(jj), np.bincount(loc[rows], weights=yy[rows], minlength=m)))
+            out = {"where": where, "m": m, "cnt": cnt, "mask": mask, "ycols": ycols}
             if spec.gname:
                 g = _gnorm(part, spec, late=False)
                 out["gmin"] = _per_unit_extreme(loc, m, g, np.inf, np.minimum, unique)
@@ -459,6 +486,8 @@ class DaskEngine:
             acc["cnt"][sl] += r["cnt"]
             acc["mask"][sl] |= r["mask"]
             acc["dbad"] += r.get("dbad", 0)
+            for jj, arr in r["ycols"]:
+                Y[jj, sl] += arr
             for key, (fill, fn) in fills.items():
                 if key in r:
                     if key not in acc:
@@ -487,6 +516,8 @@ class DaskEngine:
         ncl = len(pd.unique(acc["clmin"][present])) if spec.cluster is not None else n_units
         always = int((acc["dmin"][present] == 1).sum()) if d else 0
         self._units = _Units(lo, R, present, g, acc.get("clmin"), (spec.idname, spec.tname, spec.gname))
+        if paths:
+            self._units.paths[(spec.yname, spec.tname, tuple(int(p) for p in periods))] = Y
         return self._finish(spec, ck, periods, n_units, coh, ncl, always)
 
     def _dense_units(self, spec, cluster=False, cohorts=True):
@@ -502,6 +533,11 @@ class DaskEngine:
         key = (spec.yname, spec.tname, tuple(int(p) for p in periods))
         if key in u.paths:
             return u.paths[key]
+        for (yname, tname, have), Y in list(u.paths.items()):
+            if (yname, tname) == key[:2] and set(key[2]) <= set(have):
+                Y = Y[np.searchsorted(have, key[2])]
+                u.paths = {key: Y}
+                return Y
         u.paths.clear()
         per = np.asarray(periods, dtype=float)
         T, lo, i, t, y = len(per), u.lo, spec.idname, spec.tname, spec.yname
@@ -513,7 +549,7 @@ class DaskEngine:
             yy = part[y].to_numpy(dtype=float)
             j = np.minimum(np.searchsorted(per, tt), T - 1)
             ok = per[j] == tt
-            js = np.unique(j[ok])
+            js = _distinct(j[ok])
             if len(js) == 1 and ok.all():
                 return where, m, [(int(js[0]), np.bincount(loc, weights=yy, minlength=m))]
             out = []
@@ -584,6 +620,7 @@ class DaskEngine:
         return fn
 
     def _within_gram_dense(self, spec, features, means, u: _Units):
+        u.paths.clear()
         p = len(features) + 1
         rows = self._demeaned_rows(spec, features, means)
         lo = u.lo
