@@ -17,7 +17,7 @@ from policyeval.scale.sufficient import (
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from policyeval.scale.dask_backend import _locate, _slot, _stream  # noqa: E402
+from policyeval.scale.dask_dense import _locate, _slot, _stream  # noqa: E402
 from tests.test_scale_equality import make_panel, same_cs, same_regression  # noqa: E402
 
 
