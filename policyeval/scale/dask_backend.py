@@ -91,10 +91,10 @@ class DaskEngine(DenseUnits):
         Report each pass on stderr.
     dense : bool, optional
         Per-unit sums as dense arrays over the id range instead of a ``groupby`` (no
-        shuffle). Default (``None``): used when the ids are integers whose range is at
-        most four times the fewest possible units (rows / periods), there are at most
-        64 periods and the cluster column (if any) is numeric; ``False`` always takes
-        the ``groupby`` path. The arrays (8 bytes per id in the range and per period for
+        shuffle). ``None`` (default) or ``True``: used when the ids are integers whose
+        range is at most four times the fewest possible units (rows / periods), there
+        are at most 64 periods and the cluster column (if any) is numeric, else the
+        ``groupby`` path is taken; ``False`` always takes the ``groupby`` path. The arrays (8 bytes per id in the range and per period for
         the outcome paths) live on the client.
     in_flight : int, optional
         Partitions computed at once on the dense path (default: twice the cluster's
