@@ -270,6 +270,10 @@ def _event_panel(n=80, T=9, seed=21, never=True):
     return df.sample(frac=1, random_state=seed)
 
 
+def _dense(influence):
+    return influence if isinstance(influence, np.ndarray) else influence.to_dense()
+
+
 def _both_event_fits(monkeypatch, est, df, **kw):
     from policyeval.estimators import twfe as twfe_mod
 
@@ -364,8 +368,15 @@ def test_sun_abraham_sufficient_statistics_equal_the_dense_cells(monkeypatch, op
     np.testing.assert_allclose(fast.extra["cell_params"], dense.extra["cell_params"], rtol=0,
                                atol=1e-10)
     np.testing.assert_allclose(fast.extra["cell_vcov"], dense.extra["cell_vcov"], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(fast.extra["cell_influence"], dense.extra["cell_influence"], rtol=0,
+    np.testing.assert_allclose(_dense(fast.extra["cell_influence"]),
+                               _dense(dense.extra["cell_influence"]), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
                                atol=1e-9)
+    for kind in ("simple", "group"):                    # aggregation keeps the factored form
+        a, b = fast.aggregate(kind), dense.aggregate(kind)
+        np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(a.influence.to_dense(), b.influence.to_dense(), rtol=0,
+                                   atol=1e-9)
     assert fast.extra["n_clusters"] == dense.extra["n_clusters"]
     assert fast.nobs == dense.nobs and fast.df_resid == dense.df_resid
 

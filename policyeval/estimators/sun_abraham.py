@@ -22,6 +22,7 @@ from policyeval.estimators._fixed_effects import (
     examples,
     balanced_dummy_fit_applies,
     fit_balanced_dummies,
+    influence_columns,
     fit_fe_ols,
     prepare_fe_panel,
     subset_panel,
@@ -40,6 +41,7 @@ from policyeval.results.base import check_level
 from policyeval.results.provenance import records_provenance
 from policyeval.results.regression import SunAbrahamResult
 from policyeval.results.regression import aggregate_cells as _aggregate
+from policyeval.results.regression import combine_influence as _combine
 from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -318,6 +320,7 @@ class SunAbraham:
         keys = cells["event_time"].to_numpy()
         est, cov, labels, W = _aggregate(beta, V, cells["weight"].to_numpy(), keys,
                                          np.ones(len(cells), bool))
+        cell_influence = influence_columns(fit.influence, np.arange(len(cells)))
         index = pd.Index([int(k) for k in labels], name="event_time")
         spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
                      covariates=covs, weights=weights, reference=self.reference,
@@ -331,7 +334,7 @@ class SunAbraham:
             spec=spec,
             estimator="Sun & Abraham (2021)",
             vcov=pd.DataFrame(cov, index=index, columns=index),
-            influence=fit.influence[:, : len(cells)] @ W.T,
+            influence=_combine(cell_influence, W.T),
             df_resid=fit.cov.df_resid,
             index_name="event_time",
             level=self.level,
@@ -341,7 +344,7 @@ class SunAbraham:
                 "cells": cells,
                 "cell_params": beta,
                 "cell_vcov": V,
-                "cell_influence": fit.influence[:, : len(cells)],
+                "cell_influence": cell_influence,
                 "covariates": _covariate_table(fit, covs),
                 "vcov_type": fit.cov.kind,
                 "n_clusters": fit.cov.n_clusters,

@@ -39,6 +39,7 @@ __all__ = [
     "ExtendedTWFEResult",
     "LocalProjectionsResult",
     "aggregate_cells",
+    "combine_influence",
     "EXTENDED_TWFE_KINDS",
 ]
 
@@ -76,6 +77,14 @@ def aggregate_cells(beta, vcov, weight, keys, mask):
         W[row, sel] = weight[sel] / weight[sel].sum()
     est, cov = linear_combination(W, beta, vcov)
     return est, cov, labels, W
+
+
+def combine_influence(influence, weights: np.ndarray):
+    """Influence function of ``theta @ weights`` (``k x m``) from an ``N x k`` array or an
+    :class:`~policyeval.inference.influence.InfluenceFunction` (kept in its own form)."""
+    if isinstance(influence, np.ndarray):
+        return influence @ weights
+    return influence.combine(weights)
 
 
 class RegressionResult(EstimationResult):
@@ -179,7 +188,7 @@ class SunAbrahamResult(RegressionResult):
             spec={**self.spec, "aggregation": kind},
             estimator=f"Sun & Abraham ({kind})",
             vcov=pd.DataFrame(vcov, index=index, columns=index),
-            influence=self.extra["cell_influence"] @ W.T,
+            influence=combine_influence(self.extra["cell_influence"], W.T),
             df_resid=self.df_resid,
             index_name=index_name,
             level=self.level,
