@@ -239,81 +239,19 @@ class SunAbraham:
             df, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covariates,
             weights=weights, cluster=self.cluster, vcov=_vcov_kind(self.vcov), estimator="SunAbraham",
         )
-        t = panel.periods[panel.time]
-        e = t - panel.cohort
-        treated = panel.cohort > 0
+        kind = _vcov_kind(self.vcov)
+        unit_cohort = _unit_cohorts(panel)
         # one cohort per unit (checked): the same counts as from the rows, without a row pass
-        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="SunAbraham",
+        warn_few_treated(None, cohort=unit_cohort, estimator="SunAbraham",
                          argument=f"gname={gname!r}")
-
-        # units treated from their first observed period carry no pre-period: no clean comparison
-        # (a unit is always treated when none of its rows is untreated or before its start)
-        before = np.bincount(panel.unit, weights=~treated | (e < 0), minlength=panel.n_units)
-        always = (before == 0)[panel.unit]
-        if always.any():
-            warnings.warn(
-                f"dropped {int(always.sum())} rows of {len(np.unique(panel.unit[always]))} units "
-                f"treated in every period they are observed (always treated, e.g. "
-                f"{examples(panel.frame.loc[always, idname])}); they have no pre-treatment period",
-                DroppedObservationsWarning,
-                stacklevel=2,
-            )
-        drop = always
-        control = ~treated
-        if control_group == "last_treated":
-            cohorts = np.unique(panel.cohort[treated & ~always])
-            if cohorts.size < 2:
-                raise EstimationError(
-                    "control_group='last_treated' needs at least two treated cohorts; found "
-                    f"{examples(cohorts)}"
-                )
-            last = cohorts.max()
-            late = t >= last
-            if (late & ~drop).any():
-                warnings.warn(
-                    f"dropped {int((late & ~drop).sum())} rows from period {last} on, when the "
-                    f"last cohort (control_group='last_treated', gname={last}) is treated",
-                    DroppedObservationsWarning,
-                    stacklevel=2,
-                )
-            drop = drop | late
-            control = control | (panel.cohort == last)
-        elif not (control & ~drop).any():
-            raise EstimationError(
-                f"gname={gname!r}: no never-treated unit (gname 0 or missing, or first treated "
-                "after the last period); use control_group='last_treated'"
-            )
-        if drop.any():
-            panel = subset_panel(panel, ~drop)
-            e, control = e[~drop], control[~drop]
-        treated_rows = ~control
-
-        treated_rows &= ~np.isin(e, self.reference)
-        cells = (
-            pd.DataFrame({"cohort": panel.cohort[treated_rows], "event_time": e[treated_rows],
-                          "weight": 1.0 if panel.weights is None else panel.weights[treated_rows]})
-            .groupby(["cohort", "event_time"], as_index=False)["weight"].sum()
-        )
-        if cells.empty:
-            raise EstimationError("no cohort × relative-period cell left to estimate")
-        cell_id = pd.MultiIndex.from_frame(cells[["cohort", "event_time"]])
-        span = int(e.max() - e.min()) + 1
-        cell_key = (cells["cohort"].to_numpy() * span + cells["event_time"].to_numpy() - e.min())
-        hit = np.flatnonzero(treated_rows)  # controls and reference periods get no dummy
-        row_cell = np.searchsorted(cell_key, panel.cohort[hit] * span + e[hit] - e.min())
-        names = [f"{g}:{k}" for g, k in cell_id] + covs
-        if balanced_dummy_fit_applies(panel, _vcov_kind(self.vcov), len(covs)):
-            # balanced, unweighted, unit-clustered: the cell dummies' fit from period, cohort
-            # and cell sums, no rows x cells matrix (the dense path is the tests' reference)
-            col = np.full(len(panel.y), -1, dtype=np.intp)
-            col[hit] = row_cell
-            fit = fit_balanced_dummies(panel, col, names, ssc=self.ssc)
+        always = (unit_cohort > 0) & (unit_cohort <= panel.periods[0])
+        if (control_group == "never_treated" and not always.any()
+                and balanced_dummy_fit_applies(panel, kind, len(covs))):
+            # balanced, nothing dropped: the cells and their dummies are a cohorts x periods
+            # table, fitted from sums (no row-sized array; the dense path is the reference)
+            fit, cells = self._fit_cohort_table(panel, unit_cohort, gname)
         else:
-            X = np.zeros((len(panel.y), len(cells) + len(covs)))
-            X[hit, row_cell] = 1.0
-            for j, c in enumerate(covs):
-                X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
-            fit = fit_fe_ols(panel, X, names, vcov=_vcov_kind(self.vcov), ssc=self.ssc)
+            panel, fit, cells = self._fit_rows(panel, covs, kind, control_group, gname, idname)
 
         beta = fit.params.to_numpy()[: len(cells)]
         V = fit.vcov.to_numpy()[: len(cells), : len(cells)]
@@ -352,3 +290,106 @@ class SunAbraham:
                 "notes": list(panel.notes) + [_describe_vcov(fit, spec["cluster_columns"], ssc)],
             },
         )
+
+    def _fit_cohort_table(self, panel, unit_cohort: np.ndarray, gname: str):
+        """The cells of a balanced panel with nothing dropped: every unit of cohort ``g``
+        has every relative period ``t - g``, so the cells are (cohort, period) pairs."""
+        unit_group, cohorts = pd.factorize(unit_cohort)
+        if not (cohorts == 0).any():
+            raise EstimationError(
+                f"gname={gname!r}: no never-treated unit (gname 0 or missing, or first treated "
+                "after the last period); use control_group='last_treated'"
+            )
+        n_g = np.bincount(unit_group, minlength=len(cohorts)).astype(float)
+        codes = cohorts.astype(panel.cohort.dtype)
+        e = panel.periods[None, :] - codes[:, None]                 # groups x periods
+        cell = (codes > 0)[:, None] & ~np.isin(e, self.reference)
+        order = np.argsort(codes, kind="stable")                     # cells by cohort, then e
+        g_idx, t_idx = np.nonzero(cell[order])
+        g_idx = order[g_idx]
+        if not len(g_idx):
+            raise EstimationError("no cohort × relative-period cell left to estimate")
+        cells = pd.DataFrame({"cohort": codes[g_idx], "event_time": e[g_idx, t_idx],
+                              "weight": n_g[g_idx] * 1.0})
+        table = np.full(cell.shape, -1, dtype=np.intp)
+        table[g_idx, t_idx] = np.arange(len(g_idx))
+        names = [f"{g}:{k}" for g, k in pd.MultiIndex.from_frame(cells[["cohort", "event_time"]])]
+        fit = fit_balanced_dummies(panel, None, names, ssc=self.ssc, groups=(unit_group, table))
+        return fit, cells
+
+    def _fit_rows(self, panel, covs, kind, control_group, gname, idname):
+        """The cells from the rows (unbalanced, weighted, covariates, dropped units or periods)."""
+        t = panel.periods[panel.time]
+        e = t - panel.cohort
+        treated = panel.cohort > 0
+
+        # units treated from their first observed period carry no pre-period: no clean comparison
+        # (a unit is always treated when none of its rows is untreated or before its start)
+        before = np.bincount(panel.unit, weights=~treated | (e < 0), minlength=panel.n_units)
+        always = (before == 0)[panel.unit]
+        if always.any():
+            warnings.warn(
+                f"dropped {int(always.sum())} rows of {len(np.unique(panel.unit[always]))} units "
+                f"treated in every period they are observed (always treated, e.g. "
+                f"{examples(panel.frame.loc[always, idname])}); they have no pre-treatment period",
+                DroppedObservationsWarning,
+                stacklevel=3,
+            )
+        drop = always
+        control = ~treated
+        if control_group == "last_treated":
+            cohorts = np.unique(panel.cohort[treated & ~always])
+            if cohorts.size < 2:
+                raise EstimationError(
+                    "control_group='last_treated' needs at least two treated cohorts; found "
+                    f"{examples(cohorts)}"
+                )
+            last = cohorts.max()
+            late = t >= last
+            if (late & ~drop).any():
+                warnings.warn(
+                    f"dropped {int((late & ~drop).sum())} rows from period {last} on, when the "
+                    f"last cohort (control_group='last_treated', gname={last}) is treated",
+                    DroppedObservationsWarning,
+                    stacklevel=3,
+                )
+            drop = drop | late
+            control = control | (panel.cohort == last)
+        elif not (control & ~drop).any():
+            raise EstimationError(
+                f"gname={gname!r}: no never-treated unit (gname 0 or missing, or first treated "
+                "after the last period); use control_group='last_treated'"
+            )
+        if drop.any():
+            panel = subset_panel(panel, ~drop)
+            e, control = e[~drop], control[~drop]
+        treated_rows = ~control
+
+        treated_rows &= ~np.isin(e, self.reference)
+        cells = (
+            pd.DataFrame({"cohort": panel.cohort[treated_rows], "event_time": e[treated_rows],
+                          "weight": 1.0 if panel.weights is None else panel.weights[treated_rows]})
+            .groupby(["cohort", "event_time"], as_index=False)["weight"].sum()
+        )
+        if cells.empty:
+            raise EstimationError("no cohort × relative-period cell left to estimate")
+        cell_id = pd.MultiIndex.from_frame(cells[["cohort", "event_time"]])
+        span = int(e.max() - e.min()) + 1
+        cell_key = (cells["cohort"].to_numpy() * span + cells["event_time"].to_numpy() - e.min())
+        hit = np.flatnonzero(treated_rows)  # controls and reference periods get no dummy
+        row_cell = np.searchsorted(cell_key, panel.cohort[hit] * span + e[hit] - e.min())
+        names = [f"{g}:{k}" for g, k in cell_id] + covs
+        if balanced_dummy_fit_applies(panel, kind, len(covs)):
+            # balanced, unweighted, unit-clustered: the cell dummies' fit from period, cohort
+            # and cell sums, no rows x cells matrix (the dense path is the tests' reference)
+            col = np.full(len(panel.y), -1, dtype=np.intp)
+            col[hit] = row_cell
+            fit = fit_balanced_dummies(panel, col, names, ssc=self.ssc)
+        else:
+            X = np.zeros((len(panel.y), len(cells) + len(covs)))
+            X[hit, row_cell] = 1.0
+            for j, c in enumerate(covs):
+                X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
+            fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc)
+
+        return panel, fit, cells
