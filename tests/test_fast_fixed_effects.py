@@ -306,6 +306,11 @@ def test_event_study_sufficient_statistics_equal_the_dense_dummies(monkeypatch, 
     np.testing.assert_allclose(fast.vcov, dense.vcov, rtol=0, atol=1e-12)
     np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
                                atol=1e-9)
+    # the factored influence's covariance comes from the per-cohort moments cached by the fit
+    np.testing.assert_allclose(fast.influence.vcov(), dense.influence.vcov(), rtol=0, atol=1e-12)
+    fresh = type(fast.influence)(fast.influence.outcomes, fast.influence.weights,
+                                 fast.influence.cohort, fast.influence.coef)
+    np.testing.assert_allclose(fast.influence.moments, fresh.moments, rtol=1e-12, atol=1e-9)
     assert fast.extra["df_all"] == dense.extra["df_all"]
     assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]
     assert fast.nobs == dense.nobs and fast.n_units == dense.n_units

@@ -745,19 +745,34 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray | None, names: Sequence
     fit_tab = (Xg @ beta - (sg @ beta)[:, None] / T - (m @ beta)[None, :] / N
                + float(counts @ beta) / n)
     H = fit_tab + (ybar_t - ybar)[None, :]
-    step = 65_536
+    # ... and, while each block is in cache, the per-group moments of the residual paths
+    # (CohortInfluence's features e_i, w_i = 1, 1; the residuals sum to 0 within each group)
+    F = T + 2
+    moments = np.zeros((G, F, F))
+    step = 32_768
     for start in range(0, N, step):
         block = Y[start:start + step]
+        ug = unit_group[start:start + step]
         block -= block.mean(axis=1, keepdims=True)
-        block -= H[unit_group[start:start + step]]
+        block -= H[ug]
+        if G == 1:
+            moments[0, :T, :T] += block.T @ block
+            continue
+        for g in range(G):
+            rows = block[ug == g]
+            moments[g, :T, :T] += rows.T @ rows
+    colsum = np.asarray(ind @ Y)                         # group sums of the residuals (~0)
+    moments[:, :T, T] = moments[:, :T, T + 1] = colsum
+    moments[:, T, :T] = moments[:, T + 1, :T] = colsum
+    moments[:, T:, T:] = n_g[:, None, None]
     A = Xg - (m / N)[None]                               # unit scores s_i = e_i' A_g(i)
-    F = T + 2                                            # CohortInfluence's features: e_i, w, 1
     coef = np.zeros((G, F, p))
     coef[:, :T, :] = A
-    scores = CohortInfluence(Y, np.ones(N), unit_group, coef)
+    scores = CohortInfluence(Y, np.ones(N), unit_group, coef, moments=moments)
     corr = resolve_ssc(ssc)
-    k = p if corr.fixef_k == "none" else count_coded_parameters(
-        p, [panel.unit, panel.time], [N, T], [panel.unit] if corr.fixef_k == "nested" else [])
+    # K as count_coded_parameters counts it (levels N + T - 1; the unit effect is the cluster
+    # itself, so nested; periods are not nested in units when there are >= 2 units)
+    k = p if corr.fixef_k == "none" else p + N + T - 1 - (N - 1 if corr.fixef_k == "nested" else 0)
     cov = one_way_cluster_covariance(None, n, k, corr, bread, gram=scores.gram(), n_clusters=N)
     return FEFit(
         params=pd.Series(beta, index=names),
