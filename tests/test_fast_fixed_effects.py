@@ -421,3 +421,14 @@ def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc):
     np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
                                atol=1e-9)
     assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]
+
+
+def test_group_table_reads_one_unit_per_cohort_and_reproduces_every_row():
+    df = _event_panel(seed=50)
+    panel, _ = fe.prepare_fe_panel(df, yname="y", tname="year", idname="id", gname="g",
+                                   estimator=None)
+    e = np.where(panel.cohort > 0, panel.periods[panel.time] - panel.cohort, 99)
+    col = np.where((e >= -2) & (e <= 3), e + 2, -1)
+    unit_group, table = fe._group_table(panel, col)
+    np.testing.assert_array_equal(table[unit_group[panel.unit], panel.time], col)
+    assert table.shape == (len(np.unique(panel.cohort)), len(panel.periods))

@@ -791,9 +791,15 @@ def _group_table(panel: FEPanel, col: np.ndarray) -> tuple[np.ndarray, np.ndarra
     unit_cohort = np.empty(panel.n_units, dtype=panel.cohort.dtype)
     unit_cohort[panel.unit] = panel.cohort
     unit_group, values = pd.factorize(unit_cohort)
+    unit_group = unit_group.astype(np.intp)
+    # one unit per group is enough: factorize numbers groups in order of first appearance,
+    # so the running maximum of the codes steps up exactly at each group's first unit
+    first = np.zeros(panel.n_units, dtype=bool)
+    first[np.flatnonzero(np.diff(np.maximum.accumulate(unit_group), prepend=-1) > 0)] = True
+    rows = np.flatnonzero(first[panel.unit])
     table = np.full((len(values), len(panel.periods)), -1, dtype=np.intp)
-    table[unit_group[panel.unit], panel.time] = col
-    return unit_group.astype(np.intp), table
+    table[unit_group[panel.unit[rows]], panel.time[rows]] = np.asarray(col)[rows]
+    return unit_group, table
 
 
 def influence_columns(influence, columns) -> object:
