@@ -93,10 +93,16 @@ class RegressionResult(EstimationResult):
     Adds the standard-error type to the summary header; everything else is
     :class:`~policyeval.results.base.EstimationResult`. ``influence`` holds
     the per-unit influence function :math:`\psi_i = N (\tilde X'\tilde X)^{-1}
-    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.vcov()`` (a
-    :class:`~policyeval.inference.influence.DenseInfluence`) is the unit-clustered covariance without small-sample correction (for
-    bootstraps and aggregation without refitting); ``vcov`` is the corrected
-    one. ``extra`` keeps the full coefficient vector and covariance
+    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.vcov()`` is the
+    unit-clustered covariance without small-sample correction (for bootstraps
+    and aggregation without refitting); ``vcov`` is the corrected one. It is a
+    :class:`~policyeval.inference.influence.DenseInfluence`, or, for the
+    balanced, unweighted, unit-clustered event-time fits (TWFE with ``gname``,
+    :class:`~policyeval.estimators.EventStudy`,
+    :class:`~policyeval.estimators.SunAbraham`), a
+    :class:`~policyeval.inference.influence.CohortInfluence` over the ``N x T``
+    residual matrix with per-cohort coefficients (``to_dense()`` gives the
+    ``N x k`` array). ``extra`` keeps the full coefficient vector and covariance
     (``full_params``, ``full_vcov``), the covariance type, the number of
     clusters and the :class:`~policyeval.inference.covariance.SmallSampleCorrection`.
     """
