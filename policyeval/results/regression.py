@@ -81,7 +81,20 @@ def aggregate_cells(beta, vcov, weight, keys, mask):
 
 def combine_influence(influence, weights: np.ndarray):
     """Influence function of ``theta @ weights`` (``k x m``) from an ``N x k`` array or an
-    :class:`~policyeval.inference.influence.InfluenceFunction` (kept in its own form)."""
+    :class:`~policyeval.inference.influence.InfluenceFunction` (kept in its own form).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from policyeval.inference.influence import DenseInfluence
+    >>> psi = np.array([[1.0, 3.0], [-1.0, -3.0]])
+    >>> w = np.array([[0.5], [0.5]])
+    >>> combine_influence(psi, w).ravel().tolist()
+    [2.0, -2.0]
+    >>> dense = DenseInfluence(psi, cohort=np.zeros(2), weights=np.ones(2))
+    >>> combine_influence(dense, w).to_dense().ravel().tolist()
+    [2.0, -2.0]
+    """
     if isinstance(influence, np.ndarray):
         return influence @ weights
     return influence.combine(weights)
