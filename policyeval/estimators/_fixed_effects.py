@@ -749,19 +749,17 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray | None, names: Sequence
     # (CohortInfluence's features e_i, w_i = 1, 1; the residuals sum to 0 within each group)
     F = T + 2
     moments = np.zeros((G, F, F))
+    colsum = np.zeros((G, T))                            # group sums of the residuals
     step = 32_768
     for start in range(0, N, step):
         block = Y[start:start + step]
         ug = unit_group[start:start + step]
         block -= block.mean(axis=1, keepdims=True)
         block -= H[ug]
-        if G == 1:
-            moments[0, :T, :T] += block.T @ block
-            continue
         for g in range(G):
-            rows = block[ug == g]
+            rows = block if G == 1 else block[ug == g]
             moments[g, :T, :T] += rows.T @ rows
-    colsum = np.asarray(ind @ Y)                         # group sums of the residuals (~0)
+            colsum[g] += rows.sum(axis=0)
     moments[:, :T, T] = moments[:, :T, T + 1] = colsum
     moments[:, T, :T] = moments[:, T + 1, :T] = colsum
     moments[:, T:, T:] = n_g[:, None, None]
