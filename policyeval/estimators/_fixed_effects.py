@@ -746,7 +746,7 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray | None, names: Sequence
                + float(counts @ beta) / n)
     H = fit_tab + (ybar_t - ybar)[None, :]
     # ... and, while each block is in cache, the per-group moments of the residual paths
-    # (CohortInfluence's features e_i, w_i = 1, 1; the residuals sum to 0 within each group)
+    # (CohortInfluence's features: e_i, the weight w_i = 1 and a constant)
     F = T + 2
     moments = np.zeros((G, F, F))
     colsum = np.zeros((G, T))                            # group sums of the residuals
