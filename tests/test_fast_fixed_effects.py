@@ -432,3 +432,28 @@ def test_group_table_reads_one_unit_per_cohort_and_reproduces_every_row():
     unit_group, table = fe._group_table(panel, col)
     np.testing.assert_array_equal(table[unit_group[panel.unit], panel.time], col)
     assert table.shape == (len(np.unique(panel.cohort)), len(panel.periods))
+
+
+@pytest.mark.parametrize("estimator,opts,table", [
+    ("EventStudy", dict(window=None), True), ("EventStudy", dict(window=(-2, 2)), True),
+    ("EventStudy", dict(window=(-2, 2), bin_endpoints=False), None),
+    ("SunAbraham", dict(), True), ("SunAbraham", dict(control_group="last_treated"), False)])
+def test_balanced_fits_take_the_cohort_table_unless_rows_are_dropped(monkeypatch, estimator,
+                                                                     opts, table):
+    """A balanced panel with nothing dropped reaches the fit as a cohorts x periods table
+    (``col=None``); dropping rows goes by rows: the last-treated periods (still balanced, the
+    fast fit from a row column) or a window without bins (unbalanced: the dense fit)."""
+    import warnings
+
+    from policyeval.estimators import sun_abraham as sa_mod
+    from policyeval.estimators import twfe as twfe_mod
+
+    mod = twfe_mod if estimator == "EventStudy" else sa_mod
+    seen = []
+    real = mod.fit_balanced_dummies
+    monkeypatch.setattr(mod, "fit_balanced_dummies",
+                        lambda panel, col, *a, **k: seen.append(col is None) or real(panel, col, *a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(mod, estimator)(**opts).fit(_event_panel(seed=60), "y", "year", "id", "g")
+    assert seen == ([] if table is None else [table])
