@@ -175,8 +175,7 @@ def prepare_panel(
     if weights is not None:
         require_weights(frame[weights].to_numpy(), weights, frame[idname].to_numpy())
 
-    frame = frame.sort_values([idname, tname], kind="stable").reset_index(drop=True)
-    unit_code, unit_labels = pd.factorize(frame[idname], sort=True)
+    frame, unit_code, unit_labels = _sort_and_code_units(frame, idname, tname)
     if cluster is not None:
         cluster_code, cl_labels = pd.factorize(frame[cluster], sort=True)
         n_clusters = len(cl_labels)
@@ -196,6 +195,27 @@ def prepare_panel(
         cluster_code=np.asarray(cluster_code),
         n_clusters=int(n_clusters),
     )
+
+
+def _sort_and_code_units(frame: pd.DataFrame, idname: str, tname: str):
+    """Sort by unit then period and code the units ``0..N-1`` in sorted order.
+
+    A frame already in that order with numeric ids (the usual long panel) is
+    neither sorted again nor hashed: the codes are the runs of equal ids.
+    """
+    ids = frame[idname].to_numpy()
+    if isinstance(frame[idname].dtype, np.dtype) and ids.dtype.kind in "iuf" and len(ids) > 1:
+        t = frame[tname].to_numpy()
+        new = ids[1:] != ids[:-1]
+        ordered = (ids[1:] > ids[:-1]) | (~new & (t[1:] > t[:-1]))
+        if ordered.all():
+            starts = np.empty(len(ids), dtype=bool)
+            starts[0] = True
+            starts[1:] = new
+            return frame.reset_index(drop=True), np.cumsum(starts) - 1, ids[starts]
+    frame = frame.sort_values([idname, tname], kind="stable").reset_index(drop=True)
+    unit_code, unit_labels = pd.factorize(frame[idname], sort=True)
+    return frame, unit_code, unit_labels
 
 
 def _timing_from_treatment(frame: pd.DataFrame, dname: str, tname: str, idname: str) -> pd.Series:

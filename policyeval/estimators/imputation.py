@@ -330,7 +330,10 @@ class ImputationDiD:
                               covariates=covariates, weights=weights, cluster=self.cluster)
         check_clusters(panel.n_clusters, self.cluster if self.cluster is not None
                        else f"cluster=idname={idname!r} (the default)", estimator="ImputationDiD")
-        warn_few_treated(panel.unit_code, panel.g, estimator="ImputationDiD", last_period=panel.t.max(),
+        # one row per unit (the panel is sorted by unit): the same counts without a pass over every row
+        first = np.flatnonzero(np.r_[True, panel.unit_code[1:] != panel.unit_code[:-1]])
+        warn_few_treated(panel.unit_code[first], panel.g[first], estimator="ImputationDiD",
+                         last_period=panel.t.max(),
                          argument=f"gname={gname!r}" if gname is not None else f"dname={dname!r}")
         if self.cluster is not None:
             same_unit = np.diff(panel.unit_code) == 0
