@@ -127,7 +127,8 @@ def prepare_panel(
     require_columns(df, strict=True, **named)
 
     cols = list(dict.fromkeys(named.values()))
-    frame = df.loc[:, cols].copy()
+    # the column selection is already a new frame (shallow copy: no second copy of the data)
+    frame = df.loc[:, cols].copy(deep=False)
 
     if frame[idname].isna().any():
         raise DataError(f"idname={idname!r} has {int(frame[idname].isna().sum())} missing values")

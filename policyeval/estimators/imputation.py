@@ -613,14 +613,16 @@ def _balanced_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict | None
         psi = np.column_stack([np.bincount(cl_unit, psi_unit[:, h], G) for h in range(H)])
 
     # --- imputed effects of every treated row, in row order ------------------
+    # a unit's treated rows are its last T - n_c periods: repeat per-unit values, mask per-period ones
     a_unit = ybar0 - mb[coh]
+    m_unit = (T - n_c)[coh]
     tr = np.arange(T)[None, :] >= n_c[coh][:, None]                  # units x periods, bool
-    u1, s1 = np.nonzero(tr)
     y1 = Y[tr]
-    y0_hat = a_unit[u1] + bt[s1]
-    g1 = g_unit[u1]
-    t1 = periods[s1]
-
+    t1 = np.broadcast_to(periods, (N, T))[tr]
+    g1 = np.repeat(g_unit, m_unit).astype(np.int64)
+    y0_hat = np.repeat(a_unit, m_unit)
+    y0_hat += np.broadcast_to(bt, (N, T))[tr]
+    del tr
     def pretrend_inputs():
         e = panel.t - panel.g
         i0 = np.flatnonzero(~(np.isfinite(e) & (e >= -delta)))
@@ -629,8 +631,8 @@ def _balanced_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict | None
     n_treated = int((N_c * (T - n_c)).sum())
     return dict(
         horizons=horizons, names=names, est=est, psi=psi, names_R=names_R,
-        effects={spec["idname"]: panel.unit_labels[u1], tname: t1,
-                 "g": g1.astype(np.int64), "event_time": (t1 - g1).astype(np.int64),
+        effects={spec["idname"]: np.repeat(panel.unit_labels, m_unit), tname: t1,
+                 "g": g1, "event_time": t1 - g1,
                  "y": y1, "y0_hat": y0_hat, "tau": y1 - y0_hat},
         n_treated=n_treated, n_skipped=0,
         unit_effects=pd.Series(a_unit, index=panel.unit_labels),
