@@ -186,3 +186,19 @@ def test_prepare_panel_codes_do_not_depend_on_input_order():
     got = prepare_panel(df2, **COLS)
     assert (np.diff(got.frame["unit"]) >= 0).all()
     np.testing.assert_array_equal(got.unit_code, ref.unit_code)
+
+
+def test_prepare_panel_checks_still_run_on_ordered_frames():
+    from policyeval.exceptions import DuplicateObservationError, TreatmentTimingError
+
+    df = simulate(seed=8)
+    dup = pd.concat([df.iloc[:3], df.iloc[2:]]).reset_index(drop=True)   # ordered, one pair twice
+    with pytest.raises(DuplicateObservationError, match=r"1 \(unit, t\) pairs appear more than once"):
+        prepare_panel(dup, **COLS)
+    varying = df.copy()
+    varying.loc[varying.index[9], "g"] = 5                               # unit 1 (cohort 3) row 2
+    with pytest.raises(TreatmentTimingError, match="varies within idname='unit' for 1 units"):
+        prepare_panel(varying, **COLS)
+    never = df.copy()
+    never.loc[never.index[0], "g"] = np.nan                              # 0 and missing: both never
+    assert prepare_panel(never, **COLS).n_units == df["unit"].nunique()
