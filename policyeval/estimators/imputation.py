@@ -196,6 +196,14 @@ class ImputationDiD:
     time :math:`e` (as in R didimputation; BJS's leave-one-out refinement is
     not applied). Confidence intervals use the normal distribution.
 
+    On a balanced panel without covariates or weights (clusters holding
+    whole units) the same numbers come from cohort × period cell means: the
+    period effects solve a :math:`T`-dimensional system, a unit's effect is
+    its untreated mean net of the mean period effect over its untreated
+    periods, and :math:`v_{it}` is constant within a cohort × period cell,
+    so the fit makes a few passes over the outcomes and no regression over
+    the rows.
+
     BJS Test 1 regresses :math:`Y` on the fixed effects, the covariates and
     lead dummies :math:`1[t - g = k]` on :math:`\Omega_0`; lead coefficients
     get a cluster-robust covariance with the small-sample factor
@@ -551,7 +559,7 @@ def _balanced_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict | None
     untreated_cell = np.arange(T)[None, :] < n_c[:, None]          # C x T
     if not untreated_cell.any(axis=0).all():
         return None  # a period with no untreated observation
-    e_cell = periods[None, :] - g_vals[:, None]                      # inf - inf never: g finite here
+    e_cell = periods[None, :] - g_vals[:, None]                      # -inf for the never treated
     treated_cell = ~untreated_cell
     avail = sorted({int(x) for x in e_cell[treated_cell]})
     if horizons is not None and horizons is not True and any(h not in avail for h in horizons):
@@ -581,7 +589,8 @@ def _balanced_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict | None
     _, bR, _ = ls.fit(Ybar[cu, cs])
     bt = np.r_[0.0, bR]
     mb = np.array([bt[:k].mean() for k in n_c])                      # mean period effect, untreated periods
-    abar = np.array([Ybar[c, :k].mean() for c, k in enumerate(n_c)]) - mb   # cohort mean unit effect
+    Ybar0 = np.array([Ybar[c, :k].mean() for c, k in enumerate(n_c)])  # untreated mean per cohort
+    abar = Ybar0 - mb                                                # cohort mean unit effect
     tau_cell = Ybar - abar[:, None] - bt[None, :]
     est = np.array([(N_c[:, None] * W * tau_cell).sum() for W in Wc])
 
@@ -596,7 +605,6 @@ def _balanced_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict | None
     # psi_i = sum_t K_ct y_it + k_c (untreated residuals weighted by v, treated
     # effects minus their cell mean weighted by the target weights)
     K = np.where(untreated_cell[None], v - ((Sv + Sw) / n_c)[:, :, None], Wc)   # H x C x T
-    Ybar0 = np.array([Ybar[c, :k].mean() for c, k in enumerate(n_c)])
     k0 = (Sv * mb - (v * bt).sum(axis=2) - (Wc * Ybar).sum(axis=2) + Sw * Ybar0)  # H x C
 
     # unit untreated means and the influence, one (units x periods) @ (periods x C) product each
@@ -623,6 +631,7 @@ def _balanced_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict | None
     y0_hat = np.repeat(a_unit, m_unit)
     y0_hat += np.broadcast_to(bt, (N, T))[tr]
     del tr
+
     def pretrend_inputs():
         e = panel.t - panel.g
         i0 = np.flatnonzero(~(np.isfinite(e) & (e >= -delta)))
