@@ -127,6 +127,15 @@ def test_balanced_path_designs(case, monkeypatch, spy):
     assert_same(fast, general)
 
 
+def test_balanced_path_with_a_treatment_indicator(monkeypatch, spy):
+    df = simulate(seed=4)
+    df["d"] = ((df["g"] > 0) & (df["t"] >= df["g"])).astype(int)
+    fast, general = fit_both(df.drop(columns="g"), monkeypatch, spy, fitkw={"gname": None, "dname": "d"},
+                             horizons=True)
+    assert spy == [True]
+    assert_same(fast, general)
+
+
 def test_cohort_treated_in_first_period_falls_back_and_raises(monkeypatch, spy):
     df = simulate(cohorts=(0, 1, 5))
     with pytest.raises(EstimationError, match="have no untreated observation"):
