@@ -67,7 +67,7 @@ from policyeval.inference.covariance import (
 
 __all__ = [
     "FEPanel", "FEFit", "prepare_fe_panel", "subset_panel", "absorb_unit_time", "fit_fe_ols",
-    "fit_balanced_dummies", "balanced_dummy_fit_applies",
+    "fit_balanced_dummies", "balanced_dummy_fit_applies", "influence_columns",
     "examples", "parse_fe", "absorb_effects", "effects_design",
 ]
 
@@ -599,10 +599,12 @@ class FEFit:
     params: pd.Series
     vcov: pd.DataFrame
     cov: CovarianceEstimate
-    residuals: np.ndarray
+    residuals: np.ndarray | None  # None from fit_balanced_dummies (entries of its influence's matrix)
     nobs: int
     n_units: int
-    influence: np.ndarray  # (n_units, k): N * (X'X)^{-1} sum_t x_it e_it, unit-clustered, raw
+    # (n_units, k): N * (X'X)^{-1} sum_t x_it e_it, unit-clustered, raw; an InfluenceFunction
+    # (factored, per cohort) from fit_balanced_dummies
+    influence: object
     contrast_df: np.ndarray | None = None  # HC2/CR2: Bell-McCaffrey df of the given contrasts
 
 
@@ -717,12 +719,24 @@ def balanced_dummy_fit_applies(panel: FEPanel, vcov: str, n_covariates: int = 0)
             and len(panel.y) == panel.n_units * len(panel.periods))
 
 
-def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ssc) -> FEFit:
+def fit_balanced_dummies(panel: FEPanel, col: np.ndarray | None, names: Sequence, *, ssc,
+                         groups: tuple[np.ndarray, np.ndarray] | None = None) -> FEFit:
     r""":func:`fit_fe_ols` for mutually exclusive 0/1 regressors from sufficient statistics.
 
     Regressor ``j`` is 1 on the rows with ``col == j`` and 0 elsewhere (``col = -1``: no
-    regressor), as an event study's event-time dummies. Only for
-    :func:`balanced_dummy_fit_applies` panels; no ``n x p`` matrix is formed.
+    regressor), as an event study's event-time dummies; ``col`` must be a function of the
+    unit's cohort and the period. Callers that know that function pass it instead, as
+    ``groups=(unit_group, table)``: ``unit_group`` codes each unit's group ``0..G-1`` (its
+    cohort) and ``table[g, t]`` is the column of group ``g`` in period code ``t`` (``col``
+    is then ``None`` and no row-sized array is read but the outcome). Only for
+    :func:`balanced_dummy_fit_applies` panels; no ``n x p`` or ``N x p`` matrix is formed.
+
+    Returns
+    -------
+    FEFit
+        ``influence`` is a :class:`~policyeval.inference.influence.CohortInfluence` over the
+        ``N x T`` residual matrix (``to_dense()`` gives the ``N x p`` array of
+        :func:`fit_fe_ols`); ``residuals`` is ``None`` (they are that matrix's entries).
 
     Notes
     -----
@@ -736,33 +750,45 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
         \qquad \tilde X'\tilde y = X'\tilde y,
 
     with :math:`s_i` and :math:`m_t` the dummies' unit and period sums and :math:`c` their
-    column sums; :math:`s_i` depends only on the unit's cohort (the dummies are functions
-    of period and cohort), so the unit sum runs over cohorts. The residuals sum to zero
-    within each unit, so unit :math:`i`'s score sum is
-    :math:`\sum_t (x_{it} - \bar x_{\cdot t})\tilde e_{it}`: a scatter of the residuals
-    into the unit's dummy column minus the ``N x T`` residual matrix times the ``T x p``
-    period means. :func:`fit_fe_ols` on the dense design is the reference in the tests.
+    column sums; :math:`s_i` depends only on the unit's group, and :math:`X'\tilde y` only
+    on the groups x periods sums of :math:`y`. The residuals sum to zero within each unit,
+    so unit :math:`i`'s score sum is :math:`e_i'A_{g(i)}` with :math:`e_i` its residual
+    path and :math:`A_g = X_g - m/N` (``T x p``, :math:`X_g` the group's dummies by period):
+    the unit-clustered meat is :math:`\sum_g A_g'(\sum_{i\in g} e_ie_i')A_g` and the
+    influence :math:`\psi_i = N e_i'A_{g(i)}(\tilde X'\tilde X)^{-1}`, kept in that factored
+    form. :func:`fit_fe_ols` on the dense design is the reference in the tests.
     """
+    from policyeval.inference.influence import CohortInfluence
+
     names = list(names)
     p = len(names)
-    unit, time = panel.unit, panel.time
     N, T = panel.n_units, len(panel.periods)
     n = len(panel.y)
-    col = np.asarray(col, dtype=np.intp)
-    on = col >= 0
-    c_on = col[on]
-    counts = np.bincount(c_on, minlength=p).astype(float)
-    # period sums m_t and cohort sums (every unit of a cohort has the same dummy sums)
-    m = np.bincount(time[on] * p + c_on, minlength=T * p).reshape(T, p).astype(float)
-    coh_index, coh_codes = pd.factorize(panel.cohort)      # any order: only the grouping counts
-    n_coh = len(coh_codes)
-    units_per = np.bincount(coh_index, minlength=n_coh) / T          # balanced: T rows a unit
-    sg = np.bincount(coh_index[on] * p + c_on, minlength=n_coh * p).reshape(n_coh, p)
-    sg = sg / units_per[:, None]
-    XtX = (np.diag(counts) - (sg.T * units_per) @ sg / T - m.T @ m / N
+    unit_group, table = _group_table(panel, col) if groups is None else groups
+    unit_group = np.asarray(unit_group, dtype=np.intp)
+    table = np.asarray(table, dtype=np.intp)
+    G = table.shape[0]
+    n_g = np.bincount(unit_group, minlength=G).astype(float)          # units per group
+    # X_g[t, j] = 1[table[g, t] == j]; column p collects table == -1 (no regressor)
+    Xg = np.zeros((G, T, p + 1))
+    gi, ti = np.meshgrid(np.arange(G), np.arange(T), indexing="ij")
+    Xg[gi, ti, np.where(table >= 0, table, p)] = 1.0
+    Xg = Xg[:, :, :p]
+    sg = Xg.sum(axis=1)                                  # a unit's dummy sums, by group
+    m = np.einsum("g,gtj->tj", n_g, Xg)                  # period sums
+    counts = m.sum(axis=0)
+    XtX = (np.diag(counts) - (sg.T * n_g) @ sg / T - m.T @ m / N
            + np.outer(counts, counts) / n)
-    yt = _demean_balanced(panel.y[:, None], unit, time, N, T)[:, 0]
-    Xty = np.bincount(c_on, weights=yt[on], minlength=p)
+    # the outcome as an N x T matrix (balanced: every cell once); it becomes the residuals
+    Y = np.empty((N, T))
+    Y[panel.unit, panel.time] = panel.y
+    ind = sp.csr_matrix((np.ones(N), (unit_group, np.arange(N))), shape=(G, N))
+    Sy = np.asarray(ind @ Y)                             # groups x periods sums of y
+    ybar_t = Sy.sum(axis=0) / N
+    ybar = ybar_t.mean()
+    # groups x periods sums of the two-way demeaned y
+    Syt = Sy - (Sy.sum(axis=1) / T)[:, None] - np.outer(n_g, ybar_t - ybar)
+    Xty = np.einsum("gtj,gt->j", Xg, Syt)
     # the checks of fit_fe_ols, on the Gram matrix
     scale = np.sqrt(counts / n)
     scale[scale == 0] = 1.0
@@ -782,33 +808,78 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
         )
     bread = np.linalg.inv(XtX)
     beta = bread @ Xty
-    # the demeaned fit is a function of (cohort, period): a cohorts x periods table
-    cell = coh_index * T + time
-    col_tab = np.full(n_coh * T, -1, dtype=np.intp)
-    col_tab[cell] = col
-    b_ext = np.append(beta, 0.0)                         # col -1: no regressor
-    fit_tab = (b_ext[col_tab].reshape(n_coh, T) - (sg @ beta)[:, None] / T
-               - (m @ beta)[None, :] / N + float(counts @ beta) / n)
-    resid = yt - fit_tab.ravel()[cell]
-    del cell
-    E = np.zeros((N, T))
-    E[unit, time] = resid
-    unit_scores = np.bincount(unit[on] * p + c_on, weights=resid[on], minlength=N * p).reshape(N, p)
-    unit_scores -= E @ (m / N)
-    del E
+    # the demeaned fit is a function of (group, period); with the period means of y it gives
+    # e_it = y_it - ybar_i - H[g(i), t], computed in place on Y in blocks of units
+    fit_tab = (Xg @ beta - (sg @ beta)[:, None] / T - (m @ beta)[None, :] / N
+               + float(counts @ beta) / n)
+    H = fit_tab + (ybar_t - ybar)[None, :]
+    # ... and, while each block is in cache, the per-group moments of the residual paths
+    # (CohortInfluence's features: e_i, the weight w_i = 1 and a constant)
+    F = T + 2
+    moments = np.zeros((G, F, F))
+    colsum = np.zeros((G, T))                            # group sums of the residuals
+    step = 32_768
+    for start in range(0, N, step):
+        block = Y[start:start + step]
+        ug = unit_group[start:start + step]
+        block -= block.mean(axis=1, keepdims=True)
+        block -= H[ug]
+        for g in range(G):
+            rows = block if G == 1 else block[ug == g]
+            moments[g, :T, :T] += rows.T @ rows
+            colsum[g] += rows.sum(axis=0)
+    moments[:, :T, T] = moments[:, :T, T + 1] = colsum
+    moments[:, T, :T] = moments[:, T + 1, :T] = colsum
+    moments[:, T:, T:] = n_g[:, None, None]
+    A = Xg - (m / N)[None]                               # unit scores s_i = e_i' A_g(i)
+    coef = np.zeros((G, F, p))
+    coef[:, :T, :] = A
+    scores = CohortInfluence(Y, np.ones(N), unit_group, coef, moments=moments)
     corr = resolve_ssc(ssc)
-    k = p if corr.fixef_k == "none" else count_coded_parameters(
-        p, [unit, time], [N, T], [unit] if corr.fixef_k == "nested" else [])
-    cov = one_way_cluster_covariance(unit_scores, n, k, corr, bread)
+    # K as count_coded_parameters counts it (levels N + T - 1; the unit effect is the cluster
+    # itself, so nested; periods are not nested in units when there are >= 2 units)
+    k = p if corr.fixef_k == "none" else p + N + T - 1 - (N - 1 if corr.fixef_k == "nested" else 0)
+    cov = one_way_cluster_covariance(None, n, k, corr, bread, gram=scores.gram(), n_clusters=N)
     return FEFit(
         params=pd.Series(beta, index=names),
         vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
         cov=cov,
-        residuals=resid,
+        residuals=None,
         nobs=n,
         n_units=N,
-        influence=unit_scores @ (N * bread),      # no second units x terms temporary
+        influence=scores.combine(N * bread),      # shares the residual matrix and its moments
     )
+
+
+def _group_table(panel: FEPanel, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's cohort code and the ``cohorts x periods`` table of a row column ``col``
+    that is a function of cohort and period (what :func:`fit_balanced_dummies` reads)."""
+    unit_cohort = np.empty(panel.n_units, dtype=panel.cohort.dtype)
+    unit_cohort[panel.unit] = panel.cohort
+    unit_group, values = pd.factorize(unit_cohort)
+    unit_group = unit_group.astype(np.intp)
+    # one unit per group is enough: factorize numbers groups in order of first appearance,
+    # so the running maximum of the codes steps up exactly at each group's first unit
+    first = np.zeros(panel.n_units, dtype=bool)
+    first[np.flatnonzero(np.diff(np.maximum.accumulate(unit_group), prepend=-1) > 0)] = True
+    rows = np.flatnonzero(first[panel.unit])
+    table = np.full((len(values), len(panel.periods)), -1, dtype=np.intp)
+    table[unit_group[panel.unit[rows]], panel.time[rows]] = np.asarray(col)[rows]
+    return unit_group, table
+
+
+def influence_columns(influence, columns) -> object:
+    """Columns ``columns`` (indices) of an ``N x p`` array or an
+    :class:`~policyeval.inference.influence.InfluenceFunction` (as a linear combination,
+    so a factored influence stays factored)."""
+    if isinstance(influence, np.ndarray):
+        return influence[:, columns]
+    columns = np.asarray(columns, dtype=np.intp)
+    if np.array_equal(columns, np.arange(influence.n_terms)):
+        return influence
+    pick = np.zeros((influence.n_terms, len(columns)))
+    pick[columns, np.arange(len(columns))] = 1.0
+    return influence.combine(pick)
 
 
 def _unit_sums(scores, Xt, resid, unit, n_units) -> np.ndarray:

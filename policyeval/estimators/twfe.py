@@ -29,6 +29,7 @@ from policyeval.estimators._fixed_effects import (
     examples,
     balanced_dummy_fit_applies,
     fit_balanced_dummies,
+    influence_columns,
     fit_fe_ols,
     prepare_fe_panel,
     parse_fe,
@@ -104,7 +105,7 @@ def _result(
         spec=spec,
         estimator=estimator,
         vcov=fit.vcov.loc[list(terms), list(terms)],
-        influence=fit.influence[:, [fit.params.index.get_loc(t) for t in terms]],
+        influence=influence_columns(fit.influence, [fit.params.index.get_loc(t) for t in terms]),
         df_resid=df,
         index_name=index_name,
         level=spec.get("level", 0.95),
@@ -719,12 +720,68 @@ class EventStudy:
             covariates=covariates, weights=weights, cluster=self.cluster,
             vcov=kind, estimator="EventStudy", fe=parse_fe(self.fe, idname, tname),
         )
-        treated = panel.cohort > 0
-        if not treated.any():
+        unit_cohort = _unit_cohorts(panel)
+        if not (unit_cohort > 0).any():
             raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
         # one cohort per unit (checked): the same counts as from the rows, without a row pass
-        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="EventStudy",
+        warn_few_treated(None, cohort=unit_cohort, estimator="EventStudy",
                          argument=f"gname={gname!r}")
+        if balanced_dummy_fit_applies(panel, kind, len(covs)) and (
+                self.window is None or self.bin_endpoints):
+            # balanced: every treated unit has every event time of its cohort, so event
+            # times, bins and dummies are a cohorts x periods table (no row-sized array)
+            fit, terms, binned = self._fit_cohort_table(panel, unit_cohort)
+        else:
+            fit, terms, binned = self._fit_rows(panel, covs, kind, idname)
+        spec = _spec(self, model="event_study", yname=yname, tname=tname, idname=idname, gname=gname,
+                     covariates=covs, weights=weights, reference=self.reference,
+                     window=self.window, bin_endpoints=self.bin_endpoints)
+        extra = {
+            "reference_period": self.reference[0],
+            "references": list(self.reference),
+            "binned": binned,
+            "covariates": _covariate_table(fit, covs),
+        }
+        res = _result(fit, terms, estimator="Event study (TWFE)", spec=spec,
+                      index_name="event_time", panel=panel, ssc=resolve_ssc(self.ssc),
+                      extra=extra)
+        if binned:
+            res.extra["notes"].insert(0, "Endpoint bins: " + "; ".join(
+                f"{k} pools event times {v}" for k, v in binned.items()))
+        return res
+
+    def _terms(self, e_treated: np.ndarray) -> list[int]:
+        observed = _sorted_distinct(e_treated)
+        if not np.isin(self.reference, observed).any():
+            raise EstimationError(
+                f"reference={self.reference} is not observed for any treated unit (observed "
+                f"event times: {examples(observed, 12)}); choose another reference"
+            )
+        return [int(k) for k in observed if k not in self.reference]
+
+    def _fit_cohort_table(self, panel: FEPanel, unit_cohort: np.ndarray):
+        """:meth:`fit` on a balanced panel: event times from each cohort's row of periods."""
+        unit_group, cohorts = pd.factorize(unit_cohort)
+        treated = (cohorts > 0)[:, None]
+        e = np.where(treated, panel.periods[None, :] - cohorts[:, None], 0).astype(np.int64)
+        binned = {}
+        if self.window is not None:                  # bin_endpoints: nothing is dropped
+            lo, hi = self.window
+            if (treated & (e < lo)).any():
+                binned[lo] = f"<= {lo}"
+            if (treated & (e > hi)).any():
+                binned[hi] = f">= {hi}"
+            e = np.clip(e, lo, hi)
+        terms = self._terms(e[np.broadcast_to(treated, e.shape)])
+        lut = np.full(int(e.max() - e.min()) + 1, -1, dtype=np.intp)
+        lut[np.asarray(terms) - e.min()] = np.arange(len(terms))
+        table = np.where(treated, lut[e - e.min()], -1)
+        fit = fit_balanced_dummies(panel, None, terms, ssc=self.ssc, groups=(unit_group, table))
+        return fit, terms, binned
+
+    def _fit_rows(self, panel: FEPanel, covs: list[str], kind: str, idname: str):
+        """:meth:`fit` from row-level event times (unbalanced, weighted, covariates, ...)."""
+        treated = panel.cohort > 0
         e = np.where(treated, panel.periods[panel.time] - panel.cohort, 0)
         binned = {}
         if self.window is not None:
@@ -742,16 +799,10 @@ class EventStudy:
                     f"window={self.window} (bin_endpoints=False; units "
                     f"{examples(panel.frame.loc[out, idname])})",
                     DroppedObservationsWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 panel, e, treated = subset_panel(panel, ~out), e[~out], treated[~out]
-        observed = _sorted_distinct(e[treated])
-        if not np.isin(self.reference, observed).any():
-            raise EstimationError(
-                f"reference={self.reference} is not observed for any treated unit (observed "
-                f"event times: {examples(observed, 12)}); choose another reference"
-            )
-        terms = [int(k) for k in observed if k not in self.reference]
+        terms = self._terms(e[treated])
         if balanced_dummy_fit_applies(panel, kind, len(covs)):
             # balanced, unweighted, unit-clustered: from unit, period and cohort sums, no
             # rows x terms matrix (fit_fe_ols on the dense dummies is the reference in tests)
@@ -765,22 +816,7 @@ class EventStudy:
                 + [panel.frame[c].to_numpy(dtype=float) for c in covs]
             )
             fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=kind, ssc=self.ssc)
-        spec = _spec(self, model="event_study", yname=yname, tname=tname, idname=idname, gname=gname,
-                     covariates=covs, weights=weights, reference=self.reference,
-                     window=self.window, bin_endpoints=self.bin_endpoints)
-        extra = {
-            "reference_period": self.reference[0],
-            "references": list(self.reference),
-            "binned": binned,
-            "covariates": _covariate_table(fit, covs),
-        }
-        res = _result(fit, terms, estimator="Event study (TWFE)", spec=spec,
-                      index_name="event_time", panel=panel, ssc=resolve_ssc(self.ssc),
-                      extra=extra)
-        if binned:
-            res.extra["notes"].insert(0, "Endpoint bins: " + "; ".join(
-                f"{k} pools event times {v}" for k, v in binned.items()))
-        return res
+        return fit, terms, binned
 
 
 def _covariate_table(fit: FEFit, covs: list[str]) -> pd.DataFrame:
