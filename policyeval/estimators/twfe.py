@@ -359,7 +359,11 @@ class TWFE:
     with :math:`D_{it} = 1[t \ge g_i]` when built from ``gname``. The unit
     and period effects are removed exactly by the Frisch–Waugh–Lovell
     theorem (no dummies are built), then :math:`(\beta, \gamma)` solve
-    least squares on the transformed data.
+    least squares on the transformed data. With unit and period effects,
+    no weights and standard errors clustered by unit (the default), the
+    fit is computed from unit and period sums and per-unit cross moments
+    a block of units at a time, balanced or unbalanced, without iterating
+    (:mod:`policyeval.estimators._two_way`).
 
     References
     ----------
