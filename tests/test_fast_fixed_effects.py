@@ -402,17 +402,21 @@ def test_event_times_and_unit_cohorts_shortcuts_match_numpy_and_the_row_counts()
     pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
 
 
+@pytest.mark.parametrize("path", ["fit_two_way", "fit_balanced_dummies"])
 @pytest.mark.parametrize("ssc", ["fixest", "none"])
-def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc):
+def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc, path):
     from policyeval.estimators import twfe as twfe_mod
 
     df = _event_panel(seed=40)
     calls = []
-    real = twfe_mod.fit_balanced_dummies
-    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
-    fast = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    real = getattr(twfe_mod, path)
+    monkeypatch.setattr(twfe_mod, path, lambda *a, **k: calls.append(1) or real(*a, **k))
     with monkeypatch.context() as m:
+        if path == "fit_balanced_dummies":       # the block-wise path comes first otherwise
+            m.setattr(twfe_mod, "two_way_applies", lambda *a, **k: False)
+        fast = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    with monkeypatch.context() as m:
+        m.setattr(twfe_mod, "two_way_applies", lambda *a, **k: False)
         m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
         dense = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
     assert calls == [1]

@@ -37,6 +37,10 @@ from policyeval._validation import (
 )
 from policyeval.estimators._inputs import (
     check_first_treated,
+    missing_by_column,
+    pairs_unique,
+    sorted_unit_cohorts,
+    unit_codes,
     finite_column,
     integer_column,
     period_column,
@@ -89,6 +93,9 @@ class FEPanel:
     fe_labels: list[str] | None = None
     # the one cluster variable is idname: clusters[0] groups the rows as ``unit`` does
     cluster_is_unit: bool = False
+    # row offsets of each unit (length N + 1) when the rows of a unit are contiguous and
+    # units come in code order (ids sorted); None when unknown
+    unit_starts: np.ndarray | None = None
 
     @property
     def effects(self) -> list[np.ndarray]:
@@ -97,6 +104,8 @@ class FEPanel:
 
     @property
     def n_units(self) -> int:
+        if self.unit_starts is not None:
+            return len(self.unit_starts) - 1
         return int(self.unit.max()) + 1
 
 
@@ -149,29 +158,30 @@ def prepare_fe_panel(
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
                                *([weights] if weights else []), *fe_cols]))
-    # selecting columns already gives a new frame (a copy, or copy-on-write in pandas 3)
-    frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))]
-    missing = frame[used].isna()
-    if missing.any().any():          # per-column reductions: no n x columns interleaved copy
-        bad = missing.any(axis=1)
-        counts = missing.sum()
-        which = ", ".join(f"{c!r} ({int(n)})" for c, n in counts[counts > 0].items())
+    cols = list(dict.fromkeys(used + ([gname] if gname else [])))
+    # no copy of the columns: the rows are only read (a row subset below is a new frame)
+    frame = df if len(set(df.columns)) == len(df.columns) else df[cols]
+    missing = missing_by_column(frame, used)
+    if missing:
+        bad = np.logical_or.reduce(list(missing.values()))
+        which = ", ".join(f"{c!r} ({int(m.sum())})" for c, m in missing.items())
         warnings.warn(
             f"dropped {int(bad.sum())} of {len(frame)} rows with missing values in {which} "
             f"(units {examples(frame.loc[bad, idname])})",
             DroppedObservationsWarning,
             stacklevel=3,
         )
-        frame = frame.loc[~bad]
+        frame = frame[cols].loc[~bad]
     if frame.empty:
         raise DataError("no rows left to estimate on")
 
     t = period_column(frame, tname, idname)
-    unit, unit_labels = pd.factorize(frame[idname])
-    unit = unit.astype(np.intp)
+    unit, unit_labels, starts = unit_codes(frame[idname])
+    n_units = len(unit_labels)
     periods, time = _period_codes(t)
-    require_unique_unit_periods(unit, time, idname, tname, wording="short",
-                                id_labels=unit_labels)
+    if not pairs_unique(unit, time, n_units, len(periods), starts):
+        require_unique_unit_periods(unit, time, idname, tname, wording="short",
+                                    id_labels=unit_labels)
     ids = frame[idname].to_numpy()
     text = {} if pd.api.types.is_numeric_dtype(frame[tname]) else {tname: t}
     for arg, cols in (("yname", [yname]), ("covariates", covs), ("treatment", list(regressors))):
@@ -191,23 +201,24 @@ def prepare_fe_panel(
     notes: list[str] = []
     cohort = None
     if gname is not None:
-        cohort, notes = _cohorts(frame, gname, idname, periods, unit)
+        cohort, notes = _cohorts(frame, gname, idname, periods, unit, starts)
     if estimator is not None:
         for c in clusters:
             label = c if c != idname or cluster else f"cluster=idname={idname!r} (the default)"
-            n_clusters = int(unit.max()) + 1 if c == idname else frame[c].nunique()
+            n_clusters = n_units if c == idname else frame[c].nunique()
             check_clusters(n_clusters, label, estimator=estimator, stacklevel=4)
     panel = FEPanel(
         frame=frame,
         y=frame[yname].to_numpy(dtype=float),
         unit=unit,
-        time=time.astype(np.intp),
+        time=time.astype(np.intp, copy=False),
         periods=periods,
         weights=w,
         clusters=[frame[c].to_numpy() for c in clusters],
         cohort=cohort,
         notes=notes,
         cluster_is_unit=clusters == [idname],
+        unit_starts=starts,
     )
     if fe is not None:
         panel.fe_codes = [_fe_codes(frame, term) for term in fe]
@@ -351,6 +362,18 @@ def effects_design(
 def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct periods and each row's code (``np.unique(..., return_inverse=True)``
     by hashing: a panel has few periods and many rows, so no sort of the rows)."""
+    t = np.asarray(t)
+    if len(t) and t.dtype.kind in "iu":
+        lo, hi = int(t.min()), int(t.max())
+        if hi - lo < 4 * len(t) + 1000:
+            # periods in a compact range (years, 1..T): offsets from the first, no hashing
+            code = np.subtract(t, lo, dtype=np.intp)
+            present = np.bincount(code, minlength=hi - lo + 1) > 0
+            periods = np.flatnonzero(present).astype(np.int64) + lo
+            if present.all():
+                return periods, code
+            rank = np.cumsum(present) - 1
+            return periods, rank[code]
     codes, uniques = pd.factorize(t.astype(np.int64))
     order = np.argsort(uniques)
     rank = np.empty(len(order), dtype=np.intp)
@@ -358,12 +381,18 @@ def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniques[order], rank[codes]
 
 
-def _cohorts(frame, gname, idname, periods, unit=None) -> tuple[np.ndarray, list[str]]:
+def _cohorts(frame, gname, idname, periods, unit=None, starts=None
+             ) -> tuple[np.ndarray, list[str]]:
     """First treated period per row; 0 marks never treated within the sample.
 
     ``unit`` (codes of ``idname``, no missing ids) lets the constancy check run on
-    codes; only a failing check goes through the message-building one.
+    codes; only a failing check goes through the message-building one. With ``starts``
+    (rows sorted by unit) and an integer column the checks run once per unit.
     """
+    if starts is not None:
+        fast = sorted_unit_cohorts(frame, gname, idname, periods, starts)
+        if fast is not None:
+            return fast
     g = integer_column(frame, gname, "gname", idname, allow_missing=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
     check_first_treated(g, periods, gname, frame[idname].to_numpy())
@@ -422,6 +451,8 @@ def absorb_unit_time(
     if n_times > _EXACT_MAX_PERIODS:
         # the exact path solves a dense periods x periods system: too big here
         return _demean_alternating(Z, unit, time, w, n_units, n_times)
+    if Z.shape[1] <= 8 and n_units * n_times <= 4 * n + 1_000_000:
+        return _absorb_unit_time_dense(Z, unit, time, w, n_units, n_times)
     # weighted group-sum operators (sparse products beat np.add.at by far)
     U = sp.csr_matrix((w, (unit, np.arange(n))), shape=(n_units, n))
     w_unit = np.asarray(U.sum(axis=1)).ravel()
@@ -449,6 +480,43 @@ def absorb_unit_time(
 
 
 _EXACT_MAX_PERIODS = 2000      # above this many periods, alternating projections
+
+
+def _absorb_unit_time_dense(Z, unit, time, w, n_units, n_times):
+    """:func:`absorb_unit_time`'s exact path for few columns on a not too sparse grid: group
+    sums by ``bincount`` (no sparse operator to build) and the weights as a dense
+    ``N x T`` grid for the :math:`T \\times T` system."""
+    n, p = Z.shape
+    cell = unit.astype(np.int64) * n_times + time
+    grid = np.zeros(n_units * n_times)
+    grid[cell] = w
+    grid = grid.reshape(n_units, n_times)
+    del cell
+    w_unit = grid.sum(axis=1)
+    w_time = grid.sum(axis=0)
+    C = np.diag(w_time) - (grid / w_unit[:, None]).T @ grid
+    unweighted = bool((w == 1).all())
+    out = np.empty_like(Z)
+    B = np.empty((n_times, p))
+    for j in range(p):
+        z = np.ascontiguousarray(Z[:, j])
+        mean = np.bincount(unit, weights=z if unweighted else w * z, minlength=n_units) / w_unit
+        zu = z - mean[unit]
+        B[:, j] = np.bincount(time, weights=zu if unweighted else w * zu, minlength=n_times)
+        out[:, j] = zu
+    if n_times == 1:
+        return out
+    gamma = np.zeros((n_times, p))
+    try:
+        gamma[1:] = scipy.linalg.solve(C[1:, 1:], B[1:], assume_a="pos")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        # disconnected panels: any solution of the normal equations projects the same
+        gamma[1:] = np.linalg.lstsq(C[1:, 1:], B[1:], rcond=None)[0]
+    unit_part = (grid @ gamma) / w_unit[:, None]      # each unit's weighted mean of gamma_t
+    for j in range(p):
+        out[:, j] -= gamma[time, j]
+        out[:, j] += unit_part[unit, j]
+    return out
 
 
 def _demean_alternating(Z, unit, time, w, n_units, n_times, tol=1e-14, max_iter=10_000):
