@@ -72,12 +72,15 @@ def fit_twfe(source, yname: str, tname: str, idname: str, treatment: str | None 
     Parameters
     ----------
     source : path, duckdb relation or dask DataFrame
-        See :func:`make_engine`. The panel must be balanced.
-    yname, tname, idname, treatment, gname, covariates, weights
-        As :meth:`policyeval.TWFE.fit` (``weights`` is not supported out of core).
+        See :func:`make_engine`. Balanced or unbalanced (at most 62 periods).
+    yname, tname, idname, treatment, gname, covariates
+        As :meth:`policyeval.TWFE.fit`.
+    weights : str, optional
+        Sampling weights, constant within unit (weights varying within unit
+        raise :class:`~policyeval.exceptions.DataError`).
     estimator : policyeval.TWFE, optional
-        Options (``vcov`` "cluster" or "iid", one ``cluster`` column, ``ssc``);
-        default ``TWFE()``.
+        Options (``vcov`` "cluster" or "iid", one or two ``cluster`` columns,
+        ``ssc``); default ``TWFE()``.
     backend : {"duckdb", "dask"}, optional
     **engine_options
         See :func:`make_engine`.
@@ -90,12 +93,15 @@ def fit_twfe(source, yname: str, tname: str, idname: str, treatment: str | None 
     Raises
     ------
     DataError
-        Unbalanced panel, missing values, cluster varying within unit, ...
+        Missing values, weights varying within unit, more than 62 periods
+        with an unbalanced panel or weights, ...
     DuplicateObservationError, TreatmentTimingError, EstimationError
 
     Notes
     -----
-    Two passes over the data plus one for the period means; see
+    Balanced and unweighted: two passes over the data plus one for the period
+    means. Unbalanced or weighted: two passes for the period effects (by
+    period, by unit pattern) plus one for the clustered scores. See
     :mod:`policyeval.scale.sufficient` for the formulas.
 
     Examples
@@ -128,7 +134,8 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
     ----------
     source : path, duckdb relation or dask DataFrame
     yname, tname, idname, gname, covariates, weights
-        As :meth:`policyeval.EventStudy.fit`.
+        As :meth:`policyeval.EventStudy.fit` (``weights`` constant within unit;
+        the panel may be unbalanced, see :func:`fit_twfe`).
     estimator : policyeval.EventStudy, optional
         Options (``reference``, ``window``, ``bin_endpoints=True``, ``vcov``,
         ``cluster``, ``ssc``); default ``EventStudy()``.
@@ -141,8 +148,8 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
     Raises
     ------
     DataError
-        Unbalanced panel (including ``bin_endpoints=False`` with event times
-        outside the window, which would drop rows).
+        ``bin_endpoints=False`` with event times outside the window (which
+        would drop rows); weights varying within unit.
     EstimationError
         No treated unit, reference not observed, collinear dummies.
 

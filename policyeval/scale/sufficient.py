@@ -30,10 +30,28 @@ unit ``i``'s score is :math:`s_i = \sum_t \tilde x_{it}\tilde e_{it} =
 small-sample conventions are those of
 :mod:`policyeval.inference.covariance` (fixest by default).
 
-Unbalanced panels need the exact two-way projection (a ``T x T`` system
-whose right-hand side needs every unit's period pattern); the out-of-core
-path does not attempt it and raises a :class:`~policyeval.exceptions.DataError`
-naming example units. Balance the panel first (or use the in-memory path).
+Unbalanced panels and sampling weights (TWFE, event study)
+----------------------------------------------------------
+Firms enter and exit, so the period effects no longer equal period means.
+After unit demeaning they solve a ``T x T`` system whose matrix and
+right-hand side depend on the units only through sums over units that share
+a period *pattern* (which periods they are observed in): one ``GROUP BY
+unit`` computes each unit's pattern as a bitmask (``T <= 62``), one ``GROUP
+BY mask`` (few rows) the sums; see :func:`two_way_effects`. The period
+effects :math:`\Gamma` (a pseudo-inverse solution: the system is singular by
+one, because the unit effects absorb a constant) then play the role of the
+period means above: :math:`v_{it} = z_{it} - \Gamma_t` and
+:math:`\tilde z_{it} = v_{it} - \bar v_i`. Weights constant within unit
+(sampling weights of firms) enter every sum; weights varying within unit
+raise a :class:`~policyeval.exceptions.DataError`.
+
+Clustering in one or two dimensions, each constant within unit or not: the
+scores are summed per unit when every cluster column is constant within unit,
+else each row's score :math:`w_{it}\tilde x_{it}\tilde e_{it}` needs its
+unit's means joined back; every cluster dimension and their intersection
+come from one ``GROUPING SETS`` aggregate, combined as
+:math:`M_a + M_b - M_{ab}` with the small-sample factors of
+:func:`policyeval.inference.covariance.sandwich_covariance`.
 
 Callaway–Sant'Anna (balanced panels)
 ------------------------------------
