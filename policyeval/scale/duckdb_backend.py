@@ -9,6 +9,7 @@ returns a handful of numbers; nothing row-level comes back to Python.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -468,6 +469,24 @@ class DuckDBEngine:
                 + ", ".join(f"{e} AS f{a}" for a, e in enumerate(feats))
                 + f" FROM pu WHERE NOT (g > 0 AND g <= {int(drop_before)})")
         return pu, body, len(feats)
+
+    def unit_table(self, spec, periods, drop_before, folder):
+        """Write one row per unit (``id, g[, cl], xmin1, x1, ..., y0, ...``) to ``folder``; return its path.
+
+        The per-unit table of the propensity-score estimators (IPW, DR): they need
+        a few passes over units, each cheaper than a pass over the rows.
+        """
+        covs = list(spec.covariates)
+        xs = "".join(f", min({_q(c)}::DOUBLE) AS xmin{j + 1}, max({_q(c)}::DOUBLE) AS x{j + 1}"
+                     for j, c in enumerate(covs))
+        cl = f", any_value({_q(spec.cluster)}) AS cl" if spec.cluster else ""
+        pu = self._unit_paths(spec, periods, drop_before, extra=xs + cl)
+        path = os.path.join(str(folder), "units.parquet")
+        if self.progress:
+            print("[policyeval.scale duckdb] unit table ...", file=sys.stderr, flush=True)
+        self.rel.query("src", f"SELECT * FROM ({pu}) WHERE NOT (g > 0 AND g <= {int(drop_before)})"
+                       ).write_parquet(path)
+        return path
 
     def _check_invariant(self, spec, pu, n_var):
         if n_var:

@@ -618,10 +618,10 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     from policyeval.results.staggered import GroupTimeResult
 
     covs = _covariates(covariates)
-    if covs and estimator.method != "reg":
+    if covs and estimator.method not in ("reg", "ipw", "dr"):
         raise ArgumentValueError(f"covariates={list(covs)!r} with method={estimator.method!r}: out of core, "
-                         "covariates are supported with method='reg' (outcome regression) only; ipw and "
-                         "dr fit a propensity score on per-unit data (use the in-memory path)")
+                                 "covariates are supported with method='reg', 'ipw' or 'dr'; 'dr_imp' "
+                                 "(inverse probability tilting) needs the in-memory path")
     _no_weights(weights)
     if not estimator.panel:
         raise ArgumentValueError("panel=False (repeated cross-sections) is not supported out of core")
@@ -667,6 +667,17 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     if len(keep_periods) < 2:
         raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
     drop_before = int(t_first + anticipation)
+    if covs and estimator.method in ("ipw", "dr"):
+        from policyeval.scale.propensity import cs_propensity
+
+        kept_values = np.sort(np.where(kept.index == 0, np.inf, kept.index).astype(float))
+        cells, est, n_t, n_c, counts, infl = cs_propensity(engine, estimator, spec, keep_periods, drop_before,
+                                                           kept_values, notes)
+        if np.isnan(est).any():
+            warnings.warn(f"ATT(g,t) could not be estimated (no treated or no control units) for "
+                          f"{int(np.isnan(est).sum())} cells.", EstimationWarning, stacklevel=3)
+        return _cs_result(estimator, engine, spec, cells, keep_periods, kept_values, counts, est, n_t, n_c,
+                          infl, notes)
     if covs:
         return _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, notes)
     gvals, counts, S, Q = engine.cohort_moments(spec, keep_periods, drop_before)
