@@ -171,10 +171,10 @@ def test_column_and_type_errors(panel, rel_of):
 
 def test_unsupported_options_say_so(panel, rel_of):
     r = rel_of(panel)
-    with pytest.raises(ValueError, match=r"covariates=\['x'\] with method='dr': out of core, covariates are "
-                                         "supported with method='reg'"):
+    with pytest.raises(ValueError, match=r"covariates=\['x'\] with method='dr_imp': out of core, covariates are "
+                                         "supported with method='reg', 'ipw' or 'dr'"):
         fit_callaway_santanna(r, "y", "year", "firm", "first_treat", covariates=["x"],
-                              estimator=pe.CallawaySantAnna(method="dr"))
+                              estimator=pe.CallawaySantAnna(method="dr_imp"))
     with pytest.raises(ValueError, match="weights='x': sampling weights are not supported out of core for "
                                          "Callaway-Sant'Anna"):
         fit_callaway_santanna(r, "y", "year", "firm", "first_treat", weights="x")

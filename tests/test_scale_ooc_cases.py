@@ -200,3 +200,85 @@ def test_reports_each_pass(panel, tmp_path, capsys):
     err = capsys.readouterr().err
     for step in ("pattern pass: periods", "pattern pass: units", "event times", "cluster score pass"):
         assert f"[policyeval.scale duckdb] {step}" in err
+
+
+# ---------------------------------------------------------------------------
+# Callaway-Sant'Anna with a propensity score (time-invariant covariates)
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def firms_x():
+    from tests.test_scale_equality import with_firm_covariates
+
+    return with_firm_covariates(make_panel(n=300, seed=3))
+
+
+CS_PS_CASES = [
+    ({"method": "dr"}, None),
+    ({"method": "dr", "control_group": "not_yet_treated"}, "county"),
+    ({"method": "ipw"}, "county"),
+    ({"method": "ipw", "control_group": "not_yet_treated", "base_period": "universal", "anticipation": 1},
+     None),
+    ({"method": "dr", "base_period": "universal"}, None),
+]
+
+
+@pytest.mark.parametrize("opts,cluster", CS_PS_CASES)
+def test_callaway_santanna_ipw_dr_equal_in_memory(firms_x, source, opts, cluster):
+    from tests.test_scale_equality import same_cs
+
+    est = pe.CallawaySantAnna(cluster=cluster, **opts)
+    a = quiet(est.fit, firms_x, "y", "year", "firm", "first_treat", covariates=["size", "age"])
+    b = quiet(fit_callaway_santanna, source(firms_x), "y", "year", "firm", "first_treat",
+              covariates=["size", "age"], cluster=cluster, estimator=est)
+    same_cs(a, b)
+
+
+def test_callaway_santanna_dr_cluster_bootstrap_equals_in_memory(firms_x):
+    # one multiplier per cluster; clusters numbered in sorted order in both paths after this sort
+    from tests.test_scale_equality import close
+
+    df = firms_x.sort_values(["county", "firm", "year"]).reset_index(drop=True)
+    est = pe.CallawaySantAnna(method="dr", n_bootstrap=199, random_state=5, progress=False, cluster="county")
+    a = quiet(est.fit, df, "y", "year", "firm", "first_treat", covariates="size")
+    b = quiet(fit_callaway_santanna, duckdb.from_df(df), "y", "year", "firm", "first_treat", covariates="size",
+              cluster="county", estimator=est)
+    close(a.std_errors, b.std_errors)
+    close(a.critical_value, b.critical_value)
+
+
+def test_propensity_score_needs_time_invariant_covariates(panel):
+    with pytest.raises(DataError, match=r"covariates=\['x'\] vary within idname='firm' for \d+ units .*"
+                                        "time-invariant covariates only"):
+        quiet(fit_callaway_santanna, duckdb.from_df(make_panel(n=60)), "y", "year", "firm", "first_treat",
+              covariates="x", estimator=pe.CallawaySantAnna(method="ipw"))
+
+
+def test_propensity_score_separation_is_named(firms_x):
+    df = firms_x.assign(sep=np.where(firms_x.first_treat == 2003, 1.0, 0.0)
+                        + 0.01 * (firms_x.firm % 5))
+    est = pe.CallawaySantAnna(method="dr")
+    with pytest.raises(pe.exceptions.EstimationError, match="cohort 2003 vs its .* controls.*: the propensity "
+                                                            "score .* no maximum likelihood"):
+        quiet(est.fit, df, "y", "year", "firm", "first_treat", covariates="sep")
+    with pytest.raises(pe.exceptions.EstimationError, match="cohort 2003 vs its .* controls.*: the propensity "
+                                                            "score .* no maximum likelihood"):
+        quiet(fit_callaway_santanna, duckdb.from_df(df), "y", "year", "firm", "first_treat", covariates="sep",
+              estimator=est)
+
+
+def test_gram_influence_reduces_to_the_dense_one():
+    # GramInfluence on phi = (psi, cohort indicators) answers as the dense matrix would
+    from policyeval.inference.influence import DenseInfluence
+    from policyeval.scale.propensity import GramInfluence
+
+    rng = np.random.default_rng(0)
+    n, k, C = 50, 4, 3
+    psi = rng.normal(size=(n, k))
+    cohort = rng.integers(0, C, n)
+    phi = np.column_stack([psi, np.eye(C)[cohort]])
+    g = GramInfluence(n, phi.T @ phi, k)
+    d = DenseInfluence(psi, cohort, np.ones(n))
+    W, cc = rng.normal(size=(k, 2)), rng.normal(size=(C, 2))
+    np.testing.assert_allclose(g.combine(W, cc).gram(), d.combine(W, cc).gram(), rtol=1e-12)
+    np.testing.assert_allclose((g.combine(W) + g.cohort_terms(cc, cc)).gram_diagonal(),
+                               (d.combine(W) + d.cohort_terms(cc, cc)).gram_diagonal(), rtol=1e-12)

@@ -711,3 +711,34 @@ class DaskEngine:
         done = dask.compute(*graphs)
         return [(sub, _sym(d.to_numpy()[1:], k), int(d.to_numpy()[0])) for sub, d in zip(subsets, done)]
 
+
+    def unit_table(self, spec, periods, drop_before, folder):
+        """See :meth:`policyeval.scale.duckdb_backend.DuckDBEngine.unit_table` (here a folder of parts)."""
+        covs = list(spec.covariates)
+        per = np.asarray(periods, dtype=float)
+        T = len(per)
+
+        def rows(part: pd.DataFrame) -> pd.DataFrame:
+            t = part[spec.tname].to_numpy(dtype=float)
+            y = part[spec.yname].to_numpy(dtype=float)
+            out = pd.DataFrame({"id": part[spec.idname].to_numpy(), "g": _gnorm(part, spec)}, index=part.index)
+            if spec.cluster:
+                out["cl"] = part[spec.cluster].to_numpy()
+            for j, c in enumerate(covs):
+                x = part[c].to_numpy(dtype=float)
+                out[f"xmin{j + 1}"], out[f"x{j + 1}"] = x, x
+            for s, p in enumerate(per):
+                out[f"y{s}"] = np.where(t == p, y, 0.0)
+            g = out["g"].to_numpy()
+            return out[np.isin(t, per) & ~((g > 0) & (g <= drop_before))]
+
+        r = self.df.map_partitions(rows, meta=rows(self.df._meta))
+        aggs = {"g": "first", **({"cl": "first"} if spec.cluster else {})}
+        for j in range(1, len(covs) + 1):
+            aggs[f"xmin{j}"], aggs[f"x{j}"] = "min", "max"
+        aggs.update({f"y{s}": "sum" for s in range(T)})
+        pu = r.groupby("id").agg(aggs, split_out=self.split_out).reset_index()
+        path = os.path.join(str(folder), "units")
+        self._say("unit table")
+        pu.to_parquet(path, write_index=False)
+        return path
