@@ -116,10 +116,16 @@ def rel_of():
 
 
 def test_unbalanced_panel_names_units(panel, rel_of):
-    # TWFE and the event study take unbalanced panels out of core (tests/test_scale_ooc_cases.py)
+    # TWFE and the event study take unbalanced panels (tests/test_scale_ooc_cases.py); Callaway-Sant'Anna
+    # drops the units not seen in every period, as in memory, and says which
     df = panel.drop(index=panel.index[[0, 7]])
-    with pytest.raises(DataError, match=r"unbalanced panel: 2 units .*5000 \(5 periods\), 5001 \(5 periods\)"):
+    with pytest.warns(pe.exceptions.DroppedObservationsWarning,
+                      match=r"Dropped 2 units \(e.g. 5000, 5001; 10 rows\) not observed in all 6 periods"):
         fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat")
+    with pytest.raises(ValueError, match=r"allow_unbalanced_panel=True: 2 units of idname='firm' are not observed "
+                                         "in every period, and the repeated cross-section estimators"):
+        fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat",
+                              estimator=pe.CallawaySantAnna(allow_unbalanced_panel=True))
 
 
 def test_gname_varying_within_unit(panel, rel_of):

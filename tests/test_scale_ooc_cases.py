@@ -282,3 +282,19 @@ def test_gram_influence_reduces_to_the_dense_one():
     np.testing.assert_allclose(g.combine(W, cc).gram(), d.combine(W, cc).gram(), rtol=1e-12)
     np.testing.assert_allclose((g.combine(W) + g.cohort_terms(cc, cc)).gram_diagonal(),
                                (d.combine(W) + d.cohort_terms(cc, cc)).gram_diagonal(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("method,covs,cluster", [("reg", None, None), ("reg", ["size"], "county"),
+                                                 ("dr", ["size", "age"], None), ("ipw", ["size"], "county")])
+def test_callaway_santanna_unbalanced_drops_units_as_in_memory(firms_x, source, method, covs, cluster):
+    from tests.test_scale_equality import same_cs
+
+    df = firms_x[np.random.default_rng(3).random(len(firms_x)) > 0.03]
+    est = pe.CallawaySantAnna(method=method, cluster=cluster)
+    with pytest.warns(pe.exceptions.DroppedObservationsWarning, match=r"Dropped (\d+) units .* not observed in all"):
+        a = est.fit(df, "y", "year", "firm", "first_treat", covariates=covs)
+    with pytest.warns(pe.exceptions.DroppedObservationsWarning, match=r"Dropped (\d+) units .* not observed in all"):
+        b = fit_callaway_santanna(source(df), "y", "year", "firm", "first_treat", covariates=covs,
+                                  cluster=cluster, estimator=est)
+    same_cs(a, b)
+    assert b.n_units < df.firm.nunique()

@@ -742,3 +742,34 @@ class DaskEngine:
         self._say("unit table")
         pu.to_parquet(path, write_index=False)
         return path
+
+    def _unit_counts(self, spec, periods):
+        per = np.asarray(periods, dtype=float)
+
+        def rows(part: pd.DataFrame) -> pd.DataFrame:
+            t = part[spec.tname].to_numpy(dtype=float)
+            out = pd.DataFrame({"id": part[spec.idname].to_numpy(), "g": _gnorm(part, spec), "n": 1},
+                               index=part.index)
+            return out[np.isin(t, per)]
+
+        r = self.df.map_partitions(rows, meta=rows(self.df._meta))
+        return r.groupby("id").agg({"g": "first", "n": "sum"}, split_out=self.split_out)
+
+    def partial_units(self, spec, periods, drop_before):
+        """See :meth:`policyeval.scale.duckdb_backend.DuckDBEngine.partial_units`."""
+        pu = self._unit_counts(spec, periods)
+        bad = pu[(pu["n"] < len(periods)) & ~((pu["g"] > 0) & (pu["g"] <= drop_before))]
+        self._say("partial units")
+        import dask
+
+        n_units, n_rows = dask.compute(bad["n"].count(), bad["n"].sum())
+        ids = sorted(bad.index.compute())[:4] if n_units else []
+        return int(n_units), int(n_rows), ids
+
+    def complete_units(self, spec, periods):
+        """An engine on the rows of the units observed in every one of ``periods``."""
+        pu = self._unit_counts(spec, periods)
+        full = pu[pu["n"] == len(periods)][["n"]].rename(columns={"n": "_complete"})
+        df = self.df.merge(full, left_on=spec.idname, right_index=True, how="inner").drop(columns="_complete")
+        return DaskEngine(df, split_out=self.split_out, progress=self.progress)
+

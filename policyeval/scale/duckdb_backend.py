@@ -470,6 +470,25 @@ class DuckDBEngine:
                 + f" FROM pu WHERE NOT (g > 0 AND g <= {int(drop_before)})")
         return pu, body, len(feats)
 
+    def partial_units(self, spec, periods, drop_before):
+        """``(units, rows, example ids)`` of the units missing in some of ``periods`` (always-treated left out)."""
+        g, t, i = self._g(spec), _q(spec.tname), _q(spec.idname)
+        keep = ", ".join(str(int(p)) for p in periods)
+        row = self._run(f"SELECT count(*), sum(n), (list(id ORDER BY id))[1:4] FROM (SELECT {i} AS id, count(*) AS n, "
+                        f"any_value({g}) AS g FROM src WHERE {t} IN ({keep}) GROUP BY {i}) "
+                        f"WHERE n < {len(periods)} AND NOT (g > 0 AND g <= {int(drop_before)})", "partial units")[0]
+        return int(row[0]), int(row[1] or 0), list(row[2] or [])
+
+    def complete_units(self, spec, periods):
+        """An engine on the rows of the units observed in every one of ``periods``."""
+        t, i = _q(spec.tname), _q(spec.idname)
+        keep = ", ".join(str(int(p)) for p in periods)
+        rel = self.rel.query("src", f"SELECT * FROM src WHERE {i} IN (SELECT {i} FROM src WHERE {t} IN ({keep}) "
+                                    f"GROUP BY {i} HAVING count(*) = {len(periods)})")
+        out = DuckDBEngine(rel, progress=self.progress)
+        out.files = self.files
+        return out
+
     def unit_table(self, spec, periods, drop_before, folder):
         """Write one row per unit (``id, g[, cl], xmin1, x1, ..., y0, ...``) to ``folder``; return its path.
 

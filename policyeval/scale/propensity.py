@@ -232,7 +232,18 @@ def cs_propensity(engine, estimator, spec, keep_periods, drop_before, cohort_val
 
 
 def _estimate(units, estimator, spec, periods, cohort_values, covs, method, T, q, C, notes):
-    # pass 1: cohort sums (and the time-invariance check)
+    counts, XX, XY = _cohort_sums(units, covs, spec, q, T, C)
+    if (counts == 0).any():
+        # every unit of a cohort dropped (not observed in all periods): the cohort does not exist
+        cohort_values = cohort_values[counts > 0]
+        C = len(cohort_values)
+        units.cohort_values = cohort_values
+        counts, XX, XY = _cohort_sums(units, covs, spec, q, T, C)
+    return _fit(units, estimator, spec, periods, cohort_values, covs, method, T, q, C, counts, XX, XY)
+
+
+def _cohort_sums(units, covs, spec, q, T, C):
+    """Pass 1: units, sum x~x~' and sum x~Y' per cohort (and the time-invariance check)."""
     counts = np.zeros(C, dtype=np.int64)
     XX = np.zeros((C, q, q))
     XY = np.zeros((C, q, T))
@@ -251,7 +262,11 @@ def _estimate(units, estimator, spec, periods, cohort_values, covs, method, T, q
         raise DataError(f"covariates={covs} vary within idname={spec.idname!r} for {n_var} units (e.g. "
                         f"{', '.join(str(v) for v in sorted(var_ids)[:3])}); out of core, Callaway-Sant'Anna "
                         "takes time-invariant covariates only")
-    check_cohort_sizes(cohort_values, counts, covs, spec.gname, stacklevel=5)
+    return counts, XX, XY
+
+
+def _fit(units, estimator, spec, periods, cohort_values, covs, method, T, q, C, counts, XX, XY):
+    check_cohort_sizes(cohort_values, counts, covs, spec.gname, stacklevel=6)
     n = int(counts.sum())
     glist = treated_cohorts(cohort_values)
     if len(glist) == 0:
@@ -368,7 +383,7 @@ def _estimate(units, estimator, spec, periods, cohort_values, covs, method, T, q
         warnings.warn(f"poor overlap in {len(overlap)} of {len(keys)} propensity-score fits (method={method!r}); "
                       f"the ATT(g,t) there rest on few, heavily weighted controls: {' | '.join(overlap[:3])}. "
                       "Check the covariate balance, restrict to common support, or compare with method='reg'.",
-                      EstimationWarning, stacklevel=5)
+                      EstimationWarning, stacklevel=6)
     # last pass: phi = (psi, cohort indicators), reduced to its Gram matrix or cluster sums
     P = k + C
     gram = np.zeros((P, P))
@@ -406,7 +421,7 @@ def _estimate(units, estimator, spec, periods, cohort_values, covs, method, T, q
         infl = GramInfluence(n, S.T @ S, k, cluster_sums=S)
     else:
         infl = GramInfluence(n, gram, k)
-    return cells, est, n_t, n_c, counts, infl
+    return cells, est, n_t, n_c, counts, infl, cohort_values
 
 
 def _separation(where, covs):

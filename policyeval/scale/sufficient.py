@@ -629,8 +629,14 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         raise ArgumentTypeError("idname and gname are required")
     if cluster == idname:
         cluster = None
-    spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster)
+    spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster, require_balanced=False)
     facts = engine.facts(spec)
+    if facts.n_unbalanced and getattr(estimator, "allow_unbalanced_panel", False):
+        raise ArgumentValueError(
+            f"allow_unbalanced_panel=True: {facts.n_unbalanced} units of idname={idname!r} are not observed in "
+            "every period, and the repeated cross-section estimators this option selects are not available "
+            "out of core; leave allow_unbalanced_panel=False (units not observed in every period are then "
+            "dropped with a warning, as in memory) or use the in-memory path")
     periods = facts.periods
     t_first, t_last = periods[0], periods[-1]
     spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster, int(t_last))
@@ -667,11 +673,22 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     if len(keep_periods) < 2:
         raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
     drop_before = int(t_first + anticipation)
+    if facts.n_unbalanced:
+        n_gone, rows_gone, ids = engine.partial_units(spec, keep_periods, drop_before)
+        if n_gone:
+            warnings.warn(
+                f"Dropped {n_gone} units (e.g. {examples(ids)}; {rows_gone} rows) not observed in all "
+                f"{len(keep_periods)} periods: panel=True uses a balanced panel (as R did). Pass "
+                "allow_unbalanced_panel=True to keep them (in memory only: estimated as repeated "
+                "cross-sections, clustered by unit).", DroppedObservationsWarning, stacklevel=3)
+            notes.append(f"{n_gone} units not observed in all {len(keep_periods)} periods were dropped "
+                         "(balanced panel).")
+            engine = engine.complete_units(spec, keep_periods)
     if covs and estimator.method in ("ipw", "dr"):
         from policyeval.scale.propensity import cs_propensity
 
         kept_values = np.sort(np.where(kept.index == 0, np.inf, kept.index).astype(float))
-        cells, est, n_t, n_c, counts, infl = cs_propensity(engine, estimator, spec, keep_periods, drop_before,
+        cells, est, n_t, n_c, counts, infl, kept_values = cs_propensity(engine, estimator, spec, keep_periods, drop_before,
                                                            kept_values, notes)
         if np.isnan(est).any():
             warnings.warn(f"ATT(g,t) could not be estimated (no treated or no control units) for "
