@@ -47,7 +47,7 @@ import tempfile
 import warnings
 
 import numpy as np
-import pandas as pd
+from scipy import sparse
 
 from policyeval.estimators.group_time import (
     check_cohort_sizes,
@@ -61,7 +61,7 @@ from policyeval.inference.influence import InfluenceFunction
 __all__ = ["GramInfluence", "cs_propensity"]
 
 _PS_MAX = 1 - 1e-6          # as policyeval.estimators._staggered_cov
-BATCH_ROWS = 262_144
+BATCH_ROWS = 65_536        # units per batch: the last pass holds BATCH_ROWS x (cells + cohorts)
 
 
 def _sigmoid(z):
@@ -169,9 +169,12 @@ class _Units:
         self.cluster = cluster
 
     def __iter__(self):
+        return self.batches(outcomes=True)
+
+    def batches(self, outcomes=True):
         q, T = self.q, self.T
         cols = ["id", "g", *(f"xmin{j}" for j in range(1, q)), *(f"x{j}" for j in range(1, q)),
-                *(f"y{s}" for s in range(T))] + (["cl"] if self.cluster else [])
+                *(f"y{s}" for s in range(T) if outcomes)] + (["cl"] if self.cluster else [])
         for batch in self.data.to_batches(columns=cols, batch_size=BATCH_ROWS):
             if batch.num_rows == 0:
                 continue
@@ -184,7 +187,7 @@ class _Units:
             xvar = np.zeros(len(f), dtype=bool)
             for j in range(1, q):
                 xvar |= f[f"xmin{j}"].to_numpy(dtype=float) != X[:, j]
-            Y = f[[f"y{s}" for s in range(T)]].to_numpy(dtype=float)
+            Y = f[[f"y{s}" for s in range(T)]].to_numpy(dtype=float) if outcomes else None
             yield {"id": f["id"].to_numpy(), "code": code, "X": X, "Y": Y, "xvar": xvar,
                    "cl": f["cl"].to_numpy() if self.cluster else None}
 
@@ -296,7 +299,7 @@ def _fit(units, estimator, spec, periods, cohort_values, covs, method, T, q, C, 
             break
         H = np.zeros((len(keys), q, q))
         S = np.zeros((len(keys), q))
-        for b in units:
+        for b in units.batches(outcomes=False):
             code, X = b["code"], b["X"]
             for bi in active:
                 r = member[bi, code]
@@ -409,8 +412,8 @@ def _fit(units, estimator, spec, periods, cohort_values, covs, method, T, q, C, 
             gram += phi.T @ phi
         else:
             labels, inv = np.unique(b["cl"], return_inverse=True)
-            part = np.zeros((len(labels), P))
-            np.add.at(part, inv, phi)
+            part = sparse.csr_matrix((np.ones(len(inv)), (inv, np.arange(len(inv)))),
+                                     shape=(len(labels), len(inv))) @ phi
             for lab, row in zip(labels.tolist(), part):
                 if lab in sums:
                     sums[lab] += row
