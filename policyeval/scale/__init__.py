@@ -178,7 +178,7 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
 def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: str, covariates=None,
                           weights=None, cluster=None, *, estimator=None, backend: str | None = None,
                           **engine_options):
-    """:class:`policyeval.CallawaySantAnna` on data beyond memory (no covariates, or outcome regression).
+    """:class:`policyeval.CallawaySantAnna` on data beyond memory (no covariates, or reg / ipw / dr).
 
     Parameters
     ----------
@@ -187,9 +187,16 @@ def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: st
         As :meth:`policyeval.CallawaySantAnna.fit`.
     covariates : str or list of str, optional
         Time-invariant covariates, with ``method="reg"`` (outcome regression,
-        ``reg_did_panel``) only.
+        ``reg_did_panel``), ``"ipw"`` or ``"dr"`` (a logit propensity score
+        fitted by Newton passes over a per-unit table; see
+        :mod:`policyeval.scale.propensity`).
     weights
         Not supported out of core (``ValueError``).
+
+    Units not observed in every period are dropped with a
+    :class:`~policyeval.exceptions.DroppedObservationsWarning`, as in memory;
+    ``allow_unbalanced_panel=True`` raises (its repeated cross-section
+    estimators are in memory only).
     estimator : policyeval.CallawaySantAnna, optional
         Options (``control_group``, ``method``, ``base_period``,
         ``anticipation``, ``n_bootstrap`` with a ``cluster``); without
@@ -219,6 +226,18 @@ def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: st
     >>> res = fit_callaway_santanna(folder, "y", "year", "firm_id", "first_treat")
     >>> round(float(res.aggregate("dynamic").overall["estimate"]), 4)
     0.2128
+
+    Doubly robust with a firm-level covariate (the firm's size class, SIMULATED):
+
+    >>> import duckdb
+    >>> rel = duckdb.sql(f"SELECT *, firm_id % 3 AS size_class FROM read_parquet('{folder}/*.parquet')")
+    >>> dr = fit_callaway_santanna(rel, "y", "year", "firm_id", "first_treat", covariates="size_class",
+    ...                            estimator=pe.CallawaySantAnna(method="dr"))
+    >>> df = pd.read_parquet(folder).assign(size_class=lambda d: d.firm_id % 3)
+    >>> mem = pe.CallawaySantAnna(method="dr").fit(df, "y", "year", "firm_id", "first_treat",
+    ...                                            covariates="size_class")
+    >>> bool(abs(dr.att_gt["std_error"] - mem.att_gt["std_error"]).max() < 1e-8)
+    True
     >>> shutil.rmtree(folder)
     """
     from policyeval.estimators.staggered import CallawaySantAnna
