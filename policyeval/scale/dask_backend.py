@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -106,6 +107,9 @@ class DaskEngine:
 
         df = self.df
         self._check_more_columns(spec)
+        if len(spec.clusters) == 1 and spec.cluster is None and spec.clusters[0] != spec.idname:
+            # TWFE / event study with one cluster column: the per-unit pass below counts it
+            spec = replace(spec, cluster=spec.clusters[0])
         dtypes = df.dtypes
         named = [("yname", spec.yname), ("tname", spec.tname), ("idname", spec.idname),
                  ("gname", spec.gname), ("treatment", spec.treatment), ("cluster", spec.cluster)]
@@ -216,7 +220,7 @@ class DaskEngine:
             raise TreatmentTimingError(
                 f"gname={spec.gname!r} varies within idname={i!r} for {int(summ['gvar'])} units "
                 f"(e.g. {examples(sorted(ids))}); treatment timing must be constant per unit.")
-        if summ["clvar"]:
+        if summ["clvar"] and not spec.clusters:
             ids = pu[pu.cl_min != pu.cl_max].index.compute()[:3]
             raise DataError(f"cluster={spec.cluster!r} varies within idname={i!r} for {int(summ['clvar'])} units "
                             f"(e.g. {examples(sorted(ids))}); clusters must be the unit or a coarser level, "
@@ -250,7 +254,7 @@ class DaskEngine:
             cohorts = cohorts.sort_index()
         n_units = int(summ["units"])
         n_clusters = int(ncl) if spec.cluster and spec.cluster != spec.idname else n_units
-        more = self._more_facts(spec, int(summ["unbal"]))
+        more = self._more_facts(spec, int(summ["unbal"]), int(summ["clvar"]), int(ncl))
         return PanelFacts(int(ck["n"]), n_units, periods, n_clusters, cohorts, **more,
                           always_treated=int(summ.get("always", 0)), notes=notes, n_late=n_late)
 
@@ -488,10 +492,13 @@ class DaskEngine:
             raise NonNumericValueError(f"weights={spec.weights!r} must be numeric; its type is "
                                        f"{df.dtypes[spec.weights]}")
 
-    def _more_facts(self, spec: PanelSpec, n_unbal: int) -> dict:
-        """Weights checks, per-cluster-column facts and always-treated counts (one more pass)."""
+    def _more_facts(self, spec: PanelSpec, n_unbal: int, n_clvar: int, n_cl: int) -> dict:
+        """Weights checks, per-cluster-column facts and always-treated counts (one more pass,
+        only with weights, two cluster columns or an unbalanced panel)."""
         out = {"n_unbalanced": n_unbal}
-        if not (spec.weights or spec.clusters or not spec.require_balanced):
+        if not (spec.weights or len(spec.clusters) > 1 or (n_unbal and not spec.require_balanced)):
+            if spec.clusters:
+                out["cluster_unit_var"], out["cluster_levels"] = (n_clvar,), (n_cl,)
             return out
         i, t = spec.idname, spec.tname
         w, cls = spec.weights, list(spec.clusters)
