@@ -298,3 +298,15 @@ def test_callaway_santanna_unbalanced_drops_units_as_in_memory(firms_x, source, 
                                   cluster=cluster, estimator=est)
     same_cs(a, b)
     assert b.n_units < df.firm.nunique()
+
+
+def test_disconnected_panel_is_noted_and_equal(source):
+    # two groups of firms that share no period: the period effects are identified up to two constants
+    df = make_panel(n=120, seed=8)
+    early = df.firm < 5060
+    df = df[(early & (df.year <= 2004)) | (~early & (df.year >= 2005))]
+    est = pe.TWFE(cluster="county")
+    a = quiet(est.fit, df, "y", "year", "firm", treatment="d", covariates="x")
+    b = quiet(est.fit, source(df), "y", "year", "firm", treatment="d", covariates="x")
+    same(a, b)
+    assert any("disconnected" in note for note in b.extra["notes"])
