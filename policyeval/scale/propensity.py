@@ -393,27 +393,38 @@ def _fit(units, estimator, spec, periods, cohort_values, covs, method, T, q, C, 
     sums: dict = {}
     for b in units:
         code, X, Y = b["code"], b["X"], b["Y"]
-        phi = np.zeros((len(code), P))
-        phi[np.arange(len(code)), k + code] = 1.0
+        clustered = b["cl"] is not None
+        if clustered:
+            labels, inv = np.unique(b["cl"], return_inverse=True)
+            part = np.zeros((len(labels), P))
+            ind = sparse.csr_matrix((np.ones(len(inv)), (inv, np.arange(len(inv)))), shape=(len(labels), len(inv)))
+            part[:, k:] = ind @ np.eye(C)[code]
+        else:
+            phi = np.zeros((len(code), P))
+            phi[np.arange(len(code)), k + code] = 1.0
         for bi, js, ts, bs, beta, eta_t, eta_c, hM, a1, a3, n1, so in plan:
             cg = keys[bi][0]
-            r = member[bi, code]
-            Xb = X[r]
-            R = Y[r][:, ts] - Y[r][:, bs] - Xb @ beta
+            rows = np.flatnonzero(member[bi, code])
+            D = code[rows] == cg
+            Xb = X[rows]
+            Yr = Y[rows]
+            R = Yr[:, ts] - Yr[:, bs] - Xb @ beta
             ps = np.minimum(_sigmoid(Xb @ gamma[bi]), _PS_MAX)
-            D = code[r] == cg
-            o = np.where(~D & (ps < trim_level), ps / (1 - ps), 0.0)
             corr = (Xb @ hM) * np.where(D, 1 - ps, -ps)[:, None]       # (D - p) x' H^-1 M
-            psi_t = (R - eta_t) / n1 - corr / so
-            psi_c = (-(Xb @ a1)[:, None] * R / n1
-                     - (o[:, None] * (R - eta_c) + corr - (Xb @ a3)[:, None] * R) / so)
-            phi[np.ix_(np.flatnonzero(r), js)] = n * np.where(D[:, None], psi_t, psi_c)
-        if b["cl"] is None:
+            psi = np.empty_like(R)
+            t, c = np.flatnonzero(D), np.flatnonzero(~D)
+            psi[t] = (R[t] - eta_t) * (n / n1) - corr[t] * (n / so)
+            o = np.where(ps[c] < trim_level, ps[c] / (1 - ps[c]), 0.0)
+            # controls: -(x'a1) R / n1 - [o (R - eta_c) + corr - (x'a3) R] / S_o
+            u = -(Xb[c] @ a1) * (n / n1) + (Xb[c] @ a3 - o) * (n / so)
+            psi[c] = R[c] * u[:, None] + (np.outer(o, eta_c) - corr[c]) * (n / so)
+            if clustered:
+                part[:, js] += ind[:, rows] @ psi
+            else:
+                phi[np.ix_(rows, js)] = psi
+        if not clustered:
             gram += phi.T @ phi
         else:
-            labels, inv = np.unique(b["cl"], return_inverse=True)
-            part = sparse.csr_matrix((np.ones(len(inv)), (inv, np.arange(len(inv)))),
-                                     shape=(len(labels), len(inv))) @ phi
             for lab, row in zip(labels.tolist(), part):
                 if lab in sums:
                     sums[lab] += row
