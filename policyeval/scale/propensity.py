@@ -419,7 +419,9 @@ def _fit(units, estimator, spec, periods, cohort_values, covs, method, T, q, C, 
             u = -(Xb[c] @ a1) * (n / n1) + (Xb[c] @ a3 - o) * (n / so)
             psi[c] = R[c] * u[:, None] + (np.outer(o, eta_c) - corr[c]) * (n / so)
             if clustered:
-                part[:, js] += ind[:, rows] @ psi
+                sub = sparse.csr_matrix((np.ones(len(rows)), (inv[rows], np.arange(len(rows)))),
+                                        shape=(len(labels), len(rows)))
+                part[:, js] += sub @ psi
             else:
                 phi[np.ix_(rows, js)] = psi
         if not clustered:
