@@ -479,7 +479,7 @@ class DaskEngine:
         return _pairs(frame, periods)
 
     # ------------------------------------------------------------------
-    # unbalanced and/or weighted panels, any clustering (see sufficient._fit_general); kept apart
+    # unbalanced and/or weighted panels, any clustering (see sufficient.fit_within and two_way_effects); kept apart
     # from the methods above so that their query plans can change independently
     def _check_more_columns(self, spec: PanelSpec) -> None:
         df = self.df

@@ -322,7 +322,7 @@ class DuckDBEngine:
         return _sym(out, k)
 
     # ------------------------------------------------------------------
-    # unbalanced and/or weighted panels, any clustering (see sufficient._fit_general)
+    # unbalanced and/or weighted panels, any clustering (see sufficient.fit_within and two_way_effects)
     def _rows(self, spec, features, periods, effects=None, clusters=()) -> str:
         """Rows with the period bit, the weight and z = (features, y), minus ``effects[t]`` if given."""
         exprs = [self._feature(f, spec) for f in features] + [f"{_q(spec.yname)}::DOUBLE"]
