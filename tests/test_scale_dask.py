@@ -97,10 +97,11 @@ def test_dask_duplicate_key_names_the_file(panel, client, tmp_path):
         fit_twfe(tmp_path, "y", "year", "firm", gname="first_treat", backend="dask")
 
 
-def test_dask_unbalanced_panel_is_an_error(panel, client):
+def test_dask_unbalanced_panel_drops_units_for_callaway_santanna(panel, client):
+    # TWFE and the event study keep them (tests/test_scale_ooc_cases.py)
     df = panel.drop(index=panel.index[3])
-    with pytest.raises(pe.exceptions.DataError, match=r"unbalanced panel: 1 units .*5000 \(7 periods\)"):
-        fit_twfe(dd.from_pandas(df, npartitions=3), "y", "year", "firm", gname="first_treat")
+    with pytest.warns(pe.exceptions.DroppedObservationsWarning, match=r"Dropped 1 units \(e.g. 5000; 7 rows\)"):
+        fit_callaway_santanna(dd.from_pandas(df, npartitions=3), "y", "year", "firm", "first_treat")
 
 
 def test_callaway_santanna_regression_adjustment(panel, client):

@@ -135,7 +135,8 @@ def test_string_cluster_takes_the_groupby_path(panel, client):
 
 @pytest.mark.parametrize("problem,error,match", [
     ("duplicate", pe.exceptions.DuplicateObservationError, r"\(5003, 2004\)"),
-    ("unbalanced", pe.exceptions.DataError, r"unbalanced panel: 1 units .*5003 \(7 periods\)"),
+    # an unbalanced panel is handed over too: Callaway-Sant'Anna then drops the unit, as in memory
+    ("unbalanced", pe.exceptions.DroppedObservationsWarning, r"Dropped 1 units .* not observed in all"),
     ("timing", pe.exceptions.TreatmentTimingError, r"varies within idname='firm' for 1 units \(e.g. 5003\)"),
     ("cluster", pe.exceptions.DataError, r"cluster='county' varies within idname='firm' for 1 units"),
 ])
@@ -151,6 +152,13 @@ def test_dense_checks_hand_errors_to_the_groupby_path(panel, client, problem, er
     else:
         df.loc[row, "county"] += 1
     est = pe.CallawaySantAnna(method="reg", cluster="county")
+    if problem == "unbalanced":
+        engine = make_engine(_frame(df), "dask", dense=None)
+        with pytest.warns(error, match=match):
+            res = callaway_santanna_from_engine(engine, est, yname="y", tname="year", idname="firm",
+                                                gname="first_treat", cluster=est.cluster)
+        assert engine._units is None and res.n_units == df.firm.nunique() - 1
+        return
     with pytest.raises(error, match=match):
         _fit("cs", est, _frame(df), None)
 
@@ -170,3 +178,25 @@ def test_stream_without_a_distributed_client_folds_every_partition(monkeypatch, 
     _stream(ddf, lambda p: p["a"].sum(), seen.append, in_flight=2)
     assert len(seen) == 7 and sum(seen) == 4950
     assert _slot(3, 4) == slice(3, 7)
+
+
+@pytest.mark.parametrize("kind,kw", [("twfe", {"weights": "w"}), ("twfe", {"cluster": ["county", "year"]}),
+                                     ("event_study", {"weights": "w"})])
+def test_weights_and_two_cluster_columns_take_the_groupby_path(panel, client, kind, kw):
+    # the dense per-unit sums carry neither weights nor a second cluster column: such a spec
+    # must not be answered by them (it would silently ignore the weights / the second column)
+    df = panel.assign(w=1.0 + (panel["firm"] % 3))           # constant within firm
+    est_kw = {"cluster": kw["cluster"]} if "cluster" in kw else {}
+    est = (pe.TWFE if kind == "twfe" else pe.EventStudy)(**est_kw)
+    fit_kw = {"weights": kw["weights"]} if "weights" in kw else {}
+    if kind == "twfe":
+        fit_kw["gname"] = "first_treat"
+    engine, res = _fit(kind, est, _frame(df), None, **fit_kw)
+    assert engine._units is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "twfe":
+            mem = est.fit(df, "y", "year", "firm", **fit_kw)
+        else:
+            mem = est.fit(df, "y", "year", "firm", "first_treat", **fit_kw)
+    same_regression(mem, res)

@@ -116,9 +116,16 @@ def rel_of():
 
 
 def test_unbalanced_panel_names_units(panel, rel_of):
+    # TWFE and the event study take unbalanced panels (tests/test_scale_ooc_cases.py); Callaway-Sant'Anna
+    # drops the units not seen in every period, as in memory, and says which
     df = panel.drop(index=panel.index[[0, 7]])
-    with pytest.raises(DataError, match=r"unbalanced panel: 2 units .*5000 \(5 periods\), 5001 \(5 periods\)"):
-        fit_twfe(rel_of(df), "y", "year", "firm", gname="first_treat")
+    with pytest.warns(pe.exceptions.DroppedObservationsWarning,
+                      match=r"Dropped 2 units \(e.g. 5000, 5001; 10 rows\) not observed in all 6 periods"):
+        fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat")
+    with pytest.raises(ValueError, match=r"allow_unbalanced_panel=True: 2 units of idname='firm' are not observed "
+                                         "in every period, and the repeated cross-section estimators"):
+        fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat",
+                              estimator=pe.CallawaySantAnna(allow_unbalanced_panel=True))
 
 
 def test_gname_varying_within_unit(panel, rel_of):
@@ -132,8 +139,10 @@ def test_gname_varying_within_unit(panel, rel_of):
 def test_cluster_varying_within_unit(panel, rel_of):
     df = panel.copy()
     df.loc[df.index[8], "county"] = 1
+    # TWFE takes any cluster column (tests/test_scale_ooc_cases.py); the cohort sums of
+    # Callaway-Sant'Anna need it constant within unit
     with pytest.raises(DataError, match=r"cluster='county' varies within idname='firm' for 1 units \(e.g. 5001\)"):
-        fit_twfe(rel_of(df), "y", "year", "firm", gname="first_treat", estimator=pe.TWFE(cluster="county"))
+        fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat", cluster="county")
 
 
 def test_missing_values_raise_instead_of_dropping(panel, rel_of):
@@ -168,16 +177,17 @@ def test_column_and_type_errors(panel, rel_of):
 
 def test_unsupported_options_say_so(panel, rel_of):
     r = rel_of(panel)
-    with pytest.raises(ValueError, match=r"covariates=\['x'\] with method='dr': out of core, covariates are "
-                                         "supported with method='reg'"):
+    with pytest.raises(ValueError, match=r"covariates=\['x'\] with method='dr_imp': out of core, covariates are "
+                                         "supported with method='reg', 'ipw' or 'dr'"):
         fit_callaway_santanna(r, "y", "year", "firm", "first_treat", covariates=["x"],
-                              estimator=pe.CallawaySantAnna(method="dr"))
-    with pytest.raises(ValueError, match="weights='x': regression weights are not supported out of core"):
-        fit_twfe(r, "y", "year", "firm", gname="first_treat", weights="x")
+                              estimator=pe.CallawaySantAnna(method="dr_imp"))
+    with pytest.raises(ValueError, match="weights='x': sampling weights are not supported out of core for "
+                                         "Callaway-Sant'Anna"):
+        fit_callaway_santanna(r, "y", "year", "firm", "first_treat", weights="x")
     with pytest.raises(ValueError, match="vcov='hetero': the out-of-core path offers"):
         fit_twfe(r, "y", "year", "firm", gname="first_treat", estimator=pe.TWFE(vcov="hetero"))
-    with pytest.raises(ValueError, match="one-way clustering only"):
-        fit_twfe(r, "y", "year", "firm", gname="first_treat", estimator=pe.TWFE(cluster=["county", "year"]))
+    with pytest.raises(ValueError, match="clusters in one or two dimensions"):
+        fit_twfe(r, "y", "year", "firm", gname="first_treat", estimator=pe.TWFE(cluster=["county", "year", "d"]))
     with pytest.raises(DataError, match="bin_endpoints=False would drop the rows"):
         fit_event_study(r, "y", "year", "firm", "first_treat",
                         estimator=pe.EventStudy(window=(-1, 1), bin_endpoints=False))

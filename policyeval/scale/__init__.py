@@ -72,12 +72,15 @@ def fit_twfe(source, yname: str, tname: str, idname: str, treatment: str | None 
     Parameters
     ----------
     source : path, duckdb relation or dask DataFrame
-        See :func:`make_engine`. The panel must be balanced.
-    yname, tname, idname, treatment, gname, covariates, weights
-        As :meth:`policyeval.TWFE.fit` (``weights`` is not supported out of core).
+        See :func:`make_engine`. Balanced or unbalanced (at most 62 periods).
+    yname, tname, idname, treatment, gname, covariates
+        As :meth:`policyeval.TWFE.fit`.
+    weights : str, optional
+        Sampling weights, constant within unit (weights varying within unit
+        raise :class:`~policyeval.exceptions.DataError`).
     estimator : policyeval.TWFE, optional
-        Options (``vcov`` "cluster" or "iid", one ``cluster`` column, ``ssc``);
-        default ``TWFE()``.
+        Options (``vcov`` "cluster" or "iid", one or two ``cluster`` columns,
+        ``ssc``); default ``TWFE()``.
     backend : {"duckdb", "dask"}, optional
     **engine_options
         See :func:`make_engine`.
@@ -90,12 +93,15 @@ def fit_twfe(source, yname: str, tname: str, idname: str, treatment: str | None 
     Raises
     ------
     DataError
-        Unbalanced panel, missing values, cluster varying within unit, ...
+        Missing values, weights varying within unit, more than 62 periods
+        with an unbalanced panel or weights, ...
     DuplicateObservationError, TreatmentTimingError, EstimationError
 
     Notes
     -----
-    Two passes over the data plus one for the period means; see
+    Balanced and unweighted: two passes over the data plus one for the period
+    means. Unbalanced or weighted: two passes for the period effects (by
+    period, by unit pattern) plus one for the clustered scores. See
     :mod:`policyeval.scale.sufficient` for the formulas.
 
     Examples
@@ -128,7 +134,8 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
     ----------
     source : path, duckdb relation or dask DataFrame
     yname, tname, idname, gname, covariates, weights
-        As :meth:`policyeval.EventStudy.fit`.
+        As :meth:`policyeval.EventStudy.fit` (``weights`` constant within unit;
+        the panel may be unbalanced, see :func:`fit_twfe`).
     estimator : policyeval.EventStudy, optional
         Options (``reference``, ``window``, ``bin_endpoints=True``, ``vcov``,
         ``cluster``, ``ssc``); default ``EventStudy()``.
@@ -141,8 +148,8 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
     Raises
     ------
     DataError
-        Unbalanced panel (including ``bin_endpoints=False`` with event times
-        outside the window, which would drop rows).
+        ``bin_endpoints=False`` with event times outside the window (which
+        would drop rows); weights varying within unit.
     EstimationError
         No treated unit, reference not observed, collinear dummies.
 
@@ -171,7 +178,7 @@ def fit_event_study(source, yname: str, tname: str, idname: str, gname: str, cov
 def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: str, covariates=None,
                           weights=None, cluster=None, *, estimator=None, backend: str | None = None,
                           **engine_options):
-    """:class:`policyeval.CallawaySantAnna` on data beyond memory (no covariates, or outcome regression).
+    """:class:`policyeval.CallawaySantAnna` on data beyond memory (no covariates, or reg / ipw / dr).
 
     Parameters
     ----------
@@ -180,9 +187,16 @@ def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: st
         As :meth:`policyeval.CallawaySantAnna.fit`.
     covariates : str or list of str, optional
         Time-invariant covariates, with ``method="reg"`` (outcome regression,
-        ``reg_did_panel``) only.
+        ``reg_did_panel``), ``"ipw"`` or ``"dr"`` (a logit propensity score
+        fitted by Newton passes over a per-unit table; see
+        :mod:`policyeval.scale.propensity`).
     weights
         Not supported out of core (``ValueError``).
+
+    Units not observed in every period are dropped with a
+    :class:`~policyeval.exceptions.DroppedObservationsWarning`, as in memory;
+    ``allow_unbalanced_panel=True`` raises (its repeated cross-section
+    estimators are in memory only).
     estimator : policyeval.CallawaySantAnna, optional
         Options (``control_group``, ``method``, ``base_period``,
         ``anticipation``, ``n_bootstrap`` with a ``cluster``); without
@@ -212,6 +226,18 @@ def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: st
     >>> res = fit_callaway_santanna(folder, "y", "year", "firm_id", "first_treat")
     >>> round(float(res.aggregate("dynamic").overall["estimate"]), 4)
     0.2128
+
+    Doubly robust with a firm-level covariate (the firm's size class, SIMULATED):
+
+    >>> import duckdb
+    >>> rel = duckdb.sql(f"SELECT *, firm_id % 3 AS size_class FROM read_parquet('{folder}/*.parquet')")
+    >>> dr = fit_callaway_santanna(rel, "y", "year", "firm_id", "first_treat", covariates="size_class",
+    ...                            estimator=pe.CallawaySantAnna(method="dr"))
+    >>> df = pd.read_parquet(folder).assign(size_class=lambda d: d.firm_id % 3)
+    >>> mem = pe.CallawaySantAnna(method="dr").fit(df, "y", "year", "firm_id", "first_treat",
+    ...                                            covariates="size_class")
+    >>> bool(abs(dr.att_gt["std_error"] - mem.att_gt["std_error"]).max() < 1e-8)
+    True
     >>> shutil.rmtree(folder)
     """
     from policyeval.estimators.staggered import CallawaySantAnna

@@ -9,6 +9,7 @@ returns a handful of numbers; nothing row-level comes back to Python.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +39,9 @@ def _q(name: str) -> str:
 
 
 def _num(x) -> str:
-    return repr(float(x))
+    # an explicit DOUBLE: DuckDB reads a bare literal such as 0.07288468558633981 as a DECIMAL, and
+    # DECIMAL arithmetic on every row made the score pass several times slower
+    return f"{float(x)!r}::DOUBLE"
 
 
 class DuckDBEngine:
@@ -102,13 +105,15 @@ class DuckDBEngine:
     def _check_columns(self, spec: PanelSpec):
         named = [("yname", spec.yname), ("tname", spec.tname), ("idname", spec.idname)]
         named += [("gname", spec.gname), ("treatment", spec.treatment), ("cluster", spec.cluster)]
-        named += [("covariates", c) for c in spec.covariates]
+        named += [("covariates", c) for c in spec.covariates] + [("weights", spec.weights)]
+        named += [("cluster", c) for c in spec.clusters]
         for arg, col in named:
             if col is not None and col not in self.types:
                 raise ColumnNotFoundError(f"{arg}={col!r} is not a column of the data; available columns: "
                                           f"{examples([c for c in self.types if c != 'filename'], 12)}")
         for arg, col in [("yname", spec.yname), ("tname", spec.tname), ("gname", spec.gname),
-                         ("treatment", spec.treatment)] + [("covariates", c) for c in spec.covariates]:
+                         ("treatment", spec.treatment), ("weights", spec.weights)] + \
+                [("covariates", c) for c in spec.covariates]:
             if col is not None and not self.types[col].startswith(_NUMERIC):
                 raise NonNumericValueError(f"{arg}={col!r} must be numeric; its type is {self.types[col]}")
 
@@ -135,6 +140,10 @@ class DuckDBEngine:
         used = [("yname", spec.yname)] + [("covariates", c) for c in spec.covariates]
         if spec.treatment:
             used.append(("treatment", spec.treatment))
+        if spec.weights:
+            used.append(("weights", spec.weights))
+        cl_checks = "".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL), " for c in spec.clusters)
+        w_check = f"count(*) FILTER (WHERE {_q(spec.weights)} <= 0), " if spec.weights else "0, "
         miss = ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL OR NOT isfinite({_q(c)}::DOUBLE))"
                          for _, c in used)
         row = self._run(
@@ -142,8 +151,9 @@ class DuckDBEngine:
             f"count(*) FILTER (WHERE {t}::DOUBLE <> round({t}::DOUBLE)), "
             + (f"count(*) FILTER (WHERE {_q(spec.gname)} < 0), " if spec.gname else "0, ")
             + (f"count(*) FILTER (WHERE {_q(spec.cluster)} IS NULL), " if spec.cluster else "0, ")
-            + miss + " FROM src", "checks")[0]
-        n_rows, id_na, t_na, t_frac, g_neg, cl_na, *missing = row
+            + cl_checks + w_check + miss + " FROM src", "checks")[0]
+        n_rows, id_na, t_na, t_frac, g_neg, cl_na, *rest = row
+        cls_na, (w_bad, *missing) = rest[:len(spec.clusters)], rest[len(spec.clusters):]
         if id_na:
             raise DataError(f"idname={spec.idname!r} is missing in {id_na} rows")
         if t_na:
@@ -157,6 +167,9 @@ class DuckDBEngine:
                                        f"treated; found negative values in {g_neg} rows")
         if cl_na:
             raise DataError(f"cluster={spec.cluster!r} is missing in {cl_na} rows")
+        for c, m in zip(spec.clusters, cls_na):
+            if m:
+                raise DataError(f"cluster={c!r} is missing in {m} rows")
         for (arg, col), m in zip(used, missing):
             if m:
                 ids = self._run(f"SELECT {i} FROM src WHERE {_q(col)} IS NULL OR NOT isfinite({_q(col)}::DOUBLE) "
@@ -165,6 +178,11 @@ class DuckDBEngine:
                     f"{arg}={col!r} has {m} missing or infinite values (e.g. {spec.idname} "
                     f"{examples([r[0] for r in ids])}); the out-of-core path drops no rows: remove or impute "
                     "them first")
+        if w_bad:
+            ids = self._run(f"SELECT {i}, {_q(spec.weights)} FROM src WHERE {_q(spec.weights)} <= 0 LIMIT 3")
+            raise DataError(f"weights={spec.weights!r} has {w_bad} non-positive values (e.g. "
+                            f"{examples([r[1] for r in ids])}) in units (e.g. {examples([r[0] for r in ids])}); "
+                            "weights must be > 0")
         periods = np.array(sorted(int(r[0]) for r in self._run(f"SELECT DISTINCT {t} FROM src", "periods")))
         T = len(periods)
         graw = _q(spec.gname) if spec.gname else None
@@ -175,14 +193,21 @@ class DuckDBEngine:
         dcols = (f", max(CASE WHEN {d} = 0 THEN {t} END) AS last0, min(CASE WHEN {d} = 1 THEN {t} END) AS first1, "
                  f"min({d}) AS dmin, count(*) FILTER (WHERE {d} NOT IN (0, 1)) AS dbad") if d else \
             ", NULL AS last0, NULL AS first1, 0 AS dmin, 0 AS dbad"
-        pu = (f"SELECT {i} AS id, count(*) AS n, count(DISTINCT {t}) AS nt, min({gnorm}) AS gmin, "
-              f"max({gnorm}) AS gmax, min({cl}) AS clmin, max({cl}) AS clmax{dcols} FROM src GROUP BY {i}")
+        wcols = (f", min({_q(spec.weights)}::DOUBLE) AS wmin, max({_q(spec.weights)}::DOUBLE) AS wmax"
+                 if spec.weights else ", 0 AS wmin, 0 AS wmax")
+        ccols = "".join(f", min({_q(c)}) AS cmin{j}, max({_q(c)}) AS cmax{j}" for j, c in enumerate(spec.clusters))
+        pu = (f"SELECT {i} AS id, count(*) AS n, count(DISTINCT {t}) AS nt, min({t}) AS tmin, min({gnorm}) AS gmin, "
+              f"max({gnorm}) AS gmax, min({cl}) AS clmin, max({cl}) AS clmax{dcols}{wcols}{ccols} FROM src GROUP BY {i}")
+        cagg = "".join(f", count(*) FILTER (WHERE cmin{j} <> cmax{j}), count(DISTINCT cmin{j})"
+                       for j in range(len(spec.clusters)))
         agg = self._run(
             f"WITH pu AS ({pu}) SELECT count(*), count(*) FILTER (WHERE n > nt), count(*) FILTER (WHERE nt < {T}), "
             "count(*) FILTER (WHERE gmin <> gmax), count(*) FILTER (WHERE clmin <> clmax), "
             "count(DISTINCT clmin), sum(dbad), count(*) FILTER (WHERE last0 > first1), "
-            "count(*) FILTER (WHERE dmin = 1), histogram(gmin) FROM pu", "per-unit checks")[0]
-        n_units, n_dup, n_unbal, n_gvar, n_clvar, n_cl, dbad, n_off, n_always, hist = agg
+            "count(*) FILTER (WHERE dmin = 1), histogram(gmin), count(*) FILTER (WHERE wmin <> wmax), "
+            f"count(*) FILTER (WHERE gmin > 0 AND tmin >= gmin){cagg} FROM pu", "per-unit checks")[0]
+        (n_units, n_dup, n_unbal, n_gvar, n_clvar, n_cl, dbad, n_off, n_always, hist, n_wvar, always_g,
+         *cagg_out) = agg
         if n_dup:
             self._raise_duplicates(spec, n_dup)
         if n_gvar:
@@ -203,7 +228,13 @@ class DuckDBEngine:
                 f"treatment={spec.treatment!r} switches off (1 then 0) within idname={spec.idname!r} for "
                 f"{n_off} units (e.g. {examples([r[0] for r in ids])}); staggered DiD needs an absorbing "
                 "treatment.")
-        if n_unbal:
+        if n_wvar:
+            ids = self._run(f"WITH pu AS ({pu}) SELECT id FROM pu WHERE wmin <> wmax ORDER BY id LIMIT 3")
+            raise DataError(
+                f"weights={spec.weights!r} varies within idname={spec.idname!r} for {n_wvar} units (e.g. "
+                f"{examples([r[0] for r in ids])}); out of core, weights must be constant within unit "
+                "(sampling weights of firms); use the in-memory path for row-level weights")
+        if n_unbal and spec.require_balanced:
             ids = self._run(f"WITH pu AS ({pu}) SELECT id, nt FROM pu WHERE nt < {T} ORDER BY id LIMIT 3")
             raise DataError(
                 f"unbalanced panel: {n_unbal} units of idname={spec.idname!r} are not observed in all {T} "
@@ -224,7 +255,9 @@ class DuckDBEngine:
                          "treated within the sample and serve as controls.")
         n_clusters = int(n_cl) if spec.cluster and spec.cluster != spec.idname else int(n_units)
         return PanelFacts(int(n_rows), int(n_units), periods, n_clusters, cohorts, always_treated=int(n_always),
-                          notes=notes, n_late=n_late)
+                          notes=notes, n_late=n_late, n_unbalanced=int(n_unbal), always_g=int(always_g or 0),
+                          cluster_unit_var=tuple(int(v) for v in cagg_out[0::2]),
+                          cluster_levels=tuple(int(v) for v in cagg_out[1::2]))
 
     def _raise_duplicates(self, spec, n_dup):
         i, t = _q(spec.idname), _q(spec.tname)
@@ -289,6 +322,122 @@ class DuckDBEngine:
         return _sym(out, k)
 
     # ------------------------------------------------------------------
+    # unbalanced and/or weighted panels, any clustering (see sufficient.fit_within and two_way_effects)
+    def _rows(self, spec, features, periods, effects=None, clusters=()) -> str:
+        """Rows with the period bit, the weight and z = (features, y), minus ``effects[t]`` if given."""
+        exprs = [self._feature(f, spec) for f in features] + [f"{_q(spec.yname)}::DOUBLE"]
+        p = len(exprs)
+        vals = []
+        for j, per in enumerate(periods):
+            row = [str(int(per)), f"{1 << j}::BIGINT"]
+            if effects is not None:
+                row += [_num(v) for v in effects[j]]
+            vals.append("(" + ", ".join(row) + ")")
+        names = "tt, bit" + "".join(f", m{j}" for j in range(p) if effects is not None)
+        w = f"{_q(spec.weights)}::DOUBLE" if spec.weights else "1.0"
+        z = ", ".join(f"({e} - tm.m{j}) AS z{j}" if effects is not None else f"{e} AS z{j}"
+                      for j, e in enumerate(exprs))
+        cl = "".join(f", {_q(c)} AS c{j}" for j, c in enumerate(clusters))
+        return (f"SELECT {_q(spec.idname)} AS unit, tm.tt AS t, tm.bit AS bit, {w} AS w{cl}, {z} FROM src "
+                f"JOIN (VALUES {', '.join(vals)}) AS tm({names}) ON {_q(spec.tname)} = tm.tt")
+
+    def pattern_moments(self, spec, features, periods):
+        """Weighted sums by period and by unit pattern (bitmask of periods observed).
+
+        Returns ``(wt, zt, zz, masks, cm, rm, uu)``: per period ``sum w`` (T) and
+        ``sum w z`` (T x P); ``sum w z z'``; per distinct pattern its bitmask,
+        ``sum_i w_i / T_i`` and ``sum_i w_i Z_i / T_i`` (``Z_i`` the unit sum of z);
+        and ``sum_i w_i Z_i Z_i' / T_i``. The weight is constant within unit (checked).
+        """
+        P = len(features) + 1
+        pairs = [(a, b) for a in range(P) for b in range(a, P)]
+        rows = self._rows(spec, features, periods)
+        per = self._run(f"WITH r AS ({rows}) SELECT t, sum(w), " + ", ".join(f"sum(w * z{j})" for j in range(P))
+                        + ", " + ", ".join(f"sum(w * z{a} * z{b})" for a, b in pairs)
+                        + " FROM r GROUP BY t ORDER BY t", "pattern pass: periods")
+        pos = {int(v): j for j, v in enumerate(periods)}
+        T = len(periods)
+        wt, zt = np.zeros(T), np.zeros((T, P))
+        zz = np.zeros(len(pairs))
+        for r in per:
+            j = pos[int(r[0])]
+            wt[j] = r[1]
+            zt[j] = r[2:2 + P]
+            zz += np.asarray(r[2 + P:], dtype=float)
+        sums = ", ".join(f"sum(z{j}) AS s{j}" for j in range(P))
+        pu = f"SELECT unit, sum(bit) AS mask, count(*) AS n, min(w) AS w, {sums} FROM r GROUP BY unit"
+        mrows = self._run(
+            f"WITH r AS ({rows}), pu AS ({pu}) SELECT mask, sum(w / n), "
+            + ", ".join(f"sum(w * s{j} / n)" for j in range(P)) + ", "
+            + ", ".join(f"sum(w * s{a} * s{b} / n)" for a, b in pairs)
+            + " FROM pu GROUP BY mask", "pattern pass: units")
+        masks = np.array([r[0] for r in mrows], dtype=np.int64)
+        cm = np.array([r[1] for r in mrows], dtype=float)
+        rm = np.array([r[2:2 + P] for r in mrows], dtype=float).reshape(len(mrows), P)
+        uu = np.asarray([r[2 + P:] for r in mrows], dtype=float).sum(axis=0)
+        return wt, zt, _sym(zz, P), masks, cm, rm, _sym(uu, P)
+
+    def constant_within_period(self, spec, column) -> bool:
+        """True when ``column`` takes one value per period (the period effect is nested in it)."""
+        t, c = _q(spec.tname), _q(column)
+        return not self._run(f"SELECT count(*) FROM (SELECT {t}, min({c}) AS a, max({c}) AS b FROM src "
+                             f"GROUP BY {t}) WHERE a <> b", "cluster nesting")[0][0]
+
+    def event_times(self, spec):
+        """Distinct event times ``t - g`` on the rows of treated units (``g`` late-recoded)."""
+        g, t = self._g(spec), _q(spec.tname)
+        rows = self._run(f"SELECT DISTINCT {t}::DOUBLE - g FROM (SELECT {t}, {g} AS g FROM src) WHERE g > 0",
+                         "event times")
+        return np.sort(np.array([r[0] for r in rows], dtype=float)).astype(np.int64)
+
+    def cluster_meats(self, spec, features, periods, effects, beta, clusters, in_unit):
+        """``[(subset, sum_g S_g S_g', G)]`` for every non-empty subset of the cluster columns.
+
+        ``S_g`` sums the scores :math:`w_{it}\tilde x_{it}\tilde e_{it}` over the rows of
+        group ``g``; ``z~ = v - (unit mean of v)`` with ``v = z - effects[t]``. When every
+        column is constant within unit (``in_unit``) the scores are summed per unit first;
+        otherwise each row's score needs its unit's means, joined back.
+        """
+        k = len(features)
+        beta = np.asarray(beta, dtype=float)
+        rows = self._rows(spec, features, periods, effects, clusters)
+        r = f"(z{k} - (" + " + ".join(f"{_num(b)} * z{j}" for j, b in enumerate(beta)) + "))"
+        cn = [f"c{j}" for j in range(len(clusters))]
+        if all(in_unit):
+            anyv = "".join(f", any_value({c}) AS {c}" for c in cn)
+            pu = (f"SELECT unit{anyv}, " + ", ".join(f"sum(w * z{j} * {r}) AS a{j}, sum(w * z{j}) AS b{j}"
+                                                    for j in range(k))
+                  + f", sum(w * {r}) AS sr, sum(w) AS sw FROM rr GROUP BY unit")
+            sc = f"SELECT {', '.join(cn)}, " + ", ".join(f"a{j} - b{j} * sr / sw AS s{j}" for j in range(k)) \
+                + " FROM pu"
+        else:
+            pu = (f"SELECT unit, " + ", ".join(f"sum(w * z{j}) / sum(w) AS mx{j}" for j in range(k))
+                  + f", sum(w * {r}) / sum(w) AS mr FROM rr GROUP BY unit")
+            sc = (f"SELECT {', '.join(cn)}, " + ", ".join(f"w * (z{j} - mx{j}) * ({r} - mr) AS s{j}"
+                                                         for j in range(k))
+                  + " FROM rr JOIN pu USING (unit)")
+        subsets = [tuple(j for j in range(len(cn)) if m >> j & 1) for m in range(1, 2 ** len(cn))]
+        sets = ", ".join("(" + ", ".join(cn[j] for j in sub) + ")" for sub in subsets)
+        pairs = [(a, b) for a in range(k) for b in range(a, k)]
+        if len(cn) == 1:        # one dimension: a plain GROUP BY (GROUPING SETS plans slower)
+            gid, grouping = "0", f"GROUP BY {cn[0]}"
+        else:
+            gid, grouping = f"grouping_id({', '.join(cn)})", f"GROUP BY GROUPING SETS ({sets})"
+        out = self._run(
+            f"WITH rr AS ({rows}), pu AS ({pu}), sc AS ({sc}), g AS (SELECT {gid} AS gid, "
+            + ", ".join(f"sum(s{j}) AS s{j}" for j in range(k))
+            + f" FROM sc {grouping}) SELECT gid, count(*), "
+            + ", ".join(f"sum(s{a} * s{b})" for a, b in pairs) + " FROM g GROUP BY gid", "cluster score pass")
+        by_gid = {int(o[0]): o for o in out}
+        res = []
+        for sub in subsets:
+            # grouping_id sets the bit of every column *not* grouped; the last column is bit 0
+            gidv = sum(1 << (len(cn) - 1 - j) for j in range(len(cn)) if j not in sub)
+            o = by_gid[gidv]
+            res.append((sub, _sym(o[2:], k), int(o[1])))
+        return res
+
+    # ------------------------------------------------------------------
     def _unit_paths(self, spec, periods, drop_before, extra=""):
         g, t, y = self._g(spec), _q(spec.tname), _q(spec.yname)
         cols = ", ".join(f"sum(CASE WHEN {t} = {int(p)} THEN {y}::DOUBLE END) AS y{j}" for j, p in enumerate(periods))
@@ -325,6 +474,43 @@ class DuckDBEngine:
                 + ", ".join(f"{e} AS f{a}" for a, e in enumerate(feats))
                 + f" FROM pu WHERE NOT (g > 0 AND g <= {int(drop_before)})")
         return pu, body, len(feats)
+
+    def partial_units(self, spec, periods, drop_before):
+        """``(units, rows, example ids)`` of the units missing in some of ``periods`` (always-treated left out)."""
+        g, t, i = self._g(spec), _q(spec.tname), _q(spec.idname)
+        keep = ", ".join(str(int(p)) for p in periods)
+        row = self._run(f"SELECT count(*), sum(n), (list(id ORDER BY id))[1:4] FROM (SELECT {i} AS id, count(*) AS n, "
+                        f"any_value({g}) AS g FROM src WHERE {t} IN ({keep}) GROUP BY {i}) "
+                        f"WHERE n < {len(periods)} AND NOT (g > 0 AND g <= {int(drop_before)})", "partial units")[0]
+        return int(row[0]), int(row[1] or 0), list(row[2] or [])
+
+    def complete_units(self, spec, periods):
+        """An engine on the rows of the units observed in every one of ``periods``."""
+        t, i = _q(spec.tname), _q(spec.idname)
+        keep = ", ".join(str(int(p)) for p in periods)
+        rel = self.rel.query("src", f"SELECT * FROM src WHERE {i} IN (SELECT {i} FROM src WHERE {t} IN ({keep}) "
+                                    f"GROUP BY {i} HAVING count(*) = {len(periods)})")
+        out = DuckDBEngine(rel, progress=self.progress)
+        out.files = self.files
+        return out
+
+    def unit_table(self, spec, periods, drop_before, folder):
+        """Write one row per unit (``id, g[, cl], xmin1, x1, ..., y0, ...``) to ``folder``; return its path.
+
+        The per-unit table of the propensity-score estimators (IPW, DR): they need
+        a few passes over units, each cheaper than a pass over the rows.
+        """
+        covs = list(spec.covariates)
+        xs = "".join(f", min({_q(c)}::DOUBLE) AS xmin{j + 1}, max({_q(c)}::DOUBLE) AS x{j + 1}"
+                     for j, c in enumerate(covs))
+        cl = f", any_value({_q(spec.cluster)}) AS cl" if spec.cluster else ""
+        pu = self._unit_paths(spec, periods, drop_before, extra=xs + cl)
+        path = os.path.join(str(folder), "units.parquet")
+        if self.progress:
+            print("[policyeval.scale duckdb] unit table ...", file=sys.stderr, flush=True)
+        self.rel.query("src", f"SELECT * FROM ({pu}) WHERE NOT (g > 0 AND g <= {int(drop_before)})"
+                       ).write_parquet(path)
+        return path
 
     def _check_invariant(self, spec, pu, n_var):
         if n_var:

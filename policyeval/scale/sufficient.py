@@ -30,10 +30,28 @@ unit ``i``'s score is :math:`s_i = \sum_t \tilde x_{it}\tilde e_{it} =
 small-sample conventions are those of
 :mod:`policyeval.inference.covariance` (fixest by default).
 
-Unbalanced panels need the exact two-way projection (a ``T x T`` system
-whose right-hand side needs every unit's period pattern); the out-of-core
-path does not attempt it and raises a :class:`~policyeval.exceptions.DataError`
-naming example units. Balance the panel first (or use the in-memory path).
+Unbalanced panels and sampling weights (TWFE, event study)
+----------------------------------------------------------
+Firms enter and exit, so the period effects no longer equal period means.
+After unit demeaning they solve a ``T x T`` system whose matrix and
+right-hand side depend on the units only through sums over units that share
+a period *pattern* (which periods they are observed in): one ``GROUP BY
+unit`` computes each unit's pattern as a bitmask (``T <= 62``), one ``GROUP
+BY mask`` (few rows) the sums; see :func:`two_way_effects`. The period
+effects :math:`\Gamma` (a pseudo-inverse solution: the system is singular by
+one, because the unit effects absorb a constant) then play the role of the
+period means above: :math:`v_{it} = z_{it} - \Gamma_t` and
+:math:`\tilde z_{it} = v_{it} - \bar v_i`. Weights constant within unit
+(sampling weights of firms) enter every sum; weights varying within unit
+raise a :class:`~policyeval.exceptions.DataError`.
+
+Clustering in one or two dimensions, each constant within unit or not: the
+scores are summed per unit when every cluster column is constant within unit,
+else each row's score :math:`w_{it}\tilde x_{it}\tilde e_{it}` needs its
+unit's means joined back; every cluster dimension and their intersection
+come from one ``GROUPING SETS`` aggregate, combined as
+:math:`M_a + M_b - M_{ab}` with the small-sample factors of
+:func:`policyeval.inference.covariance.sandwich_covariance`.
 
 Callaway–Sant'Anna (balanced panels)
 ------------------------------------
@@ -66,7 +84,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -132,6 +150,9 @@ class PanelSpec:
     covariates: tuple[str, ...] = ()
     cluster: str | None = None
     last_period: int | None = None      # cohorts after it are never treated in the sample
+    weights: str | None = None          # sampling weights, constant within unit
+    clusters: tuple[str, ...] = ()      # TWFE / event study: every clustering dimension
+    require_balanced: bool = True       # False: unbalanced panels are estimated (TWFE, event study)
 
 
 @dataclass
@@ -146,6 +167,16 @@ class PanelFacts:
     always_treated: int = 0                     # units treated in every period (treatment column)
     n_late: int = 0                             # units first treated after the last period
     notes: list[str] = field(default_factory=list)
+    n_unbalanced: int = 0                       # units not observed in every period
+    always_g: int | None = None                 # gname: treated units first seen at or after g
+    # per clustering dimension of spec.clusters: units in which it varies, distinct values
+    # (exact when it is constant within unit)
+    cluster_unit_var: tuple[int, ...] = ()
+    cluster_levels: tuple[int, ...] = ()
+
+    @property
+    def balanced(self) -> bool:
+        return self.n_unbalanced == 0
 
 
 class Engine(Protocol):
@@ -189,18 +220,20 @@ def examples(values, k: int = 3) -> str:
 # ---------------------------------------------------------------------------
 # TWFE and event study
 # ---------------------------------------------------------------------------
-def _n_params(n_slopes: int, n_units: int, n_periods: int, vcov: str, ssc) -> int:
-    """fixest's K: every fixed effect counted, minus those nested in the cluster.
+def _n_params(n_slopes: int, n_units: int, n_periods: int, vcov: str, ssc, unit_nested: bool = True,
+              time_nested: bool = False) -> int:
+    """fixest's K: every fixed effect counted, minus those nested in a cluster dimension.
 
-    The unit effect is nested in any cluster that is constant within unit
-    (which the engines check), so "nested" gives K = k + T when clustered.
+    The unit effect is nested in a cluster column constant within unit, the period
+    effect in one constant within period (``tname`` itself); "nested" gives
+    K = k + T when clustered by unit or a coarser level.
     """
     corr = resolve_ssc(ssc)
     if corr.fixef_k == "none":
         return n_slopes
     full = n_slopes + n_units + n_periods - 1
     if corr.fixef_k == "nested" and vcov == "cluster":
-        return full - (n_units - 1)
+        return full - (n_units - 1) * unit_nested - (n_periods - 1) * time_nested
     return full
 
 
@@ -220,25 +253,95 @@ def _solve_within(names, xx, xy):
     return bread, bread @ xy
 
 
+#: most periods an unbalanced panel may have out of core (a unit's pattern is a 64-bit mask)
+MAX_PATTERN_PERIODS = 62
+
+
+def two_way_effects(engine: Engine, spec: PanelSpec, features: Sequence[Feature], periods) -> tuple:
+    r"""Within Gram matrix and period effects of an unbalanced and/or weighted panel.
+
+    With unit weights :math:`w_i` (1 without ``weights``), unit :math:`i`'s
+    0/1 period pattern :math:`p_i` and :math:`T_i = \sum_t p_{it}`, the period
+    effects left after unit demeaning solve :math:`A\Gamma = B` with
+
+    .. math::
+
+        A = \mathrm{diag}\Big(\sum_i w_i p_i\Big) - \sum_i \frac{w_i}{T_i} p_i p_i',
+        \qquad B = \sum_{it} w_i z_{it} d_t' - \sum_i \frac{w_i}{T_i} p_i Z_i',
+
+    :math:`Z_i = \sum_t z_{it}`; both depend on the units only through sums per
+    pattern, so the engine groups the units by their pattern (a bitmask, few
+    distinct values). :math:`A` is singular (the unit effects absorb a constant;
+    more if the panel is disconnected) and :math:`\Gamma = A^+B` is one solution:
+    every solution gives the same projection. The within Gram matrix is
+    :math:`\tilde Z'W\tilde Z = Z'WM_UZ - B'A^+B` and
+    :math:`\tilde z_{it} = v_{it} - \bar v_{i}` with :math:`v_{it} = z_{it} - \Gamma_t`.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, int)
+        ``G`` (P x P), ``Gamma`` (T x P) and the rank deficit of ``A``.
+    """
+    T = len(periods)
+    if T > MAX_PATTERN_PERIODS:
+        raise DataError(f"tname={spec.tname!r} has {T} periods; out of core, unbalanced or weighted panels "
+                        f"take at most {MAX_PATTERN_PERIODS} (each unit's period pattern is a 64-bit mask). "
+                        "Balance the panel without weights, or use the in-memory path")
+    wt, zt, zz, masks, cm, rm, uu = engine.pattern_moments(spec, features, periods)
+    pat = ((masks[:, None] >> np.arange(T)) & 1).astype(float)
+    A = np.diag(wt) - pat.T @ (cm[:, None] * pat)
+    B = zt - pat.T @ rm
+    vals, vecs = np.linalg.eigh((A + A.T) / 2)
+    keep = vals > 1e-10 * max(float(vals.max(initial=0.0)), 1e-300)
+    gamma = (vecs[:, keep] / vals[keep]) @ (vecs[:, keep].T @ B)
+    G = zz - uu - B.T @ gamma
+    return (G + G.T) / 2, gamma, int(T - keep.sum())
+
+
+def _fix_psd(V):
+    vals, vecs = np.linalg.eigh((V + V.T) / 2)
+    if vals.min() >= 0:
+        return V
+    return (vecs * np.clip(vals, 0, None)) @ vecs.T
+
+
 def fit_within(engine: Engine, spec: PanelSpec, features: Sequence[Feature], names: Sequence,
                *, vcov: str, ssc, facts: PanelFacts) -> dict:
     """Coefficients and covariance of the two-way within regression from sufficient statistics.
 
-    Returns a dict with ``params`` (Series), ``vcov`` (DataFrame), ``df_resid``,
-    ``n_params`` (the K of the small-sample correction) and ``n_clusters``.
+    Balanced unweighted panels use period means (:meth:`Engine.time_means`);
+    unbalanced or weighted ones the pattern sums of :func:`two_way_effects`.
+    ``spec.clusters`` lists the clustering dimensions (one or two; each may vary
+    within unit). Returns a dict with ``params`` (Series), ``vcov`` (DataFrame),
+    ``df_resid``, ``n_params`` (the K of the small-sample correction),
+    ``n_clusters`` and ``notes``.
     """
     if vcov not in ("cluster", "iid"):
         raise ArgumentValueError(f"vcov={vcov!r}: the out-of-core path offers 'cluster' and 'iid' "
                          "(heteroskedasticity-robust needs every row's score; use vcov='cluster')")
     corr = resolve_ssc(ssc)
     k = len(features)
-    means = engine.time_means(spec, features)
-    row_gram, unit_gram = engine.within_gram(spec, features, means)
-    G = row_gram - unit_gram                       # Z~'Z~ with Z = (X, y)
+    notes = []
+    simple = facts.balanced and spec.weights is None
+    if simple:
+        means = engine.time_means(spec, features)
+        row_gram, unit_gram = engine.within_gram(spec, features, means)
+        G = row_gram - unit_gram                       # Z~'Z~ with Z = (X, y)
+        effects = means
+    else:
+        G, effects, deficit = two_way_effects(engine, spec, features, facts.periods)
+        if deficit > 1:
+            notes.append(f"The panel is disconnected: the period effects are identified up to {deficit} "
+                         "constants (a pseudo-inverse picks one solution; the slopes do not depend on it).")
     xx, xy, yy = G[:k, :k], G[:k, k], G[k, k]
     bread, beta = _solve_within(names, xx, xy)
     n = facts.n_rows
-    K = _n_params(k, facts.n_units, len(facts.periods), vcov, corr)
+    dims = list(spec.clusters) if vcov == "cluster" else []
+    in_unit = [c == spec.idname or v == 0 for c, v in zip(spec.clusters, facts.cluster_unit_var)]
+    in_time = [c == spec.tname or (not u and engine.constant_within_period(spec, c))
+               for c, u in zip(dims, in_unit)]
+    K = _n_params(k, facts.n_units, len(facts.periods), vcov, corr, unit_nested=any(in_unit),
+                  time_nested=any(in_time))
     if n <= K:
         raise EstimationError(f"the model has {K} parameters for {n} observations; no degrees of "
                               "freedom are left for the standard errors")
@@ -247,17 +350,31 @@ def fit_within(engine: Engine, spec: PanelSpec, features: Sequence[Feature], nam
         V = ssr / (n - K if corr.adj else n) * bread
         df_resid, n_clusters = n - K, ()
     else:
-        meat = engine.score_gram(spec, features, means, beta)
-        g = facts.n_clusters
-        if g < 2:
-            raise EstimationError(f"clustered standard errors need at least 2 clusters; found {g}")
+        levels = [facts.n_units if c == spec.idname else lv for c, lv in zip(dims, facts.cluster_levels)]
+        if simple and len(dims) == 1 and in_unit[0]:
+            meat = engine.score_gram(replace(spec, cluster=dims[0]), features, means, beta)
+            parts = [((0,), meat, levels[0])]
+        else:
+            parts = engine.cluster_meats(spec, features, facts.periods, effects, beta, dims, in_unit)
+        for sub, _, n_groups in parts:
+            if len(sub) == 1 and not in_unit[sub[0]]:
+                levels[sub[0]] = n_groups
+        g_min = min(levels)
+        if g_min < 2:
+            raise EstimationError(f"clustered standard errors need at least 2 clusters; found {g_min}")
+        meat = np.zeros((k, k))
+        for sub, part, n_groups in parts:
+            g = g_min if corr.cluster_df == "min" else (levels[sub[0]] if len(sub) == 1 else n_groups)
+            g_adj = g / (g - 1) if corr.cluster_adj and g > 1 else 1.0
+            meat += (-1) ** (len(sub) + 1) * g_adj * part
         adj = (n - 1) / (n - K) if corr.adj else 1.0
-        g_adj = g / (g - 1) if corr.cluster_adj else 1.0
-        V = adj * g_adj * (bread @ meat @ bread)
-        df_resid, n_clusters = g - 1, (g,)
+        V = adj * (bread @ meat @ bread)
+        if len(dims) > 1:
+            V = _fix_psd(V)
+        df_resid, n_clusters = g_min - 1, tuple(levels)
     return {"params": pd.Series(beta, index=list(names)),
             "vcov": pd.DataFrame(V, index=list(names), columns=list(names)),
-            "df_resid": int(df_resid), "n_params": int(K), "n_clusters": n_clusters}
+            "df_resid": int(df_resid), "n_params": int(K), "n_clusters": n_clusters, "notes": notes}
 
 
 def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, extra,
@@ -269,8 +386,8 @@ def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, e
     corr = resolve_ssc(ssc)
     kind = "clustered" if spec["vcov"] == "cluster" else "classical (iid)"
     if fit["n_clusters"]:
-        kind += f" ({spec['cluster']}: {fit['n_clusters'][0]})"
-    notes = list(facts.notes) + [(
+        kind += " (" + ", ".join(f"{c}: {g}" for c, g in zip(spec["cluster_columns"], fit["n_clusters"])) + ")"
+    notes = list(facts.notes) + list(fit.get("notes", [])) + [(
         f"Standard errors: {kind}; small-sample correction adj={corr.adj}, fixef_k={corr.fixef_k!r}, "
         f"cluster_adj={corr.cluster_adj} (K={fit['n_params']}); t distribution with "
         f"{fit['df_resid']} df. Computed out of core from sufficient statistics "
@@ -287,15 +404,15 @@ def _regression_result(fit, terms, *, estimator, spec, index_name, facts, ssc, e
 
 def _spec_dict(est, backend, **kwargs) -> dict:
     cluster = est.cluster if est.vcov == "cluster" else None
-    if isinstance(cluster, (list, tuple)):
-        if len(cluster) != 1:
-            raise ArgumentValueError(f"cluster={cluster!r}: the out-of-core path supports one-way "
-                             "clustering only (a unit or a coarser level)")
-        cluster = cluster[0]
-    if est.vcov == "cluster" and cluster is None:
-        cluster = kwargs["idname"]
-    return {**kwargs, "vcov": est.vcov, "cluster": cluster,
-            "cluster_columns": [cluster] if cluster else [], "ssc": est.ssc, "backend": backend,
+    if est.vcov == "cluster":
+        cols = [cluster] if isinstance(cluster, str) else list(cluster or [kwargs["idname"]])
+        if len(cols) > 2:
+            raise ArgumentValueError(f"cluster={cluster!r}: the out-of-core path clusters in one or two "
+                                     "dimensions")
+    else:
+        cols = []
+    return {**kwargs, "vcov": est.vcov, "cluster": ", ".join(cols) if cols else None,
+            "cluster_columns": cols, "ssc": est.ssc, "backend": backend,
             "level": getattr(est, "level", 0.95)}
 
 
@@ -309,10 +426,16 @@ def _covariates(covariates) -> tuple[str, ...]:
     raise ArgumentTypeError(f"covariates must be a column name or a list of column names, got {covariates!r}")
 
 
-def _no_weights(weights):
+def _no_weights(weights, what="Callaway-Sant'Anna"):
     if weights is not None:
-        raise ArgumentValueError(f"weights={weights!r}: regression weights are not supported out of core yet; "
-                         "use the in-memory path (a pandas DataFrame)")
+        raise ArgumentValueError(f"weights={weights!r}: sampling weights are not supported out of core for "
+                                 f"{what}; use the in-memory path (a pandas DataFrame)")
+
+
+def _weights(weights):
+    if weights is not None and not isinstance(weights, str):
+        raise ArgumentTypeError(f"weights must be a column name, got {weights!r}")
+    return weights
 
 
 def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatment=None,
@@ -320,14 +443,14 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
     """:class:`policyeval.TWFE` on an engine; see :func:`policyeval.scale.fit_twfe`."""
     if (treatment is None) == (gname is None):
         raise ArgumentValueError("give exactly one of treatment= (a 0/1 column) and gname= (first treated period)")
-    _no_weights(weights)
+    weights = _weights(weights)
     covs = _covariates(covariates)
     spec_d = _spec_dict(estimator, engine.name, model="twfe", yname=yname, tname=tname, idname=idname,
-                        treatment=treatment, gname=gname, covariates=list(covs), weights=None)
-    spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"])
+                        treatment=treatment, gname=gname, covariates=list(covs), weights=weights)
+    spec = PanelSpec(yname, tname, idname, gname, treatment, covs, None, weights=weights,
+                     clusters=tuple(spec_d["cluster_columns"]), require_balanced=False)
     facts = engine.facts(spec)
-    spec = PanelSpec(yname, tname, idname, gname, treatment, covs, spec_d["cluster"],
-                     int(facts.periods.max()))
+    spec = replace(spec, last_period=int(facts.periods.max()))
     _warn_always(facts, gname, idname)
     old = treatment if treatment is not None else "treated"
     term = "ATT"
@@ -342,7 +465,9 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
 
 def _warn_always(facts: PanelFacts, gname, idname):
     n_always = facts.always_treated
-    if gname is not None and facts.cohorts is not None:
+    if gname is not None and facts.always_g is not None:
+        n_always = facts.always_g          # treated in every period the unit is observed
+    elif gname is not None and facts.cohorts is not None:
         first = facts.periods.min()
         c = facts.cohorts
         n_always = int(c[(c.index > 0) & (c.index <= first)].sum())
@@ -356,30 +481,32 @@ def _warn_always(facts: PanelFacts, gname, idname):
 def event_study_from_engine(engine: Engine, estimator, *, yname, tname, idname, gname,
                             covariates=None, weights=None):
     """:class:`policyeval.EventStudy` on an engine; see :func:`policyeval.scale.fit_event_study`."""
-    _no_weights(weights)
+    weights = _weights(weights)
     covs = _covariates(covariates)
     spec_d = _spec_dict(estimator, engine.name, model="event_study", yname=yname, tname=tname,
-                        idname=idname, gname=gname, covariates=list(covs), weights=None,
+                        idname=idname, gname=gname, covariates=list(covs), weights=weights,
                         reference=estimator.reference,
                         window=estimator.window, bin_endpoints=estimator.bin_endpoints)
-    spec = PanelSpec(yname, tname, idname, gname, None, covs, spec_d["cluster"])
+    spec = PanelSpec(yname, tname, idname, gname, None, covs, None, weights=weights,
+                     clusters=tuple(spec_d["cluster_columns"]), require_balanced=False)
     facts = engine.facts(spec)
-    spec = PanelSpec(yname, tname, idname, gname, None, covs, spec_d["cluster"], int(facts.periods.max()))
+    spec = replace(spec, last_period=int(facts.periods.max()))
     cohorts = np.asarray([g for g in facts.cohorts.index if g > 0], dtype=np.int64)
     if len(cohorts) == 0:
         raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
-    # balanced panel: every treated unit is observed at every period, so the event times
-    # present are all t - g
-    e_all = np.unique((facts.periods[None, :] - cohorts[:, None]).ravel())
+    if facts.balanced:
+        # every treated unit is observed at every period, so the event times present are all t - g
+        e_all = np.unique((facts.periods[None, :] - cohorts[:, None]).ravel())
+    else:
+        e_all = engine.event_times(spec)
     binned, ops = {}, {}
     if estimator.window is not None:
         lo, hi = estimator.window
         if (e_all.min() < lo or e_all.max() > hi) and not estimator.bin_endpoints:
             raise DataError(
                 f"bin_endpoints=False would drop the rows of treated units outside window="
-                f"{estimator.window}, which unbalances the panel; the out-of-core path needs a "
-                "balanced panel. Use bin_endpoints=True or a window covering event times "
-                f"{int(e_all.min())}..{int(e_all.max())}")
+                f"{estimator.window}; the out-of-core path drops no rows. Use bin_endpoints=True or a "
+                f"window covering event times {int(e_all.min())}..{int(e_all.max())}")
         if e_all.min() < lo:
             binned[lo], ops[lo] = f"<= {lo}", "le"
         if e_all.max() > hi:
@@ -491,10 +618,10 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     from policyeval.results.staggered import GroupTimeResult
 
     covs = _covariates(covariates)
-    if covs and estimator.method != "reg":
+    if covs and estimator.method not in ("reg", "ipw", "dr"):
         raise ArgumentValueError(f"covariates={list(covs)!r} with method={estimator.method!r}: out of core, "
-                         "covariates are supported with method='reg' (outcome regression) only; ipw and "
-                         "dr fit a propensity score on per-unit data (use the in-memory path)")
+                                 "covariates are supported with method='reg', 'ipw' or 'dr'; 'dr_imp' "
+                                 "(inverse probability tilting) needs the in-memory path")
     _no_weights(weights)
     if not estimator.panel:
         raise ArgumentValueError("panel=False (repeated cross-sections) is not supported out of core")
@@ -502,8 +629,14 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         raise ArgumentTypeError("idname and gname are required")
     if cluster == idname:
         cluster = None
-    spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster)
+    spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster, require_balanced=False)
     facts = engine.facts(spec)
+    if facts.n_unbalanced and getattr(estimator, "allow_unbalanced_panel", False):
+        raise ArgumentValueError(
+            f"allow_unbalanced_panel=True: {facts.n_unbalanced} units of idname={idname!r} are not observed in "
+            "every period, and the repeated cross-section estimators this option selects are not available "
+            "out of core; leave allow_unbalanced_panel=False (units not observed in every period are then "
+            "dropped with a warning, as in memory) or use the in-memory path")
     periods = facts.periods
     t_first, t_last = periods[0], periods[-1]
     spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster, int(t_last))
@@ -540,6 +673,28 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
     if len(keep_periods) < 2:
         raise EstimationError(f"tname={tname!r} has fewer than two periods left; DiD needs two")
     drop_before = int(t_first + anticipation)
+    if facts.n_unbalanced:
+        n_gone, rows_gone, ids = engine.partial_units(spec, keep_periods, drop_before)
+        if n_gone:
+            warnings.warn(
+                f"Dropped {n_gone} units (e.g. {examples(ids)}; {rows_gone} rows) not observed in all "
+                f"{len(keep_periods)} periods: panel=True uses a balanced panel (as R did). Pass "
+                "allow_unbalanced_panel=True to keep them (in memory only: estimated as repeated "
+                "cross-sections, clustered by unit).", DroppedObservationsWarning, stacklevel=3)
+            notes.append(f"{n_gone} units not observed in all {len(keep_periods)} periods were dropped "
+                         "(balanced panel).")
+            engine = engine.complete_units(spec, keep_periods)
+    if covs and estimator.method in ("ipw", "dr"):
+        from policyeval.scale.propensity import cs_propensity
+
+        kept_values = np.sort(np.where(kept.index == 0, np.inf, kept.index).astype(float))
+        cells, est, n_t, n_c, counts, infl, kept_values = cs_propensity(engine, estimator, spec, keep_periods, drop_before,
+                                                           kept_values, notes)
+        if np.isnan(est).any():
+            warnings.warn(f"ATT(g,t) could not be estimated (no treated or no control units) for "
+                          f"{int(np.isnan(est).sum())} cells.", EstimationWarning, stacklevel=3)
+        return _cs_result(estimator, engine, spec, cells, keep_periods, kept_values, counts, est, n_t, n_c,
+                          infl, notes)
     if covs:
         return _cs_regression(engine, estimator, spec, facts, keep_periods, drop_before, notes)
     gvals, counts, S, Q = engine.cohort_moments(spec, keep_periods, drop_before)
