@@ -8,6 +8,7 @@ imported, except ``cold_start``):
                     999-draw Rademacher multiplier bootstrap and uniform bands, then the
                     dynamic aggregation (bootstrapped too, same seed)
 ``cs_dr_cov``       Callaway–Sant'Anna, doubly robust with the covariate ``x``, analytic SEs
+``cs``              Callaway–Sant'Anna, no covariates, analytic SEs, dynamic aggregation
 ``twfe``            static TWFE, ``y ~ D | unit + year``, CR1 clustered by unit
 ``twfe_unbal``      the same on the panel with 10% of the rows removed (seeded)
 ``event_study``     TWFE event study with a dummy for every relative period (ref. -1)
@@ -49,11 +50,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))     # bench_staggered.make_panel; policyeval from PYTHONPATH
 
-TASKS = ("cs_boot", "cs_dr_cov", "twfe", "twfe_unbal", "event_study", "sun_abraham", "imputation",
+TASKS = ("cs_boot", "cs_dr_cov", "cs", "twfe", "twfe_unbal", "event_study", "sun_abraham", "imputation",
          "cold_start")
 PEERS = {
     "cs_boot": ("moderndid", "diff-diff", "csdid"),
     "cs_dr_cov": ("moderndid", "diff-diff", "csdid"),
+    "cs": ("moderndid", "diff-diff", "csdid"),
     "twfe": ("pyfixest",),
     "twfe_unbal": ("pyfixest",),
     "event_study": ("pyfixest",),
@@ -89,6 +91,9 @@ def _policyeval(task, df):
     if task == "cs_dr_cov":
         est = pe.CallawaySantAnna(method="dr")
         return lambda: _cs_out(est.fit(df, gname="g", covariates=["x"], **kw), boot=False)
+    if task == "cs":
+        est = pe.CallawaySantAnna()
+        return lambda: _cs_out(est.fit(df, gname="g", **kw), boot=False)
     if task in ("twfe", "twfe_unbal"):
         def run():
             r = pe.TWFE().fit(df, gname="g", **kw)
@@ -143,24 +148,26 @@ def _peer(tool, task, df):
         import moderndid as md
 
         cov = task == "cs_dr_cov"
+        boot = task == "cs_boot"
 
         def run():
             r = md.att_gt(data=df, yname="y", tname="year", idname="id", gname="g",
-                          xformla="~x" if cov else None, est_method="dr", boot=not cov,
-                          biters=999, cband=not cov, random_state=1)
-            a = md.aggte(r, type="dynamic", boot=not cov, biters=999, random_state=1)
+                          xformla="~x" if cov else None, est_method="dr", boot=boot,
+                          biters=999, cband=boot, random_state=1)
+            a = md.aggte(r, type="dynamic", boot=boot, biters=999, random_state=1)
             return {"estimate": [float(a.overall_att)], "se": [float(a.overall_se)]}
         return run
     if tool == "csdid":
         from csdid.att_gt import ATTgt
 
         cov = task == "cs_dr_cov"
+        boot = task == "cs_boot"
 
         def run():
             att = ATTgt(yname="y", tname="year", idname="id", gname="g", data=df,
                         control_group=["nevertreated"], xformla="y~x" if cov else None)
-            att.fit(est_method="dr", bstrap=not cov)
-            agg = att.aggte(typec="dynamic", bstrap=not cov)
+            att.fit(est_method="dr", bstrap=boot)
+            agg = att.aggte(typec="dynamic", bstrap=boot)
             import numpy as np
 
             first = (lambda v: float(np.asarray(v, dtype=float).ravel()[0]))
@@ -169,11 +176,12 @@ def _peer(tool, task, df):
     if tool == "diff-diff":
         import diff_diff as dd
 
-        if task in ("cs_boot", "cs_dr_cov"):
+        if task in ("cs_boot", "cs_dr_cov", "cs"):
             cov = task == "cs_dr_cov"
+            boot = task == "cs_boot"
 
             def run():
-                r = dd.CallawaySantAnna(estimation_method="dr", n_bootstrap=0 if cov else 999, seed=1).fit(
+                r = dd.CallawaySantAnna(estimation_method="dr", n_bootstrap=999 if boot else 0, seed=1).fit(
                     df, outcome="y", unit="id", time="year", first_treat="g",
                     covariates=["x"] if cov else None, aggregate="event_study")
                 # diff-diff's overall_att is the *simple* aggregation: not compared
