@@ -26,7 +26,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from policyeval._out_of_core import out_of_core
 from policyeval._validation import check_clusters, check_draws, column_list, require_option
@@ -49,7 +48,7 @@ from policyeval.estimators.group_time import (
     treated_cohorts,
 )
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.inference.influence import BlockInfluence, CohortInfluence
+from policyeval.inference.influence import BlockInfluence, CohortInfluence, cohort_feature_moments
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
 
 __all__ = ["CallawaySantAnna", "GroupTimeResult", "AggregateResult"]
@@ -430,13 +429,15 @@ class CallawaySantAnna:
         Y, w = d.outcomes, d.weights
         n, T = Y.shape
         C = len(cohort_values)
-        W = np.bincount(cohort, weights=w, minlength=C)
-        # one sparse (cohort x unit) pass over Y gives every cohort x period weighted sum
-        S = np.asarray(sparse.csr_matrix((w, (cohort, np.arange(n))), shape=(C, n)) @ Y)
-        counts = np.bincount(cohort, minlength=C)
+        # one blocked pass over Y: per-cohort feature moments (the variance needs them), whose
+        # last row holds every cohort x period weighted sum, weight total and unit count
+        Q = cohort_feature_moments(Y, w, cohort, C)
+        S, W = Q[:, :T, T + 1].copy(), Q[:, T, T + 1].copy()
+        counts = np.rint(Q[:, T + 1, T + 1]).astype(np.int64)
         est, coef, n_t, n_c = self._cells_from_cohort_sums(cells, cohort_values, d.periods,
                                                            counts, W, S, n)
-        infl = CohortInfluence(Y, w, cohort, coef, cluster=d.cluster, n_clusters=d.n_clusters)
+        infl = CohortInfluence(Y, w, cohort, coef, cluster=d.cluster, n_clusters=d.n_clusters,
+                               moments=Q if d.cluster is None else None)
         return est, infl, n_t, n_c
 
     def _cells_from_cohort_sums(self, cells, cohort_values, periods, counts, W, S, n):

@@ -37,7 +37,73 @@ from scipy import sparse
 
 from policyeval.inference._multiplier import MultiplierStream, binary_cell_sums
 
-__all__ = ["InfluenceFunction", "DenseInfluence", "BlockInfluence", "CohortInfluence", "cluster_codes"]
+__all__ = ["InfluenceFunction", "DenseInfluence", "BlockInfluence", "CohortInfluence", "cluster_codes",
+           "cohort_feature_moments"]
+
+#: Units per block of :func:`cohort_feature_moments`: a block's features (``rows x (T + 2)``)
+#: stay in cache and its buffers are reused, so the pass allocates no rows-sized array.
+_MOMENT_BLOCK = 16_384
+
+
+def cohort_feature_moments(outcomes: np.ndarray, weights: np.ndarray, cohort: np.ndarray,
+                           n_cohorts: int) -> np.ndarray:
+    """Per-cohort :math:`\sum_{i\in c} f_i f_i^\top` of :math:`f_i = (w_i y_{i1},\dots,w_i y_{iT}, w_i, 1)`.
+
+    One pass over the ``n x T`` outcomes in blocks of units, without sorting
+    or copying them: within a block the rows are grouped by cohort (a radix
+    sort of small codes) and each group adds its Gram matrix. The row
+    ``T + 1`` of the result holds the cohort sums of the features, so the
+    weighted cohort x period outcome sums, weight totals and unit counts
+    come from the same pass: ``q[c, :T, T + 1]``, ``q[c, T, T + 1]`` and
+    ``q[c, T + 1, T + 1]``.
+
+    Parameters
+    ----------
+    outcomes : numpy.ndarray
+        ``n x T`` outcomes.
+    weights : numpy.ndarray
+        Unit weights (length ``n``).
+    cohort : numpy.ndarray
+        Cohort code of each unit, ``0..n_cohorts-1``.
+    n_cohorts : int
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_cohorts x (T + 2) x (T + 2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from policyeval.inference.influence import cohort_feature_moments
+    >>> Y = np.array([[1.0, 2.0], [3.0, 5.0], [0.0, 1.0]])
+    >>> q = cohort_feature_moments(Y, np.ones(3), np.array([0, 1, 0]), 2)
+    >>> q[0, :2, 3].tolist(), q[1, :2, 3].tolist(), q[:, 3, 3].tolist()   # sums by cohort, counts
+    ([1.0, 3.0], [3.0, 5.0], [2.0, 1.0])
+    """
+    n, T = outcomes.shape
+    F = T + 2
+    q = np.zeros((n_cohorts, F, F))
+    small = cohort.astype(np.int16) if n_cohorts < 32_000 else np.asarray(cohort)
+    block = min(_MOMENT_BLOCK, max(n, 1))
+    feats = np.empty((block, F))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        m = stop - start
+        order = np.argsort(small[start:stop], kind="stable")
+        f = feats[:m]
+        rows = order + start
+        w = weights[rows]
+        np.multiply(outcomes[rows], w[:, None], out=f[:, :T])
+        f[:, T] = w
+        f[:, T + 1] = 1.0
+        counts = np.bincount(small[start:stop], minlength=n_cohorts)
+        at = 0
+        for c in np.flatnonzero(counts):
+            seg = f[at:at + counts[c]]
+            q[c] += seg.T @ seg
+            at += counts[c]
+    return q
 
 
 def cluster_codes(labels) -> tuple[np.ndarray, int]:
@@ -308,22 +374,7 @@ class CohortInfluence(CohortCoefficients, InfluenceFunction):
     def moments(self) -> np.ndarray:
         """Per-cohort second moments of the features, :math:`\\sum_{i\\in c} f_i f_i^\\top`."""
         if self._moments is None:
-            T = self.n_features - 2
-            q = np.zeros((self.n_cohorts, self.n_features, self.n_features))
-            for c, rows in enumerate(self._cohort_rows()):
-                for start in range(0, len(rows), 262_144):
-                    r = rows[start:start + 262_144]
-                    w = self.weights[r]
-                    yw = self.outcomes[r] * w[:, None]
-                    q[c, :T, :T] += yw.T @ yw
-                    q[c, :T, T] += yw.T @ w
-                    q[c, :T, T + 1] += yw.sum(axis=0)
-                    q[c, T, T] += w @ w
-                    q[c, T, T + 1] += w.sum()
-                    q[c, T + 1, T + 1] += len(r)
-                q[c, T:, :T] = q[c, :T, T:].T
-                q[c, T + 1, T] = q[c, T, T + 1]
-            self._moments = q
+            self._moments = cohort_feature_moments(self.outcomes, self.weights, self.cohort, self.n_cohorts)
         return self._moments
 
     @property
