@@ -480,7 +480,8 @@ class CallawaySantAnna:
         blocks = []
         overlap: list[str] = []
         for (cg, ctrl, _), js in batches.items():
-            rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]))
+            # sorted runs: the stable sort merges them in one pass
+            rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]), kind="stable")
             D = (cohort[rows] == cg).astype(float)
             b0 = cells[js[0]][2]
             X = np.column_stack([np.ones(len(rows)), Xall[:, rows, b0].T])
@@ -490,8 +491,8 @@ class CallawaySantAnna:
             check_design(X, covs, f"cohort {g:g} and its controls{base}")
             ts = [cells[j][1] for j in js]
             bs = [cells[j][2] for j in js]
-            Ysub = Y[rows]
-            DY = Ysub[:, ts] - Ysub[:, bs]
+            DY = Y[np.ix_(rows, ts)]
+            DY -= Y[np.ix_(rows, bs)]
             where = (f"cohort {g:g} vs its {int((D == 0).sum())} controls{base} (ATT(g,t) for "
                      f"t = {', '.join(str(d.periods[t]) for t in ts[:4])}{', ...' if len(ts) > 4 else ''})")
             with _no_raw_linalg(where, covs):
