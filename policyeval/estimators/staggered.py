@@ -77,6 +77,16 @@ class _no_raw_linalg:
         return False
 
 
+def _outcome_changes(Y: np.ndarray, rows: np.ndarray, ts, bs, block: int = 4096) -> np.ndarray:
+    """``Y[rows][:, ts] - Y[rows][:, bs]`` in blocks of rows: one output array, small temporaries."""
+    ts, bs = np.asarray(ts), np.asarray(bs)
+    out = np.empty((len(rows), len(ts)))
+    for start in range(0, len(rows), block):
+        Yb = Y[rows[start:start + block]]
+        np.subtract(Yb[:, ts], Yb[:, bs], out=out[start:start + block])
+    return out
+
+
 def _warn_overlap(notes: list, n_fits: int, method: str) -> None:
     """One warning for all propensity-score fits with poor overlap (first three shown)."""
     if not notes:
@@ -491,8 +501,7 @@ class CallawaySantAnna:
             check_design(X, covs, f"cohort {g:g} and its controls{base}")
             ts = [cells[j][1] for j in js]
             bs = [cells[j][2] for j in js]
-            DY = Y[np.ix_(rows, ts)]
-            DY -= Y[np.ix_(rows, bs)]
+            DY = _outcome_changes(Y, rows, ts, bs)
             where = (f"cohort {g:g} vs its {int((D == 0).sum())} controls{base} (ATT(g,t) for "
                      f"t = {', '.join(str(d.periods[t]) for t in ts[:4])}{', ...' if len(ts) > 4 else ''})")
             with _no_raw_linalg(where, covs):

@@ -85,7 +85,7 @@ def tall_matmul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None, row
 
 def cohort_feature_moments(outcomes: np.ndarray, weights: np.ndarray, cohort: np.ndarray,
                            n_cohorts: int) -> np.ndarray:
-    """Per-cohort :math:`\sum_{i\in c} f_i f_i^\top` of :math:`f_i = (w_i y_{i1},\dots,w_i y_{iT}, w_i, 1)`.
+    r"""Per-cohort :math:`\sum_{i\in c} f_i f_i^\top` of :math:`f_i = (w_i y_{i1},\dots,w_i y_{iT}, w_i, 1)`.
 
     One pass over the ``n x T`` outcomes in blocks of units, without sorting
     or copying them: within a block the rows are grouped by cohort (a radix
