@@ -10,14 +10,21 @@ by a 2x2 comparison of cohort ``g`` with a control group between period
 ``t`` and a base period, then aggregates them (see
 :meth:`policyeval.results.staggered.GroupTimeResult.aggregate`).
 
-Speed. Without covariates every estimator (``reg``, ``ipw``, ``dr``) reduces
-to a difference of weighted cohort means of outcome changes, so all ATT(g,t)
-come from one table of cohort x period sums (``numpy.bincount`` on integer
-codes) and the influence function is kept implicitly
+Speed. A balanced panel stored in unit blocks (the usual layout) becomes the
+wide ``n_units x n_periods`` outcome matrix by a reshape, and its checks run
+on per-unit values. Without covariates every estimator (``reg``, ``ipw``,
+``dr``) reduces to a difference of weighted cohort means of outcome changes,
+so all ATT(g,t) come from one table of cohort x period sums, computed in one
+blocked pass over the outcomes together with the per-cohort moments the
+variance needs (:func:`~policyeval.inference.influence.cohort_feature_moments`),
+and the influence function is kept implicitly
 (:class:`~policyeval.inference.influence.CohortInfluence`): a million-unit
 panel needs the wide outcome matrix and a few kilobytes more. With
-covariates each cell runs its own regression / propensity score on the
-rows of the treated cohort and its controls.
+covariates, the cells that share a cohort, its controls and the base-period
+covariates (all of a cohort's cells when the covariates are time-invariant
+and the controls never treated) share one propensity score and one outcome
+regression design; their influence functions are one dense block per batch
+on the rows of the cohort and its controls.
 """
 
 from __future__ import annotations
