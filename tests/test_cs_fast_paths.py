@@ -88,6 +88,16 @@ def test_fit_on_sorted_blocks_equals_shuffled_rows(method, covs):
     np.testing.assert_allclose(da.std_errors.to_numpy(), db.std_errors.to_numpy(), rtol=1e-10)
 
 
+def test_never_treated_coded_missing_takes_the_fast_layout():
+    df = _panel()
+    df["g"] = df["g"].where(df["g"] > 0)                        # NaN for never treated
+    assert _balanced_blocks(df["id"].to_numpy(), df["year"].to_numpy(), df["g"]) is not None
+    a = pe.CallawaySantAnna().fit(df, **KW)
+    b = pe.CallawaySantAnna().fit(_shuffled(df), **KW)
+    np.testing.assert_allclose(a.params.to_numpy(), b.params.to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.std_errors.to_numpy(), b.std_errors.to_numpy(), rtol=1e-10)
+
+
 def test_fast_layout_falls_back_with_every_warning():
     df = _panel()
     df.loc[df.id == 10, "g"] = 2001                          # treated in every period: dropped

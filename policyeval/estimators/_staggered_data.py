@@ -134,8 +134,13 @@ def _balanced_blocks(raw_ids: np.ndarray, t: np.ndarray, g: pd.Series):
     if not ((periods[1:] > periods[:-1]).all() and (tt == periods).all()):
         return None
     gg = g.to_numpy().reshape(n, T)
-    if not (gg[:, 1:] == gg[:, :1]).all():       # also NaN: the general path handles missing gname
-        return None
+    same = gg[:, 1:] == gg[:, :1]
+    if not same.all():
+        if gg.dtype.kind != "f":
+            return None
+        same |= np.isnan(gg[:, 1:]) & np.isnan(gg[:, :1])   # missing: never treated in every row
+        if not same.all():
+            return None
     return n, T, periods.astype(np.int64), ids[:, 0].copy(), gg[:, 0].astype(float)
 
 
