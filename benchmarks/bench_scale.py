@@ -10,7 +10,9 @@ LocalCluster with threads inside the child, so its workers are counted).
     .venv/bin/python benchmarks/bench_scale.py --sizes 1000000 10000000 \
         --skip-pandas-above 2000000 --dask-max 1000000
 
-writes ``benchmarks/results/scale.md`` (and ``scale.json``).
+writes ``benchmarks/results/scale.md`` (and ``scale.json``). Methods: ``pandas``, ``duckdb``,
+``dask`` (the engine's default: dense per-unit arrays when the ids are compact integers) and
+``dask_shuffle`` (``dense=False``: the per-unit hash-shuffled group-by).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def child(method: str, estimator: str, folder: str, out: str) -> None:
         data = pd.read_parquet(folder, columns=cols)
     elif method == "duckdb":
         data = folder
-    else:
+    else:          # "dask" (dense per-unit arrays when the ids allow) or "dask_shuffle" (groupby path)
         import dask.dataframe as dd
         from distributed import Client, LocalCluster
 
@@ -57,29 +59,32 @@ def child(method: str, estimator: str, folder: str, out: str) -> None:
         data = dd.read_parquet(files, columns=["firm_id", "year", "first_treat", "county_code", "y"],
                                split_row_groups=True)
     opts = {"memory_limit": "3GB", "threads": 2} if method == "duckdb" else {}
-    if method == "dask":
-        # yearly files split every firm across partitions: hash-shuffle the per-firm groupby
-        # (one output partition per input partition) instead of a tree reduction that would
-        # hold every firm's partial sums at once
+    backend = "dask" if method.startswith("dask") else method
+    if method.startswith("dask"):
+        # yearly files split every firm across partitions: where a per-firm groupby is used,
+        # hash-shuffle it (one output partition per input partition) instead of a tree
+        # reduction that would hold every firm's partial sums at once
         opts = {"split_out": data.npartitions}
+        if method == "dask_shuffle":
+            opts["dense"] = False        # the groupby path for every per-unit sum (the old engine)
     if estimator == "cs":
         est = pe.CallawaySantAnna(method="reg", progress=False, cluster="county_code")
         if method == "pandas":
             res = est.fit(data, "y", "year", "firm_id", "first_treat")
         else:
             res = fit_callaway_santanna(data, "y", "year", "firm_id", "first_treat", cluster="county_code",
-                                        estimator=est, backend=method, **opts)
+                                        estimator=est, backend=backend, **opts)
         agg = res.aggregate("dynamic")
         summary = {"overall": float(agg.overall["estimate"]), "se": float(agg.overall["std_error"])}
     elif estimator == "twfe":
         est = pe.TWFE(cluster="county_code")
         res = (est.fit(data, "y", "year", "firm_id", gname="first_treat") if method == "pandas" else
-               fit_twfe(data, "y", "year", "firm_id", gname="first_treat", estimator=est, backend=method, **opts))
+               fit_twfe(data, "y", "year", "firm_id", gname="first_treat", estimator=est, backend=backend, **opts))
         summary = {"overall": float(res.params.iloc[0]), "se": float(res.std_errors.iloc[0])}
     else:
         est = pe.EventStudy(window=(-5, 5), cluster="county_code")
         res = (est.fit(data, "y", "year", "firm_id", "first_treat") if method == "pandas" else
-               fit_event_study(data, "y", "year", "firm_id", "first_treat", estimator=est, backend=method,
+               fit_event_study(data, "y", "year", "firm_id", "first_treat", estimator=est, backend=backend,
                                **opts))
         summary = {"overall": float(res.params.loc[0]), "se": float(res.std_errors.loc[0])}
     wall = time.perf_counter() - t0
@@ -145,13 +150,19 @@ def main():
             for method in args.methods:
                 if method == "pandas" and large:
                     r = {"status": f"not run: > {args.skip_pandas_above:,} firms (see note)"}
-                elif method == "dask" and n > args.dask_max:
+                elif method.startswith("dask") and n > args.dask_max:
                     r = {"status": f"not run: > {args.dask_max:,} firms (time budget)"}
                 else:
                     r = run_child(method, est, folder, args.timeout)
                 r.update(firms=n, rows=info["n_rows"], disk_gib=disk, method=method, estimator=est)
                 print(json.dumps(r), flush=True)
                 rows.append(r)
+    # every method against DuckDB on the same files: largest absolute difference of estimate and SE
+    ref = {(r["firms"], r["estimator"]): r for r in rows if r["method"] == "duckdb" and "overall" in r}
+    for r in rows:
+        base = ref.get((r["firms"], r["estimator"]))
+        if base is not None and "overall" in r:
+            r["diff_vs_duckdb"] = max(abs(r["overall"] - base["overall"]), abs(r["se"] - base["se"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
@@ -163,15 +174,18 @@ def main():
         f"{platform.python_version()}. Data: `policyeval.scale.simulate_firms` (simulated, seed 2026), "
         f"{args.years} years, yearly Parquet files. Each cell is one child process; peak memory is its "
         "maximum resident set size. DuckDB: `memory_limit=3GB`, 2 threads. Dask: LocalCluster, 2 "
-        "workers (threads) in the child. pandas: `pd.read_parquet` of the five used columns, then the "
+        "workers (threads) in the child; `dask` = the engine's default (per-firm sums as dense arrays over "
+        "the compact firm-id range, no shuffle), `dask_shuffle` = `dense=False` (hash-shuffled per-firm "
+        "group-by, the engine before the dense path). pandas: `pd.read_parquet` of the five used columns, then the "
         "in-memory estimator. Estimators: `cs` = CallawaySantAnna (no covariates, clustered by county) "
         "+ dynamic aggregation; `twfe` = TWFE clustered by county; `event_study` = EventStudy window "
         "(-5, 5) clustered by county."),
         "",
         "Command: `.venv/bin/python benchmarks/bench_scale.py " + " ".join(sys.argv[1:]) + "`",
         "",
-        "| firms | rows | on disk (GiB) | estimator | method | wall (s) | peak memory (MB) | estimate | SE | status |",
-        "|---:|---:|---:|---|---|---:|---:|---:|---:|---|",
+        "| firms | rows | on disk (GiB) | estimator | method | wall (s) | peak memory (MB) | estimate | SE "
+        "| max abs. diff. vs DuckDB (estimate, SE) | status |",
+        "|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
@@ -179,7 +193,8 @@ def main():
             + (f"{r['wall_s']:.1f}" if "wall_s" in r else "") + " | "
             + (f"{r['peak_mb']:.0f}" if "peak_mb" in r else "") + " | "
             + (f"{r['overall']:.6f}" if "overall" in r else "") + " | "
-            + (f"{r['se']:.6f}" if "se" in r else "") + f" | {r['status']} |")
+            + (f"{r['se']:.6f}" if "se" in r else "") + " | "
+            + (f"{r['diff_vs_duckdb']:.1e}" if "diff_vs_duckdb" in r else "") + f" | {r['status']} |")
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
 

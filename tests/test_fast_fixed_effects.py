@@ -270,6 +270,10 @@ def _event_panel(n=80, T=9, seed=21, never=True):
     return df.sample(frac=1, random_state=seed)
 
 
+def _dense(influence):
+    return influence if isinstance(influence, np.ndarray) else influence.to_dense()
+
+
 def _both_event_fits(monkeypatch, est, df, **kw):
     from policyeval.estimators import twfe as twfe_mod
 
@@ -302,6 +306,11 @@ def test_event_study_sufficient_statistics_equal_the_dense_dummies(monkeypatch, 
     np.testing.assert_allclose(fast.vcov, dense.vcov, rtol=0, atol=1e-12)
     np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
                                atol=1e-9)
+    # the factored influence's covariance comes from the per-cohort moments cached by the fit
+    np.testing.assert_allclose(fast.influence.vcov(), dense.influence.vcov(), rtol=0, atol=1e-12)
+    fresh = type(fast.influence)(fast.influence.outcomes, fast.influence.weights,
+                                 fast.influence.cohort, fast.influence.coef)
+    np.testing.assert_allclose(fast.influence.moments, fresh.moments, rtol=1e-12, atol=1e-9)
     assert fast.extra["df_all"] == dense.extra["df_all"]
     assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]
     assert fast.nobs == dense.nobs and fast.n_units == dense.n_units
@@ -364,8 +373,15 @@ def test_sun_abraham_sufficient_statistics_equal_the_dense_cells(monkeypatch, op
     np.testing.assert_allclose(fast.extra["cell_params"], dense.extra["cell_params"], rtol=0,
                                atol=1e-10)
     np.testing.assert_allclose(fast.extra["cell_vcov"], dense.extra["cell_vcov"], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(fast.extra["cell_influence"], dense.extra["cell_influence"], rtol=0,
+    np.testing.assert_allclose(_dense(fast.extra["cell_influence"]),
+                               _dense(dense.extra["cell_influence"]), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
                                atol=1e-9)
+    for kind in ("simple", "group"):                    # aggregation keeps the factored form
+        a, b = fast.aggregate(kind), dense.aggregate(kind)
+        np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(a.influence.to_dense(), b.influence.to_dense(), rtol=0,
+                                   atol=1e-9)
     assert fast.extra["n_clusters"] == dense.extra["n_clusters"]
     assert fast.nobs == dense.nobs and fast.df_resid == dense.df_resid
 
@@ -386,17 +402,21 @@ def test_event_times_and_unit_cohorts_shortcuts_match_numpy_and_the_row_counts()
     pd.testing.assert_series_equal(a.by_cohort, b.by_cohort, check_index_type=False)
 
 
+@pytest.mark.parametrize("path", ["fit_two_way", "fit_balanced_dummies"])
 @pytest.mark.parametrize("ssc", ["fixest", "none"])
-def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc):
+def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc, path):
     from policyeval.estimators import twfe as twfe_mod
 
     df = _event_panel(seed=40)
     calls = []
-    real = twfe_mod.fit_balanced_dummies
-    monkeypatch.setattr(twfe_mod, "fit_balanced_dummies",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
-    fast = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    real = getattr(twfe_mod, path)
+    monkeypatch.setattr(twfe_mod, path, lambda *a, **k: calls.append(1) or real(*a, **k))
     with monkeypatch.context() as m:
+        if path == "fit_balanced_dummies":       # the block-wise path comes first otherwise
+            m.setattr(twfe_mod, "two_way_applies", lambda *a, **k: False)
+        fast = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
+    with monkeypatch.context() as m:
+        m.setattr(twfe_mod, "two_way_applies", lambda *a, **k: False)
         m.setattr(twfe_mod, "balanced_dummy_fit_applies", lambda *a, **k: False)
         dense = twfe_mod.TWFE(ssc=ssc).fit(df, "y", "year", "id", gname="g")
     assert calls == [1]
@@ -405,3 +425,39 @@ def test_twfe_gname_sufficient_statistics_equal_the_dense_fit(monkeypatch, ssc):
     np.testing.assert_allclose(fast.influence.to_dense(), dense.influence.to_dense(), rtol=0,
                                atol=1e-9)
     assert fast.extra["n_params_ssc"] == dense.extra["n_params_ssc"]
+
+
+def test_group_table_reads_one_unit_per_cohort_and_reproduces_every_row():
+    df = _event_panel(seed=50)
+    panel, _ = fe.prepare_fe_panel(df, yname="y", tname="year", idname="id", gname="g",
+                                   estimator=None)
+    e = np.where(panel.cohort > 0, panel.periods[panel.time] - panel.cohort, 99)
+    col = np.where((e >= -2) & (e <= 3), e + 2, -1)
+    unit_group, table = fe._group_table(panel, col)
+    np.testing.assert_array_equal(table[unit_group[panel.unit], panel.time], col)
+    assert table.shape == (len(np.unique(panel.cohort)), len(panel.periods))
+
+
+@pytest.mark.parametrize("estimator,opts,table", [
+    ("EventStudy", dict(window=None), True), ("EventStudy", dict(window=(-2, 2)), True),
+    ("EventStudy", dict(window=(-2, 2), bin_endpoints=False), None),
+    ("SunAbraham", dict(), True), ("SunAbraham", dict(control_group="last_treated"), False)])
+def test_balanced_fits_take_the_cohort_table_unless_rows_are_dropped(monkeypatch, estimator,
+                                                                     opts, table):
+    """A balanced panel with nothing dropped reaches the fit as a cohorts x periods table
+    (``col=None``); dropping rows goes by rows: the last-treated periods (still balanced, the
+    fast fit from a row column) or a window without bins (unbalanced: the dense fit)."""
+    import warnings
+
+    from policyeval.estimators import sun_abraham as sa_mod
+    from policyeval.estimators import twfe as twfe_mod
+
+    mod = twfe_mod if estimator == "EventStudy" else sa_mod
+    seen = []
+    real = mod.fit_balanced_dummies
+    monkeypatch.setattr(mod, "fit_balanced_dummies",
+                        lambda panel, col, *a, **k: seen.append(col is None) or real(panel, col, *a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(mod, estimator)(**opts).fit(_event_panel(seed=60), "y", "year", "id", "g")
+    assert seen == ([] if table is None else [table])

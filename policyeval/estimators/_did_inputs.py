@@ -127,12 +127,17 @@ def prepare_panel(
     require_columns(df, strict=True, **named)
 
     cols = list(dict.fromkeys(named.values()))
-    frame = df.loc[:, cols].copy()
+    # the column selection is already a new frame (shallow copy: no second copy of the data)
+    frame = df.loc[:, cols].copy(deep=False)
 
     if frame[idname].isna().any():
         raise DataError(f"idname={idname!r} has {int(frame[idname].isna().sum())} missing values")
     frame[tname] = period_column(frame, tname, idname)
-    require_unique_unit_periods(frame[idname].to_numpy(), frame[tname].to_numpy(), idname, tname)
+    # rows already ordered by a numeric unit id then strictly increasing period (the usual long
+    # panel) have unique unit-periods; only other frames pay for the general checks and the sort
+    ordered = _ordered_by_unit_period(frame, idname, tname)
+    if not ordered:
+        require_unique_unit_periods(frame[idname].to_numpy(), frame[tname].to_numpy(), idname, tname)
 
     if dname is not None:
         frame["_g"] = _timing_from_treatment(frame, dname, tname, idname)
@@ -148,7 +153,8 @@ def prepare_panel(
         check_first_treated(g.to_numpy(), frame[tname].to_numpy(), gname, frame[idname].to_numpy())
     frame["_g"] = g
     # never treated is NaN here, so 0 and missing in one unit do not count as varying
-    require_constant_timing(frame, idname, gname if gname is not None else dname, g)
+    if not (ordered and _constant_in_runs(frame[idname].to_numpy(), g.to_numpy())):
+        require_constant_timing(frame, idname, gname if gname is not None else dname, g)
 
     ids = frame[idname].to_numpy()
     frame[yname] = finite_column(frame, yname, "yname", idname, ids)
@@ -175,8 +181,7 @@ def prepare_panel(
     if weights is not None:
         require_weights(frame[weights].to_numpy(), weights, frame[idname].to_numpy())
 
-    frame = frame.sort_values([idname, tname], kind="stable").reset_index(drop=True)
-    unit_code, unit_labels = pd.factorize(frame[idname], sort=True)
+    frame, unit_code, unit_labels = _sort_and_code_units(frame, idname, tname, ordered)
     if cluster is not None:
         cluster_code, cl_labels = pd.factorize(frame[cluster], sort=True)
         n_clusters = len(cl_labels)
@@ -196,6 +201,41 @@ def prepare_panel(
         cluster_code=np.asarray(cluster_code),
         n_clusters=int(n_clusters),
     )
+
+
+def _ordered_by_unit_period(frame: pd.DataFrame, idname: str, tname: str) -> bool:
+    """Whether the rows are sorted by a numeric unit id, then strictly by period."""
+    if not isinstance(frame[idname].dtype, np.dtype) or frame[idname].dtype.kind not in "iuf":
+        return False
+    ids, t = frame[idname].to_numpy(), frame[tname].to_numpy()
+    if len(ids) < 2:
+        return False
+    return bool(((ids[1:] > ids[:-1]) | ((ids[1:] == ids[:-1]) & (t[1:] > t[:-1]))).all())
+
+
+def _constant_in_runs(ids: np.ndarray, values: np.ndarray) -> bool:
+    """Whether ``values`` (NaN equal to NaN) is constant over each run of equal ``ids``."""
+    same = ids[1:] == ids[:-1]
+    eq = values[1:] == values[:-1]
+    eq |= np.isnan(values[1:]) & np.isnan(values[:-1])
+    return bool((eq | ~same).all())
+
+
+def _sort_and_code_units(frame: pd.DataFrame, idname: str, tname: str, ordered: bool):
+    """Sort by unit then period and code the units ``0..N-1`` in sorted order.
+
+    A frame already in that order (``ordered``, numeric ids) is neither
+    sorted again nor hashed: the codes are the runs of equal ids.
+    """
+    if ordered and len(frame) > 1:
+        ids = frame[idname].to_numpy()
+        starts = np.empty(len(ids), dtype=bool)
+        starts[0] = True
+        np.not_equal(ids[1:], ids[:-1], out=starts[1:])
+        return frame.reset_index(drop=True), np.cumsum(starts) - 1, ids[starts]
+    frame = frame.sort_values([idname, tname], kind="stable").reset_index(drop=True)
+    unit_code, unit_labels = pd.factorize(frame[idname], sort=True)
+    return frame, unit_code, unit_labels
 
 
 def _timing_from_treatment(frame: pd.DataFrame, dname: str, tname: str, idname: str) -> pd.Series:

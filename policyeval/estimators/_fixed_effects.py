@@ -37,6 +37,10 @@ from policyeval._validation import (
 )
 from policyeval.estimators._inputs import (
     check_first_treated,
+    missing_by_column,
+    pairs_unique,
+    sorted_unit_cohorts,
+    unit_codes,
     finite_column,
     integer_column,
     period_column,
@@ -63,7 +67,7 @@ from policyeval.inference.covariance import (
 
 __all__ = [
     "FEPanel", "FEFit", "prepare_fe_panel", "subset_panel", "absorb_unit_time", "fit_fe_ols",
-    "fit_balanced_dummies", "balanced_dummy_fit_applies",
+    "fit_balanced_dummies", "balanced_dummy_fit_applies", "influence_columns",
     "examples", "parse_fe", "absorb_effects", "effects_design",
 ]
 
@@ -89,6 +93,9 @@ class FEPanel:
     fe_labels: list[str] | None = None
     # the one cluster variable is idname: clusters[0] groups the rows as ``unit`` does
     cluster_is_unit: bool = False
+    # row offsets of each unit (length N + 1) when the rows of a unit are contiguous and
+    # units come in code order (ids sorted); None when unknown
+    unit_starts: np.ndarray | None = None
 
     @property
     def effects(self) -> list[np.ndarray]:
@@ -97,6 +104,8 @@ class FEPanel:
 
     @property
     def n_units(self) -> int:
+        if self.unit_starts is not None:
+            return len(self.unit_starts) - 1
         return int(self.unit.max()) + 1
 
 
@@ -149,29 +158,30 @@ def prepare_fe_panel(
 
     used = list(dict.fromkeys([yname, tname, idname, *regressors, *covs, *clusters,
                                *([weights] if weights else []), *fe_cols]))
-    # selecting columns already gives a new frame (a copy, or copy-on-write in pandas 3)
-    frame = df[list(dict.fromkeys(used + ([gname] if gname else [])))]
-    missing = frame[used].isna()
-    if missing.any().any():          # per-column reductions: no n x columns interleaved copy
-        bad = missing.any(axis=1)
-        counts = missing.sum()
-        which = ", ".join(f"{c!r} ({int(n)})" for c, n in counts[counts > 0].items())
+    cols = list(dict.fromkeys(used + ([gname] if gname else [])))
+    # no copy of the columns: the rows are only read (a row subset below is a new frame)
+    frame = df if len(set(df.columns)) == len(df.columns) else df[cols]
+    missing = missing_by_column(frame, used)
+    if missing:
+        bad = np.logical_or.reduce(list(missing.values()))
+        which = ", ".join(f"{c!r} ({int(m.sum())})" for c, m in missing.items())
         warnings.warn(
             f"dropped {int(bad.sum())} of {len(frame)} rows with missing values in {which} "
             f"(units {examples(frame.loc[bad, idname])})",
             DroppedObservationsWarning,
             stacklevel=3,
         )
-        frame = frame.loc[~bad]
+        frame = frame[cols].loc[~bad]
     if frame.empty:
         raise DataError("no rows left to estimate on")
 
     t = period_column(frame, tname, idname)
-    unit, unit_labels = pd.factorize(frame[idname])
-    unit = unit.astype(np.intp)
+    unit, unit_labels, starts = unit_codes(frame[idname])
+    n_units = len(unit_labels)
     periods, time = _period_codes(t)
-    require_unique_unit_periods(unit, time, idname, tname, wording="short",
-                                id_labels=unit_labels)
+    if not pairs_unique(unit, time, n_units, len(periods), starts):
+        require_unique_unit_periods(unit, time, idname, tname, wording="short",
+                                    id_labels=unit_labels)
     ids = frame[idname].to_numpy()
     text = {} if pd.api.types.is_numeric_dtype(frame[tname]) else {tname: t}
     for arg, cols in (("yname", [yname]), ("covariates", covs), ("treatment", list(regressors))):
@@ -191,23 +201,24 @@ def prepare_fe_panel(
     notes: list[str] = []
     cohort = None
     if gname is not None:
-        cohort, notes = _cohorts(frame, gname, idname, periods, unit)
+        cohort, notes = _cohorts(frame, gname, idname, periods, unit, starts)
     if estimator is not None:
         for c in clusters:
             label = c if c != idname or cluster else f"cluster=idname={idname!r} (the default)"
-            n_clusters = int(unit.max()) + 1 if c == idname else frame[c].nunique()
+            n_clusters = n_units if c == idname else frame[c].nunique()
             check_clusters(n_clusters, label, estimator=estimator, stacklevel=4)
     panel = FEPanel(
         frame=frame,
         y=frame[yname].to_numpy(dtype=float),
         unit=unit,
-        time=time.astype(np.intp),
+        time=time.astype(np.intp, copy=False),
         periods=periods,
         weights=w,
         clusters=[frame[c].to_numpy() for c in clusters],
         cohort=cohort,
         notes=notes,
         cluster_is_unit=clusters == [idname],
+        unit_starts=starts,
     )
     if fe is not None:
         panel.fe_codes = [_fe_codes(frame, term) for term in fe]
@@ -351,6 +362,18 @@ def effects_design(
 def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct periods and each row's code (``np.unique(..., return_inverse=True)``
     by hashing: a panel has few periods and many rows, so no sort of the rows)."""
+    t = np.asarray(t)
+    if len(t) and t.dtype.kind in "iu":
+        lo, hi = int(t.min()), int(t.max())
+        if hi - lo < 4 * len(t) + 1000:
+            # periods in a compact range (years, 1..T): offsets from the first, no hashing
+            code = np.subtract(t, lo, dtype=np.intp)
+            present = np.bincount(code, minlength=hi - lo + 1) > 0
+            periods = np.flatnonzero(present).astype(np.int64) + lo
+            if present.all():
+                return periods, code
+            rank = np.cumsum(present) - 1
+            return periods, rank[code]
     codes, uniques = pd.factorize(t.astype(np.int64))
     order = np.argsort(uniques)
     rank = np.empty(len(order), dtype=np.intp)
@@ -358,12 +381,18 @@ def _period_codes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniques[order], rank[codes]
 
 
-def _cohorts(frame, gname, idname, periods, unit=None) -> tuple[np.ndarray, list[str]]:
+def _cohorts(frame, gname, idname, periods, unit=None, starts=None
+             ) -> tuple[np.ndarray, list[str]]:
     """First treated period per row; 0 marks never treated within the sample.
 
     ``unit`` (codes of ``idname``, no missing ids) lets the constancy check run on
-    codes; only a failing check goes through the message-building one.
+    codes; only a failing check goes through the message-building one. With ``starts``
+    (rows sorted by unit) and an integer column the checks run once per unit.
     """
+    if starts is not None:
+        fast = sorted_unit_cohorts(frame, gname, idname, periods, starts)
+        if fast is not None:
+            return fast
     g = integer_column(frame, gname, "gname", idname, allow_missing=True)
     g = np.where(np.isnan(g) | np.isinf(g), 0.0, g)
     check_first_treated(g, periods, gname, frame[idname].to_numpy())
@@ -422,6 +451,8 @@ def absorb_unit_time(
     if n_times > _EXACT_MAX_PERIODS:
         # the exact path solves a dense periods x periods system: too big here
         return _demean_alternating(Z, unit, time, w, n_units, n_times)
+    if Z.shape[1] <= 8 and n_units * n_times <= 4 * n + 1_000_000:
+        return _absorb_unit_time_dense(Z, unit, time, w, n_units, n_times)
     # weighted group-sum operators (sparse products beat np.add.at by far)
     U = sp.csr_matrix((w, (unit, np.arange(n))), shape=(n_units, n))
     w_unit = np.asarray(U.sum(axis=1)).ravel()
@@ -449,6 +480,43 @@ def absorb_unit_time(
 
 
 _EXACT_MAX_PERIODS = 2000      # above this many periods, alternating projections
+
+
+def _absorb_unit_time_dense(Z, unit, time, w, n_units, n_times):
+    """:func:`absorb_unit_time`'s exact path for few columns on a not too sparse grid: group
+    sums by ``bincount`` (no sparse operator to build) and the weights as a dense
+    ``N x T`` grid for the :math:`T \\times T` system."""
+    n, p = Z.shape
+    cell = unit.astype(np.int64) * n_times + time
+    grid = np.zeros(n_units * n_times)
+    grid[cell] = w
+    grid = grid.reshape(n_units, n_times)
+    del cell
+    w_unit = grid.sum(axis=1)
+    w_time = grid.sum(axis=0)
+    C = np.diag(w_time) - (grid / w_unit[:, None]).T @ grid
+    unweighted = bool((w == 1).all())
+    out = np.empty_like(Z)
+    B = np.empty((n_times, p))
+    for j in range(p):
+        z = np.ascontiguousarray(Z[:, j])
+        mean = np.bincount(unit, weights=z if unweighted else w * z, minlength=n_units) / w_unit
+        zu = z - mean[unit]
+        B[:, j] = np.bincount(time, weights=zu if unweighted else w * zu, minlength=n_times)
+        out[:, j] = zu
+    if n_times == 1:
+        return out
+    gamma = np.zeros((n_times, p))
+    try:
+        gamma[1:] = scipy.linalg.solve(C[1:, 1:], B[1:], assume_a="pos")
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+        # disconnected panels: any solution of the normal equations projects the same
+        gamma[1:] = np.linalg.lstsq(C[1:, 1:], B[1:], rcond=None)[0]
+    unit_part = (grid @ gamma) / w_unit[:, None]      # each unit's weighted mean of gamma_t
+    for j in range(p):
+        out[:, j] -= gamma[time, j]
+        out[:, j] += unit_part[unit, j]
+    return out
 
 
 def _demean_alternating(Z, unit, time, w, n_units, n_times, tol=1e-14, max_iter=10_000):
@@ -531,10 +599,12 @@ class FEFit:
     params: pd.Series
     vcov: pd.DataFrame
     cov: CovarianceEstimate
-    residuals: np.ndarray
+    residuals: np.ndarray | None  # None from fit_balanced_dummies (entries of its influence's matrix)
     nobs: int
     n_units: int
-    influence: np.ndarray  # (n_units, k): N * (X'X)^{-1} sum_t x_it e_it, unit-clustered, raw
+    # (n_units, k): N * (X'X)^{-1} sum_t x_it e_it, unit-clustered, raw; an InfluenceFunction
+    # (factored, per cohort) from fit_balanced_dummies
+    influence: object
     contrast_df: np.ndarray | None = None  # HC2/CR2: Bell-McCaffrey df of the given contrasts
 
 
@@ -649,12 +719,24 @@ def balanced_dummy_fit_applies(panel: FEPanel, vcov: str, n_covariates: int = 0)
             and len(panel.y) == panel.n_units * len(panel.periods))
 
 
-def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ssc) -> FEFit:
+def fit_balanced_dummies(panel: FEPanel, col: np.ndarray | None, names: Sequence, *, ssc,
+                         groups: tuple[np.ndarray, np.ndarray] | None = None) -> FEFit:
     r""":func:`fit_fe_ols` for mutually exclusive 0/1 regressors from sufficient statistics.
 
     Regressor ``j`` is 1 on the rows with ``col == j`` and 0 elsewhere (``col = -1``: no
-    regressor), as an event study's event-time dummies. Only for
-    :func:`balanced_dummy_fit_applies` panels; no ``n x p`` matrix is formed.
+    regressor), as an event study's event-time dummies; ``col`` must be a function of the
+    unit's cohort and the period. Callers that know that function pass it instead, as
+    ``groups=(unit_group, table)``: ``unit_group`` codes each unit's group ``0..G-1`` (its
+    cohort) and ``table[g, t]`` is the column of group ``g`` in period code ``t`` (``col``
+    is then ``None`` and no row-sized array is read but the outcome). Only for
+    :func:`balanced_dummy_fit_applies` panels; no ``n x p`` or ``N x p`` matrix is formed.
+
+    Returns
+    -------
+    FEFit
+        ``influence`` is a :class:`~policyeval.inference.influence.CohortInfluence` over the
+        ``N x T`` residual matrix (``to_dense()`` gives the ``N x p`` array of
+        :func:`fit_fe_ols`); ``residuals`` is ``None`` (they are that matrix's entries).
 
     Notes
     -----
@@ -668,33 +750,45 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
         \qquad \tilde X'\tilde y = X'\tilde y,
 
     with :math:`s_i` and :math:`m_t` the dummies' unit and period sums and :math:`c` their
-    column sums; :math:`s_i` depends only on the unit's cohort (the dummies are functions
-    of period and cohort), so the unit sum runs over cohorts. The residuals sum to zero
-    within each unit, so unit :math:`i`'s score sum is
-    :math:`\sum_t (x_{it} - \bar x_{\cdot t})\tilde e_{it}`: a scatter of the residuals
-    into the unit's dummy column minus the ``N x T`` residual matrix times the ``T x p``
-    period means. :func:`fit_fe_ols` on the dense design is the reference in the tests.
+    column sums; :math:`s_i` depends only on the unit's group, and :math:`X'\tilde y` only
+    on the groups x periods sums of :math:`y`. The residuals sum to zero within each unit,
+    so unit :math:`i`'s score sum is :math:`e_i'A_{g(i)}` with :math:`e_i` its residual
+    path and :math:`A_g = X_g - m/N` (``T x p``, :math:`X_g` the group's dummies by period):
+    the unit-clustered meat is :math:`\sum_g A_g'(\sum_{i\in g} e_ie_i')A_g` and the
+    influence :math:`\psi_i = N e_i'A_{g(i)}(\tilde X'\tilde X)^{-1}`, kept in that factored
+    form. :func:`fit_fe_ols` on the dense design is the reference in the tests.
     """
+    from policyeval.inference.influence import CohortInfluence
+
     names = list(names)
     p = len(names)
-    unit, time = panel.unit, panel.time
     N, T = panel.n_units, len(panel.periods)
     n = len(panel.y)
-    col = np.asarray(col, dtype=np.intp)
-    on = col >= 0
-    c_on = col[on]
-    counts = np.bincount(c_on, minlength=p).astype(float)
-    # period sums m_t and cohort sums (every unit of a cohort has the same dummy sums)
-    m = np.bincount(time[on] * p + c_on, minlength=T * p).reshape(T, p).astype(float)
-    coh_index, coh_codes = pd.factorize(panel.cohort)      # any order: only the grouping counts
-    n_coh = len(coh_codes)
-    units_per = np.bincount(coh_index, minlength=n_coh) / T          # balanced: T rows a unit
-    sg = np.bincount(coh_index[on] * p + c_on, minlength=n_coh * p).reshape(n_coh, p)
-    sg = sg / units_per[:, None]
-    XtX = (np.diag(counts) - (sg.T * units_per) @ sg / T - m.T @ m / N
+    unit_group, table = _group_table(panel, col) if groups is None else groups
+    unit_group = np.asarray(unit_group, dtype=np.intp)
+    table = np.asarray(table, dtype=np.intp)
+    G = table.shape[0]
+    n_g = np.bincount(unit_group, minlength=G).astype(float)          # units per group
+    # X_g[t, j] = 1[table[g, t] == j]; column p collects table == -1 (no regressor)
+    Xg = np.zeros((G, T, p + 1))
+    gi, ti = np.meshgrid(np.arange(G), np.arange(T), indexing="ij")
+    Xg[gi, ti, np.where(table >= 0, table, p)] = 1.0
+    Xg = Xg[:, :, :p]
+    sg = Xg.sum(axis=1)                                  # a unit's dummy sums, by group
+    m = np.einsum("g,gtj->tj", n_g, Xg)                  # period sums
+    counts = m.sum(axis=0)
+    XtX = (np.diag(counts) - (sg.T * n_g) @ sg / T - m.T @ m / N
            + np.outer(counts, counts) / n)
-    yt = _demean_balanced(panel.y[:, None], unit, time, N, T)[:, 0]
-    Xty = np.bincount(c_on, weights=yt[on], minlength=p)
+    # the outcome as an N x T matrix (balanced: every cell once); it becomes the residuals
+    Y = np.empty((N, T))
+    Y[panel.unit, panel.time] = panel.y
+    ind = sp.csr_matrix((np.ones(N), (unit_group, np.arange(N))), shape=(G, N))
+    Sy = np.asarray(ind @ Y)                             # groups x periods sums of y
+    ybar_t = Sy.sum(axis=0) / N
+    ybar = ybar_t.mean()
+    # groups x periods sums of the two-way demeaned y
+    Syt = Sy - (Sy.sum(axis=1) / T)[:, None] - np.outer(n_g, ybar_t - ybar)
+    Xty = np.einsum("gtj,gt->j", Xg, Syt)
     # the checks of fit_fe_ols, on the Gram matrix
     scale = np.sqrt(counts / n)
     scale[scale == 0] = 1.0
@@ -714,33 +808,78 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray, names: Sequence, *, ss
         )
     bread = np.linalg.inv(XtX)
     beta = bread @ Xty
-    # the demeaned fit is a function of (cohort, period): a cohorts x periods table
-    cell = coh_index * T + time
-    col_tab = np.full(n_coh * T, -1, dtype=np.intp)
-    col_tab[cell] = col
-    b_ext = np.append(beta, 0.0)                         # col -1: no regressor
-    fit_tab = (b_ext[col_tab].reshape(n_coh, T) - (sg @ beta)[:, None] / T
-               - (m @ beta)[None, :] / N + float(counts @ beta) / n)
-    resid = yt - fit_tab.ravel()[cell]
-    del cell
-    E = np.zeros((N, T))
-    E[unit, time] = resid
-    unit_scores = np.bincount(unit[on] * p + c_on, weights=resid[on], minlength=N * p).reshape(N, p)
-    unit_scores -= E @ (m / N)
-    del E
+    # the demeaned fit is a function of (group, period); with the period means of y it gives
+    # e_it = y_it - ybar_i - H[g(i), t], computed in place on Y in blocks of units
+    fit_tab = (Xg @ beta - (sg @ beta)[:, None] / T - (m @ beta)[None, :] / N
+               + float(counts @ beta) / n)
+    H = fit_tab + (ybar_t - ybar)[None, :]
+    # ... and, while each block is in cache, the per-group moments of the residual paths
+    # (CohortInfluence's features: e_i, the weight w_i = 1 and a constant)
+    F = T + 2
+    moments = np.zeros((G, F, F))
+    colsum = np.zeros((G, T))                            # group sums of the residuals
+    step = 32_768
+    for start in range(0, N, step):
+        block = Y[start:start + step]
+        ug = unit_group[start:start + step]
+        block -= block.mean(axis=1, keepdims=True)
+        block -= H[ug]
+        for g in range(G):
+            rows = block if G == 1 else block[ug == g]
+            moments[g, :T, :T] += rows.T @ rows
+            colsum[g] += rows.sum(axis=0)
+    moments[:, :T, T] = moments[:, :T, T + 1] = colsum
+    moments[:, T, :T] = moments[:, T + 1, :T] = colsum
+    moments[:, T:, T:] = n_g[:, None, None]
+    A = Xg - (m / N)[None]                               # unit scores s_i = e_i' A_g(i)
+    coef = np.zeros((G, F, p))
+    coef[:, :T, :] = A
+    scores = CohortInfluence(Y, np.ones(N), unit_group, coef, moments=moments)
     corr = resolve_ssc(ssc)
-    k = p if corr.fixef_k == "none" else count_coded_parameters(
-        p, [unit, time], [N, T], [unit] if corr.fixef_k == "nested" else [])
-    cov = one_way_cluster_covariance(unit_scores, n, k, corr, bread)
+    # K as count_coded_parameters counts it (levels N + T - 1; the unit effect is the cluster
+    # itself, so nested; periods are not nested in units when there are >= 2 units)
+    k = p if corr.fixef_k == "none" else p + N + T - 1 - (N - 1 if corr.fixef_k == "nested" else 0)
+    cov = one_way_cluster_covariance(None, n, k, corr, bread, gram=scores.gram(), n_clusters=N)
     return FEFit(
         params=pd.Series(beta, index=names),
         vcov=pd.DataFrame(cov.vcov, index=names, columns=names),
         cov=cov,
-        residuals=resid,
+        residuals=None,
         nobs=n,
         n_units=N,
-        influence=unit_scores @ (N * bread),      # no second units x terms temporary
+        influence=scores.combine(N * bread),      # shares the residual matrix and its moments
     )
+
+
+def _group_table(panel: FEPanel, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's cohort code and the ``cohorts x periods`` table of a row column ``col``
+    that is a function of cohort and period (what :func:`fit_balanced_dummies` reads)."""
+    unit_cohort = np.empty(panel.n_units, dtype=panel.cohort.dtype)
+    unit_cohort[panel.unit] = panel.cohort
+    unit_group, values = pd.factorize(unit_cohort)
+    unit_group = unit_group.astype(np.intp)
+    # one unit per group is enough: factorize numbers groups in order of first appearance,
+    # so the running maximum of the codes steps up exactly at each group's first unit
+    first = np.zeros(panel.n_units, dtype=bool)
+    first[np.flatnonzero(np.diff(np.maximum.accumulate(unit_group), prepend=-1) > 0)] = True
+    rows = np.flatnonzero(first[panel.unit])
+    table = np.full((len(values), len(panel.periods)), -1, dtype=np.intp)
+    table[unit_group[panel.unit[rows]], panel.time[rows]] = np.asarray(col)[rows]
+    return unit_group, table
+
+
+def influence_columns(influence, columns) -> object:
+    """Columns ``columns`` (indices) of an ``N x p`` array or an
+    :class:`~policyeval.inference.influence.InfluenceFunction` (as a linear combination,
+    so a factored influence stays factored)."""
+    if isinstance(influence, np.ndarray):
+        return influence[:, columns]
+    columns = np.asarray(columns, dtype=np.intp)
+    if np.array_equal(columns, np.arange(influence.n_terms)):
+        return influence
+    pick = np.zeros((influence.n_terms, len(columns)))
+    pick[columns, np.arange(len(columns))] = 1.0
+    return influence.combine(pick)
 
 
 def _unit_sums(scores, Xt, resid, unit, n_units) -> np.ndarray:

@@ -18,7 +18,11 @@ preparers share are written once, here, and called by all of them:
 * :func:`check_first_treated` -- ``gname``: a 0/1 indicator refused, negative or
   fractional first treated periods refused;
 * :func:`require_constant_timing` -- a first treated period that varies within a unit;
-* :func:`require_nested_clusters` -- a cluster column that varies within a unit.
+* :func:`require_nested_clusters` -- a cluster column that varies within a unit;
+* :func:`missing_by_column`, :func:`unit_codes`, :func:`unit_row_starts`,
+  :func:`pairs_unique`, :func:`sorted_unit_cohorts` -- the same codes and checks as
+  hashing every row, without it when the rows come sorted by an integer unit id (one
+  comparison pass), so a million-unit panel is prepared without rows-sized copies.
 
 Column presence (``require_columns``) and the per-value validators stay in
 :mod:`policyeval._validation`, shared with the loaders and the design layer.
@@ -50,6 +54,7 @@ from policyeval.exceptions import (
 __all__ = [
     "period_column", "integer_column", "require_unique_unit_periods", "finite_column",
     "check_first_treated", "require_constant_timing", "require_nested_clusters",
+    "missing_by_column", "unit_row_starts", "unit_codes", "pairs_unique", "sorted_unit_cohorts",
 ]
 
 
@@ -295,3 +300,99 @@ def require_nested_clusters(frame: pd.DataFrame, idname: str, cluster: str, *,
     policyeval.exceptions.DataError: cluster='c' varies within idname='id' for 1 units (e.g. 1); units must be nested in clusters.
     """
     constant_within(frame, idname, cluster, "cluster", error=error, reason=reason)
+
+
+# ------------------------------------------------------------ coding the rows without hashing
+
+def missing_by_column(frame: pd.DataFrame, used: list) -> dict:
+    """``{column: mask of missing rows}`` for the columns of ``used`` with a missing value,
+    in ``used`` order; integer and boolean columns (which cannot hold one) are not read."""
+    out = {}
+    for c in used:
+        s = frame[c]
+        kind = getattr(s.dtype, "kind", "O")
+        if kind in "iub" and isinstance(s.dtype, np.dtype):
+            continue
+        m = np.isnan(s.to_numpy()) if kind == "f" and isinstance(s.dtype, np.dtype) \
+            else s.isna().to_numpy()
+        if m.any():
+            out[c] = m
+    return out
+
+
+def unit_row_starts(unit: np.ndarray, n_units: int) -> np.ndarray | None:
+    """Row offsets ``starts`` (length ``N + 1``) when the rows of each unit are contiguous
+    and units appear in code order; ``None`` otherwise."""
+    if len(unit) and not bool((unit[1:] >= unit[:-1]).all()):
+        return None
+    counts = np.bincount(unit, minlength=n_units)
+    starts = np.zeros(n_units + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return starts
+
+
+def unit_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Codes ``0..N-1`` of the unit ids in order of first appearance, the ids, and the row
+    offsets of each unit when the rows come sorted by an integer id (no hashing then:
+    one comparison pass and a cumulative sum), else ``None``."""
+    v = ids.to_numpy()
+    if v.dtype.kind in "iu" and isinstance(ids.dtype, np.dtype) and len(v) > 1 \
+            and bool((v[1:] >= v[:-1]).all()):
+        change = v[1:] != v[:-1]
+        unit = np.empty(len(v), dtype=np.intp)
+        unit[0] = 0
+        np.cumsum(change, out=unit[1:])
+        starts = np.empty(int(unit[-1]) + 2, dtype=np.int64)
+        starts[0], starts[-1] = 0, len(v)
+        starts[1:-1] = np.flatnonzero(change) + 1
+        return unit, v[starts[:-1]], starts
+    unit, labels = pd.factorize(ids)
+    unit = unit.astype(np.intp, copy=False)
+    return unit, labels, unit_row_starts(unit, len(labels))
+
+
+def pairs_unique(unit, time, n_units: int, n_times: int, starts) -> bool:
+    """True when no (unit, period) pair repeats: on sorted rows from comparisons of
+    neighbours (periods increasing within each unit), else one ``bincount`` of the pairs."""
+    n = len(unit)
+    if starts is not None:
+        if n == n_units * n_times and bool((time.reshape(n_units, n_times)
+                                            == np.arange(n_times)).all()):
+            return True                         # rows (unit, period) in order, balanced
+        if n < 2 or bool(((time[1:] > time[:-1]) | (unit[1:] != unit[:-1])).all()):
+            return True
+    if n_units * n_times <= 4 * n + 1_000_000:
+        key = unit.astype(np.int64) * n_times + time
+        return int(np.bincount(key, minlength=n_units * n_times).max(initial=0)) <= 1
+    return not duplicated_unit_periods(unit, time).any()
+
+
+def sorted_unit_cohorts(frame, gname, idname, periods, starts):
+    """:func:`_cohorts` on rows sorted by unit and an integer ``gname`` column: the same
+    checks and messages on one value per unit (``None`` when the column is not integer
+    or varies within a unit: the row-wise path then decides and words the error)."""
+    s = frame[gname]
+    if not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu"):
+        return None
+    g = s.to_numpy()
+    first = starts[:-1]
+    lo = np.minimum.reduceat(g, first)
+    if not bool((np.maximum.reduceat(g, first) == lo).all()):
+        return None
+    labels = frame[idname].to_numpy()[first]
+    # the unit-level values in code order show the same examples as the rows would
+    # (units are numbered in order of first appearance)
+    check_first_treated(lo, periods, gname, labels)
+    notes = []
+    late = lo > periods.max()
+    if late.any():
+        notes.append(
+            f"{int(late.sum())} units first treated after the last period {periods.max()} "
+            f"(e.g. {examples(labels[late])}) are never treated within the sample and serve "
+            "as controls."
+        )
+        lo = np.where(late, 0, lo)
+        return np.repeat(lo.astype(np.int64), np.diff(starts)), notes
+    cohort = g.astype(np.int64, copy=False).view()
+    cohort.flags.writeable = False          # a view of the caller's column: read only
+    return cohort, notes

@@ -196,6 +196,14 @@ class ImputationDiD:
     time :math:`e` (as in R didimputation; BJS's leave-one-out refinement is
     not applied). Confidence intervals use the normal distribution.
 
+    On a balanced panel without covariates or weights (clusters holding
+    whole units) the same numbers come from cohort × period cell means: the
+    period effects solve a :math:`T`-dimensional system, a unit's effect is
+    its untreated mean net of the mean period effect over its untreated
+    periods, and :math:`v_{it}` is constant within a cohort × period cell,
+    so the fit makes a few passes over the outcomes and no regression over
+    the rows.
+
     BJS Test 1 regresses :math:`Y` on the fixed effects, the covariates and
     lead dummies :math:`1[t - g = k]` on :math:`\Omega_0`; lead coefficients
     get a cluster-robust covariance with the small-sample factor
@@ -330,7 +338,10 @@ class ImputationDiD:
                               covariates=covariates, weights=weights, cluster=self.cluster)
         check_clusters(panel.n_clusters, self.cluster if self.cluster is not None
                        else f"cluster=idname={idname!r} (the default)", estimator="ImputationDiD")
-        warn_few_treated(panel.unit_code, panel.g, estimator="ImputationDiD", last_period=panel.t.max(),
+        # one row per unit (the panel is sorted by unit): the same counts without a pass over every row
+        first = np.flatnonzero(np.r_[True, panel.unit_code[1:] != panel.unit_code[:-1]])
+        warn_few_treated(panel.unit_code[first], panel.g[first], estimator="ImputationDiD",
+                         last_period=panel.t.max(),
                          argument=f"gname={gname!r}" if gname is not None else f"dname={dname!r}")
         if self.cluster is not None:
             same_unit = np.diff(panel.unit_code) == 0
@@ -351,6 +362,38 @@ class ImputationDiD:
 
 
 def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> ImputationResult:
+    parts = _balanced_parts(panel, spec, delta, horizons) if _USE_BALANCED_PATH else None
+    if parts is None:
+        parts = _general_parts(panel, spec, delta, horizons)
+    pretrend = None
+    if leads is not None:
+        pretrend = _pretrend_test(panel, spec, *parts.pop("pretrend_inputs")(), leads,
+                                  parts["names_R"], spec["pretrend_vcov"])
+    return _assemble(panel, spec, parts, leads, pretrend)
+
+
+# switched off by the tests that compare the balanced path with the general one
+_USE_BALANCED_PATH = True
+
+
+def _target_names(horizons, avail):
+    """Resolved horizons and the term names; ``None`` horizons when some are missing."""
+    if horizons is True:
+        horizons = list(avail)
+    names: list[Any] = ["ATT"]
+    if horizons is not None:
+        missing = [h for h in horizons if h not in avail]
+        if missing:
+            raise EstimationError(
+                f"horizons {missing} have no treated observation; available event times: "
+                f"{avail[0]}..{avail[-1]}"
+            )
+        names += list(horizons)
+    return horizons, names
+
+
+def _general_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict:
+    """Every design: the first stage and BJS's weights from row-level sums."""
     idname, tname = spec["idname"], spec["tname"]
     e = panel.t - panel.g  # nan for never treated
     treated = np.isfinite(e) & (e >= -delta)
@@ -363,19 +406,9 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
     # --- targets: for each reported term, treated rows and their weights --
     t1_all = np.flatnonzero(treated)
     e1_all = e[t1_all]
-    names: list[Any] = ["ATT"]
+    horizons, names = _target_names(horizons, sorted(int(h) for h in np.unique(e1_all)))
     selections = [e1_all >= 0]
-    if horizons is True:
-        horizons = sorted(int(h) for h in np.unique(e1_all))
     if horizons is not None:
-        avail = sorted(int(h) for h in np.unique(e1_all))
-        missing = [h for h in horizons if h not in avail]
-        if missing:
-            raise EstimationError(
-                f"horizons {missing} have no treated observation; available event times: "
-                f"{avail[0]}..{avail[-1]}"
-            )
-        names += list(horizons)
         selections += [e1_all == h for h in horizons]
     targeted = np.logical_or.reduce(selections)
 
@@ -464,16 +497,166 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         num = np.bincount(c, v2 * tau[rows], n_cell)
         tbar = np.divide(num, den, out=np.zeros(n_cell), where=den > 0)
         psi[:, h] += np.bincount(cl1[rows], wt * (tau[rows] - tbar[c]), G)
+
+    return dict(
+        horizons=horizons, names=names, est=est, psi=psi, names_R=names_R,
+        effects={idname: panel.unit_labels[u_all[t1_idx]], tname: panel.t[t1_idx],
+                 "g": panel.g[t1_idx].astype(np.int64), "event_time": e1.astype(np.int64),
+                 "y": panel.y[t1_idx], "y0_hat": y0_hat, "tau": tau},
+        n_treated=int(treated.sum()), n_skipped=int((~keep1).sum()),
+        unit_effects=pd.Series(bD, index=panel.unit_labels[units0]),
+        period_effects=pd.Series(np.r_[0.0, bR[: len(periods0) - 1]], index=periods0),
+        coefficients=bR[len(periods0) - 1:],
+        pretrend_inputs=lambda: (i0, uc, s_all, periods0, e),
+    )
+
+
+def _balanced_parts(panel: StaggeredPanel, spec, delta, horizons) -> dict | None:
+    """Balanced panel without covariates or weights: everything from cohort x period cells.
+
+    Units of one cohort share their untreated periods (a prefix of the
+    periods), so the period effects of the first stage are those of the
+    cell-mean regression ``Ybar_ct ~ cohort + period`` weighted by cohort
+    size (the same Schur complement as the unit-level fit), a unit's effect
+    is its untreated mean minus the mean period effect over its untreated
+    periods, and BJS's weights ``v_it`` on untreated rows are constant within
+    a cohort x period cell. Each unit's influence is then linear in its row
+    of outcomes, ``psi_i = Y_i K_c + k_c``, so one matrix product over the
+    ``units x periods`` outcome array gives all of them. Returns ``None``
+    (the general path decides) when the design is not of this kind or
+    when anything is off the simple path (not imputable rows, missing
+    horizons, empty targets): the general path raises or handles those.
+    """
+    if spec["covariates"] or spec["weights"] is not None:
+        return None
+    N, n = panel.n_units, panel.nobs
+    if N < 2 or n % N:
+        return None
+    T = n // N
+    periods = panel.t[:T]
+    if T < 2 or np.any(np.diff(periods) <= 0):
+        return None
+    # sorted by unit then period with unique unit-periods: balanced iff every unit has these periods
+    if not (panel.t.reshape(N, T) == periods).all():
+        return None
+    if spec["cluster"] != spec["idname"]:
+        cc = panel.cluster_code.reshape(N, T)
+        if not (cc == cc[:, :1]).all():  # a unit split across clusters
+            return None
+        cl_unit = cc[:, 0]
+    else:
+        cl_unit = None
+    g_unit = panel.g[::T]
+    g_key = np.where(np.isnan(g_unit), np.inf, g_unit)
+    coh, g_vals = pd.factorize(g_key, sort=True)
+    g_vals = np.asarray(g_vals, dtype=float)
+    C = len(g_vals)
+    N_c = np.bincount(coh, minlength=C).astype(float)
+    # untreated periods of cohort c: t < g - delta, the first n_c periods
+    n_c = np.searchsorted(periods, g_vals - delta, side="left")
+    if n_c.min() < 1 or np.all(n_c == T):
+        return None  # a unit with no untreated period, or no treated observation
+    untreated_cell = np.arange(T)[None, :] < n_c[:, None]          # C x T
+    if not untreated_cell.any(axis=0).all():
+        return None  # a period with no untreated observation
+    e_cell = periods[None, :] - g_vals[:, None]                      # -inf for the never treated
+    treated_cell = ~untreated_cell
+    avail = sorted({int(x) for x in e_cell[treated_cell]})
+    if horizons is not None and horizons is not True and any(h not in avail for h in horizons):
+        return None
+    horizons, names = _target_names(horizons, avail)
+    sels = [treated_cell & (e_cell >= 0)]
+    if horizons is not None:
+        sels += [treated_cell & (e_cell == h) for h in horizons]
+    counts = np.array([(N_c[:, None] * s).sum() for s in sels])
+    if counts.min() <= 0:
+        return None
+    H = len(sels)
+    Wc = np.stack([s / k for s, k in zip(sels, counts)])            # H x C x T, per-row target weights
+
+    # --- cell sums, one pass over the outcome (units x periods) -----------
+    Y = panel.y.reshape(N, T)
+    cell_sum = np.empty((C, T))
+    for j in range(T):
+        cell_sum[:, j] = np.bincount(coh, Y[:, j], C)
+    Ybar = cell_sum / N_c[:, None]
+
+    # --- first stage on the untreated cells (cohort "units", weight N_c) ---
+    tname = spec["tname"]
+    names_R = [f"{tname}={p}" for p in periods[1:]]
+    cu, cs = np.nonzero(untreated_cell)
+    ls = _TwoWayLS(cu, cs, np.empty((len(cu), 0)), N_c[cu], C, T, names_R)
+    _, bR, _ = ls.fit(Ybar[cu, cs])
+    bt = np.r_[0.0, bR]
+    mb = np.array([bt[:k].mean() for k in n_c])                      # mean period effect, untreated periods
+    Ybar0 = np.array([Ybar[c, :k].mean() for c, k in enumerate(n_c)])  # untreated mean per cohort
+    abar = Ybar0 - mb                                                # cohort mean unit effect
+    tau_cell = Ybar - abar[:, None] - bt[None, :]
+    est = np.array([(N_c[:, None] * W * tau_cell).sum() for W in Wc])
+
+    # --- BJS weights on the untreated cells: v_ct = -(bD_c + bt_t) ---------
+    Sw = Wc.sum(axis=2)                                              # H x C
+    aD = (N_c[None, :] * Sw).T                                      # C x H (cohort totals)
+    at = np.stack([(N_c[:, None] * W).sum(axis=0)[1:] for W in Wc], axis=1)
+    vD, vR = ls.solve(aD, at)
+    v = -(vD.T[:, :, None] + np.vstack([np.zeros((1, H)), vR]).T[:, None, :])  # H x C x T
+    v = np.where(untreated_cell[None], v, 0.0)
+    Sv = v.sum(axis=2)
+    # psi_i = sum_t K_ct y_it + k_c (untreated residuals weighted by v, treated
+    # effects minus their cell mean weighted by the target weights)
+    K = np.where(untreated_cell[None], v - ((Sv + Sw) / n_c)[:, :, None], Wc)   # H x C x T
+    k0 = (Sv * mb - (v * bt).sum(axis=2) - (Wc * Ybar).sum(axis=2) + Sw * Ybar0)  # H x C
+
+    # unit untreated means and the influence, one (units x periods) @ (periods x C) product each
+    prefix = untreated_cell.T / n_c                                   # T x C
+    rows = np.arange(N)
+    ybar0 = (Y @ prefix)[rows, coh]
+    psi_unit = np.empty((N, H))
+    for h in range(H):
+        psi_unit[:, h] = (Y @ K[h].T)[rows, coh] + k0[h][coh]
+    if cl_unit is None:
+        psi = psi_unit
+    else:
+        G = panel.n_clusters
+        psi = np.column_stack([np.bincount(cl_unit, psi_unit[:, h], G) for h in range(H)])
+
+    # --- imputed effects of every treated row, in row order ------------------
+    # a unit's treated rows are its last T - n_c periods: repeat per-unit values, mask per-period ones
+    a_unit = ybar0 - mb[coh]
+    m_unit = (T - n_c)[coh]
+    tr = np.arange(T)[None, :] >= n_c[coh][:, None]                  # units x periods, bool
+    y1 = Y[tr]
+    t1 = np.broadcast_to(periods, (N, T))[tr]
+    g1 = np.repeat(g_unit, m_unit).astype(np.int64)
+    y0_hat = np.repeat(a_unit, m_unit)
+    y0_hat += np.broadcast_to(bt, (N, T))[tr]
+    del tr
+
+    def pretrend_inputs():
+        e = panel.t - panel.g
+        i0 = np.flatnonzero(~(np.isfinite(e) & (e >= -delta)))
+        return i0, panel.unit_code, np.tile(np.arange(T), N), periods, e
+
+    n_treated = int((N_c * (T - n_c)).sum())
+    return dict(
+        horizons=horizons, names=names, est=est, psi=psi, names_R=names_R,
+        effects={spec["idname"]: np.repeat(panel.unit_labels, m_unit), tname: t1,
+                 "g": g1, "event_time": t1 - g1,
+                 "y": y1, "y0_hat": y0_hat, "tau": y1 - y0_hat},
+        n_treated=n_treated, n_skipped=0,
+        unit_effects=pd.Series(a_unit, index=panel.unit_labels),
+        period_effects=pd.Series(bt, index=periods),
+        coefficients=np.empty(0),
+        pretrend_inputs=pretrend_inputs,
+    )
+
+
+def _assemble(panel: StaggeredPanel, spec, parts: dict, leads, pretrend) -> ImputationResult:
+    idname, tname = spec["idname"], spec["tname"]
+    horizons, names, est, psi = parts["horizons"], parts["names"], parts["est"], parts["psi"]
+    G = panel.n_clusters
     vcov_post = psi.T @ psi
     se = np.sqrt(np.diag(vcov_post))
-
-    # --- BJS Test 1 --------------------------------------------------------
-    pretrend = None
-    if leads is not None:
-        pretrend = _pretrend_test(panel, spec, i0, uc, s_all, periods0, e, leads, names_R,
-                                  spec["pretrend_vcov"])
-
-    # --- assemble ----------------------------------------------------------
     post_cols = [0] if horizons is None else list(range(1, len(names)))
     post_terms = [names[c] for c in post_cols]
     terms: list[Any] = list(leads) if leads is not None else []
@@ -491,17 +674,10 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         V[:m, :m] = pretrend["vcov"]
     V[m:, m:] = vcov_post[np.ix_(post_cols, post_cols)]
 
-    effects = pd.DataFrame({
-        idname: panel.unit_labels[u_all[t1_idx]],
-        tname: panel.t[t1_idx],
-        "g": panel.g[t1_idx].astype(np.int64),
-        "event_time": e1.astype(np.int64),
-        "y": panel.y[t1_idx],
-        "y0_hat": y0_hat,
-        "tau": tau,
-    })
+    # the columns are fresh arrays: no copy into consolidated blocks
+    effects = pd.DataFrame(parts["effects"], copy=False)
     notes = []
-    n_skipped = int((~keep1).sum())
+    n_skipped = parts["n_skipped"]
     if n_skipped:
         notes.append(f"{n_skipped} treated observations outside every target could not be imputed "
                      "(no untreated observation in their unit or period); they do not enter any estimate.")
@@ -521,11 +697,11 @@ def _estimate(panel: StaggeredPanel, spec, delta, horizons, leads) -> Imputation
         extra={
             "influence_terms": post_terms,
             "n_clusters": G,
-            "n_treated_obs": int(treated.sum()),
-            "n_untreated_obs": int(untreated.sum()),
-            "first_stage": {"unit_effects": pd.Series(bD, index=panel.unit_labels[units0]),
-                            "period_effects": pd.Series(np.r_[0.0, bR[: len(periods0) - 1]], index=periods0),
-                            "coefficients": pd.Series(bR[len(periods0) - 1:], index=spec["covariates"],
+            "n_treated_obs": parts["n_treated"],
+            "n_untreated_obs": panel.nobs - parts["n_treated"],
+            "first_stage": {"unit_effects": parts["unit_effects"],
+                            "period_effects": parts["period_effects"],
+                            "coefficients": pd.Series(parts["coefficients"], index=spec["covariates"],
                                                       dtype=float)},
             "notes": notes,
         },

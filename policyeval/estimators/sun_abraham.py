@@ -22,6 +22,7 @@ from policyeval.estimators._fixed_effects import (
     examples,
     balanced_dummy_fit_applies,
     fit_balanced_dummies,
+    influence_columns,
     fit_fe_ols,
     prepare_fe_panel,
     subset_panel,
@@ -40,6 +41,7 @@ from policyeval.results.base import check_level
 from policyeval.results.provenance import records_provenance
 from policyeval.results.regression import SunAbrahamResult
 from policyeval.results.regression import aggregate_cells as _aggregate
+from policyeval.results.regression import combine_influence as _combine
 from policyeval.exceptions import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -237,12 +239,89 @@ class SunAbraham:
             df, yname=yname, tname=tname, idname=idname, gname=gname, covariates=covariates,
             weights=weights, cluster=self.cluster, vcov=_vcov_kind(self.vcov), estimator="SunAbraham",
         )
+        kind = _vcov_kind(self.vcov)
+        unit_cohort = _unit_cohorts(panel)
+        # one cohort per unit (checked): the same counts as from the rows, without a row pass
+        warn_few_treated(None, cohort=unit_cohort, estimator="SunAbraham",
+                         argument=f"gname={gname!r}")
+        always = (unit_cohort > 0) & (unit_cohort <= panel.periods[0])
+        if (control_group == "never_treated" and not always.any()
+                and balanced_dummy_fit_applies(panel, kind, len(covs))):
+            # balanced, nothing dropped: the cells and their dummies are a cohorts x periods
+            # table, fitted from sums (no row-sized array; the dense path is the reference)
+            fit, cells = self._fit_cohort_table(panel, unit_cohort, gname)
+        else:
+            panel, fit, cells = self._fit_rows(panel, covs, kind, control_group, gname, idname)
+
+        beta = fit.params.to_numpy()[: len(cells)]
+        V = fit.vcov.to_numpy()[: len(cells), : len(cells)]
+        keys = cells["event_time"].to_numpy()
+        est, cov, labels, W = _aggregate(beta, V, cells["weight"].to_numpy(), keys,
+                                         np.ones(len(cells), bool))
+        cell_influence = influence_columns(fit.influence, np.arange(len(cells)))
+        index = pd.Index([int(k) for k in labels], name="event_time")
+        spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
+                     covariates=covs, weights=weights, reference=self.reference,
+                     control_group=control_group)
+        ssc = resolve_ssc(self.ssc)
+        return SunAbrahamResult(
+            pd.Series(est, index=index),
+            pd.Series(np.sqrt(np.diag(cov)), index=index),
+            nobs=fit.nobs,
+            n_units=fit.n_units,
+            spec=spec,
+            estimator="Sun & Abraham (2021)",
+            vcov=pd.DataFrame(cov, index=index, columns=index),
+            influence=_combine(cell_influence, W.T),
+            df_resid=fit.cov.df_resid,
+            index_name="event_time",
+            level=self.level,
+            extra={
+                "reference_period": self.reference[0],
+                "references": list(self.reference),
+                "cells": cells,
+                "cell_params": beta,
+                "cell_vcov": V,
+                "cell_influence": cell_influence,
+                "covariates": _covariate_table(fit, covs),
+                "vcov_type": fit.cov.kind,
+                "n_clusters": fit.cov.n_clusters,
+                "ssc": ssc,
+                "notes": list(panel.notes) + [_describe_vcov(fit, spec["cluster_columns"], ssc)],
+            },
+        )
+
+    def _fit_cohort_table(self, panel, unit_cohort: np.ndarray, gname: str):
+        """The cells of a balanced panel with nothing dropped: every unit of cohort ``g``
+        has every relative period ``t - g``, so the cells are (cohort, period) pairs."""
+        unit_group, cohorts = pd.factorize(unit_cohort)
+        if not (cohorts == 0).any():
+            raise EstimationError(
+                f"gname={gname!r}: no never-treated unit (gname 0 or missing, or first treated "
+                "after the last period); use control_group='last_treated'"
+            )
+        n_g = np.bincount(unit_group, minlength=len(cohorts)).astype(float)
+        codes = cohorts.astype(panel.cohort.dtype)
+        e = panel.periods[None, :] - codes[:, None]                 # groups x periods
+        cell = (codes > 0)[:, None] & ~np.isin(e, self.reference)
+        order = np.argsort(codes, kind="stable")                     # cells by cohort, then e
+        g_idx, t_idx = np.nonzero(cell[order])
+        g_idx = order[g_idx]
+        if not len(g_idx):
+            raise EstimationError("no cohort × relative-period cell left to estimate")
+        cells = pd.DataFrame({"cohort": codes[g_idx], "event_time": e[g_idx, t_idx],
+                              "weight": n_g[g_idx] * 1.0})
+        table = np.full(cell.shape, -1, dtype=np.intp)
+        table[g_idx, t_idx] = np.arange(len(g_idx))
+        names = [f"{g}:{k}" for g, k in pd.MultiIndex.from_frame(cells[["cohort", "event_time"]])]
+        fit = fit_balanced_dummies(panel, None, names, ssc=self.ssc, groups=(unit_group, table))
+        return fit, cells
+
+    def _fit_rows(self, panel, covs, kind, control_group, gname, idname):
+        """The cells from the rows (unbalanced, weighted, covariates, dropped units or periods)."""
         t = panel.periods[panel.time]
         e = t - panel.cohort
         treated = panel.cohort > 0
-        # one cohort per unit (checked): the same counts as from the rows, without a row pass
-        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="SunAbraham",
-                         argument=f"gname={gname!r}")
 
         # units treated from their first observed period carry no pre-period: no clean comparison
         # (a unit is always treated when none of its rows is untreated or before its start)
@@ -254,7 +333,7 @@ class SunAbraham:
                 f"treated in every period they are observed (always treated, e.g. "
                 f"{examples(panel.frame.loc[always, idname])}); they have no pre-treatment period",
                 DroppedObservationsWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         drop = always
         control = ~treated
@@ -272,7 +351,7 @@ class SunAbraham:
                     f"dropped {int((late & ~drop).sum())} rows from period {last} on, when the "
                     f"last cohort (control_group='last_treated', gname={last}) is treated",
                     DroppedObservationsWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
             drop = drop | late
             control = control | (panel.cohort == last)
@@ -300,7 +379,7 @@ class SunAbraham:
         hit = np.flatnonzero(treated_rows)  # controls and reference periods get no dummy
         row_cell = np.searchsorted(cell_key, panel.cohort[hit] * span + e[hit] - e.min())
         names = [f"{g}:{k}" for g, k in cell_id] + covs
-        if balanced_dummy_fit_applies(panel, _vcov_kind(self.vcov), len(covs)):
+        if balanced_dummy_fit_applies(panel, kind, len(covs)):
             # balanced, unweighted, unit-clustered: the cell dummies' fit from period, cohort
             # and cell sums, no rows x cells matrix (the dense path is the tests' reference)
             col = np.full(len(panel.y), -1, dtype=np.intp)
@@ -311,41 +390,6 @@ class SunAbraham:
             X[hit, row_cell] = 1.0
             for j, c in enumerate(covs):
                 X[:, len(cells) + j] = panel.frame[c].to_numpy(dtype=float)
-            fit = fit_fe_ols(panel, X, names, vcov=_vcov_kind(self.vcov), ssc=self.ssc)
+            fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc)
 
-        beta = fit.params.to_numpy()[: len(cells)]
-        V = fit.vcov.to_numpy()[: len(cells), : len(cells)]
-        keys = cells["event_time"].to_numpy()
-        est, cov, labels, W = _aggregate(beta, V, cells["weight"].to_numpy(), keys,
-                                         np.ones(len(cells), bool))
-        index = pd.Index([int(k) for k in labels], name="event_time")
-        spec = _spec(self, yname=yname, tname=tname, idname=idname, gname=gname,
-                     covariates=covs, weights=weights, reference=self.reference,
-                     control_group=control_group)
-        ssc = resolve_ssc(self.ssc)
-        return SunAbrahamResult(
-            pd.Series(est, index=index),
-            pd.Series(np.sqrt(np.diag(cov)), index=index),
-            nobs=fit.nobs,
-            n_units=fit.n_units,
-            spec=spec,
-            estimator="Sun & Abraham (2021)",
-            vcov=pd.DataFrame(cov, index=index, columns=index),
-            influence=fit.influence[:, : len(cells)] @ W.T,
-            df_resid=fit.cov.df_resid,
-            index_name="event_time",
-            level=self.level,
-            extra={
-                "reference_period": self.reference[0],
-                "references": list(self.reference),
-                "cells": cells,
-                "cell_params": beta,
-                "cell_vcov": V,
-                "cell_influence": fit.influence[:, : len(cells)],
-                "covariates": _covariate_table(fit, covs),
-                "vcov_type": fit.cov.kind,
-                "n_clusters": fit.cov.n_clusters,
-                "ssc": ssc,
-                "notes": list(panel.notes) + [_describe_vcov(fit, spec["cluster_columns"], ssc)],
-            },
-        )
+        return panel, fit, cells

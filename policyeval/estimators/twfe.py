@@ -29,11 +29,14 @@ from policyeval.estimators._fixed_effects import (
     examples,
     balanced_dummy_fit_applies,
     fit_balanced_dummies,
+    influence_columns,
     fit_fe_ols,
     prepare_fe_panel,
     parse_fe,
     subset_panel,
 )
+from policyeval.estimators._inputs import unit_row_starts
+from policyeval.estimators._two_way import fit_two_way, two_way_applies
 from policyeval._out_of_core import out_of_core
 from policyeval._validation import column_list
 from policyeval.exceptions import (
@@ -102,7 +105,7 @@ def _result(
         spec=spec,
         estimator=estimator,
         vcov=fit.vcov.loc[list(terms), list(terms)],
-        influence=fit.influence[:, [fit.params.index.get_loc(t) for t in terms]],
+        influence=influence_columns(fit.influence, [fit.params.index.get_loc(t) for t in terms]),
         df_resid=df,
         index_name=index_name,
         level=spec.get("level", 0.95),
@@ -237,11 +240,59 @@ def _first_treated_period(panel: FEPanel, d: np.ndarray) -> np.ndarray:
     return out
 
 
-def _warn_always_treated(panel: FEPanel, d: np.ndarray, idname: str) -> None:
-    # d is 0/1: a unit is treated in every period it is observed when it has no row below 1
-    always = np.flatnonzero(np.bincount(panel.unit, weights=d < 1, minlength=panel.n_units) == 0)
-    if always.size:
-        ids = panel.frame[idname].to_numpy()[np.isin(panel.unit, always)]
+def _cohort_timing(panel: FEPanel):
+    """From each unit's first treated period (``panel.cohort``, 0 never):
+    ``(treated_from, (always, first_treated))``.
+
+    ``treated_from``: the period code from which the unit is treated (``T`` never);
+    ``always``: True for a unit treated in every period it is observed; ``first_treated``: its first
+    observed period with :math:`d = 1` (``inf`` if none), as :func:`_first_treated_period`.
+    """
+    N, T = panel.n_units, len(panel.periods)
+    starts = getattr(panel, "unit_starts", None)
+    if starts is None:
+        starts = unit_row_starts(panel.unit, N)
+    if starts is not None:
+        g = panel.cohort[starts[:-1]]
+    else:
+        g = np.zeros(N, dtype=panel.cohort.dtype)
+        g[panel.unit] = panel.cohort
+    treated_from = np.where(g > 0, np.searchsorted(panel.periods, g), T)
+    balanced = len(panel.unit) == N * T
+    if balanced:
+        first_seen = np.zeros(N, dtype=np.intp)
+        first_on = treated_from
+    elif starts is not None:
+        first_seen = np.minimum.reduceat(panel.time, starts[:-1])
+        on = panel.time >= treated_from[panel.unit]
+        first_on = np.minimum.reduceat(np.where(on, panel.time, T), starts[:-1])
+    else:
+        first_seen = np.full(N, T, dtype=np.intp)
+        np.minimum.at(first_seen, panel.unit, panel.time)
+        on = panel.time >= treated_from[panel.unit]
+        first_on = np.full(N, T, dtype=np.intp)
+        np.minimum.at(first_on, panel.unit[on], panel.time[on])
+    first_treated = np.full(N, np.inf)
+    seen = first_on < T
+    first_treated[seen] = panel.periods[first_on[seen]]
+    return treated_from, (treated_from <= first_seen, first_treated)
+
+
+def _warn_always_treated(panel: FEPanel, d: np.ndarray | None, idname: str,
+                         always: np.ndarray | None = None) -> None:
+    """Warn about units treated in every period they are observed: from the 0/1 rows ``d``,
+    or from ``always`` (a mask per unit code, as :func:`_cohort_timing` gives)."""
+    if always is None:
+        # d is 0/1: a unit is treated in every period it is observed when it has no row below 1
+        always = np.bincount(panel.unit, weights=d < 1, minlength=panel.n_units) == 0
+    if always.any():
+        if panel.unit_starts is not None:
+            # units are numbered in order of first appearance: their first rows' ids show
+            # the same examples as the rows of those units would
+            ids = panel.frame[idname].to_numpy()[panel.unit_starts[:-1][always]]
+        else:
+            ids = panel.frame[idname].to_numpy()[always[panel.unit]]
+        always = np.flatnonzero(always)
         warnings.warn(
             f"{always.size} units are treated in every period they are observed (e.g. "
             f"{examples(ids)}); their treatment is absorbed by the unit effects and they only "
@@ -308,7 +359,11 @@ class TWFE:
     with :math:`D_{it} = 1[t \ge g_i]` when built from ``gname``. The unit
     and period effects are removed exactly by the Frisch–Waugh–Lovell
     theorem (no dummies are built), then :math:`(\beta, \gamma)` solve
-    least squares on the transformed data.
+    least squares on the transformed data. With unit and period effects,
+    no weights and standard errors clustered by unit (the default), the
+    fit is computed from unit and period sums and per-unit cross moments
+    a block of units at a time, balanced or unbalanced, without iterating
+    (:mod:`policyeval.estimators._two_way`).
 
     References
     ----------
@@ -448,6 +503,8 @@ class TWFE:
             weights=weights, cluster=self.cluster, vcov=kind, estimator="TWFE",
             fe=parse_fe(self.fe, idname, tname),
         )
+        fast = two_way_applies(panel, kind)
+        treated_from = None
         if treatment is not None:
             d = panel.frame[treatment].to_numpy(dtype=float)
             if not np.isin(d, (0.0, 1.0)).all():
@@ -459,6 +516,11 @@ class TWFE:
             if not self.allow_switching_off:
                 _check_absorbing(panel, d, treatment, idname)
             old = treatment
+        elif fast:
+            # d = 1[t >= g] from each unit's cohort: no rows-sized treatment column
+            d = None
+            treated_from, first_treated = _cohort_timing(panel)
+            old = "treated"
         else:
             t = panel.periods[panel.time]
             d = ((panel.cohort > 0) & (t >= panel.cohort)).astype(float)
@@ -467,17 +529,28 @@ class TWFE:
         if HEADLINE in covs:
             raise ArgumentValueError(f"covariates={covs!r}: a covariate may not be called {HEADLINE!r}, "
                                      "the name of the treatment effect; rename the column")
-        _warn_always_treated(panel, d, idname)
-        # each unit's first period with d = 1 (inf if none), counted per unit: the same
-        # counts as warn_few_treated(panel.unit, treatment=d, time=...) without a row pass there
-        warn_few_treated(None, cohort=_first_treated_period(panel, d), estimator="TWFE",
+        if d is None:
+            _warn_always_treated(panel, None, idname, always=first_treated[0])
+            first_treated = first_treated[1]
+        else:
+            _warn_always_treated(panel, d, idname)
+            # each unit's first period with d = 1 (inf if none), counted per unit: the same
+            # counts as warn_few_treated(panel.unit, treatment=d, time=...) without a row pass
+            first_treated = _first_treated_period(panel, d)
+        warn_few_treated(None, cohort=first_treated, estimator="TWFE",
                          argument=f"treatment={treatment!r}" if treatment else f"gname={gname!r}")
         names = [term, *covs]
-        if treatment is None and balanced_dummy_fit_applies(panel, kind, len(covs)):
+        cov_columns = [panel.frame[c].to_numpy(dtype=float) for c in covs]
+        if fast:
+            # unit + period effects, CR1 by unit: from sufficient statistics a block of units
+            # at a time (fit_fe_ols on the rows is the reference in the tests)
+            fit = fit_two_way(panel, cov_columns if d is None else [d, *cov_columns], names,
+                              ssc=self.ssc, treated_from=treated_from)
+        elif treatment is None and balanced_dummy_fit_applies(panel, kind, len(covs)):
             # d = 1[t >= g] is a 0/1 function of cohort and period: from sums, as EventStudy
             fit = fit_balanced_dummies(panel, np.where(d == 1, 0, -1), names, ssc=self.ssc)
         else:
-            X = np.column_stack([d] + [panel.frame[c].to_numpy(dtype=float) for c in covs])
+            X = np.column_stack([d, *cov_columns])
             fit = fit_fe_ols(panel, X, names, vcov=kind, ssc=self.ssc)
         spec = _spec(self, model="twfe", yname=yname, tname=tname, idname=idname, treatment=treatment,
                      gname=gname, covariates=covs, weights=weights)
@@ -651,12 +724,68 @@ class EventStudy:
             covariates=covariates, weights=weights, cluster=self.cluster,
             vcov=kind, estimator="EventStudy", fe=parse_fe(self.fe, idname, tname),
         )
-        treated = panel.cohort > 0
-        if not treated.any():
+        unit_cohort = _unit_cohorts(panel)
+        if not (unit_cohort > 0).any():
             raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
         # one cohort per unit (checked): the same counts as from the rows, without a row pass
-        warn_few_treated(None, cohort=_unit_cohorts(panel), estimator="EventStudy",
+        warn_few_treated(None, cohort=unit_cohort, estimator="EventStudy",
                          argument=f"gname={gname!r}")
+        if balanced_dummy_fit_applies(panel, kind, len(covs)) and (
+                self.window is None or self.bin_endpoints):
+            # balanced: every treated unit has every event time of its cohort, so event
+            # times, bins and dummies are a cohorts x periods table (no row-sized array)
+            fit, terms, binned = self._fit_cohort_table(panel, unit_cohort)
+        else:
+            fit, terms, binned = self._fit_rows(panel, covs, kind, idname)
+        spec = _spec(self, model="event_study", yname=yname, tname=tname, idname=idname, gname=gname,
+                     covariates=covs, weights=weights, reference=self.reference,
+                     window=self.window, bin_endpoints=self.bin_endpoints)
+        extra = {
+            "reference_period": self.reference[0],
+            "references": list(self.reference),
+            "binned": binned,
+            "covariates": _covariate_table(fit, covs),
+        }
+        res = _result(fit, terms, estimator="Event study (TWFE)", spec=spec,
+                      index_name="event_time", panel=panel, ssc=resolve_ssc(self.ssc),
+                      extra=extra)
+        if binned:
+            res.extra["notes"].insert(0, "Endpoint bins: " + "; ".join(
+                f"{k} pools event times {v}" for k, v in binned.items()))
+        return res
+
+    def _terms(self, e_treated: np.ndarray) -> list[int]:
+        observed = _sorted_distinct(e_treated)
+        if not np.isin(self.reference, observed).any():
+            raise EstimationError(
+                f"reference={self.reference} is not observed for any treated unit (observed "
+                f"event times: {examples(observed, 12)}); choose another reference"
+            )
+        return [int(k) for k in observed if k not in self.reference]
+
+    def _fit_cohort_table(self, panel: FEPanel, unit_cohort: np.ndarray):
+        """:meth:`fit` on a balanced panel: event times from each cohort's row of periods."""
+        unit_group, cohorts = pd.factorize(unit_cohort)
+        treated = (cohorts > 0)[:, None]
+        e = np.where(treated, panel.periods[None, :] - cohorts[:, None], 0).astype(np.int64)
+        binned = {}
+        if self.window is not None:                  # bin_endpoints: nothing is dropped
+            lo, hi = self.window
+            if (treated & (e < lo)).any():
+                binned[lo] = f"<= {lo}"
+            if (treated & (e > hi)).any():
+                binned[hi] = f">= {hi}"
+            e = np.clip(e, lo, hi)
+        terms = self._terms(e[np.broadcast_to(treated, e.shape)])
+        lut = np.full(int(e.max() - e.min()) + 1, -1, dtype=np.intp)
+        lut[np.asarray(terms) - e.min()] = np.arange(len(terms))
+        table = np.where(treated, lut[e - e.min()], -1)
+        fit = fit_balanced_dummies(panel, None, terms, ssc=self.ssc, groups=(unit_group, table))
+        return fit, terms, binned
+
+    def _fit_rows(self, panel: FEPanel, covs: list[str], kind: str, idname: str):
+        """:meth:`fit` from row-level event times (unbalanced, weighted, covariates, ...)."""
+        treated = panel.cohort > 0
         e = np.where(treated, panel.periods[panel.time] - panel.cohort, 0)
         binned = {}
         if self.window is not None:
@@ -674,16 +803,10 @@ class EventStudy:
                     f"window={self.window} (bin_endpoints=False; units "
                     f"{examples(panel.frame.loc[out, idname])})",
                     DroppedObservationsWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 panel, e, treated = subset_panel(panel, ~out), e[~out], treated[~out]
-        observed = _sorted_distinct(e[treated])
-        if not np.isin(self.reference, observed).any():
-            raise EstimationError(
-                f"reference={self.reference} is not observed for any treated unit (observed "
-                f"event times: {examples(observed, 12)}); choose another reference"
-            )
-        terms = [int(k) for k in observed if k not in self.reference]
+        terms = self._terms(e[treated])
         if balanced_dummy_fit_applies(panel, kind, len(covs)):
             # balanced, unweighted, unit-clustered: from unit, period and cohort sums, no
             # rows x terms matrix (fit_fe_ols on the dense dummies is the reference in tests)
@@ -697,22 +820,7 @@ class EventStudy:
                 + [panel.frame[c].to_numpy(dtype=float) for c in covs]
             )
             fit = fit_fe_ols(panel, X, [*terms, *covs], vcov=kind, ssc=self.ssc)
-        spec = _spec(self, model="event_study", yname=yname, tname=tname, idname=idname, gname=gname,
-                     covariates=covs, weights=weights, reference=self.reference,
-                     window=self.window, bin_endpoints=self.bin_endpoints)
-        extra = {
-            "reference_period": self.reference[0],
-            "references": list(self.reference),
-            "binned": binned,
-            "covariates": _covariate_table(fit, covs),
-        }
-        res = _result(fit, terms, estimator="Event study (TWFE)", spec=spec,
-                      index_name="event_time", panel=panel, ssc=resolve_ssc(self.ssc),
-                      extra=extra)
-        if binned:
-            res.extra["notes"].insert(0, "Endpoint bins: " + "; ".join(
-                f"{k} pools event times {v}" for k, v in binned.items()))
-        return res
+        return fit, terms, binned
 
 
 def _covariate_table(fit: FEFit, covs: list[str]) -> pd.DataFrame:

@@ -263,14 +263,17 @@ def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, in
     return summed.T @ summed, summed.shape[0]
 
 
-def one_way_cluster_covariance(summed: np.ndarray, n: int, K: int, ssc, bread: np.ndarray
-                               ) -> CovarianceEstimate:
+def one_way_cluster_covariance(summed: np.ndarray | None, n: int, K: int, ssc,
+                               bread: np.ndarray, *, gram: np.ndarray | None = None,
+                               n_clusters: int | None = None) -> CovarianceEstimate:
     r"""CR1 covariance from the scores already summed per cluster.
 
     The one-way branch of :func:`sandwich_covariance` (which calls it), for
     callers that have the per-cluster sums :math:`S_g` of
     :math:`\tilde x_i \tilde e_i` from sufficient statistics: with ``G`` rows,
     :math:`V = c\,\frac{G}{G-1}\frac{n-1}{n-K}\,B\big(\sum_g S_gS_g'\big)B`.
+    Callers that have :math:`\sum_g S_gS_g'` itself (from per-cohort moments)
+    pass ``summed=None``, ``gram=`` and ``n_clusters=``.
 
     Examples
     --------
@@ -284,7 +287,7 @@ def one_way_cluster_covariance(summed: np.ndarray, n: int, K: int, ssc, bread: n
     True
     """
     corr = resolve_ssc(ssc)
-    G = summed.shape[0]
+    G = summed.shape[0] if summed is not None else int(n_clusters)
     if G < 2:
         raise EstimationError(f"clustered standard errors need at least 2 clusters; found {G}")
     if n <= K:
@@ -294,7 +297,8 @@ def one_way_cluster_covariance(summed: np.ndarray, n: int, K: int, ssc, bread: n
         )
     adj = (n - 1) / (n - K) if corr.adj else 1.0
     g_adj = G / (G - 1) if corr.cluster_adj else 1.0
-    vcov = adj * (bread @ (g_adj * (summed.T @ summed)) @ bread)
+    meat = summed.T @ summed if summed is not None else np.asarray(gram, dtype=float)
+    vcov = adj * (bread @ (g_adj * meat) @ bread)
     return CovarianceEstimate(vcov, "cluster", G - 1, K, (G,))
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "ExtendedTWFEResult",
     "LocalProjectionsResult",
     "aggregate_cells",
+    "combine_influence",
     "EXTENDED_TWFE_KINDS",
 ]
 
@@ -78,16 +79,43 @@ def aggregate_cells(beta, vcov, weight, keys, mask):
     return est, cov, labels, W
 
 
+def combine_influence(influence, weights: np.ndarray):
+    """Influence function of ``theta @ weights`` (``k x m``) from an ``N x k`` array or an
+    :class:`~policyeval.inference.influence.InfluenceFunction` (kept in its own form).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from policyeval.inference.influence import DenseInfluence
+    >>> psi = np.array([[1.0, 3.0], [-1.0, -3.0]])
+    >>> w = np.array([[0.5], [0.5]])
+    >>> combine_influence(psi, w).ravel().tolist()
+    [2.0, -2.0]
+    >>> dense = DenseInfluence(psi, cohort=np.zeros(2), weights=np.ones(2))
+    >>> combine_influence(dense, w).to_dense().ravel().tolist()
+    [2.0, -2.0]
+    """
+    if isinstance(influence, np.ndarray):
+        return influence @ weights
+    return influence.combine(weights)
+
+
 class RegressionResult(EstimationResult):
     r"""Result of a fixed-effects regression: the shared contract plus the fit facts.
 
     Adds the standard-error type to the summary header; everything else is
     :class:`~policyeval.results.base.EstimationResult`. ``influence`` holds
     the per-unit influence function :math:`\psi_i = N (\tilde X'\tilde X)^{-1}
-    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.vcov()`` (a
-    :class:`~policyeval.inference.influence.DenseInfluence`) is the unit-clustered covariance without small-sample correction (for
-    bootstraps and aggregation without refitting); ``vcov`` is the corrected
-    one. ``extra`` keeps the full coefficient vector and covariance
+    \sum_t \tilde x_{it}\tilde e_{it}`, so ``influence.vcov()`` is the
+    unit-clustered covariance without small-sample correction (for bootstraps
+    and aggregation without refitting); ``vcov`` is the corrected one. It is a
+    :class:`~policyeval.inference.influence.DenseInfluence`, or, for the
+    balanced, unweighted, unit-clustered event-time fits (TWFE with ``gname``,
+    :class:`~policyeval.estimators.EventStudy`,
+    :class:`~policyeval.estimators.SunAbraham`), a
+    :class:`~policyeval.inference.influence.CohortInfluence` over the ``N x T``
+    residual matrix with per-cohort coefficients (``to_dense()`` gives the
+    ``N x k`` array). ``extra`` keeps the full coefficient vector and covariance
     (``full_params``, ``full_vcov``), the covariance type, the number of
     clusters and the :class:`~policyeval.inference.covariance.SmallSampleCorrection`.
     """
@@ -179,7 +207,7 @@ class SunAbrahamResult(RegressionResult):
             spec={**self.spec, "aggregation": kind},
             estimator=f"Sun & Abraham ({kind})",
             vcov=pd.DataFrame(vcov, index=index, columns=index),
-            influence=self.extra["cell_influence"] @ W.T,
+            influence=combine_influence(self.extra["cell_influence"], W.T),
             df_resid=self.df_resid,
             index_name=index_name,
             level=self.level,

@@ -1,11 +1,26 @@
 """Dask engine: the sufficient statistics of :mod:`policyeval.scale.sufficient` on a Dask DataFrame.
 
-Each statistic is a Dask graph built from ordinary operations — row-wise
-``map_partitions`` for the features, ``groupby(...).agg`` (tree reduction or
-shuffle, ``split_out``) for the per-unit sums, and per-partition partial
-sums of products that are added on the client. Dask schedules them on a
-local or distributed cluster; there is no scheduler of our own. Only
-``O(T^2 + k^2)`` numbers per partition come back.
+Each statistic is built from ordinary Dask operations and Dask schedules them
+on a local or distributed cluster; there is no scheduler of our own. Only
+small results come back per partition.
+
+Two routes to the per-unit sums the estimators need:
+
+* **dense** (the default when the ids allow it): when the unit id is an
+  integer whose range is at most four times the fewest possible units
+  (rows / periods), each partition turns its rows into ``np.bincount`` sums
+  over its slice of the id range (or over the distinct ids it holds, when they
+  are scattered), and the client adds them into arrays of one entry per id.
+  Firms split across yearly files need no shuffle: the per-unit checks, the
+  outcome paths of Callaway-Sant'Anna and the within / score sums of TWFE and
+  the event study each take one scan, with at most a few partitions in flight
+  (:func:`_stream`). Memory on the client: 8 bytes per id per array (the
+  outcome paths: one per period).
+* **groupby** (any other id, a text cluster, more than 64 periods, or
+  ``dense=False``): ``groupby(...).agg`` per unit with a hash shuffle
+  (``split_out``). Any irregularity the dense checks find (duplicates,
+  unbalanced units, timing or cluster varying within unit) is handed to this
+  route, which words the error.
 """
 
 from __future__ import annotations
@@ -25,6 +40,7 @@ from policyeval.exceptions import (
     TreatmentTimingError,
     require_optional,
 )
+from policyeval.scale.dask_dense import DenseUnits, _stream
 from policyeval.scale.duckdb_backend import _pairs, _sym, feature_names
 from policyeval.scale.sufficient import Feature, PanelFacts, PanelSpec, examples
 
@@ -56,7 +72,7 @@ def _sum_frames(frames) -> pd.Series:
     return pd.concat(frames).sum() if isinstance(frames, list) else frames.sum()
 
 
-class DaskEngine:
+class DaskEngine(DenseUnits):
     """Sufficient statistics computed by Dask.
 
     Parameters
@@ -73,12 +89,22 @@ class DaskEngine:
         small data).
     progress : bool
         Report each pass on stderr.
+    dense : bool, optional
+        Per-unit sums as dense arrays over the id range instead of a ``groupby`` (no
+        shuffle). ``None`` (default) or ``True``: used when the ids are integers whose
+        range is at most four times the fewest possible units (rows / periods), there
+        are at most 64 periods and the cluster column (if any) is numeric, else the
+        ``groupby`` path is taken; ``False`` always takes the ``groupby`` path. The arrays (8 bytes per id in the range and per period for
+        the outcome paths) live on the client.
+    in_flight : int, optional
+        Partitions computed at once on the dense path (default: twice the cluster's
+        threads); bounds the memory held by partial results.
     """
 
     name = "dask"
 
     def __init__(self, source, *, split_out: int | None = None, progress: bool = False, years=None,
-                 blocksize=None) -> None:
+                 blocksize=None, dense: bool | None = None, in_flight: int | None = None) -> None:
         dd = require_optional("dask.dataframe", "scale", "Out-of-core estimation with Dask")
 
         if isinstance(source, (str, os.PathLike)):
@@ -95,6 +121,9 @@ class DaskEngine:
         self.df = source
         self.progress = progress
         self.split_out = split_out or (source.npartitions if source.npartitions > 8 else 1)
+        self.dense = dense
+        self.in_flight = in_flight
+        self._units = None
 
     def _say(self, label):
         if self.progress:
@@ -102,8 +131,30 @@ class DaskEngine:
 
     # ------------------------------------------------------------------
     def facts(self, spec: PanelSpec) -> PanelFacts:
-        import dask
+        """Checks and counts (see :class:`~policyeval.scale.sufficient.Engine`).
 
+        Row-level checks and the period list come from one scan. With compact integer
+        ids (range at most 4x the fewest possible units, at most 64 periods, a numeric
+        cluster) the per-unit checks are dense arrays over the id range, summed partition
+        by partition on the client, and kept for the later passes (no shuffle); any
+        irregularity, and any other panel, goes through the per-unit ``groupby``, which
+        also words the errors.
+        """
+        ck, periods, id_range = self._checks(spec)
+        self._units = None
+        if self.dense is not False and id_range is not None:
+            facts = self._facts_dense(spec, ck, periods, id_range)
+            if facts is not None:
+                return facts
+        return self._facts_shuffle(spec, ck, periods)
+
+    def _columns(self, spec: PanelSpec, *extra) -> list:
+        cols = [spec.idname, spec.tname, spec.gname, spec.treatment, spec.cluster, spec.yname,
+                *spec.covariates, *extra]
+        return list(dict.fromkeys(c for c in cols if c is not None))
+
+    def _checks(self, spec: PanelSpec):
+        """Column and row checks, the sorted periods and, for integer ids, ``(min id, max id)``."""
         df = self.df
         dtypes = df.dtypes
         named = [("yname", spec.yname), ("tname", spec.tname), ("idname", spec.idname),
@@ -123,7 +174,11 @@ class DaskEngine:
             used.append(("treatment", spec.treatment))
         i, t = spec.idname, spec.tname
 
-        def checks(part: pd.DataFrame) -> pd.DataFrame:
+        id_dtype = dtypes[i]
+        want_range = (self.dense is not False and pd.api.types.is_integer_dtype(id_dtype)
+                      and not pd.api.types.is_bool_dtype(id_dtype))
+
+        def checks(part: pd.DataFrame) -> dict:
             tt = part[t].to_numpy(dtype=float)
             out = {"n": len(part), "id_na": int(part[i].isna().sum()), "t_na": int(np.isnan(tt).sum()),
                    "t_frac": int((np.isfinite(tt) & (tt != np.round(tt))).sum()),
@@ -131,19 +186,36 @@ class DaskEngine:
                    "cl_na": int(part[spec.cluster].isna().sum()) if spec.cluster else 0}
             for arg, col in used:
                 out[f"miss_{col}"] = int((~np.isfinite(part[col].to_numpy(dtype=float))).sum())
-            return pd.DataFrame([out])
+            out["periods"] = np.unique(tt[~np.isnan(tt)])
+            if want_range and len(part) and not out["id_na"]:
+                ids = part[i].to_numpy()
+                out["id_min"], out["id_max"] = int(ids.min()), int(ids.max())
+            return out
+
+        ck = {}
+
+        def fold(r: dict):
+            for key, v in r.items():
+                if key not in ck:
+                    ck[key] = v
+                elif key == "periods":
+                    ck[key] = np.union1d(ck[key], v)
+                else:
+                    ck[key] = (min if key == "id_min" else max if key == "id_max" else (lambda a, b: a + b))(
+                        ck[key], v)
 
         self._say("checks")
-        meta = checks(df._meta)
-        ck = df.map_partitions(checks, meta=meta).sum()
-        periods_d = df[t].drop_duplicates()
-        ck, periods = dask.compute(ck, periods_d)
+        _stream(df[self._columns(spec)], checks, fold, self.in_flight)
+        for key in ["n", "id_na", "t_na", "t_frac", "g_neg", "cl_na", *(f"miss_{c}" for _, c in used)]:
+            ck.setdefault(key, 0)
+        periods = ck.pop("periods", np.zeros(0))
+        lo, hi = ck.pop("id_min", None), ck.pop("id_max", None)
         if ck["id_na"]:
             raise DataError(f"idname={i!r} is missing in {ck['id_na']} rows")
         if ck["t_na"]:
             raise DataError(f"tname={t!r} is missing in {ck['t_na']} rows")
         if ck["t_frac"]:
-            p = periods.to_numpy(dtype=float)
+            p = np.asarray(periods, dtype=float)
             raise DataError(f"tname={t!r} must hold integer periods; found non-integer values "
                             f"{examples(p[p != np.round(p)])}")
         if ck["g_neg"]:
@@ -157,7 +229,15 @@ class DaskEngine:
                 ids = df[~df[col].astype(float).map_partitions(np.isfinite)][i].head(3, npartitions=-1)
                 raise DataError(f"{arg}={col!r} has {m} missing or infinite values (e.g. {spec.idname} "
                                 f"{examples(ids)}); the out-of-core path drops no rows: remove or impute them first")
-        periods = np.sort(periods.to_numpy(dtype=float)).astype(np.int64)
+        periods = np.sort(np.asarray(periods, dtype=float)).astype(np.int64)
+        id_range = (int(lo), int(hi)) if want_range and lo is not None else None
+        return ck, periods, id_range
+
+    def _facts_shuffle(self, spec: PanelSpec, ck, periods) -> PanelFacts:
+        import dask
+
+        df = self.df
+        i, t = spec.idname, spec.tname
         T = len(periods)
 
         def per_row(part: pd.DataFrame) -> pd.DataFrame:
@@ -165,7 +245,13 @@ class DaskEngine:
                                 "one": np.ones(len(part))}, index=part.index)
             out["g_min"] = _gnorm(part, spec, late=False) if spec.gname else 0.0
             out["g_max"] = out["g_min"]
-            out["cl_min"] = part[spec.cluster].to_numpy() if spec.cluster else 0
+            if spec.cluster:
+                c = part[spec.cluster]
+                # a text cluster is compared by its 64-bit hash: pandas' groupby min/max fails on strings
+                out["cl_min"] = c.to_numpy() if pd.api.types.is_numeric_dtype(c.dtype) else \
+                    pd.util.hash_array(c.to_numpy(dtype=object))
+            else:
+                out["cl_min"] = 0
             out["cl_max"] = out["cl_min"]
             if spec.treatment:
                 d = part[spec.treatment].to_numpy(dtype=float)
@@ -176,7 +262,8 @@ class DaskEngine:
                 out["dbad_sum"] = (~np.isin(d, (0.0, 1.0))).astype(float)
             return out
 
-        rows = df.map_partitions(per_row, meta=per_row(df._meta))
+        slim = df[self._columns(spec)]
+        rows = slim.map_partitions(per_row, meta=per_row(slim._meta))
         aggs = {"one_sum": "sum", "g_min": "min", "g_max": "max", "cl_min": "min", "cl_max": "max"}
         if spec.treatment:
             aggs.update({"t0_max": "max", "t1_min": "min", "dmin_min": "min", "dbad_sum": "sum"})
@@ -235,10 +322,14 @@ class DaskEngine:
                 f"periods of tname={t!r} (e.g. {', '.join(f'{a} ({int(b)} periods)' for a, b in bad.items())}). "
                 "The out-of-core path needs a balanced panel (the two-way within transform is then exact "
                 "from unit and period means); drop or complete these units first, or use the in-memory path.")
+        coh_s = pd.Series(coh.to_numpy(), index=coh.index.to_numpy(dtype=float)) if spec.gname else None
+        return self._finish(spec, ck, periods, int(summ["units"]), coh_s, int(ncl),
+                            int(summ.get("always", 0)))
+
+    def _finish(self, spec, ck, periods, n_units, coh, ncl, always) -> PanelFacts:
         cohorts, n_late, notes = None, 0, []
         if spec.gname:
             cohorts = coh.astype(np.int64)
-            cohorts.index = cohorts.index.astype(float)
             late = cohorts.index > periods.max()
             n_late = int(cohorts[late].sum())
             if n_late:
@@ -247,10 +338,9 @@ class DaskEngine:
                     notes.append(f"{n_late} units first treated after the last period {periods.max()} are "
                                  "never treated within the sample and serve as controls.")
             cohorts = cohorts.sort_index()
-        n_units = int(summ["units"])
         n_clusters = int(ncl) if spec.cluster and spec.cluster != spec.idname else n_units
         return PanelFacts(int(ck["n"]), n_units, periods, n_clusters, cohorts,
-                          always_treated=int(summ.get("always", 0)), notes=notes, n_late=n_late)
+                          always_treated=always, notes=notes, n_late=n_late)
 
     # ------------------------------------------------------------------
     def _features(self, spec, features, means=None, cluster=False):
@@ -269,7 +359,8 @@ class DaskEngine:
                 out["cl"] = part[spec.cluster].to_numpy()
             return out
 
-        return self.df.map_partitions(fn, meta=fn(self.df._meta))
+        slim = self.df[self._columns(spec)]
+        return slim.map_partitions(fn, meta=fn(slim._meta))
 
     def time_means(self, spec, features):
         self._say("period means")
@@ -279,6 +370,9 @@ class DaskEngine:
         return m[[f"u{j}" for j in range(len(features) + 1)]].to_numpy(dtype=float)
 
     def within_gram(self, spec, features, means):
+        u = self._dense_units(spec, cohorts=False)
+        if u is not None:
+            return self._within_gram_dense(spec, features, means, u)
         p = len(features) + 1
         cols = [f"u{j}" for j in range(p)]
         f = self._features(spec, features, means)
@@ -302,6 +396,12 @@ class DaskEngine:
         return _sym(r1.to_numpy(), p), _sym(r2.to_numpy(), p)
 
     def score_gram(self, spec, features, means, beta):
+        u = self._dense_units(spec, cohorts=False)
+        beta = np.asarray(beta, dtype=float)
+        by_cluster = spec.cluster is not None and spec.cluster != spec.idname
+        if u is not None and u.within is not None and (u.cl is not None or not by_cluster) \
+                and u.within[:2] == (tuple(features), np.asarray(means).tobytes()):
+            return self._score_gram_dense(spec, features, means, beta, u)
         k = len(features)
         f = self._features(spec, features, means, cluster=True)
         beta = np.asarray(beta, dtype=float)
@@ -347,6 +447,13 @@ class DaskEngine:
 
     # ------------------------------------------------------------------
     def cohort_moments(self, spec, periods, drop_before):
+        u = self._dense_units(spec)
+        if u is not None:
+            self._say("cohort moments (dense)")
+            return self._cohort_moments_dense(spec, periods, drop_before, u)
+        return self._cohort_moments_shuffle(spec, periods, drop_before)
+
+    def _cohort_moments_shuffle(self, spec, periods, drop_before):
         T = len(periods)
         per = np.asarray(periods, dtype=float)
 
@@ -458,6 +565,13 @@ class DaskEngine:
                 res[[f"f{a}" for a in range(nf)]].to_numpy(dtype=float))
 
     def cluster_cohort_sums(self, spec, periods, drop_before):
+        u = self._dense_units(spec, cluster=True)
+        if u is not None:
+            self._say("cluster x cohort sums (dense)")
+            return self._cluster_cohort_sums_dense(spec, periods, drop_before, u)
+        return self._cluster_cohort_sums_shuffle(spec, periods, drop_before)
+
+    def _cluster_cohort_sums_shuffle(self, spec, periods, drop_before):
         per = np.asarray(periods, dtype=float)
 
         def rows(part: pd.DataFrame) -> pd.DataFrame:
