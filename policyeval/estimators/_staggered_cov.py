@@ -22,6 +22,7 @@ import numpy as np
 
 from policyeval._validation import require_option
 from policyeval.exceptions import EstimationError
+from policyeval.inference.influence import tall_matmul
 
 __all__ = ["att_panel", "wls", "logit", "ipt_pscore", "check_design", "overlap_note"]
 
@@ -35,7 +36,14 @@ def check_design(X: np.ndarray, names: list[str], where: str) -> None:
             f"{where}: {X.shape[0]} units for {X.shape[1]} parameters (intercept + covariates "
             f"{names}); the cohort is too small for these covariates.")
     scale = np.maximum(np.abs(X).max(axis=0), 1e-300)
-    s = np.linalg.svd(X / scale, compute_uv=False)
+    Xs = X / scale
+    # The eigenvalues of Xs'Xs are the squared singular values; with a ratio above 1e-6
+    # (condition number below 1e3, error of the Gram far smaller) the design is nowhere near
+    # the 1e-10 threshold below, and the SVD of the tall matrix is not needed.
+    ev = np.linalg.eigvalsh(np.einsum("ij,ik->jk", Xs, Xs))
+    if ev[0] > ev[-1] * 1e-6:
+        return
+    s = np.linalg.svd(Xs, compute_uv=False)
     if s[-1] <= s[0] * 1e-10:
         # find which covariate is (nearly) a combination of the others
         culprits = []
@@ -391,19 +399,29 @@ def att_panel_batch(DY, D, X, w, method: str, trim_level: float = 0.995, *, wher
         else:
             xpx_inv = np.linalg.inv((X * w_ols[:, None]).T @ X / n)
             beta = xpx_inv @ _xtm(X[ctrl] * w[ctrl][:, None], DY[ctrl]) / n
-            R = DY - _xb(X, beta)
+            R = _xb(X, -beta)           # = -(X beta) exactly, so R below is DY - X beta bit for bit
+            R += DY
         swt, swc = w_t.sum(), w_c.sum()
         eta_t = (w_t @ R) / swt
         eta_c = (w_c @ R) / swc
-        inf_t = w_t[:, None] * (R - eta_t)
-        m2 = _xtm(X, w_c[:, None] * (R - eta_c)) / n
-        inf_c = w_c[:, None] * (R - eta_c) + _xb(lin_ps, m2)
+        m2 = (_xtm(X * w_c[:, None], R) - np.outer(X.T @ w_c, eta_c)) / n
+        # The influence of every column is a_i R_ij + G_i . H_j (the algebra of
+        # inf_t / (swt/n) - inf_c / (swc/n) in att_panel): one n x m array, no
+        # further n x m temporaries.
+        a = w_t * (n / swt) - w_c * (n / swc)
         if method == "dr":
             h1 = X @ (xpx_inv @ (X.T @ w_t / n))
             h3 = X @ (xpx_inv @ (X.T @ w_c / n))
-            inf_t -= (w_ols * h1)[:, None] * R
-            inf_c -= (w_ols * h3)[:, None] * R
-        return eta_t - eta_c, inf_t / (swt / n) - inf_c / (swc / n)
+            a -= w_ols * (h1 * (n / swt) - h3 * (n / swc))
+        G = np.column_stack([w_t, w_c, lin_ps])
+        H = np.vstack([-eta_t * (n / swt), eta_c * (n / swc), -m2 * (n / swc)])
+        if R is DY:
+            inf = DY * a[:, None]
+        else:
+            inf = R
+            inf *= a[:, None]
+        tall_matmul(G, H, out=inf)
+        return eta_t - eta_c, inf
     if method == "dr_imp":
         ps = np.minimum(ipt_pscore(X, D, w, where=where, names=names), _PS_MAX)
         if notes is not None:

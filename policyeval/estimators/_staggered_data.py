@@ -105,6 +105,89 @@ def _switch_off(g, t, unit, varying):
     return np.unique(u[np.isfinite(first_g) & np.isinf(gg)])
 
 
+def _balanced_blocks(raw_ids: np.ndarray, t: np.ndarray, g: pd.Series):
+    """Shape of a panel stored as consecutive unit blocks, or ``None``.
+
+    The layout almost every panel arrives in: integer ids in increasing
+    blocks of ``T`` rows, each block holding the same ``T`` increasing periods,
+    and a numeric ``gname`` constant within each block. Then the long columns
+    are ``n x T`` matrices by a reshape, and unit codes, period codes and
+    per-unit values need no pass of their own. Returns ``(n, T, periods,
+    ids, g per unit)``; ``None`` sends the caller down the general path.
+    """
+    n_rows = len(raw_ids)
+    if raw_ids.dtype.kind not in "iu" or n_rows < 2 or t.dtype.kind not in "iu":
+        return None
+    if not (isinstance(g.dtype, np.dtype) and g.dtype.kind in "iuf"):
+        return None
+    head = raw_ids[:100_000]
+    change = np.flatnonzero(head != head[0])
+    T = int(change[0]) if len(change) else (n_rows if n_rows == len(head) else 0)
+    if T < 2 or n_rows % T:
+        return None
+    n = n_rows // T
+    ids = raw_ids.reshape(n, T)
+    if not ((ids[1:, 0] > ids[:-1, 0]).all() and (ids[:, 1:] == ids[:, :1]).all()):
+        return None
+    tt = t.reshape(n, T)
+    periods = tt[0]
+    if not ((periods[1:] > periods[:-1]).all() and (tt == periods).all()):
+        return None
+    gg = g.to_numpy().reshape(n, T)
+    same = gg[:, 1:] == gg[:, :1]
+    if not same.all():
+        if gg.dtype.kind != "f":
+            return None
+        same |= np.isnan(gg[:, 1:]) & np.isnan(gg[:, :1])   # missing: never treated in every row
+        if not same.all():
+            return None
+    return n, T, periods.astype(np.int64), ids[:, 0].copy(), gg[:, 0].astype(float)
+
+
+def _balanced_fast_path(df, t_all, y_all, x_all, w_all, *, idname, tname, gname, weights, cluster,
+                        anticipation, control_group, notes):
+    """:class:`StaggeredData` of a balanced panel in unit blocks without per-row passes, or ``None``.
+
+    Runs the checks of the general path on per-unit values (the same errors,
+    naming the same ids) when :func:`_balanced_blocks` recognises the layout
+    and nothing is dropped or recoded (no unit treated in every period or
+    after the last one, some never treated). Otherwise ``None``: the general
+    path runs and gives every warning.
+    """
+    shape = _balanced_blocks(df[idname].to_numpy(), t_all, df[gname])
+    if shape is None:
+        return None
+    n, T, periods, id_values, g = shape
+    check_first_treated(g, periods, gname, id_values)
+    np.copyto(g, np.inf, where=~(g > 0))          # 0: never treated
+    require_two_periods(periods, "tname", tname)
+    never = np.isinf(g)
+    if ((g > periods[-1]) & ~never).any() or (g <= periods[0] + anticipation).any() or not never.any():
+        return None
+    cl, ncl = None, n
+    for arg, col, vals in (("weights", weights, w_all), ("cluster", cluster, None)):
+        if col is None:
+            continue
+        if vals is None:
+            codes = pd.factorize(df[col])[0]
+            if (codes < 0).any():                  # missing clusters: the general path refuses them
+                return None
+            vals = codes.astype(float)
+        _, var = _per_unit_constant(vals, None, n, T)
+        if len(var):
+            raise DataError(varies_within(arg, col, idname, id_values[var],
+                                          "it must be constant per unit in a panel"))
+        if arg == "cluster" and cluster != idname:
+            cl = np.unique(vals[::T], return_inverse=True)[1]
+            ncl = int(cl.max()) + 1
+    Y = y_all.reshape(n, T)
+    X = None
+    if x_all:
+        X = x_all[0].reshape(1, n, T) if len(x_all) == 1 else np.stack([x.reshape(n, T) for x in x_all])
+    w_unit = np.ones(n) if weights is None else w_all[::T].copy()
+    return StaggeredData(True, periods, g, w_unit, Y, None, X, cl, ncl, id_values, len(df), n, notes)
+
+
 def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, panel,
             allow_unbalanced_panel, control_group, anticipation) -> StaggeredData:
     """Validate the long data frame and build :class:`StaggeredData`.
@@ -154,6 +237,13 @@ def prepare(df, *, yname, tname, idname, gname, covariates, weights, cluster, pa
     require_varying(y_all if keep.all() else y_all[keep], "yname", yname)
     if weights is not None and not keep.all():
         require_weights(w_all[keep], weights)
+
+    if panel and idname is not None and keep.all():
+        fast = _balanced_fast_path(df, t_all, y_all, x_all, w_all, idname=idname, tname=tname, gname=gname,
+                                   weights=weights, cluster=cluster, anticipation=anticipation,
+                                   control_group=control_group, notes=notes)
+        if fast is not None:
+            return fast
 
     g_all = numeric_column(df, gname, "gname", idname)
     check_first_treated(g_all, t_all, gname, row_ids)

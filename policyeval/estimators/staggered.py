@@ -10,14 +10,21 @@ by a 2x2 comparison of cohort ``g`` with a control group between period
 ``t`` and a base period, then aggregates them (see
 :meth:`policyeval.results.staggered.GroupTimeResult.aggregate`).
 
-Speed. Without covariates every estimator (``reg``, ``ipw``, ``dr``) reduces
-to a difference of weighted cohort means of outcome changes, so all ATT(g,t)
-come from one table of cohort x period sums (``numpy.bincount`` on integer
-codes) and the influence function is kept implicitly
+Speed. A balanced panel stored in unit blocks (the usual layout) becomes the
+wide ``n_units x n_periods`` outcome matrix by a reshape, and its checks run
+on per-unit values. Without covariates every estimator (``reg``, ``ipw``,
+``dr``) reduces to a difference of weighted cohort means of outcome changes,
+so all ATT(g,t) come from one table of cohort x period sums, computed in one
+blocked pass over the outcomes together with the per-cohort moments the
+variance needs (:func:`~policyeval.inference.influence.cohort_feature_moments`),
+and the influence function is kept implicitly
 (:class:`~policyeval.inference.influence.CohortInfluence`): a million-unit
 panel needs the wide outcome matrix and a few kilobytes more. With
-covariates each cell runs its own regression / propensity score on the
-rows of the treated cohort and its controls.
+covariates, the cells that share a cohort, its controls and the base-period
+covariates (all of a cohort's cells when the covariates are time-invariant
+and the controls never treated) share one propensity score and one outcome
+regression design; their influence functions are one dense block per batch
+on the rows of the cohort and its controls.
 """
 
 from __future__ import annotations
@@ -26,7 +33,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from policyeval._out_of_core import out_of_core
 from policyeval._validation import check_clusters, check_draws, column_list, require_option
@@ -49,7 +55,7 @@ from policyeval.estimators.group_time import (
     treated_cohorts,
 )
 from policyeval.inference.treated_counts import warn_few_treated
-from policyeval.inference.influence import BlockInfluence, CohortInfluence
+from policyeval.inference.influence import BlockInfluence, CohortInfluence, cohort_feature_moments
 from policyeval.results.staggered import AggregateResult, GroupTimeResult
 
 __all__ = ["CallawaySantAnna", "GroupTimeResult", "AggregateResult"]
@@ -76,6 +82,16 @@ class _no_raw_linalg:
                 f"{self.covs} is singular ({err}); a covariate is (nearly) constant or collinear "
                 "among these units. Drop it or merge cohorts.") from err
         return False
+
+
+def _outcome_changes(Y: np.ndarray, rows: np.ndarray, ts, bs, block: int = 4096) -> np.ndarray:
+    """``Y[rows][:, ts] - Y[rows][:, bs]`` in blocks of rows: one output array, small temporaries."""
+    ts, bs = np.asarray(ts), np.asarray(bs)
+    out = np.empty((len(rows), len(ts)))
+    for start in range(0, len(rows), block):
+        Yb = Y[rows[start:start + block]]
+        np.subtract(Yb[:, ts], Yb[:, bs], out=out[start:start + block])
+    return out
 
 
 def _warn_overlap(notes: list, n_fits: int, method: str) -> None:
@@ -430,13 +446,15 @@ class CallawaySantAnna:
         Y, w = d.outcomes, d.weights
         n, T = Y.shape
         C = len(cohort_values)
-        W = np.bincount(cohort, weights=w, minlength=C)
-        # one sparse (cohort x unit) pass over Y gives every cohort x period weighted sum
-        S = np.asarray(sparse.csr_matrix((w, (cohort, np.arange(n))), shape=(C, n)) @ Y)
-        counts = np.bincount(cohort, minlength=C)
+        # one blocked pass over Y: per-cohort feature moments (the variance needs them), whose
+        # last row holds every cohort x period weighted sum, weight total and unit count
+        Q = cohort_feature_moments(Y, w, cohort, C)
+        S, W = Q[:, :T, T + 1].copy(), Q[:, T, T + 1].copy()
+        counts = np.rint(Q[:, T + 1, T + 1]).astype(np.int64)
         est, coef, n_t, n_c = self._cells_from_cohort_sums(cells, cohort_values, d.periods,
                                                            counts, W, S, n)
-        infl = CohortInfluence(Y, w, cohort, coef, cluster=d.cluster, n_clusters=d.n_clusters)
+        infl = CohortInfluence(Y, w, cohort, coef, cluster=d.cluster, n_clusters=d.n_clusters,
+                               moments=Q if d.cluster is None else None)
         return est, infl, n_t, n_c
 
     def _cells_from_cohort_sums(self, cells, cohort_values, periods, counts, W, S, n):
@@ -479,7 +497,8 @@ class CallawaySantAnna:
         blocks = []
         overlap: list[str] = []
         for (cg, ctrl, _), js in batches.items():
-            rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]))
+            # sorted runs: the stable sort merges them in one pass
+            rows = np.sort(np.concatenate([rows_of[cg], *[rows_of[c] for c in ctrl]]), kind="stable")
             D = (cohort[rows] == cg).astype(float)
             b0 = cells[js[0]][2]
             X = np.column_stack([np.ones(len(rows)), Xall[:, rows, b0].T])
@@ -489,8 +508,7 @@ class CallawaySantAnna:
             check_design(X, covs, f"cohort {g:g} and its controls{base}")
             ts = [cells[j][1] for j in js]
             bs = [cells[j][2] for j in js]
-            Ysub = Y[rows]
-            DY = Ysub[:, ts] - Ysub[:, bs]
+            DY = _outcome_changes(Y, rows, ts, bs)
             where = (f"cohort {g:g} vs its {int((D == 0).sum())} controls{base} (ATT(g,t) for "
                      f"t = {', '.join(str(d.periods[t]) for t in ts[:4])}{', ...' if len(ts) > 4 else ''})")
             with _no_raw_linalg(where, covs):
