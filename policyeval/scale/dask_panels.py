@@ -346,4 +346,6 @@ class GeneralPanels:
         pu = self._unit_counts(spec, periods)
         full = pu[pu["n"] == len(periods)][["n"]].rename(columns={"n": "_complete"})
         df = self.df.merge(full, left_on=spec.idname, right_index=True, how="inner").drop(columns="_complete")
-        return DaskEngine(df, split_out=self.split_out, progress=self.progress)
+        # the same engine class and options on the kept rows
+        return type(self)(df, split_out=self.split_out, progress=self.progress, dense=self.dense,
+                          in_flight=self.in_flight)
