@@ -609,6 +609,32 @@ class FEFit:
 
 
 
+def check_regressors(XtX: np.ndarray, names: Sequence, n: int, scale: np.ndarray,
+                     fe_text: str = "unit and period fixed effects") -> None:
+    """Refuse regressors the fixed effects absorb or that are collinear, from the demeaned Gram matrix.
+
+    ``XtX`` is the Gram matrix of the demeaned regressors over ``n`` rows and ``scale`` each
+    regressor's root mean square before demeaning (zeros replaced by one): a regressor whose
+    demeaned root mean square is below ``1e-10 * scale`` is absorbed. Collinearity: pivoted
+    Cholesky of the correlation-scaled Gram matrix (a k x k problem; a QR of the n x k design
+    is far slower), a pivot below tolerance being a column the others explain.
+    """
+    absorbed = np.sqrt(np.clip(np.diag(XtX), 0, None) / n) <= 1e-10 * scale
+    if absorbed.any():
+        raise EstimationError(
+            f"{int(absorbed.sum())} regressor(s) are absorbed by the {fe_text} (no variation "
+            f"left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
+        )
+    norms = np.sqrt(np.diag(XtX))
+    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(XtX / np.outer(norms, norms), tol=1e-10)
+    if rank < XtX.shape[0]:
+        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
+        raise EstimationError(
+            f"the regressors are collinear given the {fe_text}; "
+            f"cannot separate {examples(dropped, 8)} from the other terms"
+        )
+
+
 def fit_fe_ols(
     panel: FEPanel,
     X: np.ndarray,
@@ -652,25 +678,10 @@ def fit_fe_ols(
     # column sums of squares without an n x k temporary
     scale = np.sqrt(np.einsum("ij,ij->j", Xw, Xw) / len(X))
     scale[scale == 0] = 1.0
-    absorbed = np.sqrt(np.einsum("ij,ij->j", Xt, Xt) / len(X)) <= 1e-10 * scale
     fe_text = "unit and period fixed effects" if panel.fe_codes is None else \
         f"fixed effects {' + '.join(panel.fe_labels)}"
-    if absorbed.any():
-        raise EstimationError(
-            f"{int(absorbed.sum())} regressor(s) are absorbed by the {fe_text} (no variation "
-            f"left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
-        )
     XtX = Xt.T @ Xt
-    # pivoted Cholesky of the correlation-scaled Gram matrix: a k x k problem (a QR of the
-    # n x k design is far slower); a pivot below tolerance is a column explained by the others
-    norms = np.sqrt(np.diag(XtX))
-    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(XtX / np.outer(norms, norms), tol=1e-10)
-    if rank < Xt.shape[1]:
-        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
-        raise EstimationError(
-            f"the regressors are collinear given the {fe_text}; "
-            f"cannot separate {examples(dropped, 8)} from the other terms"
-        )
+    check_regressors(XtX, names, len(X), scale, fe_text)
     bread = np.linalg.inv(XtX)
     beta = bread @ (Xt.T @ yt)
     resid = yt - Xt @ beta
@@ -792,20 +803,7 @@ def fit_balanced_dummies(panel: FEPanel, col: np.ndarray | None, names: Sequence
     # the checks of fit_fe_ols, on the Gram matrix
     scale = np.sqrt(counts / n)
     scale[scale == 0] = 1.0
-    absorbed = np.sqrt(np.clip(np.diag(XtX), 0, None) / n) <= 1e-10 * scale
-    if absorbed.any():
-        raise EstimationError(
-            f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
-            f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
-        )
-    norms = np.sqrt(np.diag(XtX))
-    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(XtX / np.outer(norms, norms), tol=1e-10)
-    if rank < p:
-        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
-        raise EstimationError(
-            "the regressors are collinear given the unit and period fixed effects; "
-            f"cannot separate {examples(dropped, 8)} from the other terms"
-        )
+    check_regressors(XtX, names, n, scale)
     bread = np.linalg.inv(XtX)
     beta = bread @ Xty
     # the demeaned fit is a function of (group, period); with the period means of y it gives

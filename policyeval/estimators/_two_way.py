@@ -33,11 +33,9 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from policyeval.estimators._fixed_effects import FEFit, FEPanel
+from policyeval.estimators._fixed_effects import FEFit, FEPanel, check_regressors
 from policyeval.estimators._inputs import unit_row_starts
-from policyeval.exceptions import EstimationError
 from policyeval.inference.covariance import one_way_cluster_covariance, resolve_ssc
-from policyeval._validation import examples
 
 __all__ = ["two_way_applies", "fit_two_way"]
 
@@ -231,20 +229,7 @@ def fit_two_way(panel: FEPanel, columns: Sequence, names: Sequence, *, ssc,
     # the checks of fit_fe_ols, on the same quantities
     scale = np.sqrt(ZZ[1:] / n)
     scale[scale == 0] = 1.0
-    absorbed = np.sqrt(np.clip(np.diag(XtX), 0, None) / n) <= 1e-10 * scale
-    if absorbed.any():
-        raise EstimationError(
-            f"{int(absorbed.sum())} regressor(s) are absorbed by the unit and period fixed "
-            f"effects (no variation left): {examples(np.asarray(names, dtype=object)[absorbed], 8)}"
-        )
-    norms = np.sqrt(np.diag(XtX))
-    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(XtX / np.outer(norms, norms), tol=1e-10)
-    if rank < p:
-        dropped = np.asarray(names, dtype=object)[np.sort(piv[rank:] - 1)]
-        raise EstimationError(
-            "the regressors are collinear given the unit and period fixed effects; "
-            f"cannot separate {examples(dropped, 8)} from the other terms"
-        )
+    check_regressors(XtX, names, n, scale)
     bread = np.linalg.inv(XtX)
     beta = bread @ Xty
     # score sums g_i - H_i beta
