@@ -1,6 +1,5 @@
 """In-memory == Dask (LocalCluster, 2 workers) to 1e-8, by the same sufficient statistics."""
 
-import warnings
 
 import pandas as pd
 import pytest
@@ -14,24 +13,9 @@ from policyeval.scale import (
 )
 
 dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 from tests.test_scale_equality import make_panel, same_cs, same_regression
-
-
-@pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # in-process workers (processes=False) measure the memory of the whole pytest process,
-        # which passes 0.8 GiB late in the full suite: a memory_limit would pause the workers and
-        # hang the run, so none is set
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                           dashboard_address=None, memory_limit=0)
-        c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
 
 
 @pytest.fixture(scope="module")

@@ -22,19 +22,6 @@ from tests.test_scale_equality import make_panel, same_cs, same_regression  # no
 
 
 @pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # in-process workers, no memory limit (see tests/test_scale_dask.py)
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                           dashboard_address=None, memory_limit=0)
-        c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def panel():
     return make_panel(n=240)
 

@@ -20,7 +20,7 @@ from policyeval.scale import fit_callaway_santanna, fit_event_study, fit_twfe
 from tests.test_scale_equality import make_panel, same_regression
 
 dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 
 def firm_panel(n=240, seed=4):
@@ -45,18 +45,6 @@ def panel():
     df = firm_panel()
     assert df.groupby("firm").size().lt(8).sum() > 100          # really unbalanced
     return df
-
-
-@pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                           dashboard_address=None, memory_limit=0)
-        c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
 
 
 @pytest.fixture(params=["duckdb", "dask"])
