@@ -1,4 +1,4 @@
-"""Benchmark: the out-of-core cases firm data has (entry/exit, sampling weights, DR covariates), pandas vs DuckDB.
+"""Benchmark: the out-of-core cases firm data has (entry/exit, weights, DR covariates, two-way clusters), pandas vs DuckDB vs Dask.
 
 A script, not a test. It reads the SIMULATED firm panels that ``benchmarks/bench_scale.py`` writes
 (``--data-dir``/firms_<n>, yearly Parquet files, seed 2026; run that script first) and derives, in
@@ -9,7 +9,14 @@ the query that reads them, what the simulation does not have:
   early (about 14% of firms miss some years);
 * **sampling weights** constant within firm: ``w = 0.5 + (firm_id * 40503 % 7) / 4``;
 * a **time-invariant firm covariate** for the propensity score: ``x_firm = (firm_id * 2654435761
-  % 1000) / 1000`` (``cs_dr``: CallawaySantAnna(method="dr") on the balanced panel).
+  % 1000) / 1000`` (``cs_dr``: CallawaySantAnna(method="dr") on the balanced panel);
+* **two-way clustering** (``twfe_twoway``): ``twfe_unbalanced`` (entry/exit, weights) with
+  ``cluster=["county_code", "year"]`` instead of the county alone.
+
+Methods: ``pandas`` (in memory), ``duckdb`` (a relation with the derived columns) and ``dask``
+(``dd.read_parquet`` of the yearly files, the same derivation per partition, a local 2-worker
+threaded cluster, the ``policyeval.scale`` functions with ``backend="dask"`` and
+``split_out`` = number of partitions, as ``benchmarks/bench_scale.py`` runs the engine).
 
 The same derivation is applied in pandas for the in-memory reference, so at sizes where pandas
 runs the estimates must agree (the unit tests check 1e-8 on small panels; here the script prints
@@ -34,24 +41,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = ("twfe_unbalanced", "cs_dr", "es_unbalanced")
+CASES = ("twfe_unbalanced", "cs_dr", "es_unbalanced", "twfe_twoway")
 ENTER_EXIT = ("NOT ((firm_id % 7 = 0 AND year < 2006 + firm_id % 5) "
               "OR (firm_id % 11 = 0 AND year > 2020 - firm_id % 4))")
 COLS = ["firm_id", "year", "first_treat", "county_code", "y"]
 
 
 def _pandas_frame(folder: str, unbalanced: bool):
-    import numpy as np
     import pandas as pd
 
-    df = pd.read_parquet(folder, columns=COLS)
-    f = df["firm_id"].to_numpy()
-    if unbalanced:
-        yr = df["year"].to_numpy()
-        drop = ((f % 7 == 0) & (yr < 2006 + f % 5)) | ((f % 11 == 0) & (yr > 2020 - f % 4))
-        df = df[~drop]
-        f = df["firm_id"].to_numpy()
-    return df.assign(w=0.5 + (f * 40503 % 7) / 4.0, x_firm=(f * 2654435761 % 1000) / 1000.0)
+    return _derive(pd.read_parquet(folder, columns=COLS), unbalanced)
 
 
 def _duckdb_relation(folder: str, unbalanced: bool):
@@ -71,6 +70,26 @@ def _duckdb_relation(folder: str, unbalanced: bool):
         f"(firm_id * 2654435761 % 1000) / 1000.0 AS x_firm FROM read_parquet({files}) {where}")
 
 
+def _derive(df, unbalanced: bool):
+    f = df["firm_id"].to_numpy()
+    if unbalanced:
+        yr = df["year"].to_numpy()
+        df = df[~(((f % 7 == 0) & (yr < 2006 + f % 5)) | ((f % 11 == 0) & (yr > 2020 - f % 4)))]
+        f = df["firm_id"].to_numpy()
+    return df.assign(w=0.5 + (f * 40503 % 7) / 4.0, x_firm=(f * 2654435761 % 1000) / 1000.0)
+
+
+def _dask_frame(folder: str, unbalanced: bool):
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None))
+    files = sorted(str(p) for p in Path(folder).glob("*.parquet"))
+    raw = dd.read_parquet(files, columns=COLS, split_row_groups=True)
+    meta = _derive(raw._meta, unbalanced)
+    return client, raw.map_partitions(_derive, unbalanced, meta=meta)
+
+
 def child(method: str, case: str, folder: str, out: str) -> None:
     import warnings
 
@@ -82,19 +101,32 @@ def child(method: str, case: str, folder: str, out: str) -> None:
     unbalanced = case != "cs_dr"
     if method == "pandas":
         data = _pandas_frame(folder, unbalanced)
-    else:
+    elif method == "duckdb":
         con, data = _duckdb_relation(folder, unbalanced)
+    else:
+        client, data = _dask_frame(folder, unbalanced)
     cols = dict(yname="y", tname="year", idname="firm_id")
-    if case == "twfe_unbalanced":
-        res = pe.TWFE(cluster="county_code").fit(data, gname="first_treat", weights="w", **cols)
+    if method == "dask":
+        from policyeval.scale import fit_callaway_santanna, fit_event_study, fit_twfe
+
+        opts = {"backend": "dask", "split_out": data.npartitions}
+        fits = {"TWFE": lambda est, **kw: fit_twfe(data, estimator=est, **opts, **kw),
+                "EventStudy": lambda est, **kw: fit_event_study(data, estimator=est, **opts, **kw),
+                "CS": lambda est, **kw: fit_callaway_santanna(data, estimator=est, cluster=est.cluster,
+                                                              **opts, **kw)}
+    else:
+        fits = {k: (lambda est, **kw: est.fit(data, **kw)) for k in ("TWFE", "EventStudy", "CS")}
+    if case in ("twfe_unbalanced", "twfe_twoway"):
+        cl = "county_code" if case == "twfe_unbalanced" else ["county_code", "year"]
+        res = fits["TWFE"](pe.TWFE(cluster=cl), gname="first_treat", weights="w", **cols)
         summary = {"estimate": float(res.params.iloc[0]), "se": float(res.std_errors.iloc[0])}
     elif case == "es_unbalanced":
-        res = pe.EventStudy(window=(-5, 5), cluster="county_code").fit(data, gname="first_treat", weights="w",
-                                                                       **cols)
+        res = fits["EventStudy"](pe.EventStudy(window=(-5, 5), cluster="county_code"), gname="first_treat",
+                                 weights="w", **cols)
         summary = {"estimate": float(res.params.loc[0]), "se": float(res.std_errors.loc[0])}
     else:
         est = pe.CallawaySantAnna(method="dr", cluster="county_code", progress=False)
-        res = est.fit(data, gname="first_treat", covariates=["x_firm"], **cols)
+        res = fits["CS"](est, gname="first_treat", covariates=["x_firm"], **cols)
         agg = res.aggregate("dynamic")
         summary = {"estimate": float(agg.overall["estimate"]), "se": float(agg.overall["std_error"])}
     wall = time.perf_counter() - t0
@@ -153,7 +185,7 @@ def main():
     out = Path(args.out)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
     lines = [
-        "# Out of core, the cases firm data has: unbalanced panels, weights, doubly robust covariates",
+        "# Out of core, the cases firm data has: unbalanced panels, weights, doubly robust covariates, two-way clusters",
         "",
         f"Date: {start}. Machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs "
         f"(load average before: {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}; the "
@@ -166,7 +198,8 @@ def main():
         "`memory_limit=3GB`, 2 threads; the child's peak RSS includes DuckDB. Cases: `twfe_unbalanced` = "
         "TWFE(cluster=county) with sampling weights on the panel with entry and exit; `es_unbalanced` = "
         "EventStudy(window=(-5, 5), cluster=county), same data; `cs_dr` = CallawaySantAnna(method='dr', "
-        "cluster=county) with the firm covariate on the balanced panel + dynamic aggregation.",
+        "cluster=county) with the firm covariate on the balanced panel + dynamic aggregation; `twfe_twoway` = "
+        "`twfe_unbalanced` with cluster=[county, year]. Dask: local cluster, 2 threaded workers, in the child.",
         "",
         "| firms | rows (before entry/exit) | case | method | wall (s) | peak memory (MB) | estimate | SE | "
         "load after | status |",
@@ -183,11 +216,12 @@ def main():
     for r in rows:
         if "estimate" in r:
             pairs.setdefault((r["firms"], r["case"]), {})[r["method"]] = r
-    diffs = [f"{n:,} firms, {c}: |estimate diff| = {abs(m['pandas']['estimate'] - m['duckdb']['estimate']):.1e}, "
-             f"|SE diff| = {abs(m['pandas']['se'] - m['duckdb']['se']):.1e}"
-             for (n, c), m in pairs.items() if {"pandas", "duckdb"} <= set(m)]
+    diffs = [f"{n:,} firms, {c}, {other} vs duckdb: "
+             f"|estimate diff| = {abs(m[other]['estimate'] - m['duckdb']['estimate']):.1e}, "
+             f"|SE diff| = {abs(m[other]['se'] - m['duckdb']['se']):.1e}"
+             for (n, c), m in pairs.items() for other in ("pandas", "dask") if {other, "duckdb"} <= set(m)]
     if diffs:
-        lines += ["", "In memory vs DuckDB, same data:", ""] + [f"- {d}" for d in diffs]
+        lines += ["", "Each path vs DuckDB, same data:", ""] + [f"- {d}" for d in diffs]
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
 
