@@ -8,11 +8,8 @@ import pytest
 
 import policyeval as pe
 from policyeval.scale import make_engine
-from policyeval.scale.sufficient import (
-    callaway_santanna_from_engine,
-    event_study_from_engine,
-    twfe_from_engine,
-)
+from policyeval.scale.cohort_sums import callaway_santanna_from_engine
+from policyeval.scale.sufficient import event_study_from_engine, twfe_from_engine
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")

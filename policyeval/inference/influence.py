@@ -331,7 +331,7 @@ class CohortCoefficients:
     """Shared algebra of influence functions stored as per-cohort coefficients.
 
     Both :class:`CohortInfluence` (in memory, per-unit features at hand) and
-    :class:`policyeval.scale.sufficient.SufficientCohortInfluence` (out of core,
+    :class:`policyeval.scale.cohort_sums.SufficientCohortInfluence` (out of core,
     per-cohort moments only) keep ``coef[c, f, j]``: how feature ``f`` of a unit in
     cohort ``c`` enters term ``j``. Linear combinations act on ``coef`` alone; the
     last two features are the unit's weight and a constant.

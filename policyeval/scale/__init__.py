@@ -208,7 +208,7 @@ def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: st
     -------
     policyeval.results.staggered.GroupTimeResult
         Its influence function is a
-        :class:`~policyeval.scale.sufficient.SufficientCohortInfluence`, so
+        :class:`~policyeval.scale.cohort_sums.SufficientCohortInfluence`, so
         ``aggregate(...)`` works as in memory.
 
     Raises
@@ -241,7 +241,7 @@ def fit_callaway_santanna(source, yname: str, tname: str, idname: str, gname: st
     >>> shutil.rmtree(folder)
     """
     from policyeval.estimators.staggered import CallawaySantAnna
-    from policyeval.scale.sufficient import callaway_santanna_from_engine
+    from policyeval.scale.cohort_sums import callaway_santanna_from_engine
 
     engine = make_engine(source, backend, **engine_options)
     if cluster is None and estimator is not None:
