@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     MPLBACKEND=Agg PYTHONPATH=. python benchmarks/bench_repeat.py twfe 1000000
 
-Tasks: ``twfe``, ``twfe_unbal`` (10% of the rows dropped), ``event_study``, ``sun_abraham`` on ``bench_tasks._panel`` (SIMULATED, seeded,
+Tasks: ``twfe``, ``twfe_unbal`` (10% of the rows dropped), ``event_study``, ``sun_abraham`` on ``task_calls._panel`` (SIMULATED, seeded,
 ``bench_staggered.make_panel`` with 15 periods). Prints the three wall times.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_tasks import _panel  # noqa: E402
+from task_calls import _panel  # noqa: E402
 
 import policyeval as pe  # noqa: E402
 
