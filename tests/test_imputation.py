@@ -367,7 +367,7 @@ def test_missing_column_duplicates_and_non_integer_time():
     df = simulate(1)
     with pytest.raises(ColumnNotFoundError, match=r"covariates\[0\]='nope' is not a column"):
         fit(df, covariates=["nope"])
-    with pytest.raises(DuplicateObservationError, match=r"2 rows share an \(unit, t\) pair in 1 units"):
+    with pytest.raises(DuplicateObservationError, match=r"2 rows share an \(idname='unit', tname='t'\) pair in 1 units"):
         fit(pd.concat([df, df.iloc[[0]]]))
     with pytest.raises(DataError, match=r"tname='t' must hold integer periods"):
         fit(df.assign(t=df["t"] + 0.5))

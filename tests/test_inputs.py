@@ -100,8 +100,8 @@ def test_one_duplicate_message(panel, name):
     with pytest.raises(DuplicateObservationError) as err:
         FITS[name](dup)
     assert str(err.value) == (
-        "2 rows share an (id, year) pair in 1 units (e.g. 27): 1 (id, year) pairs appear more "
-        "than once (e.g. (27, 2002)); the panel must have one row per unit and period")
+        "2 rows share an (idname='id', tname='year') pair in 1 units (e.g. 27): 1 (id, year) pairs "
+        "appear more than once (e.g. (27, 2002)); keep one row per unit and period")
 
 
 @pytest.mark.parametrize("name", list(FITS))

@@ -278,8 +278,9 @@ def test_other_bad_inputs(panel):
         TWFE().fit(panel, "y", "year", "county", treatment="x")
     dup = pd.concat([panel, panel.iloc[[0]]])
     with pytest.raises(DuplicateObservationError,
-                       match=r"2 rows share an \(idname='county', tname='year'\) pair, "
-                             r"e\.g\. units 320000"):
+                       match=r"2 rows share an \(idname='county', tname='year'\) pair in 1 units "
+                             r"\(e\.g\. 320000\): 1 \(county, year\) pairs appear more than once "
+                             r"\(e\.g\. \(320000, 20\d\d\)\)"):
         TWFE().fit(dup, "y", "year", "county", gname="first_treat")
     # a time-invariant covariate is absorbed by the unit effects
     with pytest.raises(EstimationError, match=r"absorbed by the unit and period fixed effects.*"

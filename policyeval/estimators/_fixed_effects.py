@@ -180,8 +180,8 @@ def prepare_fe_panel(
     n_units = len(unit_labels)
     periods, time = _period_codes(t)
     if not pairs_unique(unit, time, n_units, len(periods), starts):
-        require_unique_unit_periods(unit, time, idname, tname, wording="short",
-                                    id_labels=unit_labels)
+        require_unique_unit_periods(unit, time, idname, tname, id_labels=unit_labels,
+                                    period_labels=periods)
     ids = frame[idname].to_numpy()
     text = {} if pd.api.types.is_numeric_dtype(frame[tname]) else {tname: t}
     for arg, cols in (("yname", [yname]), ("covariates", covs), ("treatment", list(regressors))):

@@ -170,17 +170,15 @@ def _period_text(t) -> str:
     return str(t)
 
 
-def require_unique_unit_periods(ids, periods, idname: str, tname: str, *,
-                                wording: str = "panel", id_labels=None,
+def require_unique_unit_periods(ids, periods, idname: str, tname: str, *, id_labels=None,
                                 period_labels=None, time_argument: str = "tname") -> None:
     """Raise :class:`DuplicateObservationError` if a (unit, period) pair has more than one row.
 
     The one duplicate-key check of the estimators (on
     :func:`~policyeval._validation.duplicated_unit_periods`). The message counts
-    the rows, units and pairs and shows example ids and pairs.
-    ``wording="short"`` keeps the shorter sentence the regression estimators
-    and :func:`~policyeval.estimators.did_table.did_table` have always given
-    (their tests assert it), naming the period argument ``time_argument``. ``id_labels`` / ``period_labels``: ``ids`` /
+    the rows, units and pairs, shows example ids and pairs, and names the
+    arguments (``time_argument``: the name of the period argument, ``tname`` by
+    default). ``id_labels`` / ``period_labels``: ``ids`` /
     ``periods`` are integer codes into them (the caller has already factorised
     them); the message shows the labels.
 
@@ -190,7 +188,7 @@ def require_unique_unit_periods(ids, periods, idname: str, tname: str, *,
     >>> require_unique_unit_periods([1, 1, 2], [2001, 2001, 2001], "id", "year")
     Traceback (most recent call last):
     ...
-    policyeval.exceptions.DuplicateObservationError: 2 rows share an (id, year) pair in 1 units (e.g. 1): 1 (id, year) pairs appear more than once (e.g. (1, 2001)); the panel must have one row per unit and period
+    policyeval.exceptions.DuplicateObservationError: 2 rows share an (idname='id', tname='year') pair in 1 units (e.g. 1): 1 (id, year) pairs appear more than once (e.g. (1, 2001)); keep one row per unit and period
     """
     dup = duplicated_unit_periods(ids, periods)
     if not dup.any():
@@ -198,17 +196,12 @@ def require_unique_unit_periods(ids, periods, idname: str, tname: str, *,
     ids, periods = np.asarray(ids), np.asarray(periods)
     row_ids = ids[dup] if id_labels is None else np.asarray(id_labels)[ids[dup]]
     row_periods = periods[dup] if period_labels is None else np.asarray(period_labels)[periods[dup]]
-    if wording == "short":
-        raise DuplicateObservationError(
-            f"{int(dup.sum())} rows share an (idname={idname!r}, {time_argument}={tname!r}) pair, "
-            f"e.g. units {examples(row_ids)}; keep one row per unit and period"
-        )
     pairs = pd.DataFrame({"u": row_ids, "t": row_periods}).drop_duplicates()
     shown = examples(f"({u}, {_period_text(t)})" for u, t in pairs.itertuples(index=False))
     raise DuplicateObservationError(
-        f"{int(dup.sum())} rows share an ({idname}, {tname}) pair in {pairs['u'].nunique()} units "
-        f"(e.g. {examples(row_ids)}): {len(pairs)} ({idname}, {tname}) pairs appear more than "
-        f"once (e.g. {shown}); the panel must have one row per unit and period"
+        f"{int(dup.sum())} rows share an (idname={idname!r}, {time_argument}={tname!r}) pair in "
+        f"{pairs['u'].nunique()} units (e.g. {examples(row_ids)}): {len(pairs)} ({idname}, {tname}) "
+        f"pairs appear more than once (e.g. {shown}); keep one row per unit and period"
     )
 
 

@@ -230,7 +230,7 @@ def did_table(
     notes = []
     if idname is not None:
         require_unique_unit_periods(frame[idname].to_numpy(), frame[period].to_numpy(), idname,
-                                    period, wording="short", time_argument="period")
+                                    period, time_argument="period")
         moved = frame.groupby(idname)[group].nunique()
         if (moved > 1).any():
             raise DataError(f"group={group!r} varies within idname={idname!r} for "
