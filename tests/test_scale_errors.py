@@ -266,3 +266,23 @@ def test_regression_adjustment_collinear_covariates(panel, rel_of):
     with pytest.raises(EstimationError, match=r"controls of cohort 2003: covariates are collinear .*'size2'"):
         fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat", covariates=["size", "size2"],
                               estimator=est)
+
+
+@pytest.mark.parametrize("fit", ["twfe", "event_study", "cs"])
+def test_few_clusters_and_few_treated_warn_as_in_memory(panel, rel_of, fit):
+    # what the data cannot support: one cluster raises, two warn, one treated unit warns
+    call = {
+        "twfe": lambda df, cl: fit_twfe(rel_of(df), "y", "year", "firm", gname="first_treat",
+                                        estimator=pe.TWFE(cluster=cl)),
+        "event_study": lambda df, cl: fit_event_study(rel_of(df), "y", "year", "firm", "first_treat",
+                                                      estimator=pe.EventStudy(cluster=cl)),
+        "cs": lambda df, cl: fit_callaway_santanna(rel_of(df), "y", "year", "firm", "first_treat",
+                                                   cluster=cl, estimator=pe.CallawaySantAnna(cluster=cl)),
+    }[fit]
+    with pytest.raises(EstimationError, match=r"cluster='one' has 1 cluster\(s\) in the estimation sample"):
+        call(panel.assign(one=1), "one")
+    with pytest.warns(pe.exceptions.EstimationWarning, match=r"cluster='two' has only 2 clusters"):
+        call(panel.assign(two=panel["firm"] % 2), "two")
+    one = panel.assign(first_treat=np.where(panel["firm"] == panel["firm"].min(), 2003, 0))
+    with pytest.warns(pe.exceptions.FewTreatedWarning, match=r"only 1 treated unit of 60 \(gname='first_treat'"):
+        call(one, None)

@@ -29,6 +29,7 @@ __all__ = [
     "TreatedCounts",
     "count_treated",
     "warn_few_treated",
+    "warn_if_few_treated",
     "warn_placebo_resolution",
 ]
 
@@ -178,10 +179,32 @@ def warn_few_treated(unit, cohort=None, *, estimator: str, argument: str, treatm
     """
     counts = count_treated(unit, cohort, treatment=treatment, time=time,
                            last_period=last_period)
+    warn_if_few_treated(counts, estimator=estimator, argument=argument, threshold=threshold,
+                        stacklevel=stacklevel + 1)
+    return counts
+
+
+def warn_if_few_treated(counts: TreatedCounts, *, estimator: str, argument: str,
+                        threshold: int = MIN_TREATED_UNITS, stacklevel: int = 3) -> None:
+    """Warn (:class:`FewTreatedWarning`) when ``0 < counts.total < threshold``.
+
+    The warning of :func:`warn_few_treated` for counts computed elsewhere (for example
+    from the cohort sizes of an out-of-core engine).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> c = TreatedCounts(total=1, by_cohort=pd.Series({2005: 1}), n_units=40)
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_few_treated(c, estimator="TWFE", argument="gname='g'")
+    >>> w[0].category.__name__
+    'FewTreatedWarning'
+    """
     if 0 < counts.total < threshold:
         warnings.warn(_few_treated_message(counts, estimator, argument, threshold),
                       FewTreatedWarning, stacklevel=stacklevel)
-    return counts
 
 
 def _few_treated_message(counts: TreatedCounts, estimator: str, argument: str,

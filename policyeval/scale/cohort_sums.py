@@ -54,7 +54,14 @@ from policyeval.estimators.group_time import (
     treated_cohorts,
 )
 from policyeval.inference.influence import CohortCoefficients, InfluenceFunction
-from policyeval.scale.sufficient import Engine, PanelSpec, _covariates, _no_weights, examples
+from policyeval.scale.sufficient import (
+    Engine,
+    PanelSpec,
+    _covariates,
+    _no_weights,
+    examples,
+    warn_design,
+)
 
 __all__ = ["SufficientCohortInfluence", "callaway_santanna_from_engine"]
 
@@ -154,6 +161,8 @@ def callaway_santanna_from_engine(engine: Engine, estimator, *, yname, tname, id
         cluster = None
     spec = PanelSpec(yname, tname, idname, gname, None, covs, cluster, require_balanced=False)
     facts = engine.facts(spec)
+    warn_design(facts, "CallawaySantAnna", gname=gname,
+                cluster_label=cluster)
     if facts.n_unbalanced and getattr(estimator, "allow_unbalanced_panel", False):
         raise ArgumentValueError(
             f"allow_unbalanced_panel=True: {facts.n_unbalanced} units of idname={idname!r} are not observed in "

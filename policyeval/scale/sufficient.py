@@ -78,6 +78,8 @@ from policyeval.exceptions import (
     EstimationWarning,
 )
 from policyeval.inference.covariance import resolve_ssc
+from policyeval.inference.treated_counts import TreatedCounts, warn_if_few_treated
+from policyeval._validation import check_clusters
 
 __all__ = [
     "Engine",
@@ -421,6 +423,7 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
     facts = engine.facts(spec)
     spec = replace(spec, last_period=int(facts.periods.max()))
     _warn_always(facts, gname, idname)
+    warn_design(facts, "TWFE", gname=gname, **_cluster_check(spec, facts))
     old = treatment if treatment is not None else "treated"
     term = "ATT"
     features = [Feature("col", treatment) if treatment else Feature("treated")]
@@ -430,6 +433,32 @@ def twfe_from_engine(engine: Engine, estimator, *, yname, tname, idname, treatme
     return _regression_result(fit, names, estimator="TWFE", spec=spec_d, index_name="term",
                               facts=facts, ssc=estimator.ssc, extra={"treatment": term},
                               term_aliases={old: term})
+
+
+def warn_design(facts: PanelFacts, estimator: str, *, gname=None, cluster_label=None,
+                cluster_levels=None) -> None:
+    """The in-memory estimators' warnings on what the data cannot support, from the engine's facts.
+
+    One cluster raises and fewer than 30 warn (:func:`policyeval._validation.check_clusters`,
+    on the smallest clustering dimension); fewer than 10 treated units warn with the cohort
+    counts (:func:`policyeval.inference.treated_counts.warn_if_few_treated`).
+    """
+    if cluster_label is not None:
+        levels = cluster_levels or (facts.n_clusters,)
+        check_clusters(int(min(levels)), cluster_label, estimator=estimator, stacklevel=5)
+    if gname is not None and facts.cohorts is not None:
+        treated = facts.cohorts[facts.cohorts.index > 0]
+        counts = TreatedCounts(int(treated.sum()), treated, int(facts.n_units))
+        warn_if_few_treated(counts, estimator=estimator, argument=f"gname={gname!r}", stacklevel=5)
+
+
+def _cluster_check(spec: PanelSpec, facts: PanelFacts) -> dict:
+    """The cluster arguments of :func:`warn_design` for a regression spec."""
+    # the counts are exact for one column constant within unit; otherwise fit_within counts the
+    # levels itself (and refuses one), and the few-clusters warning is not given
+    if len(spec.clusters) != 1 or (facts.cluster_unit_var and facts.cluster_unit_var[0]):
+        return {}
+    return {"cluster_label": spec.clusters[0], "cluster_levels": facts.cluster_levels or None}
 
 
 def _warn_always(facts: PanelFacts, gname, idname):
@@ -463,6 +492,7 @@ def event_study_from_engine(engine: Engine, estimator, *, yname, tname, idname, 
     cohorts = np.asarray([g for g in facts.cohorts.index if g > 0], dtype=np.int64)
     if len(cohorts) == 0:
         raise EstimationError(f"gname={gname!r}: no unit is treated within the sample")
+    warn_design(facts, "EventStudy", gname=gname, **_cluster_check(spec, facts))
     if facts.balanced:
         # every treated unit is observed at every period, so the event times present are all t - g
         e_all = np.unique((facts.periods[None, :] - cohorts[:, None]).ravel())
